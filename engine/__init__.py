@@ -1,0 +1,1 @@
+"""tradebus engine: events, bus, actors, clocks, the graph and the backtest driver."""

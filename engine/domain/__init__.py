@@ -1,0 +1,39 @@
+"""Value types and rules with no I/O: enums, money, ids, the order lifecycle."""
+
+from engine.domain.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+    TradingState,
+)
+from engine.domain.ids import instrument_id, split_instrument_id
+from engine.domain.lifecycle import TRANSITIONS, next_status
+from engine.domain.money import (
+    ZERO,
+    is_on_increment,
+    round_down_to_increment,
+    round_to_increment,
+    to_decimal,
+)
+
+__all__ = (
+    "TRANSITIONS",
+    "ZERO",
+    "LiquiditySide",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "PositionSide",
+    "TimeInForce",
+    "TradingState",
+    "instrument_id",
+    "is_on_increment",
+    "next_status",
+    "round_down_to_increment",
+    "round_to_increment",
+    "split_instrument_id",
+    "to_decimal",
+)

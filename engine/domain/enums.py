@@ -1,0 +1,96 @@
+"""Closed vocabularies shared by events, actors and adapters.
+
+String enums, so the wire and the journal carry readable, stable values.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = (
+    "LiquiditySide",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "PositionSide",
+    "TimeInForce",
+    "TradingState",
+)
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """+1 for a buy, -1 for a sell: the direction a fill moves the position."""
+        return 1 if self is OrderSide.BUY else -1
+
+    @property
+    def opposite(self) -> OrderSide:
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    GTD = "gtd"
+
+
+class OrderStatus(StrEnum):
+    INITIALIZED = "initialized"
+    DENIED = "denied"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    TRIGGERED = "triggered"
+    PENDING_UPDATE = "pending_update"
+    PENDING_CANCEL = "pending_cancel"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the order can never change again."""
+        return self in _CLOSED
+
+
+_CLOSED = frozenset(
+    {
+        OrderStatus.DENIED,
+        OrderStatus.REJECTED,
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+    }
+)
+
+
+class PositionSide(StrEnum):
+    FLAT = "flat"
+    LONG = "long"
+    SHORT = "short"
+
+
+class LiquiditySide(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class TradingState(StrEnum):
+    """The risk actor's switch: ACTIVE trades, REDUCING only shrinks positions, HALTED denies all."""
+
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"

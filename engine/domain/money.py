@@ -1,0 +1,44 @@
+"""Exact money: Decimal values and rounding to an instrument's increments.
+
+Balances, fees, order prices and quantities are `Decimal`; market data prices are floats
+(observations, fed to indicators) and become Decimal only through `to_decimal`, which
+goes through the shortest repr so a printed 30000.12 stays exactly 30000.12.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+__all__ = ("ZERO", "is_on_increment", "round_down_to_increment", "round_to_increment", "to_decimal")
+
+ZERO = Decimal(0)
+
+
+def to_decimal(value: Decimal | float | int | str) -> Decimal:
+    """Return `value` as a Decimal, floats through their shortest repr (never binary noise)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def round_to_increment(value: Decimal, increment: Decimal) -> Decimal:
+    """Round to the nearest multiple of `increment` (ties to even), keeping its exponent."""
+    if increment <= 0:
+        raise ValueError(f"increment {increment}: must be > 0")
+    steps = (value / increment).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return (steps * increment).quantize(increment)
+
+
+def round_down_to_increment(value: Decimal, increment: Decimal) -> Decimal:
+    """Round toward zero to a multiple of `increment`: sizes never grow by rounding."""
+    if increment <= 0:
+        raise ValueError(f"increment {increment}: must be > 0")
+    steps = (value / increment).to_integral_value(rounding=ROUND_DOWN)
+    return (steps * increment).quantize(increment)
+
+
+def is_on_increment(value: Decimal, increment: Decimal) -> bool:
+    """True when `value` is an exact multiple of `increment`."""
+    return increment > 0 and value % increment == 0

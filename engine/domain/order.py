@@ -1,0 +1,45 @@
+"""`Order`: the order manager's frozen record of one order, replaced on every transition.
+
+Readers (strategies, risk, the API) get these snapshots; only the order manager makes
+new ones, so nobody else can change an order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+
+__all__ = ("Order",)
+
+
+class Order(msgspec.Struct, frozen=True, kw_only=True):
+    client_order_id: str
+    strategy_id: str
+    instrument_id: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    status: OrderStatus = OrderStatus.INITIALIZED
+    venue_order_id: str | None = None
+    filled_quantity: Decimal = Decimal(0)
+    average_fill_price: Decimal | None = None
+    ts_created: int = 0
+    ts_last: int = 0
+    reason: str = ""
+
+    @property
+    def leaves_quantity(self) -> Decimal:
+        """What is still to fill."""
+        return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order can still trade (submitted and not closed)."""
+        return self.status is not OrderStatus.INITIALIZED and not self.status.is_closed

@@ -1,0 +1,121 @@
+"""The one place messages are encoded and decoded: msgpack for the journal, JSON for the API.
+
+Encoders and decoders are built once (msgspec's perf advice) over `AnyMessage`, the
+tagged union of every concrete message type.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeAlias
+
+import msgspec
+
+from engine.events.base import Message
+from engine.events.fills import (
+    AccountUpdated,
+    OrderFilled,
+    PositionChanged,
+    PositionClosed,
+    PositionOpened,
+)
+from engine.events.market import (
+    Bar,
+    Instrument,
+    QuoteTick,
+    SubscribeBars,
+    SubscribeQuoteTicks,
+    SubscribeTradeTicks,
+    TradeTick,
+)
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderDenied,
+    OrderExpired,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
+    SetTradingState,
+    SubmitOrder,
+)
+from engine.events.system import (
+    ActorFaulted,
+    ActorStarted,
+    ActorStopped,
+    OrderTransitionRejected,
+    TimerFired,
+    TradingStateChanged,
+)
+
+__all__ = (
+    "MESSAGE_TYPES",
+    "AnyMessage",
+    "decode_json",
+    "decode_msgpack",
+    "encode_json",
+    "encode_msgpack",
+)
+
+AnyMessage: TypeAlias = (
+    Instrument
+    | Bar
+    | TradeTick
+    | QuoteTick
+    | SubscribeBars
+    | SubscribeTradeTicks
+    | SubscribeQuoteTicks
+    | SubmitOrder
+    | CancelOrder
+    | ModifyOrder
+    | SetTradingState
+    | OrderDenied
+    | OrderSubmitted
+    | OrderAccepted
+    | OrderRejected
+    | OrderTriggered
+    | OrderUpdated
+    | OrderModifyRejected
+    | OrderCancelRejected
+    | OrderCanceled
+    | OrderExpired
+    | OrderFilled
+    | PositionOpened
+    | PositionChanged
+    | PositionClosed
+    | AccountUpdated
+    | TimerFired
+    | ActorStarted
+    | ActorStopped
+    | ActorFaulted
+    | TradingStateChanged
+    | OrderTransitionRejected
+)
+
+MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__  # type: ignore[attr-defined]
+
+_msgpack_encoder: Final = msgspec.msgpack.Encoder()
+_msgpack_decoder: Final = msgspec.msgpack.Decoder(AnyMessage)
+_json_encoder: Final = msgspec.json.Encoder()
+_json_decoder: Final = msgspec.json.Decoder(AnyMessage)
+
+
+def encode_msgpack(message: Message) -> bytes:
+    """Encode for the journal: compact and exact (Decimals travel as strings)."""
+    return _msgpack_encoder.encode(message)
+
+
+def decode_msgpack(data: bytes) -> AnyMessage:
+    return _msgpack_decoder.decode(data)
+
+
+def encode_json(message: Message) -> bytes:
+    return _json_encoder.encode(message)
+
+
+def decode_json(data: bytes | str) -> AnyMessage:
+    return _json_decoder.decode(data)

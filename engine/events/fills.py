@@ -1,0 +1,85 @@
+"""Fills, positions and account state: the events money moves by.
+
+All amounts are Decimal. A position is netted per (strategy, instrument): quantities are
+signed (long > 0, short < 0).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from engine.domain.enums import LiquiditySide, OrderSide, PositionSide
+from engine.events.base import Event
+from engine.events.orders import OrderEvent
+
+__all__ = (
+    "AccountUpdated",
+    "Balance",
+    "OrderFilled",
+    "PositionChanged",
+    "PositionClosed",
+    "PositionEvent",
+    "PositionOpened",
+)
+
+
+class OrderFilled(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.filled"):
+    """Part or all of an order traded. The order manager tells partial from full."""
+
+    venue_order_id: str
+    trade_id: str
+    side: OrderSide
+    last_quantity: Decimal
+    last_price: Decimal
+    commission: Decimal
+    commission_currency: str
+    liquidity_side: LiquiditySide
+
+
+class PositionEvent(Event, frozen=True, kw_only=True, gc=False):
+    """The state of one netted position right after a fill changed it."""
+
+    strategy_id: str
+    instrument_id: str
+    side: PositionSide
+    quantity: Decimal
+    average_entry_price: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+    opened_ns: int
+    last_fill_price: Decimal
+    last_fill_quantity: Decimal
+
+
+class PositionOpened(PositionEvent, frozen=True, kw_only=True, gc=False, tag="position.opened"):
+    pass
+
+
+class PositionChanged(
+    PositionEvent, frozen=True, kw_only=True, gc=False, tag="position.changed"
+):
+    pass
+
+
+class PositionClosed(PositionEvent, frozen=True, kw_only=True, gc=False, tag="position.closed"):
+    """The position went flat (or flipped: a PositionOpened for the new side follows)."""
+
+    closed_ns: int
+    average_exit_price: Decimal
+    peak_quantity: Decimal
+
+
+class Balance(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    currency: str
+    total: Decimal
+
+
+class AccountUpdated(Event, frozen=True, kw_only=True, gc=False, tag="account.updated"):
+    """Balances per currency after a fill, and equity in the account currency."""
+
+    account_id: str
+    balances: tuple[Balance, ...]
+    equity: Decimal
+    currency: str

@@ -1,0 +1,129 @@
+"""Market data and instrument definitions.
+
+Prices and sizes in market data are floats: they are observations that feed indicators
+on every bar, and floats keep that path cheap. Everything that becomes money (order
+prices, fills, balances) is Decimal, converted at the instrument's increments.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+import msgspec
+
+from engine.domain.enums import OrderSide
+from engine.events.base import Command, Event
+
+__all__ = (
+    "Bar",
+    "BarType",
+    "Instrument",
+    "QuoteTick",
+    "SubscribeBars",
+    "SubscribeQuoteTicks",
+    "SubscribeTradeTicks",
+    "TradeTick",
+    "timeframe_ns",
+)
+
+_UNIT_NS = {
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+}
+
+
+@lru_cache(maxsize=256)
+def timeframe_ns(timeframe: str) -> int:
+    """Return the length of a timeframe such as "1m", "5m", "1h", "1d" in nanoseconds."""
+    unit = timeframe[-1:]
+    count = timeframe[:-1]
+    if unit not in _UNIT_NS or not count.isdigit() or int(count) <= 0:
+        raise ValueError(
+            f"timeframe {timeframe!r}: expected a positive count and a unit of s, m, h or d"
+        )
+    return int(count) * _UNIT_NS[unit]
+
+
+class BarType(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Which bars: an instrument and a timeframe ("BTC/USDT.SIM" at "1m")."""
+
+    instrument_id: str
+    timeframe: str
+
+    @property
+    def step_ns(self) -> int:
+        return timeframe_ns(self.timeframe)
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}@{self.timeframe}"
+
+
+class Instrument(Event, frozen=True, kw_only=True, gc=False, tag="instrument"):
+    """A tradable instrument and the rules orders for it must respect.
+
+    Fees are fractions of notional (0.001 is 0.1%); a negative maker fee is a rebate.
+    """
+
+    instrument_id: str
+    symbol: str
+    venue: str
+    base_currency: str
+    quote_currency: str
+    price_increment: Decimal
+    size_increment: Decimal
+    min_quantity: Decimal = Decimal(0)
+    min_notional: Decimal = Decimal(0)
+    maker_fee: Decimal = Decimal(0)
+    taker_fee: Decimal = Decimal(0)
+
+
+class Bar(Event, frozen=True, kw_only=True, gc=False, tag="bar"):
+    """An OHLCV bar. `ts_event` is the bar's close time: the moment its values are known."""
+
+    bar_type: BarType
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class TradeTick(Event, frozen=True, kw_only=True, gc=False, tag="trade_tick"):
+    """One trade printed at the venue."""
+
+    instrument_id: str
+    price: float
+    size: float
+    aggressor_side: OrderSide | None = None
+    trade_id: str = ""
+
+
+class QuoteTick(Event, frozen=True, kw_only=True, gc=False, tag="quote_tick"):
+    """The best bid and ask at a moment."""
+
+    instrument_id: str
+    bid_price: float
+    ask_price: float
+    bid_size: float
+    ask_size: float
+
+
+class SubscribeBars(Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_bars"):
+    """Ask the market data actor to make bars of `bar_type` flow (aggregating if needed)."""
+
+    bar_type: BarType
+
+
+class SubscribeTradeTicks(
+    Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_trade_ticks"
+):
+    instrument_id: str
+
+
+class SubscribeQuoteTicks(
+    Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_quote_ticks"
+):
+    instrument_id: str

@@ -1,0 +1,135 @@
+"""Order commands and the events of an order's lifecycle.
+
+Commands flow strategy -> risk -> order manager -> venue. Every event an order goes
+through is published by the order manager only after its state machine
+(`engine.domain.lifecycle`) accepts it, on `events.order.<strategy_id>`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.domain.enums import OrderSide, OrderType, TimeInForce, TradingState
+from engine.events.base import Command, Event
+
+__all__ = (
+    "CancelOrder",
+    "ModifyOrder",
+    "OrderAccepted",
+    "OrderCancelRejected",
+    "OrderCanceled",
+    "OrderDenied",
+    "OrderEvent",
+    "OrderExpired",
+    "OrderModifyRejected",
+    "OrderRejected",
+    "OrderSubmitted",
+    "OrderTriggered",
+    "OrderUpdated",
+    "SetTradingState",
+    "SubmitOrder",
+)
+
+
+class SubmitOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.submit_order"):
+    """Place a new order. `price` is for limit orders, `trigger_price` for stop orders."""
+
+    strategy_id: str
+    client_order_id: str
+    instrument_id: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_ns: int | None = None
+    reduce_only: bool = False
+    post_only: bool = False
+
+
+class CancelOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.cancel_order"):
+    strategy_id: str
+    client_order_id: str
+    instrument_id: str
+
+
+class ModifyOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.modify_order"):
+    """Change an open order; fields left as None keep their value."""
+
+    strategy_id: str
+    client_order_id: str
+    instrument_id: str
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+
+
+class SetTradingState(
+    Command, frozen=True, kw_only=True, gc=False, tag="command.set_trading_state"
+):
+    """Switch the risk actor to ACTIVE, REDUCING or HALTED (the kill switch)."""
+
+    state: TradingState
+    reason: str = ""
+
+
+class OrderEvent(Event, frozen=True, kw_only=True, gc=False):
+    """A step in one order's lifecycle."""
+
+    strategy_id: str
+    client_order_id: str
+    instrument_id: str
+
+
+class OrderDenied(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.denied"):
+    """Risk refused the order before it left; it carries the order so nothing is lost."""
+
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    reason: str
+
+
+class OrderSubmitted(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.submitted"):
+    venue: str
+
+
+class OrderAccepted(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.accepted"):
+    venue_order_id: str
+
+
+class OrderRejected(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.rejected"):
+    reason: str
+
+
+class OrderTriggered(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.triggered"):
+    """A stop-limit order's trigger was hit; it now rests as a limit order."""
+
+
+class OrderUpdated(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.updated"):
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+
+
+class OrderModifyRejected(
+    OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.modify_rejected"
+):
+    reason: str
+
+
+class OrderCancelRejected(
+    OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.cancel_rejected"
+):
+    reason: str
+
+
+class OrderCanceled(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.canceled"):
+    pass
+
+
+class OrderExpired(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.expired"):
+    pass

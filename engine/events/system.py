@@ -1,0 +1,56 @@
+"""Events about the engine itself: timers, actor lifecycle, risk state, rejected input."""
+
+from __future__ import annotations
+
+from engine.domain.enums import TradingState
+from engine.events.base import Event
+
+__all__ = (
+    "ActorFaulted",
+    "ActorStarted",
+    "ActorStopped",
+    "OrderTransitionRejected",
+    "TimerFired",
+    "TradingStateChanged",
+)
+
+
+class TimerFired(Event, frozen=True, kw_only=True, gc=False, tag="system.timer_fired"):
+    """A timer or time alert reached its time; `ts_event` is that exact time."""
+
+    name: str
+    owner: str
+
+
+class ActorStarted(Event, frozen=True, kw_only=True, gc=False, tag="system.actor_started"):
+    actor_id: str
+
+
+class ActorStopped(Event, frozen=True, kw_only=True, gc=False, tag="system.actor_stopped"):
+    actor_id: str
+
+
+class ActorFaulted(Event, frozen=True, kw_only=True, gc=False, tag="system.actor_faulted"):
+    """A handler raised; the actor is stopped and the rest of the graph goes on."""
+
+    actor_id: str
+    error_type: str
+    error: str
+    message_kind: str
+
+
+class TradingStateChanged(
+    Event, frozen=True, kw_only=True, gc=False, tag="system.trading_state_changed"
+):
+    state: TradingState
+    reason: str
+
+
+class OrderTransitionRejected(
+    Event, frozen=True, kw_only=True, gc=False, tag="system.order_transition_rejected"
+):
+    """An order event that does not fit the order's state: counted, surfaced, not applied."""
+
+    client_order_id: str
+    from_state: str
+    event_kind: str

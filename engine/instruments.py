@@ -1,0 +1,41 @@
+"""The instruments the graph knows: one registry, filled at start, read by every actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine.events.market import Instrument
+
+__all__ = ("InstrumentRegistry",)
+
+
+class InstrumentRegistry:
+    """Instruments by id. Iteration is in id order, so it is deterministic."""
+
+    def __init__(self, instruments: list[Instrument] | None = None) -> None:
+        self._by_id: dict[str, Instrument] = {}
+        for instrument in instruments or ():
+            self.add(instrument)
+
+    def add(self, instrument: Instrument) -> None:
+        """Add or replace `instrument` (a venue may update its increments or fees)."""
+        self._by_id[instrument.instrument_id] = instrument
+
+    def get(self, instrument_id: str) -> Instrument | None:
+        return self._by_id.get(instrument_id)
+
+    def require(self, instrument_id: str) -> Instrument:
+        """Return the instrument or raise KeyError naming it."""
+        instrument = self._by_id.get(instrument_id)
+        if instrument is None:
+            raise KeyError(f"instrument {instrument_id!r}: not known to this graph")
+        return instrument
+
+    def __contains__(self, instrument_id: object) -> bool:
+        return instrument_id in self._by_id
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter([self._by_id[key] for key in sorted(self._by_id)])
+
+    def __len__(self) -> int:
+        return len(self._by_id)

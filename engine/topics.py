@@ -1,0 +1,114 @@
+"""The only place topic and endpoint strings are built, and where wildcards are matched.
+
+Topics are dotted, lower-case, general to specific::
+
+    data.bars.<venue>.<symbol>.<timeframe>    data.trades.<venue>.<symbol>
+    data.quotes.<venue>.<symbol>              data.instruments.<venue>.<symbol>
+    events.order.<strategy>    events.position.<strategy>    events.account.<account>
+    system.<subject>
+
+In a subscription pattern `*` matches exactly one segment and a final `#` matches any
+number of trailing segments, including none. Endpoints (point-to-point) are
+`<actor>.<verb>`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from engine.domain.ids import split_instrument_id
+
+__all__ = (
+    "DATA_SUBSCRIBE",
+    "ORDERS_EXECUTE",
+    "ORDERS_PROCESS",
+    "RISK_EXECUTE",
+    "account_topic",
+    "bars_topic",
+    "instrument_topic",
+    "matches",
+    "order_topic",
+    "position_topic",
+    "quotes_topic",
+    "segment",
+    "system_topic",
+    "trades_topic",
+    "venue_endpoint",
+)
+
+RISK_EXECUTE: Final = "risk.execute"
+"""Order commands from strategies (and the kill switch) enter the graph here."""
+ORDERS_EXECUTE: Final = "orders.execute"
+"""Commands risk let through, for the order manager to route to a venue."""
+ORDERS_PROCESS: Final = "orders.process"
+"""Order events from venues and risk, for the order manager to apply and publish."""
+DATA_SUBSCRIBE: Final = "data.subscribe"
+"""Market data subscription commands for the market data actor."""
+
+
+def segment(value: str) -> str:
+    """Make `value` one safe topic segment: lower-case, no dots, no wildcard characters."""
+    cleaned = value.lower().replace(".", "_").replace("*", "_").replace("#", "_")
+    if not cleaned:
+        raise ValueError(f"topic segment {value!r}: must not be empty")
+    return cleaned
+
+
+def _instrument_segments(instrument_id: str) -> str:
+    symbol, venue = split_instrument_id(instrument_id)
+    return f"{segment(venue)}.{segment(symbol)}"
+
+
+def bars_topic(instrument_id: str, timeframe: str) -> str:
+    return f"data.bars.{_instrument_segments(instrument_id)}.{segment(timeframe)}"
+
+
+def trades_topic(instrument_id: str) -> str:
+    return f"data.trades.{_instrument_segments(instrument_id)}"
+
+
+def quotes_topic(instrument_id: str) -> str:
+    return f"data.quotes.{_instrument_segments(instrument_id)}"
+
+
+def instrument_topic(instrument_id: str) -> str:
+    return f"data.instruments.{_instrument_segments(instrument_id)}"
+
+
+def order_topic(strategy_id: str) -> str:
+    return f"events.order.{segment(strategy_id)}"
+
+
+def position_topic(strategy_id: str) -> str:
+    return f"events.position.{segment(strategy_id)}"
+
+
+def account_topic(account_id: str) -> str:
+    return f"events.account.{segment(account_id)}"
+
+
+def system_topic(subject: str) -> str:
+    return f"system.{segment(subject)}"
+
+
+def venue_endpoint(venue: str) -> str:
+    """The endpoint a venue adapter registers to receive order commands."""
+    return f"venue.{segment(venue)}.execute"
+
+
+def matches(pattern: str, topic: str) -> bool:
+    """True when `topic` matches the subscription `pattern` (`*` one segment, `#` the tail)."""
+    if pattern == topic:
+        return True
+    pattern_parts = pattern.split(".")
+    topic_parts = topic.split(".")
+    for index, part in enumerate(pattern_parts):
+        if part == "#":
+            if index != len(pattern_parts) - 1:
+                raise ValueError(f"topic pattern {pattern!r}: '#' is only allowed at the end")
+            return True
+        if index >= len(topic_parts):
+            return False
+        if part != "*" and part != topic_parts[index]:
+            return False
+    return len(pattern_parts) == len(topic_parts)
