@@ -70,6 +70,7 @@ class MessageBus:
         self._queue: deque[_Entry] = deque()
         self._observers: tuple[Observer, ...] = ()
         self._draining = False
+        self._removed: set[Handler] = set()  # handlers removed while a delivery is in flight
         self._error_handler = error_handler
         self._handled = 0
         self._errors = 0
@@ -86,6 +87,7 @@ class MessageBus:
             return
         matches(pattern, "probe")  # validates the pattern early
         self._subscriptions.append((pattern, handler))
+        self._removed.discard(handler)
         if owner is not None:
             self._owners[handler] = owner
         self._rebuild_topics()
@@ -95,11 +97,14 @@ class MessageBus:
             self._subscriptions.remove((pattern, handler))
             self._rebuild_topics()
 
-    def register_endpoint(self, endpoint: str, handler: Handler, *, owner: str | None = None) -> None:
+    def register_endpoint(
+        self, endpoint: str, handler: Handler, *, owner: str | None = None
+    ) -> None:
         """Make `handler` the one receiver of messages sent to `endpoint`."""
         if endpoint in self._endpoints:
             raise ValueError(f"endpoint {endpoint!r}: already registered")
         self._endpoints[endpoint] = _Route(endpoint, (handler,))
+        self._removed.discard(handler)
         if owner is not None:
             self._owners[handler] = owner
 
@@ -124,11 +129,16 @@ class MessageBus:
         for handler in owned:
             del self._owners[handler]
         self._rebuild_topics()
-        self._queue = deque(
+        # In place: a drain in progress holds this deque, and must see the purge.
+        kept_entries = [
             (message, kept)
             for message, handlers in self._queue
             if (kept := tuple(h for h in handlers if h not in owned))
-        )
+        ]
+        self._queue.clear()
+        self._queue.extend(kept_entries)
+        if self._draining:
+            self._removed.update(owned)  # the message in flight skips them too
 
     def set_owner(self, handler: Handler, owner: str) -> None:
         """Record that `handler` belongs to actor `owner` (errors are attributed to it)."""
@@ -214,20 +224,25 @@ class MessageBus:
             return
         self._draining = True
         queue = self._queue
+        removed = self._removed
         handled = 0
         try:
             while queue:
                 message, handlers = queue.popleft()
                 handled += 1
                 for handler in handlers:
+                    if removed and handler in removed:
+                        continue  # its owner stopped or faulted during this delivery
                     try:
                         handler(message)
                     except Exception as error:  # the error policy decides: isolate or re-raise
                         self._fail(handler, message, error)
-                        queue = self._queue  # remove_owner may have rebuilt it
+                if removed:
+                    removed.clear()
         finally:
             self._handled += handled
             self._draining = False
+            removed.clear()
 
     def _fail(self, handler: Handler, message: Any, error: Exception) -> None:
         self._errors += 1

@@ -39,7 +39,9 @@ class Clock(Protocol):
         stop_ns: int | None = None,
     ) -> None: ...
 
-    def set_time_alert(self, owner: str, name: str, at_ns: int, callback: TimerCallback) -> None: ...
+    def set_time_alert(
+        self, owner: str, name: str, at_ns: int, callback: TimerCallback
+    ) -> None: ...
 
     def cancel_timer(self, owner: str, name: str) -> None: ...
 
@@ -47,7 +49,9 @@ class Clock(Protocol):
 
 
 class _Timer:
-    __slots__ = ("callback", "canceled", "interval_ns", "name", "next_ns", "owner", "stop_ns")
+    __slots__ = (
+        "callback", "canceled", "interval_ns", "name", "next_ns", "owner", "sequence", "stop_ns"
+    )
 
     def __init__(
         self,
@@ -65,6 +69,7 @@ class _Timer:
         self.stop_ns = stop_ns
         self.callback = callback
         self.canceled = False
+        self.sequence = 0  # creation order, set by the heap: breaks ties between due times
 
 
 class _TimerHeap:
@@ -80,11 +85,13 @@ class _TimerHeap:
         if key in self._by_key:
             raise ValueError(f"timer {timer.name!r} of {timer.owner!r}: already set")
         self._by_key[key] = timer
+        self._sequence += 1
+        timer.sequence = self._sequence
         self._push(timer)
 
     def _push(self, timer: _Timer) -> None:
-        self._sequence += 1
-        heapq.heappush(self._heap, (timer.next_ns, self._sequence, timer))
+        # Keyed by creation, not by this push: a repeating timer keeps its place in ties.
+        heapq.heappush(self._heap, (timer.next_ns, timer.sequence, timer))
 
     def cancel(self, owner: str, name: str) -> None:
         timer = self._by_key.pop((owner, name), None)
@@ -170,9 +177,10 @@ class SimClock:
             raise ValueError(f"clock time {ts_ns}: before the current time {self._now}")
         timers = self._timers
         while (timer := timers.pop_due(ts_ns)) is not None:
-            self._now = timer.next_ns
+            # A timer started in the past catches up at the current time: never go back.
+            self._now = max(self._now, timer.next_ns)
             fired_at = timers.reschedule(timer)
-            timer.callback(_fired(timer, fired_at, fired_at))
+            timer.callback(_fired(timer, fired_at, self._now))
         self._now = ts_ns
 
 

@@ -19,6 +19,12 @@ from typing import Final
 from engine.domain.ids import split_instrument_id
 
 __all__ = (
+    "ALL_ACCOUNT_EVENTS",
+    "ALL_DATA",
+    "ALL_EVENTS",
+    "ALL_ORDER_EVENTS",
+    "ALL_POSITION_EVENTS",
+    "ALL_SYSTEM",
     "DATA_SUBSCRIBE",
     "ORDERS_EXECUTE",
     "ORDERS_PROCESS",
@@ -44,6 +50,13 @@ ORDERS_PROCESS: Final = "orders.process"
 """Order events from venues and risk, for the order manager to apply and publish."""
 DATA_SUBSCRIBE: Final = "data.subscribe"
 """Market data subscription commands for the market data actor."""
+
+ALL_ORDER_EVENTS: Final = "events.order.#"
+ALL_POSITION_EVENTS: Final = "events.position.#"
+ALL_ACCOUNT_EVENTS: Final = "events.account.#"
+ALL_EVENTS: Final = "events.#"
+ALL_DATA: Final = "data.#"
+ALL_SYSTEM: Final = "system.#"
 
 
 def segment(value: str) -> str:
@@ -98,14 +111,14 @@ def venue_endpoint(venue: str) -> str:
 
 def matches(pattern: str, topic: str) -> bool:
     """True when `topic` matches the subscription `pattern` (`*` one segment, `#` the tail)."""
+    pattern_parts = pattern.split(".")
+    if "#" in pattern_parts[:-1]:  # checked first, so any probe validates the pattern
+        raise ValueError(f"topic pattern {pattern!r}: '#' is only allowed at the end")
     if pattern == topic:
         return True
-    pattern_parts = pattern.split(".")
     topic_parts = topic.split(".")
     for index, part in enumerate(pattern_parts):
         if part == "#":
-            if index != len(pattern_parts) - 1:
-                raise ValueError(f"topic pattern {pattern!r}: '#' is only allowed at the end")
             return True
         if index >= len(topic_parts):
             return False

@@ -71,7 +71,7 @@ class PerformanceReport(msgspec.Struct, frozen=True, kw_only=True):
       |q05|`` (None if ``q05`` is 0).
     * skewness: ``m3 / m2 ** 1.5``; kurtosis: excess, ``m4 / m2 ** 2 - 3``, with population
       central moments ``mk = mean((r - mean(r)) ** k)`` (scipy's default, biased
-      estimators); None when ``sqrt(m2)`` is zero. best/worst_period_return: max/min of ``r``.
+      estimators); None when ``sqrt(m2)`` is zero as above. best/worst_period_return: max/min.
     * trade_count ... max_consecutive_losses: see
       :class:`engine.analysis.trades.TradeStatistics` (wins and losses by net pnl after fees,
       loss amounts negative).

@@ -89,7 +89,7 @@ class LiquiditySide(StrEnum):
 
 
 class TradingState(StrEnum):
-    """The risk actor's switch: ACTIVE trades, REDUCING only shrinks positions, HALTED denies all."""
+    """Switch what the risk actor lets through: ACTIVE all, REDUCING only shrinking, HALTED none."""
 
     ACTIVE = "active"
     REDUCING = "reducing"

@@ -96,12 +96,12 @@ AnyMessage: TypeAlias = (
     | OrderTransitionRejected
 )
 
-MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__  # type: ignore[attr-defined]
+MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__
 
 _msgpack_encoder: Final = msgspec.msgpack.Encoder()
-_msgpack_decoder: Final = msgspec.msgpack.Decoder(AnyMessage)
+_msgpack_decoder: Final[msgspec.msgpack.Decoder[AnyMessage]] = msgspec.msgpack.Decoder(AnyMessage)
 _json_encoder: Final = msgspec.json.Encoder()
-_json_decoder: Final = msgspec.json.Decoder(AnyMessage)
+_json_decoder: Final[msgspec.json.Decoder[AnyMessage]] = msgspec.json.Decoder(AnyMessage)
 
 
 def encode_msgpack(message: Message) -> bytes:

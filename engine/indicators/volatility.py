@@ -29,7 +29,10 @@ class BollingerBands(SingleInputIndicator):
     The mean and the sum of squared deviations are slid with a Welford-style update
     instead of keeping ``sum(x**2)``, which would cancel catastrophically for prices far
     from zero; both are also recomputed exactly (two-pass, ``math.fsum``) every
-    ``period * 64`` updates so rounding error cannot accumulate.
+    ``period * 64`` updates so rounding error cannot accumulate. The deviation's error is
+    thus absolute, tied to the price level rather than to the deviation (below 1e-8 for
+    prices near 100 in the tests): a window of nearly equal prices gets a tiny deviation
+    with few exact digits, while the bands stay accurate to that absolute error.
     """
 
     __slots__ = (

@@ -41,12 +41,29 @@ def make_trade(net: str, opened_ns: int, closed_ns: int) -> ClosedTrade:
 
 
 def report_for(
-    curve: list[tuple[int, float]], trades: list[ClosedTrade] | None = None, **kwargs: float
+    curve: list[tuple[int, float]],
+    trades: list[ClosedTrade] | None = None,
+    *,
+    periods_per_year: float | None = None,
+    risk_free_rate: float = 0.0,
+    exposure_ns: int | None = None,
 ) -> PerformanceReport:
     return compute_report(
-        curve, trades or [], starting_equity=kwargs.pop("starting_equity", 10_000.0),
-        fills=4, total_fees=1.25, **kwargs,
-    )  # fmt: skip
+        curve,
+        trades or [],
+        starting_equity=10_000.0,
+        fills=4,
+        total_fees=1.25,
+        periods_per_year=periods_per_year,
+        risk_free_rate=risk_free_rate,
+        exposure_ns=exposure_ns,
+    )
+
+
+def defined(value: float | None) -> float:
+    """The value of a metric the test expects to be defined."""
+    assert value is not None
+    return value
 
 
 def test_return_metrics_match_numpy() -> None:
@@ -118,8 +135,9 @@ def test_periods_per_year_override_for_daily_stock_bars() -> None:
     e = np.array([v for _, v in curve])
     r = np.diff(e) / e[:-1]
     assert report.periods_per_year == 252.0
-    np.testing.assert_allclose(report.annualized_volatility, r.std(ddof=1) * np.sqrt(252))
-    np.testing.assert_allclose(report.sharpe_ratio, r.mean() / r.std(ddof=1) * np.sqrt(252))
+    sd = r.std(ddof=1)
+    np.testing.assert_allclose(defined(report.annualized_volatility), sd * np.sqrt(252))
+    np.testing.assert_allclose(defined(report.sharpe_ratio), r.mean() / sd * np.sqrt(252))
 
 
 def test_empty_curve_and_no_trades() -> None:
@@ -128,10 +146,24 @@ def test_empty_curve_and_no_trades() -> None:
     assert (report.duration_days, report.period_count, report.periods_per_year) == (0.0, 0, None)
     assert (report.final_equity, report.total_return, report.net_profit) == (10_000.0, 0.0, 0.0)
     assert report.max_drawdown == 0.0 and report.max_drawdown_duration_days == 0.0
-    for name in ("annualized_return", "cagr", "annualized_volatility", "value_at_risk_95",
-                 "sharpe_ratio", "sortino_ratio", "calmar_ratio", "omega_ratio", "tail_ratio",
-                 "skewness", "kurtosis", "best_period_return", "win_rate", "profit_factor",
-                 "expectancy", "exposure"):  # fmt: skip
+    for name in (
+        "annualized_return",
+        "cagr",
+        "annualized_volatility",
+        "value_at_risk_95",
+        "sharpe_ratio",
+        "sortino_ratio",
+        "calmar_ratio",
+        "omega_ratio",
+        "tail_ratio",
+        "skewness",
+        "kurtosis",
+        "best_period_return",
+        "win_rate",
+        "profit_factor",
+        "expectancy",
+        "exposure",
+    ):
         assert getattr(report, name) is None, name
     assert (report.trade_count, report.fills, report.total_fees) == (0, 4, 1.25)
 
@@ -157,8 +189,15 @@ def test_zero_volatility_flat_equity() -> None:
     report = report_for(curve)
     assert report.annualized_volatility == 0.0
     assert report.total_return == 0.0 and report.cagr == 0.0
-    for name in ("sharpe_ratio", "sortino_ratio", "calmar_ratio", "omega_ratio", "tail_ratio",
-                 "skewness", "kurtosis"):  # fmt: skip
+    for name in (
+        "sharpe_ratio",
+        "sortino_ratio",
+        "calmar_ratio",
+        "omega_ratio",
+        "tail_ratio",
+        "skewness",
+        "kurtosis",
+    ):
         assert getattr(report, name) is None, name
     assert report.value_at_risk_95 == 0.0
 
@@ -272,4 +311,6 @@ def test_properties(equity: list[float], pnls: list[int]) -> None:
         assert math.isclose(report.win_rate * report.trade_count, report.winning_trades)
     else:
         assert report.win_rate is None and report.winning_trades == 0
-    msgspec.json.encode(report)  # no inf or nan anywhere
+    for name, value in msgspec.structs.asdict(report).items():
+        # msgspec would silently encode inf/nan as null; the report must never hold them.
+        assert not isinstance(value, float) or math.isfinite(value), name

@@ -39,6 +39,12 @@ def make_trade(
     )
 
 
+def defined(value: float | None) -> float:
+    """The value of a statistic the test expects to be defined."""
+    assert value is not None
+    return value
+
+
 def test_net_pnl_subtracts_fees_exactly() -> None:
     trade = make_trade("10.10", "0.20")
     assert trade.net_pnl == Decimal("9.90")
@@ -79,8 +85,17 @@ def test_decoding_an_invalid_trade_is_a_validation_error() -> None:
 def test_statistics_hand_case() -> None:
     # Net pnls in closing order: 10, -5, -2 (gross +1, fees 3), 20, 5, 7, 0 (gross 2 = fees),
     # -15, 1  ->  W L L W W W 0 L W.
-    specs = [("10", "0"), ("-5", "0"), ("1", "3"), ("20", "0"), ("5", "0"), ("7", "0"),
-             ("2", "2"), ("-15", "0"), ("1", "0")]  # fmt: skip
+    specs = [
+        ("10", "0"),
+        ("-5", "0"),
+        ("1", "3"),
+        ("20", "0"),
+        ("5", "0"),
+        ("7", "0"),
+        ("2", "2"),
+        ("-15", "0"),
+        ("1", "0"),
+    ]
     trades = [
         make_trade(realized, fees, opened_ns=i * HOUR_NS, closed_ns=(i + 2) * HOUR_NS)
         for i, (realized, fees) in enumerate(specs)
@@ -106,8 +121,18 @@ def test_statistics_without_trades() -> None:
     stats = trade_statistics([])
     assert (stats.trade_count, stats.winning_trades, stats.losing_trades) == (0, 0, 0)
     assert stats.gross_profit == 0.0 and stats.gross_loss == 0.0
-    for name in ("win_rate", "profit_factor", "average_win", "average_loss", "largest_win",
-                 "largest_loss", "expectancy", "payoff_ratio", "average_trade_duration_hours"):  # fmt: skip
+    undefined = (
+        "win_rate",
+        "profit_factor",
+        "average_win",
+        "average_loss",
+        "largest_win",
+        "largest_loss",
+        "expectancy",
+        "payoff_ratio",
+        "average_trade_duration_hours",
+    )
+    for name in undefined:
         assert getattr(stats, name) is None, name
     assert (stats.max_consecutive_wins, stats.max_consecutive_losses) == (0, 0)
 
@@ -127,23 +152,27 @@ def test_statistics_match_numpy_on_random_trades() -> None:
     fees = np.round(rng.uniform(0.0, 1.5, size=400), 2)
     hours = rng.integers(1, 72, size=400)
     trades = [
-        make_trade(f"{g:.2f}", f"{f:.2f}", opened_ns=i * 100 * HOUR_NS,
-                   closed_ns=(i * 100 + int(h)) * HOUR_NS)
+        make_trade(
+            f"{g:.2f}",
+            f"{f:.2f}",
+            opened_ns=i * 100 * HOUR_NS,
+            closed_ns=(i * 100 + int(h)) * HOUR_NS,
+        )
         for i, (g, f, h) in enumerate(zip(gross, fees, hours, strict=True))
-    ]  # fmt: skip
+    ]
     net = gross - fees
     wins, losses = net[net > 0], net[net < 0]
     stats = trade_statistics(trades)
     assert stats.winning_trades == wins.size and stats.losing_trades == losses.size
-    np.testing.assert_allclose(stats.win_rate, wins.size / net.size)
-    np.testing.assert_allclose(stats.profit_factor, wins.sum() / -losses.sum())
-    np.testing.assert_allclose(stats.average_win, wins.mean())
-    np.testing.assert_allclose(stats.average_loss, losses.mean())
-    np.testing.assert_allclose(stats.payoff_ratio, wins.mean() / -losses.mean())
-    np.testing.assert_allclose(stats.expectancy, net.mean())
-    np.testing.assert_allclose(stats.largest_win, wins.max())
-    np.testing.assert_allclose(stats.largest_loss, losses.min())
-    np.testing.assert_allclose(stats.average_trade_duration_hours, hours.mean())
+    np.testing.assert_allclose(defined(stats.win_rate), wins.size / net.size)
+    np.testing.assert_allclose(defined(stats.profit_factor), wins.sum() / -losses.sum())
+    np.testing.assert_allclose(defined(stats.average_win), wins.mean())
+    np.testing.assert_allclose(defined(stats.average_loss), losses.mean())
+    np.testing.assert_allclose(defined(stats.payoff_ratio), wins.mean() / -losses.mean())
+    np.testing.assert_allclose(defined(stats.expectancy), net.mean())
+    np.testing.assert_allclose(defined(stats.largest_win), wins.max())
+    np.testing.assert_allclose(defined(stats.largest_loss), losses.min())
+    np.testing.assert_allclose(defined(stats.average_trade_duration_hours), hours.mean())
     signs = np.sign(net).astype(int)
     expected_runs = {1: 0, -1: 0}
     run = 0

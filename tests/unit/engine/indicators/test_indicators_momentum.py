@@ -22,7 +22,9 @@ def random_walk(seed: int, count: int = 4000) -> FloatArray:
     return 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, count)))
 
 
-def feed(indicator: SingleInputIndicator, values: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+def feed(
+    indicator: SingleInputIndicator, values: FloatArray
+) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Update with each value; return the value and initialized flag after each update."""
     results = np.empty(len(values))
     ready = np.empty(len(values), dtype=bool)
@@ -43,12 +45,13 @@ def reference_rsi(values: FloatArray, period: int) -> FloatArray:
     average_gain[0] = gains[:period].mean()
     average_loss[0] = losses[:period].mean()
     for index in range(1, len(average_gain)):
-        average_gain[index] = average_gain[index - 1] + (
-            gains[period - 1 + index] - average_gain[index - 1]
-        ) / period
-        average_loss[index] = average_loss[index - 1] + (
-            losses[period - 1 + index] - average_loss[index - 1]
-        ) / period
+        average_gain[index] = (
+            average_gain[index - 1] + (gains[period - 1 + index] - average_gain[index - 1]) / period
+        )
+        average_loss[index] = (
+            average_loss[index - 1]
+            + (losses[period - 1 + index] - average_loss[index - 1]) / period
+        )
     with np.errstate(divide="ignore"):  # no losses: RS is inf and RSI is 100
         return 100.0 - 100.0 / (1.0 + average_gain / average_loss)
 

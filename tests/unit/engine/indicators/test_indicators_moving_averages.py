@@ -23,7 +23,9 @@ def random_walk(seed: int, count: int = 4000) -> FloatArray:
     return 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, count)))
 
 
-def feed(indicator: SingleInputIndicator, values: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+def feed(
+    indicator: SingleInputIndicator, values: FloatArray
+) -> tuple[FloatArray, NDArray[np.bool_]]:
     """Update with each value; return the value and initialized flag after each update."""
     results = np.empty(len(values))
     ready = np.empty(len(values), dtype=bool)
@@ -119,7 +121,9 @@ def test_windowed_average_after_huge_spike_resum_restores_exact_value(
     weights = np.ones(period) if constructor is SimpleMovingAverage else np.arange(1.0, 5.0)
     expected = sliding_window_view(values, period) @ weights / weights.sum()
     after_resum = period * 64
-    np.testing.assert_allclose(results[after_resum:], expected[after_resum - period + 1 :], rtol=1e-12)
+    np.testing.assert_allclose(
+        results[after_resum:], expected[after_resum - period + 1 :], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize(

@@ -90,9 +90,9 @@ def brute_force_k(
     return results
 
 
-bar_triples = st.tuples(
-    st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)
-).map(lambda triple: sorted(triple))
+bar_triples = st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6)).map(
+    lambda triple: sorted(triple)
+)
 
 
 @settings(database=None, max_examples=300, deadline=None)

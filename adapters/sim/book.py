@@ -1,0 +1,160 @@
+"""The simulated venue's record of a working order, and the checks on order commands.
+
+Checks return the rejection reason ("" when the command is fine) rather than raising:
+a rejected order is an expected outcome, sent back as an event.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Final
+
+from adapters.sim.matching import OrderTerms
+from engine.domain.enums import OrderSide, OrderType, TimeInForce
+from engine.domain.money import ZERO, is_on_increment, to_decimal
+from engine.events.market import Instrument
+from engine.events.orders import ModifyOrder, SubmitOrder
+
+__all__ = ("WorkingOrder", "modify_rejection", "submit_rejection")
+
+_PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+_TRIGGERED: Final = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
+
+
+class WorkingOrder:
+    """An accepted order still able to trade. Owned and changed by the venue only."""
+
+    __slots__ = (
+        "accepted_ns",
+        "command",
+        "expire_ns",
+        "fill_or_kill",
+        "filled",
+        "once",
+        "quantity",
+        "terms",
+        "venue_order_id",
+        "working",
+    )
+
+    def __init__(self, command: SubmitOrder, venue_order_id: str, accepted_ns: int) -> None:
+        time_in_force = command.time_in_force
+        self.command = command
+        self.venue_order_id = venue_order_id
+        self.accepted_ns = accepted_ns
+        self.quantity = command.quantity
+        self.filled = ZERO
+        self.terms = OrderTerms(
+            side=command.side,
+            order_type=command.order_type,
+            price=command.price if command.order_type in _PRICED else None,
+            trigger_price=command.trigger_price if command.order_type in _TRIGGERED else None,
+            post_only=command.post_only,
+        )
+        self.expire_ns = command.expire_ns if time_in_force is TimeInForce.GTD else None
+        self.once = time_in_force is TimeInForce.IOC or time_in_force is TimeInForce.FOK
+        self.fill_or_kill = time_in_force is TimeInForce.FOK
+        self.working = True
+
+    @property
+    def leaves(self) -> Decimal:
+        return self.quantity - self.filled
+
+
+def submit_rejection(
+    command: SubmitOrder,
+    instrument: Instrument | None,
+    *,
+    venue: str,
+    last_price: float | None,
+    now_ns: int,
+) -> str:
+    """Return why `venue` rejects `command`, or "" when it accepts it."""
+    instrument_id = command.instrument_id
+    if instrument is None:
+        return f"instrument {instrument_id!r}: not known to venue {venue}"
+    if instrument.venue != venue:
+        return f"instrument {instrument_id!r}: trades on venue {instrument.venue}, not {venue}"
+    order_type = command.order_type
+    reason = _quantity_rejection(command.quantity, instrument)
+    if not reason and order_type in _PRICED:
+        reason = _price_rejection("price", command.price, order_type, instrument)
+    if not reason and order_type in _TRIGGERED:
+        reason = _price_rejection("trigger_price", command.trigger_price, order_type, instrument)
+    if reason:
+        return reason
+    if command.post_only:
+        if order_type not in _PRICED:
+            return f"post_only True: a {order_type} order cannot be post-only"
+        if order_type is OrderType.LIMIT and command.price is not None:
+            reason = _post_only_rejection(command.side, command.price, last_price)
+    if not reason and command.time_in_force is TimeInForce.GTD:
+        if command.expire_ns is None:
+            return "expire_ns None: a GTD order needs an expiry time"
+        if command.expire_ns <= now_ns:
+            return f"expire_ns {command.expire_ns}: not after the venue's time {now_ns}"
+    return reason
+
+
+def modify_rejection(
+    order: WorkingOrder, command: ModifyOrder, instrument: Instrument, *, last_price: float | None
+) -> str:
+    """Return why the venue refuses to apply `command` to `order`, or "" to apply it."""
+    terms = order.terms
+    order_type = terms.order_type
+    if command.quantity is not None:
+        reason = _quantity_rejection(command.quantity, instrument)
+        if reason:
+            return reason
+        if command.quantity <= order.filled:
+            return f"quantity {command.quantity}: not above the filled quantity {order.filled}"
+    if command.price is not None:
+        if order_type not in _PRICED:
+            return f"price {command.price}: a {order_type} order has no limit price"
+        reason = _price_rejection("price", command.price, order_type, instrument)
+        if reason:
+            return reason
+        if terms.post_only and order_type is OrderType.LIMIT:
+            reason = _post_only_rejection(terms.side, command.price, last_price)
+            if reason:
+                return reason
+    if command.trigger_price is not None:
+        if order_type not in _TRIGGERED:
+            return f"trigger_price {command.trigger_price}: a {order_type} order has no trigger"
+        if terms.triggered:
+            return f"trigger_price {command.trigger_price}: the order has already triggered"
+        return _price_rejection("trigger_price", command.trigger_price, order_type, instrument)
+    return ""
+
+
+def _quantity_rejection(quantity: Decimal, instrument: Instrument) -> str:
+    if not quantity.is_finite() or not quantity > ZERO:
+        return f"quantity {quantity}: must be > 0"
+    increment = instrument.size_increment
+    if not is_on_increment(quantity, increment):
+        return f"quantity {quantity}: not a multiple of the size increment {increment}"
+    if quantity < instrument.min_quantity:
+        return f"quantity {quantity}: below the minimum quantity {instrument.min_quantity}"
+    return ""
+
+
+def _price_rejection(
+    name: str, value: Decimal | None, order_type: OrderType, instrument: Instrument
+) -> str:
+    if value is None:
+        return f"{name} None: a {order_type} order needs one"
+    if not value.is_finite() or not is_on_increment(value, instrument.price_increment):
+        return f"{name} {value}: not a multiple of the price increment {instrument.price_increment}"
+    return ""
+
+
+def _post_only_rejection(side: OrderSide, price: Decimal, last_price: float | None) -> str:
+    if last_price is None or not math.isfinite(last_price):
+        return ""  # nothing known to trade against: the order can only rest
+    last = to_decimal(last_price)
+    if side is OrderSide.BUY and price >= last:
+        return f"price {price}: a post-only buy at or above the last price {last} would take"
+    if side is OrderSide.SELL and price <= last:
+        return f"price {price}: a post-only sell at or below the last price {last} would take"
+    return ""

@@ -1,0 +1,432 @@
+"""SimVenue: a simulated exchange that fills orders against the market data the graph sees.
+
+It registers `venue_endpoint(config.venue)`, takes SubmitOrder, CancelOrder and
+ModifyOrder there, and sends the order events back to `ORDERS_PROCESS` (the order
+manager applies and publishes them). Every rule below is deterministic, so a user can
+predict every fill.
+
+When orders match
+    The kernel calls `on_market_data(item)` with each Bar, TradeTick and QuoteTick before
+    the graph sees it. An order is matched against items handed over after it was
+    accepted: decided at bar t's close, it fills from bar t+1 on. A bar must also close
+    after the acceptance time (`bar.ts_event > accepted`), so a bar of another
+    instrument ending at the decision time never fills it with prices from before the
+    decision. Items of other instruments do nothing; with `bar_timeframe` set, only bars
+    of that timeframe match. Within an item, orders are matched in acceptance order (a
+    modified order keeps its place), each against the whole item: orders do not share
+    liquidity. The item's events are sent once every order has been matched, so a
+    reaction to one (a strategy cancelling another order) sees the venue after the item.
+    Items with a non-finite price are skipped.
+
+Prices
+    Market-data floats become Decimal via `to_decimal`, rounded to the price increment;
+    then all comparisons are exact. Order prices and triggers must be on the increment.
+    On a bar, for a buy (a sell mirrors it: high for low, <= for >=):
+
+    - market: at the open, taker.
+    - limit P: open <= P: at the open, taker (the open crossed it); else low <= P: at
+      P, maker; else no fill.
+    - post-only limit P: as a limit, but always maker (it never takes).
+    - stop-market T: open >= T: at the open; else high >= T: at T; taker.
+    - stop-limit T, P: triggers like a stop-market (OrderTriggered) at the open or at T,
+      the trigger price. On that bar it fills only if the trigger price <= P, at the
+      trigger price, taker; otherwise it rests as a limit P from the next item on.
+
+    Trade ticks: market and stop orders match as on a bar whose open, high and low are
+    the trade's price; a limit (or triggered stop-limit) fills at P, maker, when a trade
+    prints at or through P. Quote ticks: a buy sees the ask, a sell the bid, as a bar
+    whose open, high and low are that price: market orders and limits at or through the
+    ask fill at the ask (taker; maker for post-only).
+
+Times
+    Events carry `ts_init` = the clock's time. A fill or trigger at a bar's open gets
+    `ts_event` = the open time (`bar.ts_event - bar.bar_type.step_ns`), one inside the
+    bar gets the bar's close time `bar.ts_event` (a bar cannot say when inside it a
+    price traded); a tick's events get its `ts_event`. No fill's `ts_event` is before
+    its order's acceptance time. IOC cancellations get the item's `ts_event`,
+    expiries the order's `expire_ns`.
+
+Quantities and fees
+    Without `max_volume_fraction` an order fills entirely on the item that reaches it.
+    With it, each fill takes at most fraction × the item's volume (a bar's volume, a
+    trade's size, the ask size for a buy, the bid size for a sell), rounded down to
+    the size increment; the rest stays working (a triggered stop-market then matches as
+    a market order, at the next item's open). Commission is the instrument's
+    `maker_fee` or `taker_fee` × quantity × price, exact, in the quote currency.
+
+Time in force
+    GTC (default) works until filled or canceled. IOC and FOK orders, of any type, get
+    exactly one matching item: what does not fill on it is canceled (FOK fills entirely
+    or not at all, so a volume cap that leaves it short cancels it unfilled). GTD orders
+    need `expire_ns` after the current time, and expire, before matching, on the first
+    item of their instrument whose `ts_event` (a bar's close) is >= `expire_ns`.
+
+Rejections
+    An order is rejected for: a duplicate working client_order_id, an unknown
+    instrument or one of another venue, a quantity <= 0, off the size increment or
+    below the minimum, a missing or off-increment price (limit) or trigger (stop),
+    post-only on a market or stop-market order, a post-only limit at or through the
+    last known price (a bar's close, a trade's price, a quote's mid: the MarketCache's
+    view), a GTD order without a future `expire_ns`. Cancel and modify of an order that
+    is not working here are rejected; so is a modify to a quantity not above the filled
+    quantity, a price or trigger the order type lacks, a trigger on a triggered order,
+    or a post-only price that would take. The venue does not know positions:
+    `reduce_only` is the risk actor's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from adapters.sim.book import WorkingOrder, modify_rejection, submit_rejection
+from adapters.sim.fees import commission
+from adapters.sim.matching import MarketData, MarketItem, Match, fill_quantity, market_item
+from engine.actor import Actor, ActorState
+from engine.cache import MarketCache
+from engine.domain.enums import OrderSide, OrderType
+from engine.domain.money import ZERO, to_decimal
+from engine.events.base import Event
+from engine.events.fills import OrderFilled
+from engine.events.market import Bar, Instrument, timeframe_ns
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderExpired,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderTriggered,
+    OrderUpdated,
+    SubmitOrder,
+)
+from engine.instruments import InstrumentRegistry
+from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
+
+__all__ = ("SimVenue", "SimVenueConfig", "SimVenueStatistics")
+
+
+class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the simulated venue fills.
+
+    Attributes:
+        venue: the venue name; instruments it trades have ids ending in `.<venue>`.
+        max_volume_fraction: cap each fill at this fraction (0 < f <= 1) of the item's
+            volume, giving partial fills; None fills any size at once.
+        bar_timeframe: match only bars of this timeframe ("1m"); None matches every bar.
+            Set it when several timeframes of one instrument reach the venue, so the same
+            stretch of time is not matched twice.
+    """
+
+    venue: str = "SIM"
+    max_volume_fraction: float | None = None
+    bar_timeframe: str | None = None
+
+
+class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    orders_received: int
+    orders_accepted: int
+    orders_rejected: int
+    orders_triggered: int
+    orders_filled: int
+    orders_canceled: int
+    orders_expired: int
+    orders_working: int
+    fills: int
+    cancels_rejected: int
+    modifies_accepted: int
+    modifies_rejected: int
+
+
+class SimVenue(Actor):
+    """Fill orders against market data by the rules in this module's docstring.
+
+    Args:
+        config: venue name, volume cap, bar timeframe.
+        instruments: the graph's registry; orders for instruments not in it are rejected.
+        cache: the graph's MarketCache, read for the last price (post-only checks). When
+            None the venue keeps its own, updated on every item: passing the kernel's
+            keeps the idle path of `on_market_data` at one branch.
+    """
+
+    # An instance attribute, not a method: Actor rejects `on_*` methods that name no
+    # event type, and `on_market_data` is the MarketDrivenVenue port, not a handler.
+    on_market_data: Callable[[MarketData], None]
+
+    def __init__(
+        self,
+        config: SimVenueConfig,
+        instruments: InstrumentRegistry,
+        *,
+        cache: MarketCache | None = None,
+    ) -> None:
+        if not config.venue or "." in config.venue:
+            raise ValueError(f"venue {config.venue!r}: must be non-empty and contain no dot")
+        fraction = config.max_volume_fraction
+        if fraction is not None and not 0 < fraction <= 1:
+            raise ValueError(f"max_volume_fraction {fraction}: must be > 0 and <= 1")
+        if config.bar_timeframe is not None:
+            timeframe_ns(config.bar_timeframe)  # raises ValueError naming a bad timeframe
+        super().__init__(f"venue_{segment(config.venue)}")
+        self._config = config
+        self._venue = config.venue
+        self._instruments = instruments
+        self._fraction = None if fraction is None else to_decimal(fraction)
+        self._bar_timeframe = config.bar_timeframe
+        self._books: dict[str, list[WorkingOrder]] = {}  # instrument id -> acceptance order
+        self._orders: dict[str, WorkingOrder] = {}  # client order id -> working order
+        self._order_count = 0
+        self._trade_count = 0
+        self._received = self._accepted = self._rejected = self._triggered = 0
+        self._filled = self._canceled = self._expired = self._fills = 0
+        self._cancels_rejected = self._modifies_accepted = self._modifies_rejected = 0
+        if cache is None:
+            self._cache = MarketCache()
+            self.on_market_data = self._track_and_match
+        else:
+            self._cache = cache
+            self.on_market_data = self._match_market_data
+
+    def on_start(self) -> None:
+        self.register_endpoint(venue_endpoint(self._venue))
+
+    @property
+    def config(self) -> SimVenueConfig:
+        return self._config
+
+    def statistics(self) -> SimVenueStatistics:
+        """Counters since construction, and the orders working now."""
+        return SimVenueStatistics(
+            orders_received=self._received,
+            orders_accepted=self._accepted,
+            orders_rejected=self._rejected,
+            orders_triggered=self._triggered,
+            orders_filled=self._filled,
+            orders_canceled=self._canceled,
+            orders_expired=self._expired,
+            orders_working=len(self._orders),
+            fills=self._fills,
+            cancels_rejected=self._cancels_rejected,
+            modifies_accepted=self._modifies_accepted,
+            modifies_rejected=self._modifies_rejected,
+        )
+
+    # -- commands ------------------------------------------------------------------------
+
+    def on_submit_order(self, command: SubmitOrder) -> None:
+        self._received += 1
+        now = self.clock.timestamp_ns()
+        client_order_id = command.client_order_id
+        instrument_id = command.instrument_id
+        if client_order_id in self._orders:
+            reason = f"client_order_id {client_order_id!r}: already working at venue {self._venue}"
+        else:
+            reason = submit_rejection(
+                command,
+                self._instruments.get(instrument_id),
+                venue=self._venue,
+                last_price=self._cache.last_price(instrument_id),
+                now_ns=now,
+            )
+        if reason:
+            self._rejected += 1
+            self.send(ORDERS_PROCESS, OrderRejected(
+                strategy_id=command.strategy_id, client_order_id=client_order_id,
+                instrument_id=instrument_id, reason=reason, ts_event=now, ts_init=now,
+            ))
+            return
+        self._accepted += 1
+        self._order_count += 1
+        order = WorkingOrder(command, f"{self._venue}-{self._order_count}", now)
+        self._orders[client_order_id] = order
+        self._books.setdefault(instrument_id, []).append(order)
+        self.send(ORDERS_PROCESS, OrderAccepted(
+            strategy_id=command.strategy_id, client_order_id=client_order_id,
+            instrument_id=instrument_id, venue_order_id=order.venue_order_id,
+            ts_event=now, ts_init=now,
+        ))
+
+    def on_cancel_order(self, command: CancelOrder) -> None:
+        now = self.clock.timestamp_ns()
+        order = self._orders.get(command.client_order_id)
+        if order is None:
+            self._cancels_rejected += 1
+            self.send(ORDERS_PROCESS, OrderCancelRejected(
+                strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+                instrument_id=command.instrument_id, reason=self._not_working(command),
+                ts_event=now, ts_init=now,
+            ))
+            return
+        self._close(order)
+        self._canceled += 1
+        self.send(ORDERS_PROCESS, _order_event(OrderCanceled, order, now, now))
+
+    def on_modify_order(self, command: ModifyOrder) -> None:
+        now = self.clock.timestamp_ns()
+        order = self._orders.get(command.client_order_id)
+        if order is None:
+            reason = self._not_working(command)
+        else:
+            reason = modify_rejection(
+                order,
+                command,
+                self._instruments.require(order.command.instrument_id),
+                last_price=self._cache.last_price(order.command.instrument_id),
+            )
+        if order is None or reason:
+            self._modifies_rejected += 1
+            self.send(ORDERS_PROCESS, OrderModifyRejected(
+                strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+                instrument_id=command.instrument_id, reason=reason, ts_event=now, ts_init=now,
+            ))
+            return
+        terms = order.terms
+        if command.quantity is not None:
+            order.quantity = command.quantity
+        order.terms = terms = msgspec.structs.replace(
+            terms,
+            price=terms.price if command.price is None else command.price,
+            trigger_price=terms.trigger_price if command.trigger_price is None
+            else command.trigger_price,
+        )
+        self._modifies_accepted += 1
+        self.send(ORDERS_PROCESS, OrderUpdated(
+            strategy_id=order.command.strategy_id, client_order_id=command.client_order_id,
+            instrument_id=order.command.instrument_id, quantity=order.quantity,
+            price=terms.price, trigger_price=terms.trigger_price, ts_event=now, ts_init=now,
+        ))
+
+    def _not_working(self, command: CancelOrder | ModifyOrder) -> str:
+        return (
+            f"client_order_id {command.client_order_id!r}: not working at venue {self._venue} "
+            "(unknown, or already filled, canceled or expired)"
+        )
+
+    # -- market data ---------------------------------------------------------------------
+
+    def _match_market_data(self, message: MarketData) -> None:
+        if not self._books:  # the idle path, taken on almost every bar of a backtest
+            return
+        self._match_item(message)
+
+    def _track_and_match(self, message: MarketData) -> None:
+        self._cache.update(message)
+        if not self._books:
+            return
+        self._match_item(message)
+
+    def _match_item(self, message: MarketData) -> None:
+        if isinstance(message, Bar):
+            bar_type = message.bar_type
+            if self._bar_timeframe is not None and bar_type.timeframe != self._bar_timeframe:
+                return
+            instrument_id = bar_type.instrument_id
+        else:
+            instrument_id = message.instrument_id
+        orders = self._books.get(instrument_id)
+        instrument = self._instruments.get(instrument_id)
+        if orders is None or instrument is None or self.state is not ActorState.RUNNING:
+            return
+        item = market_item(message, instrument, self._fraction)
+        if item is None:
+            return
+        now = self.clock.timestamp_ns()
+        events: list[Event] = []
+        for order in orders:
+            if order.working:
+                self._match_order(order, item, instrument, now, events)
+        working = [order for order in orders if order.working]
+        if working:
+            self._books[instrument_id] = working
+        else:
+            del self._books[instrument_id]
+        # Sent only once the book is settled: a handler reacting to one of these events
+        # (a strategy cancelling another order) sees the venue's state after this item.
+        for event in events:
+            self.send(ORDERS_PROCESS, event)
+
+    def _match_order(
+        self,
+        order: WorkingOrder,
+        item: MarketItem,
+        instrument: Instrument,
+        now: int,
+        events: list[Event],
+    ) -> None:
+        if order.expire_ns is not None and item.end_ns >= order.expire_ns:
+            self._close(order)
+            self._expired += 1
+            events.append(_order_event(OrderExpired, order, order.expire_ns, now))
+            return
+        if item.spans_time and item.end_ns <= order.accepted_ns:
+            return  # the bar ended before the order existed
+        match = item.match(order.terms)
+        if match is not None:
+            self._apply(order, match, item, instrument, now, events)
+        if order.working and order.once:
+            self._close(order)
+            self._canceled += 1
+            moment = max(item.end_ns, order.accepted_ns)
+            events.append(_order_event(OrderCanceled, order, moment, now))
+
+    def _apply(
+        self,
+        order: WorkingOrder,
+        match: Match,
+        item: MarketItem,
+        instrument: Instrument,
+        now: int,
+        events: list[Event],
+    ) -> None:
+        moment = max(item.start_ns if match.at_open else item.end_ns, order.accepted_ns)
+        terms = order.terms
+        if match.triggered and not terms.triggered:
+            order.terms = msgspec.structs.replace(terms, triggered=True)
+            if terms.order_type is OrderType.STOP_LIMIT:
+                self._triggered += 1
+                events.append(_order_event(OrderTriggered, order, moment, now))
+        price = match.price
+        if price is None:
+            return
+        side = terms.side
+        capacity = item.buy_capacity if side is OrderSide.BUY else item.sell_capacity
+        quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
+        if quantity <= ZERO:
+            return
+        order.filled += quantity
+        self._fills += 1
+        self._trade_count += 1
+        command = order.command
+        events.append(OrderFilled(
+            strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id, venue_order_id=order.venue_order_id,
+            trade_id=f"{self._venue}-T-{self._trade_count}", side=side,
+            last_quantity=quantity, last_price=price,
+            commission=commission(instrument, quantity, price, match.liquidity_side),
+            commission_currency=instrument.quote_currency,
+            liquidity_side=match.liquidity_side, ts_event=moment, ts_init=now,
+        ))
+        if order.leaves <= ZERO:
+            self._close(order)
+            self._filled += 1
+
+    def _close(self, order: WorkingOrder) -> None:
+        # The order stays in its book list until the next item of its instrument rebuilds it.
+        order.working = False
+        del self._orders[order.command.client_order_id]
+
+
+def _order_event(
+    event_type: type[OrderCanceled] | type[OrderExpired] | type[OrderTriggered],
+    order: WorkingOrder,
+    ts_event: int,
+    ts_init: int,
+) -> Event:
+    command = order.command
+    return event_type(
+        strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+        instrument_id=command.instrument_id, ts_event=ts_event, ts_init=ts_init,
+    )

@@ -1,0 +1,107 @@
+"""The `tradebus` command: the composition root that runs the engine with adapters.
+
+    tradebus backtest [CONFIG.toml]   run a backtest (the bundled demo without CONFIG)
+
+Exit codes: 0 success, 1 the run failed, 2 bad input (config or data), reported in one
+line that names the file and the field or line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.compose import prepare_backtest
+from engine.analysis import report_rows
+from engine.backtest import BacktestResult
+from engine.errors import ConfigError, DataError
+from engine.persistence import ResultStore, write_result_json
+
+__all__ = ("main",)
+
+PROGRESS_MIN_ROWS = 200_000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tradebus", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    backtest = commands.add_parser("backtest", help="run a backtest from a TOML config")
+    backtest.add_argument("config", nargs="?", help="config file (default: the bundled demo)")
+    backtest.add_argument("--output-dir", help="where results go (overrides the config)")
+    backtest.add_argument("--no-save", action="store_true", help="print only; save nothing")
+    backtest.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    console = Console()
+    if arguments.command == "backtest":
+        return _backtest(arguments, console)
+    return 2  # unreachable: argparse requires a command
+
+
+def _backtest(arguments: argparse.Namespace, console: Console) -> int:
+    try:
+        prepared = prepare_backtest(arguments.config)
+    except ConfigError as error:
+        console.print(f"[red]config error[/red] {error}", highlight=False)
+        return 2
+    config = prepared.config
+    show_progress = arguments.progress == "always" or (
+        arguments.progress == "auto"
+        and console.is_terminal
+        and (prepared.rows is None or prepared.rows >= PROGRESS_MIN_ROWS)
+    )
+    started = time.perf_counter()
+    try:
+        if show_progress:
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(config.backtest.name, total=prepared.rows)
+                result = prepared.run(progress=lambda n: bar.update(task, completed=n))
+        else:
+            result = prepared.run()
+    except DataError as error:
+        console.print(f"[red]data error[/red] {error}", highlight=False)
+        return 2
+    elapsed = time.perf_counter() - started
+    _print_summary(console, result, elapsed)
+    if not arguments.no_save:
+        output = Path(arguments.output_dir or config.backtest.output_dir)
+        store = ResultStore(output / "results.sqlite")
+        run_id = store.save(result, config=prepared.file.read_text())
+        json_path = write_result_json(result, output / f"{result.name}-{run_id}.json")
+        console.print(f"saved run {run_id} to {store.path} and {json_path}", highlight=False)
+    return 1 if result.faults and config.backtest.fail_fast else 0
+
+
+def _print_summary(console: Console, result: BacktestResult, elapsed: float) -> None:
+    table = Table(title=f"backtest {result.name}", show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rate = result.items_processed / elapsed if elapsed > 0 else 0.0
+    table.add_row("bars replayed", f"{result.items_processed:,}")
+    table.add_row("wall time", f"{elapsed:.2f} s ({rate:,.0f} bars/s)")
+    for label, value in report_rows(result.report):
+        table.add_row(label, value)
+    for currency, amount in sorted(result.balances.items()):
+        table.add_row(f"balance {currency}", f"{amount:,}")
+    if result.faults:
+        table.add_row("strategy faults", ", ".join(f.actor_id for f in result.faults))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

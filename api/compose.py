@@ -1,0 +1,128 @@
+"""The composition root for backtests: config in, adapters and strategies chosen, run.
+
+This is where `adapters` and `strategies` meet the engine (with `api/cli.py`); the
+engine never imports them. Everything that can be wrong in a config is checked here,
+before anything runs, and reported as a ConfigError naming the file and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from adapters.data import CsvBarSource, SqliteBarSource
+from adapters.data.config import CsvBarsConfig, resolve_data_path
+from adapters.sim import SimVenue
+from api.settings import BacktestFileConfig
+from engine.backtest import BacktestResult, run_backtest
+from engine.config import convert_config, load_config
+from engine.errors import ConfigError
+from engine.events.market import Instrument, timeframe_ns
+from engine.instruments import InstrumentRegistry
+from engine.replay import ReplaySource
+from engine.strategy import Strategy, load_strategy_class
+from engine.topics import bars_topic
+
+__all__ = ("PreparedBacktest", "prepare_backtest")
+
+DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "backtest.toml"
+
+
+class PreparedBacktest:
+    """A checked config turned into objects, ready to run once."""
+
+    def __init__(
+        self,
+        config: BacktestFileConfig,
+        *,
+        file: Path,
+        instruments: list[Instrument],
+        strategies: list[Strategy],
+        sources: list[ReplaySource],
+        rows: int | None,
+    ) -> None:
+        self.config = config
+        self.file = file
+        self.instruments = instruments
+        self.strategies = strategies
+        self.sources = sources
+        self.rows = rows
+
+    def run(self, *, progress: Callable[[int], None] | None = None) -> BacktestResult:
+        config = self.config
+        venue = SimVenue(config.venue, InstrumentRegistry(self.instruments))
+        return run_backtest(
+            settings=config.backtest,
+            instruments=self.instruments,
+            sources=self.sources,
+            bar_types=[source.bar_type for source in config.data],
+            venues=[venue],
+            strategies=self.strategies,
+            portfolio=config.portfolio,
+            risk=config.risk,
+            progress=progress,
+        )
+
+
+def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
+    """Load and check a backtest config (the bundled demo when `path` is None)."""
+    file = Path(path) if path is not None else DEFAULT_CONFIG
+    config = load_config(file, BacktestFileConfig)
+    where = str(file)
+    instruments = [spec.to_instrument() for spec in config.instruments]
+    known = {i.instrument_id for i in instruments}
+    if not config.strategies:
+        raise ConfigError("$.strategies", "at least one strategy is required", file=where)
+    if not config.data:
+        raise ConfigError("$.data", "at least one data source is required", file=where)
+
+    strategies: list[Strategy] = []
+    for index, spec in enumerate(config.strategies):
+        at = f"$.strategies[{index}]"
+        try:
+            cls = load_strategy_class(spec.class_path)
+        except ValueError as error:
+            raise ConfigError(f"{at}.class", str(error), file=where) from error
+        params = convert_config(spec.params, cls.config_type, file=where, path=f"{at}.params")
+        try:
+            strategies.append(cls(spec.id, params))
+        except ValueError as error:
+            raise ConfigError(f"{at}.id", str(error), file=where) from error
+
+    sources: list[ReplaySource] = []
+    rows: int | None = 0
+    for index, source in enumerate(config.data):
+        at = f"$.data[{index}]"
+        if source.instrument_id not in known:
+            raise ConfigError(f"{at}.instrument_id",
+                              f"{source.instrument_id!r} is not in [[instruments]]", file=where)
+        try:
+            timeframe_ns(source.timeframe)
+        except ValueError as error:
+            raise ConfigError(f"{at}.timeframe", str(error), file=where) from error
+        data_path = resolve_data_path(source.path, base=file.parent)
+        if not data_path.exists():
+            raise ConfigError(f"{at}.path", f"no such file: {data_path}", file=where)
+        topic = bars_topic(source.instrument_id, source.timeframe)
+        if isinstance(source, CsvBarsConfig):
+            sources.append(ReplaySource(CsvBarSource(data_path, source.bar_type), topic))
+            if rows is not None:
+                rows += _count_rows(data_path)
+        else:
+            sources.append(ReplaySource(
+                SqliteBarSource(data_path, source.bar_type, start_ns=source.start_ns,
+                                end_ns=source.end_ns),
+                topic,
+            ))
+            rows = None
+    return PreparedBacktest(config, file=file, instruments=instruments, strategies=strategies,
+                            sources=sources, rows=rows)
+
+
+def _count_rows(path: Path) -> int:
+    """Data rows in a CSV (lines minus the header), counted fast for the progress bar."""
+    lines = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return max(lines - 1, 0)

@@ -1,0 +1,1 @@
+"""The core actors: market data, risk, order manager, portfolio."""

@@ -1,0 +1,154 @@
+"""The market data actor: subscriptions, and bars the feed does not carry.
+
+Strategies ask for data with `SubscribeBars` / `SubscribeTradeTicks` at
+`DATA_SUBSCRIBE`, and subscribe to the data topic themselves. If the requested bars
+come straight from a source (the graph tells this actor what its sources carry), there
+is nothing to do: the kernel publishes them. Otherwise this actor builds them: from the
+largest available bar timeframe that divides the requested one, or from trade ticks.
+A request nothing can satisfy is counted and logged, not an error: a strategy may
+subscribe before a live feed knows its instruments.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from engine.actor import Actor
+from engine.actors.aggregation import TimeBarBuilder
+from engine.events.market import Bar, BarType, SubscribeBars, SubscribeTradeTicks, TradeTick
+from engine.events.system import TimerFired
+from engine.topics import DATA_SUBSCRIBE, bars_topic, trades_topic
+
+__all__ = ("MarketDataActor", "MarketDataStatistics")
+
+logger = logging.getLogger(__name__)
+
+
+class MarketDataStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    bar_subscriptions: int
+    aggregated_bar_types: tuple[str, ...]
+    bars_built: int
+    unavailable_subscriptions: int
+
+
+class MarketDataActor(Actor):
+    """Serve subscriptions; aggregate time bars where the sources lack a timeframe."""
+
+    def __init__(
+        self,
+        *,
+        bar_types: list[BarType] | None = None,
+        trade_instruments: list[str] | None = None,
+        actor_id: str = "data",
+    ) -> None:
+        super().__init__(actor_id)
+        self._available = list(bar_types or [])
+        self._trade_instruments = set(trade_instruments or [])
+        self._builders: dict[BarType, TimeBarBuilder] = {}
+        self._builders_by_source: dict[str, list[TimeBarBuilder]] = {}
+        self._tick_builders: dict[str, list[TimeBarBuilder]] = {}
+        self._subscriptions = 0
+        self._built = 0
+        self._unavailable = 0
+
+    def add_source(self, bar_type: BarType) -> None:
+        """Declare that a source carries `bar_type` (the graph calls this at wiring time)."""
+        if bar_type not in self._available:
+            self._available.append(bar_type)
+
+    def add_trade_source(self, instrument_id: str) -> None:
+        self._trade_instruments.add(instrument_id)
+
+    def on_start(self) -> None:
+        self.register_endpoint(DATA_SUBSCRIBE)
+
+    def statistics(self) -> MarketDataStatistics:
+        return MarketDataStatistics(
+            bar_subscriptions=self._subscriptions,
+            aggregated_bar_types=tuple(sorted(str(b) for b in self._builders)),
+            bars_built=self._built,
+            unavailable_subscriptions=self._unavailable,
+        )
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def on_subscribe_bars(self, command: SubscribeBars) -> None:
+        self._subscriptions += 1
+        target = command.bar_type
+        if target in self._available or target in self._builders:
+            return
+        source = self._best_source(target)
+        builder = TimeBarBuilder(target, self._emit)
+        if source is not None:
+            self._builders[target] = builder
+            topic = bars_topic(source.instrument_id, source.timeframe)
+            if topic not in self._builders_by_source:
+                self._builders_by_source[topic] = []
+                self.bus.subscribe(topic, self._on_source_bar, owner=self.id)
+            self._builders_by_source[topic].append(builder)
+        elif target.instrument_id in self._trade_instruments:
+            self._builders[target] = builder
+            topic = trades_topic(target.instrument_id)
+            if topic not in self._tick_builders:
+                self._tick_builders[topic] = []
+                self.bus.subscribe(topic, self._on_source_trade, owner=self.id)
+            self._tick_builders[topic].append(builder)
+        else:
+            self._unavailable += 1
+            logger.warning("bars %s: no source carries them or anything to build them from",
+                           target)
+
+    def on_subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
+        if command.instrument_id not in self._trade_instruments:
+            self._unavailable += 1
+            logger.warning("trade ticks of %s: no source carries them", command.instrument_id)
+
+    def _best_source(self, target: BarType) -> BarType | None:
+        step = target.step_ns
+        candidates = [
+            b
+            for b in self._available
+            if b.instrument_id == target.instrument_id
+            and b.step_ns < step
+            and step % b.step_ns == 0
+        ]
+        return max(candidates, key=lambda b: b.step_ns, default=None)
+
+    # -- building --------------------------------------------------------------------------
+
+    def _on_source_bar(self, bar: Bar) -> None:
+        now = self.clock.timestamp_ns()
+        for builder in self._builders_by_source[self._topic_of(bar)]:
+            end = builder.window_end_for(bar.ts_event, closing=True)
+            builder.add(end, bar.open, bar.high, bar.low, bar.close, bar.volume, now)
+            if bar.ts_event == end:
+                builder.flush(now)
+
+    def _on_source_trade(self, tick: TradeTick) -> None:
+        now = self.clock.timestamp_ns()
+        for builder in self._tick_builders[trades_topic(tick.instrument_id)]:
+            end = builder.window_end_for(tick.ts_event, closing=False)
+            pending = builder.window_end
+            builder.add(end, tick.price, tick.price, tick.price, tick.price, tick.size, now)
+            if pending != end:
+                self.set_time_alert(self._alert_name(builder, end), end)
+
+    def on_timer(self, event: TimerFired) -> None:
+        for builders in self._tick_builders.values():
+            for builder in builders:
+                if builder.window_end is not None and builder.window_end <= event.ts_event:
+                    builder.flush(event.ts_event)
+
+    @staticmethod
+    def _alert_name(builder: TimeBarBuilder, end: int) -> str:
+        return f"bars-{builder.bar_type}-{end}"
+
+    @staticmethod
+    def _topic_of(bar: Bar) -> str:
+        return bars_topic(bar.bar_type.instrument_id, bar.bar_type.timeframe)
+
+    def _emit(self, bar: Bar) -> None:
+        self._built += 1
+        self.publish(bars_topic(bar.bar_type.instrument_id, bar.bar_type.timeframe), bar)

@@ -1,0 +1,292 @@
+"""The order manager: the one owner of every order's state.
+
+Commands arrive from risk at `ORDERS_EXECUTE` and are routed to the venue named in the
+instrument id; events arrive from venues and risk at `ORDERS_PROCESS` and are applied
+through the lifecycle table. Only an event the table allows is applied and published on
+`events.order.<strategy>`; anything else is counted, surfaced as
+`OrderTransitionRejected` and dropped. So a strategy never sees an order move in a way
+the state machine forbids, whatever a venue sends.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Final
+
+import msgspec
+
+from engine.actor import Actor
+from engine.domain.enums import OrderStatus
+from engine.domain.ids import split_instrument_id
+from engine.domain.lifecycle import next_status
+from engine.domain.order import Order
+from engine.events.base import Message
+from engine.events.codec import MESSAGE_TYPES
+from engine.events.fills import OrderFilled
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCancelRejected,
+    OrderDenied,
+    OrderEvent,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderSubmitted,
+    OrderUpdated,
+    SubmitOrder,
+)
+from engine.events.system import OrderTransitionRejected
+from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
+
+__all__ = ("OrderManager", "OrderManagerStatistics")
+
+_TAGS: Final[dict[type[Message], str]] = {
+    t: str(t.__struct_config__.tag) for t in MESSAGE_TYPES if t.__struct_config__.tag
+}
+
+
+class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    orders: int
+    open_orders: int
+    submitted: int
+    denied: int
+    rejected: int
+    fills: int
+    illegal_transitions: int
+    unknown_order_events: int
+
+
+class OrderManager(Actor):
+    """Keep the order book, apply the lifecycle, route commands to venues."""
+
+    def __init__(self, actor_id: str = "orders") -> None:
+        super().__init__(actor_id)
+        self._orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}
+        self._submitted = 0
+        self._denied = 0
+        self._rejected = 0
+        self._fills = 0
+        self._illegal = 0
+        self._unknown = 0
+
+    def on_start(self) -> None:
+        self.register_endpoint(ORDERS_EXECUTE)
+        self.register_endpoint(ORDERS_PROCESS, self._process)
+
+    # -- read access ---------------------------------------------------------------------
+
+    def order(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def orders(self, *, strategy_id: str | None = None) -> list[Order]:
+        """Every order this session, in creation order."""
+        return [o for o in self._orders.values() if strategy_id in (None, o.strategy_id)]
+
+    def open_orders(
+        self, *, strategy_id: str | None = None, instrument_id: str | None = None
+    ) -> list[Order]:
+        """Open orders in creation order, optionally for one strategy or instrument."""
+        return [
+            o
+            for o in self._open.values()
+            if strategy_id in (None, o.strategy_id) and instrument_id in (None, o.instrument_id)
+        ]
+
+    def statistics(self) -> OrderManagerStatistics:
+        return OrderManagerStatistics(
+            orders=len(self._orders),
+            open_orders=len(self._open),
+            submitted=self._submitted,
+            denied=self._denied,
+            rejected=self._rejected,
+            fills=self._fills,
+            illegal_transitions=self._illegal,
+            unknown_order_events=self._unknown,
+        )
+
+    # -- commands (from risk) --------------------------------------------------------------
+
+    def on_submit_order(self, command: SubmitOrder) -> None:
+        existing = self._orders.get(command.client_order_id)
+        if existing is not None:
+            self._reject_transition(existing, "command.submit_order")
+            return
+        now = self.clock.timestamp_ns()
+        self._orders[command.client_order_id] = Order(
+            client_order_id=command.client_order_id,
+            strategy_id=command.strategy_id,
+            instrument_id=command.instrument_id,
+            side=command.side,
+            order_type=command.order_type,
+            quantity=command.quantity,
+            price=command.price,
+            trigger_price=command.trigger_price,
+            time_in_force=command.time_in_force,
+            reduce_only=command.reduce_only,
+            ts_created=now,
+            ts_last=now,
+        )
+        _, venue = split_instrument_id(command.instrument_id)
+        endpoint = venue_endpoint(venue)
+        if not self.bus.has_endpoint(endpoint):
+            self._process(self._denial(command, f"no_venue: no adapter for venue {venue}", now))
+            return
+        self._process(
+            OrderSubmitted(
+                strategy_id=command.strategy_id,
+                client_order_id=command.client_order_id,
+                instrument_id=command.instrument_id,
+                venue=venue,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        self.send(endpoint, command)
+
+    def on_cancel_order(self, command: CancelOrder) -> None:
+        order = self._open.get(command.client_order_id)
+        if order is None:
+            self._refuse(command, OrderCancelRejected, "order is not open")
+            return
+        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+
+    def on_modify_order(self, command: ModifyOrder) -> None:
+        order = self._open.get(command.client_order_id)
+        if order is None:
+            self._refuse(command, OrderModifyRejected, "order is not open")
+            return
+        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+
+    def _refuse(
+        self,
+        command: CancelOrder | ModifyOrder,
+        event_type: type[OrderCancelRejected] | type[OrderModifyRejected],
+        reason: str,
+    ) -> None:
+        # No state changes, so this bypasses the lifecycle: the strategy is told directly.
+        now = self.clock.timestamp_ns()
+        event = event_type(
+            strategy_id=command.strategy_id,
+            client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id,
+            reason=reason,
+            ts_event=now,
+            ts_init=now,
+        )
+        self.publish(order_topic(command.strategy_id), event)
+
+    @staticmethod
+    def _denial(command: SubmitOrder, reason: str, now: int) -> OrderDenied:
+        return OrderDenied(
+            strategy_id=command.strategy_id,
+            client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id,
+            side=command.side,
+            order_type=command.order_type,
+            quantity=command.quantity,
+            price=command.price,
+            trigger_price=command.trigger_price,
+            reason=reason,
+            ts_event=now,
+            ts_init=now,
+        )
+
+    # -- events (from venues and risk) -------------------------------------------------------
+
+    def _process(self, event: Any) -> None:
+        if not isinstance(event, OrderEvent):
+            raise TypeError(f"message {type(event).__name__}: {ORDERS_PROCESS} takes order events")
+        order = self._orders.get(event.client_order_id)
+        if order is None:
+            if type(event) is not OrderDenied:
+                self._unknown += 1
+                self._surface(event.client_order_id, "unknown", _TAGS[type(event)])
+                return
+            order = self._order_from_denial(event)
+            self._orders[event.client_order_id] = order
+        updated = self._apply(order, event)
+        if updated is None:
+            self._reject_transition(order, _TAGS[type(event)])
+            return
+        self._orders[updated.client_order_id] = updated
+        if updated.is_open:
+            self._open[updated.client_order_id] = updated
+        else:
+            self._open.pop(updated.client_order_id, None)
+        self.publish(order_topic(updated.strategy_id), event)
+
+    def _apply(self, order: Order, event: OrderEvent) -> Order | None:
+        """Return the order after `event`, or None when the lifecycle forbids it."""
+        kind = _TAGS[type(event)]
+        status = next_status(order.status, kind)
+        if status is None:
+            return None
+        changes: dict[str, Any] = {"status": status, "ts_last": event.ts_init}
+        if type(event) is OrderFilled:
+            filled = order.filled_quantity + event.last_quantity
+            if event.last_quantity <= 0 or filled > order.quantity:
+                return None
+            previous_cost = (order.average_fill_price or Decimal(0)) * order.filled_quantity
+            changes["average_fill_price"] = (
+                previous_cost + event.last_price * event.last_quantity
+            ) / filled
+            changes["filled_quantity"] = filled
+            changes["status"] = (
+                OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
+            )
+            self._fills += 1
+        elif type(event) is OrderAccepted:
+            changes["venue_order_id"] = event.venue_order_id
+        elif type(event) is OrderUpdated:
+            if event.quantity < order.filled_quantity:
+                return None
+            changes.update(
+                quantity=event.quantity,
+                price=event.price if event.price is not None else order.price,
+                trigger_price=event.trigger_price
+                if event.trigger_price is not None
+                else order.trigger_price,
+            )
+        elif type(event) is OrderSubmitted:
+            self._submitted += 1
+        elif type(event) is OrderDenied:
+            self._denied += 1
+            changes["reason"] = event.reason
+        elif type(event) is OrderRejected:
+            self._rejected += 1
+            changes["reason"] = event.reason
+        return msgspec.structs.replace(order, **changes)
+
+    @staticmethod
+    def _order_from_denial(event: OrderDenied) -> Order:
+        return Order(
+            client_order_id=event.client_order_id,
+            strategy_id=event.strategy_id,
+            instrument_id=event.instrument_id,
+            side=event.side,
+            order_type=event.order_type,
+            quantity=event.quantity,
+            price=event.price,
+            trigger_price=event.trigger_price,
+            ts_created=event.ts_init,
+            ts_last=event.ts_init,
+        )
+
+    def _reject_transition(self, order: Order, event_kind: str) -> None:
+        self._illegal += 1
+        self._surface(order.client_order_id, str(order.status), event_kind)
+
+    def _surface(self, client_order_id: str, from_state: str, event_kind: str) -> None:
+        now = self.clock.timestamp_ns()
+        self.publish(
+            system_topic("orders"),
+            OrderTransitionRejected(
+                client_order_id=client_order_id,
+                from_state=from_state,
+                event_kind=event_kind,
+                ts_event=now,
+                ts_init=now,
+            ),
+        )

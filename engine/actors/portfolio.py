@@ -1,0 +1,326 @@
+"""The portfolio actor: balances, netted positions, equity and closed trades, from fills.
+
+Accounting is cash-style and exact (Decimal): a buy of q at p with commission c takes
+q x p from the quote currency, adds q to the base currency and takes c from the
+commission currency; a sell is the reverse. Positions are netted per (strategy,
+instrument) by `engine.actors.positions`; their amounts are in the instrument's quote
+currency, and a commission paid in the base currency counts in the position's fees at the
+fill price. A commission in any other currency leaves the balance but not the position's
+fees (counted in `statistics().unattributed_commissions`).
+
+Mark-to-market is lazy: nothing happens per bar. Equity is computed only when asked,
+after each fill (for `AccountUpdated`) and at the equity timer, as the sum of balances in
+the account currency, each converted at the last price (`MarketCache`) of the first
+instrument, in id order, whose base is that currency and whose quote is the account
+currency. A non-zero balance with no such priced instrument is left out of equity and
+named in `statistics().unconverted_currencies`; an open position with no price is left
+out of unrealized pnl and counted in `statistics().unpriced_positions`.
+
+The equity curve is sampled at start, on a timer every `equity_interval_ns` (aligned to
+multiples of the interval since the epoch, so daily samples fall on UTC midnight) and at
+stop; its size is bounded by run length / interval, not by the number of bars.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Final
+
+import msgspec
+
+from engine.actor import Actor
+from engine.actors.positions import (
+    Position,
+    PositionChange,
+    PositionState,
+    PositionStep,
+    apply_fill,
+    closed_trade,
+    position_event,
+    snapshot,
+)
+from engine.analysis import ClosedTrade
+from engine.cache import MarketCache
+from engine.domain.enums import OrderSide
+from engine.domain.money import ZERO, to_decimal
+from engine.events.fills import AccountUpdated, Balance, OrderFilled
+from engine.events.market import Instrument
+from engine.events.system import TimerFired
+from engine.instruments import InstrumentRegistry
+from engine.topics import account_topic, position_topic
+
+__all__ = ("EQUITY_TIMER", "ORDER_EVENTS", "Portfolio", "PortfolioConfig", "PortfolioStatistics")
+
+_log = logging.getLogger(__name__)
+
+# engine/topics.py should own this pattern (no topic literal outside it): to be moved there.
+ORDER_EVENTS: Final = "events.order.#"
+"""Every strategy's order events; the portfolio reacts to the fills among them."""
+EQUITY_TIMER: Final = "equity"
+_ONE: Final = Decimal(1)
+_Key = tuple[str, str]  # (strategy_id, instrument_id)
+
+
+class PortfolioConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The account the portfolio keeps: its id, its currency and what it starts with."""
+
+    account_id: str = "SIM-001"
+    base_currency: str = "USDT"
+    starting_balances: dict[str, Decimal]
+    equity_interval_ns: int = 86_400_000_000_000
+
+    def __post_init__(self) -> None:
+        if self.equity_interval_ns <= 0:
+            raise ValueError(f"equity_interval_ns {self.equity_interval_ns}: must be > 0")
+
+
+class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    fills_applied: int
+    fills_ignored: int
+    """Fills for an instrument the registry does not know, or with quantity or price <= 0."""
+    unattributed_commissions: int
+    positions_open: int
+    positions_opened: int
+    positions_closed: int
+    equity_samples: int
+    unconverted_currencies: tuple[str, ...]
+    unpriced_positions: int
+
+
+class Portfolio(Actor):
+    """Keep the account's balances and positions from fills; answer with snapshots."""
+
+    def __init__(
+        self, config: PortfolioConfig, instruments: InstrumentRegistry, cache: MarketCache
+    ) -> None:
+        super().__init__("portfolio")
+        self._config = config
+        self._instruments = instruments
+        self._cache = cache
+        self._balances: dict[str, Decimal] = dict(config.starting_balances)
+        self._positions: dict[_Key, PositionState] = {}
+        self._closed: dict[_Key, tuple[Decimal, Decimal]] = {}  # realized pnl, fees
+        self._closed_trades: list[ClosedTrade] = []
+        self._equity_curve: list[tuple[int, Decimal]] = []
+        self._fills_applied = 0
+        self._fills_ignored = 0
+        self._unattributed_commissions = 0
+        self._positions_opened = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.subscribe(ORDER_EVENTS)
+        now = self.clock.timestamp_ns()
+        interval = self._config.equity_interval_ns
+        self.set_timer(EQUITY_TIMER, interval, start_ns=now - now % interval)
+        self._sample(now)
+
+    def on_stop(self) -> None:
+        self._sample(self.clock.timestamp_ns())
+
+    # -- read API (values and snapshots only) ----------------------------------------
+
+    def position(self, instrument_id: str, strategy_id: str) -> Position | None:
+        state = self._positions.get((strategy_id, instrument_id))
+        return None if state is None else snapshot(state)
+
+    def positions(self, strategy_id: str | None = None) -> list[Position]:
+        """Open positions, ordered by (strategy id, instrument id)."""
+        return [snapshot(self._positions[key]) for key in sorted(self._positions)
+                if strategy_id is None or key[0] == strategy_id]
+
+    def net_quantity(self, instrument_id: str, strategy_id: str | None = None) -> Decimal:
+        """Signed open quantity of `instrument_id`: one strategy's, or the account's net."""
+        return sum((state.quantity for state in self._select(strategy_id, instrument_id)), ZERO)
+
+    def is_flat(self, instrument_id: str, strategy_id: str | None = None) -> bool:
+        """True when the net quantity is zero (across strategies: the account's net)."""
+        return not self.net_quantity(instrument_id, strategy_id)
+
+    def balances(self) -> dict[str, Decimal]:
+        return {currency: self._balances[currency] for currency in sorted(self._balances)}
+
+    def balance(self, currency: str) -> Decimal:
+        return self._balances.get(currency, ZERO)
+
+    def equity(self) -> Decimal:
+        """Balances converted to the account currency at the last prices (see module doc)."""
+        total = ZERO
+        for currency in sorted(self._balances):
+            amount = self._balances[currency]
+            rate = self._rate(currency) if amount else None
+            if rate is not None:
+                total += amount * rate
+        return total
+
+    def realized_pnl(
+        self, strategy_id: str | None = None, instrument_id: str | None = None
+    ) -> Decimal:
+        """Gross realized pnl of closed and open positions, in their quote currencies."""
+        return self._totals(strategy_id, instrument_id)[0]
+
+    def unrealized_pnl(
+        self, strategy_id: str | None = None, instrument_id: str | None = None
+    ) -> Decimal:
+        """Pnl of closing open positions at the last prices; unpriced ones count zero."""
+        total = ZERO
+        for state in self._select(strategy_id, instrument_id):
+            mark = self._cache.last_price(state.instrument_id)
+            if mark is not None:
+                total += snapshot(state).unrealized_pnl(to_decimal(mark))
+        return total
+
+    def total_fees(
+        self, strategy_id: str | None = None, instrument_id: str | None = None
+    ) -> Decimal:
+        """Commissions attributed to positions (closed and open), in their quote currencies."""
+        return self._totals(strategy_id, instrument_id)[1]
+
+    def equity_curve(self) -> list[tuple[int, Decimal]]:
+        return list(self._equity_curve)
+
+    def closed_trades(self) -> list[ClosedTrade]:
+        return list(self._closed_trades)
+
+    def statistics(self) -> PortfolioStatistics:
+        open_states = list(self._positions.values())
+        return PortfolioStatistics(
+            fills_applied=self._fills_applied,
+            fills_ignored=self._fills_ignored,
+            unattributed_commissions=self._unattributed_commissions,
+            positions_open=len(open_states),
+            positions_opened=self._positions_opened,
+            positions_closed=len(self._closed_trades),
+            equity_samples=len(self._equity_curve),
+            unconverted_currencies=tuple(
+                currency for currency in sorted(self._balances)
+                if self._balances[currency] and self._rate(currency) is None
+            ),
+            unpriced_positions=sum(
+                1 for state in open_states if self._cache.last_price(state.instrument_id) is None
+            ),
+        )
+
+    # -- handlers ----------------------------------------------------------------------
+
+    def on_timer(self, event: TimerFired) -> None:
+        if event.name == EQUITY_TIMER:
+            self._sample(event.ts_event)
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        instrument = self._instruments.get(fill.instrument_id)
+        if instrument is None or fill.last_quantity <= 0 or fill.last_price <= 0:
+            self._fills_ignored += 1
+            _log.warning("fill %s of %s ignored: unknown instrument or quantity/price <= 0",
+                         fill.trade_id, fill.instrument_id)
+            return
+        self._fills_applied += 1
+        self._move_cash(fill, instrument)
+        key = (fill.strategy_id, fill.instrument_id)
+        state, steps = apply_fill(
+            self._positions.get(key),
+            strategy_id=fill.strategy_id,
+            instrument_id=fill.instrument_id,
+            side=fill.side,
+            quantity=fill.last_quantity,
+            price=fill.last_price,
+            fee=self._fee_in_quote(fill, instrument),
+            ts_ns=fill.ts_event,
+        )
+        if state is None:
+            del self._positions[key]
+        else:
+            self._positions[key] = state
+        now = self.clock.timestamp_ns()
+        for step in steps:
+            self._publish_step(step, fill, now)
+        self._publish_account(fill.ts_event, now)
+
+    # -- accounting ----------------------------------------------------------------------
+
+    def _move_cash(self, fill: OrderFilled, instrument: Instrument) -> None:
+        notional = fill.last_quantity * fill.last_price
+        buy = fill.side is OrderSide.BUY
+        self._add(instrument.quote_currency, -notional if buy else notional)
+        self._add(instrument.base_currency, fill.last_quantity if buy else -fill.last_quantity)
+        self._add(fill.commission_currency, -fill.commission)
+
+    def _add(self, currency: str, amount: Decimal) -> None:
+        self._balances[currency] = self._balances.get(currency, ZERO) + amount
+
+    def _fee_in_quote(self, fill: OrderFilled, instrument: Instrument) -> Decimal:
+        if fill.commission_currency == instrument.quote_currency:
+            return fill.commission
+        if fill.commission_currency == instrument.base_currency:
+            return fill.commission * fill.last_price
+        if fill.commission:
+            self._unattributed_commissions += 1
+        return ZERO
+
+    def _rate(self, currency: str) -> Decimal | None:
+        """Price of one `currency` in the account currency, or None without a priced path."""
+        account = self._config.base_currency
+        if currency == account:
+            return _ONE
+        for instrument in self._instruments:
+            if (instrument.base_currency, instrument.quote_currency) == (currency, account):
+                price = self._cache.last_price(instrument.instrument_id)
+                if price is not None:
+                    return to_decimal(price)
+        return None
+
+    def _select(self, strategy_id: str | None, instrument_id: str | None) -> list[PositionState]:
+        return [self._positions[key] for key in sorted(self._positions)
+                if _wanted(key, strategy_id, instrument_id)]
+
+    def _totals(
+        self, strategy_id: str | None, instrument_id: str | None
+    ) -> tuple[Decimal, Decimal]:
+        """Realized pnl and fees of the selected positions, closed and open."""
+        realized = fees = ZERO
+        for key, (closed_realized, closed_fees) in self._closed.items():
+            if _wanted(key, strategy_id, instrument_id):
+                realized, fees = realized + closed_realized, fees + closed_fees
+        for state in self._select(strategy_id, instrument_id):
+            realized, fees = realized + state.realized_pnl, fees + state.fees
+        return realized, fees
+
+    def _sample(self, ts_ns: int) -> None:
+        """Record equity at `ts_ns`; a second sample at the same time replaces the first."""
+        if self._equity_curve and self._equity_curve[-1][0] >= ts_ns:
+            self._equity_curve.pop()
+        self._equity_curve.append((ts_ns, self.equity()))
+
+    # -- egress ----------------------------------------------------------------------------
+
+    def _publish_step(self, step: PositionStep, fill: OrderFilled, now: int) -> None:
+        if step.change is PositionChange.OPENED:
+            self._positions_opened += 1
+        elif step.change is PositionChange.CLOSED:
+            state = step.state
+            key = (state.strategy_id, state.instrument_id)
+            realized, fees = self._closed.get(key, (ZERO, ZERO))
+            self._closed[key] = (realized + state.realized_pnl, fees + state.fees)
+            self._closed_trades.append(closed_trade(step, closed_ns=fill.ts_event))
+        event = position_event(step, ts_event=fill.ts_event, ts_init=now)
+        self.publish(position_topic(step.state.strategy_id), event)
+
+    def _publish_account(self, ts_event: int, now: int) -> None:
+        balances = tuple(Balance(currency=currency, total=total)
+                         for currency, total in self.balances().items())
+        self.publish(account_topic(self._config.account_id), AccountUpdated(
+            account_id=self._config.account_id,
+            balances=balances,
+            equity=self.equity(),
+            currency=self._config.base_currency,
+            ts_event=ts_event,
+            ts_init=now,
+        ))
+
+
+def _wanted(key: _Key, strategy_id: str | None, instrument_id: str | None) -> bool:
+    return (strategy_id is None or key[0] == strategy_id) and (
+        instrument_id is None or key[1] == instrument_id
+    )

@@ -1,0 +1,400 @@
+"""The risk actor: every order command passes its pre-trade checks before it leaves.
+
+Strategies send order commands to `RISK_EXECUTE`; risk forwards the ones that pass,
+unchanged, to `ORDERS_EXECUTE`. A refused submission becomes an `OrderDenied` and a
+refused modification an `OrderModifyRejected`, both sent to `ORDERS_PROCESS` so the order
+manager records and publishes them like any other order event. Nothing here raises on a
+bad order: a denial is an expected outcome.
+
+A submission is checked in this fixed order; the first failure is the reason:
+
+ 1. trading state    HALTED refuses all; REDUCING only what shrinks the net position
+ 2. instrument       known to the graph
+ 3. quantity         > 0 and a multiple of the size increment
+ 4. prices           present exactly for the types that use them, on the price increment
+ 5. min_quantity     of the instrument
+ 6. notional         >= the instrument's min_notional, <= max_order_notional
+ 7. position         max_position_quantity, across strategies, after fills (see below)
+ 8. open orders      max_open_orders, across strategies and instruments
+ 9. order rate       max_orders_per_interval accepted submissions in a sliding window
+10. price band       limit and trigger prices near the last price (skipped without one)
+
+The notional is quantity times the limit price, else the trigger price, else (market
+orders) the last price of the `MarketCache`. A market order with no last price cannot
+be valued: it passes the instrument's min_notional (the venue still enforces it) and is
+denied only when max_order_notional is set.
+
+Counting is by the worst case. The position projection adds this order and every open
+same-side order's leaves quantity to the filled net position. Submissions risk let
+through that the order manager has not recorded yet ("in flight": a strategy that sends
+several orders from one handler) count as open orders too, so a burst cannot slip past
+the open-order and position limits before the order manager catches up.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from decimal import Decimal
+from math import isfinite
+from typing import Annotated
+
+import msgspec
+
+from engine.actor import Actor
+from engine.actors.risk_checks import (
+    check_instrument_known,
+    check_min_notional,
+    check_min_quantity,
+    check_open_orders,
+    check_order_notional,
+    check_order_rate,
+    check_position,
+    check_price_band,
+    check_prices,
+    check_quantity,
+    check_trading_state,
+    order_notional,
+    reason_key,
+)
+from engine.cache import MarketCache
+from engine.domain.enums import OrderSide, OrderStatus, TradingState
+from engine.domain.money import ZERO, round_to_increment, to_decimal
+from engine.domain.order import Order
+from engine.events.market import Instrument
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderDenied,
+    OrderModifyRejected,
+    SetTradingState,
+    SubmitOrder,
+)
+from engine.events.system import TradingStateChanged
+from engine.instruments import InstrumentRegistry
+from engine.ports import OpenOrdersView, PositionsView
+from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, RISK_EXECUTE, system_topic
+
+__all__ = ("RiskActor", "RiskConfig", "RiskStatistics")
+
+_PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+
+
+def _first_failure(reasons: Iterator[str | None]) -> str | None:
+    """Return the first reason a lazy sequence of checks gives; later checks never run."""
+    try:
+        return next((reason for reason in reasons if reason is not None), None)
+    except ArithmeticError as error:  # a Decimal too large or malformed to compute with
+        return f"invalid_number: {type(error).__name__} while checking the order"
+
+
+class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The risk limits; every limit left as None is unlimited.
+
+    `max_position_quantity` bounds the absolute net position of one instrument, summed
+    over strategies, as if this order and the open same-side orders all filled.
+    `rate_interval_ns` is the sliding window `max_orders_per_interval` counts accepted
+    submissions in, by the engine clock. `trading_state` is the state at start. To
+    forbid trading, use HALTED rather than a zero limit: limits must be > 0.
+    """
+
+    max_order_notional: Decimal | None = None
+    max_position_quantity: Decimal | None = None
+    max_open_orders: _PositiveInt | None = None
+    max_orders_per_interval: _PositiveInt | None = None
+    rate_interval_ns: _PositiveInt = 1_000_000_000
+    price_band_fraction: Decimal | None = None
+    trading_state: TradingState = TradingState.ACTIVE
+
+    def __post_init__(self) -> None:
+        # msgspec.Meta bounds apply to decoding only and not to Decimal: check here, always.
+        for name, decimal_value in (
+            ("max_order_notional", self.max_order_notional),
+            ("max_position_quantity", self.max_position_quantity),
+            ("price_band_fraction", self.price_band_fraction),
+        ):
+            if decimal_value is not None and not (decimal_value.is_finite() and decimal_value > 0):
+                raise ValueError(f"{name} {decimal_value}: must be a finite number > 0")
+        for name, int_value in (
+            ("max_open_orders", self.max_open_orders),
+            ("max_orders_per_interval", self.max_orders_per_interval),
+            ("rate_interval_ns", self.rate_interval_ns),
+        ):
+            if int_value is not None and int_value <= 0:
+                raise ValueError(f"{name} {int_value}: must be > 0")
+
+
+class RiskStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    """Counters since construction.
+
+    `commands_checked` counts submissions and modifications run through the checks;
+    `commands_denied` those refused (OrderDenied or OrderModifyRejected), also by reason
+    key; `commands_forwarded` every command sent on, cancellations included.
+    """
+
+    trading_state: TradingState
+    commands_checked: int
+    commands_denied: int
+    commands_forwarded: int
+    denied_by_reason: dict[str, int]
+
+
+class RiskActor(Actor):
+    """Check order commands against the limits and the trading state; forward or refuse."""
+
+    def __init__(
+        self,
+        config: RiskConfig,
+        instruments: InstrumentRegistry,
+        positions: PositionsView,
+        orders: OpenOrdersView,
+        cache: MarketCache,
+    ) -> None:
+        super().__init__("risk")
+        self._config = config
+        self._instruments = instruments
+        self._positions = positions
+        self._orders = orders
+        self._cache = cache
+        self._trading_state = config.trading_state
+        self._accepted_ns: deque[int] = deque()
+        self._in_flight: dict[str, SubmitOrder] = {}
+        self._checked = 0
+        self._denied = 0
+        self._forwarded = 0
+        self._denied_by_reason: dict[str, int] = {}
+
+    def on_start(self) -> None:
+        self.register_endpoint(RISK_EXECUTE)
+
+    # -- public ----------------------------------------------------------------------------
+
+    @property
+    def trading_state(self) -> TradingState:
+        return self._trading_state
+
+    def statistics(self) -> RiskStatistics:
+        return RiskStatistics(
+            trading_state=self._trading_state,
+            commands_checked=self._checked,
+            commands_denied=self._denied,
+            commands_forwarded=self._forwarded,
+            denied_by_reason=dict(sorted(self._denied_by_reason.items())),
+        )
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def on_submit_order(self, command: SubmitOrder) -> None:
+        self._settle_in_flight()
+        self._checked += 1
+        reason = _first_failure(self._submit_checks(command))
+        now = self.clock.timestamp_ns()
+        if reason is None:
+            self._accepted_ns.append(now)
+            self._in_flight[command.client_order_id] = command
+            self._forward(command)
+            return
+        self._count_denial(reason)
+        denied = OrderDenied(
+            strategy_id=command.strategy_id,
+            client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id,
+            side=command.side,
+            order_type=command.order_type,
+            quantity=command.quantity,
+            price=command.price,
+            trigger_price=command.trigger_price,
+            reason=reason,
+            ts_event=now,
+            ts_init=now,
+        )
+        self.send(ORDERS_PROCESS, denied)
+
+    def on_cancel_order(self, command: CancelOrder) -> None:
+        # Canceling only lowers exposure, so it goes through in every state, HALTED included.
+        self._forward(command)
+
+    def on_modify_order(self, command: ModifyOrder) -> None:
+        """Check the order as it would be after the change; refuse with OrderModifyRejected.
+
+        Only an order risk can see is checked (the order manager's open orders and risk's
+        own in-flight submissions); anything else goes on to the order manager, which
+        owns the answer for unknown or closed orders.
+        """
+        self._settle_in_flight()
+        order = self._current_order(command.client_order_id)
+        if order is None or not order.is_open:
+            self._forward(command)
+            return
+        self._checked += 1
+        reason = _first_failure(self._modify_checks(command, order))
+        if reason is None:
+            self._forward(command)
+            return
+        self._count_denial(reason)
+        now = self.clock.timestamp_ns()
+        rejected = OrderModifyRejected(
+            strategy_id=command.strategy_id,
+            client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id,
+            reason=reason,
+            ts_event=now,
+            ts_init=now,
+        )
+        self.send(ORDERS_PROCESS, rejected)
+
+    def on_set_trading_state(self, command: SetTradingState) -> None:
+        """Switch the trading state; publish TradingStateChanged only when it changes."""
+        if command.state is self._trading_state:
+            return
+        self._trading_state = command.state
+        now = self.clock.timestamp_ns()
+        changed = TradingStateChanged(
+            state=command.state, reason=command.reason, ts_event=now, ts_init=now
+        )
+        self.publish(system_topic(self.id), changed)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _submit_checks(self, command: SubmitOrder) -> Iterator[str | None]:
+        config = self._config
+        side, quantity = command.side, command.quantity
+        net_quantity = self._positions.net_quantity(command.instrument_id)
+        yield check_trading_state(self._trading_state, net_quantity, side, quantity)
+        instrument = self._instruments.get(command.instrument_id)
+        yield check_instrument_known(command.instrument_id, instrument is not None)
+        if instrument is None:
+            return
+        yield check_quantity(quantity, instrument.size_increment)
+        yield check_prices(
+            command.order_type, command.price, command.trigger_price, instrument.price_increment
+        )
+        yield check_min_quantity(quantity, instrument.min_quantity)
+        last_price = self._last_price(instrument)
+        notional = order_notional(quantity, command.price, command.trigger_price, last_price)
+        yield check_min_notional(notional, instrument.min_notional)
+        yield check_order_notional(notional, config.max_order_notional, command.instrument_id)
+        same_side = self._same_side_leaves(command.instrument_id, side, excluding=None)
+        yield check_position(
+            net_quantity, side, quantity, same_side, config.max_position_quantity
+        )
+        open_count = len(self._orders.open_orders()) + len(self._in_flight)
+        yield check_open_orders(open_count, config.max_open_orders)
+        yield check_order_rate(
+            self._recent_submissions(), config.max_orders_per_interval, config.rate_interval_ns
+        )
+        yield check_price_band("price", command.price, last_price, config.price_band_fraction)
+        yield check_price_band(
+            "trigger_price", command.trigger_price, last_price, config.price_band_fraction
+        )
+
+    def _modify_checks(self, command: ModifyOrder, order: Order) -> Iterator[str | None]:
+        config = self._config
+        quantity = order.quantity if command.quantity is None else command.quantity
+        price = order.price if command.price is None else command.price
+        trigger_price = command.trigger_price
+        if trigger_price is None:
+            trigger_price = order.trigger_price
+        leaves = quantity - order.filled_quantity
+        grows = quantity > order.quantity
+        net_quantity = self._positions.net_quantity(order.instrument_id)
+        # HALTED refuses every change; REDUCING only a larger order that does not reduce.
+        if grows or self._trading_state is TradingState.HALTED:
+            yield check_trading_state(self._trading_state, net_quantity, order.side, leaves)
+        instrument = self._instruments.get(order.instrument_id)
+        yield check_instrument_known(order.instrument_id, instrument is not None)
+        if instrument is None:
+            return
+        if command.quantity is not None:
+            yield check_quantity(command.quantity, instrument.size_increment)
+        yield check_prices(order.order_type, price, trigger_price, instrument.price_increment)
+        yield check_min_quantity(quantity, instrument.min_quantity)
+        last_price = self._last_price(instrument)
+        notional = order_notional(quantity, price, trigger_price, last_price)
+        yield check_min_notional(notional, instrument.min_notional)
+        yield check_order_notional(notional, config.max_order_notional, order.instrument_id)
+        if grows:
+            same_side = self._same_side_leaves(
+                order.instrument_id, order.side, excluding=order.client_order_id
+            )
+            yield check_position(
+                net_quantity, order.side, leaves, same_side, config.max_position_quantity
+            )
+        # Only the new prices: an unchanged price was checked when the order went out.
+        yield check_price_band("price", command.price, last_price, config.price_band_fraction)
+        yield check_price_band(
+            "trigger_price", command.trigger_price, last_price, config.price_band_fraction
+        )
+
+    # -- state helpers ---------------------------------------------------------------------------
+
+    def _settle_in_flight(self) -> None:
+        """Forget in-flight submissions the order manager has recorded past INITIALIZED."""
+        for client_order_id in list(self._in_flight):
+            order = self._orders.order(client_order_id)
+            if order is not None and order.status is not OrderStatus.INITIALIZED:
+                del self._in_flight[client_order_id]
+
+    def _current_order(self, client_order_id: str) -> Order | None:
+        submitted = self._in_flight.get(client_order_id)
+        if submitted is None:
+            return self._orders.order(client_order_id)
+        return Order(
+            client_order_id=submitted.client_order_id,
+            strategy_id=submitted.strategy_id,
+            instrument_id=submitted.instrument_id,
+            side=submitted.side,
+            order_type=submitted.order_type,
+            quantity=submitted.quantity,
+            price=submitted.price,
+            trigger_price=submitted.trigger_price,
+            status=OrderStatus.SUBMITTED,
+        )
+
+    def _same_side_leaves(
+        self, instrument_id: str, side: OrderSide, *, excluding: str | None
+    ) -> Decimal:
+        open_leaves = sum(
+            (
+                order.leaves_quantity
+                for order in self._orders.open_orders(instrument_id=instrument_id)
+                if order.side is side and order.client_order_id != excluding
+            ),
+            ZERO,
+        )
+        in_flight = sum(
+            (
+                submitted.quantity
+                for submitted in self._in_flight.values()
+                if submitted.instrument_id == instrument_id
+                and submitted.side is side
+                and submitted.client_order_id != excluding
+            ),
+            ZERO,
+        )
+        return open_leaves + in_flight
+
+    def _recent_submissions(self) -> int:
+        """Count accepted submissions in (now - rate_interval_ns, now], dropping older ones."""
+        horizon = self.clock.timestamp_ns() - self._config.rate_interval_ns
+        accepted = self._accepted_ns
+        while accepted and accepted[0] <= horizon:
+            accepted.popleft()
+        return len(accepted)
+
+    def _last_price(self, instrument: Instrument) -> Decimal | None:
+        last = self._cache.last_price(instrument.instrument_id)
+        if last is None or not isfinite(last):
+            return None
+        return round_to_increment(to_decimal(last), instrument.price_increment)
+
+    # -- egress ------------------------------------------------------------------------------------
+
+    def _forward(self, command: SubmitOrder | CancelOrder | ModifyOrder) -> None:
+        self._forwarded += 1
+        self.send(ORDERS_EXECUTE, command)
+
+    def _count_denial(self, reason: str) -> None:
+        self._denied += 1
+        key = reason_key(reason)
+        self._denied_by_reason[key] = self._denied_by_reason.get(key, 0) + 1

@@ -1,0 +1,146 @@
+"""Run a backtest: wire a graph on a simulated clock, replay the data, collect a result.
+
+The caller (the CLI, a test, a parameter sweep) chooses the adapters: data sources and
+the simulated venue are passed in, so the engine never imports an adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from engine.actor import Actor
+from engine.actors.portfolio import PortfolioConfig
+from engine.actors.risk import RiskConfig
+from engine.analysis import ClosedTrade, PerformanceReport, compute_report
+from engine.clock import SimClock
+from engine.config import Config
+from engine.domain.order import Order
+from engine.events.fills import OrderFilled
+from engine.events.market import BarType, Instrument
+from engine.events.system import ActorFaulted
+from engine.graph import TradingGraph
+from engine.replay import ReplayDriver, ReplaySource
+from engine.strategy import Strategy
+from engine.topics import ALL_ORDER_EVENTS, system_topic
+
+__all__ = ("BacktestResult", "BacktestSettings", "run_backtest")
+
+
+class BacktestSettings(Config, kw_only=True):
+    """How a backtest runs (as opposed to what it trades)."""
+
+    name: str = "backtest"
+    fail_fast: bool = False
+    periods_per_year: float | None = None
+    output_dir: str = "results"
+
+
+class BacktestResult(msgspec.Struct, kw_only=True):
+    """Everything a backtest produced; encodable as JSON and storable in SQLite."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    items_processed: int
+    report: PerformanceReport
+    balances: dict[str, Decimal]
+    equity_curve: list[tuple[int, Decimal]]
+    trades: list[ClosedTrade]
+    fills: list[OrderFilled]
+    orders: list[Order]
+    faults: list[ActorFaulted]
+    statistics: dict[str, Any]
+
+
+def run_backtest(
+    *,
+    settings: BacktestSettings,
+    instruments: list[Instrument],
+    sources: list[ReplaySource],
+    bar_types: list[BarType],
+    venues: list[Actor],
+    strategies: list[Strategy],
+    portfolio: PortfolioConfig,
+    risk: RiskConfig,
+    progress: Callable[[int], None] | None = None,
+    observe: Callable[[TradingGraph], None] | None = None,
+) -> BacktestResult:
+    """Replay `sources` through a graph with `strategies` and return the result.
+
+    `observe` is called with the wired graph before it starts (a test's hook to record
+    every message, for example).
+    """
+    clock = SimClock()
+    graph = TradingGraph(
+        clock=clock,
+        instruments=instruments,
+        portfolio=portfolio,
+        risk=risk,
+        fail_fast=settings.fail_fast,
+    )
+    for bar_type in bar_types:
+        graph.add_bar_source(bar_type)
+    for venue in venues:
+        graph.add_venue(venue)
+    for strategy in strategies:
+        graph.add_strategy(strategy)
+
+    fills: list[OrderFilled] = []
+    faults: list[ActorFaulted] = []
+    graph.bus.subscribe(ALL_ORDER_EVENTS, lambda m: fills.append(m) if type(m) is OrderFilled
+                        else None)
+    graph.bus.subscribe(system_topic("actor"), lambda m: faults.append(m)
+                        if type(m) is ActorFaulted else None)
+    if observe is not None:
+        observe(graph)
+
+    start_ns: list[int] = []
+
+    def start() -> None:
+        start_ns.append(clock.timestamp_ns())
+        graph.start()
+
+    driver = ReplayDriver(graph, clock, sources, progress=progress)
+    items = driver.run(start=start)
+    graph.stop()
+
+    book = graph.portfolio
+    curve = book.equity_curve()
+    report = compute_report(
+        curve,
+        book.closed_trades(),
+        starting_equity=float(curve[0][1]) if curve else 0.0,
+        fills=len(fills),
+        total_fees=float(book.total_fees()),
+        periods_per_year=settings.periods_per_year,
+    )
+    statistics: dict[str, Any] = {
+        "bus": msgspec.to_builtins(graph.bus.statistics()),
+        "orders": msgspec.to_builtins(graph.orders.statistics()),
+        "risk": msgspec.to_builtins(graph.risk.statistics()),
+        "portfolio": msgspec.to_builtins(book.statistics()),
+        "market_data": msgspec.to_builtins(graph.data.statistics()),
+        "actor_faults": graph.faults,
+    }
+    for venue in venues:
+        venue_statistics = getattr(venue, "statistics", None)
+        if callable(venue_statistics):
+            statistics[f"venue.{venue.id}"] = msgspec.to_builtins(venue_statistics())
+    return BacktestResult(
+        name=settings.name,
+        start_ns=start_ns[0] if start_ns else 0,
+        end_ns=clock.timestamp_ns(),
+        items_processed=items,
+        report=report,
+        balances=book.balances(),
+        equity_curve=curve,
+        trades=book.closed_trades(),
+        fills=fills,
+        orders=graph.orders.orders(),
+        faults=faults,
+        statistics=statistics,
+    )

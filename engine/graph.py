@@ -1,0 +1,166 @@
+"""The kernel: one bus, one clock and the core actors, wired the same way in every mode.
+
+Backtest, paper and live differ only in the clock and in the adapters added here (data
+sources, venues); strategies, risk, the order manager and the portfolio are the same
+objects running the same code. `process` is the one door market data comes in by: the
+cache is updated, market-driven (simulated) venues match their working orders against
+the item, and only then is it published, so fills caused by an item are handled before
+any strategy sees that item.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from engine.actor import Actor
+from engine.actors.market_data import MarketDataActor
+from engine.actors.orders import OrderManager
+from engine.actors.portfolio import Portfolio, PortfolioConfig
+from engine.actors.risk import RiskActor, RiskConfig
+from engine.bus import MessageBus
+from engine.cache import MarketCache
+from engine.clock import Clock
+from engine.events.market import Bar, BarType, Instrument, QuoteTick, TradeTick
+from engine.instruments import InstrumentRegistry
+from engine.ports import MarketData, MarketDrivenVenue
+from engine.strategy import Strategy
+from engine.topics import bars_topic, instrument_topic, quotes_topic, trades_topic
+
+__all__ = ("TradingGraph", "topic_for")
+
+logger = logging.getLogger(__name__)
+
+
+def topic_for(message: MarketData) -> str:
+    """The topic a market data message is published on."""
+    if type(message) is Bar:
+        return bars_topic(message.bar_type.instrument_id, message.bar_type.timeframe)
+    if type(message) is TradeTick:
+        return trades_topic(message.instrument_id)
+    if type(message) is QuoteTick:
+        return quotes_topic(message.instrument_id)
+    raise TypeError(f"message {type(message).__name__}: not market data")
+
+
+class TradingGraph:
+    """Own the bus, the clock, the core actors and the adapters added to them."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        instruments: list[Instrument],
+        portfolio: PortfolioConfig,
+        risk: RiskConfig,
+        fail_fast: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.fail_fast = fail_fast
+        self.bus = MessageBus(error_handler=self._on_handler_error)
+        self.cache = MarketCache()
+        self.instruments = InstrumentRegistry(instruments)
+        self.data = MarketDataActor()
+        self.orders = OrderManager()
+        self.portfolio = Portfolio(portfolio, self.instruments, self.cache)
+        self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache)
+        self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk]
+        self._venues: list[Actor] = []
+        self._driven: list[MarketDrivenVenue] = []
+        self.strategies: list[Strategy] = []
+        self._actors: dict[str, Actor] = {}
+        self.faults = 0
+        self._started = False
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def add_venue(self, venue: Actor) -> None:
+        """Add a venue adapter; a simulated one (with `on_market_data`) is market-driven."""
+        self._venues.append(venue)
+        if callable(getattr(venue, "on_market_data", None)):
+            self._driven.append(venue)  # type: ignore[arg-type]
+
+    def add_strategy(self, strategy: Strategy) -> None:
+        if any(s.id == strategy.id for s in self.strategies):
+            raise ValueError(f"strategy id {strategy.id!r}: already in this graph")
+        strategy.bind(
+            instruments=self.instruments,
+            portfolio=self.portfolio,
+            orders=self.orders,
+            cache=self.cache,
+        )
+        self.strategies.append(strategy)
+
+    def add_bar_source(self, bar_type: BarType) -> None:
+        """Declare bars a data source carries, so the market data actor won't rebuild them."""
+        self.data.add_source(bar_type)
+
+    def add_trade_source(self, instrument_id: str) -> None:
+        self.data.add_trade_source(instrument_id)
+
+    def actor(self, actor_id: str) -> Actor | None:
+        return self._actors.get(actor_id)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Register and start core actors, venues, then strategies; announce instruments."""
+        if self._started:
+            raise RuntimeError("graph: already started")
+        self._started = True
+        for actor in [*self._core, *self._venues, *self.strategies]:
+            if actor.id in self._actors:
+                raise ValueError(f"actor id {actor.id!r}: used twice in one graph")
+            self._actors[actor.id] = actor
+            actor.register(self.bus, self.clock)
+        for actor in [*self._core, *self._venues]:
+            actor.start()
+        for strategy in self.strategies:
+            try:
+                strategy.start()
+            except Exception as error:
+                self._on_handler_error(strategy.id, None, error)
+        now = self.clock.timestamp_ns()
+        for instrument in self.instruments:
+            stamped = instrument if instrument.ts_init else _restamp(instrument, now)
+            self.bus.publish(instrument_topic(instrument.instrument_id), stamped)
+
+    def stop(self) -> None:
+        """Stop strategies first (they may still send orders), then venues and the core."""
+        for strategy in self.strategies:
+            try:
+                strategy.stop()
+            except Exception as error:
+                self._on_handler_error(strategy.id, None, error)
+        for actor in [*self._venues, *reversed(self._core)]:
+            actor.stop()
+
+    def process(self, message: MarketData, topic: str) -> None:
+        """Bring one market data item into the graph (see the module docstring for order)."""
+        self.cache.update(message)
+        for venue in self._driven:
+            venue.on_market_data(message)
+        self.bus.publish(topic, message)
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def _on_handler_error(self, owner: str | None, message: Any, error: Exception) -> None:
+        actor = self._actors.get(owner) if owner is not None else None
+        if actor is None or not actor.isolate_faults or self.fail_fast:
+            raise error
+        self.faults += 1
+        logger.error(
+            "actor %s faulted on %s: %s: %s",
+            actor.id,
+            type(message).__name__,
+            type(error).__name__,
+            error,
+            exc_info=error,
+        )
+        actor.fault(error, message)
+
+
+def _restamp(instrument: Instrument, now: int) -> Instrument:
+    return msgspec.structs.replace(instrument, ts_event=now, ts_init=now)

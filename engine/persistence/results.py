@@ -1,0 +1,144 @@
+"""Backtest results on disk: one SQLite file of runs, and a JSON file per run.
+
+SQLite holds every run (config, report, trades, fills, equity curve) so runs can be
+compared with SQL; the JSON file is the same result for tools that want one document.
+Decimals are stored as text so nothing is rounded on the way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+
+if TYPE_CHECKING:
+    from engine.backtest import BacktestResult
+
+__all__ = ("ResultStore", "write_result_json")
+
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    items_processed INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    report TEXT NOT NULL,
+    balances TEXT NOT NULL,
+    statistics TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trades (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    seq INTEGER NOT NULL,
+    instrument_id TEXT NOT NULL,
+    side TEXT NOT NULL,
+    opened_ns INTEGER NOT NULL,
+    closed_ns INTEGER NOT NULL,
+    quantity TEXT NOT NULL,
+    average_entry_price TEXT NOT NULL,
+    average_exit_price TEXT NOT NULL,
+    realized_pnl TEXT NOT NULL,
+    fees TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS fills (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    seq INTEGER NOT NULL,
+    ts_event INTEGER NOT NULL,
+    client_order_id TEXT NOT NULL,
+    instrument_id TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity TEXT NOT NULL,
+    price TEXT NOT NULL,
+    commission TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS equity (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    ts_ns INTEGER NOT NULL,
+    equity TEXT NOT NULL
+);
+"""
+
+_json = msgspec.json.Encoder()
+
+
+class ResultStore:
+    """Append backtest results to a SQLite file (created on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path)
+
+    def save(self, result: BacktestResult, *, config: str) -> int:
+        """Store `result` with the config text that produced it; return its run id."""
+        connection = self._connect()
+        try:
+            with connection:
+                cursor = connection.execute(
+                    "INSERT INTO runs (name, start_ns, end_ns, items_processed, config, report,"
+                    " balances, statistics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        result.name,
+                        result.start_ns,
+                        result.end_ns,
+                        result.items_processed,
+                        config,
+                        _json.encode(result.report).decode(),
+                        _json.encode(result.balances).decode(),
+                        _json.encode(result.statistics).decode(),
+                    ),
+                )
+                run_id = int(cursor.lastrowid or 0)
+                connection.executemany(
+                    "INSERT INTO trades VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, seq, t.instrument_id, t.side, t.opened_ns, t.closed_ns,
+                         str(t.quantity), str(t.average_entry_price), str(t.average_exit_price),
+                         str(t.realized_pnl), str(t.fees))
+                        for seq, t in enumerate(result.trades)
+                    ],
+                )
+                connection.executemany(
+                    "INSERT INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, seq, f.ts_event, f.client_order_id, f.instrument_id,
+                         str(f.side), str(f.last_quantity), str(f.last_price), str(f.commission))
+                        for seq, f in enumerate(result.fills)
+                    ],
+                )
+                connection.executemany(
+                    "INSERT INTO equity VALUES (?, ?, ?)",
+                    [(run_id, ts, str(value)) for ts, value in result.equity_curve],
+                )
+        finally:
+            connection.close()
+        return run_id
+
+    def runs(self) -> list[tuple[int, str, str]]:
+        """(run id, name, report JSON) of every stored run, oldest first."""
+        connection = self._connect()
+        try:
+            rows = connection.execute("SELECT run_id, name, report FROM runs ORDER BY run_id")
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+        finally:
+            connection.close()
+
+
+def write_result_json(result: BacktestResult, path: str | Path) -> Path:
+    """Write the whole result as one JSON document."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(msgspec.json.format(_json.encode(result), indent=2))
+    return target

@@ -1,0 +1,313 @@
+"""The strategy base: the user's actor, with order helpers that *send commands*.
+
+A strategy never touches an order or a position: helpers build a command (rounded to the
+instrument's increments, stamped by the clock, with a deterministic client order id) and
+send it to risk; what happened comes back as events to `on_order_*` and
+`on_position_*`. Reads (portfolio, open orders, instruments, last prices) are snapshots.
+
+Faults are isolated: an exception in a strategy's handler stops that strategy
+(`ActorFaulted`) and the graph goes on, unless the graph was built to fail fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+
+from engine.actor import Actor
+from engine.cache import MarketCache
+from engine.domain.enums import OrderSide, OrderType, TimeInForce
+from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
+from engine.domain.order import Order
+from engine.events.market import (
+    Bar,
+    BarType,
+    QuoteTick,
+    SubscribeBars,
+    SubscribeTradeTicks,
+    TradeTick,
+)
+from engine.events.orders import CancelOrder, ModifyOrder, SubmitOrder
+from engine.instruments import InstrumentRegistry
+from engine.ports import OpenOrdersView
+from engine.topics import (
+    DATA_SUBSCRIBE,
+    RISK_EXECUTE,
+    bars_topic,
+    order_topic,
+    position_topic,
+    quotes_topic,
+    trades_topic,
+)
+
+if TYPE_CHECKING:
+    from engine.actors.portfolio import Portfolio
+
+__all__ = ("Strategy", "StrategyConfig", "load_strategy_class")
+
+Number = Decimal | float | int | str
+
+
+class StrategyConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Base of a strategy's typed parameters; subclass it and set `config_type`."""
+
+
+class Strategy(Actor):
+    """Base class for strategies. Override the `on_*` handlers you need."""
+
+    isolate_faults: ClassVar[bool] = True
+    config_type: ClassVar[type[StrategyConfig]] = StrategyConfig
+
+    def __init__(self, strategy_id: str, config: StrategyConfig | None = None) -> None:
+        super().__init__(strategy_id)
+        self.config = config if config is not None else self.config_type()
+        if not isinstance(self.config, self.config_type):
+            raise TypeError(
+                f"strategy {strategy_id} config {type(self.config).__name__}: "
+                f"expected {self.config_type.__name__}"
+            )
+        self._order_count = 0
+        self._instruments: InstrumentRegistry | None = None
+        self._portfolio: Portfolio | None = None
+        self._orders: OpenOrdersView | None = None
+        self._cache: MarketCache | None = None
+
+    def bind(
+        self,
+        *,
+        instruments: InstrumentRegistry,
+        portfolio: Portfolio,
+        orders: OpenOrdersView,
+        cache: MarketCache,
+    ) -> None:
+        """Give read access to the graph's state (the graph calls this before `register`)."""
+        self._instruments = instruments
+        self._portfolio = portfolio
+        self._orders = orders
+        self._cache = cache
+
+    def start(self) -> None:
+        # Own order and position events flow before on_start, so nothing sent there is missed.
+        self.subscribe(order_topic(self.id))
+        self.subscribe(position_topic(self.id))
+        super().start()
+
+    # -- read access -------------------------------------------------------------------------
+
+    @property
+    def instruments(self) -> InstrumentRegistry:
+        return _bound(self._instruments, self.id)
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return _bound(self._portfolio, self.id)
+
+    @property
+    def orders(self) -> OpenOrdersView:
+        return _bound(self._orders, self.id)
+
+    def open_orders(self, instrument_id: str | None = None) -> list[Order]:
+        return self.orders.open_orders(strategy_id=self.id, instrument_id=instrument_id)
+
+    def net_quantity(self, instrument_id: str) -> Decimal:
+        """This strategy's signed position in `instrument_id` (0 when flat)."""
+        return self.portfolio.net_quantity(instrument_id, self.id)
+
+    def last_price(self, instrument_id: str) -> float | None:
+        return _bound(self._cache, self.id).last_price(instrument_id)
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def subscribe_bars(self, bar_type: BarType) -> None:
+        """Receive `bar_type` bars in `on_bar`; the market data actor builds them if needed."""
+        self.subscribe(bars_topic(bar_type.instrument_id, bar_type.timeframe), Bar)
+        now = self.clock.timestamp_ns()
+        self.send(DATA_SUBSCRIBE, SubscribeBars(bar_type=bar_type, ts_event=now, ts_init=now))
+
+    def subscribe_trade_ticks(self, instrument_id: str) -> None:
+        self.subscribe(trades_topic(instrument_id), TradeTick)
+        now = self.clock.timestamp_ns()
+        self.send(
+            DATA_SUBSCRIBE,
+            SubscribeTradeTicks(instrument_id=instrument_id, ts_event=now, ts_init=now),
+        )
+
+    def subscribe_quote_ticks(self, instrument_id: str) -> None:
+        self.subscribe(quotes_topic(instrument_id), QuoteTick)
+
+    # -- orders ------------------------------------------------------------------------------------
+
+    def market_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+    ) -> str:
+        """Send a market order; return its client order id."""
+        return self._submit(instrument_id, side, OrderType.MARKET, quantity,
+                            time_in_force=time_in_force, reduce_only=reduce_only)
+
+    def limit_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        price: Number,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_ns: int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+    ) -> str:
+        return self._submit(instrument_id, side, OrderType.LIMIT, quantity, price=price,
+                            time_in_force=time_in_force, expire_ns=expire_ns,
+                            post_only=post_only, reduce_only=reduce_only)
+
+    def stop_market_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        trigger_price: Number,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+    ) -> str:
+        return self._submit(instrument_id, side, OrderType.STOP_MARKET, quantity,
+                            trigger_price=trigger_price, time_in_force=time_in_force,
+                            reduce_only=reduce_only)
+
+    def stop_limit_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        trigger_price: Number,
+        price: Number,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+    ) -> str:
+        return self._submit(instrument_id, side, OrderType.STOP_LIMIT, quantity, price=price,
+                            trigger_price=trigger_price, time_in_force=time_in_force,
+                            reduce_only=reduce_only)
+
+    def cancel_order(self, client_order_id: str) -> None:
+        order = self.orders.order(client_order_id)
+        if order is None:
+            raise ValueError(f"client order id {client_order_id!r}: no such order")
+        now = self.clock.timestamp_ns()
+        self.send(RISK_EXECUTE, CancelOrder(strategy_id=self.id, client_order_id=client_order_id,
+                                            instrument_id=order.instrument_id,
+                                            ts_event=now, ts_init=now))
+
+    def cancel_all_orders(self, instrument_id: str | None = None) -> None:
+        for order in self.open_orders(instrument_id):
+            self.cancel_order(order.client_order_id)
+
+    def modify_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: Number | None = None,
+        price: Number | None = None,
+        trigger_price: Number | None = None,
+    ) -> None:
+        order = self.orders.order(client_order_id)
+        if order is None:
+            raise ValueError(f"client order id {client_order_id!r}: no such order")
+        instrument = self.instruments.require(order.instrument_id)
+        now = self.clock.timestamp_ns()
+        self.send(
+            RISK_EXECUTE,
+            ModifyOrder(
+                strategy_id=self.id,
+                client_order_id=client_order_id,
+                instrument_id=order.instrument_id,
+                quantity=None if quantity is None
+                else round_down_to_increment(to_decimal(quantity), instrument.size_increment),
+                price=None if price is None
+                else round_to_increment(to_decimal(price), instrument.price_increment),
+                trigger_price=None if trigger_price is None
+                else round_to_increment(to_decimal(trigger_price), instrument.price_increment),
+                ts_event=now,
+                ts_init=now,
+            ),
+        )
+
+    def close_position(self, instrument_id: str) -> str | None:
+        """Flatten this strategy's position with a reduce-only market order; None if flat."""
+        quantity = self.net_quantity(instrument_id)
+        if quantity == 0:
+            return None
+        side = OrderSide.SELL if quantity > 0 else OrderSide.BUY
+        return self.market_order(instrument_id, side, abs(quantity), reduce_only=True)
+
+    def _submit(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        order_type: OrderType,
+        quantity: Number,
+        *,
+        price: Number | None = None,
+        trigger_price: Number | None = None,
+        **options: Any,
+    ) -> str:
+        instrument = self.instruments.get(instrument_id)
+        size = to_decimal(quantity)
+        limit = None if price is None else to_decimal(price)
+        trigger = None if trigger_price is None else to_decimal(trigger_price)
+        if instrument is not None:  # unknown instruments go through unrounded: risk denies them
+            size = round_down_to_increment(size, instrument.size_increment)
+            if limit is not None:
+                limit = round_to_increment(limit, instrument.price_increment)
+            if trigger is not None:
+                trigger = round_to_increment(trigger, instrument.price_increment)
+        self._order_count += 1
+        client_order_id = f"{self.id}-{self._order_count}"
+        now = self.clock.timestamp_ns()
+        self.send(
+            RISK_EXECUTE,
+            SubmitOrder(
+                strategy_id=self.id,
+                client_order_id=client_order_id,
+                instrument_id=instrument_id,
+                side=side,
+                order_type=order_type,
+                quantity=size,
+                price=limit,
+                trigger_price=trigger,
+                ts_event=now,
+                ts_init=now,
+                **options,
+            ),
+        )
+        return client_order_id
+
+
+def _bound(value: Any, strategy_id: str) -> Any:
+    if value is None:
+        raise RuntimeError(f"strategy {strategy_id}: not added to a graph yet")
+    return value
+
+
+def load_strategy_class(path: str) -> type[Strategy]:
+    """Import `module:Class` and check it is a Strategy (users keep theirs anywhere importable)."""
+    module_name, colon, class_name = path.partition(":")
+    if not colon or not module_name or not class_name:
+        raise ValueError(f"strategy class {path!r}: expected 'module:Class'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"strategy class {path!r}: cannot import {module_name}: {error}") from error
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not issubclass(cls, Strategy):
+        raise ValueError(f"strategy class {path!r}: {class_name} is not a Strategy subclass")
+    return cls

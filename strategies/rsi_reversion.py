@@ -1,0 +1,86 @@
+"""RSI mean reversion with a protective stop.
+
+Buy when RSI falls below `oversold` while flat; once filled, rest a stop-market sell at
+`stop_loss_fraction` below the entry price. Exit at market when RSI rises above
+`overbought` (canceling the stop), or let the stop take the position out. The stop is
+placed on the entry *fill*, not the signal, so it protects the quantity actually held.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.domain.enums import OrderSide
+from engine.events.fills import OrderFilled, PositionClosed
+from engine.events.market import Bar, BarType
+from engine.indicators import RelativeStrengthIndex
+from engine.strategy import Strategy, StrategyConfig
+
+__all__ = ("RsiMeanReversion", "RsiMeanReversionConfig")
+
+
+class RsiMeanReversionConfig(StrategyConfig, kw_only=True):
+    instrument_id: str
+    timeframe: str = "1m"
+    period: int = 14
+    oversold: float = 30.0
+    overbought: float = 70.0
+    quantity: Decimal = Decimal(1)
+    stop_loss_fraction: Decimal = Decimal("0.02")
+
+
+class RsiMeanReversion(Strategy):
+    """Buy oversold, sell overbought, never without a stop."""
+
+    config_type = RsiMeanReversionConfig
+    config: RsiMeanReversionConfig
+
+    def on_start(self) -> None:
+        config = self.config
+        if not 0 < config.oversold < config.overbought < 100:
+            raise ValueError(
+                f"oversold {config.oversold} / overbought {config.overbought}: "
+                "need 0 < oversold < overbought < 100"
+            )
+        if not 0 < config.stop_loss_fraction < 1:
+            raise ValueError(f"stop_loss_fraction {config.stop_loss_fraction}: must be in (0, 1)")
+        self.rsi = RelativeStrengthIndex(config.period)
+        self.entry_order: str | None = None
+        self.stop_order: str | None = None
+        self.exit_order: str | None = None
+        self.subscribe_bars(BarType(instrument_id=config.instrument_id, timeframe=config.timeframe))
+
+    def on_bar(self, bar: Bar) -> None:
+        rsi = self.rsi
+        rsi.update(bar.close)
+        if not rsi.initialized:
+            return
+        instrument_id = self.config.instrument_id
+        position = self.net_quantity(instrument_id)
+        if position == 0 and self.entry_order is None and rsi.value < self.config.oversold:
+            self.entry_order = self.market_order(instrument_id, OrderSide.BUY,
+                                                 self.config.quantity)
+        elif position > 0 and self.exit_order is None and rsi.value > self.config.overbought:
+            if self.stop_order is not None:
+                self.cancel_order(self.stop_order)
+                self.stop_order = None
+            self.exit_order = self.close_position(instrument_id)
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        if fill.client_order_id == self.entry_order:
+            order = self.orders.order(fill.client_order_id)
+            if order is not None and order.leaves_quantity == 0:
+                self.entry_order = None
+                stop = fill.last_price * (1 - self.config.stop_loss_fraction)
+                self.stop_order = self.stop_market_order(
+                    self.config.instrument_id, OrderSide.SELL, order.filled_quantity, stop,
+                    reduce_only=True,
+                )
+
+    def on_position_closed(self, event: PositionClosed) -> None:
+        if self.stop_order is not None:
+            order = self.orders.order(self.stop_order)
+            if order is not None and order.is_open:
+                self.cancel_order(self.stop_order)
+        self.stop_order = None
+        self.exit_order = None

@@ -1,0 +1,65 @@
+"""SMA(fast)/SMA(slow) cross, long-only: the canonical benchmark strategy.
+
+Rules (../shared/bench/README.md): on the bar where fast − slow turns positive after its
+last non-zero sign was negative, buy `quantity` at market if flat; on the mirror cross,
+sell the whole position if long. |fast − slow| <= `tolerance` counts as a tie and keeps
+the last sign: prices have two decimals, so exact ties happen and float sums would
+otherwise turn them into noise of either sign.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.domain.enums import OrderSide
+from engine.events.market import Bar, BarType
+from engine.indicators import CrossOver, SimpleMovingAverage
+from engine.strategy import Strategy, StrategyConfig
+
+__all__ = ("SmaCross", "SmaCrossConfig")
+
+
+class SmaCrossConfig(StrategyConfig, kw_only=True):
+    instrument_id: str
+    timeframe: str = "1m"
+    fast_period: int = 10
+    slow_period: int = 30
+    quantity: Decimal = Decimal(1)
+    tolerance: float = 1e-6
+
+
+class SmaCross(Strategy):
+    """Go long on a golden cross, flat on a death cross."""
+
+    config_type = SmaCrossConfig
+    config: SmaCrossConfig
+
+    def on_start(self) -> None:
+        config = self.config
+        if not 0 < config.fast_period < config.slow_period:
+            raise ValueError(
+                f"fast_period {config.fast_period}: must be > 0 and < slow_period "
+                f"{config.slow_period}"
+            )
+        self.fast = SimpleMovingAverage(config.fast_period)
+        self.slow = SimpleMovingAverage(config.slow_period)
+        self.cross = CrossOver(tolerance=config.tolerance)
+        self.subscribe_bars(BarType(instrument_id=config.instrument_id, timeframe=config.timeframe))
+
+    def on_bar(self, bar: Bar) -> None:
+        fast = self.fast
+        slow = self.slow
+        close = bar.close
+        fast.update(close)
+        slow.update(close)
+        if not slow.initialized:
+            return
+        cross = self.cross
+        cross.update(fast.value, slow.value)
+        if cross.crossed_above:
+            if self.net_quantity(self.config.instrument_id) == 0:
+                self.market_order(self.config.instrument_id, OrderSide.BUY, self.config.quantity)
+        elif cross.crossed_below:
+            position = self.net_quantity(self.config.instrument_id)
+            if position > 0:
+                self.market_order(self.config.instrument_id, OrderSide.SELL, position)
