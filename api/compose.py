@@ -15,6 +15,7 @@ from adapters.data.config import CsvBarsConfig, resolve_data_path
 from adapters.sim import SimVenue
 from api.settings import BacktestFileConfig
 from engine.backtest import BacktestResult, run_backtest
+from engine.cache import MarketCache
 from engine.config import convert_config, load_config
 from engine.errors import ConfigError
 from engine.events.market import Instrument, timeframe_ns
@@ -50,7 +51,8 @@ class PreparedBacktest:
 
     def run(self, *, progress: Callable[[int], None] | None = None) -> BacktestResult:
         config = self.config
-        venue = SimVenue(config.venue, InstrumentRegistry(self.instruments))
+        cache = MarketCache()
+        venue = SimVenue(config.venue, InstrumentRegistry(self.instruments), cache=cache)
         return run_backtest(
             settings=config.backtest,
             instruments=self.instruments,
@@ -61,6 +63,7 @@ class PreparedBacktest:
             portfolio=config.portfolio,
             risk=config.risk,
             progress=progress,
+            cache=cache,
         )
 
 
@@ -105,7 +108,8 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
             raise ConfigError(f"{at}.path", f"no such file: {data_path}", file=where)
         topic = bars_topic(source.instrument_id, source.timeframe)
         if isinstance(source, CsvBarsConfig):
-            sources.append(ReplaySource(CsvBarSource(data_path, source.bar_type), topic))
+            sources.append(ReplaySource(CsvBarSource(data_path, source.bar_type), topic,
+                                        source.instrument_id))
             if rows is not None:
                 rows += _count_rows(data_path)
         else:
@@ -113,6 +117,7 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
                 SqliteBarSource(data_path, source.bar_type, start_ns=source.start_ns,
                                 end_ns=source.end_ns),
                 topic,
+                source.instrument_id,
             ))
             rows = None
     return PreparedBacktest(config, file=file, instruments=instruments, strategies=strategies,

@@ -16,6 +16,7 @@ from engine.actor import Actor
 from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
 from engine.analysis import ClosedTrade, PerformanceReport, compute_report
+from engine.cache import MarketCache
 from engine.clock import SimClock
 from engine.config import Config
 from engine.domain.order import Order
@@ -68,11 +69,12 @@ def run_backtest(
     risk: RiskConfig,
     progress: Callable[[int], None] | None = None,
     observe: Callable[[TradingGraph], None] | None = None,
+    cache: MarketCache | None = None,
 ) -> BacktestResult:
     """Replay `sources` through a graph with `strategies` and return the result.
 
     `observe` is called with the wired graph before it starts (a test's hook to record
-    every message, for example).
+    every message, for example). Pass `cache` when a venue was built reading it.
     """
     clock = SimClock()
     graph = TradingGraph(
@@ -81,6 +83,7 @@ def run_backtest(
         portfolio=portfolio,
         risk=risk,
         fail_fast=settings.fail_fast,
+        cache=cache,
     )
     for bar_type in bar_types:
         graph.add_bar_source(bar_type)

@@ -166,9 +166,27 @@ class MessageBus:
         if self._observers:
             for observer in self._observers:
                 observer(topic, message)
-        if route.handlers:
-            self._queue.append((message, route.handlers))
-        if not self._draining:
+        handlers = route.handlers
+        if self._draining or self._queue or len(handlers) != 1:
+            if handlers:
+                self._queue.append((message, handlers))
+            if not self._draining:
+                self.drain()
+            return
+        # Fast path, taken once per bar of a backtest: nothing is queued and one handler
+        # listens, so delivering in place is exactly what the queue would do next.
+        handler = handlers[0]
+        self._draining = True
+        self._handled += 1
+        try:
+            handler(message)
+        except Exception as error:  # the error policy decides: isolate or re-raise
+            self._fail(handler, message, error)
+        finally:
+            self._draining = False
+            if self._removed:
+                self._removed.clear()
+        if self._queue:
             self.drain()
 
     def send(self, endpoint: str, message: Any) -> None:

@@ -1,8 +1,9 @@
-"""The last market data seen per instrument: the graph's one cheap source of "the price now".
+"""The last market data item seen per instrument: the graph's one source of "the price now".
 
-The kernel updates it before it publishes each item, so every actor handling that item
-reads the same price. Portfolio marks to market from here lazily (only when asked), which
-keeps per-bar work to one dict store.
+The kernel stores each item here before it publishes it, so every actor handling that
+item reads the same price. Storing is one dict assignment; prices are derived only when
+someone asks (risk valuing an order, the portfolio marking to market), which keeps the
+per-bar cost of a backtest at that one store.
 """
 
 from __future__ import annotations
@@ -11,31 +12,41 @@ from engine.events.market import Bar, QuoteTick, TradeTick
 
 __all__ = ("MarketCache",)
 
+MarketData = Bar | TradeTick | QuoteTick
+
 
 class MarketCache:
-    """Last price and last bar by instrument id."""
+    """Last item, and so last price, by instrument id."""
 
-    __slots__ = ("_bars", "_prices")
+    __slots__ = ("last",)
 
     def __init__(self) -> None:
-        self._prices: dict[str, float] = {}
-        self._bars: dict[str, Bar] = {}
+        self.last: dict[str, MarketData] = {}
+        """Instrument id -> last item. The replay driver writes it directly (hot path)."""
 
-    def update(self, message: Bar | TradeTick | QuoteTick) -> None:
+    def update(self, message: MarketData) -> None:
         if type(message) is Bar:
-            instrument_id = message.bar_type.instrument_id
-            self._prices[instrument_id] = message.close
-            self._bars[instrument_id] = message
-        elif type(message) is TradeTick:
-            self._prices[message.instrument_id] = message.price
-        elif type(message) is QuoteTick:
-            self._prices[message.instrument_id] = (message.bid_price + message.ask_price) / 2
+            self.last[message.bar_type.instrument_id] = message
+        else:
+            self.last[message.instrument_id] = message  # type: ignore[union-attr]
 
-    def set_price(self, instrument_id: str, price: float) -> None:
-        self._prices[instrument_id] = price
+    def set_price(self, instrument_id: str, price: float, ts_ns: int = 0) -> None:
+        """Record a price seen outside a data stream (a mark price, a test) as a trade."""
+        self.last[instrument_id] = TradeTick(
+            instrument_id=instrument_id, price=price, size=0.0, ts_event=ts_ns, ts_init=ts_ns
+        )
 
     def last_price(self, instrument_id: str) -> float | None:
-        return self._prices.get(instrument_id)
+        """The close of the last bar, the last trade's price or the last quote's mid."""
+        item = self.last.get(instrument_id)
+        if item is None:
+            return None
+        if type(item) is Bar:
+            return item.close
+        if type(item) is TradeTick:
+            return item.price
+        return (item.bid_price + item.ask_price) / 2  # type: ignore[union-attr]
 
     def last_bar(self, instrument_id: str) -> Bar | None:
-        return self._bars.get(instrument_id)
+        item = self.last.get(instrument_id)
+        return item if type(item) is Bar else None

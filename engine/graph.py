@@ -56,11 +56,13 @@ class TradingGraph:
         portfolio: PortfolioConfig,
         risk: RiskConfig,
         fail_fast: bool = False,
+        cache: MarketCache | None = None,
     ) -> None:
         self.clock = clock
         self.fail_fast = fail_fast
         self.bus = MessageBus(error_handler=self._on_handler_error)
-        self.cache = MarketCache()
+        # Passed in when an adapter (a simulated venue) must read the same cache.
+        self.cache = cache if cache is not None else MarketCache()
         self.instruments = InstrumentRegistry(instruments)
         self.data = MarketDataActor()
         self.orders = OrderManager()
@@ -77,9 +79,9 @@ class TradingGraph:
     # -- wiring -----------------------------------------------------------------------------
 
     def add_venue(self, venue: Actor) -> None:
-        """Add a venue adapter; a simulated one (with `on_market_data`) is market-driven."""
+        """Add a venue adapter; a simulated one (with `process_market_data`) is market-driven."""
         self._venues.append(venue)
-        if callable(getattr(venue, "on_market_data", None)):
+        if callable(getattr(venue, "process_market_data", None)):
             self._driven.append(venue)  # type: ignore[arg-type]
 
     def add_strategy(self, strategy: Strategy) -> None:
@@ -99,6 +101,10 @@ class TradingGraph:
 
     def add_trade_source(self, instrument_id: str) -> None:
         self.data.add_trade_source(instrument_id)
+
+    @property
+    def market_driven_venues(self) -> list[MarketDrivenVenue]:
+        return list(self._driven)
 
     def actor(self, actor_id: str) -> Actor | None:
         return self._actors.get(actor_id)
@@ -141,7 +147,7 @@ class TradingGraph:
         """Bring one market data item into the graph (see the module docstring for order)."""
         self.cache.update(message)
         for venue in self._driven:
-            venue.on_market_data(message)
+            venue.process_market_data(message)
         self.bus.publish(topic, message)
 
     # -- faults ------------------------------------------------------------------------------

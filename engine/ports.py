@@ -24,7 +24,7 @@ MarketData = Bar | TradeTick | QuoteTick
 class MarketDrivenVenue(Protocol):
     """A venue whose matching is driven by the market data the graph sees."""
 
-    def on_market_data(self, message: MarketData) -> None: ...
+    def process_market_data(self, message: MarketData) -> None: ...
 
 
 class MarketDataSource(Protocol):

@@ -5,8 +5,10 @@ a function of its inputs). Before each item the clock advances to its time, firi
 timer due on the way at its exact time, so timers and data interleave in timestamp order;
 a timer due at the same nanosecond as an item fires first.
 
-This loop runs once per bar of a million-bar backtest: it binds what it calls to locals
-and skips the timer machinery while no timer is due.
+Each item then goes through the same three steps as `TradingGraph.process`: the market
+cache, the market-driven venues, the bus. This loop runs once per bar of a million-bar
+backtest, so it repeats those steps inline with everything bound to locals, and moves the
+clock with one comparison while no timer is due (`SimClock.deadline`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from engine.clock import SimClock
+from engine.events.market import Bar
 from engine.graph import TradingGraph, topic_for
 from engine.ports import MarketData
 
@@ -25,11 +28,25 @@ PROGRESS_EVERY: Final = 1 << 16
 
 
 class ReplaySource:
-    """One recorded stream and, when it carries one kind only, its fixed topic."""
+    """One recorded stream of items in `ts_init` order.
 
-    def __init__(self, items: Iterable[MarketData], topic: str | None = None) -> None:
+    Give `topic` and `instrument_id` when the stream carries one kind of item for one
+    instrument (a bar file): the driver then skips working them out per item.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[MarketData],
+        topic: str | None = None,
+        instrument_id: str | None = None,
+    ) -> None:
         self.items = items
         self.topic = topic
+        self.instrument_id = instrument_id
+
+
+def _instrument_of(item: MarketData) -> str:
+    return item.bar_type.instrument_id if type(item) is Bar else item.instrument_id  # type: ignore[union-attr]
 
 
 class ReplayDriver:
@@ -49,47 +66,107 @@ class ReplayDriver:
         self._progress = progress
         self.items_processed = 0
 
-    def _merged(self) -> Iterator[tuple[MarketData, str | None]]:
-        if len(self._sources) == 1:
-            source = self._sources[0]
-            return ((item, source.topic) for item in source.items)
+    def _merged(self) -> Iterator[tuple[MarketData, str, str]]:
         streams = [
-            ((item.ts_init, index, item, source.topic) for item in source.items)
+            (
+                (
+                    item.ts_init,
+                    index,
+                    item,
+                    source.topic or topic_for(item),
+                    source.instrument_id or _instrument_of(item),
+                )
+                for item in source.items
+            )
             for index, source in enumerate(self._sources)
         ]
-        return ((item, topic) for _, _, item, topic in heapq.merge(*streams))
+        return ((item, topic, instrument) for _, _, item, topic, instrument in
+                heapq.merge(*streams))
 
     def run(self, *, start: Callable[[], None] | None = None) -> int:
         """Replay everything; call `start` once the clock stands at the first item's time.
 
         Returns the number of items replayed.
         """
-        graph = self._graph
-        clock = self._clock
-        cache_update = graph.cache.update
-        driven = [venue.on_market_data for venue in graph._driven]
-        publish = graph.bus.publish
-        progress = self._progress
+        sources = self._sources
+        if len(sources) == 1 and sources[0].topic and sources[0].instrument_id:
+            return self._run_single(sources[0], start)
         count = 0
         started = False
-        for item, fixed_topic in self._merged():
-            ts = item.ts_init
+        step = self._step
+        for item, topic, instrument_id in self._merged():
             if not started:
-                clock.advance_to(ts)
-                if start is not None:
-                    start()
-                started = True
+                started = self._start(item.ts_init, start)
+            step(item, topic, instrument_id)
+            count += 1
+            if self._progress is not None and not count & (PROGRESS_EVERY - 1):
+                self._progress(count)
+        return self._finish(count, started, start)
+
+    def _start(self, ts_ns: int, start: Callable[[], None] | None) -> bool:
+        self._clock.advance_to(ts_ns)
+        if start is not None:
+            start()
+        return True
+
+    def _finish(self, count: int, started: bool, start: Callable[[], None] | None) -> int:
+        if not started and start is not None:
+            start()
+        if self._progress is not None:
+            self._progress(count)
+        self.items_processed = count
+        return count
+
+    def _step(self, item: MarketData, topic: str, instrument_id: str) -> None:
+        clock = self._clock
+        ts = item.ts_init
+        if clock.timestamp_ns() <= ts < clock.deadline:
+            clock.move_to(ts)
+        else:
             clock.advance_to(ts)
-            cache_update(item)
-            for on_market_data in driven:
-                on_market_data(item)
-            publish(fixed_topic or topic_for(item), item)
+        self._graph.cache.last[instrument_id] = item
+        for venue in self._graph.market_driven_venues:
+            venue.process_market_data(item)
+        self._graph.bus.publish(topic, item)
+
+    def _run_single(self, source: ReplaySource, start: Callable[[], None] | None) -> int:
+        # The hot loop: `_step` inlined, for one fixed-topic, one-instrument source.
+        graph = self._graph
+        clock = self._clock
+        last = graph.cache.last
+        driven = [venue.process_market_data for venue in graph.market_driven_venues]
+        publish = graph.bus.publish
+        topic = source.topic
+        instrument_id = source.instrument_id
+        progress = self._progress
+        move_to = clock.move_to
+        advance_to = clock.advance_to
+        count = 0
+        now = -1
+        items = iter(source.items)
+        for item in items:
+            started = self._start(item.ts_init, start)
+            count = 1
+            now = item.ts_init
+            last[instrument_id] = item  # type: ignore[index]
+            for process_market_data in driven:
+                process_market_data(item)
+            publish(topic, item)  # type: ignore[arg-type]
+            break
+        else:
+            return self._finish(0, False, start)
+        for item in items:
+            ts = item.ts_init
+            if now <= ts < clock.deadline:
+                move_to(ts)
+            else:
+                advance_to(ts)
+            now = ts
+            last[instrument_id] = item  # type: ignore[index]
+            for process_market_data in driven:
+                process_market_data(item)
+            publish(topic, item)  # type: ignore[arg-type]
             count += 1
             if progress is not None and not count & (PROGRESS_EVERY - 1):
                 progress(count)
-        if not started and start is not None:
-            start()
-        if progress is not None:
-            progress(count)
-        self.items_processed = count
-        return count
+        return self._finish(count, started, start)

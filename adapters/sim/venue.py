@@ -6,7 +6,7 @@ manager applies and publishes them). Every rule below is deterministic, so a use
 predict every fill.
 
 When orders match
-    The kernel calls `on_market_data(item)` with each Bar, TradeTick and QuoteTick before
+    The kernel calls `process_market_data(item)` with each Bar, TradeTick and QuoteTick before
     the graph sees it. An order is matched against items handed over after it was
     accepted: decided at bar t's close, it fills from bar t+1 on. A bar must also close
     after the acceptance time (`bar.ts_event > accepted`), so a bar of another
@@ -149,12 +149,12 @@ class SimVenue(Actor):
         instruments: the graph's registry; orders for instruments not in it are rejected.
         cache: the graph's MarketCache, read for the last price (post-only checks). When
             None the venue keeps its own, updated on every item: passing the kernel's
-            keeps the idle path of `on_market_data` at one branch.
+            keeps the idle path of `process_market_data` at one branch.
     """
 
-    # An instance attribute, not a method: Actor rejects `on_*` methods that name no
-    # event type, and `on_market_data` is the MarketDrivenVenue port, not a handler.
-    on_market_data: Callable[[MarketData], None]
+    # Bound once in __init__ to the right implementation (shared cache or own), so the
+    # per-item call is one direct call.
+    process_market_data: Callable[[MarketData], None]
 
     def __init__(
         self,
@@ -185,10 +185,10 @@ class SimVenue(Actor):
         self._cancels_rejected = self._modifies_accepted = self._modifies_rejected = 0
         if cache is None:
             self._cache = MarketCache()
-            self.on_market_data = self._track_and_match
+            self.process_market_data = self._track_and_match
         else:
             self._cache = cache
-            self.on_market_data = self._match_market_data
+            self.process_market_data = self._match_market_data
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))

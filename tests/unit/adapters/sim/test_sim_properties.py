@@ -88,7 +88,7 @@ def test_limit_fills_stay_inside_the_bar_and_never_beat_the_limit_against_the_tr
             volume=float(volume), ts_event=ts, ts_init=ts,
         )
         current.append(bar)
-        venue.on_market_data(bar)
+        venue.process_market_data(bar)
 
     event("some fills" if fills else "no fills")
     filled: dict[str, Decimal] = {}

@@ -87,7 +87,7 @@ class Harness:
         """Hand the venue the bar closing `minute` minutes after T0, as the kernel does."""
         ts = T0 + minute * MINUTE
         self.clock.advance_to(ts)
-        self.venue.on_market_data(Bar(bar_type=BAR_TYPE, open=open, high=high, low=low,
+        self.venue.process_market_data(Bar(bar_type=BAR_TYPE, open=open, high=high, low=low,
                                       close=close, volume=volume, ts_event=ts, ts_init=ts))
 
     def take(self) -> list[Message]:
@@ -218,7 +218,7 @@ def test_trade_tick_fills_market_order_at_trade_price() -> None:
     harness.submit(side=OrderSide.SELL)
     harness.take()
 
-    harness.venue.on_market_data(TradeTick(instrument_id=INSTRUMENT_ID, price=101.5, size=3.0,
+    harness.venue.process_market_data(TradeTick(instrument_id=INSTRUMENT_ID, price=101.5, size=3.0,
                                            ts_event=T0 + 5, ts_init=T0 + 5))
     sent = harness.take()
 
@@ -231,7 +231,7 @@ def test_quote_tick_fills_market_buy_at_ask() -> None:
     harness.submit()
     harness.take()
 
-    harness.venue.on_market_data(QuoteTick(instrument_id=INSTRUMENT_ID, bid_price=99.5,
+    harness.venue.process_market_data(QuoteTick(instrument_id=INSTRUMENT_ID, bid_price=99.5,
                                            ask_price=100.5, bid_size=1.0, ask_size=1.0,
                                            ts_event=T0 + 5, ts_init=T0 + 5))
     sent = harness.take()
@@ -247,7 +247,7 @@ def test_market_data_of_other_instrument_or_with_no_orders_sends_nothing() -> No
     harness.bar(1, 100.0, 110.0, 90.0, 105.0)
     harness.submit()
     harness.take()
-    harness.venue.on_market_data(Bar(bar_type=other, open=1.0, high=1.0, low=1.0, close=1.0,
+    harness.venue.process_market_data(Bar(bar_type=other, open=1.0, high=1.0, low=1.0, close=1.0,
                                      volume=1.0, ts_event=T0 + MINUTE, ts_init=T0 + MINUTE))
 
     assert harness.take() == []

@@ -1,0 +1,204 @@
+"""The benchmark: the canonical SMA-cross workload through the full graph.
+
+    python tests/bench/run.py [--bars 1000000] [--json PATH]      (or: make bench)
+
+Generates the canonical bars with ../shared/bench/make_bars.py (cached in bench-data/),
+runs the backtest in a child process of its own (so its peak memory is the engine's
+alone), runs a bare plain-Python loop doing the same arithmetic in this process, checks
+both made the same trades, and prints a table. Speed is only measured here, never
+asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
+DATA_DIR = ROOT / "bench-data"
+INSTRUMENT_ID = "BTC/USDT.SIM"
+START_CASH = 10_000_000.0
+FEE = 0.001
+
+
+def canonical_csv(bars: int) -> Path:
+    """The canonical data set (seed 42), generated once per size."""
+    DATA_DIR.mkdir(exist_ok=True)
+    path = DATA_DIR / f"bars_{bars}.csv"
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, str(MAKE_BARS), "--bars", str(bars), "--seed", "42", "--out",
+             str(path)],
+            check=True,
+        )
+    return path
+
+
+# -- the engine, in its own process ---------------------------------------------------
+
+
+def engine_run(csv_path: Path) -> dict[str, float | int | str]:
+    sys.path.insert(0, str(ROOT))
+    from adapters.data import load_bars_csv
+    from adapters.sim import SimVenue, SimVenueConfig
+    from engine.actors.portfolio import PortfolioConfig
+    from engine.actors.risk import RiskConfig
+    from engine.backtest import BacktestSettings, run_backtest
+    from engine.cache import MarketCache
+    from engine.events import BarType, Instrument
+    from engine.instruments import InstrumentRegistry
+    from engine.replay import ReplaySource
+    from engine.topics import bars_topic
+    from strategies.sma_cross import SmaCross, SmaCrossConfig
+
+    bar_type = BarType(instrument_id=INSTRUMENT_ID, timeframe="1m")
+    instrument = Instrument(
+        instrument_id=INSTRUMENT_ID, symbol="BTC/USDT", venue="SIM", base_currency="BTC",
+        quote_currency="USDT", price_increment=Decimal("0.01"), size_increment=Decimal("0.001"),
+        taker_fee=Decimal("0.001"), maker_fee=Decimal("0.001"), ts_event=0, ts_init=0,
+    )
+    started = time.perf_counter()
+    columns = load_bars_csv(csv_path, bar_type)
+    load_seconds = time.perf_counter() - started
+
+    strategy = SmaCross("sma", SmaCrossConfig(instrument_id=INSTRUMENT_ID))
+    cache = MarketCache()
+    venue = SimVenue(SimVenueConfig(), InstrumentRegistry([instrument]), cache=cache)
+    started = time.perf_counter()
+    result = run_backtest(
+        settings=BacktestSettings(name="bench"),
+        instruments=[instrument],
+        sources=[ReplaySource(columns.iter_bars(), bars_topic(INSTRUMENT_ID, "1m"), INSTRUMENT_ID)],
+        bar_types=[bar_type],
+        venues=[venue],
+        strategies=[strategy],
+        portfolio=PortfolioConfig(starting_balances={"USDT": Decimal(int(START_CASH))}),
+        risk=RiskConfig(),
+        cache=cache,
+    )
+    run_seconds = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "bars": result.items_processed,
+        "load_seconds": load_seconds,
+        "run_seconds": run_seconds,
+        "bars_per_second": result.items_processed / run_seconds,
+        "peak_rss_mb": peak_kb / 1024,
+        "fills": len(result.fills),
+        "round_trips": len(result.trades),
+        "final_equity": str(result.report.final_equity),
+    }
+
+
+# -- the bare loop, in this process -------------------------------------------------------
+
+
+def load_lists(csv_path: Path) -> tuple[list[float], list[float]]:
+    opens: list[float] = []
+    closes: list[float] = []
+    with csv_path.open() as handle:
+        next(handle)
+        for line in handle:
+            fields = line.split(",")
+            opens.append(float(fields[1]))
+            closes.append(float(fields[4]))
+    return opens, closes
+
+
+def bare_loop(opens: list[float], closes: list[float]) -> tuple[int, int, float]:
+    """SMA(10)/SMA(30) cross with incremental sums and the same bookkeeping, on floats."""
+    sum_fast = sum_slow = 0.0
+    last_sign = 0
+    position = 0
+    pending = 0
+    cash = START_CASH
+    fills = round_trips = 0
+    for index in range(len(closes)):
+        if pending:
+            price = opens[index]
+            cash -= pending * price + FEE * price
+            position += pending
+            fills += 1
+            if pending < 0:
+                round_trips += 1
+            pending = 0
+        close = closes[index]
+        sum_fast += close
+        sum_slow += close
+        if index >= 10:
+            sum_fast -= closes[index - 10]
+        if index >= 30:
+            sum_slow -= closes[index - 30]
+        if index >= 29:
+            difference = sum_fast / 10 - sum_slow / 30
+            sign = 1 if difference > 1e-6 else -1 if difference < -1e-6 else 0
+            if sign:
+                if sign > 0 > last_sign and position == 0:
+                    pending = 1
+                elif sign < 0 < last_sign and position > 0:
+                    pending = -position
+                last_sign = sign
+    return fills, round_trips, cash + position * closes[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.engine_only:
+        print(json.dumps(engine_run(arguments.engine_only)))
+        return
+
+    csv_path = canonical_csv(arguments.bars)
+    child = subprocess.run(
+        [sys.executable, __file__, "--engine-only", str(csv_path)],
+        check=True, capture_output=True, text=True,
+    )
+    engine = json.loads(child.stdout.strip().splitlines()[-1])
+
+    opens, closes = load_lists(csv_path)
+    started = time.perf_counter()
+    bare_fills, bare_trips, bare_equity = bare_loop(opens, closes)
+    bare_seconds = time.perf_counter() - started
+
+    figures = {
+        "bars": engine["bars"],
+        "bars_per_second": round(engine["bars_per_second"]),
+        "load_seconds": round(engine["load_seconds"], 3),
+        "run_seconds": round(engine["run_seconds"], 3),
+        "peak_rss_mb": round(engine["peak_rss_mb"], 1),
+        "fills": engine["fills"],
+        "round_trips": engine["round_trips"],
+        "final_equity": engine["final_equity"],
+        "bare_loop_seconds": round(bare_seconds, 4),
+        "bare_loop_bars_per_second": round(len(closes) / bare_seconds),
+        "ratio_to_bare_loop": round(engine["run_seconds"] / bare_seconds, 2),
+        "bare_loop_fills": bare_fills,
+        "bare_loop_round_trips": bare_trips,
+        "bare_loop_final_equity": round(bare_equity, 2),
+    }
+    same = (bare_fills, bare_trips) == (engine["fills"], engine["round_trips"]) and abs(
+        float(engine["final_equity"]) - bare_equity) < 0.01
+    width = max(len(k) for k in figures)
+    print(f"{'figure':<{width}}  value")
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value:,}" if isinstance(value, int | float) else
+              f"{key:<{width}}  {value}")
+    print(f"{'engine matches bare loop':<{width}}  {'yes' if same else 'NO'}")
+    if arguments.json:
+        arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

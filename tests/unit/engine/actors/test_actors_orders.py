@@ -1,0 +1,406 @@
+"""The order manager through a real bus and clock, with a stub venue at the edge."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from engine.actors.orders import OrderManager
+from engine.bus import MessageBus
+from engine.clock import SimClock
+from engine.domain.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
+from engine.events.base import Message
+from engine.events.fills import OrderFilled
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderDenied,
+    OrderExpired,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
+    SubmitOrder,
+)
+from engine.events.system import ActorStarted, OrderTransitionRejected, TimerFired
+from engine.topics import (
+    ALL_EVENTS,
+    ALL_SYSTEM,
+    ORDERS_EXECUTE,
+    ORDERS_PROCESS,
+    order_topic,
+    system_topic,
+    venue_endpoint,
+)
+
+BTC = "BTC/USDT.SIM"
+ETH = "ETH/USDT.SIM"
+
+
+class Harness:
+    """A started OrderManager, a venue stub that records commands, and event recorders."""
+
+    def __init__(self) -> None:
+        self.bus = MessageBus()
+        self.clock = SimClock(start_ns=1_000)
+        self.manager = OrderManager()
+        self.manager.register(self.bus, self.clock)
+        self.log: list[tuple[str, Any]] = []  # everything, in delivery order
+        self.commands: list[Message] = []
+        self.events: list[Message] = []
+        self.system: list[Message] = []
+        self.bus.register_endpoint(venue_endpoint("SIM"), self._venue)
+        self.bus.subscribe(ALL_EVENTS, self._event)
+        self.bus.subscribe(ALL_SYSTEM, self._system)
+        self.manager.start()
+        self.system.clear()
+        self.log.clear()
+
+    def _venue(self, command: Message) -> None:
+        self.commands.append(command)
+        self.log.append(("venue", command))
+
+    def _event(self, event: Message) -> None:
+        self.events.append(event)
+        self.log.append(("event", event))
+
+    def _system(self, event: Message) -> None:
+        self.system.append(event)
+        self.log.append(("system", event))
+
+    def submit(self, client_order_id: str = "c1", **fields: Any) -> SubmitOrder:
+        values: dict[str, Any] = {
+            "strategy_id": "s1", "instrument_id": BTC, "side": OrderSide.BUY,
+            "order_type": OrderType.LIMIT, "quantity": Decimal("3"), "price": Decimal("100"),
+        }
+        values.update(fields)
+        now = self.clock.timestamp_ns()
+        command = SubmitOrder(client_order_id=client_order_id, ts_event=now, ts_init=now,
+                              **values)
+        self.bus.send(ORDERS_EXECUTE, command)
+        return command
+
+    def venue_event(self, event_type: type[Message], client_order_id: str = "c1",
+                    **fields: Any) -> Message:
+        now = self.clock.timestamp_ns()
+        values: dict[str, Any] = {"strategy_id": "s1", "instrument_id": BTC}
+        values.update(fields)
+        event = event_type(client_order_id=client_order_id, ts_event=now, ts_init=now, **values)
+        self.bus.send(ORDERS_PROCESS, event)
+        return event
+
+    def fill(self, quantity: str, price: str, client_order_id: str = "c1",
+             trade_id: str = "t") -> Message:
+        return self.venue_event(
+            OrderFilled, client_order_id, venue_order_id="v1", trade_id=trade_id,
+            side=OrderSide.BUY, last_quantity=Decimal(quantity), last_price=Decimal(price),
+            commission=Decimal("0"), commission_currency="USDT",
+            liquidity_side=LiquiditySide.TAKER,
+        )
+
+    def rejections(self) -> list[OrderTransitionRejected]:
+        return [m for m in self.system if isinstance(m, OrderTransitionRejected)]
+
+
+@pytest.fixture
+def harness() -> Harness:
+    return Harness()
+
+
+def kinds(messages: list[Message]) -> list[str]:
+    return [type(m).__name__ for m in messages]
+
+
+# -- submission ---------------------------------------------------------------------------------
+
+
+def test_submit_publishes_order_submitted_then_routes_command(harness: Harness) -> None:
+    command = harness.submit()
+    submitted = OrderSubmitted(strategy_id="s1", client_order_id="c1", instrument_id=BTC,
+                               venue="SIM", ts_event=1_000, ts_init=1_000)
+    assert harness.log == [("event", submitted), ("venue", command)]
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.SUBMITTED and order.is_open
+    stats = harness.manager.statistics()
+    assert (stats.orders, stats.open_orders, stats.submitted) == (1, 1, 1)
+
+
+def test_submit_publishes_on_the_strategy_order_topic(harness: Harness) -> None:
+    seen: list[Message] = []
+    harness.bus.subscribe(order_topic("s2"), seen.append)
+    harness.submit(strategy_id="s2")
+    assert kinds(seen) == ["OrderSubmitted"]
+
+
+def test_submit_unknown_venue_publishes_order_denied_no_venue(harness: Harness) -> None:
+    harness.submit(instrument_id="AAPL.NASDAQ")
+    assert harness.commands == []
+    assert len(harness.events) == 1
+    denied = harness.events[0]
+    assert isinstance(denied, OrderDenied)
+    assert denied.reason.startswith("no_venue")
+    assert (denied.quantity, denied.price) == (Decimal("3"), Decimal("100"))
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.DENIED and not order.is_open
+    assert order.reason == denied.reason
+    stats = harness.manager.statistics()
+    assert (stats.denied, stats.submitted, stats.open_orders) == (1, 0, 0)
+
+
+def test_submit_duplicate_client_order_id_is_counted_and_not_routed(harness: Harness) -> None:
+    harness.submit()
+    harness.submit(quantity=Decimal("9"))
+    assert kinds(harness.events) == ["OrderSubmitted"]
+    assert len(harness.commands) == 1
+    assert harness.manager.statistics().illegal_transitions == 1
+    assert harness.rejections() == [
+        OrderTransitionRejected(client_order_id="c1", from_state="submitted",
+                                event_kind="command.submit_order", ts_event=1_000,
+                                ts_init=1_000)
+    ]
+    order = harness.manager.order("c1")
+    assert order is not None and order.quantity == Decimal("3")
+
+
+def test_denial_from_risk_for_new_order_is_recorded_and_published(harness: Harness) -> None:
+    harness.venue_event(OrderDenied, side=OrderSide.SELL, order_type=OrderType.MARKET,
+                        quantity=Decimal("1"), reason="max_notional")
+    assert kinds(harness.events) == ["OrderDenied"]
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.DENIED
+    assert order.reason == "max_notional"
+    assert harness.manager.statistics().denied == 1
+
+
+# -- venue events ------------------------------------------------------------------------------
+
+
+def test_venue_events_accept_partial_fills_and_fill_track_quantities(harness: Harness) -> None:
+    harness.submit()
+    harness.clock.advance_to(2_000)
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.fill("1", "100", trade_id="t1")
+    order = harness.manager.order("c1")
+    assert order is not None
+    assert (order.status, order.venue_order_id) == (OrderStatus.PARTIALLY_FILLED, "v1")
+    assert (order.filled_quantity, order.leaves_quantity) == (Decimal("1"), Decimal("2"))
+    harness.fill("2", "101.5", trade_id="t2")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.FILLED
+    assert order.filled_quantity == Decimal("3") and order.leaves_quantity == 0
+    assert order.average_fill_price == Decimal("101")  # (1*100 + 2*101.5) / 3
+    assert order.ts_last == 2_000
+    assert kinds(harness.events) == ["OrderSubmitted", "OrderAccepted", "OrderFilled",
+                                     "OrderFilled"]
+    assert harness.manager.open_orders() == []
+    stats = harness.manager.statistics()
+    assert (stats.fills, stats.open_orders, stats.illegal_transitions) == (2, 0, 0)
+
+
+def test_fill_straight_from_submitted_is_allowed(harness: Harness) -> None:
+    harness.submit(quantity=Decimal("1"))
+    harness.fill("1", "99")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.FILLED
+
+
+def test_venue_reject_closes_order_with_reason(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderRejected, reason="insufficient balance")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.REJECTED
+    assert order.reason == "insufficient balance"
+    assert harness.manager.statistics().rejected == 1
+
+
+def test_stop_limit_triggered_then_expired(harness: Harness) -> None:
+    harness.submit(order_type=OrderType.STOP_LIMIT, trigger_price=Decimal("99"))
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.venue_event(OrderTriggered)
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.TRIGGERED and order.is_open
+    harness.venue_event(OrderExpired)
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.EXPIRED
+
+
+def test_order_updated_changes_quantity_and_price_keeps_state(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.fill("1", "100")
+    harness.venue_event(OrderUpdated, quantity=Decimal("5"), price=Decimal("99"))
+    order = harness.manager.order("c1")
+    assert order is not None
+    assert (order.status, order.quantity, order.price) == (
+        OrderStatus.PARTIALLY_FILLED, Decimal("5"), Decimal("99"))
+    assert order.trigger_price is None  # left as None: kept
+
+
+def test_order_updated_below_filled_quantity_is_illegal(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.fill("2", "100")
+    harness.venue_event(OrderUpdated, quantity=Decimal("1"))
+    order = harness.manager.order("c1")
+    assert order is not None and order.quantity == Decimal("3")
+    assert harness.manager.statistics().illegal_transitions == 1
+    assert "OrderUpdated" not in kinds(harness.events)
+
+
+# -- illegal transitions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "from_state", "event_kind"),
+    [
+        ("fill_after_cancel", "canceled", "order.filled"),
+        ("overfill", "partially_filled", "order.filled"),
+        ("accept_twice", "accepted", "order.accepted"),
+        ("zero_fill", "accepted", "order.filled"),
+        ("expire_before_accept", "submitted", "order.expired"),
+    ],
+)
+def test_illegal_transition_not_published_counted_and_surfaced(
+    harness: Harness, scenario: str, from_state: str, event_kind: str
+) -> None:
+    harness.submit()
+    if scenario != "expire_before_accept":
+        harness.venue_event(OrderAccepted, venue_order_id="v1")
+    published_before = list(harness.events)
+    if scenario == "fill_after_cancel":
+        harness.venue_event(OrderCanceled)
+        published_before = list(harness.events)
+        harness.fill("1", "100")
+    elif scenario == "overfill":
+        harness.fill("2", "100")
+        published_before = list(harness.events)
+        harness.fill("2", "100")
+    elif scenario == "accept_twice":
+        harness.venue_event(OrderAccepted, venue_order_id="v2")
+    elif scenario == "zero_fill":
+        harness.fill("0", "100")
+    else:
+        harness.venue_event(OrderExpired)
+    assert harness.events == published_before
+    assert harness.manager.statistics().illegal_transitions == 1
+    rejected = harness.rejections()
+    assert [(r.client_order_id, r.from_state, r.event_kind) for r in rejected] == [
+        ("c1", from_state, event_kind)
+    ]
+    order = harness.manager.order("c1")
+    assert order is not None and str(order.status) == from_state
+
+
+def test_illegal_transition_surfaces_on_system_orders_topic(harness: Harness) -> None:
+    seen: list[Message] = []
+    harness.bus.subscribe(system_topic("orders"), seen.append)
+    harness.submit()
+    harness.venue_event(OrderTriggered)
+    assert kinds(seen) == ["OrderTransitionRejected"]
+
+
+def test_event_for_unknown_order_counted_separately_and_surfaced(harness: Harness) -> None:
+    harness.venue_event(OrderAccepted, "ghost", venue_order_id="v9")
+    assert harness.events == []
+    stats = harness.manager.statistics()
+    assert (stats.unknown_order_events, stats.illegal_transitions, stats.orders) == (1, 0, 0)
+    assert [(r.client_order_id, r.from_state, r.event_kind) for r in harness.rejections()] == [
+        ("ghost", "unknown", "order.accepted")
+    ]
+
+
+def test_process_non_order_event_raises_type_error(harness: Harness) -> None:
+    with pytest.raises(TypeError, match="takes order events"):
+        harness.bus.send(ORDERS_PROCESS, TimerFired(name="x", owner="y", ts_event=0, ts_init=0))
+
+
+# -- cancel and modify -------------------------------------------------------------------------
+
+
+def test_cancel_unknown_order_publishes_cancel_rejected_on_strategy_topic(
+    harness: Harness,
+) -> None:
+    seen: list[Message] = []
+    harness.bus.subscribe(order_topic("s7"), seen.append)
+    harness.bus.send(ORDERS_EXECUTE, CancelOrder(strategy_id="s7", client_order_id="nope",
+                                                 instrument_id=BTC, ts_event=1, ts_init=1))
+    assert seen == [OrderCancelRejected(strategy_id="s7", client_order_id="nope",
+                                        instrument_id=BTC, reason="order is not open",
+                                        ts_event=1_000, ts_init=1_000)]
+    assert harness.commands == []
+    assert harness.manager.statistics().illegal_transitions == 0
+
+
+def test_cancel_closed_order_is_refused(harness: Harness) -> None:
+    harness.submit(quantity=Decimal("1"))
+    harness.fill("1", "100")
+    harness.bus.send(ORDERS_EXECUTE, CancelOrder(strategy_id="s1", client_order_id="c1",
+                                                 instrument_id=BTC, ts_event=1, ts_init=1))
+    assert kinds(harness.events)[-1] == "OrderCancelRejected"
+    assert kinds(harness.commands) == ["SubmitOrder"]
+
+
+def test_modify_unknown_order_publishes_modify_rejected(harness: Harness) -> None:
+    harness.bus.send(ORDERS_EXECUTE, ModifyOrder(strategy_id="s1", client_order_id="nope",
+                                                 instrument_id=BTC, price=Decimal("1"),
+                                                 ts_event=1, ts_init=1))
+    assert kinds(harness.events) == ["OrderModifyRejected"]
+    assert isinstance(harness.events[0], OrderModifyRejected)
+    assert harness.events[0].reason == "order is not open"
+
+
+def test_cancel_and_modify_open_order_are_routed_to_its_venue(harness: Harness) -> None:
+    harness.submit()
+    cancel = CancelOrder(strategy_id="s1", client_order_id="c1", instrument_id=BTC,
+                         ts_event=1, ts_init=1)
+    modify = ModifyOrder(strategy_id="s1", client_order_id="c1", instrument_id=BTC,
+                         quantity=Decimal("2"), ts_event=1, ts_init=1)
+    harness.bus.send(ORDERS_EXECUTE, modify)
+    harness.bus.send(ORDERS_EXECUTE, cancel)
+    assert harness.commands[1:] == [modify, cancel]
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def test_open_orders_filter_by_strategy_and_instrument_in_creation_order(
+    harness: Harness,
+) -> None:
+    harness.submit("a", strategy_id="s1", instrument_id=BTC)
+    harness.submit("b", strategy_id="s2", instrument_id=BTC)
+    harness.submit("c", strategy_id="s1", instrument_id=ETH)
+    harness.submit("d", strategy_id="s1", instrument_id=BTC, quantity=Decimal("1"))
+    harness.fill("1", "100", client_order_id="d")
+
+    def ids(orders: list[Any]) -> list[str]:
+        return [o.client_order_id for o in orders]
+
+    assert ids(harness.manager.open_orders()) == ["a", "b", "c"]
+    assert ids(harness.manager.open_orders(strategy_id="s1")) == ["a", "c"]
+    assert ids(harness.manager.open_orders(instrument_id=BTC)) == ["a", "b"]
+    assert ids(harness.manager.open_orders(strategy_id="s1", instrument_id=ETH)) == ["c"]
+    assert ids(harness.manager.orders(strategy_id="s1")) == ["a", "c", "d"]
+    assert harness.manager.order("missing") is None
+
+
+def test_start_registers_endpoints_and_stop_removes_them(harness: Harness) -> None:
+    assert harness.bus.has_endpoint(ORDERS_EXECUTE) and harness.bus.has_endpoint(ORDERS_PROCESS)
+    harness.manager.stop()
+    assert not harness.bus.has_endpoint(ORDERS_EXECUTE)
+    assert not harness.bus.has_endpoint(ORDERS_PROCESS)
+
+
+def test_start_publishes_actor_started_for_the_manager() -> None:
+    bus = MessageBus()
+    system: list[Message] = []
+    bus.subscribe(ALL_SYSTEM, system.append)
+    manager = OrderManager("om")
+    manager.register(bus, SimClock())
+    manager.start()
+    assert system == [ActorStarted(actor_id="om", ts_event=0, ts_init=0)]
