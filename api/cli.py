@@ -3,7 +3,7 @@
     tradebus backtest [CONFIG.toml]   run a backtest (the bundled demo without CONFIG)
 
 Exit codes: 0 success, 1 the run failed, 2 bad input (config or data), reported in one
-line that names the file and the field or line.
+line on stderr that names the file and the field or line.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -50,8 +51,7 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     try:
         prepared = prepare_backtest(arguments.config)
     except ConfigError as error:
-        console.print(f"[red]config error[/red] {error}", highlight=False)
-        return 2
+        return _input_error("config error", error)
     config = prepared.config
     show_progress = arguments.progress == "always" or (
         arguments.progress == "auto"
@@ -74,8 +74,7 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
         else:
             result = prepared.run()
     except DataError as error:
-        console.print(f"[red]data error[/red] {error}", highlight=False)
-        return 2
+        return _input_error("data error", error)
     elapsed = time.perf_counter() - started
     _print_summary(console, result, elapsed)
     if not arguments.no_save:
@@ -85,6 +84,18 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
         json_path = write_result_json(result, output / f"{result.name}-{run_id}.json")
         console.print(f"saved run {run_id} to {store.path} and {json_path}", highlight=False)
     return 1 if result.faults and config.backtest.fail_fast else 0
+
+
+def _input_error(kind: str, error: Exception) -> int:
+    """Report bad input on one stderr line (never wrapped: scripts grep it) and return 2.
+
+    The message is escaped because it quotes config syntax such as `[[instruments]]`,
+    which rich would otherwise swallow as markup.
+    """
+    Console(stderr=True, soft_wrap=True).print(
+        f"[red]{kind}[/red] {escape(str(error))}", highlight=False
+    )
+    return 2
 
 
 def _print_summary(console: Console, result: BacktestResult, elapsed: float) -> None:

@@ -19,6 +19,7 @@ from engine.cache import MarketCache
 from engine.config import convert_config, load_config
 from engine.errors import ConfigError
 from engine.events.market import Instrument, timeframe_ns
+from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
 from engine.replay import ReplaySource
 from engine.strategy import Strategy, load_strategy_class
@@ -49,7 +50,13 @@ class PreparedBacktest:
         self.sources = sources
         self.rows = rows
 
-    def run(self, *, progress: Callable[[int], None] | None = None) -> BacktestResult:
+    def run(
+        self,
+        *,
+        progress: Callable[[int], None] | None = None,
+        observe: Callable[[TradingGraph], None] | None = None,
+    ) -> BacktestResult:
+        """Run the backtest; `observe` sees the wired graph first (see `run_backtest`)."""
         config = self.config
         cache = MarketCache()
         venue = SimVenue(config.venue, InstrumentRegistry(self.instruments), cache=cache)
@@ -63,6 +70,7 @@ class PreparedBacktest:
             portfolio=config.portfolio,
             risk=config.risk,
             progress=progress,
+            observe=observe,
             cache=cache,
         )
 
@@ -72,7 +80,7 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
     file = Path(path) if path is not None else DEFAULT_CONFIG
     config = load_config(file, BacktestFileConfig)
     where = str(file)
-    instruments = [spec.to_instrument() for spec in config.instruments]
+    instruments = _instruments(config, where)
     known = {i.instrument_id for i in instruments}
     if not config.strategies:
         raise ConfigError("$.strategies", "at least one strategy is required", file=where)
@@ -80,13 +88,22 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
         raise ConfigError("$.data", "at least one data source is required", file=where)
 
     strategies: list[Strategy] = []
+    strategy_ids: set[str] = set()
     for index, spec in enumerate(config.strategies):
         at = f"$.strategies[{index}]"
+        if spec.id in strategy_ids:
+            raise ConfigError(f"{at}.id", f"{spec.id!r} is already used by another strategy",
+                              file=where)
+        strategy_ids.add(spec.id)
         try:
             cls = load_strategy_class(spec.class_path)
         except ValueError as error:
             raise ConfigError(f"{at}.class", str(error), file=where) from error
         params = convert_config(spec.params, cls.config_type, file=where, path=f"{at}.params")
+        traded = getattr(params, "instrument_id", None)
+        if isinstance(traded, str) and traded not in known:
+            raise ConfigError(f"{at}.params.instrument_id",
+                              f"{traded!r} is not in [[instruments]]", file=where)
         try:
             strategies.append(cls(spec.id, params))
         except ValueError as error:
@@ -122,6 +139,30 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
             rows = None
     return PreparedBacktest(config, file=file, instruments=instruments, strategies=strategies,
                             sources=sources, rows=rows)
+
+
+def _instruments(config: BacktestFileConfig, where: str) -> list[Instrument]:
+    """Build the instruments, refusing what would only fail mid-run (a zero increment)."""
+    instruments: list[Instrument] = []
+    seen: set[str] = set()
+    for index, spec in enumerate(config.instruments):
+        at = f"$.instruments[{index}]"
+        for name in ("price_increment", "size_increment"):
+            increment = getattr(spec, name)
+            if not (increment.is_finite() and increment > 0):
+                raise ConfigError(f"{at}.{name}", f"{name} {increment}: must be > 0",
+                                  file=where)
+        try:
+            instrument = spec.to_instrument()
+        except ValueError as error:
+            field = "symbol" if not spec.symbol else "venue"
+            raise ConfigError(f"{at}.{field}", str(error), file=where) from error
+        if instrument.instrument_id in seen:
+            raise ConfigError(f"{at}.symbol",
+                              f"{instrument.instrument_id!r} is listed twice", file=where)
+        seen.add(instrument.instrument_id)
+        instruments.append(instrument)
+    return instruments
 
 
 def _count_rows(path: Path) -> int:

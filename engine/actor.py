@@ -91,6 +91,7 @@ class Actor:
             raise ValueError(f"actor id {actor_id!r}: must be non-empty and contain no dot")
         self._id = actor_id
         self._state = ActorState.INITIALIZED
+        self._running = False  # mirrors _state is RUNNING: one attribute test per message
         self._bus: MessageBus | None = None
         self._clock: Clock | None = None
         self._dispatch: dict[type[Message], Callable[[Any], object]] = {}
@@ -143,6 +144,8 @@ class Actor:
         if self._state is not ActorState.INITIALIZED and self._state is not ActorState.STOPPED:
             raise RuntimeError(f"actor {self._id}: cannot start from state {self._state}")
         self._state = ActorState.RUNNING
+        self._running = True
+        self.bus.set_owner(self.handle, self._id)  # again after a stop: timers deliver here
         on_start = getattr(self, "on_start", None)
         if on_start is not None:
             on_start()
@@ -159,6 +162,7 @@ class Actor:
             on_stop()
         self._detach()
         self._state = ActorState.STOPPED
+        self._running = False
         now = self.clock.timestamp_ns()
         self.bus.publish(system_topic("actor"), ActorStopped(actor_id=self._id, ts_event=now,
                                                                ts_init=now))
@@ -169,6 +173,7 @@ class Actor:
             return
         self._detach()
         self._state = ActorState.FAULTED
+        self._running = False
         now = self.clock.timestamp_ns()
         kind = getattr(type(message), "__struct_config__", None)
         faulted = ActorFaulted(
@@ -191,7 +196,7 @@ class Actor:
 
     def handle(self, message: Any) -> None:
         """The bus's entry point: dispatch `message` to this actor's handlers."""
-        if self._state is ActorState.RUNNING:
+        if self._running:
             handler = self._dispatch.get(type(message))
             if handler is not None:
                 handler(message)

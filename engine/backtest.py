@@ -31,7 +31,7 @@ from engine.topics import ALL_ORDER_EVENTS, system_topic
 __all__ = ("BacktestResult", "BacktestSettings", "run_backtest")
 
 
-class BacktestSettings(Config, kw_only=True):
+class BacktestSettings(Config, kw_only=True, frozen=True):
     """How a backtest runs (as opposed to what it trades)."""
 
     name: str = "backtest"

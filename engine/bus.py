@@ -228,6 +228,7 @@ class MessageBus:
 
         def answer(request: Any) -> None:
             self._queue.append((target(request), (reply,)))
+            self._owners.pop(answer, None)  # kept only while pending (or after an error)
 
         owner = self._owners.get(target)
         if owner is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ("Strategy", "StrategyConfig", "load_strategy_class")
 
 Number = Decimal | float | int | str
+T = TypeVar("T")
 
 
 class StrategyConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -292,7 +293,7 @@ class Strategy(Actor):
         return client_order_id
 
 
-def _bound(value: Any, strategy_id: str) -> Any:
+def _bound(value: T | None, strategy_id: str) -> T:
     if value is None:
         raise RuntimeError(f"strategy {strategy_id}: not added to a graph yet")
     return value
@@ -306,7 +307,9 @@ def load_strategy_class(path: str) -> type[Strategy]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise ValueError(f"strategy class {path!r}: cannot import {module_name}: {error}") from error
+        raise ValueError(
+            f"strategy class {path!r}: cannot import {module_name}: {error}"
+        ) from error
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not issubclass(cls, Strategy):
         raise ValueError(f"strategy class {path!r}: {class_name} is not a Strategy subclass")

@@ -10,10 +10,14 @@ Topics are dotted, lower-case, general to specific::
 In a subscription pattern `*` matches exactly one segment and a final `#` matches any
 number of trailing segments, including none. Endpoints (point-to-point) are
 `<actor>.<verb>`.
+
+The builders are cached: actors call them per message (an order event's topic), and a
+cached string costs a dict lookup instead of the segment clean-up.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from engine.domain.ids import split_instrument_id
@@ -59,6 +63,7 @@ ALL_DATA: Final = "data.#"
 ALL_SYSTEM: Final = "system.#"
 
 
+@lru_cache(maxsize=4096)
 def segment(value: str) -> str:
     """Make `value` one safe topic segment: lower-case, no dots, no wildcard characters."""
     cleaned = value.lower().replace(".", "_").replace("*", "_").replace("#", "_")
@@ -67,43 +72,53 @@ def segment(value: str) -> str:
     return cleaned
 
 
+@lru_cache(maxsize=4096)
 def _instrument_segments(instrument_id: str) -> str:
     symbol, venue = split_instrument_id(instrument_id)
     return f"{segment(venue)}.{segment(symbol)}"
 
 
+@lru_cache(maxsize=4096)
 def bars_topic(instrument_id: str, timeframe: str) -> str:
     return f"data.bars.{_instrument_segments(instrument_id)}.{segment(timeframe)}"
 
 
+@lru_cache(maxsize=4096)
 def trades_topic(instrument_id: str) -> str:
     return f"data.trades.{_instrument_segments(instrument_id)}"
 
 
+@lru_cache(maxsize=4096)
 def quotes_topic(instrument_id: str) -> str:
     return f"data.quotes.{_instrument_segments(instrument_id)}"
 
 
+@lru_cache(maxsize=4096)
 def instrument_topic(instrument_id: str) -> str:
     return f"data.instruments.{_instrument_segments(instrument_id)}"
 
 
+@lru_cache(maxsize=4096)
 def order_topic(strategy_id: str) -> str:
     return f"events.order.{segment(strategy_id)}"
 
 
+@lru_cache(maxsize=4096)
 def position_topic(strategy_id: str) -> str:
     return f"events.position.{segment(strategy_id)}"
 
 
+@lru_cache(maxsize=4096)
 def account_topic(account_id: str) -> str:
     return f"events.account.{segment(account_id)}"
 
 
+@lru_cache(maxsize=4096)
 def system_topic(subject: str) -> str:
     return f"system.{segment(subject)}"
 
 
+@lru_cache(maxsize=4096)
 def venue_endpoint(venue: str) -> str:
     """The endpoint a venue adapter registers to receive order commands."""
     return f"venue.{segment(venue)}.execute"

@@ -19,7 +19,7 @@ from engine.strategy import Strategy, StrategyConfig
 __all__ = ("RsiMeanReversion", "RsiMeanReversionConfig")
 
 
-class RsiMeanReversionConfig(StrategyConfig, kw_only=True):
+class RsiMeanReversionConfig(StrategyConfig, kw_only=True, frozen=True):
     instrument_id: str
     timeframe: str = "1m"
     period: int = 14

@@ -19,7 +19,7 @@ from engine.strategy import Strategy, StrategyConfig
 __all__ = ("SmaCross", "SmaCrossConfig")
 
 
-class SmaCrossConfig(StrategyConfig, kw_only=True):
+class SmaCrossConfig(StrategyConfig, kw_only=True, frozen=True):
     instrument_id: str
     timeframe: str = "1m"
     fast_period: int = 10

@@ -128,7 +128,11 @@ class OrderManager(Actor):
             ts_created=now,
             ts_last=now,
         )
-        _, venue = split_instrument_id(command.instrument_id)
+        try:
+            _, venue = split_instrument_id(command.instrument_id)
+        except ValueError as error:
+            self._process(self._denial(command, f"no_venue: {error}", now))
+            return
         endpoint = venue_endpoint(venue)
         if not self.bus.has_endpoint(endpoint):
             self._process(self._denial(command, f"no_venue: no adapter for venue {venue}", now))
@@ -240,7 +244,8 @@ class OrderManager(Actor):
         elif type(event) is OrderAccepted:
             changes["venue_order_id"] = event.venue_order_id
         elif type(event) is OrderUpdated:
-            if event.quantity < order.filled_quantity:
+            # Down to the filled quantity would leave an open order with nothing to fill.
+            if event.quantity <= 0 or event.quantity <= order.filled_quantity:
                 return None
             changes.update(
                 quantity=event.quantity,

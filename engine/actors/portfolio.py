@@ -133,6 +133,9 @@ class Portfolio(Actor):
 
     def net_quantity(self, instrument_id: str, strategy_id: str | None = None) -> Decimal:
         """Signed open quantity of `instrument_id`: one strategy's, or the account's net."""
+        if strategy_id is not None:  # the common case (a strategy asking): one lookup
+            state = self._positions.get((strategy_id, instrument_id))
+            return ZERO if state is None else state.quantity
         return sum((state.quantity for state in self._select(strategy_id, instrument_id)), ZERO)
 
     def is_flat(self, instrument_id: str, strategy_id: str | None = None) -> bool:

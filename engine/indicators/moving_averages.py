@@ -41,19 +41,24 @@ class SimpleMovingAverage(SingleInputIndicator):
     def update(self, value: float) -> None:
         """Slide the window by one value in O(1)."""
         window = self._window
-        period = self.period
-        full = len(window) == period
-        total = self._sum + value - window[0] if full else self._sum + value
-        window.append(value)
         self.count += 1
-        until_resum = self._until_resum - 1
-        if until_resum == 0:
-            total = math.fsum(window)
-            until_resum = period * RESUM_FACTOR
-        self._until_resum = until_resum
+        if self.initialized:  # the steady state: one subtraction, one addition
+            total = self._sum + value - window[0]
+            window.append(value)
+            until_resum = self._until_resum - 1
+            if until_resum == 0:
+                total = math.fsum(window)
+                until_resum = self.period * RESUM_FACTOR
+            self._until_resum = until_resum
+            self._sum = total
+            self.value = total / self.period
+            return
+        total = self._sum + value
+        window.append(value)
+        self._until_resum -= 1
         self._sum = total
-        if full or len(window) == period:
-            self.value = total / period
+        if len(window) == self.period:
+            self.value = total / self.period
             self.initialized = True
 
 

@@ -106,7 +106,7 @@ def test_order_manager_published_sequence_obeys_transitions(
             after = OrderStatus.FILLED if filled == order_quantity else OrderStatus.PARTIALLY_FILLED
         elif isinstance(event, OrderUpdated):
             order_quantity = event.quantity
-            assert order_quantity >= filled
+            assert order_quantity > 0 and order_quantity >= filled
         status = after
 
     order = manager.order("c1")

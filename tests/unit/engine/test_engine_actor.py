@@ -377,3 +377,21 @@ def test_publish_and_send_from_actor_reach_bus() -> None:
     actor.publish(system_topic("custom"), accepted(2))
     assert commands == [accepted()]
     assert graph.system[-1] == accepted(2)
+
+
+def test_restarted_actor_timer_error_is_still_isolated() -> None:
+    class Sleeper(Actor):
+        isolate_faults = True
+
+        def on_timer(self, event: TimerFired) -> None:
+            raise RuntimeError("woke badly")
+
+    graph = Graph()
+    actor = graph.add(Sleeper("sleeper"))
+    actor.start()
+    actor.stop()
+    actor.start()
+    actor.set_time_alert("wake", 10)
+    graph.clock.advance_to(10)
+    assert actor.state is ActorState.FAULTED
+    assert isinstance(graph.system[-1], ActorFaulted)

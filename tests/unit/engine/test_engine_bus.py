@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -403,3 +405,33 @@ def test_observer_sees_every_message_in_delivery_order() -> None:
         ("unheard", "nobody"),
     ]
     assert delivered == ["first", "sent", "published", "delivered"]
+
+
+def test_request_completed_releases_reply_handler() -> None:
+    bus = MessageBus()
+    bus.register_endpoint("svc.echo", lambda value: value, owner="svc")
+    replies: list[Any] = []
+
+    def reply(value: Any) -> None:
+        replies.append(value)
+
+    reference = weakref.ref(reply)
+    bus.request("svc.echo", 1, reply)
+    del reply
+    gc.collect()
+    assert replies == [1]
+    assert reference() is None  # nothing in the bus holds on to a finished request
+
+
+def test_request_handler_error_is_attributed_to_endpoint_owner() -> None:
+    owners: list[str | None] = []
+    bus = MessageBus(error_handler=lambda owner, message, error: owners.append(owner))
+
+    def broken(value: Any) -> Any:
+        raise RuntimeError("no")
+
+    bus.register_endpoint("svc.broken", broken, owner="svc")
+    replies: list[Any] = []
+    bus.request("svc.broken", 1, replies.append)
+    assert owners == ["svc"]
+    assert replies == []

@@ -242,11 +242,15 @@ def test_order_updated_changes_quantity_and_price_keeps_state(harness: Harness) 
     assert order.trigger_price is None  # left as None: kept
 
 
-def test_order_updated_below_filled_quantity_is_illegal(harness: Harness) -> None:
+@pytest.mark.parametrize(("filled", "new_quantity"), [("2", "1"), ("0", "0"), ("0", "-1")])
+def test_order_updated_below_filled_or_non_positive_quantity_is_illegal(
+    harness: Harness, filled: str, new_quantity: str
+) -> None:
     harness.submit()
     harness.venue_event(OrderAccepted, venue_order_id="v1")
-    harness.fill("2", "100")
-    harness.venue_event(OrderUpdated, quantity=Decimal("1"))
+    if filled != "0":
+        harness.fill(filled, "100")
+    harness.venue_event(OrderUpdated, quantity=Decimal(new_quantity))
     order = harness.manager.order("c1")
     assert order is not None and order.quantity == Decimal("3")
     assert harness.manager.statistics().illegal_transitions == 1

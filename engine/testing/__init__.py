@@ -1,0 +1,23 @@
+"""Helpers shipped for tests, ours and users': factories of instruments, bars and graphs."""
+
+from engine.testing.factories import (
+    BAR_TYPE,
+    INSTRUMENT_ID,
+    STARTING_BALANCES,
+    make_bar,
+    make_bars,
+    make_graph,
+    make_instrument,
+    make_portfolio_config,
+)
+
+__all__ = (
+    "BAR_TYPE",
+    "INSTRUMENT_ID",
+    "STARTING_BALANCES",
+    "make_bar",
+    "make_bars",
+    "make_graph",
+    "make_instrument",
+    "make_portfolio_config",
+)
