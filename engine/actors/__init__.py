@@ -1,1 +1,24 @@
 """The core actors: market data, risk, order manager, portfolio."""
+
+from engine.actors.aggregation import TimeBarBuilder
+from engine.actors.market_data import MarketDataActor, MarketDataStatistics
+from engine.actors.orders import OrderManager, OrderManagerStatistics
+from engine.actors.portfolio import EQUITY_TIMER, Portfolio, PortfolioConfig, PortfolioStatistics
+from engine.actors.positions import Position
+from engine.actors.risk import RiskActor, RiskConfig, RiskStatistics
+
+__all__ = (
+    "EQUITY_TIMER",
+    "MarketDataActor",
+    "MarketDataStatistics",
+    "OrderManager",
+    "OrderManagerStatistics",
+    "Portfolio",
+    "PortfolioConfig",
+    "PortfolioStatistics",
+    "Position",
+    "RiskActor",
+    "RiskConfig",
+    "RiskStatistics",
+    "TimeBarBuilder",
+)

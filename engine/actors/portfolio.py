@@ -48,15 +48,12 @@ from engine.events.fills import AccountUpdated, Balance, OrderFilled
 from engine.events.market import Instrument
 from engine.events.system import TimerFired
 from engine.instruments import InstrumentRegistry
-from engine.topics import account_topic, position_topic
+from engine.topics import ALL_ORDER_EVENTS, account_topic, position_topic
 
-__all__ = ("EQUITY_TIMER", "ORDER_EVENTS", "Portfolio", "PortfolioConfig", "PortfolioStatistics")
+__all__ = ("EQUITY_TIMER", "Portfolio", "PortfolioConfig", "PortfolioStatistics")
 
 _log = logging.getLogger(__name__)
 
-# engine/topics.py should own this pattern (no topic literal outside it): to be moved there.
-ORDER_EVENTS: Final = "events.order.#"
-"""Every strategy's order events; the portfolio reacts to the fills among them."""
 EQUITY_TIMER: Final = "equity"
 _ONE: Final = Decimal(1)
 _Key = tuple[str, str]  # (strategy_id, instrument_id)
@@ -98,6 +95,8 @@ class Portfolio(Actor):
         self._config = config
         self._instruments = instruments
         self._cache = cache
+        self._rate_paths: dict[str, list[str]] = {}
+        self._rate_paths_size = -1
         self._balances: dict[str, Decimal] = dict(config.starting_balances)
         self._positions: dict[_Key, PositionState] = {}
         self._closed: dict[_Key, tuple[Decimal, Decimal]] = {}  # realized pnl, fees
@@ -111,7 +110,7 @@ class Portfolio(Actor):
     # -- lifecycle -------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self.subscribe(ORDER_EVENTS)
+        self.subscribe(ALL_ORDER_EVENTS)
         now = self.clock.timestamp_ns()
         interval = self._config.equity_interval_ns
         self.set_timer(EQUITY_TIMER, interval, start_ns=now - now % interval)
@@ -267,11 +266,22 @@ class Portfolio(Actor):
         account = self._config.base_currency
         if currency == account:
             return _ONE
-        for instrument in self._instruments:
-            if (instrument.base_currency, instrument.quote_currency) == (currency, account):
-                price = self._cache.last_price(instrument.instrument_id)
-                if price is not None:
-                    return to_decimal(price)
+        # Candidates per currency, found once per registry size (equity is computed on
+        # every fill, and scanning every instrument each time added up).
+        if self._rate_paths_size != len(self._instruments):
+            self._rate_paths = {}
+            self._rate_paths_size = len(self._instruments)
+        paths = self._rate_paths.get(currency)
+        if paths is None:
+            paths = self._rate_paths[currency] = [
+                instrument.instrument_id
+                for instrument in self._instruments
+                if (instrument.base_currency, instrument.quote_currency) == (currency, account)
+            ]
+        for instrument_id in paths:
+            price = self._cache.last_price(instrument_id)
+            if price is not None:
+                return to_decimal(price)
         return None
 
     def _select(self, strategy_id: str | None, instrument_id: str | None) -> list[PositionState]:

@@ -270,10 +270,18 @@ class RiskActor(Actor):
             command.order_type, command.price, command.trigger_price, instrument.price_increment
         )
         yield check_min_quantity(quantity, instrument.min_quantity)
-        last_price = self._last_price(instrument)
-        notional = order_notional(quantity, command.price, command.trigger_price, last_price)
-        yield check_min_notional(notional, instrument.min_notional)
-        yield check_order_notional(notional, config.max_order_notional, command.instrument_id)
+        # The last price (a float made Decimal and rounded) is only worth computing when a
+        # limit needs it; with none set this saves the conversion on every order.
+        needs_price = (
+            instrument.min_notional > 0
+            or config.max_order_notional is not None
+            or config.price_band_fraction is not None
+        )
+        last_price = self._last_price(instrument) if needs_price else None
+        if instrument.min_notional > 0 or config.max_order_notional is not None:
+            notional = order_notional(quantity, command.price, command.trigger_price, last_price)
+            yield check_min_notional(notional, instrument.min_notional)
+            yield check_order_notional(notional, config.max_order_notional, command.instrument_id)
         same_side = self._same_side_leaves(command.instrument_id, side, excluding=None)
         yield check_position(
             net_quantity, side, quantity, same_side, config.max_position_quantity

@@ -18,11 +18,13 @@ from engine.domain.money import (
     round_to_increment,
     to_decimal,
 )
+from engine.domain.order import Order
 
 __all__ = (
     "TRANSITIONS",
     "ZERO",
     "LiquiditySide",
+    "Order",
     "OrderSide",
     "OrderStatus",
     "OrderType",
