@@ -2,7 +2,7 @@
 
     tradebus backtest [CONFIG.toml]   run a backtest (the bundled demo without CONFIG)
 
-Exit codes: 0 success, 1 the run failed, 2 bad input (config or data), reported in one
+Exit codes: 0 success, 1 the run failed or a strategy faulted, 2 bad input (config or data), reported in one
 line on stderr that names the file and the field or line.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -81,9 +82,12 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
         output = Path(arguments.output_dir or config.backtest.output_dir)
         store = ResultStore(output / "results.sqlite")
         run_id = store.save(result, config=prepared.file.read_text())
-        json_path = write_result_json(result, output / f"{result.name}-{run_id}.json")
+        safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.name).strip("._") or "backtest"
+        json_path = write_result_json(result, output / f"{safe_name}-{run_id}.json")
         console.print(f"saved run {run_id} to {store.path} and {json_path}", highlight=False)
-    return 1 if result.faults and config.backtest.fail_fast else 0
+    # A strategy that faulted was isolated and the run finished, but its results are
+    # not what the config asked for: say so in the exit code too.
+    return 1 if result.faults else 0
 
 
 def _input_error(kind: str, error: Exception) -> int:

@@ -49,6 +49,22 @@ def _instrument_of(item: MarketData) -> str:
     return item.bar_type.instrument_id if type(item) is Bar else item.instrument_id  # type: ignore[union-attr]
 
 
+def _keyed(
+    index: int, source: ReplaySource
+) -> Iterator[tuple[int, int, int, MarketData, str, str]]:
+    # (ts_init, source index, position in source) orders every item totally, so the merge
+    # never compares items and ties keep source order.
+    for position, item in enumerate(source.items):
+        yield (
+            item.ts_init,
+            index,
+            position,
+            item,
+            source.topic or topic_for(item),
+            source.instrument_id or _instrument_of(item),
+        )
+
+
 class ReplayDriver:
     """Feed sources into a graph on a `SimClock` until they run out."""
 
@@ -67,20 +83,8 @@ class ReplayDriver:
         self.items_processed = 0
 
     def _merged(self) -> Iterator[tuple[MarketData, str, str]]:
-        streams = [
-            (
-                (
-                    item.ts_init,
-                    index,
-                    item,
-                    source.topic or topic_for(item),
-                    source.instrument_id or _instrument_of(item),
-                )
-                for item in source.items
-            )
-            for index, source in enumerate(self._sources)
-        ]
-        return ((item, topic, instrument) for _, _, item, topic, instrument in
+        streams = [_keyed(index, source) for index, source in enumerate(self._sources)]
+        return ((item, topic, instrument) for _, _, _, item, topic, instrument in
                 heapq.merge(*streams))
 
     def run(self, *, start: Callable[[], None] | None = None) -> int:
@@ -107,6 +111,7 @@ class ReplayDriver:
         self._clock.advance_to(ts_ns)
         if start is not None:
             start()
+            self._clock.advance_to(ts_ns)  # timers set in on_start due at once fire first
         return True
 
     def _finish(self, count: int, started: bool, start: Callable[[], None] | None) -> int:

@@ -28,6 +28,20 @@ class RsiMeanReversionConfig(StrategyConfig, kw_only=True, frozen=True):
     quantity: Decimal = Decimal(1)
     stop_loss_fraction: Decimal = Decimal("0.02")
 
+    def __post_init__(self) -> None:
+        # Checked at config load, so a bad file fails before anything runs.
+        if self.period <= 0:
+            raise ValueError(f"period {self.period}: must be > 0")
+        if not 0 < self.oversold < self.overbought < 100:
+            raise ValueError(
+                f"oversold {self.oversold} / overbought {self.overbought}: "
+                "need 0 < oversold < overbought < 100"
+            )
+        if not 0 < self.stop_loss_fraction < 1:
+            raise ValueError(f"stop_loss_fraction {self.stop_loss_fraction}: must be in (0, 1)")
+        if self.quantity <= 0:
+            raise ValueError(f"quantity {self.quantity}: must be > 0")
+
 
 class RsiMeanReversion(Strategy):
     """Buy oversold, sell overbought, never without a stop."""
@@ -37,13 +51,6 @@ class RsiMeanReversion(Strategy):
 
     def on_start(self) -> None:
         config = self.config
-        if not 0 < config.oversold < config.overbought < 100:
-            raise ValueError(
-                f"oversold {config.oversold} / overbought {config.overbought}: "
-                "need 0 < oversold < overbought < 100"
-            )
-        if not 0 < config.stop_loss_fraction < 1:
-            raise ValueError(f"stop_loss_fraction {config.stop_loss_fraction}: must be in (0, 1)")
         self.rsi = RelativeStrengthIndex(config.period)
         self.entry_order: str | None = None
         self.stop_order: str | None = None

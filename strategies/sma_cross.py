@@ -27,6 +27,18 @@ class SmaCrossConfig(StrategyConfig, kw_only=True, frozen=True):
     quantity: Decimal = Decimal(1)
     tolerance: float = 1e-6
 
+    def __post_init__(self) -> None:
+        # Checked at config load, so a bad file fails before anything runs.
+        if not 0 < self.fast_period < self.slow_period:
+            raise ValueError(
+                f"fast_period {self.fast_period}: must be > 0 and < slow_period "
+                f"{self.slow_period}"
+            )
+        if self.quantity <= 0:
+            raise ValueError(f"quantity {self.quantity}: must be > 0")
+        if self.tolerance < 0:
+            raise ValueError(f"tolerance {self.tolerance}: must be >= 0")
+
 
 class SmaCross(Strategy):
     """Go long on a golden cross, flat on a death cross."""
@@ -36,11 +48,6 @@ class SmaCross(Strategy):
 
     def on_start(self) -> None:
         config = self.config
-        if not 0 < config.fast_period < config.slow_period:
-            raise ValueError(
-                f"fast_period {config.fast_period}: must be > 0 and < slow_period "
-                f"{config.slow_period}"
-            )
         self.fast = SimpleMovingAverage(config.fast_period)
         self.slow = SimpleMovingAverage(config.slow_period)
         self.cross = CrossOver(tolerance=config.tolerance)
