@@ -2,8 +2,8 @@
 
     tradebus backtest [CONFIG.toml]   run a backtest (the bundled demo without CONFIG)
 
-Exit codes: 0 success, 1 the run failed or a strategy faulted, 2 bad input (config or data), reported in one
-line on stderr that names the file and the field or line.
+Exit codes: 0 success, 1 the run failed or a strategy faulted, 2 bad input (config or
+data), reported in one line on stderr that names the file and the field or line.
 """
 
 from __future__ import annotations
