@@ -180,7 +180,8 @@ class Actor:
             actor_id=self._id,
             error_type=type(error).__name__,
             error=str(error),
-            message_kind=str(kind.tag) if kind is not None and kind.tag else type(message).__name__,
+            message_kind=message if isinstance(message, str)  # a lifecycle step: "on_start"
+            else str(kind.tag) if kind is not None and kind.tag else type(message).__name__,
             ts_event=now,
             ts_init=now,
         )

@@ -99,6 +99,17 @@ class _TimerHeap:
         if timer is not None:
             timer.canceled = True
 
+    def take(self, owner: str, name: str) -> _Timer | None:
+        """Return a live copy of a timer, out of the heap, to fire it by hand (recovery)."""
+        timer = self._by_key.get((owner, name))
+        if timer is None:
+            return None
+        timer.canceled = True  # its heap entry is now stale and skipped
+        copy = _Timer(owner, name, timer.next_ns, timer.interval_ns, timer.stop_ns, timer.callback)
+        copy.sequence = timer.sequence
+        self._by_key[(owner, name)] = copy
+        return copy
+
     def next_deadline(self) -> int | None:
         heap = self._heap
         while heap and heap[0][2].canceled:
@@ -209,14 +220,79 @@ class SimClock:
 
 
 class LiveClock:
-    """Real time; timers run in `run()`, an anyio task the graph starts in its task group."""
+    """Engine time that flows with real time, optionally scaled; timers fire in `run()`.
 
-    def __init__(self) -> None:
+    Engine time is `origin_ns + elapsed monotonic time × speed`. With the defaults it is
+    real time (the origin is read from the wall clock once, then only the monotonic clock
+    is used, so engine time never jumps back when the system clock is adjusted). A paper
+    session replaying recorded data sets the origin to the data's start and a speed
+    factor, so recorded bars arrive when engine time reaches them.
+
+    During crash recovery the clock is *held*: time is whatever the journal replay sets
+    (`hold`), timers do not fire by themselves, and the journaled firings are applied
+    with `replay_fired`. `release` then lets time flow again.
+    """
+
+    def __init__(self, *, origin_ns: int | None = None, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError(f"clock speed {speed}: must be > 0")
+        self._speed = speed
+        self._origin = time.time_ns() if origin_ns is None else origin_ns
+        self._monotonic_start = time.monotonic_ns()
+        self._held: int | None = None
         self._timers = _TimerHeap()
         self._changed: anyio.Event | None = None  # made in run(): an Event needs a loop
 
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def is_held(self) -> bool:
+        return self._held is not None
+
     def timestamp_ns(self) -> int:
-        return time.time_ns()
+        if self._held is not None:
+            return self._held
+        elapsed = time.monotonic_ns() - self._monotonic_start
+        if self._speed == 1.0:
+            return self._origin + elapsed
+        return self._origin + int(elapsed * self._speed)
+
+    def hold(self, ts_ns: int) -> None:
+        """Stop time at `ts_ns` (recovery replay): timers wait for `release`."""
+        if self._held is not None and ts_ns < self._held:
+            raise ValueError(f"clock time {ts_ns}: before the held time {self._held}")
+        self._held = ts_ns
+
+    def release(self, origin_ns: int | None = None) -> None:
+        """Let time flow again from `origin_ns` (default: where it was held)."""
+        start = origin_ns if origin_ns is not None else self._held
+        self._origin = start if start is not None else self.timestamp_ns()
+        self._monotonic_start = time.monotonic_ns()
+        self._held = None
+        self._wake()
+
+    def replay_fired(self, event: TimerFired) -> bool:
+        """Apply a journaled timer firing: deliver it and reschedule the timer as it was.
+
+        Returns False when no such timer is set (the journal and the code disagree).
+        """
+        timer = self._timers.take(event.owner, event.name)
+        if timer is None:
+            return False
+        timer.next_ns = event.ts_event
+        self._timers.reschedule(timer)
+        timer.callback(event)
+        return True
+
+    async def sleep_until(self, ts_ns: int) -> None:
+        """Sleep until engine time reaches `ts_ns` (scaled by the speed; waits while held)."""
+        while self._held is not None or self.timestamp_ns() < ts_ns:
+            if self._held is not None:
+                await anyio.sleep(0.01)
+                continue
+            await anyio.sleep((ts_ns - self.timestamp_ns()) / 1e9 / self._speed)
 
     def _wake(self) -> None:
         if self._changed is not None:
@@ -250,15 +326,18 @@ class LiveClock:
         return self._timers.names(owner)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Fire timers as real time reaches them, until cancelled."""
+        """Fire timers as engine time reaches them, until cancelled."""
         task_status.started()
         while True:
-            now = self.timestamp_ns()
-            while (timer := self._timers.pop_due(now)) is not None:
-                fired_at = self._timers.reschedule(timer)
-                timer.callback(_fired(timer, fired_at, now))
-            deadline = self._timers.next_deadline()
             changed = self._changed = anyio.Event()
-            wait = None if deadline is None else max(deadline - self.timestamp_ns(), 0) / 1e9
+            wait: float | None = None
+            if self._held is None:
+                now = self.timestamp_ns()
+                while (timer := self._timers.pop_due(now)) is not None:
+                    fired_at = self._timers.reschedule(timer)
+                    timer.callback(_fired(timer, fired_at, max(now, fired_at)))
+                deadline = self._timers.next_deadline()
+                if deadline is not None:
+                    wait = max(deadline - self.timestamp_ns(), 0) / 1e9 / self._speed
             with anyio.move_on_after(wait):
                 await changed.wait()

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from engine.actor import Actor
+from engine.actor import Actor, ActorState
 from engine.actors.market_data import MarketDataActor
 from engine.actors.orders import OrderManager
 from engine.actors.portfolio import Portfolio, PortfolioConfig
@@ -23,18 +23,24 @@ from engine.actors.risk import RiskActor, RiskConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock
-from engine.events.market import Bar, BarType, Instrument, QuoteTick, TradeTick
+from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
 from engine.instruments import InstrumentRegistry
 from engine.ports import MarketData, MarketDrivenVenue
 from engine.strategy import Strategy
-from engine.topics import bars_topic, instrument_topic, quotes_topic, trades_topic
+from engine.topics import (
+    bars_topic,
+    book_topic,
+    instrument_topic,
+    quotes_topic,
+    trades_topic,
+)
 
 __all__ = ("TradingGraph", "topic_for")
 
 logger = logging.getLogger(__name__)
 
 
-def topic_for(message: MarketData) -> str:
+def topic_for(message: MarketData | BookDelta) -> str:
     """The topic a market data message is published on."""
     if type(message) is Bar:
         return bars_topic(message.bar_type.instrument_id, message.bar_type.timeframe)
@@ -42,6 +48,8 @@ def topic_for(message: MarketData) -> str:
         return trades_topic(message.instrument_id)
     if type(message) is QuoteTick:
         return quotes_topic(message.instrument_id)
+    if type(message) is BookDelta:
+        return book_topic(message.instrument_id)
     raise TypeError(f"message {type(message).__name__}: not market data")
 
 
@@ -127,7 +135,7 @@ class TradingGraph:
             try:
                 strategy.start()
             except Exception as error:
-                self._on_handler_error(strategy.id, None, error)
+                self._on_handler_error(strategy.id, "on_start", error)
         now = self.clock.timestamp_ns()
         for instrument in self.instruments:
             stamped = instrument if instrument.ts_init else _restamp(instrument, now)
@@ -139,9 +147,34 @@ class TradingGraph:
             try:
                 strategy.stop()
             except Exception as error:
-                self._on_handler_error(strategy.id, None, error)
+                self._on_handler_error(strategy.id, "on_stop", error)
         for actor in [*self._venues, *reversed(self._core)]:
             actor.stop()
+
+    def stop_strategies(self, *, cancel_open_orders: bool = False) -> None:
+        """Stop the running strategies (a session ends): optionally cancel their open orders
+        first, then `on_stop`, then keep what `on_save` returns for the next start."""
+        for strategy in self.strategies:
+            if strategy.state is not ActorState.RUNNING:
+                continue
+            try:
+                if cancel_open_orders:
+                    strategy.cancel_all_orders()
+                strategy.stop()
+                strategy.save_state()
+            except Exception as error:
+                self._on_handler_error(strategy.id, "on_stop", error)
+
+    def resume_strategies(self) -> None:
+        """Start the strategies a session end stopped, handing them their saved state."""
+        for strategy in self.strategies:
+            if strategy.state is not ActorState.STOPPED:
+                continue
+            try:
+                strategy.start()
+                strategy.load_state()
+            except Exception as error:
+                self._on_handler_error(strategy.id, "on_start", error)
 
     def process(self, message: MarketData, topic: str) -> None:
         """Bring one market data item into the graph (see the module docstring for order)."""

@@ -100,15 +100,19 @@ class ReplayDriver:
         step = self._step
         for item, topic, instrument_id in self._merged():
             if not started:
-                started = self._start(item.ts_init, start)
+                started = self._start(item, start)
             step(item, topic, instrument_id)
             count += 1
             if self._progress is not None and not count & (PROGRESS_EVERY - 1):
                 self._progress(count)
         return self._finish(count, started, start)
 
-    def _start(self, ts_ns: int, start: Callable[[], None] | None) -> bool:
+    def _start(self, item: MarketData, start: Callable[[], None] | None) -> bool:
+        ts_ns = item.ts_init
         self._clock.advance_to(ts_ns)
+        # The first item is in the cache before anything starts, so a first equity sample
+        # (or any on_start) can price what the account holds.
+        self._graph.cache.update(item)
         if start is not None:
             start()
             self._clock.advance_to(ts_ns)  # timers set in on_start due at once fire first
@@ -150,7 +154,7 @@ class ReplayDriver:
         now = -1
         items = iter(source.items)
         for item in items:
-            started = self._start(item.ts_init, start)
+            started = self._start(item, start)
             count = 1
             now = item.ts_init
             last[instrument_id] = item  # type: ignore[index]

@@ -75,6 +75,7 @@ class Strategy(Actor):
         self._portfolio: Portfolio | None = None
         self._orders: OpenOrdersView | None = None
         self._cache: MarketCache | None = None
+        self._saved_state: dict[str, Any] | None = None
 
     def bind(
         self,
@@ -89,6 +90,18 @@ class Strategy(Actor):
         self._portfolio = portfolio
         self._orders = orders
         self._cache = cache
+
+    def save_state(self) -> None:
+        """Keep what `on_save` returns (if the strategy defines it) for the next `load_state`."""
+        on_save = getattr(self, "on_save", None)
+        self._saved_state = on_save() if on_save is not None else None
+
+    def load_state(self) -> None:
+        """Hand the state kept by `save_state` to `on_load`, once, after a restart."""
+        on_load = getattr(self, "on_load", None)
+        if on_load is not None and self._saved_state is not None:
+            on_load(self._saved_state)
+        self._saved_state = None
 
     def start(self) -> None:
         # Own order and position events flow before on_start, so nothing sent there is missed.

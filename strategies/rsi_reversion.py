@@ -78,7 +78,9 @@ class RsiMeanReversion(Strategy):
             order = self.orders.order(fill.client_order_id)
             if order is not None and order.leaves_quantity == 0:
                 self.entry_order = None
-                stop = fill.last_price * (1 - self.config.stop_loss_fraction)
+                # Below the average entry: an entry filled in parts has several prices.
+                entry_price = order.average_fill_price or fill.last_price
+                stop = entry_price * (1 - self.config.stop_loss_fraction)
                 self.stop_order = self.stop_market_order(
                     self.config.instrument_id, OrderSide.SELL, order.filled_quantity, stop,
                     reduce_only=True,

@@ -53,6 +53,7 @@ from engine.actors.risk_checks import (
     check_price_band,
     check_prices,
     check_quantity,
+    check_reduce_only,
     check_trading_state,
     order_notional,
     reason_key,
@@ -261,6 +262,13 @@ class RiskActor(Actor):
         side, quantity = command.side, command.quantity
         net_quantity = self._positions.net_quantity(command.instrument_id)
         yield check_trading_state(self._trading_state, net_quantity, side, quantity)
+        if command.reduce_only:
+            yield check_reduce_only(
+                True,
+                self._positions.net_quantity(command.instrument_id, command.strategy_id),
+                side,
+                quantity,
+            )
         instrument = self._instruments.get(command.instrument_id)
         yield check_instrument_known(command.instrument_id, instrument is not None)
         if instrument is None:

@@ -31,6 +31,7 @@ __all__ = (
     "check_price_band",
     "check_prices",
     "check_quantity",
+    "check_reduce_only",
     "check_trading_state",
     "format_decimal",
     "order_notional",
@@ -78,6 +79,18 @@ def check_trading_state(
         return (
             f"trading_state: reducing, {side} {format_decimal(quantity)} would not reduce "
             f"net position {format_decimal(net_quantity)}"
+        )
+    return None
+
+
+def check_reduce_only(
+    reduce_only: bool, strategy_quantity: Decimal, side: OrderSide, quantity: Decimal
+) -> str | None:
+    """A reduce-only order must shrink the strategy's own position, never open or flip it."""
+    if reduce_only and not reduces_position(strategy_quantity, side, quantity):
+        return (
+            f"reduce_only: {side} {format_decimal(quantity)} would not reduce the position "
+            f"{format_decimal(strategy_quantity)}"
         )
     return None
 

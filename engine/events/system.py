@@ -6,6 +6,8 @@ from engine.domain.enums import TradingState
 from engine.events.base import Event
 
 __all__ = (
+    "SessionStarted",
+    "SessionStopping",
     "ActorFaulted",
     "ActorStarted",
     "ActorStopped",
@@ -54,3 +56,16 @@ class OrderTransitionRejected(
     client_order_id: str
     from_state: str
     event_kind: str
+
+
+class SessionStarted(Event, frozen=True, kw_only=True, gc=False, tag="system.session_started"):
+    """The daemon started a session (after recovering the earlier ones): a journal input."""
+
+    session: int
+
+
+class SessionStopping(Event, frozen=True, kw_only=True, gc=False, tag="system.session_stopping"):
+    """A graceful stop began: strategies stop next (a journal input, so replay repeats it)."""
+
+    session: int
+    cancel_open_orders: bool

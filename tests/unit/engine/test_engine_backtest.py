@@ -67,7 +67,9 @@ def trading_script() -> dict[int, Action]:
 
 
 def backtest(
-    bars: list[Bar], strategies: list[Strategy] | None = None
+    bars: list[Bar],
+    strategies: list[Strategy] | None = None,
+    balances: dict[str, Decimal] | None = None,
 ) -> BacktestResult:
     cache = MarketCache()
     instruments = [make_instrument()]
@@ -79,7 +81,8 @@ def backtest(
         bar_types=[BAR_TYPE],
         venues=[venue],
         strategies=[Scripted(script=trading_script())] if strategies is None else strategies,
-        portfolio=make_portfolio_config(equity_interval_ns=INTERVAL),
+        portfolio=make_portfolio_config(
+            equity_interval_ns=INTERVAL, starting_balances=balances or {"USDT": START}),
         risk=RiskConfig(),
         cache=cache,
     )
@@ -213,3 +216,12 @@ def test_backtest_without_data_starts_and_reports_the_starting_account() -> None
     assert result.equity_curve == [(0, START)]
     assert (result.fills, result.trades, result.report.trade_count) == ([], [], 0)
     assert result.report.final_equity == float(START)
+
+
+def test_backtest_start_sample_prices_balances_at_the_first_bar() -> None:
+    bars = make_bars([100.0] * 12, start_ns=T0)
+
+    result = backtest(bars, [], balances={"USDT": D(1000), "BTC": D(1)})
+
+    assert [equity for _, equity in result.equity_curve] == [D(1100)] * 4
+    assert result.report.total_return == 0.0

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from adapters.sim.venue import SimVenue, SimVenueConfig
 from engine.actors.risk import RiskConfig
@@ -75,19 +75,10 @@ def general(bars: list[Bar]) -> list[ReplaySource]:
 
 PATHS = pytest.mark.parametrize("sources_of", [single, general], ids=["single", "general"])
 
-LATE_BINDING = pytest.mark.xfail(
-    raises=(TypeError, AssertionError),
-    reason="engine/replay.py ReplayDriver._merged builds its per-source generators inside a "
-    "comprehension, so `index`, `source.topic` and `source.instrument_id` bind late to the "
-    "LAST source: ties compare the items themselves (TypeError) and fixed topics go to the "
-    "last source's topic",
-)
-
 
 # -- merging -----------------------------------------------------------------------------------
 
 
-@LATE_BINDING
 def test_replay_merges_sources_by_ts_init_with_ties_in_source_order() -> None:
     graph = two_instrument_graph()
     seen = record_data(graph)
@@ -102,7 +93,6 @@ def test_replay_merges_sources_by_ts_init_with_ties_in_source_order() -> None:
     assert count == driver.items_processed == 6
 
 
-@LATE_BINDING
 def test_replay_ties_follow_the_order_the_sources_are_given() -> None:
     graph = two_instrument_graph()
     seen = record_data(graph)
@@ -113,7 +103,6 @@ def test_replay_ties_follow_the_order_the_sources_are_given() -> None:
     assert [b.bar_type.instrument_id for b in seen] == [ETH, ID, ETH, ID]
 
 
-@LATE_BINDING
 def test_replay_publishes_each_fixed_topic_source_on_its_own_topic() -> None:
     graph = two_instrument_graph()
     seen = record_data(graph)
@@ -251,24 +240,20 @@ class AlertsAtStart(Timed):
         self.set_time_alert("now", self.clock.timestamp_ns())
 
 
-@pytest.mark.xfail(
-    reason="engine/replay.py _run_single publishes the first item without checking "
-    "SimClock.deadline, so a timer due at the first item's time (set in on_start) fires "
-    "after that item instead of before it, unlike the general path",
-)
-def test_replay_single_path_fires_a_timer_due_at_the_first_item_before_it() -> None:
-    logs = []
-    for sources_of in (single, general):
-        graph = make_graph()
-        strategy = AlertsAtStart()
-        graph.add_bar_source(BAR_TYPE)
-        graph.add_strategy(strategy)
-        ReplayDriver(graph, sim_clock(graph), sources_of(bars_at([1, 2]))).run(
-            start=graph.start)
-        logs.append(strategy.log)
+@PATHS
+def test_replay_timer_set_in_on_start_for_the_first_items_time_fires_before_it(
+    sources_of: Any,
+) -> None:
+    graph = make_graph()
+    strategy = AlertsAtStart()
+    graph.add_bar_source(BAR_TYPE)
+    graph.add_strategy(strategy)
 
-    assert logs[1][1:3] == [("now", MINUTE, MINUTE), ("bar", MINUTE, MINUTE)]
-    assert logs[0] == logs[1]
+    ReplayDriver(graph, sim_clock(graph), sources_of(bars_at([1, 2]))).run(start=graph.start)
+
+    assert strategy.log[:4] == [
+        ("start", MINUTE, 0), ("now", MINUTE, MINUTE), ("bar", MINUTE, MINUTE),
+        ("mid", 90 * 10**9, 90 * 10**9)]
 
 
 # -- the two paths agree --------------------------------------------------------------------------
@@ -319,8 +304,6 @@ def test_replay_single_and_general_paths_route_byte_identical_messages() -> None
 timestamp_lists = st.lists(st.integers(min_value=0, max_value=6), max_size=6).map(sorted)
 
 
-@LATE_BINDING
-@settings(report_multiple_bugs=False)
 @given(st.lists(timestamp_lists, min_size=1, max_size=4))
 def test_replay_merge_is_sorted_by_ts_init_and_stable(sources: list[list[int]]) -> None:
     graph = make_graph()

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from engine.domain.enums import (
+    BookAction,
     LiquiditySide,
     OrderSide,
     OrderType,
@@ -27,6 +28,7 @@ from engine.events import (
     Balance,
     Bar,
     BarType,
+    BookDelta,
     CancelOrder,
     Instrument,
     Message,
@@ -142,6 +144,9 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
         OrderTransitionRejected: lambda: OrderTransitionRejected(
             client_order_id="c-1", from_state="canceled", event_kind="order.filled", **TS,
         ),
+        BookDelta: lambda: BookDelta(instrument_id=INSTRUMENT, side=OrderSide.SELL,
+                                     action=BookAction.UPDATE, price=30000.5, size=0.25,
+                                     sequence=42, **TS),
     }
 
 
