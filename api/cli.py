@@ -1,6 +1,9 @@
 """The `tradebus` command: the composition root that runs the engine with adapters.
 
     tradebus backtest [CONFIG.toml]   run a backtest (the bundled demo without CONFIG)
+    tradebus run [CONFIG.toml]        run the daemon (paper mode on the sample without CONFIG)
+    tradebus record CONFIG.toml       record the config's feeds to SQLite
+    tradebus journal list|export      read the daemon's event journal
 
 Exit codes: 0 success, 1 the run failed or a strategy faulted, 2 bad input (config or
 data), reported in one line on stderr that names the file and the field or line.
@@ -22,6 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.compose import prepare_backtest
+from api.journal_command import add_journal_parser, run_journal
+from api.run_command import add_run_parsers, run_daemon_command, run_record_command
 from engine.analysis import report_rows
 from engine.backtest import BacktestResult
 from engine.errors import ConfigError, DataError
@@ -40,7 +45,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     backtest.add_argument("--output-dir", help="where results go (overrides the config)")
     backtest.add_argument("--no-save", action="store_true", help="print only; save nothing")
     backtest.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    add_run_parsers(commands)
+    add_journal_parser(commands)
     arguments = parser.parse_args(argv)
+    if arguments.command == "run":
+        return run_daemon_command(arguments)
+    if arguments.command == "record":
+        return run_record_command(arguments)
+    if arguments.command == "journal":
+        return run_journal(arguments)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     console = Console()
     if arguments.command == "backtest":

@@ -13,7 +13,7 @@ from pathlib import Path
 from adapters.data import CsvBarSource, SqliteBarSource
 from adapters.data.config import CsvBarsConfig, resolve_data_path
 from adapters.sim import SimVenue
-from api.settings import BacktestFileConfig
+from api.settings import BacktestFileConfig, InstrumentConfig, StrategySpec
 from engine.backtest import BacktestResult, run_backtest
 from engine.cache import MarketCache
 from engine.config import convert_config, load_config
@@ -25,7 +25,7 @@ from engine.replay import ReplaySource
 from engine.strategy import Strategy, load_strategy_class
 from engine.topics import bars_topic
 
-__all__ = ("PreparedBacktest", "prepare_backtest")
+__all__ = ("PreparedBacktest", "build_instruments", "build_strategies", "prepare_backtest")
 
 DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "backtest.toml"
 
@@ -80,34 +80,14 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
     file = Path(path) if path is not None else DEFAULT_CONFIG
     config = load_config(file, BacktestFileConfig)
     where = str(file)
-    instruments = _instruments(config, where)
+    instruments = build_instruments(config.instruments, where)
     known = {i.instrument_id for i in instruments}
     if not config.strategies:
         raise ConfigError("$.strategies", "at least one strategy is required", file=where)
     if not config.data:
         raise ConfigError("$.data", "at least one data source is required", file=where)
 
-    strategies: list[Strategy] = []
-    strategy_ids: set[str] = set()
-    for index, spec in enumerate(config.strategies):
-        at = f"$.strategies[{index}]"
-        if spec.id in strategy_ids:
-            raise ConfigError(f"{at}.id", f"{spec.id!r} is already used by another strategy",
-                              file=where)
-        strategy_ids.add(spec.id)
-        try:
-            cls = load_strategy_class(spec.class_path)
-        except ValueError as error:
-            raise ConfigError(f"{at}.class", str(error), file=where) from error
-        params = convert_config(spec.params, cls.config_type, file=where, path=f"{at}.params")
-        traded = getattr(params, "instrument_id", None)
-        if isinstance(traded, str) and traded not in known:
-            raise ConfigError(f"{at}.params.instrument_id",
-                              f"{traded!r} is not in [[instruments]]", file=where)
-        try:
-            strategies.append(cls(spec.id, params))
-        except ValueError as error:
-            raise ConfigError(f"{at}.id", str(error), file=where) from error
+    strategies = build_strategies(config.strategies, known, where)
 
     sources: list[ReplaySource] = []
     rows: int | None = 0
@@ -141,11 +121,39 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
                             sources=sources, rows=rows)
 
 
-def _instruments(config: BacktestFileConfig, where: str) -> list[Instrument]:
+def build_strategies(
+    specs: list[StrategySpec], known: set[str], where: str
+) -> list[Strategy]:
+    """Import and configure each strategy; every mistake is a ConfigError naming the field."""
+    strategies: list[Strategy] = []
+    strategy_ids: set[str] = set()
+    for index, spec in enumerate(specs):
+        at = f"$.strategies[{index}]"
+        if spec.id in strategy_ids:
+            raise ConfigError(f"{at}.id", f"{spec.id!r} is already used by another strategy",
+                              file=where)
+        strategy_ids.add(spec.id)
+        try:
+            cls = load_strategy_class(spec.class_path)
+        except ValueError as error:
+            raise ConfigError(f"{at}.class", str(error), file=where) from error
+        params = convert_config(spec.params, cls.config_type, file=where, path=f"{at}.params")
+        traded = getattr(params, "instrument_id", None)
+        if isinstance(traded, str) and traded not in known:
+            raise ConfigError(f"{at}.params.instrument_id",
+                              f"{traded!r} is not in [[instruments]]", file=where)
+        try:
+            strategies.append(cls(spec.id, params))
+        except ValueError as error:
+            raise ConfigError(f"{at}.id", str(error), file=where) from error
+    return strategies
+
+
+def build_instruments(specs: list[InstrumentConfig], where: str) -> list[Instrument]:
     """Build the instruments, refusing what would only fail mid-run (a zero increment)."""
     instruments: list[Instrument] = []
     seen: set[str] = set()
-    for index, spec in enumerate(config.instruments):
+    for index, spec in enumerate(specs):
         at = f"$.instruments[{index}]"
         for name in ("price_increment", "size_increment"):
             increment = getattr(spec, name)

@@ -8,11 +8,12 @@ part's options are documented once, next to the part.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from adapters.data.config import DataSourceConfig
+from adapters.replay import ReplayFeedConfig
 from adapters.sim import SimVenueConfig
 from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
@@ -20,8 +21,15 @@ from engine.backtest import BacktestSettings
 from engine.config import Config
 from engine.domain.ids import instrument_id
 from engine.events.market import Instrument
+from engine.runtime import OverflowPolicy
 
-__all__ = ("BacktestFileConfig", "InstrumentConfig", "StrategySpec")
+__all__ = (
+    "BacktestFileConfig",
+    "DaemonFileConfig",
+    "InstrumentConfig",
+    "RuntimeConfig",
+    "StrategySpec",
+)
 
 
 class InstrumentConfig(Config, kw_only=True):
@@ -70,3 +78,44 @@ class BacktestFileConfig(Config, kw_only=True):
     instruments: list[InstrumentConfig]
     data: list[DataSourceConfig]
     strategies: list[StrategySpec]
+
+
+class RuntimeConfig(Config, kw_only=True):
+    """How the daemon runs: where it keeps its files, its clock, its queues, its logs.
+
+    `speed` scales engine time against real time (paper sessions replaying recorded
+    data); `clock_origin = "data"` starts engine time at the feeds' first item (and, after
+    a restart, where the journal left off), `"wall"` at the real time. `data_capacity` and
+    `overflow` bound each feed's inbox lane (market data only: order events never drop).
+    """
+
+    data_dir: str = "tradebus-data"
+    journal: str = "journal.sqlite"
+    journal_synchronous: Literal["normal", "full"] = "normal"
+    record: bool = False
+    recording: str = "recording.sqlite"
+    cancel_open_orders_on_stop: bool = True
+    stop_when_feeds_finish: bool = False
+    speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    clock_origin: Literal["data", "wall"] = "data"
+    data_capacity: Annotated[int, msgspec.Meta(gt=0)] = 10_000
+    overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
+    log_format: Literal["auto", "json", "text"] = "auto"
+    status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+
+
+class DaemonFileConfig(Config, kw_only=True):
+    """The config of `tradebus run` and `tradebus record`.
+
+    `mode = "paper"` trades the feeds' data against the simulated `[venue]`; `"live"`
+    needs a live execution adapter (ccxt, IBKR), which this version does not have yet.
+    """
+
+    mode: Literal["paper", "live"] = "paper"
+    runtime: RuntimeConfig = RuntimeConfig()
+    portfolio: PortfolioConfig
+    risk: RiskConfig = RiskConfig()
+    venue: SimVenueConfig = SimVenueConfig()
+    instruments: list[InstrumentConfig]
+    feeds: list[ReplayFeedConfig]
+    strategies: list[StrategySpec] = []

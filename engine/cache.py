@@ -3,12 +3,14 @@
 The kernel stores each item here before it publishes it, so every actor handling that
 item reads the same price. Storing is one dict assignment; prices are derived only when
 someone asks (risk valuing an order, the portfolio marking to market), which keeps the
-per-bar cost of a backtest at that one store.
+per-bar cost of a backtest at that one store. Order book deltas are not prices (a level
+added far from the touch says nothing about where the market trades): `update` ignores
+them, so the last price stays that of the last bar, trade or quote.
 """
 
 from __future__ import annotations
 
-from engine.events.market import Bar, QuoteTick, TradeTick
+from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 
 __all__ = ("MarketCache",)
 
@@ -24,11 +26,13 @@ class MarketCache:
         self.last: dict[str, MarketData] = {}
         """Instrument id -> last item. The replay driver writes it directly (hot path)."""
 
-    def update(self, message: MarketData) -> None:
+    def update(self, message: MarketData | BookDelta) -> None:
+        """Remember `message` as its instrument's last item; ignore book deltas (no price)."""
         if type(message) is Bar:
             self.last[message.bar_type.instrument_id] = message
-        else:
-            self.last[message.instrument_id] = message  # type: ignore[union-attr]
+        elif type(message) is TradeTick or type(message) is QuoteTick:
+            self.last[message.instrument_id] = message
+        # a BookDelta carries no price: ignored
 
     def set_price(self, instrument_id: str, price: float, ts_ns: int = 0) -> None:
         """Record a price seen outside a data stream (a mark price, a test) as a trade."""

@@ -292,7 +292,7 @@ class LiveClock:
             if self._held is not None:
                 await anyio.sleep(0.01)
                 continue
-            await anyio.sleep((ts_ns - self.timestamp_ns()) / 1e9 / self._speed)
+            await anyio.sleep(max(ts_ns - self.timestamp_ns(), 0) / 1e9 / self._speed)
 
     def _wake(self) -> None:
         if self._changed is not None:

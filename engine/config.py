@@ -8,7 +8,9 @@ with the JSON-path of the field (`$.risk.max_order_notional`) and the file.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +18,20 @@ import msgspec
 
 from engine.errors import ConfigError
 
-__all__ = ("Config", "convert_config", "decode_config", "load_config")
+__all__ = (
+    "ENV_PREFIX",
+    "Config",
+    "Secret",
+    "apply_env_overrides",
+    "convert_config",
+    "decode_config",
+    "load_config",
+    "secret_from_env",
+)
+
+ENV_PREFIX = "TRADEBUS__"
+"""`TRADEBUS__RUNTIME__SPEED=60` overrides `[runtime] speed` (a TOML value: numbers,
+booleans and quoted strings; anything unparseable is taken as a plain string)."""
 
 T = TypeVar("T")
 
@@ -46,18 +61,80 @@ def _config_error(error: msgspec.ValidationError, *, file: str | None, prefix: s
     return ConfigError(path, reason, file=file)
 
 
-def decode_config(data: bytes | str, config_type: type[T], *, file: str | None = None) -> T:
-    """Decode TOML into `config_type`.
+class Secret:
+    """A secret value (an API key) that never shows itself in a repr, a log or the journal."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself: call this only where it is handed to the venue client."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def secret_from_env(variable: str, *, environ: Mapping[str, str] | None = None) -> Secret:
+    """Read a secret from the environment variable a config names (never from the file)."""
+    value = (os.environ if environ is None else environ).get(variable)
+    if not value:
+        raise ConfigError(f"env.{variable}", "the environment variable is not set or empty")
+    return Secret(value)
+
+
+def apply_env_overrides(
+    data: dict[str, Any], environ: Mapping[str, str], *, prefix: str = ENV_PREFIX
+) -> dict[str, Any]:
+    """Return `data` with `TRADEBUS__SECTION__KEY=value` variables merged in (sorted order)."""
+    merged = dict(data)
+    for name in sorted(environ):
+        if not name.startswith(prefix):
+            continue
+        path = [part.lower() for part in name[len(prefix):].split("__") if part]
+        if not path:
+            continue
+        raw = environ[name]
+        try:
+            value: Any = msgspec.toml.decode(f"value = {raw}")["value"]
+        except msgspec.DecodeError:
+            value = raw
+        table = merged
+        for key in path[:-1]:
+            child = table.get(key)
+            child = dict(child) if isinstance(child, dict) else {}
+            table[key] = child
+            table = child
+        table[path[-1]] = value
+    return merged
+
+
+def decode_config(
+    data: bytes | str,
+    config_type: type[T],
+    *,
+    file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> T:
+    """Decode TOML into `config_type`, with `TRADEBUS__...` overrides from `environ`.
 
     Raises:
         ConfigError: naming the file and the field, for syntax and validation errors.
     """
     try:
-        return msgspec.toml.decode(data, type=config_type)
-    except msgspec.ValidationError as error:
-        raise _config_error(error, file=file, prefix="$") from error
+        raw = msgspec.toml.decode(data)
     except msgspec.DecodeError as error:
         raise ConfigError("$", f"not valid TOML: {error}", file=file) from error
+    if environ:
+        raw = apply_env_overrides(raw, environ)
+    try:
+        return msgspec.convert(raw, type=config_type)
+    except msgspec.ValidationError as error:
+        raise _config_error(error, file=file, prefix="$") from error
 
 
 def convert_config(
@@ -70,11 +147,13 @@ def convert_config(
         raise _config_error(error, file=file, prefix=path) from error
 
 
-def load_config(path: str | Path, config_type: type[T]) -> T:
-    """Read and decode a TOML config file."""
+def load_config(
+    path: str | Path, config_type: type[T], *, environ: Mapping[str, str] | None = None
+) -> T:
+    """Read and decode a TOML config file (`environ`: apply `TRADEBUS__...` overrides)."""
     file = str(path)
     try:
         data = Path(path).read_bytes()
     except OSError as error:
         raise ConfigError("$", f"cannot read the file: {error.strerror}", file=file) from error
-    return decode_config(data, config_type, file=file)
+    return decode_config(data, config_type, file=file, environ=environ)

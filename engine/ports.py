@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from engine.domain.order import Order
-from engine.events.market import Bar, QuoteTick, TradeTick
+from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 
 __all__ = ("MarketDataSource", "MarketDrivenVenue", "OpenOrdersView", "PositionsView")
 
-MarketData = Bar | TradeTick | QuoteTick
+MarketData = Bar | TradeTick | QuoteTick | BookDelta
 
 
 class MarketDrivenVenue(Protocol):

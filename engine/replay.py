@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from engine.clock import SimClock
-from engine.events.market import Bar
+from engine.events.market import Bar, BookDelta
 from engine.graph import TradingGraph, topic_for
 from engine.ports import MarketData
 
@@ -133,7 +133,7 @@ class ReplayDriver:
             clock.move_to(ts)
         else:
             clock.advance_to(ts)
-        self._graph.cache.last[instrument_id] = item
+        self._graph.cache.update(item)
         for venue in self._graph.market_driven_venues:
             venue.process_market_data(item)
         self._graph.bus.publish(topic, item)
@@ -154,10 +154,15 @@ class ReplayDriver:
         now = -1
         items = iter(source.items)
         for item in items:
+            if type(item) is BookDelta:
+                raise TypeError(
+                    f"replay source {topic}: a fixed-topic source carries bars, trades or "
+                    "quotes (book deltas set no price); give book deltas no fixed topic"
+                )
             started = self._start(item, start)
             count = 1
             now = item.ts_init
-            last[instrument_id] = item  # type: ignore[index]
+            last[instrument_id] = item  # type: ignore[index,assignment]
             for process_market_data in driven:
                 process_market_data(item)
             publish(topic, item)  # type: ignore[arg-type]
@@ -171,7 +176,7 @@ class ReplayDriver:
             else:
                 advance_to(ts)
             now = ts
-            last[instrument_id] = item  # type: ignore[index]
+            last[instrument_id] = item  # type: ignore[index,assignment]
             for process_market_data in driven:
                 process_market_data(item)
             publish(topic, item)  # type: ignore[arg-type]

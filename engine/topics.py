@@ -4,6 +4,7 @@ Topics are dotted, lower-case, general to specific::
 
     data.bars.<venue>.<symbol>.<timeframe>    data.trades.<venue>.<symbol>
     data.quotes.<venue>.<symbol>              data.instruments.<venue>.<symbol>
+    data.book.<venue>.<symbol>
     events.order.<strategy>    events.position.<strategy>    events.account.<account>
     system.<subject>
 
@@ -35,6 +36,7 @@ __all__ = (
     "RISK_EXECUTE",
     "account_topic",
     "bars_topic",
+    "book_topic",
     "instrument_topic",
     "matches",
     "order_topic",
@@ -91,6 +93,12 @@ def trades_topic(instrument_id: str) -> str:
 @lru_cache(maxsize=4096)
 def quotes_topic(instrument_id: str) -> str:
     return f"data.quotes.{_instrument_segments(instrument_id)}"
+
+
+@lru_cache(maxsize=4096)
+def book_topic(instrument_id: str) -> str:
+    """The topic order book deltas of `instrument_id` are published on."""
+    return f"data.book.{_instrument_segments(instrument_id)}"
 
 
 @lru_cache(maxsize=4096)

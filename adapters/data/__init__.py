@@ -1,4 +1,4 @@
-"""Recorded bars: CSV files, compact in-memory columns, and a SQLite bar store."""
+"""Recorded data: CSV bar files, compact columns, a SQLite bar store, session recordings."""
 
 from adapters.data.columns import BarColumns
 from adapters.data.csv_bars import (
@@ -8,13 +8,25 @@ from adapters.data.csv_bars import (
     read_bars_csv,
     sample_bars_path,
 )
+from adapters.data.recording import (
+    AsyncRecordingStore,
+    RecordingSession,
+    RecordingSource,
+    RecordingWriter,
+    RecordingWriterStatistics,
+)
 from adapters.data.sqlite_bars import AsyncSqliteBarStore, SqliteBarSource, SqliteBarStore
 
 __all__ = (
     "CSV_HEADER",
+    "AsyncRecordingStore",
     "AsyncSqliteBarStore",
     "BarColumns",
     "CsvBarSource",
+    "RecordingSession",
+    "RecordingSource",
+    "RecordingWriter",
+    "RecordingWriterStatistics",
     "SqliteBarSource",
     "SqliteBarStore",
     "load_bars_csv",

@@ -16,7 +16,7 @@ __all__ = ("CsvBarsConfig", "DataSourceConfig", "SqliteBarsConfig", "resolve_dat
 SAMPLE_PREFIX = "sample:"
 
 
-class CsvBarsConfig(Config, kw_only=True, tag_field="kind", tag="csv"):
+class CsvBarsConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag="csv"):
     """Bars from a CSV file in the `ts,open,high,low,close,volume` format (ts = open, ms)."""
 
     path: str
@@ -28,7 +28,7 @@ class CsvBarsConfig(Config, kw_only=True, tag_field="kind", tag="csv"):
         return BarType(instrument_id=self.instrument_id, timeframe=self.timeframe)
 
 
-class SqliteBarsConfig(Config, kw_only=True, tag_field="kind", tag="sqlite"):
+class SqliteBarsConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag="sqlite"):
     """Bars from a tradebus SQLite data store."""
 
     path: str

@@ -89,7 +89,7 @@ from engine.domain.enums import OrderSide, OrderType
 from engine.domain.money import ZERO, to_decimal
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
-from engine.events.market import Bar, Instrument, timeframe_ns
+from engine.events.market import Bar, BookDelta, Instrument, timeframe_ns
 from engine.events.orders import (
     CancelOrder,
     ModifyOrder,
@@ -319,6 +319,8 @@ class SimVenue(Actor):
         self._match_item(message)
 
     def _match_item(self, message: MarketData) -> None:
+        if type(message) is BookDelta:
+            return  # a book change is no trade and no quote: nothing to fill against
         if isinstance(message, Bar):
             bar_type = message.bar_type
             if self._bar_timeframe is not None and bar_type.timeframe != self._bar_timeframe:

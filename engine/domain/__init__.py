@@ -1,6 +1,7 @@
 """Value types and rules with no I/O: enums, money, ids, the order lifecycle."""
 
 from engine.domain.enums import (
+    BookAction,
     LiquiditySide,
     OrderSide,
     OrderStatus,
@@ -23,6 +24,7 @@ from engine.domain.order import Order
 __all__ = (
     "TRANSITIONS",
     "ZERO",
+    "BookAction",
     "LiquiditySide",
     "Order",
     "OrderSide",

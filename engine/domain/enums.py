@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = (
+    "BookAction",
     "LiquiditySide",
     "OrderSide",
     "OrderStatus",
@@ -94,3 +95,12 @@ class TradingState(StrEnum):
     ACTIVE = "active"
     REDUCING = "reducing"
     HALTED = "halted"
+
+
+class BookAction(StrEnum):
+    """What an order book delta does to its price level; CLEAR empties the whole book."""
+
+    ADD = "add"
+    UPDATE = "update"
+    DELETE = "delete"
+    CLEAR = "clear"

@@ -21,6 +21,7 @@ from engine.events.fills import (
 from engine.events.market import (
     Bar,
     BarType,
+    BookDelta,
     Instrument,
     QuoteTick,
     SubscribeBars,
@@ -51,6 +52,8 @@ from engine.events.system import (
     ActorStarted,
     ActorStopped,
     OrderTransitionRejected,
+    SessionStarted,
+    SessionStopping,
     TimerFired,
     TradingStateChanged,
 )
@@ -65,6 +68,7 @@ __all__ = (
     "Balance",
     "Bar",
     "BarType",
+    "BookDelta",
     "CancelOrder",
     "Command",
     "Event",
@@ -89,6 +93,8 @@ __all__ = (
     "PositionEvent",
     "PositionOpened",
     "QuoteTick",
+    "SessionStarted",
+    "SessionStopping",
     "SetTradingState",
     "SubmitOrder",
     "SubscribeBars",

@@ -20,6 +20,7 @@ from engine.events.fills import (
 )
 from engine.events.market import (
     Bar,
+    BookDelta,
     Instrument,
     QuoteTick,
     SubscribeBars,
@@ -48,6 +49,8 @@ from engine.events.system import (
     ActorStarted,
     ActorStopped,
     OrderTransitionRejected,
+    SessionStarted,
+    SessionStopping,
     TimerFired,
     TradingStateChanged,
 )
@@ -94,6 +97,9 @@ AnyMessage: TypeAlias = (
     | ActorFaulted
     | TradingStateChanged
     | OrderTransitionRejected
+    | BookDelta
+    | SessionStarted
+    | SessionStopping
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

@@ -12,12 +12,13 @@ from functools import lru_cache
 
 import msgspec
 
-from engine.domain.enums import OrderSide
+from engine.domain.enums import BookAction, OrderSide
 from engine.events.base import Command, Event
 
 __all__ = (
     "Bar",
     "BarType",
+    "BookDelta",
     "Instrument",
     "QuoteTick",
     "SubscribeBars",
@@ -109,6 +110,21 @@ class QuoteTick(Event, frozen=True, kw_only=True, gc=False, tag="quote_tick"):
     ask_price: float
     bid_size: float
     ask_size: float
+
+
+class BookDelta(Event, frozen=True, kw_only=True, gc=False, tag="book_delta"):
+    """One change to one price level of an order book (CLEAR: the whole book is emptied).
+
+    `sequence` is the venue's book sequence number when it sends one (0 when not), so a
+    consumer can detect a gap and ask for a fresh snapshot.
+    """
+
+    instrument_id: str
+    side: OrderSide
+    action: BookAction
+    price: float
+    size: float
+    sequence: int = 0
 
 
 class SubscribeBars(Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_bars"):

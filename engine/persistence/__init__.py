@@ -1,5 +1,26 @@
-"""Storage on SQLite files: backtest results (the journal arrives with the daemon)."""
+"""Storage on SQLite files: the event journal and backtest results."""
 
+from engine.persistence.journal import (
+    JournalCorruption,
+    JournalReader,
+    JournalRecord,
+    JournalStatistics,
+    JournalWriter,
+    SessionSummary,
+    append_throughput,
+    truncate_after,
+)
 from engine.persistence.results import ResultStore, write_result_json
 
-__all__ = ("ResultStore", "write_result_json")
+__all__ = (
+    "JournalCorruption",
+    "JournalReader",
+    "JournalRecord",
+    "JournalStatistics",
+    "JournalWriter",
+    "ResultStore",
+    "SessionSummary",
+    "append_throughput",
+    "truncate_after",
+    "write_result_json",
+)

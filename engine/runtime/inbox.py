@@ -99,6 +99,7 @@ class Inbox:
         self._delivered = 0
         self._ready: anyio.Event | None = None
         self._room: anyio.Event | None = None
+        self._empty: anyio.Event | None = None
 
     def add_lane(
         self, name: str, *, capacity: int, policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST
@@ -188,6 +189,9 @@ class Inbox:
             self._room.set()
             self._room = None
         self._delivered += 1
+        if self._empty is not None and not len(self):
+            self._empty.set()
+            self._empty = None
         return best_entry
 
     async def get(self) -> InboxEntry:
@@ -198,6 +202,12 @@ class Inbox:
                 return entry
             ready = self._ready = anyio.Event()
             await ready.wait()
+
+    async def wait_empty(self) -> None:
+        """Return once every pending entry has been taken (a shutdown waits for this)."""
+        while len(self):
+            empty = self._empty = self._empty or anyio.Event()
+            await empty.wait()
 
     def __len__(self) -> int:
         return sum(lane.live for lane in self._lanes.values())

@@ -13,6 +13,7 @@ exactly the inputs through a fresh graph rebuilds everything else (see `recovery
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -63,6 +64,8 @@ class LiveRunner:
         self._data = 0
         self._critical = 0
         self._accepting = True
+        self.on_data: Callable[[Any], None] | None = None
+        """Called with each market data item the graph handled (the session recorder)."""
 
     def journal_observer(self, journal: JournalPort) -> Observer:
         """A bus observer that journals every message, marking the runner's inputs."""
@@ -84,6 +87,8 @@ class LiveRunner:
             else:
                 self._data += 1
                 self.graph.process(entry.message, entry.target)
+                if self.on_data is not None:
+                    self.on_data(entry.message)
         finally:
             self._input = None
         self._handled += 1
@@ -93,6 +98,14 @@ class LiveRunner:
         self._input = message
         try:
             self.graph.bus.send(endpoint, message)
+        finally:
+            self._input = None
+
+    def publish_input(self, topic: str, message: Any) -> None:
+        """Publish a message that comes from outside the graph (a session marker) as an input."""
+        self._input = message
+        try:
+            self.graph.bus.publish(topic, message)
         finally:
             self._input = None
 

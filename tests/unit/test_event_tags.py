@@ -45,6 +45,9 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("ActorFaulted", "system.actor_faulted"),
     ("TradingStateChanged", "system.trading_state_changed"),
     ("OrderTransitionRejected", "system.order_transition_rejected"),
+    ("BookDelta", "book_delta"),
+    ("SessionStarted", "system.session_started"),
+    ("SessionStopping", "system.session_stopping"),
 )
 
 

@@ -49,6 +49,8 @@ from engine.events import (
     PositionClosed,
     PositionOpened,
     QuoteTick,
+    SessionStarted,
+    SessionStopping,
     SetTradingState,
     SubmitOrder,
     SubscribeBars,
@@ -147,6 +149,8 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
         BookDelta: lambda: BookDelta(instrument_id=INSTRUMENT, side=OrderSide.SELL,
                                      action=BookAction.UPDATE, price=30000.5, size=0.25,
                                      sequence=42, **TS),
+        SessionStarted: lambda: SessionStarted(session=3, **TS),
+        SessionStopping: lambda: SessionStopping(session=3, cancel_open_orders=True, **TS),
     }
 
 

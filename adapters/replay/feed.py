@@ -1,0 +1,141 @@
+"""Play recorded market data into a live graph in (scaled) real time: paper mode offline.
+
+The feed waits, on a pacing clock, until the engine time reaches each item's `ts_event`
+and hands it on, restamped with the engine time it arrived at (`ts_init`), exactly as a
+live feed would stamp it. Items are paced by `ts_event` for every kind; for a bar that
+is its close, the moment its values are known, so no bar arrives before it could have.
+The clock decides the speed: the daemon's `LiveClock` runs engine time at `speed` times
+real time from an origin (usually the first item's time), so a day of bars can replay in
+minutes while the graph, its timers and the strategies see one consistent timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Final, Protocol
+
+import anyio
+import msgspec
+from anyio.abc import TaskStatus
+
+from adapters.data.config import resolve_data_path
+from adapters.data.csv_bars import CsvBarSource
+from adapters.data.recording import MarketData, RecordingSource
+from engine.config import Config
+from engine.events import BarType
+
+__all__ = ("PacingClock", "ReplayFeed", "ReplayFeedConfig", "ReplayFeedStatistics")
+
+RECORDING_SUFFIXES: Final = (".sqlite", ".sqlite3", ".db")
+
+
+class PacingClock(Protocol):
+    """The engine time a feed paces by (the daemon's `LiveClock` provides both methods)."""
+
+    def timestamp_ns(self) -> int: ...
+
+    async def sleep_until(self, ts_ns: int) -> None:
+        """Return once the engine time is at or past `ts_ns` (at once if it already is)."""
+        ...
+
+
+class ReplayFeedStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    delivered: int
+    skipped: int
+    max_lag_ns: int
+    """The largest (engine time at delivery - item.ts_event) seen: how far behind it ran."""
+
+
+class ReplayFeed:
+    """Deliver `items` when the engine clock reaches their `ts_event`, in input order.
+
+    `deliver` must not block: it puts the item into the daemon's bounded inbox. The first
+    `skip` items are passed over without waiting (resuming a session part way). With
+    `restamp`, each delivered item's `ts_init` becomes the engine time at delivery, so it
+    is non-decreasing even where the recording's `ts_event`s are not.
+
+    Reading `items` happens on the event loop: the bundled sources read in chunks, so a
+    stall is one chunk's read (a few milliseconds), not one per item.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[MarketData],
+        *,
+        clock: PacingClock,
+        deliver: Callable[[MarketData], None],
+        skip: int = 0,
+        restamp: bool = True,
+    ) -> None:
+        if skip < 0:
+            raise ValueError(f"skip {skip}: must not be negative")
+        self.items = items
+        self.clock = clock
+        self.deliver = deliver
+        self.skip = skip
+        self.restamp = restamp
+        self.finished = anyio.Event()
+        """Set once every item was delivered (or skipped)."""
+        self._delivered = 0
+        self._skipped = 0
+        self._max_lag_ns = 0
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Deliver every item at its time, then set `finished` and return."""
+        task_status.started()
+        clock = self.clock
+        deliver = self.deliver
+        replace = msgspec.structs.replace
+        for item in self.items:
+            if self._skipped < self.skip:
+                self._skipped += 1
+                continue
+            await clock.sleep_until(item.ts_event)
+            now = clock.timestamp_ns()
+            self._max_lag_ns = max(self._max_lag_ns, now - item.ts_event)
+            deliver(replace(item, ts_init=now) if self.restamp else item)
+            self._delivered += 1
+        self.finished.set()
+
+    def statistics(self) -> ReplayFeedStatistics:
+        return ReplayFeedStatistics(
+            delivered=self._delivered, skipped=self._skipped, max_lag_ns=self._max_lag_ns
+        )
+
+
+class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag="replay"):
+    """A replay feed for paper mode: CSV bars, or a recording (`.sqlite`, `.sqlite3`, `.db`).
+
+    `speed` is read by the daemon, which runs its clock at that many times real time; the
+    feed itself only follows the clock. From a recording, only `instrument_id`'s items
+    are replayed, of every `session` unless one is named; `timeframe` applies to CSV bars.
+    """
+
+    path: str
+    instrument_id: str
+    timeframe: str = "1m"
+    speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    session: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.is_recording and not self.path.lower().endswith(".csv"):
+            raise ValueError(
+                f"path {self.path!r}: expected a .csv bar file or a recording "
+                f"({', '.join(RECORDING_SUFFIXES)})"
+            )
+
+    @property
+    def is_recording(self) -> bool:
+        return self.path.lower().endswith(RECORDING_SUFFIXES)
+
+    @property
+    def bar_type(self) -> BarType:
+        return BarType(instrument_id=self.instrument_id, timeframe=self.timeframe)
+
+    def build_items(self, base: Path | None) -> Iterable[MarketData]:
+        """Return the source to replay; relative paths resolve against `base`."""
+        path = resolve_data_path(self.path, base=base)
+        if self.is_recording:
+            return RecordingSource(path, session=self.session, instrument_ids=[self.instrument_id])
+        return CsvBarSource(path, self.bar_type)
