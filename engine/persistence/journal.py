@@ -189,6 +189,11 @@ class JournalWriter:
         """The highest seq that is durable (0 for an empty journal)."""
         return self._last_committed
 
+    @property
+    def last_appended_seq(self) -> int:
+        """The highest seq handed out: every message appended so far is at or below it."""
+        return self._last_appended
+
     def append(self, topic: str, message: Message, *, is_input: bool = False) -> int:
         """Buffer `message` for the next commit and return its seq. Never blocks.
 

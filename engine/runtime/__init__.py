@@ -7,16 +7,20 @@ from engine.runtime.inbox import (
     LaneStatistics,
     OverflowPolicy,
 )
+from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
 from engine.runtime.recovery import RecoveryReport, replay_inputs
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 
 __all__ = (
+    "DurableOutbox",
     "Inbox",
     "InboxEntry",
     "InboxStatistics",
+    "JournalBarrier",
     "JournalPort",
     "LaneStatistics",
     "LiveRunner",
+    "OutboxStatistics",
     "OverflowPolicy",
     "RecoveryReport",
     "RunnerState",
