@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make run` (set up + the demo) and `make test` (set up + every test).
+# Two commands on a fresh machine: `make run` (set up + the daemon) and `make test` (set up + every test).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/tradebus backtest
+	$(BIN)/tradebus run
 
-backtest: run
+backtest: $(STAMP)
+	$(BIN)/tradebus backtest
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
