@@ -24,7 +24,7 @@ import anyio
 import msgspec
 
 from adapters.data.recording import AsyncRecordingStore, RecordingWriter
-from adapters.replay import ReplayFeed
+from adapters.replay import ReplayFeed, ReplayFeedConfig
 from adapters.sim import SimVenue
 from api.compose import build_instruments, build_strategies
 from api.settings import DaemonFileConfig
@@ -36,7 +36,7 @@ from engine.events.system import SessionStarted, SessionStopping
 from engine.graph import TradingGraph, topic_for
 from engine.persistence import JournalReader, JournalWriter, truncate_after
 from engine.runtime import Inbox, LiveRunner, RecoveryReport, RunnerState, replay_inputs
-from engine.topics import system_topic
+from engine.topics import bars_topic, system_topic
 
 __all__ = ("DEFAULT_DAEMON_CONFIG", "Daemon", "DaemonHealth", "load_daemon_config")
 
@@ -200,14 +200,14 @@ class Daemon:
     def _start_feeds(
         self, group: anyio.abc.TaskGroup, feed_items: list[Any], report: RecoveryReport
     ) -> None:
-        assert self.clock is not None
+        clock = self._require_clock()
         for index, (feed_config, items) in enumerate(zip(self.config.feeds, feed_items,
                                                          strict=True)):
             lane = f"feed-{index}-{feed_config.instrument_id}"
             self.inbox.add_lane(lane, capacity=self.config.runtime.data_capacity,
                                 policy=self.config.runtime.overflow)
             skip = _already_handled(feed_config, report)
-            feed = ReplayFeed(items, clock=self.clock, deliver=self._deliverer(lane), skip=skip)
+            feed = ReplayFeed(items, clock=clock, deliver=self._deliverer(lane), skip=skip)
             self.feeds.append(feed)
             group.start_soon(feed.run)
 
@@ -222,8 +222,7 @@ class Daemon:
     async def _start_recorder(self, group: anyio.abc.TaskGroup) -> RecordingWriter:
         store = AsyncRecordingStore(self.recording_path)
         await store.__aenter__()
-        assert self.clock is not None
-        await store.new_session(self.clock.timestamp_ns(), note="daemon session")
+        await store.new_session(self._require_clock().timestamp_ns(), note="daemon session")
         writer = RecordingWriter(store)
         await group.start(writer.run)
         return writer
@@ -235,18 +234,28 @@ class Daemon:
         self.request_stop()
 
     async def _shutdown(self, runner: LiveRunner, journal: JournalWriter) -> None:
-        assert self.graph is not None and self.clock is not None
+        graph = self._require_graph()
         self.state = RunnerState.STOPPING
         runner.stop_accepting()
-        now = self.clock.timestamp_ns()
+        now = self._require_clock().timestamp_ns()
         cancel = self.config.runtime.cancel_open_orders_on_stop
         runner.publish_input(system_topic("session"),
                              SessionStopping(session=self.session, cancel_open_orders=cancel,
                                              ts_event=now, ts_init=now))
-        self.graph.stop_strategies(cancel_open_orders=cancel)
-        self.graph.stop()
+        graph.stop_strategies(cancel_open_orders=cancel)
+        graph.stop()
         with anyio.CancelScope(shield=True):
             await journal.flush()
+
+    def _require_clock(self) -> LiveClock:
+        if self.clock is None:
+            raise RuntimeError("daemon: the clock is made in run()")
+        return self.clock
+
+    def _require_graph(self) -> TradingGraph:
+        if self.graph is None:
+            raise RuntimeError("daemon: the graph is made in run()")
+        return self.graph
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -277,16 +286,10 @@ def _first_time(feed_items: list[Any]) -> int | None:
     return first
 
 
-def _already_handled(feed_config: Any, report: RecoveryReport) -> int:
+def _already_handled(feed_config: ReplayFeedConfig, report: RecoveryReport) -> int:
     """How many of this feed's items the journal already holds (the feed skips them)."""
-    topic = topic_for_feed(feed_config)
+    topic = bars_topic(feed_config.instrument_id, feed_config.timeframe)
     return report.data_by_topic.get(topic, 0)
-
-
-def topic_for_feed(feed_config: Any) -> str:
-    from engine.topics import bars_topic
-
-    return bars_topic(feed_config.instrument_id, feed_config.timeframe)
 
 
 def _instrument_of(item: Any) -> str:

@@ -220,10 +220,16 @@ class Actor:
         self.bus.register_endpoint(endpoint, handler or self.handle, owner=self._id)
 
     def publish(self, topic: str, message: Message) -> None:
-        self.bus.publish(topic, message)
+        bus = self._bus  # not the checked property: this runs for every message an actor sends
+        if bus is None:
+            raise RuntimeError(f"actor {self._id}: not registered with a bus yet")
+        bus.publish(topic, message)
 
     def send(self, endpoint: str, message: Message) -> None:
-        self.bus.send(endpoint, message)
+        bus = self._bus
+        if bus is None:
+            raise RuntimeError(f"actor {self._id}: not registered with a bus yet")
+        bus.send(endpoint, message)
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from engine.cache import MarketCache
 from engine.domain.enums import OrderSide, OrderType, TimeInForce
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
+from engine.events.fills import PositionEvent
 from engine.events.market import (
     Bar,
     BarType,
@@ -30,7 +31,7 @@ from engine.events.market import (
     SubscribeTradeTicks,
     TradeTick,
 )
-from engine.events.orders import CancelOrder, ModifyOrder, SubmitOrder
+from engine.events.orders import CancelOrder, ModifyOrder, OrderEvent, SubmitOrder
 from engine.instruments import InstrumentRegistry
 from engine.ports import OpenOrdersView
 from engine.topics import (
@@ -105,8 +106,13 @@ class Strategy(Actor):
 
     def start(self) -> None:
         # Own order and position events flow before on_start, so nothing sent there is missed.
-        self.subscribe(order_topic(self.id))
-        self.subscribe(position_topic(self.id))
+        # A strategy with no handler for a family is not subscribed to it: each order
+        # would otherwise cost it several deliveries that dispatch to nothing.
+        handled = self._handler_names
+        if any(issubclass(t, OrderEvent) for t in handled):
+            self.subscribe(order_topic(self.id))
+        if any(issubclass(t, PositionEvent) for t in handled):
+            self.subscribe(position_topic(self.id))
         super().start()
 
     # -- read access -------------------------------------------------------------------------

@@ -191,7 +191,8 @@ class RiskActor(Actor):
         reason = _first_failure(self._submit_checks(command))
         now = self.clock.timestamp_ns()
         if reason is None:
-            self._accepted_ns.append(now)
+            if self._config.max_orders_per_interval is not None:
+                self._accepted_ns.append(now)
             self._in_flight[command.client_order_id] = command
             self._forward(command)
             return
@@ -290,19 +291,26 @@ class RiskActor(Actor):
             notional = order_notional(quantity, command.price, command.trigger_price, last_price)
             yield check_min_notional(notional, instrument.min_notional)
             yield check_order_notional(notional, config.max_order_notional, command.instrument_id)
-        same_side = self._same_side_leaves(command.instrument_id, side, excluding=None)
-        yield check_position(
-            net_quantity, side, quantity, same_side, config.max_position_quantity
-        )
-        open_count = len(self._orders.open_orders()) + len(self._in_flight)
-        yield check_open_orders(open_count, config.max_open_orders)
-        yield check_order_rate(
-            self._recent_submissions(), config.max_orders_per_interval, config.rate_interval_ns
-        )
-        yield check_price_band("price", command.price, last_price, config.price_band_fraction)
-        yield check_price_band(
-            "trigger_price", command.trigger_price, last_price, config.price_band_fraction
-        )
+        # Each limit below costs a scan or a conversion: only a configured one is checked.
+        if config.max_position_quantity is not None:
+            same_side = self._same_side_leaves(command.instrument_id, side, excluding=None)
+            yield check_position(
+                net_quantity, side, quantity, same_side, config.max_position_quantity
+            )
+        if config.max_open_orders is not None:
+            open_count = len(self._orders.open_orders()) + len(self._in_flight)
+            yield check_open_orders(open_count, config.max_open_orders)
+        if config.max_orders_per_interval is not None:
+            yield check_order_rate(
+                self._recent_submissions(), config.max_orders_per_interval,
+                config.rate_interval_ns,
+            )
+        if config.price_band_fraction is not None:
+            yield check_price_band("price", command.price, last_price,
+                                   config.price_band_fraction)
+            yield check_price_band(
+                "trigger_price", command.trigger_price, last_price, config.price_band_fraction
+            )
 
     def _modify_checks(self, command: ModifyOrder, order: Order) -> Iterator[str | None]:
         config = self._config
