@@ -26,7 +26,7 @@ from engine.events.system import ActorFaulted
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
 from engine.strategy import Strategy
-from engine.topics import ALL_ORDER_EVENTS, system_topic
+from engine.topics import system_topic
 
 __all__ = ("BacktestResult", "BacktestSettings", "run_backtest")
 
@@ -92,10 +92,7 @@ def run_backtest(
     for strategy in strategies:
         graph.add_strategy(strategy)
 
-    fills: list[OrderFilled] = []
     faults: list[ActorFaulted] = []
-    graph.bus.subscribe(ALL_ORDER_EVENTS, lambda m: fills.append(m) if type(m) is OrderFilled
-                        else None)
     graph.bus.subscribe(system_topic("actor"), lambda m: faults.append(m)
                         if type(m) is ActorFaulted else None)
     if observe is not None:
@@ -117,7 +114,7 @@ def run_backtest(
         curve,
         book.closed_trades(),
         starting_equity=float(curve[0][1]) if curve else 0.0,
-        fills=len(fills),
+        fills=len(book.fills()),
         total_fees=float(book.total_fees()),
         periods_per_year=settings.periods_per_year,
     )
@@ -142,7 +139,7 @@ def run_backtest(
         balances=book.balances(),
         equity_curve=curve,
         trades=book.closed_trades(),
-        fills=fills,
+        fills=book.fills(),
         orders=graph.orders.orders(),
         faults=faults,
         statistics=statistics,

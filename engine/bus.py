@@ -97,6 +97,16 @@ class MessageBus:
             self._subscriptions.remove((pattern, handler))
             self._rebuild_topics()
 
+    def has_audience(self, topic: str) -> bool:
+        """True when a message published on `topic` would reach anyone (a subscriber or an
+        observer). Lets an actor skip building an event nobody would see."""
+        if self._observers:
+            return True
+        route = self._topics.get(topic)
+        if route is None:
+            route = self._topics[topic] = _Route(topic, self._handlers_for(topic))
+        return bool(route.handlers)
+
     def register_endpoint(
         self, endpoint: str, handler: Handler, *, owner: str | None = None
     ) -> None:

@@ -184,11 +184,25 @@ def market_item(
     increment = instrument.price_increment
     size_increment = instrument.size_increment
     if type(message) is Bar:
-        open_price = _price(message.open, increment)
-        high = _price(message.high, increment)
-        low = _price(message.low, increment)
-        if open_price is None or high is None or low is None:
+        if not (math.isfinite(message.high) and math.isfinite(message.low)):
             return None
+        open_price = _price(message.open, increment)
+        if open_price is None:
+            return None
+        bar = message
+        extremes: list[Decimal] = []
+
+        def match(terms: OrderTerms) -> Match | None:
+            # A market order needs only the open: high and low become Decimals on the
+            # first order that needs them (most items with orders carry just one market
+            # order, and each conversion is a repr, a parse and a quantize).
+            if _open_only(terms):
+                return match_bar(terms, open_price, open_price, open_price)
+            if not extremes:
+                extremes.extend((round_to_increment(to_decimal(bar.high), increment),
+                                 round_to_increment(to_decimal(bar.low), increment)))
+            return match_bar(terms, open_price, extremes[0], extremes[1])
+
         capacity = _capacity(message.volume, volume_fraction, size_increment)
         return MarketItem(
             start_ns=message.ts_event - message.bar_type.step_ns,
@@ -196,7 +210,7 @@ def market_item(
             spans_time=True,
             buy_capacity=capacity,
             sell_capacity=capacity,
-            match=lambda terms: match_bar(terms, open_price, high, low),
+            match=match,
         )
     if type(message) is TradeTick:
         trade_price = _price(message.price, increment)
@@ -226,6 +240,14 @@ def market_item(
         buy_capacity=_capacity(message.ask_size, volume_fraction, size_increment),
         sell_capacity=_capacity(message.bid_size, volume_fraction, size_increment),
         match=lambda terms: match_quote(terms, bid, ask),
+    )
+
+
+def _open_only(order: OrderTerms) -> bool:
+    """True for the orders `match_bar` fills at the open without looking at high or low."""
+    order_type = order.order_type
+    return order_type is OrderType.MARKET or (
+        order_type is OrderType.STOP_MARKET and order.triggered
     )
 
 

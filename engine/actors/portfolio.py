@@ -103,6 +103,7 @@ class Portfolio(Actor):
         self._closed_trades: list[ClosedTrade] = []
         self._equity_curve: list[tuple[int, Decimal]] = []
         self._fills_applied = 0
+        self._fills: list[OrderFilled] = []
         self._fills_ignored = 0
         self._unattributed_commissions = 0
         self._positions_opened = 0
@@ -183,6 +184,10 @@ class Portfolio(Actor):
     def equity_curve(self) -> list[tuple[int, Decimal]]:
         return list(self._equity_curve)
 
+    def fills(self) -> list[OrderFilled]:
+        """Every fill applied, in order (the backtest result's fill list)."""
+        return list(self._fills)
+
     def closed_trades(self) -> list[ClosedTrade]:
         return list(self._closed_trades)
 
@@ -219,6 +224,7 @@ class Portfolio(Actor):
                          fill.trade_id, fill.instrument_id)
             return
         self._fills_applied += 1
+        self._fills.append(fill)
         self._move_cash(fill, instrument)
         key = (fill.strategy_id, fill.instrument_id)
         state, steps = apply_fill(
@@ -317,13 +323,17 @@ class Portfolio(Actor):
             realized, fees = self._closed.get(key, (ZERO, ZERO))
             self._closed[key] = (realized + state.realized_pnl, fees + state.fees)
             self._closed_trades.append(closed_trade(step, closed_ns=fill.ts_event))
-        event = position_event(step, ts_event=fill.ts_event, ts_init=now)
-        self.publish(position_topic(step.state.strategy_id), event)
+        topic = position_topic(step.state.strategy_id)
+        if self.bus.has_audience(topic):  # built only if a strategy, journal or test listens
+            self.publish(topic, position_event(step, ts_event=fill.ts_event, ts_init=now))
 
     def _publish_account(self, ts_event: int, now: int) -> None:
+        topic = account_topic(self._config.account_id)
+        if not self.bus.has_audience(topic):
+            return  # equity is computed on demand; nobody would see this one
         balances = tuple(Balance(currency=currency, total=total)
                          for currency, total in self.balances().items())
-        self.publish(account_topic(self._config.account_id), AccountUpdated(
+        self.publish(topic, AccountUpdated(
             account_id=self._config.account_id,
             balances=balances,
             equity=self.equity(),

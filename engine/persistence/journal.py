@@ -14,14 +14,22 @@ survives power loss too, at a throughput cost; `append_throughput` measures both
 One writer per file, owned by one task (`run`). Reading is separate (`JournalReader`,
 stdlib sqlite3, read-only) and may run while the writer is live: WAL readers never
 block the writer.
+
+Checkpoints (copying the WAL into the database file) run beside commits, not in them:
+SQLite's own takes milliseconds inside whichever commit crosses 1000 pages, and an order
+waiting on that commit waited too (p99 5 ms, not 0.7). A thread with a second connection
+does them (`_Checkpointer`); the writer finishes one only if commits kept overlapping it.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 import zlib
+from contextlib import closing
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal, Self
@@ -29,6 +37,7 @@ from typing import Final, Literal, Self
 import aiosqlite
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import msgspec
 from anyio.abc import TaskStatus
 
@@ -68,6 +77,22 @@ Synchronous = Literal["normal", "full"]
 # here so `append` costs one method call.
 _encoder: Final = msgspec.msgpack.Encoder()
 _kinds: dict[type[Message], str] = {}
+
+# A checkpoint is due after this many commits or payload bytes (~SQLite's 1000 pages).
+_CHECKPOINT_COMMITS: Final = 256
+_CHECKPOINT_BYTES: Final = 4 << 20
+_CHECKPOINT_ATTEMPTS: Final = 4
+_CHECKPOINT_SQL: Final = "PRAGMA wal_checkpoint(PASSIVE)"
+
+# A batch below this many rows is one INSERT of its exact size in autocommit mode: one trip
+# to the database thread, not one per power-of-two chunk plus the COMMIT (an order's
+# commit: median 470 -> 230 us under load). These fit sqlite3's statement cache.
+_ONE_STATEMENT_ROWS: Final = 64
+
+
+@lru_cache(maxsize=_ONE_STATEMENT_ROWS)
+def _exact_insert_sql(rows: int) -> str:
+    return "INSERT INTO journal VALUES " + ", ".join(("(?, ?, ?, ?, ?, ?, ?, ?)",) * rows)
 
 
 def _kind_of(message_type: type[Message]) -> str:
@@ -124,17 +149,20 @@ class JournalWriter:
         self._failure: JournalError | None = None
         self._appended = self._committed_count = self._batches = 0
         self._bytes_written = self._max_batch = 0
+        self._checkpointer = _Checkpointer(self.path, synchronous)
+        self._unchecked_commits = self._unchecked_bytes = 0
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError(f"journal {self.path}: already open")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(self.path)
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             mode = await connection.execute_fetchall("PRAGMA journal_mode=WAL")
             if str(next(iter(mode))[0]).lower() != "wal":
                 raise JournalError(f"journal {self.path}: WAL mode is not available here")
             await connection.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
+            await connection.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpointer does it
             await connection.executescript(SCHEMA)
             rows = await connection.execute_fetchall(
                 "SELECT value FROM journal_meta WHERE key = 'schema_version'"
@@ -143,8 +171,7 @@ class JournalWriter:
             if not stored:
                 await connection.execute(
                     "INSERT INTO journal_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
-                await connection.commit()
+                )  # autocommit mode: committed by itself
             elif stored[0] != str(SCHEMA_VERSION):
                 raise JournalError(
                     f"journal {self.path}: schema version {stored[0]}: this build writes"
@@ -160,6 +187,7 @@ class JournalWriter:
             raise
         self._connection = connection
         self._lock = anyio.Lock()
+        self._checkpointer.start()
         self._last_appended = self._last_committed = int(last_seq)
         self._session = int(last_session) + 1
         logger.info(
@@ -182,7 +210,8 @@ class JournalWriter:
                     await self.flush()
             finally:
                 self._connection = None
-                await connection.close()
+                await anyio.to_thread.run_sync(self._checkpointer.close)
+                await connection.close()  # the last connection: SQLite checkpoints it
 
     @property
     def last_committed_seq(self) -> int:
@@ -309,10 +338,16 @@ class JournalWriter:
                 if not batch:
                     return 0
                 del self._pending[: len(batch)]
+                self._checkpointer.writes_started += 1
                 try:
-                    for statement, parameters in insert_statements(batch):
-                        await connection.execute(statement, parameters)
-                    await connection.commit()
+                    if len(batch) < _ONE_STATEMENT_ROWS:
+                        await connection.execute(_exact_insert_sql(len(batch)),
+                                                 [value for row in batch for value in row])
+                    else:
+                        await connection.execute("BEGIN")
+                        for statement, parameters in insert_statements(batch):
+                            await connection.execute(statement, parameters)
+                        await connection.execute("COMMIT")
                 except (sqlite3.Error, ValueError) as error:
                     self._failure = JournalError(
                         f"journal {self.path}: commit of seq {batch[0][0]}..{batch[-1][0]}"
@@ -323,10 +358,32 @@ class JournalWriter:
                 self._last_committed = batch[-1][0]
                 self._committed_count += len(batch)
                 self._batches += 1
-                self._bytes_written += sum(len(row[7]) for row in batch)
+                written = sum(len(row[7]) for row in batch)
+                self._bytes_written += written
                 self._max_batch = max(self._max_batch, len(batch))
                 self._notify_committed()
+                await self._after_commit(connection, written)
         return len(batch)
+
+    async def _after_commit(self, connection: aiosqlite.Connection, written: int) -> None:
+        """Ask for a checkpoint when due, or finish the thread's (waiters are already woken)."""
+        checkpointer = self._checkpointer
+        checkpointer.writes_finished += 1
+        self._unchecked_commits += 1
+        self._unchecked_bytes += written
+        if (self._unchecked_commits >= _CHECKPOINT_COMMITS
+                or self._unchecked_bytes >= _CHECKPOINT_BYTES):
+            self._unchecked_commits = self._unchecked_bytes = 0
+            if checkpointer.healthy:
+                checkpointer.request()
+                return
+        elif not checkpointer.behind:
+            return
+        checkpointer.behind = False
+        try:  # inline: the thread's leftover (or all of it, if the thread failed)
+            await connection.execute_fetchall(_CHECKPOINT_SQL)
+        except sqlite3.Error as error:  # the records are safe in the WAL; only it grows
+            logger.warning("journal %s: checkpoint failed: %s", self.path, error)
 
     async def _pause(self) -> None:
         """Let appends pile up for `flush_interval_s`, unless a waiter needs a commit now."""
@@ -345,6 +402,63 @@ class JournalWriter:
     def _raise_failure(self) -> None:
         if self._failure is not None:
             raise JournalError(str(self._failure)) from self._failure
+
+
+class _Checkpointer:
+    """Checkpoint from a thread and connection of its own when asked (nothing awaits it).
+
+    PASSIVE never blocks the writer, but copies only what was committed when it began:
+    it goes again while commits overlap it, then leaves the rest to the writer (`behind`).
+    """
+
+    def __init__(self, path: Path, synchronous: Synchronous) -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._wanted = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self.healthy = True  # False once a checkpoint failed: the writer does it inline
+        self.behind = False  # commits overlapped every attempt: the writer copies the rest
+        self.writes_started = self.writes_finished = 0  # counted by the writer
+
+    def start(self) -> None:
+        self._closing, self.healthy = False, True
+        self._thread = threading.Thread(target=self._work, name=f"checkpoint {self._path.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def close(self) -> None:
+        """Finish the checkpoint in progress, if any, and stop. Blocks: call it in a thread."""
+        if self._thread is not None:
+            self._closing = True
+            self._wanted.set()
+            self._thread.join()
+            self._thread = None
+
+    def _work(self) -> None:
+        try:
+            with closing(sqlite3.connect(self._path, isolation_level=None)) as connection:
+                connection.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
+                while True:
+                    self._wanted.wait()
+                    self._wanted.clear()
+                    if self._closing:
+                        return
+                    for _ in range(_CHECKPOINT_ATTEMPTS):
+                        started, finished = self.writes_started, self.writes_finished
+                        # fetchall: a statement not run to its end holds a read snapshot.
+                        connection.execute(_CHECKPOINT_SQL).fetchall()
+                        if finished == started == self.writes_started:
+                            break  # no commit overlapped it: every frame is copied
+                    else:
+                        self.behind = True
+        except sqlite3.Error as error:
+            self.healthy = False
+            logger.warning("journal %s: checkpoint thread stopped: %s; checkpointing inline",
+                           self._path, error)
 
 
 def append_throughput(

@@ -72,8 +72,13 @@ class LiveRunner:
         append = journal.append
 
         def observe(topic: str, message: Any) -> None:
-            append(topic, message,
-                   is_input=message is self._input or type(message) is TimerFired)
+            # Only the first sighting is the input: actors forward the same object (risk
+            # to the order manager to the venue; the order manager republishes venue
+            # events), and replaying those copies too would apply them twice.
+            is_input = message is self._input
+            if is_input:
+                self._input = None
+            append(topic, message, is_input=is_input or type(message) is TimerFired)
 
         return observe
 
