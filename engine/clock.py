@@ -72,6 +72,11 @@ class _Timer:
         self.canceled = False
         self.sequence = 0  # creation order, set by the heap: breaks ties between due times
 
+    def __lt__(self, other: _Timer) -> bool:
+        # Reached only when two heap entries share (due time, sequence): a timer and the
+        # stale entry `take` left behind (LiveClock.replay_fired). The live one goes first.
+        return other.canceled and not self.canceled
+
 
 class _TimerHeap:
     """Timers ordered by (due time, creation sequence); cancellation is lazy."""

@@ -16,19 +16,21 @@ recording while `tradebus record` is still writing it.
 
 from __future__ import annotations
 
-import errno
 import os
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, TypeAlias
 
-import aiosqlite
 import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
+from adapters.data.sqlite_common import (
+    AsyncSqliteStore,
+    StoreSchema,
+    connect,
+    write_transaction,
+)
 from engine.errors import DataError
 from engine.events import (
     Bar,
@@ -55,12 +57,7 @@ SCHEMA_COMPONENT: Final = "recording"
 SCHEMA_VERSION: Final = 1
 DEFAULT_CHUNK_ROWS: Final = 4_096
 
-_SCHEMA: Final = f"""
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS schema_version (
-    component TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-);
+_TABLES: Final = """
 CREATE TABLE IF NOT EXISTS recording_sessions (
     session INTEGER PRIMARY KEY,
     started_ns INTEGER NOT NULL,
@@ -76,12 +73,14 @@ CREATE TABLE IF NOT EXISTS recording (
     payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS recording_by_session ON recording (session);
-INSERT OR IGNORE INTO schema_version (component, version)
-    VALUES ('{SCHEMA_COMPONENT}', {SCHEMA_VERSION});
-COMMIT;
 """
-_PRAGMAS: Final = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
-_SELECT_VERSION: Final = "SELECT version FROM schema_version WHERE component = ?"
+_STORE_SCHEMA: Final = StoreSchema(
+    component=SCHEMA_COMPONENT,
+    version=SCHEMA_VERSION,
+    tables=_TABLES,
+    noun="recording",
+    version_label="recording",
+)
 _INSERT_SESSION: Final = "INSERT INTO recording_sessions (started_ns, note) VALUES (?, ?)"
 _INSERT_ITEM: Final = (
     "INSERT INTO recording (session, ts_init, ts_event, kind, instrument_id, payload)"
@@ -109,7 +108,7 @@ class RecordingSession(msgspec.Struct, frozen=True, kw_only=True):
     last_ts_init: int | None
 
 
-class AsyncRecordingStore:
+class AsyncRecordingStore(AsyncSqliteStore):
     """Append market data to a recording file through aiosqlite (asyncio only).
 
     Use as `async with AsyncRecordingStore(path) as store:`, then `new_session` before
@@ -119,41 +118,13 @@ class AsyncRecordingStore:
         DataError: the file is not SQLite or holds another recording schema version.
     """
 
+    schema = _STORE_SCHEMA
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.session: int | None = None
         """The session `append_many` writes to: the last one `new_session` opened."""
-        self._connection: aiosqlite.Connection | None = None
-
-    async def __aenter__(self) -> AsyncRecordingStore:
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
-        try:
-            for pragma in _PRAGMAS:
-                await connection.execute(pragma)
-            await connection.executescript(_SCHEMA)
-            async with connection.execute(_SELECT_VERSION, (SCHEMA_COMPONENT,)) as cursor:
-                _check_version(await cursor.fetchall(), self.path)
-        except BaseException as error:
-            with anyio.CancelScope(shield=True):
-                await connection.close()
-            if isinstance(error, sqlite3.DatabaseError):
-                raise DataError(str(self.path), 0, f"not a recording: {error}") from error
-            raise
-        self._connection = connection
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        self._connection = None
 
     async def new_session(self, started_ns: int, note: str = "") -> int:
         """Open a session (one run of `tradebus record`), make it current and return its id."""
@@ -177,14 +148,8 @@ class AsyncRecordingStore:
         if not rows:
             return
         connection = self._open()
-        await connection.execute("BEGIN IMMEDIATE")
-        try:
+        async with write_transaction(connection):
             await connection.executemany(_INSERT_ITEM, rows)
-        except BaseException:
-            with anyio.CancelScope(shield=True):  # roll back even when being cancelled
-                await connection.execute("ROLLBACK")
-            raise
-        await connection.execute("COMMIT")
 
     async def count(self, session: int | None = None) -> int:
         """Return how many items the file holds, or one session of it holds."""
@@ -192,11 +157,6 @@ class AsyncRecordingStore:
         async with self._open().execute(sql, parameters) as cursor:
             row = await cursor.fetchone()
         return 0 if row is None else int(row[0])
-
-    def _open(self) -> aiosqlite.Connection:
-        if self._connection is None:
-            raise RuntimeError(f"recording {self.path}: not open (use `async with`)")
-        return self._connection
 
 
 class RecordingWriterStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -319,7 +279,7 @@ class RecordingSource:
     def __iter__(self) -> Iterator[MarketData]:
         source = str(self.path)
         sql, parameters = _select("seq, ts_init, payload", self.session, self.instrument_ids)
-        connection = _connect_read_only(self.path)
+        connection = connect(self.path, _STORE_SCHEMA, read_only=True)
         try:
             cursor = connection.execute(sql + " ORDER BY seq", parameters)
             previous_ts: int | None = None
@@ -335,7 +295,7 @@ class RecordingSource:
 
     def sessions(self) -> list[RecordingSession]:
         """Summarize every session of the file (filters not applied), oldest first."""
-        connection = _connect_read_only(self.path)
+        connection = connect(self.path, _STORE_SCHEMA, read_only=True)
         try:
             rows = connection.execute(_SELECT_SESSIONS).fetchall()
         finally:
@@ -388,27 +348,3 @@ def _decode(payload: bytes, source: str, seq: int) -> MarketData:
     if type(item) not in _KINDS:
         raise DataError(source, seq, f"payload {type(item).__name__}: not market data")
     return item  # type: ignore[return-value]
-
-
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "no recording", str(path))
-    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        _check_version(connection.execute(_SELECT_VERSION, (SCHEMA_COMPONENT,)), path)
-    except sqlite3.DatabaseError as error:
-        connection.close()
-        raise DataError(str(path), 0, f"not a recording: {error}") from error
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _check_version(rows: Iterable[Sequence[Any]], path: Path) -> None:
-    versions = [row[0] for row in rows]
-    if versions != [SCHEMA_VERSION]:
-        found = versions[0] if versions else "missing"
-        raise DataError(
-            str(path), 0, f"recording schema version {found}: this tradebus reads {SCHEMA_VERSION}"
-        )

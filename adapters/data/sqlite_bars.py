@@ -18,21 +18,21 @@ The file runs in WAL mode so a backtest can read while the daemon records.
 
 from __future__ import annotations
 
-import errno
 import os
-import sqlite3
 from array import array
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, cast
-
-import aiosqlite
-import anyio
+from typing import Final, cast
 
 from adapters.data.columns import BarColumns
-from engine.errors import DataError
+from adapters.data.sqlite_common import (
+    AsyncSqliteStore,
+    StoreSchema,
+    connect,
+    write_transaction,
+)
 from engine.events import Bar, BarType
 
 __all__ = ("AsyncSqliteBarStore", "SqliteBarSource", "SqliteBarStore")
@@ -42,12 +42,7 @@ SCHEMA_VERSION: Final = 1
 DEFAULT_BATCH_ROWS: Final = 10_000
 DEFAULT_CHUNK_ROWS: Final = 4_096
 
-_SCHEMA: Final = f"""
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS schema_version (
-    component TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-);
+_TABLES: Final = """
 CREATE TABLE IF NOT EXISTS bar_types (
     id INTEGER PRIMARY KEY,
     instrument_id TEXT NOT NULL,
@@ -65,12 +60,14 @@ CREATE TABLE IF NOT EXISTS bars (
     volume REAL NOT NULL,
     PRIMARY KEY (bar_type_id, ts_event)
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO schema_version (component, version)
-    VALUES ('{SCHEMA_COMPONENT}', {SCHEMA_VERSION});
-COMMIT;
 """
-_PRAGMAS: Final = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
-_SELECT_VERSION: Final = "SELECT version FROM schema_version WHERE component = ?"
+_STORE_SCHEMA: Final = StoreSchema(
+    component=SCHEMA_COMPONENT,
+    version=SCHEMA_VERSION,
+    tables=_TABLES,
+    noun="bar store",
+    version_label="bar",
+)
 _INSERT_TYPE: Final = "INSERT OR IGNORE INTO bar_types (instrument_id, timeframe) VALUES (?, ?)"
 _SELECT_TYPE: Final = "SELECT id FROM bar_types WHERE instrument_id = ? AND timeframe = ?"
 _SELECT_TYPES: Final = "SELECT instrument_id, timeframe FROM bar_types ORDER BY 1, 2"
@@ -103,7 +100,7 @@ class SqliteBarStore:
         self.path = Path(path)
         self.batch_rows = batch_rows
         self._type_ids: dict[BarType, int] = {}
-        self._connection = _connect(self.path, read_only=read_only)
+        self._connection = connect(self.path, _STORE_SCHEMA, read_only=read_only)
 
     def close(self) -> None:
         self._connection.close()
@@ -241,12 +238,14 @@ class SqliteBarSource:
         return f"SqliteBarSource({str(self.path)!r}, {self.bar_type})"
 
 
-class AsyncSqliteBarStore:
+class AsyncSqliteBarStore(AsyncSqliteStore):
     """The same store through aiosqlite, for the daemon: one connection on its own thread.
 
     Use as `async with AsyncSqliteBarStore(path) as store:`. asyncio only (aiosqlite).
     Stop a `read_bars` iteration early with `contextlib.aclosing` so its cursor closes.
     """
+
+    schema = _STORE_SCHEMA
 
     def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = DEFAULT_BATCH_ROWS):
         if batch_rows <= 0:
@@ -254,45 +253,14 @@ class AsyncSqliteBarStore:
         self.path = Path(path)
         self.batch_rows = batch_rows
         self._type_ids: dict[BarType, int] = {}
-        self._connection: aiosqlite.Connection | None = None
-
-    async def __aenter__(self) -> AsyncSqliteBarStore:
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
-        try:
-            for pragma in _PRAGMAS:
-                await connection.execute(pragma)
-            await connection.executescript(_SCHEMA)
-            async with connection.execute(_SELECT_VERSION, (SCHEMA_COMPONENT,)) as cursor:
-                _check_version(await cursor.fetchall(), self.path)
-        except BaseException as error:
-            with anyio.CancelScope(shield=True):
-                await connection.close()
-            if isinstance(error, sqlite3.DatabaseError):
-                raise DataError(str(self.path), 0, f"not a bar store: {error}") from error
-            raise
-        self._connection = connection
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        self._connection = None
 
     async def write_bars(self, bars: Iterable[Bar]) -> int:
         """Write `bars` in one transaction, batched like `SqliteBarStore.write_bars`."""
         connection = self._open()
         new_ids: dict[BarType, int] = {}
         written = 0
-        await connection.execute("BEGIN IMMEDIATE")
-        try:
+        async with write_transaction(connection):
             iterator = iter(bars)
             while batch := list(islice(iterator, self.batch_rows)):
                 for bar_type in _unknown_types(batch, self._type_ids, new_ids):
@@ -305,11 +273,6 @@ class AsyncSqliteBarStore:
                     new_ids[bar_type] = int(row[0])
                 await connection.executemany(_INSERT_BAR, _rows(batch, self._type_ids | new_ids))
                 written += len(batch)
-        except BaseException:
-            with anyio.CancelScope(shield=True):  # roll back even when being cancelled
-                await connection.execute("ROLLBACK")
-            raise
-        await connection.execute("COMMIT")
         self._type_ids.update(new_ids)
         return written
 
@@ -347,11 +310,6 @@ class AsyncSqliteBarStore:
             row = await cursor.fetchone()
         return 0 if row is None else int(row[0])
 
-    def _open(self) -> aiosqlite.Connection:
-        if self._connection is None:
-            raise RuntimeError(f"bar store {self.path}: not open (use `async with`)")
-        return self._connection
-
     async def _find_type_id(self, bar_type: BarType) -> int | None:
         if bar_type in self._type_ids:
             return self._type_ids[bar_type]
@@ -359,38 +317,6 @@ class AsyncSqliteBarStore:
         async with self._open().execute(_SELECT_TYPE, names) as cursor:
             row = await cursor.fetchone()
         return None if row is None else int(row[0])
-
-
-def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
-    if read_only and not path.exists():
-        raise FileNotFoundError(errno.ENOENT, "no bar store", str(path))
-    if read_only:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    else:
-        connection = sqlite3.connect(path)
-    connection.isolation_level = None  # autocommit: transactions are explicit BEGIN/COMMIT
-    try:
-        if not read_only:
-            for pragma in _PRAGMAS:
-                connection.execute(pragma)
-            connection.executescript(_SCHEMA)
-        _check_version(connection.execute(_SELECT_VERSION, (SCHEMA_COMPONENT,)), path)
-    except sqlite3.DatabaseError as error:
-        connection.close()
-        raise DataError(str(path), 0, f"not a bar store: {error}") from error
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _check_version(rows: Iterable[Sequence[Any]], path: Path) -> None:
-    versions = [row[0] for row in rows]
-    if versions != [SCHEMA_VERSION]:
-        found = versions[0] if versions else "missing"
-        raise DataError(
-            str(path), 0, f"bar schema version {found}: this tradebus reads {SCHEMA_VERSION}"
-        )
 
 
 def _unknown_types(

@@ -51,7 +51,12 @@ class ReplayFeed:
     """Deliver `items` when the engine clock reaches their `ts_event`, in input order.
 
     `deliver` must not block: it puts the item into the daemon's bounded inbox. The first
-    `skip` items are passed over without waiting (resuming a session part way). With
+    `skip` items are passed over without waiting (resuming a session part way). Or, with
+    `resume_after = (ts_event, count)`, every item up to the `count`-th one at that
+    `ts_event` is: that resumes right after the last item a session handled even when its
+    full inbox dropped some before it (they would now arrive late, out of time order).
+    It assumes items come in non-decreasing `ts_event` order, as bar files and
+    recordings do. With
     `restamp`, each delivered item's `ts_init` becomes the engine time at delivery, so it
     is non-decreasing even where the recording's `ts_event`s are not.
 
@@ -66,6 +71,7 @@ class ReplayFeed:
         clock: PacingClock,
         deliver: Callable[[MarketData], None],
         skip: int = 0,
+        resume_after: tuple[int, int] | None = None,
         restamp: bool = True,
     ) -> None:
         if skip < 0:
@@ -74,6 +80,7 @@ class ReplayFeed:
         self.clock = clock
         self.deliver = deliver
         self.skip = skip
+        self.resume_after = resume_after
         self.restamp = restamp
         self.finished = anyio.Event()
         """Set once every item was delivered (or skipped)."""
@@ -87,10 +94,21 @@ class ReplayFeed:
         clock = self.clock
         deliver = self.deliver
         replace = msgspec.structs.replace
+        resume_after = self.resume_after
+        at_last_time = 0  # items at the resume time passed over so far
         for item in self.items:
             if self._skipped < self.skip:
                 self._skipped += 1
                 continue
+            if resume_after is not None:
+                last_time, handled_at_last_time = resume_after
+                if item.ts_event < last_time or (
+                    item.ts_event == last_time and at_last_time < handled_at_last_time
+                ):
+                    at_last_time += item.ts_event == last_time
+                    self._skipped += 1
+                    continue
+                resume_after = None  # past the resume point: no need to look again
             await clock.sleep_until(item.ts_event)
             now = clock.timestamp_ns()
             self._max_lag_ns = max(self._max_lag_ns, now - item.ts_event)

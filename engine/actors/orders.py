@@ -16,7 +16,7 @@ from typing import Any, Final
 import msgspec
 
 from engine.actor import Actor
-from engine.domain.enums import OrderStatus
+from engine.domain.enums import OrderStatus, TimeInForce
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import next_status
 from engine.domain.order import Order
@@ -35,11 +35,13 @@ from engine.events.orders import (
     OrderSubmitted,
     OrderUpdated,
     SubmitOrder,
+    command_rejected,
+    order_denied,
 )
 from engine.events.system import OrderTransitionRejected
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
 
-__all__ = ("OrderManager", "OrderManagerStatistics")
+__all__ = ("OrderManager", "OrderManagerStatistics", "order_record")
 
 _TAGS: Final[dict[type[Message], str]] = {
     t: str(t.__struct_config__.tag) for t in MESSAGE_TYPES if t.__struct_config__.tag
@@ -114,28 +116,15 @@ class OrderManager(Actor):
             self._reject_transition(existing, "command.submit_order")
             return
         now = self.clock.timestamp_ns()
-        self._orders[command.client_order_id] = Order(
-            client_order_id=command.client_order_id,
-            strategy_id=command.strategy_id,
-            instrument_id=command.instrument_id,
-            side=command.side,
-            order_type=command.order_type,
-            quantity=command.quantity,
-            price=command.price,
-            trigger_price=command.trigger_price,
-            time_in_force=command.time_in_force,
-            reduce_only=command.reduce_only,
-            ts_created=now,
-            ts_last=now,
-        )
+        self._orders[command.client_order_id] = order_record(command, ts_ns=now)
         try:
             _, venue = split_instrument_id(command.instrument_id)
         except ValueError as error:
-            self._process(self._denial(command, f"no_venue: {error}", now))
+            self._process(order_denied(command, f"no_venue: {error}", now))
             return
         endpoint = venue_endpoint(venue)
         if not self.bus.has_endpoint(endpoint):
-            self._process(self._denial(command, f"no_venue: no adapter for venue {venue}", now))
+            self._process(order_denied(command, f"no_venue: no adapter for venue {venue}", now))
             return
         self._process(
             OrderSubmitted(
@@ -150,52 +139,26 @@ class OrderManager(Actor):
         self.send(endpoint, command)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
-        order = self._open.get(command.client_order_id)
-        if order is None:
-            self._refuse(command, OrderCancelRejected, "order is not open")
-            return
-        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+        self._route_to_open_order(command, OrderCancelRejected)
 
     def on_modify_order(self, command: ModifyOrder) -> None:
-        order = self._open.get(command.client_order_id)
-        if order is None:
-            self._refuse(command, OrderModifyRejected, "order is not open")
-            return
-        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+        self._route_to_open_order(command, OrderModifyRejected)
 
-    def _refuse(
+    def _route_to_open_order(
         self,
         command: CancelOrder | ModifyOrder,
-        event_type: type[OrderCancelRejected] | type[OrderModifyRejected],
-        reason: str,
+        refusal_type: type[OrderCancelRejected] | type[OrderModifyRejected],
     ) -> None:
+        """Send `command` to the venue of its open order, or tell the strategy it is not open."""
+        order = self._open.get(command.client_order_id)
+        if order is not None:
+            self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+            return
         # No state changes, so this bypasses the lifecycle: the strategy is told directly.
-        now = self.clock.timestamp_ns()
-        event = event_type(
-            strategy_id=command.strategy_id,
-            client_order_id=command.client_order_id,
-            instrument_id=command.instrument_id,
-            reason=reason,
-            ts_event=now,
-            ts_init=now,
+        refusal = command_rejected(
+            refusal_type, command, "order is not open", self.clock.timestamp_ns()
         )
-        self.publish(order_topic(command.strategy_id), event)
-
-    @staticmethod
-    def _denial(command: SubmitOrder, reason: str, now: int) -> OrderDenied:
-        return OrderDenied(
-            strategy_id=command.strategy_id,
-            client_order_id=command.client_order_id,
-            instrument_id=command.instrument_id,
-            side=command.side,
-            order_type=command.order_type,
-            quantity=command.quantity,
-            price=command.price,
-            trigger_price=command.trigger_price,
-            reason=reason,
-            ts_event=now,
-            ts_init=now,
-        )
+        self.publish(order_topic(command.strategy_id), refusal)
 
     # -- events (from venues and risk) -------------------------------------------------------
 
@@ -208,7 +171,7 @@ class OrderManager(Actor):
                 self._unknown += 1
                 self._surface(event.client_order_id, "unknown", _TAGS[type(event)])
                 return
-            order = self._order_from_denial(event)
+            order = order_record(event, ts_ns=event.ts_init)
             self._orders[event.client_order_id] = order
         updated = self._apply(order, event)
         if updated is None:
@@ -264,21 +227,6 @@ class OrderManager(Actor):
             changes["reason"] = event.reason
         return msgspec.structs.replace(order, **changes)
 
-    @staticmethod
-    def _order_from_denial(event: OrderDenied) -> Order:
-        return Order(
-            client_order_id=event.client_order_id,
-            strategy_id=event.strategy_id,
-            instrument_id=event.instrument_id,
-            side=event.side,
-            order_type=event.order_type,
-            quantity=event.quantity,
-            price=event.price,
-            trigger_price=event.trigger_price,
-            ts_created=event.ts_init,
-            ts_last=event.ts_init,
-        )
-
     def _reject_transition(self, order: Order, event_kind: str) -> None:
         self._illegal += 1
         self._surface(order.client_order_id, str(order.status), event_kind)
@@ -295,3 +243,34 @@ class OrderManager(Actor):
                 ts_init=now,
             ),
         )
+
+
+def order_record(
+    source: SubmitOrder | OrderDenied,
+    *,
+    status: OrderStatus = OrderStatus.INITIALIZED,
+    ts_ns: int = 0,
+) -> Order:
+    """Return the first record of the order `source` carries, created and last seen at `ts_ns`.
+
+    A denial carries no time in force or reduce-only flag: its record has the defaults.
+    """
+    if type(source) is SubmitOrder:
+        time_in_force, reduce_only = source.time_in_force, source.reduce_only
+    else:
+        time_in_force, reduce_only = TimeInForce.GTC, False
+    return Order(
+        client_order_id=source.client_order_id,
+        strategy_id=source.strategy_id,
+        instrument_id=source.instrument_id,
+        side=source.side,
+        order_type=source.order_type,
+        quantity=source.quantity,
+        price=source.price,
+        trigger_price=source.trigger_price,
+        time_in_force=time_in_force,
+        reduce_only=reduce_only,
+        status=status,
+        ts_created=ts_ns,
+        ts_last=ts_ns,
+    )

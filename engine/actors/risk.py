@@ -42,6 +42,7 @@ from typing import Annotated
 import msgspec
 
 from engine.actor import Actor
+from engine.actors.orders import order_record
 from engine.actors.risk_checks import (
     check_instrument_known,
     check_min_notional,
@@ -66,10 +67,11 @@ from engine.events.market import Instrument
 from engine.events.orders import (
     CancelOrder,
     ModifyOrder,
-    OrderDenied,
     OrderModifyRejected,
     SetTradingState,
     SubmitOrder,
+    command_rejected,
+    order_denied,
 )
 from engine.events.system import TradingStateChanged
 from engine.instruments import InstrumentRegistry
@@ -197,20 +199,7 @@ class RiskActor(Actor):
             self._forward(command)
             return
         self._count_denial(reason)
-        denied = OrderDenied(
-            strategy_id=command.strategy_id,
-            client_order_id=command.client_order_id,
-            instrument_id=command.instrument_id,
-            side=command.side,
-            order_type=command.order_type,
-            quantity=command.quantity,
-            price=command.price,
-            trigger_price=command.trigger_price,
-            reason=reason,
-            ts_event=now,
-            ts_init=now,
-        )
-        self.send(ORDERS_PROCESS, denied)
+        self.send(ORDERS_PROCESS, order_denied(command, reason, now))
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         # Canceling only lowers exposure, so it goes through in every state, HALTED included.
@@ -234,14 +223,8 @@ class RiskActor(Actor):
             self._forward(command)
             return
         self._count_denial(reason)
-        now = self.clock.timestamp_ns()
-        rejected = OrderModifyRejected(
-            strategy_id=command.strategy_id,
-            client_order_id=command.client_order_id,
-            instrument_id=command.instrument_id,
-            reason=reason,
-            ts_event=now,
-            ts_init=now,
+        rejected = command_rejected(
+            OrderModifyRejected, command, reason, self.clock.timestamp_ns()
         )
         self.send(ORDERS_PROCESS, rejected)
 
@@ -363,17 +346,7 @@ class RiskActor(Actor):
         submitted = self._in_flight.get(client_order_id)
         if submitted is None:
             return self._orders.order(client_order_id)
-        return Order(
-            client_order_id=submitted.client_order_id,
-            strategy_id=submitted.strategy_id,
-            instrument_id=submitted.instrument_id,
-            side=submitted.side,
-            order_type=submitted.order_type,
-            quantity=submitted.quantity,
-            price=submitted.price,
-            trigger_price=submitted.trigger_price,
-            status=OrderStatus.SUBMITTED,
-        )
+        return order_record(submitted, status=OrderStatus.SUBMITTED)
 
     def _same_side_leaves(
         self, instrument_id: str, side: OrderSide, *, excluding: str | None

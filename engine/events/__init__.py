@@ -46,6 +46,8 @@ from engine.events.orders import (
     OrderUpdated,
     SetTradingState,
     SubmitOrder,
+    command_rejected,
+    order_denied,
 )
 from engine.events.system import (
     ActorFaulted,
@@ -103,9 +105,11 @@ __all__ = (
     "TimerFired",
     "TradeTick",
     "TradingStateChanged",
+    "command_rejected",
     "decode_json",
     "decode_msgpack",
     "encode_json",
     "encode_msgpack",
+    "order_denied",
     "timeframe_ns",
 )

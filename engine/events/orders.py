@@ -8,6 +8,7 @@ through is published by the order manager only after its state machine
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypeVar
 
 from engine.domain.enums import OrderSide, OrderType, TimeInForce, TradingState
 from engine.events.base import Command, Event
@@ -28,6 +29,8 @@ __all__ = (
     "OrderUpdated",
     "SetTradingState",
     "SubmitOrder",
+    "command_rejected",
+    "order_denied",
 )
 
 
@@ -93,6 +96,23 @@ class OrderDenied(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.de
     reason: str
 
 
+def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
+    """Deny `command` at `ts_ns`, copying the order it carries so the denial records it."""
+    return OrderDenied(
+        strategy_id=command.strategy_id,
+        client_order_id=command.client_order_id,
+        instrument_id=command.instrument_id,
+        side=command.side,
+        order_type=command.order_type,
+        quantity=command.quantity,
+        price=command.price,
+        trigger_price=command.trigger_price,
+        reason=reason,
+        ts_event=ts_ns,
+        ts_init=ts_ns,
+    )
+
+
 class OrderSubmitted(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.submitted"):
     venue: str
 
@@ -133,3 +153,23 @@ class OrderCanceled(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.
 
 class OrderExpired(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.expired"):
     pass
+
+
+_Rejection = TypeVar("_Rejection", bound=OrderCancelRejected | OrderModifyRejected)
+
+
+def command_rejected(
+    rejection_type: type[_Rejection],
+    command: CancelOrder | ModifyOrder,
+    reason: str,
+    ts_ns: int,
+) -> _Rejection:
+    """Refuse a cancel or modify `command` at `ts_ns` with the event of `rejection_type`."""
+    return rejection_type(
+        strategy_id=command.strategy_id,
+        client_order_id=command.client_order_id,
+        instrument_id=command.instrument_id,
+        reason=reason,
+        ts_event=ts_ns,
+        ts_init=ts_ns,
+    )

@@ -1,9 +1,11 @@
-"""Helpers shipped for tests, ours and users': factories of instruments, bars and graphs."""
+"""Helpers shipped for tests, ours and users': instruments, bars, graphs, a scripted strategy."""
 
 from engine.testing.factories import (
     BAR_TYPE,
     INSTRUMENT_ID,
     STARTING_BALANCES,
+    ScriptAction,
+    ScriptedStrategy,
     make_bar,
     make_bars,
     make_graph,
@@ -15,6 +17,8 @@ __all__ = (
     "BAR_TYPE",
     "INSTRUMENT_ID",
     "STARTING_BALANCES",
+    "ScriptAction",
+    "ScriptedStrategy",
     "make_bar",
     "make_bars",
     "make_graph",

@@ -1,4 +1,4 @@
-"""Build instruments, bars and graphs in one line, for tests and for users' own tests.
+"""Build instruments, bars, graphs and scripted strategies for tests, ours and users'.
 
 Everything here is engine-only (the engine never imports an adapter): a test that needs
 a venue builds `adapters.sim.SimVenue` itself, passing it `graph.instruments` and
@@ -8,20 +8,25 @@ increments and fees most tests want, so a test states only what it is about.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
 from engine.cache import MarketCache
 from engine.clock import SimClock
+from engine.events.base import Message
 from engine.events.market import Bar, BarType, Instrument, timeframe_ns
 from engine.graph import TradingGraph
+from engine.strategy import Strategy
 
 __all__ = (
     "BAR_TYPE",
     "INSTRUMENT_ID",
     "STARTING_BALANCES",
+    "ScriptAction",
+    "ScriptedStrategy",
     "make_bar",
     "make_bars",
     "make_graph",
@@ -151,3 +156,39 @@ def make_graph(
         fail_fast=fail_fast,
         cache=cache,
     )
+
+
+ScriptAction: TypeAlias = Callable[["ScriptedStrategy", Bar], None]
+"""What a `ScriptedStrategy` runs on a bar: called with the strategy and the bar."""
+
+
+class ScriptedStrategy(Strategy):
+    """Run `script[i]` on the i-th bar of `BAR_TYPE` and record every message it handles.
+
+    A test writes what the strategy does as a dict of bar index to action, then asserts
+    on `events(...)`: its own order and position events, in the order they arrived.
+    """
+
+    def __init__(
+        self, strategy_id: str = "s1", script: dict[int, ScriptAction] | None = None
+    ) -> None:
+        super().__init__(strategy_id)
+        self.script = script or {}
+        self.seen: list[Message] = []
+        self.bar_count = 0
+
+    def on_start(self) -> None:
+        self.subscribe_bars(BAR_TYPE)
+
+    def on_bar(self, bar: Bar) -> None:
+        action = self.script.get(self.bar_count)
+        self.bar_count += 1
+        if action is not None:
+            action(self, bar)
+
+    def on_event(self, message: Message) -> None:
+        self.seen.append(message)
+
+    def events(self, *types: type[Message]) -> list[Any]:
+        """Return the handled messages of any of `types`, in handling order."""
+        return [message for message in self.seen if isinstance(message, types)]

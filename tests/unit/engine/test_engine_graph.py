@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -27,7 +25,14 @@ from engine.events.system import ActorFaulted, ActorStarted, ActorStopped, Tradi
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
 from engine.strategy import Strategy
-from engine.testing import BAR_TYPE, INSTRUMENT_ID, make_bars, make_graph, make_instrument
+from engine.testing import (
+    BAR_TYPE,
+    INSTRUMENT_ID,
+    ScriptedStrategy as Scripted,
+    make_bars,
+    make_graph,
+    make_instrument,
+)
 from engine.topics import (
     ORDERS_PROCESS,
     RISK_EXECUTE,
@@ -42,34 +47,6 @@ T0 = 19_700 * 86_400_000_000_000
 D = Decimal
 ID = INSTRUMENT_ID
 BARS = make_bars([100.0 + i for i in range(10)], start_ns=T0)
-
-Action = Callable[["Scripted", Bar], None]
-
-
-class Scripted(Strategy):
-    """Run `script[i]` on the i-th bar; record what it handles."""
-
-    def __init__(self, strategy_id: str = "s1", script: dict[int, Action] | None = None) -> None:
-        super().__init__(strategy_id)
-        self.script = script or {}
-        self.seen: list[Message] = []
-        self.bar_count = 0
-
-    def on_start(self) -> None:
-        self.subscribe_bars(BAR_TYPE)
-
-    def on_bar(self, bar: Bar) -> None:
-        action = self.script.get(self.bar_count)
-        self.bar_count += 1
-        if action is not None:
-            action(self, bar)
-
-    def on_event(self, message: Message) -> None:
-        self.seen.append(message)
-
-    def events(self, *types: type[Message]) -> list[Any]:
-        return [m for m in self.seen if isinstance(m, types)]
-
 
 class FailingStart(Scripted):
     def on_start(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -37,7 +36,13 @@ from engine.events.orders import (
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
 from engine.strategy import Strategy, StrategyConfig, load_strategy_class
-from engine.testing import BAR_TYPE, INSTRUMENT_ID, make_bar, make_graph
+from engine.testing import (
+    BAR_TYPE,
+    INSTRUMENT_ID,
+    ScriptedStrategy as Scripted,
+    make_bar,
+    make_graph,
+)
 from engine.topics import RISK_EXECUTE, bars_topic
 from strategies.rsi_reversion import RsiMeanReversionConfig
 from strategies.sma_cross import SmaCross, SmaCrossConfig
@@ -46,34 +51,6 @@ MINUTE = 60_000_000_000
 T0 = 19_700 * 86_400_000_000_000
 D = Decimal
 ID = INSTRUMENT_ID
-
-Action = Callable[["Scripted", Bar], None]
-
-
-class Scripted(Strategy):
-    """Run `script[i]` on the i-th bar and record every message it handles."""
-
-    def __init__(self, strategy_id: str = "s1", script: dict[int, Action] | None = None) -> None:
-        super().__init__(strategy_id)
-        self.script = script or {}
-        self.seen: list[Message] = []
-        self.bar_count = 0
-
-    def on_start(self) -> None:
-        self.subscribe_bars(BAR_TYPE)
-
-    def on_bar(self, bar: Bar) -> None:
-        action = self.script.get(self.bar_count)
-        self.bar_count += 1
-        if action is not None:
-            action(self, bar)
-
-    def on_event(self, message: Message) -> None:
-        self.seen.append(message)
-
-    def events(self, *types: type[Message]) -> list[Any]:
-        return [m for m in self.seen if isinstance(m, types)]
-
 
 @dataclass
 class Run:

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from engine.actors.orders import order_record
 from engine.actors.risk import RiskActor, RiskConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
@@ -27,28 +28,11 @@ from engine.events.orders import (
 )
 from engine.events.system import TradingStateChanged
 from engine.instruments import InstrumentRegistry
+from engine.testing import make_instrument
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, RISK_EXECUTE, system_topic
 
 INSTRUMENT_ID = "BTC/USDT.SIM"
 SECOND = 1_000_000_000
-
-
-def _instrument(**overrides: Any) -> Instrument:
-    fields: dict[str, Any] = {
-        "instrument_id": INSTRUMENT_ID,
-        "symbol": "BTC/USDT",
-        "venue": "SIM",
-        "base_currency": "BTC",
-        "quote_currency": "USDT",
-        "price_increment": Decimal("0.01"),
-        "size_increment": Decimal("0.001"),
-        "min_quantity": Decimal("0.001"),
-        "min_notional": Decimal("10"),
-        "taker_fee": Decimal("0.001"),
-        "ts_event": 0,
-        "ts_init": 0,
-    }
-    return Instrument(**(fields | overrides))
 
 
 def _submit(client_order_id: str = "O-1", **overrides: Any) -> SubmitOrder:
@@ -101,17 +85,7 @@ class FakeOrders:
         self.orders: dict[str, Order] = {}
 
     def accept(self, command: SubmitOrder) -> None:
-        self.orders[command.client_order_id] = Order(
-            client_order_id=command.client_order_id,
-            strategy_id=command.strategy_id,
-            instrument_id=command.instrument_id,
-            side=command.side,
-            order_type=command.order_type,
-            quantity=command.quantity,
-            price=command.price,
-            trigger_price=command.trigger_price,
-            status=OrderStatus.ACCEPTED,
-        )
+        self.orders[command.client_order_id] = order_record(command, status=OrderStatus.ACCEPTED)
 
     def open_orders(
         self, *, strategy_id: str | None = None, instrument_id: str | None = None
@@ -162,7 +136,7 @@ def _rig(
     positions, orders, cache = FakePositions(), FakeOrders(), MarketCache()
     if last_price is not None:
         cache.set_price(INSTRUMENT_ID, last_price)
-    instruments = InstrumentRegistry([instrument or _instrument()])
+    instruments = InstrumentRegistry([instrument or make_instrument()])
     risk = RiskActor(config or RiskConfig(), instruments, positions, orders, cache)
     rig = Rig(bus, clock, risk, positions, orders, cache)
 
@@ -314,7 +288,7 @@ def test_submit_order_prices_must_match_the_type_and_increment(
 
 
 def test_submit_order_below_min_quantity_is_denied() -> None:
-    rig = _rig(instrument=_instrument(min_quantity=Decimal("0.01")))
+    rig = _rig(instrument=make_instrument(min_quantity=Decimal("0.01")))
     enough = _submit("O-1", quantity=Decimal("0.01"))
 
     rig.send(enough, _submit("O-2", quantity=Decimal("0.009")))
