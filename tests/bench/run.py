@@ -1,12 +1,17 @@
-"""The benchmark: the canonical SMA-cross workload through the full graph.
+"""The benchmark: the canonical SMA-cross workload through the graph, and the daemon figures.
 
-    python tests/bench/run.py [--bars 1000000] [--json PATH]      (or: make bench)
+    python tests/bench/run.py [--bars 1000000] [--json PATH] [--skip-live] [--skip-backtest]
+    (or: make bench)
 
 Generates the canonical bars with ../shared/bench/make_bars.py (cached in bench-data/),
 runs the backtest in a child process of its own (so its peak memory is the engine's
 alone), runs a bare plain-Python loop doing the same arithmetic in this process, checks
-both made the same trades, and prints a table. Speed is only measured here, never
-asserted in tests.
+both made the same trades, and prints a table. Then the daemon's figures, each script in
+a child process of its own: journal append throughput (journal_bench.py), the latency
+journaling adds to an order and the tick-to-order latency of the live graph
+(live_latency.py; their docstrings say what exactly is timed), printed with their
+targets. Speed is only measured here, never asserted in tests: the exit status is
+non-zero only when the engine and the bare loop disagree.
 """
 
 from __future__ import annotations
@@ -20,12 +25,33 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
 ROOT = Path(__file__).resolve().parents[2]
 MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
 DATA_DIR = ROOT / "bench-data"
 INSTRUMENT_ID = "BTC/USDT.SIM"
 START_CASH = 10_000_000.0
 FEE = 0.001
+
+# The daemon's figures with a target: (key, comparison, bound). Medians and the other
+# keys the scripts print are shown without one.
+TARGETS: tuple[tuple[str, str, float], ...] = (
+    ("journal_events_per_second", ">=", 100_000),
+    ("order_journal_latency_p99_us", "<", 1_000),
+    ("tick_to_order_p99_us", "<", 100),
+)
+DAEMON_SHOWN = (
+    "journal_events_per_second",
+    "journal_events_per_second_full",
+    "order_journal_latency_median_us",
+    "order_journal_latency_p99_us",
+    "tick_to_order_median_us",
+    "tick_to_order_p99_us",
+    "inbox_to_order_median_us",
+    "inbox_to_order_p99_us",
+    "tick_to_order_no_fill_median_us",
+    "tick_to_order_no_fill_p99_us",
+)
 
 
 def canonical_csv(bars: int) -> Path:
@@ -148,17 +174,41 @@ def bare_loop(opens: list[float], closes: list[float]) -> tuple[int, int, float]
     return fills, round_trips, cash + position * closes[-1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bars", type=int, default=1_000_000)
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    if arguments.engine_only:
-        print(json.dumps(engine_run(arguments.engine_only)))
-        return
+# -- the daemon's figures, each script in a child process ---------------------------------
 
-    csv_path = canonical_csv(arguments.bars)
+
+def child_figures(script: str) -> dict[str, float | int]:
+    """Run a bench script in a child process and return the JSON its last line prints."""
+    child = subprocess.run([sys.executable, str(HERE / script)], check=True,
+                           capture_output=True, text=True)
+    figures: dict[str, float | int] = json.loads(child.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def daemon_figures() -> dict[str, float | int]:
+    return {**child_figures("journal_bench.py"), **child_figures("live_latency.py")}
+
+
+def print_daemon_table(figures: dict[str, float | int]) -> None:
+    targets = {key: (comparison, bound) for key, comparison, bound in TARGETS}
+    width = max(len(key) for key in DAEMON_SHOWN)
+    print(f"\n{'daemon':<{width}}  {'value':>12}  {'target':>12}")
+    for key in DAEMON_SHOWN:
+        value = figures[key]
+        line = f"{key:<{width}}  {value:>12,}"
+        if key in targets:
+            comparison, bound = targets[key]
+            met = value >= bound if comparison == ">=" else value < bound
+            line += f"  {comparison + ' ' + f'{bound:,}':>12}  {'met' if met else 'NOT met'}"
+        print(line)
+
+
+# -- the backtest and the bare loop ---------------------------------------------------------
+
+
+def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
+    """Run the engine (child) and the bare loop; return the figures and whether they agree."""
+    csv_path = canonical_csv(bars)
     child = subprocess.run(
         [sys.executable, __file__, "--engine-only", str(csv_path)],
         check=True, capture_output=True, text=True,
@@ -194,6 +244,32 @@ def main() -> None:
         print(f"{key:<{width}}  {value:,}" if isinstance(value, int | float) else
               f"{key:<{width}}  {value}")
     print(f"{'engine matches bare loop':<{width}}  {'yes' if same else 'NO'}")
+    return figures, same
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--skip-live", action="store_true",
+                        help="skip the daemon's figures (journal, order and tick latency)")
+    parser.add_argument("--skip-backtest", action="store_true",
+                        help="skip the backtest and the bare loop")
+    parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.engine_only:
+        print(json.dumps(engine_run(arguments.engine_only)))
+        return
+
+    figures: dict[str, float | int | str] = {}
+    same = True
+    if not arguments.skip_backtest:
+        backtest, same = backtest_figures(arguments.bars)
+        figures |= backtest
+    if not arguments.skip_live:
+        daemon = daemon_figures()
+        print_daemon_table(daemon)
+        figures |= daemon
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     if not same:
