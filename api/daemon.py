@@ -14,9 +14,11 @@ orders if configured), the core stops, the journal is flushed.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import anyio
 import msgspec
 
 from adapters.data.recording import AsyncRecordingStore, RecordingWriter
-from adapters.replay import ReplayFeed, ReplayFeedConfig
+from adapters.replay import ReplayFeed
 from adapters.sim import SimVenue
 from api.compose import build_instruments, build_strategies
 from api.settings import DaemonFileConfig
@@ -34,9 +36,9 @@ from engine.config import load_config
 from engine.errors import ConfigError
 from engine.events.system import SessionStarted, SessionStopping
 from engine.graph import TradingGraph, topic_for
-from engine.persistence import JournalReader, JournalWriter, truncate_after
+from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
 from engine.runtime import Inbox, LiveRunner, RecoveryReport, RunnerState, replay_inputs
-from engine.topics import bars_topic, system_topic
+from engine.topics import system_topic
 
 __all__ = ("DEFAULT_DAEMON_CONFIG", "Daemon", "DaemonHealth", "load_daemon_config")
 
@@ -44,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DAEMON_CONFIG = Path(__file__).parent / "defaults" / "paper.toml"
 HEARTBEAT_S = 0.5
+_MARKET_DATA_KINDS = frozenset({"bar", "trade_tick", "quote_tick", "book_delta"})
 
 
 class DaemonHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,12 +132,20 @@ class Daemon:
         first_ts = _first_time(feed_items)
         origin = first_ts if runtime.clock_origin == "data" and first_ts is not None else None
         clock = self.clock = LiveClock(origin_ns=origin, speed=runtime.speed)
-        clock.hold(clock.timestamp_ns())
-        graph = self.graph = self._build_graph(clock)
 
         self.state = RunnerState.RECOVERING
         reader = JournalReader(self.journal_path)
-        report = self.recovery = replay_inputs(graph, clock, reader.records())
+        progress = _FeedProgress()
+        records = progress.tally(reader.records())
+        first = next(records, None)
+        # Held from here on, at the journal's first time (a replay never goes back), or
+        # for a first session at the origin, where the graph then starts.
+        clock.hold(first.ts_init if first is not None
+                   else origin if origin is not None else clock.timestamp_ns())
+        graph = self.graph = self._build_graph(clock)
+        report = self.recovery = replay_inputs(
+            graph, clock, itertools.chain([first], records) if first is not None else ()
+        )
         if reader.corruption is not None:
             logger.error("journal %s: %s at seq %d; %d records from there are skipped",
                          self.journal_path, reader.corruption.reason, reader.corruption.seq,
@@ -143,32 +154,38 @@ class Daemon:
         if report.records_read:
             logger.info("recovered %d inputs (%d records) from %s", report.inputs_replayed,
                         report.records_read, self.journal_path)
-        resume_at = None
-        if runtime.clock_origin == "data":
-            resume_at = report.last_ts if report.last_ts is not None else clock.timestamp_ns()
+        resume_at = max(clock.timestamp_ns(), report.last_ts or 0)
+        if runtime.clock_origin == "wall":
+            resume_at = max(resume_at, time.time_ns())  # real time again after a restart
 
-        async with JournalWriter(self.journal_path,
-                                 synchronous=runtime.journal_synchronous) as journal:
+        async with (
+            JournalWriter(self.journal_path, synchronous=runtime.journal_synchronous) as journal,
+            AsyncExitStack() as resources,  # closed after the tasks using them have ended
+        ):
             runner = self.runner = LiveRunner(graph, self.inbox)
             graph.bus.add_observer(runner.journal_observer(journal))
             self.session = journal.statistics().session
             async with anyio.create_task_group() as group:
                 await group.start(journal.run)
-                recorder = await self._start_recorder(group) if runtime.record else None
+                recorder = (await self._start_recorder(group, resources) if runtime.record
+                            else None)
                 if recorder is not None:
                     runner.on_data = recorder.append
-                clock.release(resume_at)
-                now = clock.timestamp_ns()
+                # Marked while the clock is still held where the graph started (or where the
+                # journal ended): a replay starts the graph at the first record's time, so the
+                # timers it sets then are the ones this run set.
+                clock.hold(resume_at)
                 runner.publish_input(system_topic("session"),
-                                     SessionStarted(session=self.session, ts_event=now,
-                                                    ts_init=now))
+                                     SessionStarted(session=self.session, ts_event=resume_at,
+                                                    ts_init=resume_at))
                 graph.resume_strategies()
+                clock.release()
                 await group.start(clock.run)
                 await group.start(runner.run)
                 group.start_soon(self._heartbeat_loop)
                 group.start_soon(self._status_loop)
                 async with anyio.create_task_group() as feeds_group:
-                    self._start_feeds(feeds_group, feed_items, report)
+                    self._start_feeds(feeds_group, feed_items, progress)
                     self.state = RunnerState.RUNNING
                     logger.info("session %d running (%s mode, speed %sx)", self.session,
                                 config.mode, runtime.speed)
@@ -198,7 +215,7 @@ class Daemon:
         return graph
 
     def _start_feeds(
-        self, group: anyio.abc.TaskGroup, feed_items: list[Any], report: RecoveryReport
+        self, group: anyio.abc.TaskGroup, feed_items: list[Any], progress: _FeedProgress
     ) -> None:
         clock = self._require_clock()
         for index, (feed_config, items) in enumerate(zip(self.config.feeds, feed_items,
@@ -206,8 +223,8 @@ class Daemon:
             lane = f"feed-{index}-{feed_config.instrument_id}"
             self.inbox.add_lane(lane, capacity=self.config.runtime.data_capacity,
                                 policy=self.config.runtime.overflow)
-            skip = _already_handled(feed_config, report)
-            feed = ReplayFeed(items, clock=clock, deliver=self._deliverer(lane), skip=skip)
+            feed = ReplayFeed(items, clock=clock, deliver=self._deliverer(lane),
+                              resume_after=progress.resume_after.get(feed_config.instrument_id))
             self.feeds.append(feed)
             group.start_soon(feed.run)
 
@@ -219,9 +236,11 @@ class Daemon:
 
         return deliver
 
-    async def _start_recorder(self, group: anyio.abc.TaskGroup) -> RecordingWriter:
-        store = AsyncRecordingStore(self.recording_path)
-        await store.__aenter__()
+    async def _start_recorder(
+        self, group: anyio.abc.TaskGroup, resources: AsyncExitStack
+    ) -> RecordingWriter:
+        # The store must be closed: its aiosqlite thread would keep the process alive.
+        store = await resources.enter_async_context(AsyncRecordingStore(self.recording_path))
         await store.new_session(self._require_clock().timestamp_ns(), note="daemon session")
         writer = RecordingWriter(store)
         await group.start(writer.run)
@@ -286,10 +305,29 @@ def _first_time(feed_items: list[Any]) -> int | None:
     return first
 
 
-def _already_handled(feed_config: ReplayFeedConfig, report: RecoveryReport) -> int:
-    """How many of this feed's items the journal already holds (the feed skips them)."""
-    topic = bars_topic(feed_config.instrument_id, feed_config.timeframe)
-    return report.data_by_topic.get(topic, 0)
+class _FeedProgress:
+    """Where each feed resumes: after the last item of it the journal holds.
+
+    `resume_after[instrument]` is (that item's ts_event, how many journaled items of the
+    instrument have that ts_event). Not a count of items: those the inbox dropped were
+    never journaled, so a count would resume too early and replay them late. Keyed by
+    instrument (one feed per instrument), not by topic: a recording feed carries trades,
+    quotes or bars of any timeframe, each on its own topic.
+    """
+
+    def __init__(self) -> None:
+        self.resume_after: dict[str, tuple[int, int]] = {}
+
+    def tally(self, records: Iterable[JournalRecord]) -> Iterator[JournalRecord]:
+        resume_after = self.resume_after
+        for record in records:
+            if record.is_input and record.kind in _MARKET_DATA_KINDS:
+                instrument = _instrument_of(record.message)
+                ts_event = record.message.ts_event
+                last = resume_after.get(instrument)
+                count = last[1] + 1 if last is not None and last[0] == ts_event else 1
+                resume_after[instrument] = (ts_event, count)
+            yield record
 
 
 def _instrument_of(item: Any) -> str:

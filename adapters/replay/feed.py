@@ -54,11 +54,11 @@ class ReplayFeed:
     `skip` items are passed over without waiting (resuming a session part way). Or, with
     `resume_after = (ts_event, count)`, every item up to the `count`-th one at that
     `ts_event` is: that resumes right after the last item a session handled even when its
-    full inbox dropped some before it (they would now arrive late, out of time order).
-    It assumes items come in non-decreasing `ts_event` order, as bar files and
-    recordings do. With
-    `restamp`, each delivered item's `ts_init` becomes the engine time at delivery, so it
-    is non-decreasing even where the recording's `ts_event`s are not.
+    full inbox dropped some before it (a count would resume too early and hand those on
+    late, out of time order). It assumes non-decreasing `ts_event`s, as bar files and
+    recordings have. With `restamp`, each delivered item's `ts_init` becomes the engine
+    time at delivery, so it is non-decreasing even where the recording's `ts_event`s are
+    not.
 
     Reading `items` happens on the event loop: the bundled sources read in chunks, so a
     stall is one chunk's read (a few milliseconds), not one per item.

@@ -1,0 +1,312 @@
+"""The daemon in process: config errors, health, fault isolation, a torn journal, overflow.
+
+Sessions here replay a few hundred sample bars at a speed that makes them take a
+fraction of a second, and stop when the feed is done; the subprocess tests (kill -9,
+signals) are in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from adapters.data import CsvBarSource
+from api.cli import main as cli_main
+from api.daemon import DEFAULT_DAEMON_CONFIG, Daemon, load_daemon_config
+from engine.errors import ConfigError
+from engine.events.system import ActorFaulted
+from engine.persistence import JournalReader, JournalRecord, truncate_after
+from engine.testing import BAR_TYPE
+
+SAMPLE = Path(__file__).resolve().parents[3] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
+PAPER_TEXT = DEFAULT_DAEMON_CONFIG.read_text()
+
+RAISING_MODULE = '''
+"""A strategy that raises in every handler (written by the test, imported by the daemon)."""
+
+from engine.events.market import BarType
+from engine.strategy import Strategy
+
+
+class Raising(Strategy):
+    def on_start(self):
+        self.subscribe_bars(BarType(instrument_id="BTC/USDT.SIM", timeframe="1m"))
+
+    def on_bar(self, bar):
+        raise RuntimeError("raising on a bar")
+
+    def on_timer(self, event):
+        raise RuntimeError("raising on a timer")
+
+    def on_order_event(self, event):
+        raise RuntimeError("raising on an order event")
+
+    def on_stop(self):
+        raise RuntimeError("raising on stop")
+'''
+
+
+def edit(text: str, old: str, new: str) -> str:
+    if old not in text:
+        raise ValueError(f"edit {old!r}: not in the config")
+    return text.replace(old, new, 1)
+
+
+def write_sample(folder: Path, bars: int) -> Path:
+    """The first `bars` rows of the sample, as a CSV of its own."""
+    lines = SAMPLE.read_text().splitlines()[: bars + 1]
+    path = folder / "bars.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def paper_config(folder: Path, *, bars: int = 300, extra: str = "", **runtime: str) -> Path:
+    """The bundled paper config on `bars` sample bars, fast, stopping when they are done.
+
+    `runtime` sets `[runtime]` keys to TOML values (`data_capacity="5"`).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    data = write_sample(folder, bars)
+    text = edit(PAPER_TEXT, 'path = "sample:btcusdt_1m.csv"', f'path = "{data.name}"')
+    values = {"speed": "2_000_000.0", "stop_when_feeds_finish": "true", "record": "false",
+              **runtime}
+    for key, value in values.items():
+        line = re.compile(rf"^{key} = .*$", re.MULTILINE)
+        if line.search(text):
+            text = line.sub(f"{key} = {value}", text, count=1)
+        else:
+            text = edit(text, "[runtime]\n", f"[runtime]\n{key} = {value}\n")
+    path = folder / "paper.toml"
+    path.write_text(text + extra)
+    return path
+
+
+def make_daemon(config_path: Path) -> Daemon:
+    config, file = load_daemon_config(config_path, environ={})
+    return Daemon(config, file=file, cwd=config_path.parent)
+
+
+async def run_session(config_path: Path) -> Daemon:
+    daemon = make_daemon(config_path)
+    with anyio.fail_after(30):
+        assert await daemon.run() == 0
+    return daemon
+
+
+def journal_of(folder: Path) -> list[JournalRecord]:
+    reader = JournalReader(folder / "tradebus-data" / "journal.sqlite")
+    records = list(reader.records())
+    assert reader.corruption is None
+    return records
+
+
+def state_of(daemon: Daemon) -> dict[str, Any]:
+    graph = daemon.graph
+    assert graph is not None
+    return {
+        "balances": graph.portfolio.balances(),
+        "positions": [(p.instrument_id, p.side, p.quantity, p.average_entry_price,
+                       p.realized_pnl, p.fees) for p in graph.portfolio.positions()],
+        "orders": [(o.client_order_id, o.side, o.quantity, o.status, o.filled_quantity)
+                   for o in graph.orders.orders()],
+        "open": [o.client_order_id for o in graph.orders.open_orders()],
+    }
+
+
+# -- config ----------------------------------------------------------------------------------
+
+
+def test_daemon_config_live_mode_is_refused_naming_mode(tmp_path: Path) -> None:
+    path = tmp_path / "live.toml"
+    path.write_text(edit(PAPER_TEXT, 'mode = "paper"', 'mode = "live"'))
+    with pytest.raises(ConfigError) as caught:
+        load_daemon_config(path, environ={})
+    assert caught.value.path == "$.mode"
+    assert "paper" in caught.value.reason and str(path) in str(caught.value)
+
+
+def test_daemon_config_feed_of_unknown_instrument_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "paper.toml"
+    path.write_text(edit(PAPER_TEXT, 'instrument_id = "BTC/USDT.SIM"\ntimeframe',
+                         'instrument_id = "ETH/USDT.SIM"\ntimeframe'))
+    with pytest.raises(ConfigError) as caught:
+        load_daemon_config(path, environ={})
+    assert caught.value.path == "$.feeds[0].instrument_id"
+    assert "ETH/USDT.SIM" in caught.value.reason
+
+
+def test_daemon_config_without_feeds_is_refused(tmp_path: Path) -> None:
+    text = PAPER_TEXT[: PAPER_TEXT.index("[[feeds]]")] + PAPER_TEXT[
+        PAPER_TEXT.index("[[strategies]]"):]
+    path = tmp_path / "paper.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_daemon_config(path, environ={})
+    assert caught.value.path == "$.feeds"
+
+
+def test_daemon_config_environment_overrides_the_file() -> None:
+    config, _ = load_daemon_config(None, environ={"TRADEBUS__RUNTIME__SPEED": "20000"})
+    assert config.runtime.speed == 20_000
+
+
+def test_daemon_cli_run_bad_config_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "live.toml"
+    path.write_text(edit(PAPER_TEXT, 'mode = "paper"', 'mode = "live"'))
+    assert cli_main(["run", str(path)]) == 2
+    assert "$.mode" in capsys.readouterr().err
+
+
+# -- health ----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_daemon_health_follows_the_run(tmp_path: Path) -> None:
+    daemon = make_daemon(paper_config(tmp_path, bars=200, speed="600.0",
+                                      stop_when_feeds_finish="false"))
+    before = daemon.health()
+    assert (before.live, before.ready, before.state, before.session) == (
+        True, False, "starting", 0)
+    seen: list[Any] = []
+
+    async def watch() -> None:
+        while daemon.state.value != "running":  # noqa: ASYNC110 - the daemon has no event
+            await anyio.sleep(0.005)
+        seen.append(daemon.health())
+        daemon.request_stop()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            assert await daemon.run() == 0
+    running = seen[0]
+    assert (running.live, running.ready, running.state, running.session) == (
+        True, True, "running", 1)
+    assert running.engine_ts > 0
+    after = daemon.health()
+    assert (after.live, after.ready, after.state) == (False, False, "stopped")
+    restarted = make_daemon(tmp_path / "paper.toml")
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(stop_when_running, restarted)
+            await restarted.run()
+    assert restarted.health().recovered_inputs > 0
+    assert restarted.session == 2
+
+
+async def stop_when_running(daemon: Daemon) -> None:
+    while daemon.state.value != "running":  # noqa: ASYNC110 - the daemon has no event
+        await anyio.sleep(0.005)
+    daemon.request_stop()
+
+
+# -- fault isolation ---------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_daemon_raising_strategy_is_faulted_and_others_trade_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "raising_strategy.py").write_text(RAISING_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    extra = '\n[[strategies]]\nid = "raiser"\nclass = "raising_strategy:Raising"\n'
+    daemon = await run_session(paper_config(tmp_path / "session", bars=600, extra=extra))
+    records = journal_of(tmp_path / "session")
+    faults = [record for record in records if type(record.message) is ActorFaulted]
+    assert [(f.message.actor_id, f.message.error_type) for f in faults] == [
+        ("raiser", "RuntimeError")]
+    fault_seq = faults[0].seq
+    fills = [record for record in records if record.kind == "order.filled"
+             and record.topic.endswith("sma-cross")]
+    assert fills and fills[-1].seq > fault_seq  # the SMA cross kept trading after the fault
+    bars_after_fault = [r for r in records if r.kind == "bar" and r.seq > fault_seq]
+    assert len(bars_after_fault) >= 590  # it faulted on the first bar, the rest still ran
+    graph = daemon.graph
+    assert graph is not None and graph.faults == 1
+    assert graph.orders.statistics().fills == sum(
+        1 for r in records if r.kind == "order.filled" and r.topic.endswith("sma-cross"))
+
+
+# -- a torn journal tail -----------------------------------------------------------------------
+
+
+def corrupt(journal: Path, seq: int) -> None:
+    """Cut record `seq`'s payload in half, as a torn write would leave it."""
+    connection = sqlite3.connect(journal)
+    with connection:
+        connection.execute(
+            "UPDATE journal SET payload = substr(payload, 1, length(payload) / 2) WHERE seq = ?",
+            (seq,))
+    connection.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("which", ["last record", "last bar"])
+async def test_daemon_torn_journal_tail_is_cut_and_recovery_goes_on(
+    tmp_path: Path, which: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    torn_folder, clean_folder = tmp_path / "torn", tmp_path / "clean"
+    await run_session(paper_config(torn_folder, bars=400))
+    shutil.copytree(torn_folder, clean_folder)
+    records = journal_of(torn_folder)
+    bad = records[-1] if which == "last record" else [r for r in records if r.kind == "bar"][-1]
+    corrupt(torn_folder / "tradebus-data" / "journal.sqlite", bad.seq)
+    # The reference: the same journal, ending cleanly at the record before the corrupt one.
+    truncate_after(clean_folder / "tradebus-data" / "journal.sqlite", bad.seq - 1)
+
+    with caplog.at_level(logging.WARNING):
+        torn = await run_session(torn_folder / "paper.toml")
+    errors = [line.getMessage() for line in caplog.records if line.name == "api.daemon"
+              and line.levelno == logging.ERROR]
+    assert any("crc mismatch" in line and f"seq {bad.seq}" in line for line in errors)
+    clean = await run_session(clean_folder / "paper.toml")
+
+    assert torn.recovery is not None and clean.recovery is not None
+    assert torn.recovery.last_seq == clean.recovery.last_seq == bad.seq - 1
+    assert torn.recovery.inputs_replayed == clean.recovery.inputs_replayed
+    assert state_of(torn) == state_of(clean)
+    torn_records, clean_records = journal_of(torn_folder), journal_of(clean_folder)
+    # The new session continued where the good prefix ended, in both, and made the same
+    # records (timer firings follow real time: they are left out).
+    assert torn_records[bad.seq - 1].session == clean_records[bad.seq - 1].session == 2
+    assert without_timers(torn_records) == without_timers(clean_records)
+    assert [r.message.ts_event for r in torn_records if r.kind == "bar"] == [
+        bar.ts_event for bar in CsvBarSource(torn_folder / "bars.csv", BAR_TYPE)]
+
+
+def without_timers(records: list[JournalRecord]) -> list[tuple[int, str, str]]:
+    return [(r.session, r.kind, r.topic) for r in records if r.kind != "system.timer_fired"]
+
+
+# -- overflow ----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_daemon_inbox_overflow_is_counted_and_restart_does_not_replay_old_bars(
+    tmp_path: Path,
+) -> None:
+    # A feed far ahead of the graph and a lane of five: most bars are dropped, and counted.
+    config = paper_config(tmp_path, bars=400, speed="1e9", data_capacity="5")
+    daemon = await run_session(config)
+    lane = next(iter(v for k, v in daemon.inbox.statistics().lanes.items() if k != "critical"))
+    records = journal_of(tmp_path)
+    journaled_bars = [r.message.ts_event for r in records if r.kind == "bar"]
+    assert lane.received == 400
+    assert lane.received == daemon.inbox.statistics().delivered + lane.dropped + lane.depth
+    assert daemon.runner is not None
+    assert len(journaled_bars) == daemon.runner.statistics().data_handled
+    assert len(journaled_bars) == 400 - lane.dropped
+
+    # A restart resumes after the last bar handled; a dropped bar never comes back later.
+    await run_session(config)
+    after_restart = [r.message.ts_event for r in journal_of(tmp_path) if r.kind == "bar"]
+    assert after_restart == sorted(set(after_restart))
