@@ -5,6 +5,11 @@ last non-zero sign was negative, buy `quantity` at market if flat; on the mirror
 sell the whole position if long. |fast − slow| <= `tolerance` counts as a tie and keeps
 the last sign: prices have two decimals, so exact ties happen and float sums would
 otherwise turn them into noise of either sign.
+
+No signal is acted on while an order of this strategy is still open. In a backtest an
+order fills at the next bar's open, before the strategy sees that bar, so this never
+changes a backtest; live or in paper mode it keeps a late fill from stacking a second
+order (a second sell would leave it short).
 """
 
 from __future__ import annotations
@@ -63,10 +68,13 @@ class SmaCross(Strategy):
             return
         cross = self.cross
         cross.update(fast.value, slow.value)
-        if cross.crossed_above:
-            if self.net_quantity(self.config.instrument_id) == 0:
-                self.market_order(self.config.instrument_id, OrderSide.BUY, self.config.quantity)
-        elif cross.crossed_below:
-            position = self.net_quantity(self.config.instrument_id)
-            if position > 0:
-                self.market_order(self.config.instrument_id, OrderSide.SELL, position)
+        if not (cross.crossed_above or cross.crossed_below):
+            return
+        instrument_id = self.config.instrument_id
+        if self.open_orders(instrument_id):
+            return  # the last order has not filled yet (live lag): never stack a second
+        position = self.net_quantity(instrument_id)
+        if cross.crossed_above and position == 0:
+            self.market_order(instrument_id, OrderSide.BUY, self.config.quantity)
+        elif cross.crossed_below and position > 0:
+            self.market_order(instrument_id, OrderSide.SELL, position)
