@@ -20,7 +20,7 @@ from typing import TypeAlias
 import msgspec
 
 from engine.domain.enums import LiquiditySide, OrderSide, OrderType
-from engine.domain.money import ZERO, round_down_to_increment, round_to_increment, to_decimal
+from engine.domain.money import ZERO, price_from_float, round_down_to_increment, to_decimal
 from engine.events.market import Bar, Instrument, QuoteTick, TradeTick
 
 __all__ = (
@@ -199,8 +199,8 @@ def market_item(
             if _open_only(terms):
                 return match_bar(terms, open_price, open_price, open_price)
             if not extremes:
-                extremes.extend((round_to_increment(to_decimal(bar.high), increment),
-                                 round_to_increment(to_decimal(bar.low), increment)))
+                extremes.extend((price_from_float(bar.high, increment),
+                                 price_from_float(bar.low, increment)))
             return match_bar(terms, open_price, extremes[0], extremes[1])
 
         capacity = _capacity(message.volume, volume_fraction, size_increment)
@@ -254,7 +254,7 @@ def _open_only(order: OrderTerms) -> bool:
 def _price(value: float, increment: Decimal) -> Decimal | None:
     if not math.isfinite(value):
         return None
-    return round_to_increment(to_decimal(value), increment)
+    return price_from_float(value, increment)
 
 
 def _capacity(volume: float, fraction: Decimal | None, size_increment: Decimal) -> Decimal | None:

@@ -96,6 +96,10 @@ class OrderManager(Actor):
             if strategy_id in (None, o.strategy_id) and instrument_id in (None, o.instrument_id)
         ]
 
+    def open_order_count(self) -> int:
+        """How many orders are open (without building the list)."""
+        return len(self._open)
+
     def statistics(self) -> OrderManagerStatistics:
         return OrderManagerStatistics(
             orders=len(self._orders),

@@ -104,6 +104,7 @@ class Portfolio(Actor):
         self._equity_curve: list[tuple[int, Decimal]] = []
         self._fills_applied = 0
         self._fills: list[OrderFilled] = []
+        self._net: dict[str, Decimal] = {}  # account net per instrument: risk asks per order
         self._fills_ignored = 0
         self._unattributed_commissions = 0
         self._positions_opened = 0
@@ -136,7 +137,7 @@ class Portfolio(Actor):
         if strategy_id is not None:  # the common case (a strategy asking): one lookup
             state = self._positions.get((strategy_id, instrument_id))
             return ZERO if state is None else state.quantity
-        return sum((state.quantity for state in self._select(strategy_id, instrument_id)), ZERO)
+        return self._net.get(instrument_id, ZERO)
 
     def is_flat(self, instrument_id: str, strategy_id: str | None = None) -> bool:
         """True when the net quantity is zero (across strategies: the account's net)."""
@@ -226,6 +227,8 @@ class Portfolio(Actor):
         self._fills_applied += 1
         self._fills.append(fill)
         self._move_cash(fill, instrument)
+        signed = fill.last_quantity if fill.side is OrderSide.BUY else -fill.last_quantity
+        self._net[fill.instrument_id] = self._net.get(fill.instrument_id, ZERO) + signed
         key = (fill.strategy_id, fill.instrument_id)
         state, steps = apply_fill(
             self._positions.get(key),

@@ -61,7 +61,7 @@ from engine.actors.risk_checks import (
 )
 from engine.cache import MarketCache
 from engine.domain.enums import OrderSide, OrderStatus, TradingState
-from engine.domain.money import ZERO, round_to_increment, to_decimal
+from engine.domain.money import ZERO, price_from_float
 from engine.domain.order import Order
 from engine.events.market import Instrument
 from engine.events.orders import (
@@ -162,6 +162,7 @@ class RiskActor(Actor):
         self._trading_state = config.trading_state
         self._accepted_ns: deque[int] = deque()
         self._in_flight: dict[str, SubmitOrder] = {}
+        self._price_memo: dict[str, tuple[float, Decimal]] = {}
         self._checked = 0
         self._denied = 0
         self._forwarded = 0
@@ -281,7 +282,7 @@ class RiskActor(Actor):
                 net_quantity, side, quantity, same_side, config.max_position_quantity
             )
         if config.max_open_orders is not None:
-            open_count = len(self._orders.open_orders()) + len(self._in_flight)
+            open_count = self._orders.open_order_count() + len(self._in_flight)
             yield check_open_orders(open_count, config.max_open_orders)
         if config.max_orders_per_interval is not None:
             yield check_order_rate(
@@ -351,6 +352,8 @@ class RiskActor(Actor):
     def _same_side_leaves(
         self, instrument_id: str, side: OrderSide, *, excluding: str | None
     ) -> Decimal:
+        if not self._in_flight and not self._orders.open_order_count():
+            return ZERO  # the usual case: nothing else is working
         open_leaves = sum(
             (
                 order.leaves_quantity
@@ -383,7 +386,13 @@ class RiskActor(Actor):
         last = self._cache.last_price(instrument.instrument_id)
         if last is None or not isfinite(last):
             return None
-        return round_to_increment(to_decimal(last), instrument.price_increment)
+        # Orders cluster on the same bar: convert a given last price once.
+        memo = self._price_memo.get(instrument.instrument_id)
+        if memo is not None and memo[0] == last:
+            return memo[1]
+        price = price_from_float(last, instrument.price_increment)
+        self._price_memo[instrument.instrument_id] = (last, price)
+        return price
 
     # -- egress ------------------------------------------------------------------------------------
 

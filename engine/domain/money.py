@@ -10,7 +10,14 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
-__all__ = ("ZERO", "is_on_increment", "round_down_to_increment", "round_to_increment", "to_decimal")
+__all__ = (
+    "ZERO",
+    "is_on_increment",
+    "price_from_float",
+    "round_down_to_increment",
+    "round_to_increment",
+    "to_decimal",
+)
 
 ZERO = Decimal(0)
 
@@ -30,6 +37,35 @@ def _is_power_of_ten(increment: Decimal) -> bool:
     # the general divide-round-multiply (fills and orders round on every step).
     sign, digits, _ = increment.as_tuple()
     return sign == 0 and digits == (1,)
+
+
+@lru_cache(maxsize=256)
+def _decimal_places(increment: Decimal) -> int | None:
+    # The k of a 10**-k increment (0.01 -> 2), for the fast float path; None otherwise.
+    sign, digits, exponent = increment.as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int) or not -12 <= exponent <= 0:
+        return None
+    return -exponent
+
+
+def price_from_float(value: float, increment: Decimal) -> Decimal:
+    """Return a market-data float as a Decimal on `increment` (ties to even).
+
+    Same result as `round_to_increment(to_decimal(value), increment)`, faster for the
+    common case (a price already on a 10**-k increment, as feeds print them): the float
+    times 10**k is then an integer up to float noise, and that integer is the answer.
+    Anything else takes the exact path.
+    """
+    places = _decimal_places(increment)
+    if places is not None and -1e12 < value < 1e12:
+        scaled = value * _POWERS[places]
+        steps = round(scaled)
+        if abs(scaled - steps) < 1e-6:
+            return Decimal(steps).scaleb(-places)
+    return round_to_increment(to_decimal(value), increment)
+
+
+_POWERS: tuple[float, ...] = tuple(10.0**k for k in range(13))
 
 
 def round_to_increment(value: Decimal, increment: Decimal) -> Decimal:

@@ -101,6 +101,9 @@ class FakeOrders:
     def order(self, client_order_id: str) -> Order | None:
         return self.orders.get(client_order_id)
 
+    def open_order_count(self) -> int:
+        return len(self.open_orders())
+
 
 @dataclass
 class Rig:
