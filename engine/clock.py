@@ -159,10 +159,10 @@ class SimClock:
     on the items no timer is due before, the vast majority.
     """
 
-    __slots__ = ("_now", "_timers", "deadline")
+    __slots__ = ("_timers", "deadline", "now_ns")
 
     def __init__(self, start_ns: int = 0) -> None:
-        self._now = start_ns
+        self.now_ns = start_ns
         self._timers = _TimerHeap()
         self.deadline = NO_DEADLINE
 
@@ -171,11 +171,14 @@ class SimClock:
         self.deadline = NO_DEADLINE if deadline is None else deadline
 
     def move_to(self, ts_ns: int) -> None:
-        """Set the time when the caller has checked `timestamp_ns() <= ts_ns < deadline`."""
-        self._now = ts_ns
+        """Set the time when the caller has checked `timestamp_ns() <= ts_ns < deadline`.
+
+        (The replay driver's hot loop assigns `now_ns` itself under the same check.)
+        """
+        self.now_ns = ts_ns
 
     def timestamp_ns(self) -> int:
-        return self._now
+        return self.now_ns
 
     def set_timer(
         self,
@@ -190,14 +193,14 @@ class SimClock:
         """Fire `callback` every `interval_ns`, first at `start_ns + interval_ns`."""
         if interval_ns <= 0:
             raise ValueError(f"timer interval_ns {interval_ns}: must be > 0")
-        start = self._now if start_ns is None else start_ns
+        start = self.now_ns if start_ns is None else start_ns
         timer = _Timer(owner, name, start + interval_ns, interval_ns, stop_ns, callback)
         self._timers.add(timer)
         self._refresh_deadline()
 
     def set_time_alert(self, owner: str, name: str, at_ns: int, callback: TimerCallback) -> None:
         """Fire `callback` once at `at_ns` (at once on the next advance if already past)."""
-        self._timers.add(_Timer(owner, name, max(at_ns, self._now), 0, None, callback))
+        self._timers.add(_Timer(owner, name, max(at_ns, self.now_ns), 0, None, callback))
         self._refresh_deadline()
 
     def cancel_timer(self, owner: str, name: str) -> None:
@@ -212,15 +215,15 @@ class SimClock:
 
     def advance_to(self, ts_ns: int) -> None:
         """Move time to `ts_ns`, firing every timer due on the way at its own time."""
-        if ts_ns < self._now:
-            raise ValueError(f"clock time {ts_ns}: before the current time {self._now}")
+        if ts_ns < self.now_ns:
+            raise ValueError(f"clock time {ts_ns}: before the current time {self.now_ns}")
         timers = self._timers
         while (timer := timers.pop_due(ts_ns)) is not None:
             # A timer started in the past catches up at the current time: never go back.
-            self._now = max(self._now, timer.next_ns)
+            self.now_ns = max(self.now_ns, timer.next_ns)
             fired_at = timers.reschedule(timer)
-            timer.callback(_fired(timer, fired_at, self._now))
-        self._now = ts_ns
+            timer.callback(_fired(timer, fired_at, self.now_ns))
+        self.now_ns = ts_ns
         self._refresh_deadline()
 
 
