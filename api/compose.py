@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters.data import CsvBarSource, SqliteBarSource
-from adapters.data.config import CsvBarsConfig, resolve_data_path
+from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource
+from adapters.data.config import CsvBarsConfig, RecordingDataConfig, resolve_data_path
 from adapters.sim import SimVenue
 from api.settings import BacktestFileConfig, InstrumentConfig, StrategySpec
 from engine.backtest import BacktestResult, run_backtest
@@ -109,6 +109,15 @@ def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
                                         source.instrument_id))
             if rows is not None:
                 rows += _count_rows(data_path)
+        elif isinstance(source, RecordingDataConfig):
+            # A recording may hold trades and quotes too: no fixed topic, each item's own.
+            sources.append(ReplaySource(
+                RecordingSource(data_path, session=source.session,
+                                instrument_ids=[source.instrument_id]),
+                None,
+                source.instrument_id,
+            ))
+            rows = None
         else:
             sources.append(ReplaySource(
                 SqliteBarSource(data_path, source.bar_type, start_ns=source.start_ns,

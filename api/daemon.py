@@ -37,7 +37,15 @@ from engine.errors import ConfigError
 from engine.events.system import SessionStarted, SessionStopping
 from engine.graph import TradingGraph, topic_for
 from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
-from engine.runtime import Inbox, LiveRunner, RecoveryReport, RunnerState, replay_inputs
+from engine.runtime import (
+    Inbox,
+    LiveRunner,
+    ReconciliationReport,
+    RecoveryReport,
+    RunnerState,
+    reconcile_open_orders,
+    replay_inputs,
+)
 from engine.topics import system_topic
 
 __all__ = ("DEFAULT_DAEMON_CONFIG", "Daemon", "DaemonHealth", "load_daemon_config")
@@ -55,6 +63,7 @@ class DaemonHealth(msgspec.Struct, frozen=True, kw_only=True):
     state: str
     session: int
     recovered_inputs: int
+    venue_agrees: bool
     engine_ts: int
 
 
@@ -96,7 +105,9 @@ class Daemon:
         self.state = RunnerState.STARTING
         self.session = 0
         self.recovery: RecoveryReport | None = None
+        self.reconciliation: ReconciliationReport | None = None
         self.graph: TradingGraph | None = None
+        self.venue: SimVenue | None = None
         self.clock: LiveClock | None = None
         self.inbox = Inbox()
         self.runner: LiveRunner | None = None
@@ -118,6 +129,7 @@ class Daemon:
             state=str(self.state),
             session=self.session,
             recovered_inputs=self.recovery.inputs_replayed if self.recovery else 0,
+            venue_agrees=self.reconciliation.agrees if self.reconciliation else True,
             engine_ts=self.clock.timestamp_ns() if self.clock is not None else 0,
         )
 
@@ -154,6 +166,13 @@ class Daemon:
         if report.records_read:
             logger.info("recovered %d inputs (%d records) from %s", report.inputs_replayed,
                         report.records_read, self.journal_path)
+        # Before strategies resume: do the venue's working orders match the rebuilt ones?
+        # (The simulated venue is rebuilt by the same replay, so it always agrees; a live
+        # adapter fetches its open orders here.)
+        if self.venue is not None:
+            self.reconciliation = reconcile_open_orders(
+                graph, self.config.venue.venue, self.venue.working_order_ids()
+            )
         resume_at = max(clock.timestamp_ns(), report.last_ts or 0)
         if runtime.clock_origin == "wall":
             resume_at = max(resume_at, time.time_ns())  # real time again after a restart
@@ -206,7 +225,8 @@ class Daemon:
         cache = MarketCache()
         graph = TradingGraph(clock=clock, instruments=self.instruments,
                              portfolio=config.portfolio, risk=config.risk, cache=cache)
-        graph.add_venue(SimVenue(config.venue, graph.instruments, cache=cache))
+        self.venue = SimVenue(config.venue, graph.instruments, cache=cache)
+        graph.add_venue(self.venue)
         for feed in config.feeds:
             if not feed.is_recording:
                 graph.add_bar_source(feed.bar_type)

@@ -11,7 +11,13 @@ from pathlib import Path
 from engine.config import Config
 from engine.events.market import BarType
 
-__all__ = ("CsvBarsConfig", "DataSourceConfig", "SqliteBarsConfig", "resolve_data_path")
+__all__ = (
+    "CsvBarsConfig",
+    "DataSourceConfig",
+    "RecordingDataConfig",
+    "SqliteBarsConfig",
+    "resolve_data_path",
+)
 
 SAMPLE_PREFIX = "sample:"
 
@@ -42,7 +48,23 @@ class SqliteBarsConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
         return BarType(instrument_id=self.instrument_id, timeframe=self.timeframe)
 
 
-DataSourceConfig = CsvBarsConfig | SqliteBarsConfig
+class RecordingDataConfig(Config, kw_only=True, frozen=True, tag_field="kind",
+                          tag="recording"):
+    """A recorded live or paper session (`tradebus record`, or `record = true`): the
+    items of one instrument, in arrival order, ordered by their recorded `ts_init`.
+    `timeframe` names the bars the recording carries; `session` picks one session."""
+
+    path: str
+    instrument_id: str
+    timeframe: str = "1m"
+    session: int | None = None
+
+    @property
+    def bar_type(self) -> BarType:
+        return BarType(instrument_id=self.instrument_id, timeframe=self.timeframe)
+
+
+DataSourceConfig = CsvBarsConfig | SqliteBarsConfig | RecordingDataConfig
 
 
 def resolve_data_path(path: str, *, base: Path | None) -> Path:

@@ -197,6 +197,10 @@ class SimVenue(Actor):
     def config(self) -> SimVenueConfig:
         return self._config
 
+    def working_order_ids(self) -> list[str]:
+        """Client order ids of the orders working here (what reconciliation compares)."""
+        return sorted(self._orders)
+
     def statistics(self) -> SimVenueStatistics:
         """Counters since construction, and the orders working now."""
         return SimVenueStatistics(

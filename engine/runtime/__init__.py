@@ -8,7 +8,12 @@ from engine.runtime.inbox import (
     OverflowPolicy,
 )
 from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
-from engine.runtime.recovery import RecoveryReport, replay_inputs
+from engine.runtime.recovery import (
+    ReconciliationReport,
+    RecoveryReport,
+    reconcile_open_orders,
+    replay_inputs,
+)
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 
 __all__ = (
@@ -22,8 +27,10 @@ __all__ = (
     "LiveRunner",
     "OutboxStatistics",
     "OverflowPolicy",
+    "ReconciliationReport",
     "RecoveryReport",
     "RunnerState",
     "RunnerStatistics",
+    "reconcile_open_orders",
     "replay_inputs",
 )

@@ -26,7 +26,7 @@ from engine.events.orders import SubmitOrder
 from engine.events.system import SessionStarted, SessionStopping, TimerFired
 from engine.graph import TradingGraph, topic_for
 from engine.persistence import JournalRecord
-from engine.runtime import Inbox, LiveRunner, replay_inputs
+from engine.runtime import Inbox, LiveRunner, reconcile_open_orders, replay_inputs
 from engine.strategy import Strategy
 from engine.testing import (
     BAR_TYPE,
@@ -231,3 +231,40 @@ def test_replay_inputs_unknown_timer_is_counted_and_logged(
         report = replay_inputs(graph, clock, [record])
     assert report.timers_missing == 1
     assert any("gone" in line.getMessage() for line in caplog.records)
+
+
+def test_reconcile_open_orders_agrees_with_the_rebuilt_simulated_venue() -> None:
+    graph, clock, _ = build_graph()
+    replay_inputs(graph, clock, [])
+    limit = SubmitOrder(strategy_id="operator", client_order_id="op-9",
+                        instrument_id=INSTRUMENT_ID, side=OrderSide.BUY,
+                        order_type=OrderType.LIMIT, quantity=Decimal("0.5"),
+                        price=Decimal("50"), ts_event=START_NS, ts_init=START_NS)
+    graph.bus.send(RISK_EXECUTE, limit)
+    venue = graph.market_driven_venues[0]
+    assert isinstance(venue, SimVenue)
+
+    report = reconcile_open_orders(graph, "SIM", venue.working_order_ids())
+
+    assert report.agrees
+    assert report.matched == 1
+
+
+def test_reconcile_open_orders_names_both_kinds_of_mismatch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    graph, clock, _ = build_graph()
+    replay_inputs(graph, clock, [])
+    limit = SubmitOrder(strategy_id="operator", client_order_id="op-7",
+                        instrument_id=INSTRUMENT_ID, side=OrderSide.BUY,
+                        order_type=OrderType.LIMIT, quantity=Decimal("0.5"),
+                        price=Decimal("50"), ts_event=START_NS, ts_init=START_NS)
+    graph.bus.send(RISK_EXECUTE, limit)
+
+    with caplog.at_level(logging.WARNING):
+        report = reconcile_open_orders(graph, "SIM", ["venue-only-1"])
+
+    assert not report.agrees
+    assert report.engine_only == ["op-7"]
+    assert report.venue_only == ["venue-only-1"]
+    assert "reconciliation with SIM" in caplog.text
