@@ -48,12 +48,16 @@ class BusStatistics(msgspec.Struct, frozen=True, kw_only=True):
 class _Route:
     """A concrete topic or endpoint: who gets its messages and how many went through."""
 
-    __slots__ = ("count", "handlers", "name")
+    __slots__ = ("count", "handlers", "name", "single")
 
     def __init__(self, name: str, handlers: tuple[Handler, ...]) -> None:
         self.name = name
-        self.handlers = handlers
         self.count = 0
+        self.set_handlers(handlers)
+
+    def set_handlers(self, handlers: tuple[Handler, ...]) -> None:
+        self.handlers = handlers
+        self.single: Handler | None = handlers[0] if len(handlers) == 1 else None
 
 
 _Entry: TypeAlias = tuple[Any, tuple[Handler, ...]]
@@ -61,6 +65,11 @@ _Entry: TypeAlias = tuple[Any, tuple[Handler, ...]]
 
 class MessageBus:
     """Route messages by topic and by endpoint, FIFO, without re-entrant calls."""
+
+    __slots__ = (
+        "_draining", "_endpoints", "_error_handler", "_errors", "_handled", "_observers",
+        "_owners", "_queue", "_removed", "_subscriptions", "_topics",
+    )
 
     def __init__(self, *, error_handler: ErrorHandler | None = None) -> None:
         self._subscriptions: list[tuple[str, Handler]] = []
@@ -160,7 +169,7 @@ class MessageBus:
 
     def _rebuild_topics(self) -> None:
         for name, route in self._topics.items():
-            route.handlers = self._handlers_for(name)
+            route.set_handlers(self._handlers_for(name))
 
     def _handlers_for(self, topic: str) -> tuple[Handler, ...]:
         return tuple(h for pattern, h in self._subscriptions if matches(pattern, topic))
@@ -176,8 +185,9 @@ class MessageBus:
         if self._observers:
             for observer in self._observers:
                 observer(topic, message)
-        handlers = route.handlers
-        if self._draining or self._queue or len(handlers) != 1:
+        handler = route.single
+        if handler is None or self._draining or self._queue:
+            handlers = route.handlers
             if handlers:
                 self._queue.append((message, handlers))
             if not self._draining:
@@ -185,7 +195,6 @@ class MessageBus:
             return
         # Fast path, taken once per bar of a backtest: nothing is queued and one handler
         # listens, so delivering in place is exactly what the queue would do next.
-        handler = handlers[0]
         self._draining = True
         self._handled += 1
         try:
