@@ -202,15 +202,33 @@ class Actor:
             if handler is not None:
                 handler(message)
 
-    def subscribe(self, pattern: str, message_type: type[Message] | None = None) -> None:
+    def subscribe(
+        self,
+        pattern: str,
+        message_type: type[Message] | None = None,
+        *,
+        only: type[Message] | None = None,
+    ) -> None:
         """Receive messages on topics matching `pattern`.
 
         With `message_type` given (the one type the topic carries, e.g. Bar) and a single
         handler for it, the bus calls that handler directly: one call less per message on
-        the hottest path.
+        the hottest path. With `only`, just that type is taken from a topic that carries
+        several (the portfolio wants fills, not every order event); the rest is dropped
+        before any dispatch.
         """
         handler: Handler = self.handle
-        if message_type is not None:
+        if only is not None:
+            target = self._dispatch.get(only)
+            if target is None:
+                raise TypeError(f"actor {self._id}: no handler for {only.__name__}")
+
+            def only_this_type(message: Any) -> None:
+                if type(message) is only:
+                    target(message)
+
+            handler = only_this_type
+        elif message_type is not None:
             direct = self._dispatch.get(message_type)
             if direct is not None and len(self._handler_names.get(message_type, ())) == 1:
                 handler = direct

@@ -6,6 +6,7 @@ the simulated venue are passed in, so the engine never imports an adapter.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -105,7 +106,15 @@ def run_backtest(
         graph.start()
 
     driver = ReplayDriver(graph, clock, sources, progress=progress)
-    items = driver.run(start=start)
+    # Everything made before the run (modules, configs, loaded data) is moved out of the
+    # cyclic collector's sight: a full collection would otherwise walk it again and
+    # again during the run (measured: ~2.5% of a million-bar run). Reference counting
+    # still frees it as usual; unfreeze restores the collector afterwards.
+    gc.freeze()
+    try:
+        items = driver.run(start=start)
+    finally:
+        gc.unfreeze()
     graph.stop()
 
     book = graph.portfolio

@@ -144,6 +144,7 @@ class ReplayDriver:
         clock = self._clock
         last = graph.cache.last
         driven = [venue.process_market_data for venue in graph.market_driven_venues]
+        one_venue = driven[0] if len(driven) == 1 else None
         publish = graph.bus.publish
         topic = source.topic
         instrument_id = source.instrument_id
@@ -176,8 +177,11 @@ class ReplayDriver:
                 advance_to(ts)
             now = ts
             last[instrument_id] = item  # type: ignore[index,assignment]
-            for process_market_data in driven:
-                process_market_data(item)
+            if one_venue is not None:  # the usual backtest: one simulated venue, no loop
+                one_venue(item)
+            else:
+                for process_market_data in driven:
+                    process_market_data(item)
             publish(topic, item)  # type: ignore[arg-type]
             count += 1
             if progress is not None and not count & (PROGRESS_EVERY - 1):

@@ -112,7 +112,7 @@ class Portfolio(Actor):
     # -- lifecycle -------------------------------------------------------------------
 
     def on_start(self) -> None:
-        self.subscribe(ALL_ORDER_EVENTS)
+        self.subscribe(ALL_ORDER_EVENTS, only=OrderFilled)
         now = self.clock.timestamp_ns()
         interval = self._config.equity_interval_ns
         self.set_timer(EQUITY_TIMER, interval, start_ns=now - now % interval)
