@@ -41,6 +41,27 @@ class ClosedTrade(msgspec.Struct, frozen=True, kw_only=True):
     fees: Decimal
 
     def __post_init__(self) -> None:
+        # One combined test first: a trade is made per round trip of a backtest, and a
+        # sound one (the only kind the portfolio makes) should not pay for each message.
+        entry, exit_ = self.average_entry_price, self.average_exit_price
+        if (
+            self.side in TRADE_SIDES
+            and self.closed_ns >= self.opened_ns
+            and type(self.realized_pnl) is Decimal
+            and self.realized_pnl.is_finite()
+            and type(self.fees) is Decimal
+            and self.fees.is_finite()
+            and type(self.quantity) is Decimal
+            and self.quantity.is_finite()
+            and self.quantity > 0
+            and type(entry) is Decimal
+            and entry.is_finite()
+            and entry > 0
+            and type(exit_) is Decimal
+            and exit_.is_finite()
+            and exit_ > 0
+        ):
+            return
         if self.side not in TRADE_SIDES:
             raise ValueError(f"side {self.side!r}: must be 'long' or 'short'")
         if self.closed_ns < self.opened_ns:
