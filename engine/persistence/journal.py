@@ -18,21 +18,19 @@ block the writer.
 Checkpoints (copying the WAL into the database file) run beside commits, not in them:
 SQLite's own takes milliseconds inside whichever commit crosses 1000 pages, and an order
 waiting on that commit waited too (p99 5 ms, not 0.7). A thread with a second connection
-does them (`_Checkpointer`); the writer finishes one only if commits kept overlapping it.
+does them (`Checkpointer`); the writer finishes one only if commits kept overlapping it.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 import time
 import zlib
-from contextlib import closing
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Self
 
 import aiosqlite
 import anyio
@@ -45,6 +43,7 @@ from engine.errors import JournalError
 from engine.events.base import Message
 from engine.events.codec import MESSAGE_TYPES
 from engine.events.market import TradeTick
+from engine.persistence.checkpoint import CHECKPOINT_SQL, Checkpointer, Synchronous
 from engine.persistence.journal_reader import JournalReader, truncate_after
 from engine.persistence.journal_schema import (
     SCHEMA,
@@ -71,7 +70,6 @@ __all__ = (
 
 logger = logging.getLogger(__name__)
 
-Synchronous = Literal["normal", "full"]
 
 # The same settings as engine.events.codec's journal encoder (so the same bytes); held
 # here so `append` costs one method call.
@@ -81,8 +79,6 @@ _kinds: dict[type[Message], str] = {}
 # A checkpoint is due after this many commits or payload bytes (~SQLite's 1000 pages).
 _CHECKPOINT_COMMITS: Final = 256
 _CHECKPOINT_BYTES: Final = 4 << 20
-_CHECKPOINT_ATTEMPTS: Final = 4
-_CHECKPOINT_SQL: Final = "PRAGMA wal_checkpoint(PASSIVE)"
 
 # A batch below this many rows is one INSERT of its exact size in autocommit mode: one trip
 # to the database thread, not one per power-of-two chunk plus the COMMIT (an order's
@@ -149,7 +145,7 @@ class JournalWriter:
         self._failure: JournalError | None = None
         self._appended = self._committed_count = self._batches = 0
         self._bytes_written = self._max_batch = 0
-        self._checkpointer = _Checkpointer(self.path, synchronous)
+        self._checkpointer = Checkpointer(self.path, synchronous)
         self._unchecked_commits = self._unchecked_bytes = 0
 
     async def __aenter__(self) -> Self:
@@ -162,7 +158,7 @@ class JournalWriter:
             if str(next(iter(mode))[0]).lower() != "wal":
                 raise JournalError(f"journal {self.path}: WAL mode is not available here")
             await connection.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
-            await connection.execute("PRAGMA wal_autocheckpoint=0")  # _Checkpointer does it
+            await connection.execute("PRAGMA wal_autocheckpoint=0")  # Checkpointer does it
             await connection.executescript(SCHEMA)
             rows = await connection.execute_fetchall(
                 "SELECT value FROM journal_meta WHERE key = 'schema_version'"
@@ -381,7 +377,7 @@ class JournalWriter:
             return
         checkpointer.behind = False
         try:  # inline: the thread's leftover (or all of it, if the thread failed)
-            await connection.execute_fetchall(_CHECKPOINT_SQL)
+            await connection.execute_fetchall(CHECKPOINT_SQL)
         except sqlite3.Error as error:  # the records are safe in the WAL; only it grows
             logger.warning("journal %s: checkpoint failed: %s", self.path, error)
 
@@ -402,63 +398,6 @@ class JournalWriter:
     def _raise_failure(self) -> None:
         if self._failure is not None:
             raise JournalError(str(self._failure)) from self._failure
-
-
-class _Checkpointer:
-    """Checkpoint from a thread and connection of its own when asked (nothing awaits it).
-
-    PASSIVE never blocks the writer, but copies only what was committed when it began:
-    it goes again while commits overlap it, then leaves the rest to the writer (`behind`).
-    """
-
-    def __init__(self, path: Path, synchronous: Synchronous) -> None:
-        self._path = path
-        self._synchronous = synchronous
-        self._wanted = threading.Event()
-        self._closing = False
-        self._thread: threading.Thread | None = None
-        self.healthy = True  # False once a checkpoint failed: the writer does it inline
-        self.behind = False  # commits overlapped every attempt: the writer copies the rest
-        self.writes_started = self.writes_finished = 0  # counted by the writer
-
-    def start(self) -> None:
-        self._closing, self.healthy = False, True
-        self._thread = threading.Thread(target=self._work, name=f"checkpoint {self._path.name}",
-                                        daemon=True)
-        self._thread.start()
-
-    def request(self) -> None:
-        self._wanted.set()
-
-    def close(self) -> None:
-        """Finish the checkpoint in progress, if any, and stop. Blocks: call it in a thread."""
-        if self._thread is not None:
-            self._closing = True
-            self._wanted.set()
-            self._thread.join()
-            self._thread = None
-
-    def _work(self) -> None:
-        try:
-            with closing(sqlite3.connect(self._path, isolation_level=None)) as connection:
-                connection.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
-                while True:
-                    self._wanted.wait()
-                    self._wanted.clear()
-                    if self._closing:
-                        return
-                    for _ in range(_CHECKPOINT_ATTEMPTS):
-                        started, finished = self.writes_started, self.writes_finished
-                        # fetchall: a statement not run to its end holds a read snapshot.
-                        connection.execute(_CHECKPOINT_SQL).fetchall()
-                        if finished == started == self.writes_started:
-                            break  # no commit overlapped it: every frame is copied
-                    else:
-                        self.behind = True
-        except sqlite3.Error as error:
-            self.healthy = False
-            logger.warning("journal %s: checkpoint thread stopped: %s; checkpointing inline",
-                           self._path, error)
 
 
 def append_throughput(
