@@ -37,6 +37,7 @@ up in the tails. Figures only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import sys
@@ -258,6 +259,7 @@ def tick_to_order(path: Path, ticks: int, *, rate: float, every: int = 1) -> Pro
         graph.add_strategy(EveryBar("every-bar", EveryBarConfig(instrument_id=INSTRUMENT_ID,
                                                                 every=every)))
         replay_inputs(graph, clock, [])  # an empty journal: starts the graph, as the daemon
+        gc.freeze()  # as the daemon does after recovery
         inbox = Inbox()
         inbox.add_lane("feed", capacity=config.runtime.data_capacity,
                        policy=config.runtime.overflow)
