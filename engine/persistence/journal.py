@@ -30,7 +30,7 @@ import zlib
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, TypeAlias
 
 import aiosqlite
 import anyio
@@ -104,6 +104,20 @@ def _kind_of(message_type: type[Message]) -> str:
     return kind
 
 
+_PendingRow: TypeAlias = tuple[int, int, int, str, str, bool, Message]
+"""A record appended but not yet encoded: (seq, session, ts_init, topic, kind, input, message)."""
+
+
+def _encoded(pending: list[_PendingRow]) -> list[Row]:
+    rows: list[Row] = []
+    encode = _encoder.encode
+    crc32 = zlib.crc32
+    for seq, session, ts_init, topic, kind, is_input, message in pending:
+        payload = encode(message)
+        rows.append((seq, session, ts_init, topic, kind, int(is_input), crc32(payload), payload))
+    return rows
+
+
 class JournalWriter:
     """Append messages to the journal from sync code; commit them in batches from `run`.
 
@@ -133,7 +147,7 @@ class JournalWriter:
         self._synchronous = synchronous
         self._connection: aiosqlite.Connection | None = None
         self._lock: anyio.Lock | None = None
-        self._pending: list[Row] = []
+        self._pending: list[_PendingRow] = []
         self._session = 0
         self._last_appended = 0
         self._last_committed = 0
@@ -231,13 +245,12 @@ class JournalWriter:
         if self._connection is None:
             raise RuntimeError(f"journal {self.path}: not open: append inside `async with`")
         kind = _kinds.get(type(message)) or _kind_of(type(message))
-        payload = _encoder.encode(message)
         seq = self._last_appended = self._last_appended + 1
         pending = self._pending
-        pending.append(
-            (seq, self._session, message.ts_init, topic, kind, is_input,
-             zlib.crc32(payload), payload)
-        )
+        # Encoded at commit, not here: messages are frozen, so the bytes are the same, and
+        # the handler that appended (a market data event on its way to an order) does not
+        # wait for them. The flusher pays it, once per batch, between events.
+        pending.append((seq, self._session, message.ts_init, topic, kind, is_input, message))
         self._appended += 1
         if len(pending) == 1 and self._wakeup is not None:
             self._wakeup.set()
@@ -330,10 +343,11 @@ class JournalWriter:
         with anyio.CancelScope(shield=True):
             async with self._lock:
                 self._raise_failure()
-                batch = self._pending[: self._batch_max]
-                if not batch:
+                pending = self._pending[: self._batch_max]
+                if not pending:
                     return 0
-                del self._pending[: len(batch)]
+                del self._pending[: len(pending)]
+                batch = _encoded(pending)
                 self._checkpointer.writes_started += 1
                 try:
                     if len(batch) < _ONE_STATEMENT_ROWS:
