@@ -13,7 +13,6 @@ the failure shows the row to write. The meanings are prose, written by hand.
 from __future__ import annotations
 
 import enum
-import importlib
 import re
 import types
 import typing
@@ -346,12 +345,26 @@ def test_events_reference_lists_only_existing_tags(
 
 
 def test_docs_reference_sections_parse_tables_under_dotted_headings() -> None:
-    text = (
-        "# Title\n\n## `[risk]` (`engine.actors.risk.RiskConfig`)\n\nProse.\n\n"
-        "| field | type | default | meaning |\n| --- | --- | --- | --- |\n"
-        "| `a` | one of `\"x\"`, `\"y\"` | `1` | a \\| b |\n\nAfter.\n\n| x | y |\n| - | - |\n"
-        "| not | this |\n\n```toml\n# a comment\n```\n\n## Other\n\n| c | d |\n| - | - |\n| e | f |\n"
-    )
+    text = "\n".join([
+        "# Title",
+        "## `[risk]` (`engine.actors.risk.RiskConfig`)",
+        "Prose, then an example whose comment is no heading:",
+        "```toml",
+        "# a comment",
+        "```",
+        "| field | type | default | meaning |",
+        "| --- | --- | --- | --- |",
+        '| `a` | one of `"x"`, `"y"` | `1` | a \\| b |',
+        "",
+        "After the table: a later table belongs to no section.",
+        "| x | y |",
+        "| - | - |",
+        "| not | this |",
+        "## Other",
+        "| c | d |",
+        "| - | - |",
+        "| e | f |",
+    ])
     assert sections(text) == {
         "engine.actors.risk.RiskConfig": [["`a`", 'one of `"x"`, `"y"`', "`1`", "a \\| b"]],
     }
