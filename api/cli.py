@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import time
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     try:
-        prepared = prepare_backtest(arguments.config)
+        prepared = prepare_backtest(arguments.config, environ=os.environ)
     except ConfigError as error:
         return _input_error("config error", error)
     config = prepared.config

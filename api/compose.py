@@ -7,7 +7,7 @@ before anything runs, and reported as a ConfigError naming the file and field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource
@@ -75,10 +75,15 @@ class PreparedBacktest:
         )
 
 
-def prepare_backtest(path: str | Path | None = None) -> PreparedBacktest:
-    """Load and check a backtest config (the bundled demo when `path` is None)."""
+def prepare_backtest(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> PreparedBacktest:
+    """Load and check a backtest config (the bundled demo when `path` is None).
+
+    `environ` applies `TRADEBUS__SECTION__FIELD` overrides, as for the daemon.
+    """
     file = Path(path) if path is not None else DEFAULT_CONFIG
-    config = load_config(file, BacktestFileConfig)
+    config = load_config(file, BacktestFileConfig, environ=environ)
     where = str(file)
     instruments = build_instruments(config.instruments, where)
     known = {i.instrument_id for i in instruments}

@@ -11,6 +11,7 @@ what came before it is still exported), reported in one line on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,10 +72,16 @@ def _export(reader: JournalReader, arguments: argparse.Namespace) -> int:
         from_seq=arguments.from_seq, inputs_only=arguments.inputs_only, kinds=arguments.kinds
     )
     write = sys.stdout.write
-    for record in records:
-        write(_json.encode(record).decode())
-        write("\n")
-    sys.stdout.flush()
+    try:
+        for record in records:
+            write(_json.encode(record).decode())
+            write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     corruption = reader.corruption
     if corruption is not None:
         return _input_error(

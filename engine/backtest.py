@@ -7,6 +7,7 @@ the simulated venue are passed in, so the engine never imports an adapter.
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,12 @@ class BacktestSettings(Config, kw_only=True, frozen=True):
     fail_fast: bool = False
     periods_per_year: float | None = None
     output_dir: str = "results"
+
+    def __post_init__(self) -> None:
+        # Checked at load: the report would otherwise fail only after the whole run.
+        ppy = self.periods_per_year
+        if ppy is not None and not (math.isfinite(ppy) and ppy > 0):
+            raise ValueError(f"periods_per_year {ppy}: must be a finite number > 0")
 
 
 class BacktestResult(msgspec.Struct, kw_only=True):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Final, Protocol
+from typing import Final, Protocol
 
 import anyio
 import msgspec
@@ -125,15 +125,14 @@ class ReplayFeed:
 class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag="replay"):
     """A replay feed for paper mode: CSV bars, or a recording (`.sqlite`, `.sqlite3`, `.db`).
 
-    `speed` is read by the daemon, which runs its clock at that many times real time; the
-    feed itself only follows the clock. From a recording, only `instrument_id`'s items
-    are replayed, of every `session` unless one is named; `timeframe` applies to CSV bars.
+    The pace is the daemon's clock (`[runtime] speed`): the feed only follows it. From a
+    recording, only `instrument_id`'s items are replayed, of every `session` unless one is
+    named; `timeframe` applies to CSV bars.
     """
 
     path: str
     instrument_id: str
     timeframe: str = "1m"
-    speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     session: int | None = None
 
     def __post_init__(self) -> None:

@@ -125,6 +125,16 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_volume_fraction: float | None = None
     bar_timeframe: str | None = None
 
+    def __post_init__(self) -> None:
+        # Checked when the config is decoded, so a bad file fails naming the field.
+        if not self.venue or "." in self.venue:
+            raise ValueError(f"venue {self.venue!r}: must be non-empty and contain no dot")
+        fraction = self.max_volume_fraction
+        if fraction is not None and not 0 < fraction <= 1:
+            raise ValueError(f"max_volume_fraction {fraction}: must be > 0 and <= 1")
+        if self.bar_timeframe is not None:
+            timeframe_ns(self.bar_timeframe)  # raises ValueError naming a bad timeframe
+
 
 class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
     orders_received: int
@@ -163,17 +173,11 @@ class SimVenue(Actor):
         *,
         cache: MarketCache | None = None,
     ) -> None:
-        if not config.venue or "." in config.venue:
-            raise ValueError(f"venue {config.venue!r}: must be non-empty and contain no dot")
-        fraction = config.max_volume_fraction
-        if fraction is not None and not 0 < fraction <= 1:
-            raise ValueError(f"max_volume_fraction {fraction}: must be > 0 and <= 1")
-        if config.bar_timeframe is not None:
-            timeframe_ns(config.bar_timeframe)  # raises ValueError naming a bad timeframe
         super().__init__(f"venue_{segment(config.venue)}")
         self._config = config
         self._venue = config.venue
         self._instruments = instruments
+        fraction = config.max_volume_fraction
         self._fraction = None if fraction is None else to_decimal(fraction)
         self._bar_timeframe = config.bar_timeframe
         self._books: dict[str, list[WorkingOrder]] = {}  # instrument id -> acceptance order

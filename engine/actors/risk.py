@@ -9,15 +9,18 @@ bad order: a denial is an expected outcome.
 A submission is checked in this fixed order; the first failure is the reason:
 
  1. trading state    HALTED refuses all; REDUCING only what shrinks the net position
- 2. instrument       known to the graph
- 3. quantity         > 0 and a multiple of the size increment
- 4. prices           present exactly for the types that use them, on the price increment
- 5. min_quantity     of the instrument
- 6. notional         >= the instrument's min_notional, <= max_order_notional
- 7. position         max_position_quantity, across strategies, after fills (see below)
- 8. open orders      max_open_orders, across strategies and instruments
- 9. order rate       max_orders_per_interval accepted submissions in a sliding window
-10. price band       limit and trigger prices near the last price (skipped without one)
+ 2. reduce_only      a reduce-only order must shrink the strategy's own position
+ 3. instrument       known to the graph
+ 4. quantity         > 0 and a multiple of the size increment
+ 5. prices           present exactly for the types that use them, on the price increment
+ 6. min_quantity     of the instrument
+ 7. notional         >= the instrument's min_notional, <= max_order_notional
+ 8. position         max_position_quantity, across strategies, after fills (see below)
+ 9. open orders      max_open_orders, across strategies and instruments
+10. order rate       max_orders_per_interval accepted submissions in a sliding window
+11. price band       limit and trigger prices near the last price (skipped without one)
+
+Limits left unset (None) are not checked at all.
 
 The notional is quantity times the limit price, else the trigger price, else (market
 orders) the last price of the `MarketCache`. A market order with no last price cannot
