@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Final
 from engine.bus import Handler, MessageBus
 from engine.clock import Clock
 from engine.events.base import Message
-from engine.events.codec import MESSAGE_TYPES
+from engine.events.codec import MESSAGE_TYPES, TAGS
 from engine.events.fills import PositionEvent
 from engine.events.orders import OrderEvent
 from engine.events.system import ActorFaulted, ActorStarted, ActorStopped, TimerFired
@@ -175,13 +175,12 @@ class Actor:
         self._state = ActorState.FAULTED
         self._running = False
         now = self.clock.timestamp_ns()
-        kind = getattr(type(message), "__struct_config__", None)
         faulted = ActorFaulted(
             actor_id=self._id,
             error_type=type(error).__name__,
             error=str(error),
             message_kind=message if isinstance(message, str)  # a lifecycle step: "on_start"
-            else str(kind.tag) if kind is not None and kind.tag else type(message).__name__,
+            else TAGS.get(type(message), type(message).__name__),
             ts_event=now,
             ts_init=now,
         )

@@ -33,6 +33,7 @@ from adapters.data.sqlite_common import (
 )
 from engine.errors import DataError
 from engine.events import (
+    TAGS,
     Bar,
     BookDelta,
     QuoteTick,
@@ -93,7 +94,7 @@ GROUP BY s.session ORDER BY s.session
 """
 # The wire tag is the kind: the same stable name the journal and the API use.
 _KINDS: Final[dict[type[Any], str]] = {
-    kind: str(kind.__struct_config__.tag) for kind in (Bar, TradeTick, QuoteTick, BookDelta)
+    kind: TAGS[kind] for kind in (Bar, TradeTick, QuoteTick, BookDelta)
 }
 
 

@@ -11,7 +11,7 @@ the state machine forbids, whatever a venue sends.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 import msgspec
 
@@ -20,8 +20,7 @@ from engine.domain.enums import OrderStatus, TimeInForce
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import next_status
 from engine.domain.order import Order
-from engine.events.base import Message
-from engine.events.codec import MESSAGE_TYPES
+from engine.events.codec import TAGS
 from engine.events.fills import OrderFilled
 from engine.events.orders import (
     CancelOrder,
@@ -43,9 +42,6 @@ from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_to
 
 __all__ = ("OrderManager", "OrderManagerStatistics", "order_record")
 
-_TAGS: Final[dict[type[Message], str]] = {
-    t: str(t.__struct_config__.tag) for t in MESSAGE_TYPES if t.__struct_config__.tag
-}
 
 
 class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -173,13 +169,13 @@ class OrderManager(Actor):
         if order is None:
             if type(event) is not OrderDenied:
                 self._unknown += 1
-                self._surface(event.client_order_id, "unknown", _TAGS[type(event)])
+                self._surface(event.client_order_id, "unknown", TAGS[type(event)])
                 return
             order = order_record(event, ts_ns=event.ts_init)
             self._orders[event.client_order_id] = order
         updated = self._apply(order, event)
         if updated is None:
-            self._reject_transition(order, _TAGS[type(event)])
+            self._reject_transition(order, TAGS[type(event)])
             return
         self._orders[updated.client_order_id] = updated
         if updated.is_open:
@@ -190,7 +186,7 @@ class OrderManager(Actor):
 
     def _apply(self, order: Order, event: OrderEvent) -> Order | None:
         """Return the order after `event`, or None when the lifecycle forbids it."""
-        kind = _TAGS[type(event)]
+        kind = TAGS[type(event)]
         status = next_status(order.status, kind)
         if status is None:
             return None

@@ -3,6 +3,7 @@
 from engine.events.base import Command, Event, Message
 from engine.events.codec import (
     MESSAGE_TYPES,
+    TAGS,
     AnyMessage,
     decode_json,
     decode_msgpack,
@@ -62,6 +63,7 @@ from engine.events.system import (
 
 __all__ = (
     "MESSAGE_TYPES",
+    "TAGS",
     "AccountUpdated",
     "ActorFaulted",
     "ActorStarted",

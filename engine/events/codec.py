@@ -57,6 +57,7 @@ from engine.events.system import (
 
 __all__ = (
     "MESSAGE_TYPES",
+    "TAGS",
     "AnyMessage",
     "decode_json",
     "decode_msgpack",
@@ -103,6 +104,11 @@ AnyMessage: TypeAlias = (
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__
+
+TAGS: Final[dict[type[object], str]] = {
+    message_type: str(message_type.__struct_config__.tag) for message_type in MESSAGE_TYPES
+}
+"""Each message type's stable wire tag (`order.filled`): the journal's and the API's kind."""
 
 _msgpack_encoder: Final = msgspec.msgpack.Encoder()
 _msgpack_decoder: Final[msgspec.msgpack.Decoder[AnyMessage]] = msgspec.msgpack.Decoder(AnyMessage)

@@ -41,7 +41,7 @@ from anyio.abc import TaskStatus
 
 from engine.errors import JournalError
 from engine.events.base import Message
-from engine.events.codec import MESSAGE_TYPES
+from engine.events.codec import TAGS
 from engine.events.market import TradeTick
 from engine.persistence.checkpoint import CHECKPOINT_SQL, Checkpointer, Synchronous
 from engine.persistence.journal_reader import JournalReader, truncate_after
@@ -74,7 +74,6 @@ logger = logging.getLogger(__name__)
 # The same settings as engine.events.codec's journal encoder (so the same bytes); held
 # here so `append` costs one method call.
 _encoder: Final = msgspec.msgpack.Encoder()
-_kinds: dict[type[Message], str] = {}
 
 # A checkpoint is due after this many commits or payload bytes (~SQLite's 1000 pages).
 _CHECKPOINT_COMMITS: Final = 256
@@ -92,16 +91,11 @@ def _exact_insert_sql(rows: int) -> str:
 
 
 def _kind_of(message_type: type[Message]) -> str:
-    """Return the tag of a journalable message type; refuse one the reader could not decode."""
-    kind = _kinds.get(message_type)
-    if kind is None:
-        if message_type not in MESSAGE_TYPES:
-            raise TypeError(
-                f"message type {message_type.__name__}: not in engine.events.codec.AnyMessage,"
-                " so a journal reader could not decode it"
-            )
-        kind = _kinds[message_type] = str(message_type.__struct_config__.tag)
-    return kind
+    """Refuse a message type the reader could not decode (the fast path is `TAGS.get`)."""
+    raise TypeError(
+        f"message type {message_type.__name__}: not in engine.events.codec.AnyMessage,"
+        " so a journal reader could not decode it"
+    )
 
 
 _PendingRow: TypeAlias = tuple[int, int, int, str, str, bool, Message]
@@ -244,7 +238,7 @@ class JournalWriter:
         """
         if self._connection is None:
             raise RuntimeError(f"journal {self.path}: not open: append inside `async with`")
-        kind = _kinds.get(type(message)) or _kind_of(type(message))
+        kind = TAGS.get(type(message)) or _kind_of(type(message))
         seq = self._last_appended = self._last_appended + 1
         pending = self._pending
         # Encoded at commit, not here: messages are frozen, so the bytes are the same, and
