@@ -36,7 +36,7 @@ from engine.clock import LiveClock
 from engine.config import load_config
 from engine.errors import ConfigError
 from engine.events.system import SessionStarted, SessionStopping
-from engine.graph import TradingGraph, topic_for
+from engine.graph import TradingGraph, instrument_of, topic_for
 from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
 from engine.runtime import (
     Inbox,
@@ -257,7 +257,7 @@ class Daemon:
         inbox = self.inbox
 
         def deliver(item: Any) -> None:
-            inbox.put_data(lane, item, topic_for(item), _instrument_of(item))
+            inbox.put_data(lane, item, topic_for(item), instrument_of(item))
 
         return deliver
 
@@ -347,7 +347,7 @@ class _FeedProgress:
         resume_after = self.resume_after
         for record in records:
             if record.is_input and record.kind in _MARKET_DATA_KINDS:
-                instrument = _instrument_of(record.message)
+                instrument = instrument_of(record.message)
                 ts_event = record.message.ts_event
                 last = resume_after.get(instrument)
                 count = last[1] + 1 if last is not None and last[0] == ts_event else 1
@@ -355,6 +355,3 @@ class _FeedProgress:
             yield record
 
 
-def _instrument_of(item: Any) -> str:
-    bar_type = getattr(item, "bar_type", None)
-    return str(bar_type.instrument_id if bar_type is not None else item.instrument_id)

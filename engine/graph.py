@@ -35,7 +35,7 @@ from engine.topics import (
     trades_topic,
 )
 
-__all__ = ("TradingGraph", "topic_for")
+__all__ = ("TradingGraph", "instrument_of", "topic_for")
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ def topic_for(message: MarketData | BookDelta) -> str:
     if type(message) is BookDelta:
         return book_topic(message.instrument_id)
     raise TypeError(f"message {type(message).__name__}: not market data")
+
+
+def instrument_of(message: MarketData | BookDelta) -> str:
+    """The instrument id a market data message is about."""
+    if type(message) is Bar:
+        return message.bar_type.instrument_id
+    return message.instrument_id  # type: ignore[union-attr]
 
 
 class TradingGraph:

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from engine.clock import SimClock
-from engine.events.market import Bar, BookDelta
-from engine.graph import TradingGraph, topic_for
+from engine.events.market import BookDelta
+from engine.graph import TradingGraph, instrument_of, topic_for
 from engine.ports import MarketData
 
 __all__ = ("ReplayDriver", "ReplaySource")
@@ -45,10 +45,6 @@ class ReplaySource:
         self.instrument_id = instrument_id
 
 
-def _instrument_of(item: MarketData) -> str:
-    return item.bar_type.instrument_id if type(item) is Bar else item.instrument_id  # type: ignore[union-attr]
-
-
 def _keyed(
     index: int, source: ReplaySource
 ) -> Iterator[tuple[int, int, int, MarketData, str, str]]:
@@ -61,7 +57,7 @@ def _keyed(
             position,
             item,
             source.topic or topic_for(item),
-            source.instrument_id or _instrument_of(item),
+            source.instrument_id or instrument_of(item),
         )
 
 
