@@ -49,7 +49,13 @@ from engine.runtime import (
 )
 from engine.topics import system_topic
 
-__all__ = ("DEFAULT_DAEMON_CONFIG", "Daemon", "DaemonHealth", "load_daemon_config")
+__all__ = (
+    "DEFAULT_DAEMON_CONFIG",
+    "Daemon",
+    "DaemonHealth",
+    "first_event_time",
+    "load_daemon_config",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +148,7 @@ class Daemon:
         runtime = config.runtime
         self.data_dir.mkdir(parents=True, exist_ok=True)
         feed_items = [feed.build_items(self.file.parent) for feed in config.feeds]
-        first_ts = _first_time(feed_items)
+        first_ts = first_event_time(feed_items)
         origin = first_ts if runtime.clock_origin == "data" and first_ts is not None else None
         clock = self.clock = LiveClock(origin_ns=origin, speed=runtime.speed)
 
@@ -321,7 +327,8 @@ class Daemon:
             )
 
 
-def _first_time(feed_items: list[Any]) -> int | None:
+def first_event_time(feed_items: list[Any]) -> int | None:
+    """The earliest first `ts_event` of the feeds (where a data-origin clock starts)."""
     first: int | None = None
     for items in feed_items:
         for item in items:

@@ -19,7 +19,7 @@ import anyio
 
 from adapters.data.recording import AsyncRecordingStore, RecordingWriter
 from adapters.replay import ReplayFeed
-from api.daemon import Daemon, load_daemon_config
+from api.daemon import Daemon, first_event_time, load_daemon_config
 from engine.clock import LiveClock
 from engine.errors import ConfigError
 from engine.log import configure_logging
@@ -88,11 +88,7 @@ def run_record_command(arguments: argparse.Namespace) -> int:
     out = Path(arguments.out) if arguments.out else Path(runtime.data_dir) / runtime.recording
     out.parent.mkdir(parents=True, exist_ok=True)
     items = [feed.build_items(file.parent) for feed in config.feeds]
-    first = None
-    for source in items:
-        for item in source:
-            first = item.ts_event if first is None else min(first, item.ts_event)
-            break
+    first = first_event_time(items)
     origin = first if runtime.clock_origin == "data" else None
     clock = LiveClock(origin_ns=origin, speed=runtime.speed)
     configure_logging(clock, log_format=runtime.log_format)
