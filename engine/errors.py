@@ -25,6 +25,7 @@ __all__ = (
     "InvalidTransition",
     "JournalError",
     "MalformedMessage",
+    "OutcomeUnknown",
     "TradebusError",
     "UnknownEndpoint",
     "VenueError",
@@ -99,3 +100,11 @@ class MalformedMessage(VenueError):
         self.raw = raw
         self.reason = reason
         super().__init__(f"venue {venue}: malformed message: {reason}")
+
+
+class OutcomeUnknown(VenueError):
+    """A request reached the wire but no answer came (timeout, connection lost mid-request).
+
+    Raised by an execution client's submit, cancel or modify: the order may or may not
+    have been acted on, so the caller marks it in doubt and lets a venue report decide.
+    """

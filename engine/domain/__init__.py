@@ -20,8 +20,20 @@ from engine.domain.money import (
     to_decimal,
 )
 from engine.domain.order import Order
+from engine.domain.reports import (
+    AccountReport,
+    BalanceReport,
+    FillReport,
+    OrderStatusReport,
+    PositionReport,
+)
 
 __all__ = (
+    "AccountReport",
+    "BalanceReport",
+    "FillReport",
+    "OrderStatusReport",
+    "PositionReport",
     "TRANSITIONS",
     "ZERO",
     "BookAction",

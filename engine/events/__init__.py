@@ -11,6 +11,8 @@ from engine.events.codec import (
     encode_msgpack,
 )
 from engine.events.fills import (
+    AccountBalance,
+    AccountState,
     AccountUpdated,
     Balance,
     OrderFilled,
@@ -32,7 +34,9 @@ from engine.events.market import (
     timeframe_ns,
 )
 from engine.events.orders import (
+    EXTERNAL_STRATEGY_ID,
     CancelOrder,
+    ExternalOrderAdopted,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -41,6 +45,9 @@ from engine.events.orders import (
     OrderEvent,
     OrderExpired,
     OrderModifyRejected,
+    OrderOutcomeUnknown,
+    OrderPendingCancel,
+    OrderPendingUpdate,
     OrderRejected,
     OrderSubmitted,
     OrderTriggered,
@@ -64,6 +71,8 @@ from engine.events.system import (
 __all__ = (
     "MESSAGE_TYPES",
     "TAGS",
+    "AccountBalance",
+    "AccountState",
     "AccountUpdated",
     "ActorFaulted",
     "ActorStarted",
@@ -92,6 +101,11 @@ __all__ = (
     "OrderTransitionRejected",
     "OrderTriggered",
     "OrderUpdated",
+    "OrderPendingCancel",
+    "OrderPendingUpdate",
+    "OrderOutcomeUnknown",
+    "ExternalOrderAdopted",
+    "EXTERNAL_STRATEGY_ID",
     "PositionChanged",
     "PositionClosed",
     "PositionEvent",

@@ -12,6 +12,7 @@ import msgspec
 
 from engine.events.base import Message
 from engine.events.fills import (
+    AccountState,
     AccountUpdated,
     OrderFilled,
     PositionChanged,
@@ -30,6 +31,7 @@ from engine.events.market import (
 )
 from engine.events.orders import (
     CancelOrder,
+    ExternalOrderAdopted,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -37,6 +39,9 @@ from engine.events.orders import (
     OrderDenied,
     OrderExpired,
     OrderModifyRejected,
+    OrderOutcomeUnknown,
+    OrderPendingCancel,
+    OrderPendingUpdate,
     OrderRejected,
     OrderSubmitted,
     OrderTriggered,
@@ -101,6 +106,11 @@ AnyMessage: TypeAlias = (
     | BookDelta
     | SessionStarted
     | SessionStopping
+    | OrderPendingCancel
+    | OrderPendingUpdate
+    | OrderOutcomeUnknown
+    | ExternalOrderAdopted
+    | AccountState
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

@@ -15,6 +15,8 @@ from engine.events.base import Event
 from engine.events.orders import OrderEvent
 
 __all__ = (
+    "AccountBalance",
+    "AccountState",
     "AccountUpdated",
     "Balance",
     "OrderFilled",
@@ -36,6 +38,8 @@ class OrderFilled(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.fi
     commission: Decimal
     commission_currency: str
     liquidity_side: LiquiditySide
+    inferred: bool = False
+    """True for a fill reconciliation found in the venue's history (missed by the stream)."""
 
 
 class PositionEvent(Event, frozen=True, kw_only=True, gc=False):
@@ -83,3 +87,26 @@ class AccountUpdated(Event, frozen=True, kw_only=True, gc=False, tag="account.up
     balances: tuple[Balance, ...]
     equity: Decimal
     currency: str
+
+
+class AccountBalance(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One currency as the venue reports it: `total` = `free` + `locked`."""
+
+    currency: str
+    total: Decimal
+    free: Decimal
+    locked: Decimal = Decimal(0)
+
+
+class AccountState(Event, frozen=True, kw_only=True, gc=False, tag="account.state"):
+    """Balances and margin as the venue reports them (a stream push or reconciliation).
+
+    The portfolio takes `total` as the truth for each currency listed (a correction is
+    logged and counted) and keeps `free` for the risk actor's balance check.
+    """
+
+    venue: str
+    account_id: str
+    balances: tuple[AccountBalance, ...]
+    margin_used: Decimal | None = None
+    margin_available: Decimal | None = None

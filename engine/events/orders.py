@@ -8,13 +8,15 @@ through is published by the order manager only after its state machine
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypeVar
+from typing import Final, Literal, TypeVar
 
 from engine.domain.enums import OrderSide, OrderType, TimeInForce, TradingState
 from engine.events.base import Command, Event
 
 __all__ = (
+    "EXTERNAL_STRATEGY_ID",
     "CancelOrder",
+    "ExternalOrderAdopted",
     "ModifyOrder",
     "OrderAccepted",
     "OrderCancelRejected",
@@ -23,6 +25,9 @@ __all__ = (
     "OrderEvent",
     "OrderExpired",
     "OrderModifyRejected",
+    "OrderOutcomeUnknown",
+    "OrderPendingCancel",
+    "OrderPendingUpdate",
     "OrderRejected",
     "OrderSubmitted",
     "OrderTriggered",
@@ -32,6 +37,10 @@ __all__ = (
     "command_rejected",
     "order_denied",
 )
+
+
+EXTERNAL_STRATEGY_ID: Final = "external"
+"""The reserved strategy id of orders the engine did not place (adopted from a venue)."""
 
 
 class SubmitOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.submit_order"):
@@ -130,9 +139,58 @@ class OrderTriggered(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order
 
 
 class OrderUpdated(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.updated"):
+    """The venue applied a modify. `venue_order_id` is set when the venue did it as a
+    cancel-replace under a new id; the order manager links the old id to the new one."""
+
     quantity: Decimal
     price: Decimal | None = None
     trigger_price: Decimal | None = None
+    venue_order_id: str | None = None
+
+
+class OrderPendingCancel(
+    OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.pending_cancel"
+):
+    """A cancel left for the venue; the order may still fill until the venue answers."""
+
+
+class OrderPendingUpdate(
+    OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.pending_update"
+):
+    """A modify left for the venue; the old terms hold until the venue answers."""
+
+
+class OrderOutcomeUnknown(
+    OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.outcome_unknown"
+):
+    """A submit, cancel or modify got no answer (timeout, connection lost mid-request).
+
+    The order may or may not be working at the venue. Only a venue report or query
+    settles it (reconciliation turns the answer into the matching event); the engine
+    never resubmits to find out, which could place the order twice.
+    """
+
+    operation: Literal["submit", "cancel", "modify"]
+    reason: str
+
+
+class ExternalOrderAdopted(
+    OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.external_adopted"
+):
+    """An order the engine did not place, found working (or done) at a venue.
+
+    Adopted under `EXTERNAL_STRATEGY_ID` (or the strategy the client id names, when it
+    is one of ours from a lost journal) so the books match the venue; its fills follow
+    as ordinary `OrderFilled` events.
+    """
+
+    venue_order_id: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
 
 
 class OrderModifyRejected(

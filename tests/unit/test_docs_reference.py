@@ -221,6 +221,8 @@ def python_type(annotation: Any) -> str:
         if len(args) == 2 and args[1] is Ellipsis:
             return f"tuple[{python_type(args[0])}, ...]"
         return f"tuple[{', '.join(python_type(arg) for arg in args)}]"
+    if origin is typing.Literal:
+        return " or ".join(f'"{arg}"' for arg in typing.get_args(annotation))
     if isinstance(annotation, type):
         return annotation.__name__
     raise TypeError(f"annotation {annotation!r}: no rendering (add one to this test)")

@@ -48,6 +48,11 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("BookDelta", "book_delta"),
     ("SessionStarted", "system.session_started"),
     ("SessionStopping", "system.session_stopping"),
+    ("OrderPendingCancel", "order.pending_cancel"),
+    ("OrderPendingUpdate", "order.pending_update"),
+    ("OrderOutcomeUnknown", "order.outcome_unknown"),
+    ("ExternalOrderAdopted", "order.external_adopted"),
+    ("AccountState", "account.state"),
 )
 
 

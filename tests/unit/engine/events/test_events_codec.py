@@ -21,6 +21,8 @@ from engine.domain.enums import (
 )
 from engine.events import (
     MESSAGE_TYPES,
+    AccountBalance,
+    AccountState,
     AccountUpdated,
     ActorFaulted,
     ActorStarted,
@@ -30,6 +32,7 @@ from engine.events import (
     BarType,
     BookDelta,
     CancelOrder,
+    ExternalOrderAdopted,
     Instrument,
     Message,
     ModifyOrder,
@@ -40,6 +43,9 @@ from engine.events import (
     OrderExpired,
     OrderFilled,
     OrderModifyRejected,
+    OrderOutcomeUnknown,
+    OrderPendingCancel,
+    OrderPendingUpdate,
     OrderRejected,
     OrderSubmitted,
     OrderTransitionRejected,
@@ -118,6 +124,18 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
         OrderCancelRejected: lambda: OrderCancelRejected(**ORDER, reason="not open", **TS),
         OrderCanceled: lambda: OrderCanceled(**ORDER, **TS),
         OrderExpired: lambda: OrderExpired(**ORDER, **TS),
+        OrderPendingCancel: lambda: OrderPendingCancel(**ORDER, **TS),
+        OrderPendingUpdate: lambda: OrderPendingUpdate(**ORDER, **TS),
+        OrderOutcomeUnknown: lambda: OrderOutcomeUnknown(
+            **ORDER, operation="submit", reason="timeout after 5 s", **TS),
+        ExternalOrderAdopted: lambda: ExternalOrderAdopted(
+            **ORDER, venue_order_id="v-9", side=OrderSide.SELL, order_type=OrderType.LIMIT,
+            quantity=Decimal("0.5"), price=Decimal("30100.5"), **TS),
+        AccountState: lambda: AccountState(
+            venue="SIM", account_id="acc", balances=(
+                AccountBalance(currency="USDT", total=Decimal("100.5"), free=Decimal("90"),
+                               locked=Decimal("10.5")),),
+            margin_used=None, margin_available=Decimal("1"), **TS),
         OrderFilled: lambda: OrderFilled(
             **ORDER, venue_order_id="v-1", trade_id="t-1", side=OrderSide.BUY,
             last_quantity=Decimal("0.00100000"), last_price=Decimal("30000.123456789"),
