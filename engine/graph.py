@@ -80,7 +80,7 @@ class TradingGraph:
         self.cache = cache if cache is not None else MarketCache()
         self.instruments = InstrumentRegistry(instruments)
         self.data = MarketDataActor()
-        self.orders = OrderManager()
+        self.orders = OrderManager(instruments=self.instruments)
         self.portfolio = Portfolio(portfolio, self.instruments, self.cache)
         self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache)
         self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk]

@@ -2,34 +2,57 @@
 
 Commands arrive from risk at `ORDERS_EXECUTE` and are routed to the venue named in the
 instrument id; events arrive from venues and risk at `ORDERS_PROCESS` and are applied
-through the lifecycle table. Only an event the table allows is applied and published on
-`events.order.<strategy>`; anything else is counted, surfaced as
-`OrderTransitionRejected` and dropped. So a strategy never sees an order move in a way
-the state machine forbids, whatever a venue sends.
+through the lifecycle table (`engine.domain.lifecycle`). Only an event the table allows
+is applied and published on `events.order.<strategy>`; anything else is counted,
+surfaced as `OrderTransitionRejected` and dropped. So a strategy never sees an order
+move in a way the state machine forbids, whatever a venue sends.
+
+What real venues send, and what this actor does with it:
+
+- Malformed events (a NaN or negative quantity, an unknown instrument) are counted,
+  logged and dropped where they enter (`order_validation`); none raises.
+- The same fill twice (the private stream and the REST backstop both report it): fills
+  are de-duplicated by trade id per order; a duplicate is counted and never booked.
+- A fill after a cancel or an expiry is booked (see the lifecycle module).
+- Events that name an order by its venue order id only are matched through an index of
+  venue order ids (both ways; a cancel-replace links the old id to the new one).
+- Orders and fills the engine did not place are adopted under the strategy id
+  `external` (`ExternalOrderAdopted`, or a fill of an order nobody knows), so the books
+  match the venue. A fill-only adoption does not know the order's size: its quantity
+  follows its fills.
+- Cancels and modifies are marked pending (`OrderPendingCancel`, `OrderPendingUpdate`)
+  when they leave, so the order is never believed canceled before the venue says so.
 """
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from engine.actor import Actor
-from engine.domain.enums import OrderStatus, TimeInForce
+from engine.actors.order_validation import invalid_reason
+from engine.domain.enums import OrderStatus, OrderType, TimeInForce
 from engine.domain.ids import split_instrument_id
-from engine.domain.lifecycle import next_status
+from engine.domain.lifecycle import next_status, status_after_fill
 from engine.domain.order import Order
 from engine.events.codec import TAGS
 from engine.events.fills import OrderFilled
 from engine.events.orders import (
+    EXTERNAL_STRATEGY_ID,
     CancelOrder,
+    ExternalOrderAdopted,
     ModifyOrder,
     OrderAccepted,
     OrderCancelRejected,
     OrderDenied,
     OrderEvent,
     OrderModifyRejected,
+    OrderOutcomeUnknown,
+    OrderPendingCancel,
+    OrderPendingUpdate,
     OrderRejected,
     OrderSubmitted,
     OrderUpdated,
@@ -38,10 +61,24 @@ from engine.events.orders import (
     order_denied,
 )
 from engine.events.system import OrderTransitionRejected
+from engine.instruments import InstrumentRegistry
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
 
 __all__ = ("OrderManager", "OrderManagerStatistics", "order_record")
 
+logger = logging.getLogger(__name__)
+
+_PENDING_OR_DOUBT = frozenset(
+    {OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_UPDATE, OrderStatus.IN_DOUBT}
+)
+_MODIFIABLE = frozenset(
+    {
+        OrderStatus.ACCEPTED,
+        OrderStatus.TRIGGERED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_UPDATE,
+    }
+)
 
 
 class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,21 +90,44 @@ class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
     fills: int
     illegal_transitions: int
     unknown_order_events: int
+    duplicate_fills: int = 0
+    duplicate_events: int = 0
+    invalid_events: int = 0
+    late_fills: int = 0
+    external_orders: int = 0
+    in_doubt: int = 0
 
 
 class OrderManager(Actor):
-    """Keep the order book, apply the lifecycle, route commands to venues."""
+    """Keep the order book, apply the lifecycle, route commands to venues.
 
-    def __init__(self, actor_id: str = "orders") -> None:
+    Args:
+        instruments: when given, events for instruments not in it are refused as
+            malformed (the graph passes its registry).
+    """
+
+    def __init__(
+        self, actor_id: str = "orders", *, instruments: InstrumentRegistry | None = None
+    ) -> None:
         super().__init__(actor_id)
+        self._instruments = instruments
         self._orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
+        self._trade_ids: dict[str, set[str]] = {}  # client order id -> trade ids booked
+        self._by_venue_id: dict[str, str] = {}  # venue order id (old ones too) -> client id
+        self._open_ended: set[str] = set()  # adopted from a fill: quantity follows fills
         self._submitted = 0
         self._denied = 0
         self._rejected = 0
         self._fills = 0
         self._illegal = 0
         self._unknown = 0
+        self._duplicate_fills = 0
+        self._duplicate_events = 0
+        self._invalid = 0
+        self._late_fills = 0
+        self._external = 0
+        self._in_doubt = 0
 
     def on_start(self) -> None:
         self.register_endpoint(ORDERS_EXECUTE)
@@ -77,6 +137,11 @@ class OrderManager(Actor):
 
     def order(self, client_order_id: str) -> Order | None:
         return self._orders.get(client_order_id)
+
+    def order_by_venue_id(self, venue_order_id: str) -> Order | None:
+        """The order a venue order id belongs to (a replaced order's old id included)."""
+        client_order_id = self._by_venue_id.get(venue_order_id)
+        return None if client_order_id is None else self._orders.get(client_order_id)
 
     def orders(self, *, strategy_id: str | None = None) -> list[Order]:
         """Every order this session, in creation order."""
@@ -96,6 +161,14 @@ class OrderManager(Actor):
         """How many orders are open (without building the list)."""
         return len(self._open)
 
+    def has_trade(self, client_order_id: str, trade_id: str) -> bool:
+        """True when the fill `trade_id` of the order is already booked."""
+        return trade_id in self._trade_ids.get(client_order_id, ())
+
+    def booked_trade_ids(self, client_order_id: str) -> tuple[str, ...]:
+        """The trade ids booked for one order, sorted."""
+        return tuple(sorted(self._trade_ids.get(client_order_id, ())))
+
     def statistics(self) -> OrderManagerStatistics:
         return OrderManagerStatistics(
             orders=len(self._orders),
@@ -106,6 +179,12 @@ class OrderManager(Actor):
             fills=self._fills,
             illegal_transitions=self._illegal,
             unknown_order_events=self._unknown,
+            duplicate_fills=self._duplicate_fills,
+            duplicate_events=self._duplicate_events,
+            invalid_events=self._invalid,
+            late_fills=self._late_fills,
+            external_orders=self._external,
+            in_doubt=self._in_doubt,
         )
 
     # -- commands (from risk) --------------------------------------------------------------
@@ -139,44 +218,83 @@ class OrderManager(Actor):
         self.send(endpoint, command)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
-        self._route_to_open_order(command, OrderCancelRejected)
+        order = self._open.get(command.client_order_id)
+        if order is None:
+            self._refuse(command, OrderCancelRejected, "order is not open")
+            return
+        self._mark_pending(OrderPendingCancel, order)
+        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
 
     def on_modify_order(self, command: ModifyOrder) -> None:
-        self._route_to_open_order(command, OrderModifyRejected)
+        order = self._open.get(command.client_order_id)
+        if order is None:
+            self._refuse(command, OrderModifyRejected, "order is not open")
+            return
+        if order.status not in _MODIFIABLE:
+            self._refuse(command, OrderModifyRejected,
+                         f"order is {order.status}: only an accepted order can be modified")
+            return
+        self._mark_pending(OrderPendingUpdate, order)
+        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
 
-    def _route_to_open_order(
+    def _mark_pending(
+        self, event_type: type[OrderPendingCancel] | type[OrderPendingUpdate], order: Order
+    ) -> None:
+        now = self.clock.timestamp_ns()
+        self._process(event_type(
+            strategy_id=order.strategy_id, client_order_id=order.client_order_id,
+            instrument_id=order.instrument_id, ts_event=now, ts_init=now,
+        ))
+
+    def _refuse(
         self,
         command: CancelOrder | ModifyOrder,
         refusal_type: type[OrderCancelRejected] | type[OrderModifyRejected],
+        reason: str,
     ) -> None:
-        """Send `command` to the venue of its open order, or tell the strategy it is not open."""
-        order = self._open.get(command.client_order_id)
-        if order is not None:
-            self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
-            return
         # No state changes, so this bypasses the lifecycle: the strategy is told directly.
-        refusal = command_rejected(
-            refusal_type, command, "order is not open", self.clock.timestamp_ns()
-        )
+        refusal = command_rejected(refusal_type, command, reason, self.clock.timestamp_ns())
         self.publish(order_topic(command.strategy_id), refusal)
 
     # -- events (from venues and risk) -------------------------------------------------------
 
     def _process(self, event: Any) -> None:
         if not isinstance(event, OrderEvent):
-            raise TypeError(f"message {type(event).__name__}: {ORDERS_PROCESS} takes order events")
+            self._invalid += 1
+            logger.warning("%s: %s is not an order event; dropped", ORDERS_PROCESS,
+                           type(event).__name__)
+            return
+        reason = invalid_reason(event, self._instruments)
+        if reason is not None:
+            self._refuse_invalid(event, reason)
+            return
         order = self._orders.get(event.client_order_id)
         if order is None:
-            if type(event) is not OrderDenied:
-                self._unknown += 1
-                self._surface(event.client_order_id, "unknown", TAGS[type(event)])
+            order, event = self._resolve_unknown(event)
+            if order is None:
                 return
-            order = order_record(event, ts_ns=event.ts_init)
-            self._orders[event.client_order_id] = order
+        elif event.strategy_id != order.strategy_id:
+            # Known by client id, but the venue (or reconciliation) does not know whose.
+            event = msgspec.structs.replace(event, strategy_id=order.strategy_id)
+        if type(event) is OrderFilled:
+            if self.has_trade(order.client_order_id, event.trade_id):
+                self._duplicate_fills += 1
+                logger.info("fill %s of %s: duplicate, not booked again", event.trade_id,
+                            order.client_order_id)
+                return
+            filled = order.filled_quantity + event.last_quantity
+            if filled > order.quantity and order.client_order_id not in self._open_ended:
+                self._refuse_invalid(event, f"overfill: {filled} > quantity {order.quantity}")
+                return
         updated = self._apply(order, event)
         if updated is None:
+            if _is_repeat(order, event):
+                self._duplicate_events += 1
+                return
             self._reject_transition(order, TAGS[type(event)])
             return
+        if type(event) is OrderFilled:
+            self._trade_ids.setdefault(order.client_order_id, set()).add(event.trade_id)
         self._orders[updated.client_order_id] = updated
         if updated.is_open:
             self._open[updated.client_order_id] = updated
@@ -184,31 +302,110 @@ class OrderManager(Actor):
             self._open.pop(updated.client_order_id, None)
         self.publish(order_topic(updated.strategy_id), event)
 
+    def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:
+        """Find or make the order an event with an unknown client id belongs to."""
+        venue_order_id = getattr(event, "venue_order_id", None)
+        if venue_order_id:
+            known = self.order_by_venue_id(venue_order_id)
+            if known is not None and type(event) is ExternalOrderAdopted:
+                self._duplicate_events += 1  # adopted before (a second reconciliation)
+                return None, event
+            if known is not None:
+                return known, msgspec.structs.replace(
+                    event, strategy_id=known.strategy_id, client_order_id=known.client_order_id
+                )
+        if isinstance(event, OrderDenied):
+            order = order_record(event, ts_ns=event.ts_init)
+        elif isinstance(event, ExternalOrderAdopted):
+            if not event.client_order_id or event.strategy_id != EXTERNAL_STRATEGY_ID:
+                event = msgspec.structs.replace(
+                    event, strategy_id=EXTERNAL_STRATEGY_ID,
+                    client_order_id=event.client_order_id or f"ext-{event.venue_order_id}")
+            order = self._adopt(event)
+            self.publish(order_topic(order.strategy_id), event)
+            return None, event
+        elif isinstance(event, OrderFilled) and venue_order_id:
+            return self._adopt_from_fill(event)
+        else:
+            self._unknown += 1
+            self._surface(event.client_order_id, "unknown", TAGS[type(event)])
+            return None, event
+        self._orders[event.client_order_id] = order
+        return order, event
+
+    def _adopt(self, event: ExternalOrderAdopted) -> Order:
+        order = Order(
+            client_order_id=event.client_order_id,
+            strategy_id=event.strategy_id,
+            instrument_id=event.instrument_id,
+            side=event.side,
+            order_type=event.order_type,
+            quantity=event.quantity,
+            price=event.price,
+            trigger_price=event.trigger_price,
+            time_in_force=event.time_in_force,
+            status=OrderStatus.ACCEPTED,
+            venue_order_id=event.venue_order_id,
+            ts_created=event.ts_init,
+            ts_last=event.ts_init,
+        )
+        self._external += 1
+        self._orders[order.client_order_id] = order
+        self._open[order.client_order_id] = order
+        self._by_venue_id[event.venue_order_id] = order.client_order_id
+        logger.warning("adopted external order %s (venue order %s) of %s",
+                       order.client_order_id, event.venue_order_id, order.instrument_id)
+        return order
+
+    def _adopt_from_fill(self, fill: OrderFilled) -> tuple[Order | None, Any]:
+        """A fill of an order nobody knows: adopt the order first, then book the fill."""
+        client_order_id = fill.client_order_id
+        if not client_order_id or client_order_id in self._orders:
+            client_order_id = f"ext-{fill.venue_order_id}"
+        adopted = ExternalOrderAdopted(
+            strategy_id=EXTERNAL_STRATEGY_ID,
+            client_order_id=client_order_id,
+            instrument_id=fill.instrument_id,
+            venue_order_id=fill.venue_order_id,
+            side=fill.side,
+            order_type=OrderType.MARKET,
+            quantity=fill.last_quantity,
+            ts_event=fill.ts_event,
+            ts_init=fill.ts_init,
+        )
+        order = self._adopt(adopted)
+        self._open_ended.add(client_order_id)
+        self.publish(order_topic(order.strategy_id), adopted)
+        return order, msgspec.structs.replace(
+            fill, strategy_id=order.strategy_id, client_order_id=client_order_id
+        )
+
     def _apply(self, order: Order, event: OrderEvent) -> Order | None:
         """Return the order after `event`, or None when the lifecycle forbids it."""
-        kind = TAGS[type(event)]
-        status = next_status(order.status, kind)
+        current = order.status
+        if current is OrderStatus.FILLED and order.client_order_id in self._open_ended:
+            current = OrderStatus.PARTIALLY_FILLED  # its size was a guess: more may trade
+        status = next_status(current, TAGS[type(event)], order.previous_status)
         if status is None:
             return None
         changes: dict[str, Any] = {"status": status, "ts_last": event.ts_init}
-        if type(event) is OrderFilled:
-            filled = order.filled_quantity + event.last_quantity
-            if event.last_quantity <= 0 or filled > order.quantity:
-                return None
-            previous_cost = (order.average_fill_price or Decimal(0)) * order.filled_quantity
-            changes["average_fill_price"] = (
-                previous_cost + event.last_price * event.last_quantity
-            ) / filled
-            changes["filled_quantity"] = filled
-            changes["status"] = (
-                OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
-            )
-            self._fills += 1
-        elif type(event) is OrderAccepted:
+        if status in _PENDING_OR_DOUBT and current not in _PENDING_OR_DOUBT:
+            changes["previous_status"] = current
+        elif status not in _PENDING_OR_DOUBT and order.previous_status is not None:
+            changes["previous_status"] = None
+        if isinstance(event, OrderFilled):
+            self._fill_changes(order, event, changes)
+        elif isinstance(event, OrderAccepted):
+            known = order.venue_order_id
+            if known is not None and known != event.venue_order_id and (
+                self._by_venue_id.get(event.venue_order_id) != order.client_order_id
+            ):
+                return None  # accepted again under another venue's id: not this order
             changes["venue_order_id"] = event.venue_order_id
-        elif type(event) is OrderUpdated:
+            self._by_venue_id[event.venue_order_id] = order.client_order_id
+        elif isinstance(event, OrderUpdated):
             # Down to the filled quantity would leave an open order with nothing to fill.
-            if event.quantity <= 0 or event.quantity <= order.filled_quantity:
+            if event.quantity <= order.filled_quantity:
                 return None
             changes.update(
                 quantity=event.quantity,
@@ -217,15 +414,53 @@ class OrderManager(Actor):
                 if event.trigger_price is not None
                 else order.trigger_price,
             )
-        elif type(event) is OrderSubmitted:
+            if event.venue_order_id and event.venue_order_id != order.venue_order_id:
+                # Cancel-replace: the old id stays in the index, linked to this order.
+                changes["venue_order_id"] = event.venue_order_id
+                self._by_venue_id[event.venue_order_id] = order.client_order_id
+        elif isinstance(event, OrderSubmitted):
             self._submitted += 1
-        elif type(event) is OrderDenied:
-            self._denied += 1
+        elif isinstance(event, OrderDenied | OrderRejected):
+            if isinstance(event, OrderDenied):
+                self._denied += 1
+            else:
+                self._rejected += 1
             changes["reason"] = event.reason
-        elif type(event) is OrderRejected:
-            self._rejected += 1
-            changes["reason"] = event.reason
+        elif isinstance(event, OrderOutcomeUnknown):
+            self._in_doubt += 1
+            changes["reason"] = f"{event.operation} outcome unknown: {event.reason}"
+            logger.warning("order %s in doubt: %s", order.client_order_id, changes["reason"])
         return msgspec.structs.replace(order, **changes)
+
+    def _fill_changes(self, order: Order, fill: OrderFilled, changes: dict[str, Any]) -> None:
+        filled = order.filled_quantity + fill.last_quantity
+        quantity = order.quantity
+        if filled > quantity:  # only an order adopted from a fill (checked by _process)
+            quantity = changes["quantity"] = filled
+        previous_cost = (order.average_fill_price or Decimal(0)) * order.filled_quantity
+        changes["average_fill_price"] = (
+            previous_cost + fill.last_price * fill.last_quantity
+        ) / filled
+        changes["filled_quantity"] = filled
+        status = changes["status"]  # the table's answer: the state the fill arrives in
+        complete = filled == quantity
+        changes["status"] = status_after_fill(status, complete)
+        if status in _PENDING_OR_DOUBT and not complete:
+            changes["previous_status"] = OrderStatus.PARTIALLY_FILLED
+        if status.is_closed:
+            self._late_fills += 1
+            logger.warning("fill %s of %s after it was %s: booked", fill.trade_id,
+                           order.client_order_id, status)
+        if order.venue_order_id is None and fill.venue_order_id:
+            changes["venue_order_id"] = fill.venue_order_id
+            self._by_venue_id[fill.venue_order_id] = order.client_order_id
+        self._fills += 1
+
+    def _refuse_invalid(self, event: OrderEvent, reason: str) -> None:
+        self._invalid += 1
+        kind = TAGS[type(event)]
+        logger.warning("%s of order %s refused: %s", kind, event.client_order_id, reason)
+        self._surface(event.client_order_id, "invalid", kind)
 
     def _reject_transition(self, order: Order, event_kind: str) -> None:
         self._illegal += 1
@@ -243,6 +478,21 @@ class OrderManager(Actor):
                 ts_init=now,
             ),
         )
+
+
+def _is_repeat(order: Order, event: OrderEvent) -> bool:
+    """True when `event` only repeats what made the order's closed state (a second
+    cancel confirmation from the REST backstop): harmless, counted apart from illegal."""
+    kind = TAGS[type(event)]
+    return (order.status, kind) in {
+        (OrderStatus.CANCELED, "order.canceled"),
+        (OrderStatus.EXPIRED, "order.expired"),
+        (OrderStatus.REJECTED, "order.rejected"),
+        (OrderStatus.FILLED, "order.accepted"),
+        (OrderStatus.CANCELED, "order.accepted"),
+        (OrderStatus.CANCELED, "order.cancel_rejected"),
+        (OrderStatus.FILLED, "order.canceled"),
+    }
 
 
 def order_record(

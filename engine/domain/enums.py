@@ -56,6 +56,8 @@ class OrderStatus(StrEnum):
     TRIGGERED = "triggered"
     PENDING_UPDATE = "pending_update"
     PENDING_CANCEL = "pending_cancel"
+    IN_DOUBT = "in_doubt"
+    """A submit, cancel or modify got no answer: only a venue report can say what happened."""
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELED = "canceled"

@@ -33,6 +33,8 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     ts_created: int = 0
     ts_last: int = 0
     reason: str = ""
+    previous_status: OrderStatus | None = None
+    """The state before the current pending or in-doubt one (what a rejection restores)."""
 
     @property
     def leaves_quantity(self) -> Decimal:

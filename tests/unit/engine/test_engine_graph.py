@@ -176,8 +176,21 @@ def test_exception_in_a_core_actor_propagates() -> None:
     graph, clock, _ = build([])
     graph.start()
 
-    with pytest.raises(TypeError, match="takes order events"):
-        graph.bus.send(ORDERS_PROCESS, BARS[0])
+    def broken(message: object) -> None:
+        raise RuntimeError("portfolio bug")
+
+    graph.bus.subscribe("system.probe", broken, owner=graph.portfolio.id)
+    with pytest.raises(RuntimeError, match="portfolio bug"):
+        graph.bus.publish("system.probe", BARS[0])
+
+
+def test_malformed_venue_event_reaches_no_core_actor_as_an_exception() -> None:
+    graph, clock, _ = build([])
+    graph.start()
+
+    graph.bus.send(ORDERS_PROCESS, BARS[0])  # not an order event: counted, not raised
+
+    assert graph.orders.statistics().invalid_events == 1
 
 
 # -- lifecycle -----------------------------------------------------------------------------------

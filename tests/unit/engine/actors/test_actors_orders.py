@@ -14,7 +14,9 @@ from engine.domain.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
 from engine.events.base import Message
 from engine.events.fills import OrderFilled
 from engine.events.orders import (
+    EXTERNAL_STRATEGY_ID,
     CancelOrder,
+    ExternalOrderAdopted,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -22,6 +24,7 @@ from engine.events.orders import (
     OrderDenied,
     OrderExpired,
     OrderModifyRejected,
+    OrderOutcomeUnknown,
     OrderRejected,
     OrderSubmitted,
     OrderTriggered,
@@ -58,6 +61,7 @@ class Harness:
         self.bus.register_endpoint(venue_endpoint("SIM"), self._venue)
         self.bus.subscribe(ALL_EVENTS, self._event)
         self.bus.subscribe(ALL_SYSTEM, self._system)
+        self._trades = 0
         self.manager.start()
         self.system.clear()
         self.log.clear()
@@ -96,7 +100,10 @@ class Harness:
         return event
 
     def fill(self, quantity: str, price: str, client_order_id: str = "c1",
-             trade_id: str = "t") -> Message:
+             trade_id: str | None = None) -> Message:
+        self._trades += 1
+        if trade_id is None:
+            trade_id = f"t{self._trades}"
         return self.venue_event(
             OrderFilled, client_order_id, venue_order_id="v1", trade_id=trade_id,
             side=OrderSide.BUY, last_quantity=Decimal(quantity), last_price=Decimal(price),
@@ -253,7 +260,10 @@ def test_order_updated_below_filled_or_non_positive_quantity_is_illegal(
     harness.venue_event(OrderUpdated, quantity=Decimal(new_quantity))
     order = harness.manager.order("c1")
     assert order is not None and order.quantity == Decimal("3")
-    assert harness.manager.statistics().illegal_transitions == 1
+    stats = harness.manager.statistics()
+    # Below the filled quantity breaks the lifecycle; a non-positive one is malformed.
+    assert (stats.illegal_transitions, stats.invalid_events) == (
+        (1, 0) if Decimal(new_quantity) > 0 else (0, 1))
     assert "OrderUpdated" not in kinds(harness.events)
 
 
@@ -263,34 +273,29 @@ def test_order_updated_below_filled_or_non_positive_quantity_is_illegal(
 @pytest.mark.parametrize(
     ("scenario", "from_state", "event_kind"),
     [
-        ("fill_after_cancel", "canceled", "order.filled"),
-        ("overfill", "partially_filled", "order.filled"),
-        ("accept_twice", "accepted", "order.accepted"),
-        ("zero_fill", "accepted", "order.filled"),
-        ("expire_before_accept", "submitted", "order.expired"),
+        ("accept_as_another_order", "accepted", "order.accepted"),
+        ("update_before_accept", "submitted", "order.updated"),
+        ("trigger_twice", "triggered", "order.triggered"),
+        ("cancel_rejected_before_accept", "submitted", "order.cancel_rejected"),
     ],
 )
 def test_illegal_transition_not_published_counted_and_surfaced(
     harness: Harness, scenario: str, from_state: str, event_kind: str
 ) -> None:
     harness.submit()
-    if scenario != "expire_before_accept":
+    if scenario in ("accept_as_another_order", "trigger_twice"):
         harness.venue_event(OrderAccepted, venue_order_id="v1")
+    if scenario == "trigger_twice":
+        harness.venue_event(OrderTriggered)
     published_before = list(harness.events)
-    if scenario == "fill_after_cancel":
-        harness.venue_event(OrderCanceled)
-        published_before = list(harness.events)
-        harness.fill("1", "100")
-    elif scenario == "overfill":
-        harness.fill("2", "100")
-        published_before = list(harness.events)
-        harness.fill("2", "100")
-    elif scenario == "accept_twice":
+    if scenario == "accept_as_another_order":
         harness.venue_event(OrderAccepted, venue_order_id="v2")
-    elif scenario == "zero_fill":
-        harness.fill("0", "100")
+    elif scenario == "update_before_accept":
+        harness.venue_event(OrderUpdated, quantity=Decimal("2"))
+    elif scenario == "trigger_twice":
+        harness.venue_event(OrderTriggered)
     else:
-        harness.venue_event(OrderExpired)
+        harness.venue_event(OrderCancelRejected, reason="no")
     assert harness.events == published_before
     assert harness.manager.statistics().illegal_transitions == 1
     rejected = harness.rejections()
@@ -301,11 +306,63 @@ def test_illegal_transition_not_published_counted_and_surfaced(
     assert order is not None and str(order.status) == from_state
 
 
+@pytest.mark.parametrize(
+    ("scenario", "fields"),
+    [
+        ("zero_fill", {"last_quantity": Decimal("0")}),
+        ("negative_fill", {"last_quantity": Decimal("-1")}),
+        ("nan_fill", {"last_quantity": Decimal("NaN")}),
+        ("infinite_price", {"last_price": Decimal("Infinity")}),
+        ("zero_price", {"last_price": Decimal("0")}),
+        ("nan_commission", {"commission": Decimal("NaN")}),
+        ("overfill", {"last_quantity": Decimal("4")}),
+        ("unknown_instrument", {"instrument_id": "DOGE/USDT.SIM"}),
+    ],
+)
+def test_malformed_fill_is_counted_logged_and_never_booked_or_raised(
+    scenario: str, fields: dict[str, Any]
+) -> None:
+    from engine.events.market import Instrument
+    from engine.instruments import InstrumentRegistry
+
+    bus = MessageBus()
+    manager = OrderManager(instruments=InstrumentRegistry([Instrument(
+        instrument_id=BTC, symbol="BTC/USDT", venue="SIM", base_currency="BTC",
+        quote_currency="USDT", price_increment=Decimal("0.01"), size_increment=Decimal("0.001"),
+        ts_event=0, ts_init=0)]))
+    manager.register(bus, SimClock(start_ns=1))
+    seen: list[Message] = []
+    bus.subscribe(ALL_EVENTS, seen.append)
+    bus.register_endpoint(venue_endpoint("SIM"), lambda command: None)
+    manager.start()
+    bus.send(ORDERS_EXECUTE, SubmitOrder(strategy_id="s1", client_order_id="c1",
+                                         instrument_id=BTC, side=OrderSide.BUY,
+                                         order_type=OrderType.MARKET, quantity=Decimal("3"),
+                                         ts_event=1, ts_init=1))
+    values: dict[str, Any] = {
+        "strategy_id": "s1", "client_order_id": "c1", "instrument_id": BTC,
+        "venue_order_id": "v1", "trade_id": "t1", "side": OrderSide.BUY,
+        "last_quantity": Decimal("1"), "last_price": Decimal("100"),
+        "commission": Decimal("0"), "commission_currency": "USDT",
+        "liquidity_side": LiquiditySide.TAKER, "ts_event": 1, "ts_init": 1,
+    }
+    values.update(fields)
+    bus.send(ORDERS_PROCESS, OrderFilled(**values))
+    assert not any(isinstance(m, OrderFilled) for m in seen)
+    stats = manager.statistics()
+    assert (stats.invalid_events, stats.fills, stats.illegal_transitions) == (1, 0, 0)
+    # A valid fill with the same trade id afterwards is still booked: the refusal kept nothing.
+    values.update({"last_quantity": Decimal("1"), "last_price": Decimal("100"),
+                   "commission": Decimal("0"), "instrument_id": BTC})
+    bus.send(ORDERS_PROCESS, OrderFilled(**values))
+    assert manager.statistics().fills == 1
+
+
 def test_illegal_transition_surfaces_on_system_orders_topic(harness: Harness) -> None:
     seen: list[Message] = []
     harness.bus.subscribe(system_topic("orders"), seen.append)
     harness.submit()
-    harness.venue_event(OrderTriggered)
+    harness.venue_event(OrderModifyRejected, reason="no")
     assert kinds(seen) == ["OrderTransitionRejected"]
 
 
@@ -319,9 +376,10 @@ def test_event_for_unknown_order_counted_separately_and_surfaced(harness: Harnes
     ]
 
 
-def test_process_non_order_event_raises_type_error(harness: Harness) -> None:
-    with pytest.raises(TypeError, match="takes order events"):
-        harness.bus.send(ORDERS_PROCESS, TimerFired(name="x", owner="y", ts_event=0, ts_init=0))
+def test_process_non_order_event_is_counted_not_raised(harness: Harness) -> None:
+    harness.bus.send(ORDERS_PROCESS, TimerFired(name="x", owner="y", ts_event=0, ts_init=0))
+    assert harness.manager.statistics().invalid_events == 1
+    assert harness.events == []
 
 
 # -- cancel and modify -------------------------------------------------------------------------
@@ -361,6 +419,7 @@ def test_modify_unknown_order_publishes_modify_rejected(harness: Harness) -> Non
 
 def test_cancel_and_modify_open_order_are_routed_to_its_venue(harness: Harness) -> None:
     harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
     cancel = CancelOrder(strategy_id="s1", client_order_id="c1", instrument_id=BTC,
                          ts_event=1, ts_init=1)
     modify = ModifyOrder(strategy_id="s1", client_order_id="c1", instrument_id=BTC,
@@ -368,6 +427,11 @@ def test_cancel_and_modify_open_order_are_routed_to_its_venue(harness: Harness) 
     harness.bus.send(ORDERS_EXECUTE, modify)
     harness.bus.send(ORDERS_EXECUTE, cancel)
     assert harness.commands[1:] == [modify, cancel]
+    # Each left marked pending, the cancel after the modify.
+    assert kinds(harness.events)[-2:] == ["OrderPendingUpdate", "OrderPendingCancel"]
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.PENDING_CANCEL
+    assert order.previous_status is OrderStatus.ACCEPTED
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -408,3 +472,141 @@ def test_start_publishes_actor_started_for_the_manager() -> None:
     manager.register(bus, SimClock())
     manager.start()
     assert system == [ActorStarted(actor_id="om", ts_event=0, ts_init=0)]
+
+
+# -- what real venues do -------------------------------------------------------------------------
+
+
+def test_fill_after_cancel_is_booked_and_published(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.venue_event(OrderCanceled)
+    harness.fill("1", "100")
+    assert kinds(harness.events)[-1] == "OrderFilled"
+    order = harness.manager.order("c1")
+    assert order is not None
+    assert (order.status, order.filled_quantity) == (OrderStatus.CANCELED, Decimal("1"))
+    assert harness.manager.statistics().late_fills == 1
+
+
+def test_late_fills_completing_a_canceled_order_make_it_filled(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.venue_event(OrderExpired)
+    harness.fill("3", "100")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.FILLED
+
+
+def test_same_trade_id_twice_is_booked_once_and_counted(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.fill("1", "100", trade_id="T-7")
+    harness.fill("1", "100", trade_id="T-7")
+    assert kinds(harness.events).count("OrderFilled") == 1
+    stats = harness.manager.statistics()
+    assert (stats.fills, stats.duplicate_fills, stats.illegal_transitions) == (1, 1, 0)
+    order = harness.manager.order("c1")
+    assert order is not None and order.filled_quantity == Decimal("1")
+    assert harness.manager.booked_trade_ids("c1") == ("T-7",)
+
+
+def test_expiry_straight_from_submitted_and_rejection_after_acceptance(harness: Harness) -> None:
+    harness.submit("a")
+    harness.venue_event(OrderExpired, "a")
+    harness.submit("b")
+    harness.venue_event(OrderAccepted, "b", venue_order_id="vb")
+    harness.venue_event(OrderRejected, "b", reason="margin call")
+    a, b = harness.manager.order("a"), harness.manager.order("b")
+    assert a is not None and a.status is OrderStatus.EXPIRED
+    assert b is not None and (b.status, b.reason) == (OrderStatus.REJECTED, "margin call")
+
+
+def test_event_named_by_venue_order_id_only_finds_its_order(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.fill("1", "100", client_order_id="", trade_id="T-1")
+    [fill] = [e for e in harness.events if isinstance(e, OrderFilled)]
+    assert (fill.client_order_id, fill.strategy_id) == ("c1", "s1")
+    order = harness.manager.order_by_venue_id("v1")
+    assert order is not None and order.filled_quantity == Decimal("1")
+
+
+def test_cancel_replace_links_old_and_new_venue_order_ids(harness: Harness) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.venue_event(OrderUpdated, quantity=Decimal("2"), price=Decimal("99"),
+                        venue_order_id="v2")
+    order = harness.manager.order("c1")
+    assert order is not None and order.venue_order_id == "v2"
+    old, new = harness.manager.order_by_venue_id("v1"), harness.manager.order_by_venue_id("v2")
+    assert old is not None and new is not None and old.client_order_id == "c1" == \
+        new.client_order_id
+    # A late fill under the old venue id still reaches the order.
+    harness.fill("1", "100", client_order_id="", trade_id="T-old")
+    order = harness.manager.order("c1")
+    assert order is not None and order.filled_quantity == Decimal("1")
+
+
+def test_external_order_is_adopted_under_the_reserved_strategy(harness: Harness) -> None:
+    harness.venue_event(ExternalOrderAdopted, "", strategy_id="", venue_order_id="X-1",
+                        side=OrderSide.SELL, order_type=OrderType.LIMIT,
+                        quantity=Decimal("2"), price=Decimal("105"))
+    harness.venue_event(OrderFilled, "", strategy_id="", venue_order_id="X-1", trade_id="T-x",
+                        side=OrderSide.SELL, last_quantity=Decimal("2"),
+                        last_price=Decimal("105"), commission=Decimal("0"),
+                        commission_currency="USDT", liquidity_side=LiquiditySide.MAKER)
+    order = harness.manager.order_by_venue_id("X-1")
+    assert order is not None
+    assert (order.strategy_id, order.status, order.filled_quantity) == (
+        EXTERNAL_STRATEGY_ID, OrderStatus.FILLED, Decimal("2"))
+    fills = [e for e in harness.events if isinstance(e, OrderFilled)]
+    assert [f.strategy_id for f in fills] == [EXTERNAL_STRATEGY_ID]
+    assert harness.manager.statistics().external_orders == 1
+
+
+def test_fill_of_an_order_nobody_placed_is_adopted_and_booked(harness: Harness) -> None:
+    harness.fill("1", "100", client_order_id="web-123", trade_id="T-a")
+    harness.venue_event(OrderFilled, "web-123", venue_order_id="v1", trade_id="T-b",
+                        side=OrderSide.BUY, last_quantity=Decimal("2"),
+                        last_price=Decimal("101"), commission=Decimal("0"),
+                        commission_currency="USDT", liquidity_side=LiquiditySide.TAKER)
+    order = harness.manager.order("web-123")
+    assert order is not None and order.strategy_id == EXTERNAL_STRATEGY_ID
+    # Its size is not known: it follows the fills, and nothing is refused as an overfill.
+    assert (order.quantity, order.filled_quantity) == (Decimal("3"), Decimal("3"))
+    assert kinds(harness.events) == ["ExternalOrderAdopted", "OrderFilled", "OrderFilled"]
+
+
+@pytest.mark.parametrize("operation", ["submit", "cancel"])
+def test_in_doubt_order_is_left_only_by_a_venue_answer(harness: Harness, operation: str) -> None:
+    harness.submit()
+    if operation == "cancel":
+        harness.venue_event(OrderAccepted, venue_order_id="v1")
+        harness.fill("1", "100")
+    harness.venue_event(OrderOutcomeUnknown, operation=operation, reason="timeout")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.IN_DOUBT and order.is_open
+    assert order.reason.startswith(f"{operation} outcome unknown")
+    # A fill while in doubt is booked, and the question stays open.
+    harness.fill("1", "100")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.IN_DOUBT
+    if operation == "submit":
+        harness.venue_event(OrderAccepted, venue_order_id="v1")
+    else:
+        harness.venue_event(OrderCancelRejected, reason="still working at the venue")
+    order = harness.manager.order("c1")
+    assert order is not None and order.status is OrderStatus.PARTIALLY_FILLED
+    assert harness.commands == [harness.commands[0]]  # nothing was resubmitted
+
+
+def test_repeated_terminal_event_is_a_counted_duplicate_not_an_illegal_transition(
+    harness: Harness,
+) -> None:
+    harness.submit()
+    harness.venue_event(OrderAccepted, venue_order_id="v1")
+    harness.venue_event(OrderCanceled)
+    harness.venue_event(OrderCanceled)
+    stats = harness.manager.statistics()
+    assert (stats.duplicate_events, stats.illegal_transitions) == (1, 0)

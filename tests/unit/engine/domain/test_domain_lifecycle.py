@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from engine.domain.enums import OrderSide, OrderStatus as S, OrderType
-from engine.domain.lifecycle import TRANSITIONS, next_status
+from engine.domain.lifecycle import RESTORE, TRANSITIONS, next_status, status_after_fill
 from engine.domain.order import Order
 from engine.events.codec import MESSAGE_TYPES
 from engine.events.orders import OrderEvent
@@ -26,12 +26,22 @@ CLOSED = [S.DENIED, S.REJECTED, S.FILLED, S.CANCELED, S.EXPIRED]
         (S.INITIALIZED, "order.denied", S.DENIED),
         (S.SUBMITTED, "order.accepted", S.ACCEPTED),
         (S.SUBMITTED, "order.rejected", S.REJECTED),
-        (S.SUBMITTED, "order.filled", S.FILLED),
         (S.SUBMITTED, "order.canceled", S.CANCELED),
+        (S.SUBMITTED, "order.expired", S.EXPIRED),
+        (S.SUBMITTED, "order.outcome_unknown", S.IN_DOUBT),
+        (S.SUBMITTED, "order.pending_cancel", S.PENDING_CANCEL),
         (S.ACCEPTED, "order.triggered", S.TRIGGERED),
-        (S.ACCEPTED, "order.filled", S.FILLED),
-        (S.PARTIALLY_FILLED, "order.filled", S.FILLED),
+        (S.ACCEPTED, "order.rejected", S.REJECTED),
+        (S.ACCEPTED, "order.pending_cancel", S.PENDING_CANCEL),
+        (S.ACCEPTED, "order.pending_update", S.PENDING_UPDATE),
         (S.TRIGGERED, "order.expired", S.EXPIRED),
+        (S.PENDING_CANCEL, "order.canceled", S.CANCELED),
+        (S.PENDING_CANCEL, "order.expired", S.EXPIRED),
+        (S.PENDING_UPDATE, "order.pending_cancel", S.PENDING_CANCEL),
+        (S.PENDING_UPDATE, "order.canceled", S.CANCELED),
+        (S.IN_DOUBT, "order.rejected", S.REJECTED),
+        (S.IN_DOUBT, "order.canceled", S.CANCELED),
+        (S.IN_DOUBT, "order.accepted", S.ACCEPTED),
         (S.PARTIALLY_FILLED, "order.canceled", S.CANCELED),
         (S.ACCEPTED, "order.updated", S.ACCEPTED),
         (S.TRIGGERED, "order.modify_rejected", S.TRIGGERED),
@@ -48,32 +58,93 @@ def test_next_status_legal_transition_gives_next_state(status: S, kind: str, exp
         (S.INITIALIZED, "order.accepted"),
         (S.INITIALIZED, "order.filled"),
         (S.SUBMITTED, "order.submitted"),
-        (S.ACCEPTED, "order.accepted"),
         (S.ACCEPTED, "order.submitted"),
-        (S.SUBMITTED, "order.triggered"),
         (S.TRIGGERED, "order.triggered"),
-        (S.SUBMITTED, "order.expired"),
-        (S.PARTIALLY_FILLED, "order.rejected"),
         (S.ACCEPTED, "order.denied"),
+        (S.SUBMITTED, "order.pending_update"),
+        (S.SUBMITTED, "order.updated"),
+        (S.IN_DOUBT, "order.pending_update"),
+        (S.PENDING_CANCEL, "order.pending_update"),
+        (S.CANCELED, "order.canceled"),
+        (S.FILLED, "order.filled"),
+        (S.DENIED, "order.filled"),
     ],
 )
 def test_next_status_illegal_transition_gives_none(status: S, kind: str) -> None:
     assert next_status(status, kind) is None
 
 
-@pytest.mark.parametrize("status", CLOSED)
+@pytest.mark.parametrize("status", [S.DENIED, S.FILLED])
 @pytest.mark.parametrize("kind", ORDER_EVENT_KINDS)
-def test_next_status_closed_state_accepts_nothing(status: S, kind: str) -> None:
+def test_next_status_denied_and_filled_accept_nothing(status: S, kind: str) -> None:
     assert next_status(status, kind) is None
+
+
+@pytest.mark.parametrize("status", [S.CANCELED, S.EXPIRED, S.REJECTED])
+@pytest.mark.parametrize("kind", ORDER_EVENT_KINDS)
+def test_next_status_closed_at_venue_takes_only_late_fills(status: S, kind: str) -> None:
+    # The venue may have matched the order before it handled our cancel: that fill counts.
+    expected = status if kind == "order.filled" else None
+    assert next_status(status, kind) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "complete", "expected"),
+    [
+        (S.SUBMITTED, False, S.PARTIALLY_FILLED),
+        (S.ACCEPTED, False, S.PARTIALLY_FILLED),
+        (S.ACCEPTED, True, S.FILLED),
+        (S.PENDING_CANCEL, False, S.PENDING_CANCEL),
+        (S.IN_DOUBT, False, S.IN_DOUBT),
+        (S.CANCELED, False, S.CANCELED),
+        (S.CANCELED, True, S.FILLED),
+    ],
+)
+def test_status_after_fill_keeps_open_questions_and_closed_orders(
+    status: S, complete: bool, expected: S
+) -> None:
+    assert next_status(status, "order.filled") is not None
+    assert status_after_fill(status, complete) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "previous", "expected"),
+    [
+        (S.PENDING_CANCEL, "order.cancel_rejected", S.PARTIALLY_FILLED, S.PARTIALLY_FILLED),
+        (S.PENDING_CANCEL, "order.cancel_rejected", S.TRIGGERED, S.TRIGGERED),
+        (S.PENDING_UPDATE, "order.updated", S.ACCEPTED, S.ACCEPTED),
+        (S.PENDING_UPDATE, "order.modify_rejected", S.PARTIALLY_FILLED, S.PARTIALLY_FILLED),
+        # A submit in doubt, answered: the venue's answer proves it arrived.
+        (S.IN_DOUBT, "order.accepted", S.SUBMITTED, S.ACCEPTED),
+        (S.IN_DOUBT, "order.cancel_rejected", S.PARTIALLY_FILLED, S.PARTIALLY_FILLED),
+        (S.IN_DOUBT, "order.cancel_rejected", None, S.ACCEPTED),
+    ],
+)
+def test_next_status_answers_to_pending_and_doubt_restore_the_state_before(
+    status: S, kind: str, previous: S | None, expected: S
+) -> None:
+    assert TRANSITIONS[(status, kind)] is RESTORE
+    assert next_status(status, kind, previous) is expected
 
 
 def test_transitions_use_only_known_order_event_kinds() -> None:
     assert {kind for _, kind in TRANSITIONS} <= set(ORDER_EVENT_KINDS)
 
 
-def test_transitions_self_loops_are_only_updates_and_rejections() -> None:
-    loops = {kind for (state, kind), after in TRANSITIONS.items() if state is after}
-    assert loops == {"order.updated", "order.modify_rejected", "order.cancel_rejected"}
+def test_transitions_self_loops_are_only_news_that_keeps_the_state() -> None:
+    loops = {kind for (state, kind), after in TRANSITIONS.items()
+             if state is after and kind != "order.filled"}
+    assert loops == {
+        "order.updated", "order.modify_rejected", "order.cancel_rejected", "order.accepted",
+        "order.triggered", "order.pending_cancel", "order.pending_update",
+        "order.outcome_unknown",
+    }
+
+
+def test_transitions_never_target_initialized_except_as_restore_marker() -> None:
+    restoring = {key for key, after in TRANSITIONS.items() if after is RESTORE}
+    assert restoring and all(state in (S.PENDING_CANCEL, S.PENDING_UPDATE, S.IN_DOUBT)
+                             for state, _ in restoring)
 
 
 def test_closed_statuses_are_the_terminal_ones() -> None:
