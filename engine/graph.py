@@ -82,7 +82,8 @@ class TradingGraph:
         self.data = MarketDataActor()
         self.orders = OrderManager(instruments=self.instruments)
         self.portfolio = Portfolio(portfolio, self.instruments, self.cache)
-        self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache)
+        self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache,
+                              balances=self.portfolio)
         self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk]
         self._venues: list[Actor] = []
         self._driven: list[MarketDrivenVenue] = []

@@ -55,6 +55,7 @@ from engine.events.market import Bar, BookDelta, Instrument, QuoteTick, TradeTic
 from engine.events.orders import CancelOrder, ModifyOrder, SubmitOrder
 
 __all__ = (
+    "BalancesView",
     "DataSubscription",
     "EventSink",
     "ExecutionClient",
@@ -181,6 +182,12 @@ class PositionsView(Protocol):
     """Read-only positions, for risk checks."""
 
     def net_quantity(self, instrument_id: str, strategy_id: str | None = None) -> Decimal: ...
+
+
+class BalancesView(Protocol):
+    """Read-only balances, for the free-balance check."""
+
+    def balance(self, currency: str) -> Decimal: ...
 
 
 class OpenOrdersView(Protocol):

@@ -33,7 +33,9 @@ __all__ = (
     "DATA_SUBSCRIBE",
     "ORDERS_EXECUTE",
     "ORDERS_PROCESS",
+    "PORTFOLIO_PROCESS",
     "RISK_EXECUTE",
+    "data_endpoint",
     "account_topic",
     "bars_topic",
     "book_topic",
@@ -54,6 +56,8 @@ ORDERS_EXECUTE: Final = "orders.execute"
 """Commands risk let through, for the order manager to route to a venue."""
 ORDERS_PROCESS: Final = "orders.process"
 """Order events from venues and risk, for the order manager to apply and publish."""
+PORTFOLIO_PROCESS: Final = "portfolio.process"
+"""Account states from venues (balances and margin), for the portfolio to apply."""
 DATA_SUBSCRIBE: Final = "data.subscribe"
 """Market data subscription commands for the market data actor."""
 
@@ -130,6 +134,12 @@ def system_topic(subject: str) -> str:
 def venue_endpoint(venue: str) -> str:
     """The endpoint a venue adapter registers to receive order commands."""
     return f"venue.{segment(venue)}.execute"
+
+
+@lru_cache(maxsize=4096)
+def data_endpoint(venue: str) -> str:
+    """The endpoint a venue's market data client registers to take subscriptions."""
+    return f"venue.{segment(venue)}.data"
 
 
 def matches(pattern: str, topic: str) -> bool:

@@ -16,6 +16,11 @@ currency. A non-zero balance with no such priced instrument is left out of equit
 named in `statistics().unconverted_currencies`; an open position with no price is left
 out of unrealized pnl and counted in `statistics().unpriced_positions`.
 
+Venue account states (`AccountState`, sent to `PORTFOLIO_PROCESS` by a live venue or by
+reconciliation) are the truth for the currencies they list: a total that differs from
+the book is a correction, logged and counted (`statistics().balance_corrections`), and
+the book takes the venue's total. The free amounts they report are kept for reading.
+
 The equity curve is sampled at start, on a timer every `equity_interval_ns` (aligned to
 multiples of the interval since the epoch, so daily samples fall on UTC midnight) and at
 stop; its size is bounded by run length / interval, not by the number of bars.
@@ -44,11 +49,11 @@ from engine.analysis import ClosedTrade
 from engine.cache import MarketCache
 from engine.domain.enums import OrderSide
 from engine.domain.money import ZERO, to_decimal
-from engine.events.fills import AccountUpdated, Balance, OrderFilled
+from engine.events.fills import AccountState, AccountUpdated, Balance, OrderFilled
 from engine.events.market import Instrument
 from engine.events.system import TimerFired
 from engine.instruments import InstrumentRegistry
-from engine.topics import ALL_ORDER_EVENTS, account_topic, position_topic
+from engine.topics import ALL_ORDER_EVENTS, PORTFOLIO_PROCESS, account_topic, position_topic
 
 __all__ = ("EQUITY_TIMER", "Portfolio", "PortfolioConfig", "PortfolioStatistics")
 
@@ -83,6 +88,9 @@ class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
     equity_samples: int
     unconverted_currencies: tuple[str, ...]
     unpriced_positions: int
+    account_states: int = 0
+    balance_corrections: int = 0
+    """Currencies whose book total a venue account state corrected."""
 
 
 class Portfolio(Actor):
@@ -108,11 +116,15 @@ class Portfolio(Actor):
         self._fills_ignored = 0
         self._unattributed_commissions = 0
         self._positions_opened = 0
+        self._balance_corrections = 0
+        self._account_states = 0
+        self._venue_free: dict[str, Decimal] = {}
 
     # -- lifecycle -------------------------------------------------------------------
 
     def on_start(self) -> None:
         self.subscribe(ALL_ORDER_EVENTS, only=OrderFilled)
+        self.register_endpoint(PORTFOLIO_PROCESS, self._on_account_state)
         now = self.clock.timestamp_ns()
         interval = self._config.equity_interval_ns
         self.set_timer(EQUITY_TIMER, interval, start_ns=now - now % interval)
@@ -148,6 +160,10 @@ class Portfolio(Actor):
 
     def balance(self, currency: str) -> Decimal:
         return self._balances.get(currency, ZERO)
+
+    def venue_free_balance(self, currency: str) -> Decimal | None:
+        """The free amount the venue last reported for `currency`, None if it never did."""
+        return self._venue_free.get(currency)
 
     def equity(self) -> Decimal:
         """Balances converted to the account currency at the last prices (see module doc)."""
@@ -209,6 +225,8 @@ class Portfolio(Actor):
             unpriced_positions=sum(
                 1 for state in open_states if self._cache.last_price(state.instrument_id) is None
             ),
+            account_states=self._account_states,
+            balance_corrections=self._balance_corrections,
         )
 
     # -- handlers ----------------------------------------------------------------------
@@ -219,7 +237,11 @@ class Portfolio(Actor):
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         instrument = self._instruments.get(fill.instrument_id)
-        if instrument is None or fill.last_quantity <= 0 or fill.last_price <= 0:
+        quantity, price = fill.last_quantity, fill.last_price
+        # Finite first: comparing a NaN Decimal raises (the order manager refuses such
+        # fills already; this keeps the portfolio safe on its own).
+        if (instrument is None or not quantity.is_finite() or not price.is_finite()
+                or quantity <= 0 or price <= 0 or not fill.commission.is_finite()):
             self._fills_ignored += 1
             _log.warning("fill %s of %s ignored: unknown instrument or quantity/price <= 0",
                          fill.trade_id, fill.instrument_id)
@@ -248,6 +270,27 @@ class Portfolio(Actor):
         for step in steps:
             self._publish_step(step, fill, now)
         self._publish_account(fill.ts_event, now)
+
+    def _on_account_state(self, message: object) -> None:
+        if not isinstance(message, AccountState):
+            _log.warning("%s: %s is not an account state; dropped", PORTFOLIO_PROCESS,
+                         type(message).__name__)
+            return
+        self._account_states += 1
+        for balance in message.balances:
+            total, free = balance.total, balance.free
+            if not (total.is_finite() and free.is_finite()):
+                _log.warning("account state of %s: %s total %s free %s not finite; skipped",
+                             message.venue, balance.currency, total, free)
+                continue
+            book = self._balances.get(balance.currency, ZERO)
+            if total != book:
+                self._balance_corrections += 1
+                _log.warning("balance %s corrected from the venue %s: %s -> %s",
+                             balance.currency, message.venue, book, total)
+                self._balances[balance.currency] = total
+            self._venue_free[balance.currency] = free
+        self._publish_account(message.ts_event, self.clock.timestamp_ns())
 
     # -- accounting ----------------------------------------------------------------------
 

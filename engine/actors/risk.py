@@ -19,8 +19,16 @@ A submission is checked in this fixed order; the first failure is the reason:
  9. open orders      max_open_orders, across strategies and instruments
 10. order rate       max_orders_per_interval accepted submissions in a sliding window
 11. price band       limit and trigger prices near the last price (skipped without one)
+12. free balance     with `check_free_balance`: a buy's notional plus taker fee within the
+                     free quote balance, a sell's quantity within the free base balance
 
 Limits left unset (None) are not checked at all.
+
+Free balance is the portfolio's balance (fills, corrected by the venue's account states)
+less what open and in-flight orders of the same side hold: for buys their leaves times
+their price (limit, else trigger, else the last price), for sells their leaves. It is
+the cash-account rule (a spot exchange refuses an order it cannot cover), so it is off
+by default: a margin account or a backtest that shorts spot leaves it off.
 
 The notional is quantity times the limit price, else the trigger price, else (market
 orders) the last price of the `MarketCache`. A market order with no last price cannot
@@ -47,6 +55,7 @@ import msgspec
 from engine.actor import Actor
 from engine.actors.orders import order_record
 from engine.actors.risk_checks import (
+    check_free_balance,
     check_instrument_known,
     check_min_notional,
     check_min_quantity,
@@ -78,12 +87,25 @@ from engine.events.orders import (
 )
 from engine.events.system import TradingStateChanged
 from engine.instruments import InstrumentRegistry
-from engine.ports import OpenOrdersView, PositionsView
+from engine.ports import BalancesView, OpenOrdersView, PositionsView
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, RISK_EXECUTE, system_topic
 
 __all__ = ("RiskActor", "RiskConfig", "RiskStatistics")
 
 _PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+
+
+def _holding(
+    quantity: Decimal,
+    price: Decimal | None,
+    trigger_price: Decimal | None,
+    last_price: Decimal | None,
+    buy: bool,
+) -> Decimal | None:
+    """What an order holds of the balance it draws on: quote value for a buy, base for a sell."""
+    if not buy:
+        return quantity
+    return order_notional(quantity, price, trigger_price, last_price)
 
 
 def _first_failure(reasons: Iterator[str | None]) -> str | None:
@@ -100,7 +122,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     `max_position_quantity` bounds the absolute net position of one instrument, summed
     over strategies, as if this order and the open same-side orders all filled.
     `rate_interval_ns` is the sliding window `max_orders_per_interval` counts accepted
-    submissions in, by the engine clock. `trading_state` is the state at start. To
+    submissions in, by the engine clock. `trading_state` is the state at start.
+    `check_free_balance` refuses orders the free balance cannot cover (cash accounts). To
     forbid trading, use HALTED rather than a zero limit: limits must be > 0.
     """
 
@@ -111,6 +134,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     rate_interval_ns: _PositiveInt = 1_000_000_000
     price_band_fraction: Decimal | None = None
     trading_state: TradingState = TradingState.ACTIVE
+    check_free_balance: bool = False
 
     def __post_init__(self) -> None:
         # msgspec.Meta bounds apply to decoding only and not to Decimal: check here, always.
@@ -155,8 +179,12 @@ class RiskActor(Actor):
         positions: PositionsView,
         orders: OpenOrdersView,
         cache: MarketCache,
+        balances: BalancesView | None = None,
     ) -> None:
         super().__init__("risk")
+        if config.check_free_balance and balances is None:
+            raise ValueError("risk: check_free_balance needs a balances view")
+        self._balances = balances
         self._config = config
         self._instruments = instruments
         self._positions = positions
@@ -272,6 +300,7 @@ class RiskActor(Actor):
             instrument.min_notional > 0
             or config.max_order_notional is not None
             or config.price_band_fraction is not None
+            or config.check_free_balance
         )
         last_price = self._last_price(instrument) if needs_price else None
         if instrument.min_notional > 0 or config.max_order_notional is not None:
@@ -298,6 +327,43 @@ class RiskActor(Actor):
             yield check_price_band(
                 "trigger_price", command.trigger_price, last_price, config.price_band_fraction
             )
+        if config.check_free_balance:
+            yield self._free_balance_check(command, instrument, last_price)
+
+    def _free_balance_check(
+        self, command: SubmitOrder, instrument: Instrument, last_price: Decimal | None
+    ) -> str | None:
+        balances = self._balances
+        if balances is None:  # refused in __init__; kept for the type checker
+            return "free_balance: no balances to check against"
+        buy = command.side is OrderSide.BUY
+        currency = instrument.quote_currency if buy else instrument.base_currency
+        held = ZERO
+        for order in self._orders.open_orders(instrument_id=None):
+            other = self._instruments.get(order.instrument_id)
+            if order.side is not command.side or other is None:
+                continue
+            if (other.quote_currency if buy else other.base_currency) != currency:
+                continue
+            value = _holding(order.leaves_quantity, order.price, order.trigger_price,
+                             self._last_price(other), buy)
+            if value is None:
+                continue
+            held += value
+        for submitted in self._in_flight.values():
+            other = self._instruments.get(submitted.instrument_id)
+            if submitted.side is not command.side or other is None or (
+                (other.quote_currency if buy else other.base_currency) != currency
+            ):
+                continue
+            value = _holding(submitted.quantity, submitted.price, submitted.trigger_price,
+                             self._last_price(other), buy)
+            held += value if value is not None else ZERO
+        required = _holding(command.quantity, command.price, command.trigger_price,
+                            last_price, buy)
+        if required is not None and buy:
+            required += required * instrument.taker_fee
+        return check_free_balance(required, balances.balance(currency) - held, currency)
 
     def _modify_checks(self, command: ModifyOrder, order: Order) -> Iterator[str | None]:
         config = self._config

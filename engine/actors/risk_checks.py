@@ -21,6 +21,7 @@ from engine.domain.enums import OrderSide, OrderType, TradingState
 from engine.domain.money import is_on_increment
 
 __all__ = (
+    "check_free_balance",
     "check_instrument_known",
     "check_min_notional",
     "check_min_quantity",
@@ -268,3 +269,21 @@ def check_price_band(
         )
     return None
 
+
+
+def check_free_balance(
+    required: Decimal | None, free: Decimal, currency: str
+) -> str | None:
+    """Refuse an order that needs more of `currency` than is free (not held by open orders).
+
+    An order that cannot be valued (a market buy before any price) is refused: under this
+    check nothing leaves that might not be paid for.
+    """
+    if required is None:
+        return f"free_balance: no price to value the order in {currency}"
+    if required > free:
+        return (
+            f"free_balance: needs {format_decimal(required)} {currency}, "
+            f"{format_decimal(max(free, Decimal(0)))} free"
+        )
+    return None
