@@ -205,10 +205,13 @@ class Daemon:
                 # journal ended): a replay starts the graph at the first record's time, so the
                 # timers it sets then are the ones this run set.
                 clock.hold(resume_at)
-                runner.publish_input(system_topic("session"),
-                                     SessionStarted(session=self.session, ts_event=resume_at,
-                                                    ts_init=resume_at))
-                graph.resume_strategies()
+                # Client order ids of this session: prefixed by a wall time later than any
+                # earlier session's, so no id a venue has seen is ever made again.
+                epoch_ms = max(time.time_ns() // 1_000_000, graph.session_epoch_ms + 1)
+                started = SessionStarted(session=self.session, order_id_epoch_ms=epoch_ms,
+                                         ts_event=resume_at, ts_init=resume_at)
+                runner.publish_input(system_topic("session"), started)
+                graph.begin_session(started)
                 clock.release()
                 await group.start(clock.run)
                 await group.start(runner.run)

@@ -23,7 +23,9 @@ from engine.actors.risk import RiskActor, RiskConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock
+from engine.domain.ids import session_order_prefix
 from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
+from engine.events.system import SessionStarted
 from engine.instruments import InstrumentRegistry
 from engine.ports import MarketData, MarketDrivenVenue
 from engine.strategy import Strategy
@@ -90,6 +92,8 @@ class TradingGraph:
         self.strategies: list[Strategy] = []
         self._actors: dict[str, Actor] = {}
         self.faults = 0
+        self.session_epoch_ms = 0
+        """The latest session's order id epoch (a new session must start later)."""
         self._started = False
 
     # -- wiring -----------------------------------------------------------------------------
@@ -183,6 +187,16 @@ class TradingGraph:
                 strategy.load_state()
             except Exception as error:
                 self._on_handler_error(strategy.id, "on_start", error)
+
+    def begin_session(self, started: SessionStarted) -> None:
+        """A daemon session starts (live, or replayed from the journal): its client order ids
+        get the session's prefix, then the strategies a session end stopped resume."""
+        if started.order_id_epoch_ms:
+            self.session_epoch_ms = max(self.session_epoch_ms, started.order_id_epoch_ms)
+            prefix = session_order_prefix(started.order_id_epoch_ms)
+            for strategy in self.strategies:
+                strategy.set_order_id_prefix(prefix)
+        self.resume_strategies()
 
     def process(self, message: MarketData, topic: str) -> None:
         """Bring one market data item into the graph (see the module docstring for order)."""

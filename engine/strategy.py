@@ -20,6 +20,7 @@ import msgspec
 from engine.actor import Actor
 from engine.cache import MarketCache
 from engine.domain.enums import OrderSide, OrderType, TimeInForce
+from engine.domain.ids import ClientOrderIds
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
 from engine.events.fills import PositionEvent
@@ -72,6 +73,7 @@ class Strategy(Actor):
                 f"expected {self.config_type.__name__}"
             )
         self._order_count = 0
+        self._order_ids = ClientOrderIds(strategy_id)
         self._instruments: InstrumentRegistry | None = None
         self._portfolio: Portfolio | None = None
         self._orders: OpenOrdersView | None = None
@@ -91,6 +93,11 @@ class Strategy(Actor):
         self._portfolio = portfolio
         self._orders = orders
         self._cache = cache
+
+    def set_order_id_prefix(self, prefix: str) -> None:
+        """Prefix the client order ids made from now on (a daemon session's, see
+        `SessionStarted`), so no id a venue has seen comes back after a restart."""
+        self._order_ids = ClientOrderIds(self.id, prefix)
 
     def save_state(self) -> None:
         """Keep what `on_save` returns (if the strategy defines it) for the next `load_state`."""
@@ -291,7 +298,7 @@ class Strategy(Actor):
             if trigger is not None:
                 trigger = round_to_increment(trigger, instrument.price_increment)
         self._order_count += 1
-        client_order_id = f"{self.id}-{self._order_count}"
+        client_order_id = self._order_ids.make(self._order_count)
         now = self.clock.timestamp_ns()
         self.send(
             RISK_EXECUTE,

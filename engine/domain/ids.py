@@ -7,7 +7,7 @@ import zlib
 __all__ = (
     "MAX_CLIENT_ORDER_ID_LENGTH",
     "base36",
-    "client_order_id",
+    "ClientOrderIds",
     "instrument_id",
     "session_order_prefix",
     "split_instrument_id",
@@ -58,22 +58,35 @@ def session_order_prefix(epoch_ms: int) -> str:
     return f"{base36(epoch_ms)}-"
 
 
-def client_order_id(
-    prefix: str, strategy_id: str, sequence: int, *, max_length: int = MAX_CLIENT_ORDER_ID_LENGTH
-) -> str:
-    """The id of a strategy's `sequence`-th order: `<prefix><strategy>-<n>`.
+class ClientOrderIds:
+    """The client order ids of one strategy: `<prefix><strategy>-<n>`.
 
-    Characters venues refuse are replaced by `_`; when the strategy id makes the whole too
-    long, it is replaced by a stable 7-character checksum of itself (the order manager maps
-    ids to strategies by its records, never by parsing).
+    Without a prefix (backtests) `n` is decimal ("sma-17"); in a daemon session it is
+    base 36 after the session's prefix ("mwm0nk74-sma-h"). Characters venues refuse are
+    replaced by `_`; when the strategy id makes an id longer than `max_length`, it is
+    replaced by a stable 7-character checksum of itself (the order manager maps ids to
+    strategies by its records, never by parsing). The parts are built once, so making an
+    id per order is one format and one length test.
     """
-    name = "".join(c if c in _ID_SAFE else "_" for c in strategy_id)
-    tail = f"-{base36(sequence)}" if prefix else f"-{sequence}"
-    candidate = f"{prefix}{name}{tail}"
-    if len(candidate) <= max_length:
+
+    __slots__ = ("_head", "_max_length", "_prefixed", "_short_head")
+
+    def __init__(
+        self, strategy_id: str, prefix: str = "", *, max_length: int = MAX_CLIENT_ORDER_ID_LENGTH
+    ) -> None:
+        name = "".join(c if c in _ID_SAFE else "_" for c in strategy_id)
+        digest = base36(zlib.crc32(strategy_id.encode())).rjust(7, "0")
+        self._head = f"{prefix}{name}-"
+        self._short_head = f"{prefix}{digest}-"
+        self._prefixed = bool(prefix)
+        self._max_length = max_length
+
+    def make(self, sequence: int) -> str:
+        tail = base36(sequence) if self._prefixed else str(sequence)
+        candidate = self._head + tail
+        if len(candidate) <= self._max_length:
+            return candidate
+        candidate = self._short_head + tail
+        if len(candidate) > self._max_length:
+            raise ValueError(f"client order id {candidate!r}: longer than {self._max_length}")
         return candidate
-    digest = base36(zlib.crc32(strategy_id.encode())).rjust(7, "0")
-    candidate = f"{prefix}{digest}{tail}"
-    if len(candidate) > max_length:
-        raise ValueError(f"client order id {candidate!r}: longer than {max_length} characters")
-    return candidate

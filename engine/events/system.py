@@ -59,9 +59,15 @@ class OrderTransitionRejected(
 
 
 class SessionStarted(Event, frozen=True, kw_only=True, gc=False, tag="system.session_started"):
-    """The daemon started a session (after recovering the earlier ones): a journal input."""
+    """The daemon started a session (after recovering the earlier ones): a journal input.
+
+    `order_id_epoch_ms` is the wall time the session's client order ids are prefixed
+    with (`engine.domain.ids.session_order_prefix`), always later than any earlier
+    session's, so ids never repeat across restarts; 0 keeps unprefixed ids.
+    """
 
     session: int
+    order_id_epoch_ms: int = 0
 
 
 class SessionStopping(Event, frozen=True, kw_only=True, gc=False, tag="system.session_stopping"):

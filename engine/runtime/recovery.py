@@ -92,7 +92,7 @@ def replay_inputs(
             stopped += 1
             graph.stop_strategies(cancel_open_orders=message.cancel_open_orders)
         elif type(message) is SessionStarted:
-            graph.resume_strategies()
+            graph.begin_session(message)
         elif isinstance(message, Command) or graph.bus.has_endpoint(record.topic):
             graph.bus.send(record.topic, message)
         else:

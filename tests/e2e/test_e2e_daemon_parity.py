@@ -23,6 +23,7 @@ from api.compose import build_instruments, build_strategies
 from api.daemon import DEFAULT_DAEMON_CONFIG, load_daemon_config
 from engine.backtest import BacktestSettings, run_backtest
 from engine.cache import MarketCache
+from engine.domain.ids import session_order_prefix
 from engine.events.fills import OrderFilled
 from engine.events.market import BarType
 from engine.events.orders import SubmitOrder
@@ -68,13 +69,22 @@ def paper_session(folder: Path) -> Path:
     return config
 
 
-def submit_key(command: SubmitOrder) -> tuple[Any, ...]:
-    return (command.client_order_id, command.side, command.order_type, command.quantity)
+def order_number(client_order_id: str, prefix: str) -> tuple[str, int]:
+    """(strategy, n) of a client order id: a daemon session prefixes its ids and counts in
+    base 36, a backtest does neither; the decision is the same order of the same strategy."""
+    body = client_order_id.removeprefix(prefix)
+    name, _, number = body.rpartition("-")
+    return name, int(number, 36) if prefix else int(number)
 
 
-def fill_key(fill: OrderFilled) -> tuple[Any, ...]:
-    return (fill.client_order_id, fill.side, fill.last_quantity, fill.last_price,
-            fill.commission)
+def submit_key(command: SubmitOrder, prefix: str = "") -> tuple[Any, ...]:
+    return (order_number(command.client_order_id, prefix), command.side, command.order_type,
+            command.quantity)
+
+
+def fill_key(fill: OrderFilled, prefix: str = "") -> tuple[Any, ...]:
+    return (order_number(fill.client_order_id, prefix), fill.side, fill.last_quantity,
+            fill.last_price, fill.commission)
 
 
 def test_daemon_recorded_paper_session_replays_as_backtest_with_same_decisions(
@@ -85,9 +95,11 @@ def test_daemon_recorded_paper_session_replays_as_backtest_with_same_decisions(
     reader = JournalReader(data / "journal.sqlite")
     journal = list(reader.records())
     assert reader.corruption is None
-    paper_submits = [submit_key(r.message) for r in journal
+    [started] = [r.message for r in journal if r.kind == "system.session_started"]
+    prefix = session_order_prefix(started.order_id_epoch_ms)
+    paper_submits = [submit_key(r.message, prefix) for r in journal
                      if r.kind == "command.submit_order" and r.topic == RISK_EXECUTE]
-    paper_fills = [fill_key(r.message) for r in journal
+    paper_fills = [fill_key(r.message, prefix) for r in journal
                    if r.kind == "order.filled" and r.topic == ORDERS_PROCESS]
     assert len(paper_submits) > 10
 
