@@ -1,5 +1,11 @@
 """The live runtime: the inbox, the runner and crash recovery, for paper and live modes."""
 
+from engine.runtime.execution import (
+    BridgeStatistics,
+    ExecutionBridge,
+    SendGate,
+    venue_event_endpoint,
+)
 from engine.runtime.inbox import (
     Inbox,
     InboxEntry,
@@ -8,6 +14,13 @@ from engine.runtime.inbox import (
     OverflowPolicy,
 )
 from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
+from engine.runtime.reconciliation import (
+    ReconciliationPlan,
+    VenueState,
+    fetch_venue_state,
+    plan_reconciliation,
+    reconcile,
+)
 from engine.runtime.recovery import (
     ReconciliationReport,
     RecoveryReport,
@@ -17,7 +30,16 @@ from engine.runtime.recovery import (
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 
 __all__ = (
+    "BridgeStatistics",
     "DurableOutbox",
+    "ExecutionBridge",
+    "ReconciliationPlan",
+    "SendGate",
+    "VenueState",
+    "fetch_venue_state",
+    "plan_reconciliation",
+    "reconcile",
+    "venue_event_endpoint",
     "Inbox",
     "InboxEntry",
     "InboxStatistics",

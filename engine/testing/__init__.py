@@ -12,12 +12,15 @@ from engine.testing.factories import (
     make_instrument,
     make_portfolio_config,
 )
+from engine.testing.scripted_venue import ScriptedExecutionClient, ScriptedStatistics
 
 __all__ = (
     "BAR_TYPE",
     "INSTRUMENT_ID",
     "STARTING_BALANCES",
     "ScriptAction",
+    "ScriptedExecutionClient",
+    "ScriptedStatistics",
     "ScriptedStrategy",
     "make_bar",
     "make_bars",
