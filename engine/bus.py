@@ -11,9 +11,9 @@ rebuilt only when subscriptions change, which is rare.
 
 Two ways to watch the bus, for different needs:
 
-- an *observer* (`add_observer`) is called inline with every message enqueued,
-  published, sent or delivered, each hop of a forwarded command included: the journal
-  needs exactly that, and there is at most one of it.
+- an *observer* (`add_observer`) is called inline with every message published, sent
+  or delivered, each hop of a forwarded command included: the journal needs exactly
+  that (to mark inputs), and it makes every topic have an audience.
 - a *tap* (`add_tap`, see `engine/taps.py`) buffers what is published on topics
   matching a pattern, once per message, for tasks (WebSocket streams, metrics) to take
   at their own pace. Taps are resolved per concrete topic into the same `_Route`, so a
