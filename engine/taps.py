@@ -71,7 +71,7 @@ class Tap:
 
     __slots__ = (
         "_buffer", "_capacity", "_closed", "_delivered", "_detach", "_dropped",
-        "_drop_newest", "_waiter", "name", "pattern", "policy",
+        "_drop_newest", "_name", "_pattern", "_policy", "_waiter",
     )
 
     def __init__(
@@ -85,11 +85,11 @@ class Tap:
     ) -> None:
         if capacity <= 0:
             raise ValueError(f"tap capacity {capacity}: must be > 0")
-        self.pattern = pattern
-        self.name = name if name is not None else pattern
-        self.policy = TapPolicy(policy)
+        self._pattern = pattern
+        self._name = name if name is not None else pattern
+        self._policy = TapPolicy(policy)
         self._capacity = capacity
-        self._drop_newest = self.policy is TapPolicy.DROP_NEWEST
+        self._drop_newest = self._policy is TapPolicy.DROP_NEWEST
         # maxlen makes DROP_OLDEST the deque's own behaviour on append.
         self._buffer: deque[TapItem] = deque(maxlen=capacity)
         self._delivered = 0
@@ -97,6 +97,19 @@ class Tap:
         self._closed = False
         self._waiter: anyio.Event | None = None
         self._detach = detach
+
+    # Read-only: the bus resolved the pattern into its routes when the tap was added.
+    @property
+    def pattern(self) -> str:
+        return self._pattern
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def policy(self) -> TapPolicy:
+        return self._policy
 
     # -- the producer (the bus) ------------------------------------------------------------
 
@@ -223,9 +236,9 @@ class Tap:
     def statistics(self) -> TapStatistics:
         buffered = len(self._buffer)
         return TapStatistics(
-            name=self.name,
-            pattern=self.pattern,
-            policy=str(self.policy),
+            name=self._name,
+            pattern=self._pattern,
+            policy=str(self._policy),
             capacity=self._capacity,
             received=self._delivered + buffered + self._dropped,
             delivered=self._delivered,
@@ -235,5 +248,5 @@ class Tap:
         )
 
     def __repr__(self) -> str:
-        return (f"Tap(name={self.name!r}, pattern={self.pattern!r}, "
+        return (f"Tap(name={self._name!r}, pattern={self._pattern!r}, "
                 f"buffered={len(self._buffer)}, closed={self._closed})")
