@@ -16,8 +16,9 @@ Two ways to watch the bus, for different needs:
   that (to mark inputs), and it makes every topic have an audience.
 - a *tap* (`add_tap`, see `engine/taps.py`) buffers what is published on topics
   matching a pattern, once per message, for tasks (WebSocket streams, metrics) to take
-  at their own pace. Taps are resolved per concrete topic into the same `_Route`, so a
-  topic no tap matches costs one attribute test.
+  at their own pace. Taps are resolved per concrete topic into the same `_Route`; the
+  in-place fast path is only taken by untapped topics, so it never tests for taps, and
+  an untapped topic on the queued path costs one attribute test.
 """
 
 from __future__ import annotations
@@ -69,12 +70,24 @@ class _Route:
     ) -> None:
         self.name = name
         self.count = 0
+        self.handlers = handlers
         self.taps = taps  # the `offer` of each tap matching this topic; () for endpoints
-        self.set_handlers(handlers)
+        self.single: Handler | None = None
+        self._refresh()
 
     def set_handlers(self, handlers: tuple[Handler, ...]) -> None:
         self.handlers = handlers
-        self.single: Handler | None = handlers[0] if len(handlers) == 1 else None
+        self._refresh()
+
+    def set_taps(self, taps: tuple[_Offer, ...]) -> None:
+        self.taps = taps
+        self._refresh()
+
+    def _refresh(self) -> None:
+        # `single` is the in-place fast path: one handler and no tap, so that path never
+        # even tests for taps; a tapped topic takes the queued path, which offers first.
+        handlers = self.handlers
+        self.single = handlers[0] if len(handlers) == 1 and not self.taps else None
 
 
 _Entry: TypeAlias = tuple[Any, tuple[Handler, ...]]
@@ -244,7 +257,7 @@ class MessageBus:
 
     def _rebuild_taps(self) -> None:
         for name, route in self._topics.items():
-            route.taps = self._taps_for(name)
+            route.set_taps(self._taps_for(name))
 
     def _handlers_for(self, topic: str) -> tuple[Handler, ...]:
         return tuple(h for pattern, h in self._subscriptions if matches(pattern, topic))
@@ -267,19 +280,19 @@ class MessageBus:
         if self._observers:
             for observer in self._observers:
                 observer(topic, message)
-        if route.taps:
-            for offer in route.taps:
-                offer(topic, message)
         handler = route.single
         if handler is None or self._draining or self._queue:
+            if route.taps:
+                for offer in route.taps:
+                    offer(topic, message)
             handlers = route.handlers
             if handlers:
                 self._queue.append((message, handlers))
             if not self._draining:
                 self.drain()
             return
-        # Fast path, taken once per bar of a backtest: nothing is queued and one handler
-        # listens, so delivering in place is exactly what the queue would do next.
+        # Fast path, taken once per bar of a backtest: nothing is queued, one handler
+        # listens and no tap, so delivering in place is exactly what the queue would do.
         self._draining = True
         self._handled += 1
         try:

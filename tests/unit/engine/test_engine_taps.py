@@ -289,6 +289,29 @@ def test_remove_tap_from_a_handler_while_messages_are_queued_is_safe() -> None:
     assert bus.is_idle
 
 
+def test_tap_added_and_removed_on_a_one_handler_topic_keeps_delivery_in_order() -> None:
+    # One handler and no tap is the bus's in-place path; a tap moves the topic to the
+    # queued path and removing it moves it back: the handler must not notice either way.
+    bus = MessageBus()
+    handled: list[tuple[str, int]] = []
+
+    def relay(message: int) -> None:
+        handled.append(("bar", message))
+        bus.publish("follow", message)
+
+    bus.subscribe("bar", relay)
+    bus.subscribe("follow", lambda message: handled.append(("follow", message)))
+    bus.publish("bar", 1)
+    tap = bus.add_tap("bar")
+    bus.publish("bar", 2)
+    tap.close()
+    bus.publish("bar", 3)
+
+    assert handled == [("bar", 1), ("follow", 1), ("bar", 2), ("follow", 2), ("bar", 3),
+                       ("follow", 3)]
+    assert tap.drain() == [("bar", 2)]
+
+
 # -- consumers that wait ----------------------------------------------------------------------
 
 
