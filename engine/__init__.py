@@ -26,6 +26,7 @@ from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
 from engine.replay import ReplayDriver, ReplaySource
 from engine.strategy import Strategy, StrategyConfig, load_strategy_class
+from engine.taps import Tap, TapPolicy, TapStatistics
 
 __all__ = (
     "Actor",
@@ -50,6 +51,9 @@ __all__ = (
     "SimClock",
     "Strategy",
     "StrategyConfig",
+    "Tap",
+    "TapPolicy",
+    "TapStatistics",
     "TradebusError",
     "TradingGraph",
     "UnknownEndpoint",

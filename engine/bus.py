@@ -8,6 +8,17 @@ Hot-path notes, since every bar of a backtest passes here: a concrete topic is r
 against the subscription patterns once and cached as a `_Route` (its handler tuple and
 its counter), so publishing is a dict lookup, an increment and an append; the cache is
 rebuilt only when subscriptions change, which is rare.
+
+Two ways to watch the bus, for different needs:
+
+- an *observer* (`add_observer`) is called inline with every message published, sent
+  or delivered, each hop of a forwarded command included: the journal needs exactly
+  that (to mark inputs), and it makes every topic have an audience.
+- a *tap* (`add_tap`, see `engine/taps.py`) buffers what is published on topics
+  matching a pattern, once per message, for tasks (WebSocket streams, metrics) to take
+  at their own pace. Taps are resolved per concrete topic into the same `_Route`; the
+  in-place fast path is only taken by untapped topics, so it never tests for taps, and
+  an untapped topic on the queued path costs one attribute test.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from typing import Any, Protocol, TypeAlias
 import msgspec
 
 from engine.errors import UnknownEndpoint
+from engine.taps import Tap, TapPolicy
 from engine.topics import matches
 
 __all__ = ("BusStatistics", "ErrorHandler", "Handler", "MessageBus", "Observer")
@@ -45,19 +57,37 @@ class BusStatistics(msgspec.Struct, frozen=True, kw_only=True):
     endpoints: dict[str, int]
 
 
+_Offer: TypeAlias = Callable[[str, Any], None]
+
+
 class _Route:
     """A concrete topic or endpoint: who gets its messages and how many went through."""
 
-    __slots__ = ("count", "handlers", "name", "single")
+    __slots__ = ("count", "handlers", "name", "single", "taps")
 
-    def __init__(self, name: str, handlers: tuple[Handler, ...]) -> None:
+    def __init__(
+        self, name: str, handlers: tuple[Handler, ...], taps: tuple[_Offer, ...] = ()
+    ) -> None:
         self.name = name
         self.count = 0
-        self.set_handlers(handlers)
+        self.handlers = handlers
+        self.taps = taps  # the `offer` of each tap matching this topic; () for endpoints
+        self.single: Handler | None = None
+        self._refresh()
 
     def set_handlers(self, handlers: tuple[Handler, ...]) -> None:
         self.handlers = handlers
-        self.single: Handler | None = handlers[0] if len(handlers) == 1 else None
+        self._refresh()
+
+    def set_taps(self, taps: tuple[_Offer, ...]) -> None:
+        self.taps = taps
+        self._refresh()
+
+    def _refresh(self) -> None:
+        # `single` is the in-place fast path: one handler and no tap, so that path never
+        # even tests for taps; a tapped topic takes the queued path, which offers first.
+        handlers = self.handlers
+        self.single = handlers[0] if len(handlers) == 1 and not self.taps else None
 
 
 _Entry: TypeAlias = tuple[Any, tuple[Handler, ...]]
@@ -68,7 +98,7 @@ class MessageBus:
 
     __slots__ = (
         "_draining", "_endpoints", "_error_handler", "_errors", "_handled", "_observers",
-        "_owners", "_queue", "_removed", "_subscriptions", "_topics",
+        "_owners", "_queue", "_removed", "_subscriptions", "_taps", "_topics",
     )
 
     def __init__(self, *, error_handler: ErrorHandler | None = None) -> None:
@@ -78,6 +108,7 @@ class MessageBus:
         self._owners: dict[Handler, str] = {}
         self._queue: deque[_Entry] = deque()
         self._observers: tuple[Observer, ...] = ()
+        self._taps: tuple[Tap, ...] = ()
         self._draining = False
         self._removed: set[Handler] = set()  # handlers removed while a delivery is in flight
         self._error_handler = error_handler
@@ -107,14 +138,15 @@ class MessageBus:
             self._rebuild_topics()
 
     def has_audience(self, topic: str) -> bool:
-        """True when a message published on `topic` would reach anyone (a subscriber or an
-        observer). Lets an actor skip building an event nobody would see."""
+        """True when a message published on `topic` would reach anyone (a subscriber, a tap
+        matching `topic`, or an observer). Lets an actor skip building an event nobody
+        would see."""
         if self._observers:
             return True
         route = self._topics.get(topic)
         if route is None:
-            route = self._topics[topic] = _Route(topic, self._handlers_for(topic))
-        return bool(route.handlers)
+            route = self._new_route(topic)
+        return bool(route.handlers or route.taps)
 
     def register_endpoint(
         self, endpoint: str, handler: Handler, *, owner: str | None = None
@@ -167,34 +199,100 @@ class MessageBus:
         """Let `observer` see every message in delivery order (journal, determinism checks)."""
         self._observers = (*self._observers, observer)
 
+    # -- taps ----------------------------------------------------------------------------
+
+    def add_tap(
+        self,
+        pattern: str,
+        *,
+        capacity: int = 1024,
+        policy: TapPolicy = TapPolicy.DROP_OLDEST,
+        name: str | None = None,
+    ) -> Tap:
+        """Buffer every message published on a topic matching `pattern`, for a task to take.
+
+        Args:
+            pattern: a topic pattern (`*` one segment, a final `#` the tail).
+            capacity: how many items the tap holds before its policy drops one.
+            policy: which item a full tap drops, the oldest (default) or the new one.
+            name: shown in statistics; the pattern by default.
+
+        Returns:
+            The tap, already attached; `tap.close()` or `remove_tap(tap)` detaches it.
+
+        Raises:
+            ValueError: the pattern is malformed or the capacity is not positive.
+        """
+        matches(pattern, "probe")  # validates the pattern early
+        tap = Tap(pattern, capacity=capacity, policy=policy, name=name, detach=self._detach_tap)
+        self._taps = (*self._taps, tap)
+        self._rebuild_taps()
+        return tap
+
+    def remove_tap(self, tap: Tap) -> None:
+        """Detach and close `tap` (idempotent; safe from a handler, mid-delivery)."""
+        self._detach_tap(tap)
+        tap.close()
+
+    def taps(self) -> tuple[Tap, ...]:
+        """The attached taps, oldest first."""
+        return self._taps
+
+    def _detach_tap(self, tap: Tap) -> None:
+        if tap in self._taps:
+            self._taps = tuple(t for t in self._taps if t is not tap)
+            self._rebuild_taps()
+
+    # -- routes --------------------------------------------------------------------------
+
+    def _new_route(self, topic: str) -> _Route:
+        route = self._topics[topic] = _Route(
+            topic, self._handlers_for(topic), self._taps_for(topic)
+        )
+        return route
+
     def _rebuild_topics(self) -> None:
         for name, route in self._topics.items():
             route.set_handlers(self._handlers_for(name))
 
+    def _rebuild_taps(self) -> None:
+        for name, route in self._topics.items():
+            route.set_taps(self._taps_for(name))
+
     def _handlers_for(self, topic: str) -> tuple[Handler, ...]:
         return tuple(h for pattern, h in self._subscriptions if matches(pattern, topic))
+
+    def _taps_for(self, topic: str) -> tuple[_Offer, ...]:
+        return tuple(tap.offer for tap in self._taps if matches(tap.pattern, topic))
 
     # -- sending -------------------------------------------------------------------
 
     def publish(self, topic: str, message: Any) -> None:
-        """Publish `message` on `topic`; delivered after the current handler returns."""
+        """Publish `message` on `topic`; delivered after the current handler returns.
+
+        Observers and matching taps see it now, in publish order; taps only buffer it,
+        so they never run before, between or instead of a handler.
+        """
         route = self._topics.get(topic)
         if route is None:
-            route = self._topics[topic] = _Route(topic, self._handlers_for(topic))
+            route = self._new_route(topic)
         route.count += 1
         if self._observers:
             for observer in self._observers:
                 observer(topic, message)
         handler = route.single
         if handler is None or self._draining or self._queue:
+            if route.taps:
+                for offer in route.taps:
+                    offer(topic, message)
             handlers = route.handlers
             if handlers:
                 self._queue.append((message, handlers))
             if not self._draining:
                 self.drain()
             return
-        # Fast path, taken once per bar of a backtest: nothing is queued and one handler
-        # listens, so delivering in place is exactly what the queue would do next.
+        # Fast path, taken once per bar of a backtest: nothing is queued, one handler
+        # listens and no tap, so delivering in place is exactly what the queue would do.
         self._draining = True
         self._handled += 1
         try:

@@ -129,6 +129,10 @@ class TradingGraph:
     def actor(self, actor_id: str) -> Actor | None:
         return self._actors.get(actor_id)
 
+    def actors(self) -> list[Actor]:
+        """Every actor added, in start order: core, venues, strategies (before start too)."""
+        return [*self._core, *self._venues, *self.strategies]
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -28,6 +28,14 @@ from engine.runtime.recovery import (
     replay_inputs,
 )
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
+from engine.runtime.statistics import (
+    ActorStatistics,
+    BusSummary,
+    NodeStatistics,
+    SupportsStatistics,
+    node_statistics,
+    topic_family,
+)
 
 __all__ = (
     "BridgeStatistics",
@@ -55,4 +63,10 @@ __all__ = (
     "RunnerStatistics",
     "reconcile_open_orders",
     "replay_inputs",
+    "ActorStatistics",
+    "BusSummary",
+    "NodeStatistics",
+    "SupportsStatistics",
+    "node_statistics",
+    "topic_family",
 )

@@ -6,12 +6,16 @@
 Generates the canonical bars with ../shared/bench/make_bars.py (cached in bench-data/),
 runs the backtest in a child process of its own (so its peak memory is the engine's
 alone), runs a bare plain-Python loop doing the same arithmetic in this process, checks
-both made the same trades, and prints a table. Then the daemon's figures, each script in
-a child process of its own: journal append throughput (journal_bench.py), the latency
-journaling adds to an order and the tick-to-order latency of the live graph
-(live_latency.py; their docstrings say what exactly is timed), printed with their
-targets. Speed is only measured here, never asserted in tests: the exit status is
-non-zero only when the engine and the bare loop disagree.
+both made the same trades, and prints a table. The backtest runs a second time, in a
+child of its own, with one tap on `events.#` attached (through `observe=`) and drained
+every 65,536 bars (through `progress=`), as the API's streams would: that is
+`bars_per_second_with_tap`, and its trades must be the same. Then the daemon's
+figures, each script in a child process of its own: journal append throughput
+(journal_bench.py), the latency journaling adds to an order and the tick-to-order
+latency of the live graph (live_latency.py; their docstrings say what exactly is timed),
+printed with their targets. Speed is only measured here, never asserted in tests: the
+exit status is non-zero only when the engine and the bare loop (or the tapped run)
+disagree.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def canonical_csv(bars: int) -> Path:
 # -- the engine, in its own process ---------------------------------------------------
 
 
-def engine_run(csv_path: Path) -> dict[str, float | int | str]:
+def engine_run(csv_path: Path, *, with_tap: bool = False) -> dict[str, float | int | str]:
     sys.path.insert(0, str(ROOT))
     from adapters.data import load_bars_csv
     from adapters.sim import SimVenue, SimVenueConfig
@@ -79,9 +83,11 @@ def engine_run(csv_path: Path) -> dict[str, float | int | str]:
     from engine.backtest import BacktestSettings, run_backtest
     from engine.cache import MarketCache
     from engine.events import BarType, Instrument
+    from engine.graph import TradingGraph
     from engine.instruments import InstrumentRegistry
     from engine.replay import ReplaySource
-    from engine.topics import bars_topic
+    from engine.taps import Tap
+    from engine.topics import ALL_EVENTS, bars_topic
     from strategies.sma_cross import SmaCross, SmaCrossConfig
 
     bar_type = BarType(instrument_id=INSTRUMENT_ID, timeframe="1m")
@@ -97,6 +103,15 @@ def engine_run(csv_path: Path) -> dict[str, float | int | str]:
     strategy = SmaCross("sma", SmaCrossConfig(instrument_id=INSTRUMENT_ID))
     cache = MarketCache()
     venue = SimVenue(SimVenueConfig(), InstrumentRegistry([instrument]), cache=cache)
+    taps: list[Tap] = []
+    drained = [0]
+
+    def attach_tap(graph: TradingGraph) -> None:
+        taps.append(graph.bus.add_tap(ALL_EVENTS, capacity=1 << 16, name="bench"))
+
+    def drain_tap(count: int) -> None:
+        drained[0] += len(taps[0].drain())
+
     started = time.perf_counter()
     result = run_backtest(
         settings=BacktestSettings(name="bench"),
@@ -107,8 +122,12 @@ def engine_run(csv_path: Path) -> dict[str, float | int | str]:
         strategies=[strategy],
         portfolio=PortfolioConfig(starting_balances={"USDT": Decimal(int(START_CASH))}),
         risk=RiskConfig(),
+        progress=drain_tap if with_tap else None,
+        observe=attach_tap if with_tap else None,
         cache=cache,
     )
+    if with_tap:
+        drain_tap(result.items_processed)
     run_seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
@@ -120,6 +139,8 @@ def engine_run(csv_path: Path) -> dict[str, float | int | str]:
         "fills": len(result.fills),
         "round_trips": len(result.trades),
         "final_equity": str(result.report.final_equity),
+        "tap_events": drained[0],
+        "tap_dropped": taps[0].statistics().dropped if taps else 0,
     }
 
 
@@ -214,6 +235,11 @@ def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
         check=True, capture_output=True, text=True,
     )
     engine = json.loads(child.stdout.strip().splitlines()[-1])
+    child = subprocess.run(
+        [sys.executable, __file__, "--engine-only", str(csv_path), "--with-tap"],
+        check=True, capture_output=True, text=True,
+    )
+    tapped = json.loads(child.stdout.strip().splitlines()[-1])
 
     opens, closes = load_lists(csv_path)
     started = time.perf_counter()
@@ -223,6 +249,7 @@ def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
     figures = {
         "bars": engine["bars"],
         "bars_per_second": round(engine["bars_per_second"]),
+        "bars_per_second_with_tap": round(tapped["bars_per_second"]),
         "load_seconds": round(engine["load_seconds"], 3),
         "run_seconds": round(engine["run_seconds"], 3),
         "peak_rss_mb": round(engine["peak_rss_mb"], 1),
@@ -238,13 +265,18 @@ def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
     }
     same = (bare_fills, bare_trips) == (engine["fills"], engine["round_trips"]) and abs(
         float(engine["final_equity"]) - bare_equity) < 0.01
+    trades = ("fills", "round_trips", "final_equity")
+    tap_same = [tapped[key] for key in trades] == [engine[key] for key in trades]
+    tap_same = tap_same and tapped["tap_events"] > 0 and not tapped["tap_dropped"]
     width = max(len(k) for k in figures)
     print(f"{'figure':<{width}}  value")
     for key, value in figures.items():
         print(f"{key:<{width}}  {value:,}" if isinstance(value, int | float) else
               f"{key:<{width}}  {value}")
     print(f"{'engine matches bare loop':<{width}}  {'yes' if same else 'NO'}")
-    return figures, same
+    print(f"{'same trades with the tap':<{width}}  {'yes' if tap_same else 'NO'}"
+          f" ({tapped['tap_events']:,} events drained)")
+    return figures, same and tap_same
 
 
 def main() -> None:
@@ -256,9 +288,10 @@ def main() -> None:
     parser.add_argument("--skip-backtest", action="store_true",
                         help="skip the backtest and the bare loop")
     parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--with-tap", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.engine_only:
-        print(json.dumps(engine_run(arguments.engine_only)))
+        print(json.dumps(engine_run(arguments.engine_only, with_tap=arguments.with_tap)))
         return
 
     figures: dict[str, float | int | str] = {}
