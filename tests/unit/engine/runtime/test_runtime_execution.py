@@ -29,6 +29,7 @@ class Node:
         self.venue = ScriptedExecutionClient("SIM")
         self.gate = SendGate(start_open=gate_open)
         self.delivered: list[Event] = []
+        self.answered = anyio.Event()
         self.bridge = ExecutionBridge(self.venue, deliver=self.deliver, orders=self.graph.orders,
                                       gate=self.gate, timeout_s=timeout_s)
         self.graph.add_venue(self.bridge)
@@ -36,6 +37,7 @@ class Node:
 
     def deliver(self, event: Event) -> None:
         self.delivered.append(event)
+        self.answered.set()
         self.graph.bus.send(venue_event_endpoint(event), event)
 
     def submit(self, client_order_id: str) -> None:
@@ -105,8 +107,7 @@ async def test_a_submit_without_an_answer_puts_the_order_in_doubt_and_is_not_res
         await group.start(node.bridge.run)
         node.submit("a")
         with anyio.fail_after(5):
-            while not node.delivered:
-                await anyio.sleep(0.01)
+            await node.answered.wait()
         group.cancel_scope.cancel()
     [event] = node.delivered
     assert isinstance(event, OrderOutcomeUnknown) and event.operation == "submit"
