@@ -96,6 +96,7 @@ class Actor:
         self._clock: Clock | None = None
         self._dispatch: dict[type[Message], Callable[[Any], object]] = {}
         self._timer_callback: Callable[[TimerFired], None] = self._deliver_timer
+        self._subscribed: dict[str, Handler] = {}  # pattern -> the handler it delivers to
 
     # -- identity and wiring ---------------------------------------------------------
 
@@ -231,7 +232,14 @@ class Actor:
             direct = self._dispatch.get(message_type)
             if direct is not None and len(self._handler_names.get(message_type, ())) == 1:
                 handler = direct
+        self._subscribed[pattern] = handler
         self.bus.subscribe(pattern, handler, owner=self._id)
+
+    def unsubscribe(self, pattern: str) -> None:
+        """Stop receiving what `subscribe(pattern)` brought (nothing if it never did)."""
+        handler = self._subscribed.pop(pattern, None)
+        if handler is not None:
+            self.bus.unsubscribe(pattern, handler)
 
     def register_endpoint(self, endpoint: str, handler: Handler | None = None) -> None:
         self.bus.register_endpoint(endpoint, handler or self.handle, owner=self._id)

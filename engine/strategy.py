@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 
@@ -27,10 +27,14 @@ from engine.events.fills import PositionEvent
 from engine.events.market import (
     Bar,
     BarType,
+    BookDelta,
     QuoteTick,
     SubscribeBars,
+    SubscribeOrderBook,
+    SubscribeQuoteTicks,
     SubscribeTradeTicks,
     TradeTick,
+    UnsubscribeMarketData,
 )
 from engine.events.orders import CancelOrder, ModifyOrder, OrderEvent, SubmitOrder
 from engine.instruments import InstrumentRegistry
@@ -39,6 +43,7 @@ from engine.topics import (
     DATA_SUBSCRIBE,
     RISK_EXECUTE,
     bars_topic,
+    book_topic,
     order_topic,
     position_topic,
     quotes_topic,
@@ -164,6 +169,43 @@ class Strategy(Actor):
 
     def subscribe_quote_ticks(self, instrument_id: str) -> None:
         self.subscribe(quotes_topic(instrument_id), QuoteTick)
+        now = self.clock.timestamp_ns()
+        self.send(
+            DATA_SUBSCRIBE,
+            SubscribeQuoteTicks(instrument_id=instrument_id, ts_event=now, ts_init=now),
+        )
+
+    def subscribe_order_book(self, instrument_id: str, depth: int | None = None) -> None:
+        """Receive book deltas of `instrument_id` in `on_book_delta`."""
+        self.subscribe(book_topic(instrument_id), BookDelta)
+        now = self.clock.timestamp_ns()
+        self.send(DATA_SUBSCRIBE, SubscribeOrderBook(instrument_id=instrument_id, depth=depth,
+                                                     ts_event=now, ts_init=now))
+
+    def unsubscribe_bars(self, bar_type: BarType) -> None:
+        self.unsubscribe(bars_topic(bar_type.instrument_id, bar_type.timeframe))
+        self._unsubscribe_data("bars", bar_type.instrument_id, bar_type.timeframe)
+
+    def unsubscribe_trade_ticks(self, instrument_id: str) -> None:
+        self.unsubscribe(trades_topic(instrument_id))
+        self._unsubscribe_data("trades", instrument_id)
+
+    def unsubscribe_quote_ticks(self, instrument_id: str) -> None:
+        self.unsubscribe(quotes_topic(instrument_id))
+        self._unsubscribe_data("quotes", instrument_id)
+
+    def unsubscribe_order_book(self, instrument_id: str) -> None:
+        self.unsubscribe(book_topic(instrument_id))
+        self._unsubscribe_data("book", instrument_id)
+
+    def _unsubscribe_data(
+        self, kind: Literal["bars", "trades", "quotes", "book"], instrument_id: str,
+        timeframe: str | None = None,
+    ) -> None:
+        now = self.clock.timestamp_ns()
+        self.send(DATA_SUBSCRIBE, UnsubscribeMarketData(
+            stream=kind, instrument_id=instrument_id, timeframe=timeframe, ts_event=now,
+            ts_init=now))
 
     # -- orders ------------------------------------------------------------------------------------
 

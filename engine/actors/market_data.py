@@ -7,6 +7,12 @@ is nothing to do: the kernel publishes them. Otherwise this actor builds them: f
 largest available bar timeframe that divides the requested one, or from trade ticks.
 A request nothing can satisfy is counted and logged, not an error: a strategy may
 subscribe before a live feed knows its instruments.
+
+With a live venue, data comes from its market data client, which registers
+`data_endpoint(venue)`. A subscription no source of the graph serves is then forwarded
+there, once however many strategies ask (counted per stream), and an unsubscribe is
+forwarded when the last strategy that wanted the stream lets it go. The client restores
+its subscriptions after a reconnect by itself.
 """
 
 from __future__ import annotations
@@ -17,9 +23,20 @@ import msgspec
 
 from engine.actor import Actor
 from engine.actors.aggregation import TimeBarBuilder
-from engine.events.market import Bar, BarType, SubscribeBars, SubscribeTradeTicks, TradeTick
+from engine.domain.ids import split_instrument_id
+from engine.events.base import Command
+from engine.events.market import (
+    Bar,
+    BarType,
+    SubscribeBars,
+    SubscribeOrderBook,
+    SubscribeQuoteTicks,
+    SubscribeTradeTicks,
+    TradeTick,
+    UnsubscribeMarketData,
+)
 from engine.events.system import TimerFired
-from engine.topics import DATA_SUBSCRIBE, bars_topic, trades_topic
+from engine.topics import DATA_SUBSCRIBE, bars_topic, data_endpoint, trades_topic
 
 __all__ = ("MarketDataActor", "MarketDataStatistics")
 
@@ -31,6 +48,8 @@ class MarketDataStatistics(msgspec.Struct, frozen=True, kw_only=True):
     aggregated_bar_types: tuple[str, ...]
     bars_built: int
     unavailable_subscriptions: int
+    forwarded_subscriptions: tuple[str, ...] = ()
+    """Streams asked of venues' market data clients now (kind, instrument, timeframe)."""
 
 
 class MarketDataActor(Actor):
@@ -52,6 +71,7 @@ class MarketDataActor(Actor):
         self._subscriptions = 0
         self._built = 0
         self._unavailable = 0
+        self._forwarded: dict[tuple[str, str, str | None], int] = {}  # stream -> wanters
 
     def add_source(self, bar_type: BarType) -> None:
         """Declare that a source carries `bar_type` (the graph calls this at wiring time)."""
@@ -70,6 +90,9 @@ class MarketDataActor(Actor):
             aggregated_bar_types=tuple(sorted(str(b) for b in self._builders)),
             bars_built=self._built,
             unavailable_subscriptions=self._unavailable,
+            forwarded_subscriptions=tuple(
+                ":".join(part for part in key if part) for key in self._forwarded
+            ),
         )
 
     # -- subscriptions -------------------------------------------------------------------
@@ -78,6 +101,8 @@ class MarketDataActor(Actor):
         self._subscriptions += 1
         target = command.bar_type
         if target in self._available or target in self._builders:
+            return
+        if self._forward(("bars", target.instrument_id, target.timeframe), command):
             return
         source = self._best_source(target)
         builder = TimeBarBuilder(target, self._emit)
@@ -101,9 +126,50 @@ class MarketDataActor(Actor):
                            target)
 
     def on_subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
-        if command.instrument_id not in self._trade_instruments:
+        if command.instrument_id in self._trade_instruments:
+            return
+        if not self._forward(("trades", command.instrument_id, None), command):
             self._unavailable += 1
             logger.warning("trade ticks of %s: no source carries them", command.instrument_id)
+
+    def on_subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
+        # Recorded quotes are published as they come; only a live venue is asked.
+        self._forward(("quotes", command.instrument_id, None), command)
+
+    def on_subscribe_order_book(self, command: SubscribeOrderBook) -> None:
+        self._forward(("book", command.instrument_id, None), command)
+
+    def on_unsubscribe_market_data(self, command: UnsubscribeMarketData) -> None:
+        key = (command.stream, command.instrument_id, command.timeframe)
+        wanted = self._forwarded.get(key)
+        if wanted is None:
+            return
+        if wanted > 1:
+            self._forwarded[key] = wanted - 1
+            return
+        del self._forwarded[key]
+        endpoint = self._data_endpoint(command.instrument_id)
+        if endpoint is not None:
+            self.send(endpoint, command)
+
+    def _forward(self, key: tuple[str, str, str | None], command: Command) -> bool:
+        """Ask the venue's market data client for a stream; False when there is none."""
+        endpoint = self._data_endpoint(key[1])
+        if endpoint is None:
+            return False
+        wanted = self._forwarded.get(key, 0)
+        self._forwarded[key] = wanted + 1
+        if not wanted:
+            self.send(endpoint, command)
+        return True
+
+    def _data_endpoint(self, instrument_id: str) -> str | None:
+        try:
+            _, venue = split_instrument_id(instrument_id)
+        except ValueError:
+            return None
+        endpoint = data_endpoint(venue)
+        return endpoint if self.bus.has_endpoint(endpoint) else None
 
     def _best_source(self, target: BarType) -> BarType | None:
         step = target.step_ns

@@ -28,9 +28,11 @@ from engine.events.market import (
     Instrument,
     QuoteTick,
     SubscribeBars,
+    SubscribeOrderBook,
     SubscribeQuoteTicks,
     SubscribeTradeTicks,
     TradeTick,
+    UnsubscribeMarketData,
     timeframe_ns,
 )
 from engine.events.orders import (
@@ -116,7 +118,9 @@ __all__ = (
     "SetTradingState",
     "SubmitOrder",
     "SubscribeBars",
+    "SubscribeOrderBook",
     "SubscribeQuoteTicks",
+    "UnsubscribeMarketData",
     "SubscribeTradeTicks",
     "TimerFired",
     "TradeTick",

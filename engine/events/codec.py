@@ -25,9 +25,11 @@ from engine.events.market import (
     Instrument,
     QuoteTick,
     SubscribeBars,
+    SubscribeOrderBook,
     SubscribeQuoteTicks,
     SubscribeTradeTicks,
     TradeTick,
+    UnsubscribeMarketData,
 )
 from engine.events.orders import (
     CancelOrder,
@@ -111,6 +113,8 @@ AnyMessage: TypeAlias = (
     | OrderOutcomeUnknown
     | ExternalOrderAdopted
     | AccountState
+    | SubscribeOrderBook
+    | UnsubscribeMarketData
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

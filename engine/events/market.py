@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 import msgspec
 
@@ -22,9 +23,11 @@ __all__ = (
     "Instrument",
     "QuoteTick",
     "SubscribeBars",
+    "SubscribeOrderBook",
     "SubscribeQuoteTicks",
     "SubscribeTradeTicks",
     "TradeTick",
+    "UnsubscribeMarketData",
     "timeframe_ns",
 )
 
@@ -143,3 +146,24 @@ class SubscribeQuoteTicks(
     Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_quote_ticks"
 ):
     instrument_id: str
+
+
+class SubscribeOrderBook(
+    Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_order_book"
+):
+    """Ask for order book deltas of `instrument_id` (`depth` levels where the venue offers
+    a choice; None: the venue's default)."""
+
+    instrument_id: str
+    depth: int | None = None
+
+
+class UnsubscribeMarketData(
+    Command, frozen=True, kw_only=True, gc=False, tag="command.unsubscribe_market_data"
+):
+    """A strategy no longer wants `stream` ("bars", "trades", "quotes", "book") of
+    `instrument_id` (bars of `timeframe`). The stream stops once nobody wants it."""
+
+    stream: Literal["bars", "trades", "quotes", "book"]
+    instrument_id: str
+    timeframe: str | None = None

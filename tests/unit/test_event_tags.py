@@ -53,6 +53,8 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("OrderOutcomeUnknown", "order.outcome_unknown"),
     ("ExternalOrderAdopted", "order.external_adopted"),
     ("AccountState", "account.state"),
+    ("SubscribeOrderBook", "command.subscribe_order_book"),
+    ("UnsubscribeMarketData", "command.unsubscribe_market_data"),
 )
 
 
