@@ -1,5 +1,7 @@
 """The daemon in process: config errors, health, fault isolation, a torn journal, overflow.
 
+A daemon here is the `TradingNode` that `api.compose.build_node` makes from a daemon file.
+
 Sessions here replay a few hundred sample bars at a speed that makes them take a
 fraction of a second, and stop when the feed is done; the subprocess tests (kill -9,
 signals) are in tests/e2e.
@@ -19,13 +21,14 @@ import pytest
 
 from adapters.data import CsvBarSource
 from api.cli import main as cli_main
-from api.daemon import DEFAULT_DAEMON_CONFIG, Daemon, load_daemon_config
+from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
 from engine.errors import ConfigError
 from engine.events.system import ActorFaulted
 from engine.persistence import JournalReader, JournalRecord, truncate_after
+from engine.runtime import TradingNode
 from engine.testing import BAR_TYPE
 
-SAMPLE = Path(__file__).resolve().parents[3] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
+SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 PAPER_TEXT = DEFAULT_DAEMON_CONFIG.read_text()
 
 RAISING_MODULE = '''
@@ -88,12 +91,12 @@ def paper_config(folder: Path, *, bars: int = 300, extra: str = "", **runtime: s
     return path
 
 
-def make_daemon(config_path: Path) -> Daemon:
+def make_daemon(config_path: Path) -> TradingNode:
     config, file = load_daemon_config(config_path, environ={})
-    return Daemon(config, file=file, cwd=config_path.parent)
+    return build_node(config, file=file, cwd=config_path.parent)
 
 
-async def run_session(config_path: Path) -> Daemon:
+async def run_session(config_path: Path) -> TradingNode:
     daemon = make_daemon(config_path)
     with anyio.fail_after(30):
         assert await daemon.run() == 0
@@ -107,7 +110,7 @@ def journal_of(folder: Path) -> list[JournalRecord]:
     return records
 
 
-def state_of(daemon: Daemon) -> dict[str, Any]:
+def state_of(daemon: TradingNode) -> dict[str, Any]:
     graph = daemon.graph
     assert graph is not None
     return {
@@ -203,7 +206,7 @@ async def test_daemon_health_follows_the_run(tmp_path: Path) -> None:
     assert restarted.session == 2
 
 
-async def stop_when_running(daemon: Daemon) -> None:
+async def stop_when_running(daemon: TradingNode) -> None:
     while daemon.state.value != "running":  # noqa: ASYNC110 - the daemon has no event
         await anyio.sleep(0.005)
     daemon.request_stop()
@@ -265,7 +268,7 @@ async def test_daemon_torn_journal_tail_is_cut_and_recovery_goes_on(
 
     with caplog.at_level(logging.WARNING):
         torn = await run_session(torn_folder / "paper.toml")
-    errors = [line.getMessage() for line in caplog.records if line.name == "api.daemon"
+    errors = [line.getMessage() for line in caplog.records if line.name == "engine.runtime.node"
               and line.levelno == logging.ERROR]
     assert any("crc mismatch" in line and f"seq {bad.seq}" in line for line in errors)
     clean = await run_session(clean_folder / "paper.toml")
