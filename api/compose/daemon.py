@@ -19,7 +19,7 @@ import msgspec
 from adapters.data.recording import AsyncRecordingStore, RecordingWriter
 from api.compose.parts import build_instruments, build_strategies
 from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
-from api.compose.settings import DaemonFileConfig
+from api.compose.settings import DaemonFileConfig, daemon_file_type
 from engine.cache import MarketCache
 from engine.clock import LiveClock
 from engine.config import apply_env_overrides, decode_config
@@ -68,7 +68,7 @@ def load_daemon_config(
                           "version yet; use mode = \"paper\"", file=where)
     registry.check_kinds(raw, file=where)
     try:
-        config = decode_config(data, DaemonFileConfig, file=where, environ=environ)
+        config = decode_config(data, daemon_file_type(registry), file=where, environ=environ)
     except ConfigError as error:
         if error.path == "$.venue":  # the shape before [[venues]]: say what it is now
             raise ConfigError("$.venue", 'the daemon file lists its venues as [[venues]] '

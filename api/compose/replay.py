@@ -11,6 +11,7 @@ from adapters.data.config import resolve_data_path
 from adapters.replay import ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
 from engine.errors import ConfigError
 from engine.events import BarType
+from engine.events.market import timeframe_ns
 from engine.ports import MarketData
 from engine.runtime import Deliver, FeedClock
 
@@ -66,6 +67,11 @@ class ReplayFeedBinding:
 
 def make_replay_feed(config: ReplayFeedConfig, context: FeedContext) -> ReplayFeedBinding:
     """Open the feed's file (relative to the config's folder), refusing a missing one."""
+    if not config.is_recording:
+        try:
+            timeframe_ns(config.timeframe)
+        except ValueError as error:
+            raise ConfigError(f"{context.at}.timeframe", str(error), file=context.file) from error
     path = resolve_data_path(config.path, base=context.base)
     if not path.exists():
         raise ConfigError(f"{context.at}.path", f"no such file: {path}", file=context.file)

@@ -10,13 +10,14 @@ and `[[feeds]]` are the tagged unions of the kinds in the adapter registry
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
 
 from adapters.data.config import DataSourceConfig
 from adapters.sim import SimVenueConfig
-from api.compose.registry import REGISTRY
+from api.compose.registry import REGISTRY, AdapterRegistry
 from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestSettings
@@ -33,6 +34,7 @@ __all__ = (
     "RuntimeConfig",
     "StrategySpec",
     "VenueConfig",
+    "daemon_file_type",
 )
 
 VenueConfig = REGISTRY.venue_config_type()
@@ -119,3 +121,25 @@ class DaemonFileConfig(Config, kw_only=True):
     instruments: list[InstrumentConfig]
     feeds: list[FeedConfig]
     strategies: list[StrategySpec] = []
+
+
+def daemon_file_type(registry: AdapterRegistry) -> type[DaemonFileConfig]:
+    """The daemon file's Struct whose `venues` and `feeds` decode the kinds of `registry`.
+
+    `DaemonFileConfig` itself for the default registry; for another (a test's, one with
+    an extra adapter) a subclass with that registry's unions, made once per set of kinds.
+    """
+    if registry is REGISTRY:
+        return DaemonFileConfig
+    return _daemon_file_subclass(registry.venue_config_type(), registry.feed_config_type())
+
+
+@lru_cache(maxsize=16)
+def _daemon_file_subclass(venue_type: Any, feed_type: Any) -> type[DaemonFileConfig]:
+    annotations = {"venues": list[venue_type], "feeds": list[feed_type]}  # type: ignore[valid-type]
+    subclass: type[DaemonFileConfig] = type(
+        "DaemonFileConfig", (DaemonFileConfig,),
+        {"__annotations__": annotations, "__module__": __name__},
+        kw_only=True, frozen=True, forbid_unknown_fields=True,
+    )
+    return subclass
