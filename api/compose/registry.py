@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import msgspec
 
@@ -42,7 +42,6 @@ __all__ = (
 TAG_FIELD = "kind"
 
 C = TypeVar("C", bound=msgspec.Struct)
-B = TypeVar("B")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +71,18 @@ FeedFactory = Callable[[C, FeedContext], FeedBinding]
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry(Generic[C, B]):
+class _Entry:
     kind: str
-    config_type: type[C]
-    factory: Callable[[C, B], Any]
+    config_type: type[Any]
+    factory: Callable[[Any, Any], Any]
 
 
 class AdapterRegistry:
     """Venue and feed kinds, their config types and their factories."""
 
     def __init__(self) -> None:
-        self._venues: dict[str, _Entry[Any, VenueContext]] = {}
-        self._feeds: dict[str, _Entry[Any, FeedContext]] = {}
+        self._venues: dict[str, _Entry] = {}
+        self._feeds: dict[str, _Entry] = {}
 
     # -- registering ---------------------------------------------------------------------
 
@@ -169,13 +168,13 @@ class AdapterRegistry:
 
 def _entry(
     noun: str,
-    entries: Mapping[str, _Entry[Any, Any]],
+    entries: Mapping[str, _Entry],
     kind: str,
     config_type: type[Any],
     factory: Callable[..., Any],
     *,
     required_field: str,
-) -> _Entry[Any, Any]:
+) -> _Entry:
     if kind in entries:
         raise ValueError(f"{noun} kind {kind!r}: already registered "
                          f"({entries[kind].config_type.__qualname__})")
@@ -183,10 +182,10 @@ def _entry(
         raise ValueError(f"{noun} kind {kind!r}: config type {config_type!r} is not a Struct")
     struct_config = config_type.__struct_config__
     if struct_config.tag_field != TAG_FIELD or struct_config.tag != kind:
-        raise ValueError(
-            f"{noun} kind {kind!r}: config type {config_type.__qualname__} must be tagged "
-            f"{TAG_FIELD}={kind!r}, was {struct_config.tag_field}={struct_config.tag!r}"
-        )
+        was = ("untagged" if struct_config.tag_field is None
+               else f"{struct_config.tag_field}={struct_config.tag!r}")
+        raise ValueError(f"{noun} kind {kind!r}: config type {config_type.__qualname__} must "
+                         f"be tagged {TAG_FIELD}={kind!r}, was {was}")
     if not struct_config.forbid_unknown_fields:
         raise ValueError(f"{noun} kind {kind!r}: config type {config_type.__qualname__} "
                          "must forbid unknown fields (a typo must not pass)")
@@ -196,7 +195,7 @@ def _entry(
     return _Entry(kind, config_type, factory)
 
 
-def _union(noun: str, entries: Mapping[str, _Entry[Any, Any]]) -> Any:
+def _union(noun: str, entries: Mapping[str, _Entry]) -> Any:
     if not entries:
         raise LookupError(f"no {noun} kind is registered")
     # A one-member Union is the type itself, which also decodes an entry without a tag:
@@ -205,8 +204,8 @@ def _union(noun: str, entries: Mapping[str, _Entry[Any, Any]]) -> Any:
 
 
 def _lookup(
-    noun: str, entries: Mapping[str, _Entry[Any, Any]], config: msgspec.Struct
-) -> _Entry[Any, Any]:
+    noun: str, entries: Mapping[str, _Entry], config: msgspec.Struct
+) -> _Entry:
     kind = config.__struct_config__.tag
     entry = entries.get(kind) if isinstance(kind, str) else None
     if entry is None or entry.config_type is not type(config):

@@ -126,12 +126,14 @@ class DaemonFileConfig(Config, kw_only=True):
 def daemon_file_type(registry: AdapterRegistry) -> type[DaemonFileConfig]:
     """The daemon file's Struct whose `venues` and `feeds` decode the kinds of `registry`.
 
-    `DaemonFileConfig` itself for the default registry; for another (a test's, one with
-    an extra adapter) a subclass with that registry's unions, made once per set of kinds.
+    `DaemonFileConfig` itself for the kinds it was built with (the default registry's
+    at import); for others (a test's registry, one with an extra adapter) a subclass
+    with that registry's unions, made once per set of kinds.
     """
-    if registry is REGISTRY:
+    venue_type, feed_type = registry.venue_config_type(), registry.feed_config_type()
+    if (venue_type, feed_type) == (VenueConfig, FeedConfig):
         return DaemonFileConfig
-    return _daemon_file_subclass(registry.venue_config_type(), registry.feed_config_type())
+    return _daemon_file_subclass(venue_type, feed_type)
 
 
 @lru_cache(maxsize=16)

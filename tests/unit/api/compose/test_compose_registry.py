@@ -10,6 +10,7 @@ import pytest
 
 from api.compose import REGISTRY, AdapterRegistry, FeedContext, VenueContext, default_registry
 from api.compose.replay import ReplayFeedBinding, ReplayFeedConfig, make_replay_feed
+from api.compose.settings import DaemonFileConfig, daemon_file_type
 from api.compose.sim import SimVenueBinding, SimVenueEntry, make_sim_venue
 from engine.cache import MarketCache
 from engine.config import Config
@@ -62,7 +63,7 @@ def test_registry_register_feed_twice_for_one_kind_is_refused() -> None:
     [
         pytest.param("other", PaperVenueConfig, "must be tagged kind='other', was kind='paper'",
                      id="tag-is-another-kind"),
-        pytest.param("x", UntaggedVenueConfig, "must be tagged kind='x', was None=None",
+        pytest.param("x", UntaggedVenueConfig, "must be tagged kind='x', was untagged",
                      id="untagged"),
         pytest.param("lax", LaxVenueConfig, "must forbid unknown fields", id="lax"),
         pytest.param("nameless", NamelessVenueConfig, "has no field 'venue'", id="no-venue-name"),
@@ -159,3 +160,15 @@ def test_registry_check_kinds_names_the_entry_without_a_registered_kind(
         REGISTRY.check_kinds(raw, file="daemon.toml")
 
     assert (raised.value.path, raised.value.reason) == (path, reason)
+
+
+def test_daemon_file_type_is_the_documented_struct_for_the_default_kinds() -> None:
+    registry = default_registry()
+    same_kinds = daemon_file_type(registry)
+    registry.register_venue("paper", PaperVenueConfig, paper_factory)
+
+    extended = daemon_file_type(registry)
+
+    assert same_kinds is DaemonFileConfig
+    assert issubclass(extended, DaemonFileConfig) and extended is not DaemonFileConfig
+    assert daemon_file_type(registry) is extended  # made once per set of kinds
