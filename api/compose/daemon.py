@@ -131,9 +131,9 @@ def build_node(
     # The graph and the simulated venues read one cache: the venue's idle check is then
     # one branch per item (see SimVenue).
     cache = MarketCache()
-    registry_of_instruments = InstrumentRegistry(instruments)
+    shared_instruments = InstrumentRegistry(instruments)
     venues: list[VenueBinding] = [
-        registry.build_venue(venue, VenueContext(instruments=registry_of_instruments,
+        registry.build_venue(venue, VenueContext(instruments=shared_instruments,
                                                  cache=cache, file=where,
                                                  at=f"$.venues[{index}]"))
         for index, venue in enumerate(config.venues)
