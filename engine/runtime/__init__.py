@@ -1,5 +1,15 @@
-"""The live runtime: the inbox, the runner and crash recovery, for paper and live modes."""
+"""The live runtime: the trading node, its bindings, the inbox, the runner and crash recovery."""
 
+from engine.runtime.bindings import (
+    AdapterTask,
+    Deliver,
+    FeedBinding,
+    FeedClock,
+    RecordingSink,
+    SessionRecorder,
+    VenueBinding,
+    first_event_time,
+)
 from engine.runtime.execution import (
     BridgeStatistics,
     ExecutionBridge,
@@ -13,6 +23,7 @@ from engine.runtime.inbox import (
     LaneStatistics,
     OverflowPolicy,
 )
+from engine.runtime.node import GraphFactory, NodeConfig, NodeHealth, TradingNode
 from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
 from engine.runtime.reconciliation import (
     ReconciliationPlan,
@@ -69,4 +80,17 @@ __all__ = (
     "SupportsStatistics",
     "node_statistics",
     "topic_family",
+    # the trading node and its bindings
+    "AdapterTask",
+    "Deliver",
+    "FeedBinding",
+    "FeedClock",
+    "GraphFactory",
+    "NodeConfig",
+    "NodeHealth",
+    "RecordingSink",
+    "SessionRecorder",
+    "TradingNode",
+    "VenueBinding",
+    "first_event_time",
 )

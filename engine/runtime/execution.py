@@ -61,6 +61,10 @@ logger = logging.getLogger(__name__)
 Command = SubmitOrder | CancelOrder | ModifyOrder
 
 
+def _undeliverable(event: Event) -> None:
+    raise RuntimeError(f"execution bridge: no sink attached for {type(event).__name__}")
+
+
 def venue_event_endpoint(event: Event) -> str:
     """Where an event from a venue goes: account states to the portfolio, the rest to the
     order manager (which refuses, and counts, anything that is not an order event)."""
@@ -106,12 +110,15 @@ class BridgeStatistics(msgspec.Struct, frozen=True, kw_only=True):
 class ExecutionBridge(Actor):
     """Queue a venue's commands from the graph, send them from a task (module docstring).
 
+    A trading node attaches its own gate, event sink and durable outbox (`attach`) and
+    runs `run` in its task group; a test may pass them at construction.
+
     Args:
         client: the venue's execution client.
         deliver: where events the bridge itself makes go (the inbox's critical lane,
             through `venue_event_endpoint`), e.g. `OrderOutcomeUnknown` after a timeout.
         orders: the order manager's view, for the venue order id a cancel or modify needs.
-        gate: the node's send gate.
+        gate: the send gate; closed until someone opens it.
         outbox: the journal's durable outbox; None (tests, no journal) sends at once.
         timeout_s: how long a request may wait for its answer before it is in doubt.
     """
@@ -120,18 +127,18 @@ class ExecutionBridge(Actor):
         self,
         client: ExecutionClient,
         *,
-        deliver: Callable[[Event], None],
         orders: OpenOrdersView,
-        gate: SendGate,
+        deliver: Callable[[Event], None] | None = None,
+        gate: SendGate | None = None,
         outbox: DurableOutbox | None = None,
         timeout_s: float = 10.0,
     ) -> None:
         super().__init__(f"venue_{segment(client.venue)}")
         self._client = client
         self._venue = client.venue
-        self._deliver = deliver
+        self._deliver = deliver if deliver is not None else _undeliverable
         self._orders = orders
-        self._gate = gate
+        self._gate = gate if gate is not None else SendGate()
         self._outbox = outbox
         self._timeout_s = timeout_s
         self._local: deque[Command] = deque()
@@ -139,6 +146,24 @@ class ExecutionBridge(Actor):
         self.replaying = False
         """While True (recovery), commands are dropped: they left in the session replayed."""
         self._queued = self._sent = self._dropped = self._unknown = self._unavailable = 0
+
+    @property
+    def client(self) -> ExecutionClient:
+        return self._client
+
+    def attach(
+        self,
+        *,
+        gate: SendGate,
+        deliver: Callable[[Event], None],
+        outbox: DurableOutbox | None = None,
+    ) -> None:
+        """Take the node's gate, inbox sink and (once the journal is open) outbox."""
+        if self._local:
+            raise RuntimeError(f"bridge {self.id}: attach before any command is queued")
+        self._gate = gate
+        self._deliver = deliver
+        self._outbox = outbox
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))

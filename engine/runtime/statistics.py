@@ -14,7 +14,7 @@ traffic by topic *family*, the first two segments (`data.bars`, `events.order`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import msgspec
 
@@ -36,6 +36,7 @@ __all__ = (
 )
 
 
+@runtime_checkable
 class SupportsStatistics(Protocol):
     """Anything that reports counters: a venue client, a feed, a recorder."""
 

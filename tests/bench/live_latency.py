@@ -15,7 +15,7 @@ order journal latency
 
 tick to order
     The in-process path from a bar entering the live graph to the resulting SubmitOrder
-    reaching the venue: the graph built as `api/daemon.py` builds it (TradingGraph on a
+    reaching the venue: the graph built as the daemon (`TradingNode`) builds it (TradingGraph on a
     LiveClock, SimVenue sharing the MarketCache, LiveRunner + Inbox, the runner's journal
     observer appending every message to a running JournalWriter: append cost included,
     commit not waited for), from the bundled paper config (its risk limits, minus the
@@ -56,8 +56,11 @@ import anyio  # noqa: E402
 import msgspec  # noqa: E402
 
 from adapters.sim import SimVenue  # noqa: E402
-from api.compose import build_instruments  # noqa: E402
-from api.daemon import DEFAULT_DAEMON_CONFIG, load_daemon_config  # noqa: E402
+from api.compose import (  # noqa: E402
+    DEFAULT_DAEMON_CONFIG,
+    build_instruments,
+    load_daemon_config,
+)
 from engine.cache import MarketCache  # noqa: E402
 from engine.clock import LiveClock  # noqa: E402
 from engine.domain.enums import OrderSide, OrderType  # noqa: E402
@@ -252,7 +255,7 @@ def tick_to_order(path: Path, ticks: int, *, rate: float, every: int = 1) -> Pro
                              risk=msgspec.structs.replace(config.risk,
                                                           max_orders_per_interval=None),
                              cache=cache)
-        venue = StampingVenue(config.venue, graph.instruments, cache=cache)
+        venue = StampingVenue(config.venues[0], graph.instruments, cache=cache)
         venue.probe = probe
         graph.add_venue(venue)
         graph.add_bar_source(BarType(instrument_id=INSTRUMENT_ID, timeframe="1m"))

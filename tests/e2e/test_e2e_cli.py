@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from api.compose import DEFAULT_CONFIG, prepare_backtest
+from api.compose import DEFAULT_BACKTEST_CONFIG, prepare_backtest
 from engine.errors import ConfigError, DataError
 from engine.persistence import ResultStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
-DEMO_TEXT = DEFAULT_CONFIG.read_text()
+DEMO_TEXT = DEFAULT_BACKTEST_CONFIG.read_text()
 DEMO_DATA_PATH = 'path = "sample:btcusdt_1m.csv"'
 # Long enough that an error line naming a file in it is wider than an 80-column console.
 LONG_FOLDER = "a-folder-with-a-long-name-so-error-lines-are-wider-than-any-console"

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from adapters.data import CsvBarSource
-from api.daemon import DEFAULT_DAEMON_CONFIG, Daemon, load_daemon_config
+from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
 from engine.clock import LiveClock
 from engine.events.fills import OrderFilled
 from engine.events.orders import SubmitOrder
@@ -118,10 +118,10 @@ def read_journal(folder: Path) -> list[JournalRecord]:
 def rebuild(config: Path, records: list[JournalRecord]) -> dict[str, Any]:
     """Replay a journal's inputs through a fresh graph, as the daemon's recovery does."""
     loaded, file = load_daemon_config(config, environ={})
-    daemon = Daemon(loaded, file=file, cwd=config.parent)
+    node = build_node(loaded, file=file, cwd=config.parent)
     clock = LiveClock(origin_ns=records[0].ts_init)
     clock.hold(records[0].ts_init)
-    graph = daemon._build_graph(clock)
+    graph = node.build_graph(clock)
     fills: list[tuple[Any, ...]] = []
     submits: list[str] = []
 

@@ -19,8 +19,12 @@ import pytest
 
 from adapters.data import RecordingSource
 from adapters.sim import SimVenue
-from api.compose import build_instruments, build_strategies
-from api.daemon import DEFAULT_DAEMON_CONFIG, load_daemon_config
+from api.compose import (
+    DEFAULT_DAEMON_CONFIG,
+    build_instruments,
+    build_strategies,
+    load_daemon_config,
+)
 from engine.backtest import BacktestSettings, run_backtest
 from engine.cache import MarketCache
 from engine.domain.ids import session_order_prefix
@@ -114,7 +118,8 @@ def test_daemon_recorded_paper_session_replays_as_backtest_with_same_decisions(
     strategies = build_strategies(config.strategies,
                                   {i.instrument_id for i in instruments}, str(file))
     cache = MarketCache()
-    venue = SimVenue(config.venue, InstrumentRegistry(instruments), cache=cache)
+    [venue_config] = config.venues  # the paper config's one simulated venue
+    venue = SimVenue(venue_config, InstrumentRegistry(instruments), cache=cache)
     backtest_submits: list[tuple[Any, ...]] = []
     backtest_fills: list[tuple[Any, ...]] = []
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from api.daemon import DEFAULT_DAEMON_CONFIG
+from api.compose import DEFAULT_DAEMON_CONFIG
 from engine.persistence import JournalReader, JournalRecord
 
 pytestmark = pytest.mark.e2e
@@ -164,7 +164,7 @@ def test_daemon_sigterm_while_streaming_stops_cleanly(tmp_path: Path) -> None:
     assert resting == ["order.canceled"]  # it was open at the stop, and the stop canceled it
     assert [order for order, state in states.items() if state in OPEN_KINDS] == []
 
-    messages = [line["message"] for line in logs if line.get("component") == "api.daemon"]
+    messages = [line["message"] for line in logs if line.get("component") == "engine.runtime.node"]
     assert any(message.startswith("session 1 stopped") for message in messages)
     status = [message for message in messages if message.startswith("status:")]
     assert status  # the status line reports the inbox, drops included

@@ -25,7 +25,7 @@ import msgspec
 import msgspec.inspect as mi
 import pytest
 
-from api.settings import BacktestFileConfig, DaemonFileConfig
+from api.compose.settings import BacktestFileConfig, DaemonFileConfig
 from engine.events.base import Command
 from engine.events.codec import MESSAGE_TYPES
 from engine.events.fills import PositionEvent

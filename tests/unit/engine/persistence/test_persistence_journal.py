@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from api.journal_command import add_journal_parser, run_journal
+from api.cli.journal import add_parser as add_journal_parser, run_journal
 from engine.domain.enums import LiquiditySide, OrderSide, OrderType
 from engine.errors import JournalError
 from engine.events import Message, OrderFilled, SubmitOrder, TimerFired, encode_json

@@ -1,35 +1,46 @@
-"""The root config of a `tradebus backtest` file: what to trade, on which data, how.
+"""The root configs of the two files: `tradebus backtest` and `tradebus run` / `record`.
 
 Each section is the config Struct of the part it configures (`[risk]` is
 `RiskConfig`, `[venue]` is `SimVenueConfig`, ...); this module only gathers them, so a
-part's options are documented once, next to the part.
+part's options are documented once, next to the part. The daemon file's `[[venues]]`
+and `[[feeds]]` are the tagged unions of the kinds in the adapter registry
+(`api.compose.registry`), built when this module is imported.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from functools import lru_cache
+from typing import Any, Literal
 
 import msgspec
 
 from adapters.data.config import DataSourceConfig
-from adapters.replay import ReplayFeedConfig
 from adapters.sim import SimVenueConfig
+from api.compose.registry import REGISTRY, AdapterRegistry
 from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestSettings
 from engine.config import Config
 from engine.domain.ids import instrument_id
 from engine.events.market import Instrument
-from engine.runtime import OverflowPolicy
+from engine.runtime import NodeConfig
 
 __all__ = (
     "BacktestFileConfig",
     "DaemonFileConfig",
+    "FeedConfig",
     "InstrumentConfig",
     "RuntimeConfig",
     "StrategySpec",
+    "VenueConfig",
+    "daemon_file_type",
 )
+
+VenueConfig = REGISTRY.venue_config_type()
+"""A `[[venues]]` entry: one of the registered venue configs, chosen by its `kind`."""
+FeedConfig = REGISTRY.feed_config_type()
+"""A `[[feeds]]` entry: one of the registered feed configs, chosen by its `kind`."""
 
 
 class InstrumentConfig(Config, kw_only=True):
@@ -80,42 +91,57 @@ class BacktestFileConfig(Config, kw_only=True):
     strategies: list[StrategySpec]
 
 
-class RuntimeConfig(Config, kw_only=True):
-    """How the daemon runs: where it keeps its files, its clock, its queues, its logs.
+class RuntimeConfig(NodeConfig, kw_only=True, frozen=True):
+    """How the daemon runs: the node's settings, plus where it keeps its files and its logs.
 
-    `speed` scales engine time against real time (paper sessions replaying recorded
-    data); `clock_origin = "data"` starts engine time at the feeds' first item (and, after
-    a restart, where the journal left off), `"wall"` at the real time. `data_capacity` and
-    `overflow` bound each feed's inbox lane (market data only: order events never drop).
+    The clock, inbox, durability and stop settings are the node's (`NodeConfig`);
+    `data_dir`, the file names, `record` and `log_format` are the composition root's.
     """
 
     data_dir: str = "tradebus-data"
     journal: str = "journal.sqlite"
-    journal_synchronous: Literal["normal", "full"] = "normal"
     record: bool = False
     recording: str = "recording.sqlite"
-    cancel_open_orders_on_stop: bool = True
-    stop_when_feeds_finish: bool = False
-    speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
-    clock_origin: Literal["data", "wall"] = "data"
-    data_capacity: Annotated[int, msgspec.Meta(gt=0)] = 10_000
-    overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
     log_format: Literal["auto", "json", "text"] = "auto"
-    status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
 
 
 class DaemonFileConfig(Config, kw_only=True):
     """The config of `tradebus run` and `tradebus record`.
 
-    `mode = "paper"` trades the feeds' data against the simulated `[venue]`; `"live"`
-    needs a live execution adapter (ccxt, IBKR), which this version does not have yet.
+    `mode = "paper"` trades the feeds' data at the `[[venues]]` (the simulated venue:
+    `kind = "sim"`); `"live"` needs a live execution adapter (ccxt, IBKR), which this
+    version does not have yet.
     """
 
     mode: Literal["paper", "live"] = "paper"
     runtime: RuntimeConfig = RuntimeConfig()
     portfolio: PortfolioConfig
     risk: RiskConfig = RiskConfig()
-    venue: SimVenueConfig = SimVenueConfig()
+    venues: list[VenueConfig]
     instruments: list[InstrumentConfig]
-    feeds: list[ReplayFeedConfig]
+    feeds: list[FeedConfig]
     strategies: list[StrategySpec] = []
+
+
+def daemon_file_type(registry: AdapterRegistry) -> type[DaemonFileConfig]:
+    """The daemon file's Struct whose `venues` and `feeds` decode the kinds of `registry`.
+
+    `DaemonFileConfig` itself for the kinds it was built with (the default registry's
+    at import); for others (a test's registry, one with an extra adapter) a subclass
+    with that registry's unions, made once per set of kinds.
+    """
+    venue_type, feed_type = registry.venue_config_type(), registry.feed_config_type()
+    if (venue_type, feed_type) == (VenueConfig, FeedConfig):
+        return DaemonFileConfig
+    return _daemon_file_subclass(venue_type, feed_type)
+
+
+@lru_cache(maxsize=16)
+def _daemon_file_subclass(venue_type: Any, feed_type: Any) -> type[DaemonFileConfig]:
+    annotations = {"venues": list[venue_type], "feeds": list[feed_type]}  # type: ignore[valid-type]
+    subclass: type[DaemonFileConfig] = type(
+        "DaemonFileConfig", (DaemonFileConfig,),
+        {"__annotations__": annotations, "__module__": __name__},
+        kw_only=True, frozen=True, forbid_unknown_fields=True,
+    )
+    return subclass

@@ -1,12 +1,8 @@
-"""The `tradebus` command: the composition root that runs the engine with adapters.
+"""`tradebus backtest [CONFIG.toml]`: run a backtest, print its report, save its results.
 
-    tradebus backtest [CONFIG.toml]   run a backtest (the bundled demo without CONFIG)
-    tradebus run [CONFIG.toml]        run the daemon (paper mode on the sample without CONFIG)
-    tradebus record CONFIG.toml       record the config's feeds to SQLite
-    tradebus journal list|export      read the daemon's event journal
-
-Exit codes: 0 success, 1 the run failed or a strategy faulted, 2 bad input (config or
-data), reported in one line on stderr that names the file and the field or line.
+Without CONFIG it runs the bundled demo (`api/defaults/backtest.toml`). Exit codes: 0,
+1 when a strategy faulted (it was isolated, but the results are not what was asked
+for), 2 for a bad config or bad data, in one stderr line naming the file and field or line.
 """
 
 from __future__ import annotations
@@ -15,9 +11,7 @@ import argparse
 import logging
 import os
 import re
-import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -26,40 +20,30 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.compose import prepare_backtest
-from api.journal_command import add_journal_parser, run_journal
-from api.run_command import add_run_parsers, run_daemon_command, run_record_command
 from engine.analysis import report_rows
 from engine.backtest import BacktestResult
 from engine.errors import ConfigError, DataError
 from engine.persistence import ResultStore, write_result_json
 
-__all__ = ("main",)
+__all__ = ("add_parser", "run_backtest_command")
 
 PROGRESS_MIN_ROWS = 200_000
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tradebus", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    backtest = commands.add_parser("backtest", help="run a backtest from a TOML config")
-    backtest.add_argument("config", nargs="?", help="config file (default: the bundled demo)")
-    backtest.add_argument("--output-dir", help="where results go (overrides the config)")
-    backtest.add_argument("--no-save", action="store_true", help="print only; save nothing")
-    backtest.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
-    add_run_parsers(commands)
-    add_journal_parser(commands)
-    arguments = parser.parse_args(argv)
-    if arguments.command == "run":
-        return run_daemon_command(arguments)
-    if arguments.command == "record":
-        return run_record_command(arguments)
-    if arguments.command == "journal":
-        return run_journal(arguments)
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `backtest` to the `tradebus` subcommands."""
+    parser = commands.add_parser("backtest", help="run a backtest from a TOML config")
+    parser.add_argument("config", nargs="?", help="config file (default: the bundled demo)")
+    parser.add_argument("--output-dir", help="where results go (overrides the config)")
+    parser.add_argument("--no-save", action="store_true", help="print only; save nothing")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    parser.set_defaults(handler=run_backtest_command)
+
+
+def run_backtest_command(arguments: argparse.Namespace) -> int:
+    """Run the parsed `backtest` subcommand; return the exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    console = Console()
-    if arguments.command == "backtest":
-        return _backtest(arguments, console)
-    return 2  # unreachable: argparse requires a command
+    return _backtest(arguments, Console())
 
 
 def _backtest(arguments: argparse.Namespace, console: Console) -> int:
@@ -130,7 +114,3 @@ def _print_summary(console: Console, result: BacktestResult, elapsed: float) -> 
     if result.faults:
         table.add_row("strategy faults", ", ".join(f.actor_id for f in result.faults))
     console.print(table)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

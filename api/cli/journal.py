@@ -22,7 +22,7 @@ import msgspec
 from engine.errors import JournalError
 from engine.persistence import JournalReader, SessionSummary
 
-__all__ = ("DEFAULT_JOURNAL_PATH", "add_journal_parser", "run_journal")
+__all__ = ("DEFAULT_JOURNAL_PATH", "add_parser", "run_journal")
 
 DEFAULT_JOURNAL_PATH: Final = Path("tradebus-data") / "journal.sqlite"
 
@@ -30,11 +30,12 @@ _json: Final = msgspec.json.Encoder()
 _HEADERS: Final = ("session", "seqs", "first", "last", "records", "inputs")
 
 
-def add_journal_parser(
+def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     """Add `journal list` and `journal export` to the `tradebus` subcommands."""
     journal = subparsers.add_parser("journal", help="inspect the event journal")
+    journal.set_defaults(handler=run_journal)
     commands = journal.add_subparsers(dest="journal_command", required=True)
     listing = commands.add_parser("list", help="the journal's sessions")
     export = commands.add_parser("export", help="records as JSON lines on stdout")

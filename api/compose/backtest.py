@@ -1,8 +1,9 @@
 """The composition root for backtests: config in, adapters and strategies chosen, run.
 
-This is where `adapters` and `strategies` meet the engine (with `api/cli.py`); the
-engine never imports them. Everything that can be wrong in a config is checked here,
-before anything runs, and reported as a ConfigError naming the file and field.
+This is where `adapters` and `strategies` meet the engine (with the daemon's
+composition in `api/compose/daemon.py`); the engine never imports them. Everything that
+can be wrong in a config is checked here, before anything runs, and reported as a
+ConfigError naming the file and field.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ from pathlib import Path
 from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource
 from adapters.data.config import CsvBarsConfig, RecordingDataConfig, resolve_data_path
 from adapters.sim import SimVenue
-from api.settings import BacktestFileConfig, InstrumentConfig, StrategySpec
+from api.compose.parts import build_instruments, build_strategies
+from api.compose.settings import BacktestFileConfig
 from engine.backtest import BacktestResult, run_backtest
 from engine.cache import MarketCache
-from engine.config import convert_config, load_config
+from engine.config import load_config
 from engine.errors import ConfigError
 from engine.events.market import Instrument, timeframe_ns
 from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
 from engine.replay import ReplaySource
-from engine.strategy import Strategy, load_strategy_class
+from engine.strategy import Strategy
 from engine.topics import bars_topic
 
-__all__ = ("PreparedBacktest", "build_instruments", "build_strategies", "prepare_backtest")
+__all__ = ("DEFAULT_BACKTEST_CONFIG", "PreparedBacktest", "prepare_backtest")
 
-DEFAULT_CONFIG = Path(__file__).parent / "defaults" / "backtest.toml"
+DEFAULT_BACKTEST_CONFIG = Path(__file__).parents[1] / "defaults" / "backtest.toml"
 
 
 class PreparedBacktest:
@@ -82,7 +84,7 @@ def prepare_backtest(
 
     `environ` applies `TRADEBUS__SECTION__FIELD` overrides, as for the daemon.
     """
-    file = Path(path) if path is not None else DEFAULT_CONFIG
+    file = Path(path) if path is not None else DEFAULT_BACKTEST_CONFIG
     config = load_config(file, BacktestFileConfig, environ=environ)
     where = str(file)
     instruments = build_instruments(config.instruments, where)
@@ -133,58 +135,6 @@ def prepare_backtest(
             rows = None
     return PreparedBacktest(config, file=file, instruments=instruments, strategies=strategies,
                             sources=sources, rows=rows)
-
-
-def build_strategies(
-    specs: list[StrategySpec], known: set[str], where: str
-) -> list[Strategy]:
-    """Import and configure each strategy; every mistake is a ConfigError naming the field."""
-    strategies: list[Strategy] = []
-    strategy_ids: set[str] = set()
-    for index, spec in enumerate(specs):
-        at = f"$.strategies[{index}]"
-        if spec.id in strategy_ids:
-            raise ConfigError(f"{at}.id", f"{spec.id!r} is already used by another strategy",
-                              file=where)
-        strategy_ids.add(spec.id)
-        try:
-            cls = load_strategy_class(spec.class_path)
-        except ValueError as error:
-            raise ConfigError(f"{at}.class", str(error), file=where) from error
-        params = convert_config(spec.params, cls.config_type, file=where, path=f"{at}.params")
-        traded = getattr(params, "instrument_id", None)
-        if isinstance(traded, str) and traded not in known:
-            raise ConfigError(f"{at}.params.instrument_id",
-                              f"{traded!r} is not in [[instruments]]", file=where)
-        try:
-            strategies.append(cls(spec.id, params))
-        except ValueError as error:
-            raise ConfigError(f"{at}.id", str(error), file=where) from error
-    return strategies
-
-
-def build_instruments(specs: list[InstrumentConfig], where: str) -> list[Instrument]:
-    """Build the instruments, refusing what would only fail mid-run (a zero increment)."""
-    instruments: list[Instrument] = []
-    seen: set[str] = set()
-    for index, spec in enumerate(specs):
-        at = f"$.instruments[{index}]"
-        for name in ("price_increment", "size_increment"):
-            increment = getattr(spec, name)
-            if not (increment.is_finite() and increment > 0):
-                raise ConfigError(f"{at}.{name}", f"{name} {increment}: must be > 0",
-                                  file=where)
-        try:
-            instrument = spec.to_instrument()
-        except ValueError as error:
-            field = "symbol" if not spec.symbol else "venue"
-            raise ConfigError(f"{at}.{field}", str(error), file=where) from error
-        if instrument.instrument_id in seen:
-            raise ConfigError(f"{at}.symbol",
-                              f"{instrument.instrument_id!r} is listed twice", file=where)
-        seen.add(instrument.instrument_id)
-        instruments.append(instrument)
-    return instruments
 
 
 def _count_rows(path: Path) -> int:

@@ -1,5 +1,7 @@
 """The daemon in process: config errors, health, fault isolation, a torn journal, overflow.
 
+A daemon here is the `TradingNode` that `api.compose.build_node` makes from a daemon file.
+
 Sessions here replay a few hundred sample bars at a speed that makes them take a
 fraction of a second, and stop when the feed is done; the subprocess tests (kill -9,
 signals) are in tests/e2e.
@@ -18,14 +20,24 @@ import anyio
 import pytest
 
 from adapters.data import CsvBarSource
+from adapters.sim import SimVenueConfig
 from api.cli import main as cli_main
-from api.daemon import DEFAULT_DAEMON_CONFIG, Daemon, load_daemon_config
+from api.compose import (
+    DEFAULT_DAEMON_CONFIG,
+    VenueContext,
+    build_node,
+    default_registry,
+    load_daemon_config,
+)
+from api.compose.replay import ReplayFeedBinding
+from api.compose.sim import SimVenueBinding, make_sim_venue
 from engine.errors import ConfigError
 from engine.events.system import ActorFaulted
 from engine.persistence import JournalReader, JournalRecord, truncate_after
+from engine.runtime import AdapterTask, ReconciliationReport, RunnerState, TradingNode
 from engine.testing import BAR_TYPE
 
-SAMPLE = Path(__file__).resolve().parents[3] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
+SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 PAPER_TEXT = DEFAULT_DAEMON_CONFIG.read_text()
 
 RAISING_MODULE = '''
@@ -88,12 +100,12 @@ def paper_config(folder: Path, *, bars: int = 300, extra: str = "", **runtime: s
     return path
 
 
-def make_daemon(config_path: Path) -> Daemon:
+def make_daemon(config_path: Path) -> TradingNode:
     config, file = load_daemon_config(config_path, environ={})
-    return Daemon(config, file=file, cwd=config_path.parent)
+    return build_node(config, file=file, cwd=config_path.parent)
 
 
-async def run_session(config_path: Path) -> Daemon:
+async def run_session(config_path: Path) -> TradingNode:
     daemon = make_daemon(config_path)
     with anyio.fail_after(30):
         assert await daemon.run() == 0
@@ -107,7 +119,7 @@ def journal_of(folder: Path) -> list[JournalRecord]:
     return records
 
 
-def state_of(daemon: Daemon) -> dict[str, Any]:
+def state_of(daemon: TradingNode) -> dict[str, Any]:
     graph = daemon.graph
     assert graph is not None
     return {
@@ -166,6 +178,94 @@ def test_daemon_cli_run_bad_config_exits_2(
     assert "$.mode" in capsys.readouterr().err
 
 
+# -- venues and feeds by kind ----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_daemon_sim_venue_and_replay_feed_by_kind_trade_and_journal_one_session(
+    tmp_path: Path,
+) -> None:
+    config = paper_config(tmp_path, bars=300)
+    assert 'kind = "sim"' in config.read_text() and 'kind = "replay"' in config.read_text()
+
+    daemon = await run_session(config)
+
+    [venue], [feed] = daemon.venues, daemon.feeds
+    assert isinstance(venue, SimVenueBinding) and isinstance(feed, ReplayFeedBinding)
+    graph = daemon.graph
+    assert graph is not None
+    fills = graph.orders.statistics().fills
+    assert fills > 0  # the SMA cross traded at the simulated venue
+    assert venue.actor.statistics().fills == fills
+    records = journal_of(tmp_path)
+    assert {record.session for record in records} == {1}
+    assert sum(1 for record in records if record.kind == "bar") == 300
+    assert [record.kind for record in records if record.is_input
+            and record.kind.startswith("system.session")] == [
+        "system.session_started", "system.session_stopping"]
+    assert sum(1 for r in records if r.kind == "order.filled" and r.topic == "orders.process") == (
+        fills)
+    assert daemon.reconciliations == [
+        ReconciliationReport(venue="SIM", matched=0, engine_only=[], venue_only=[])]
+    assert daemon.state is RunnerState.STOPPED
+
+
+class ConnectedSimEntry(SimVenueConfig, tag_field="kind", tag="connected-sim", frozen=True,
+                        kw_only=True, forbid_unknown_fields=True):
+    """A venue kind a test adds: the simulated venue plus a connection task."""
+
+
+class ConnectedSimBinding(SimVenueBinding):
+    """The simulated venue with a connection task, working one order the journal lacks."""
+
+    def __init__(self, inner: SimVenueBinding) -> None:
+        super().__init__(inner.actor, inner.venue)
+        self.log: list[str] = []
+
+    @property
+    def tasks(self) -> list[AdapterTask]:
+        return [self.connection]
+
+    async def connection(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        # Started after recovery: the graph is built and its venue actor running.
+        self.log.append(f"connected, venue actor {self.actor.state}")
+        task_status.started()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.log.append("disconnected")
+
+    def working_order_ids(self) -> list[str]:
+        return [*super().working_order_ids(), "ghost-1"]
+
+
+def make_connected_sim(config: ConnectedSimEntry, context: VenueContext) -> ConnectedSimBinding:
+    return ConnectedSimBinding(make_sim_venue(config, context))
+
+
+@pytest.mark.anyio
+async def test_daemon_venue_kind_added_by_a_registry_entry_runs_its_task_and_reconciles(
+    tmp_path: Path,
+) -> None:
+    registry = default_registry()
+    registry.register_venue("connected-sim", ConnectedSimEntry, make_connected_sim)
+    path = paper_config(tmp_path, bars=50)
+    path.write_text(edit(path.read_text(), 'kind = "sim"', 'kind = "connected-sim"'))
+    config, file = load_daemon_config(path, environ={}, registry=registry)
+
+    daemon = build_node(config, file=file, cwd=tmp_path, registry=registry)
+    with anyio.fail_after(30):
+        assert await daemon.run() == 0
+
+    [venue] = daemon.venues
+    assert isinstance(venue, ConnectedSimBinding)
+    assert venue.log == ["connected, venue actor running", "disconnected"]
+    [report] = daemon.reconciliations
+    assert (report.venue, report.venue_only, report.agrees) == ("SIM", ["ghost-1"], False)
+    assert daemon.health().venue_agrees is False
+    assert sum(1 for record in journal_of(tmp_path) if record.kind == "bar") == 50
+
+
 # -- health ----------------------------------------------------------------------------------
 
 
@@ -203,7 +303,7 @@ async def test_daemon_health_follows_the_run(tmp_path: Path) -> None:
     assert restarted.session == 2
 
 
-async def stop_when_running(daemon: Daemon) -> None:
+async def stop_when_running(daemon: TradingNode) -> None:
     while daemon.state.value != "running":  # noqa: ASYNC110 - the daemon has no event
         await anyio.sleep(0.005)
     daemon.request_stop()
@@ -265,7 +365,7 @@ async def test_daemon_torn_journal_tail_is_cut_and_recovery_goes_on(
 
     with caplog.at_level(logging.WARNING):
         torn = await run_session(torn_folder / "paper.toml")
-    errors = [line.getMessage() for line in caplog.records if line.name == "api.daemon"
+    errors = [line.getMessage() for line in caplog.records if line.name == "engine.runtime.node"
               and line.levelno == logging.ERROR]
     assert any("crc mismatch" in line and f"seq {bad.seq}" in line for line in errors)
     clean = await run_session(clean_folder / "paper.toml")

@@ -1,0 +1,182 @@
+"""The composition root of the daemon: a daemon file in, a `TradingNode` with its bindings out.
+
+`load_daemon_config` checks everything a file can get wrong before anything runs
+(each mistake a ConfigError naming the file and the field); `build_node` turns the
+checked config into objects: instruments, strategies, the cache the graph and the
+simulated venue share, one binding per `[[venues]]` and `[[feeds]]` entry (through the
+adapter registry, by `kind`), and the session recorder. The node runs them the same way
+whatever they are (`engine.runtime.node`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import msgspec
+
+from adapters.data.recording import AsyncRecordingStore, RecordingWriter
+from api.compose.parts import build_instruments, build_strategies
+from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
+from api.compose.settings import DaemonFileConfig, daemon_file_type
+from engine.cache import MarketCache
+from engine.clock import LiveClock
+from engine.config import apply_env_overrides, decode_config
+from engine.errors import ConfigError
+from engine.events.market import Instrument
+from engine.graph import TradingGraph
+from engine.instruments import InstrumentRegistry
+from engine.runtime import FeedBinding, TradingNode, VenueBinding
+
+__all__ = (
+    "DEFAULT_DAEMON_CONFIG",
+    "SqliteSessionRecorder",
+    "build_feeds",
+    "build_node",
+    "load_daemon_config",
+)
+
+DEFAULT_DAEMON_CONFIG = Path(__file__).parents[1] / "defaults" / "paper.toml"
+
+
+def load_daemon_config(
+    path: str | Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    registry: AdapterRegistry = REGISTRY,
+) -> tuple[DaemonFileConfig, Path]:
+    """Load and check a daemon config (the bundled paper config when `path` is None).
+
+    Raises:
+        ConfigError: naming the file and the field.
+    """
+    file = Path(path) if path is not None else DEFAULT_DAEMON_CONFIG
+    where = str(file)
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise ConfigError("$", f"cannot read the file: {error.strerror}", file=where) from error
+    try:
+        raw = msgspec.toml.decode(data)
+    except msgspec.DecodeError:
+        raw = {}  # not TOML: decode_config reports it, with the same wording as everywhere
+    if environ:
+        raw = apply_env_overrides(raw, environ)
+    if raw.get("mode") == "live":  # before the kinds: a live file names kinds to come
+        raise ConfigError("$.mode", "live execution adapters (ccxt, IBKR) are not in this "
+                          "version yet; use mode = \"paper\"", file=where)
+    registry.check_kinds(raw, file=where)
+    try:
+        config = decode_config(data, daemon_file_type(registry), file=where, environ=environ)
+    except ConfigError as error:
+        if error.path == "$.venue":  # the shape before [[venues]]: say what it is now
+            raise ConfigError("$.venue", 'the daemon file lists its venues as [[venues]] '
+                              'entries now: write [[venues]] with kind = "sim"',
+                              file=where) from error
+        raise
+    if not config.venues:
+        raise ConfigError("$.venues", "at least one venue is required", file=where)
+    if not config.feeds:
+        raise ConfigError("$.feeds", "at least one feed is required", file=where)
+    venues: set[str] = set()
+    for index, venue in enumerate(config.venues):
+        if venue.venue in venues:
+            raise ConfigError(f"$.venues[{index}].venue",
+                              f"{venue.venue!r} is listed twice", file=where)
+        venues.add(venue.venue)
+    known = {spec.to_instrument().instrument_id for spec in config.instruments}
+    instruments_fed: set[str] = set()
+    for index, feed in enumerate(config.feeds):
+        at = f"$.feeds[{index}].instrument_id"
+        if feed.instrument_id not in known:
+            raise ConfigError(at, f"{feed.instrument_id!r} is not in [[instruments]]",
+                              file=where)
+        if feed.instrument_id in instruments_fed:
+            # A restart resumes each instrument's feed after its last journaled item.
+            raise ConfigError(at, f"{feed.instrument_id!r} already has a feed (one feed "
+                              "per instrument)", file=where)
+        instruments_fed.add(feed.instrument_id)
+    return config, file
+
+
+def build_feeds(
+    config: DaemonFileConfig, file: Path, *, registry: AdapterRegistry = REGISTRY
+) -> list[FeedBinding]:
+    """One binding per `[[feeds]]` entry; relative paths resolve against the file's folder."""
+    return [
+        registry.build_feed(feed, FeedContext(base=file.parent, file=str(file),
+                                              at=f"$.feeds[{index}]"))
+        for index, feed in enumerate(config.feeds)
+    ]
+
+
+def build_node(
+    config: DaemonFileConfig,
+    *,
+    file: Path,
+    cwd: Path | None = None,
+    registry: AdapterRegistry = REGISTRY,
+) -> TradingNode:
+    """Build the node a checked daemon config describes (`data_dir` is relative to `cwd`).
+
+    Raises:
+        ConfigError: a strategy, instrument, venue or feed that cannot be built.
+    """
+    where = str(file)
+    instruments = build_instruments(config.instruments, where)
+    strategies = build_strategies(config.strategies,
+                                  {instrument.instrument_id for instrument in instruments},
+                                  where)
+    # The graph and the simulated venues read one cache: the venue's idle check is then
+    # one branch per item (see SimVenue).
+    cache = MarketCache()
+    shared_instruments = InstrumentRegistry(instruments)
+    venues: list[VenueBinding] = [
+        registry.build_venue(venue, VenueContext(instruments=shared_instruments,
+                                                 cache=cache, file=where,
+                                                 at=f"$.venues[{index}]"))
+        for index, venue in enumerate(config.venues)
+    ]
+    runtime = config.runtime
+    data_dir = ((cwd if cwd is not None else Path.cwd()) / runtime.data_dir).resolve()
+    return TradingNode(
+        runtime,
+        graph_factory=_CoreGraph(config, instruments, cache),
+        strategies=strategies,
+        venues=venues,
+        feeds=build_feeds(config, file, registry=registry),
+        journal_path=data_dir / runtime.journal,
+        recorder=SqliteSessionRecorder(data_dir / runtime.recording) if runtime.record
+        else None,
+        mode=config.mode,
+    )
+
+
+class _CoreGraph:
+    """The node's graph factory: the core graph on the node's clock, sharing `cache`."""
+
+    def __init__(
+        self, config: DaemonFileConfig, instruments: list[Instrument], cache: MarketCache
+    ) -> None:
+        self._config = config
+        self._instruments = instruments
+        self._cache = cache
+
+    def __call__(self, clock: LiveClock) -> TradingGraph:
+        return TradingGraph(clock=clock, instruments=self._instruments,
+                            portfolio=self._config.portfolio, risk=self._config.risk,
+                            cache=self._cache)
+
+
+class SqliteSessionRecorder:
+    """Record each session's handled market data to a recording file (one session per run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @asynccontextmanager
+    async def open(self, started_ns: int) -> AsyncIterator[RecordingWriter]:
+        async with AsyncRecordingStore(self.path) as store:
+            await store.new_session(started_ns, note="daemon session")
+            yield RecordingWriter(store)

@@ -1,0 +1,57 @@
+"""The `sim` venue kind: the simulated venue, wholly inside the graph, as a node binding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from adapters.sim import SimVenue, SimVenueConfig
+from engine.runtime import AdapterTask
+
+if TYPE_CHECKING:
+    from api.compose.registry import VenueContext
+
+__all__ = ("SimVenueBinding", "SimVenueEntry", "make_sim_venue")
+
+
+class SimVenueEntry(
+    SimVenueConfig, tag_field="kind", tag="sim", frozen=True, kw_only=True,
+    forbid_unknown_fields=True,
+):
+    """A `[[venues]] kind = "sim"` entry: the simulated venue's own config, tagged.
+
+    A subclass, so the adapter's config stays untagged for the backtest file's `[venue]`.
+    """
+
+
+class SimVenueBinding:
+    """The simulated venue: its actor fills orders in the graph, no task, nothing to connect.
+
+    It lists its working orders, so the node's reconciliation runs against it too (it
+    always agrees: recovery rebuilds it by the same replay).
+    """
+
+    def __init__(self, actor: SimVenue, venue: str) -> None:
+        self._actor = actor
+        self._venue = venue
+
+    @property
+    def venue(self) -> str:
+        return self._venue
+
+    @property
+    def actor(self) -> SimVenue:
+        return self._actor
+
+    @property
+    def tasks(self) -> Sequence[AdapterTask]:
+        return ()
+
+    def working_order_ids(self) -> list[str]:
+        return self._actor.working_order_ids()
+
+
+def make_sim_venue(config: SimVenueEntry, context: VenueContext) -> SimVenueBinding:
+    """Build the simulated venue on the node's instruments and the cache its graph uses."""
+    return SimVenueBinding(SimVenue(config, context.instruments, cache=context.cache),
+                           config.venue)

@@ -1,0 +1,146 @@
+"""What a trading node needs of its edges: venue and feed bindings, and a session recorder.
+
+The node (`engine.runtime.node`) runs the same lifecycle in every mode and imports no
+concrete adapter. The composition root turns each `[[venues]]` and `[[feeds]]` entry
+of a config into one of these bindings and hands them over; the node only speaks the
+protocols below. A simulated venue is a binding whose actor lives wholly in the graph
+and that has no tasks; a live execution adapter adds the tasks that hold its
+connection. A replay feed and a live market data feed are both a `FeedBinding`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+import anyio
+from anyio.abc import TaskStatus
+
+from engine.actor import Actor
+from engine.events.market import BarType
+from engine.ports import MarketData
+
+__all__ = (
+    "AdapterTask",
+    "Deliver",
+    "FeedBinding",
+    "FeedClock",
+    "RecordingSink",
+    "SessionRecorder",
+    "VenueBinding",
+    "first_event_time",
+)
+
+Deliver = Callable[[MarketData], None]
+"""Hand one item to the node's inbox; never blocks (a full lane drops by its policy)."""
+
+
+class AdapterTask(Protocol):
+    """An adapter's long-running task (a venue connection), run in the node's task group.
+
+    It calls `task_status.started()` once connected and subscribed: the node waits for
+    that before the strategies are released. It runs until cancelled (the node's stop).
+    """
+
+    async def __call__(self, *, task_status: TaskStatus[None] = ...) -> None: ...
+
+
+class VenueBinding(Protocol):
+    """One venue the node trades at.
+
+    `actor` is the in-graph actor registered at `venue_endpoint(venue)`: it takes the
+    order commands and answers with order events (the simulated venue fills them itself;
+    a live adapter's actor hands them to its `tasks` through a durable outbox). `tasks`
+    are started in the node's task group after the journal is open.
+    """
+
+    @property
+    def venue(self) -> str: ...
+
+    @property
+    def actor(self) -> Actor: ...
+
+    @property
+    def tasks(self) -> Sequence[AdapterTask]: ...
+
+    def working_order_ids(self) -> Collection[str] | None:
+        """The client order ids working at the venue now, or None if it cannot list them.
+
+        The node compares them with the open orders recovery rebuilt (reconciliation).
+        """
+        ...
+
+
+class FeedClock(Protocol):
+    """The engine time a feed stamps (`ts_init`) and, when it replays, paces by."""
+
+    def timestamp_ns(self) -> int: ...
+
+    async def sleep_until(self, ts_ns: int) -> None: ...
+
+
+class FeedBinding(Protocol):
+    """One source of market data for one instrument.
+
+    The node resumes a feed after the last item of `instrument_id` its journal holds
+    (`resume_after`: that item's `ts_event` and how many journaled items have it), so
+    one instrument has one feed. `bar_type` is the bars the feed carries, declared to
+    the graph as a bar source (so they are not also aggregated from finer data); None
+    when it carries something else or a mix (trades, quotes, a recording).
+    """
+
+    @property
+    def instrument_id(self) -> str: ...
+
+    @property
+    def bar_type(self) -> BarType | None: ...
+
+    @property
+    def finished(self) -> anyio.Event:
+        """Set once the feed has delivered its last item (a live feed never finishes)."""
+        ...
+
+    def first_event_time(self) -> int | None:
+        """The `ts_event` of its first item, if known before it runs (a data-origin clock
+        starts there); None for a live feed or an empty one."""
+        ...
+
+    async def run(
+        self, *, clock: FeedClock, deliver: Deliver, resume_after: tuple[int, int] | None
+    ) -> None:
+        """Deliver items until done (then set `finished`) or cancelled."""
+        ...
+
+
+class RecordingSink(Protocol):
+    """Where one session's handled market data is written (see `SessionRecorder`)."""
+
+    def append(self, item: MarketData) -> None:
+        """Queue an item; called from the runner for each item the graph handled."""
+        ...
+
+    async def run(self, *, task_status: TaskStatus[None] = ...) -> None:
+        """Write what is queued, until cancelled."""
+        ...
+
+    async def flush(self) -> None:
+        """Write everything queued so far (the node's stop awaits this)."""
+        ...
+
+
+class SessionRecorder(Protocol):
+    """Record what a session's graph handled, so it can be replayed as a backtest (parity)."""
+
+    def open(self, started_ns: int) -> AbstractAsyncContextManager[RecordingSink]:
+        """Open the recording for a new session starting at engine time `started_ns`.
+
+        Closed by the node after every task that writes to it has ended.
+        """
+        ...
+
+
+def first_event_time(feeds: Iterable[FeedBinding]) -> int | None:
+    """The earliest first `ts_event` of the feeds that know theirs (a data-origin clock's start)."""
+    times = [ts for ts in (feed.first_event_time() for feed in feeds) if ts is not None]
+    return min(times) if times else None

@@ -1,0 +1,441 @@
+"""TradingNode: one event graph on a live clock, fed by adapters, journaled, restartable.
+
+The same lifecycle runs every mode; only the bindings the composition root hands over
+differ (a simulated venue and replay feeds for paper, execution adapters and live feeds
+for live). Start-up, in order: read the journal and replay its inputs through a fresh
+graph (the clock held at each input's time), cut a corrupt journal tail, open the
+journal for a new session, start the venues' adapter tasks, reconcile with the venues,
+mark the session start (a journal input), release the strategies and the clock, then
+start the clock's timers, the runner and the feeds, each feed resuming after the items
+the journal already holds. A graceful stop reverses it: feeds stop, the runner stops
+taking entries, the stop is marked (an input, so a replay repeats it), strategies stop
+(canceling open orders if configured), the core stops, the journal is flushed.
+
+`health()` gives the liveness and readiness the API reports: live while the loop turns
+(a heartbeat task), ready once recovery is done and the runner is handling entries.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AsyncExitStack
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Literal
+
+import anyio
+import anyio.abc
+import msgspec
+
+from engine.clock import LiveClock
+from engine.config import Config
+from engine.events.base import Event
+from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
+from engine.events.system import SessionStarted, SessionStopping
+from engine.graph import TradingGraph, instrument_of, topic_for
+from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
+from engine.ports import MarketData
+from engine.runtime.bindings import (
+    Deliver,
+    FeedBinding,
+    RecordingSink,
+    SessionRecorder,
+    VenueBinding,
+    first_event_time,
+)
+from engine.runtime.execution import ExecutionBridge, SendGate, venue_event_endpoint
+from engine.runtime.inbox import Inbox, OverflowPolicy
+from engine.runtime.outbound import DurableOutbox
+from engine.runtime.recovery import (
+    ReconciliationReport,
+    RecoveryReport,
+    reconcile_open_orders,
+    replay_inputs,
+)
+from engine.runtime.runner import LiveRunner, RunnerState
+from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_statistics
+from engine.strategy import Strategy
+from engine.topics import system_topic
+
+__all__ = ("GraphFactory", "NodeConfig", "NodeHealth", "TradingNode")
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 0.5
+_MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta)
+
+GraphFactory = Callable[[LiveClock], TradingGraph]
+"""Make the core graph (bus, core actors, instruments, the cache the venues read) on a clock."""
+
+
+class NodeConfig(Config, kw_only=True, frozen=True):
+    """How a node runs: its journal's durability, its clock, its inbox lanes, its stop.
+
+    `speed` scales engine time against real time (paper sessions replaying recorded
+    data); `clock_origin = "data"` starts engine time at the feeds' first item (and,
+    after a restart, where the journal left off), `"wall"` at the real time.
+    `data_capacity` and `overflow` bound each feed's inbox lane (market data only:
+    order events never drop).
+    """
+
+    journal_synchronous: Literal["normal", "full"] = "normal"
+    cancel_open_orders_on_stop: bool = True
+    stop_when_feeds_finish: bool = False
+    speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    clock_origin: Literal["data", "wall"] = "data"
+    data_capacity: Annotated[int, msgspec.Meta(gt=0)] = 10_000
+    overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
+    status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+
+
+class NodeHealth(msgspec.Struct, frozen=True, kw_only=True):
+    live: bool
+    ready: bool
+    state: str
+    session: int
+    recovered_inputs: int
+    venue_agrees: bool
+    engine_ts: int
+
+
+class TradingNode:
+    """Run one account's strategies, at the bound venues on the bound feeds, until stopped.
+
+    A node runs once: the strategies and venue actors it is given join the one graph
+    `run()` builds. Construct a new node (from the same config) to run again.
+
+    Args:
+        config: the runtime settings.
+        graph_factory: makes the core graph on the node's clock.
+        strategies: the configured strategies, not yet in a graph.
+        venues: one binding per venue traded at.
+        feeds: one binding per instrument's market data.
+        journal_path: the journal file; its folder is created if missing.
+        recorder: records the market data the graph handled, if given.
+        mode: what the log lines call the session ("paper", "live").
+    """
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        graph_factory: GraphFactory,
+        strategies: Sequence[Strategy],
+        venues: Sequence[VenueBinding],
+        feeds: Sequence[FeedBinding],
+        journal_path: Path,
+        recorder: SessionRecorder | None = None,
+        mode: str = "paper",
+    ) -> None:
+        self.config = config
+        self.strategies = list(strategies)
+        self.venues = list(venues)
+        self.feeds = list(feeds)
+        self.journal_path = journal_path
+        self.mode = mode
+        self.state = RunnerState.STARTING
+        self.session = 0
+        self.recovery: RecoveryReport | None = None
+        self.reconciliations: list[ReconciliationReport] = []
+        self.graph: TradingGraph | None = None
+        self.clock: LiveClock | None = None
+        self.inbox = Inbox()
+        self.runner: LiveRunner | None = None
+        self.gate = SendGate()
+        """Closed while recovery and reconciliation run: no command leaves for a venue."""
+        self._graph_factory = graph_factory
+        self._recorder = recorder
+        self._stop = anyio.Event()
+        self._journal: JournalWriter | None = None
+        self._last_beat: float | None = None  # the event loop's time of the last heartbeat
+
+    # -- control and health ----------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Begin a graceful stop (the first SIGTERM/SIGINT calls this)."""
+        self._stop.set()
+
+    def health(self) -> NodeHealth:
+        """Liveness and readiness; call it on the node's event loop (the API does)."""
+        return NodeHealth(
+            live=self.state is not RunnerState.STOPPED and self._loop_turns(),
+            ready=self.state is RunnerState.RUNNING,
+            state=str(self.state),
+            session=self.session,
+            recovered_inputs=self.recovery.inputs_replayed if self.recovery else 0,
+            venue_agrees=all(report.agrees for report in self.reconciliations),
+            engine_ts=self.clock.timestamp_ns() if self.clock is not None else 0,
+        )
+
+    def _loop_turns(self) -> bool:
+        if self._last_beat is None:  # not running yet: nothing is stuck
+            return True
+        return anyio.current_time() - self._last_beat < HEARTBEAT_S * 10
+
+    # -- the graph ---------------------------------------------------------------------------
+
+    def build_graph(self, clock: LiveClock) -> TradingGraph:
+        """Wire the graph: the factory's core, then the venues, bar sources and strategies.
+
+        `run()` calls this once; a test may call it on a fresh node to rebuild a
+        journal's state the way recovery does.
+        """
+        if self.graph is not None:
+            raise RuntimeError("node: the graph is already built (a node runs once)")
+        graph = self.graph = self._graph_factory(clock)
+        for venue in self.venues:
+            graph.add_venue(venue.actor)
+        for feed in self.feeds:
+            if feed.bar_type is not None:
+                graph.add_bar_source(feed.bar_type)
+        for strategy in self.strategies:
+            graph.add_strategy(strategy)
+        return graph
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Recover, run until a stop is requested (or the feeds end, if configured), stop."""
+        config = self.config
+        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        first_ts = first_event_time(self.feeds)
+        origin = first_ts if config.clock_origin == "data" and first_ts is not None else None
+        clock = self.clock = LiveClock(origin_ns=origin, speed=config.speed)
+
+        self.state = RunnerState.RECOVERING
+        reader = JournalReader(self.journal_path)
+        progress = _FeedProgress()
+        records = progress.tally(reader.records())
+        first = next(records, None)
+        # Held from here on, at the journal's first time (a replay never goes back), or
+        # for a first session at the origin, where the graph then starts.
+        clock.hold(first.ts_init if first is not None
+                   else origin if origin is not None else clock.timestamp_ns())
+        graph = self.build_graph(clock)
+        bridges = [v.actor for v in self.venues if isinstance(v.actor, ExecutionBridge)]
+        for bridge in bridges:
+            # What the replay makes strategies send left in the session replayed (or was
+            # lost with the crash, which reconciliation settles): nothing is sent again.
+            bridge.replaying = True
+        report = self.recovery = replay_inputs(
+            graph, clock, itertools.chain([first], records) if first is not None else ()
+        )
+        for bridge in bridges:
+            bridge.replaying = False
+        if reader.corruption is not None:
+            logger.error("journal %s: %s at seq %d; %d records from there are skipped",
+                         self.journal_path, reader.corruption.reason, reader.corruption.seq,
+                         reader.corruption.skipped)
+            truncate_after(self.journal_path, reader.corruption.seq - 1)
+        if report.records_read:
+            logger.info("recovered %d inputs (%d records) from %s", report.inputs_replayed,
+                        report.records_read, self.journal_path)
+        # What start-up and recovery built lives as long as the node: keep the cyclic
+        # collector from walking it on every full collection (measured by the bench's
+        # tick-to-order: the worst case fell from ~1.5 ms to under 0.5 ms).
+        gc.freeze()
+        resume_at = max(clock.timestamp_ns(), report.last_ts or 0)
+        if config.clock_origin == "wall":
+            resume_at = max(resume_at, _real_time_ns())  # real time again after a restart
+
+        async with (
+            JournalWriter(self.journal_path, synchronous=config.journal_synchronous) as journal,
+            AsyncExitStack() as resources,  # closed after the tasks using them have ended
+        ):
+            self._journal = journal
+            runner = self.runner = LiveRunner(graph, self.inbox)
+            graph.bus.add_observer(runner.journal_observer(journal))
+            self.session = journal.statistics().session
+            async with anyio.create_task_group() as group:
+                await group.start(journal.run)
+                sink = (await self._start_recorder(self._recorder, group, resources)
+                        if self._recorder is not None else None)
+                if sink is not None:
+                    runner.on_data = sink.append
+                for bridge in bridges:
+                    # Commands leave only once journaled, and only through the gate, which
+                    # stays closed until reconciliation is done.
+                    bridge.attach(gate=self.gate, deliver=self._venue_event_sink,
+                                  outbox=DurableOutbox(journal))
+                    await group.start(bridge.run)
+                for venue in self.venues:
+                    for task in venue.tasks:
+                        await group.start(task)
+                self.reconciliations = await self.reconcile(graph)
+                self.gate.open()
+                # Marked while the clock is still held where the graph started (or where the
+                # journal ended): a replay starts the graph at the first record's time, so the
+                # timers it sets then are the ones this run set.
+                clock.hold(resume_at)
+                # Client order ids of this session: prefixed by a wall time later than any
+                # earlier session's, so no id a venue has seen is ever made again, even
+                # after the journal was lost (`engine.domain.ids.session_order_prefix`).
+                epoch_ms = max(_real_time_ns() // 1_000_000, graph.session_epoch_ms + 1)
+                started = SessionStarted(session=self.session, order_id_epoch_ms=epoch_ms,
+                                         ts_event=resume_at, ts_init=resume_at)
+                runner.publish_input(system_topic("session"), started)
+                graph.begin_session(started)
+                clock.release()
+                await group.start(clock.run)
+                await group.start(runner.run)
+                group.start_soon(self._heartbeat_loop)
+                group.start_soon(self._status_loop)
+                async with anyio.create_task_group() as feeds_group:
+                    self._start_feeds(feeds_group, clock, progress)
+                    self.state = RunnerState.RUNNING
+                    logger.info("session %d running (%s mode, speed %sx)", self.session,
+                                self.mode, config.speed)
+                    if config.stop_when_feeds_finish:
+                        feeds_group.start_soon(self._stop_when_feeds_finish)
+                    await self._stop.wait()
+                    feeds_group.cancel_scope.cancel()
+                await self._shutdown(graph, runner, journal)
+                if sink is not None:
+                    await sink.flush()
+                group.cancel_scope.cancel()
+        self.state = RunnerState.STOPPED
+        logger.info("session %d stopped", self.session)
+        return 0
+
+    async def reconcile(self, graph: TradingGraph) -> list[ReconciliationReport]:
+        """Compare the state recovery rebuilt with what each venue says, before trading.
+
+        Runs once the journal is open and the venues' tasks are connected, before the
+        strategies are released. For now it compares open orders with the working
+        orders of each venue that can list them (the simulated venue is rebuilt by the
+        same replay, so it always agrees); a disagreement is logged and reported by
+        `health()`.
+        """
+        reports: list[ReconciliationReport] = []
+        for venue in self.venues:
+            working = venue.working_order_ids()
+            if working is not None:
+                reports.append(reconcile_open_orders(graph, venue.venue, working))
+        return reports
+
+    def _start_feeds(
+        self, group: anyio.abc.TaskGroup, clock: LiveClock, progress: _FeedProgress
+    ) -> None:
+        for index, feed in enumerate(self.feeds):
+            lane = f"feed-{index}-{feed.instrument_id}"
+            self.inbox.add_lane(lane, capacity=self.config.data_capacity,
+                                policy=self.config.overflow)
+            group.start_soon(partial(feed.run, clock=clock, deliver=self._deliverer(lane),
+                                     resume_after=progress.resume_after.get(feed.instrument_id)))
+
+    def _venue_event_sink(self, event: Event) -> None:
+        """Where venue adapters (and bridges) deliver order events and account states."""
+        self.inbox.put_critical_nowait(event, venue_event_endpoint(event))
+
+    def statistics(self) -> NodeStatistics:
+        """One snapshot of the whole node (bus, actors, inbox, journal, venues, feeds)."""
+        graph = self.graph
+        if graph is None:
+            raise RuntimeError("node: statistics exist once run() has built the graph")
+        return node_statistics(
+            graph, inbox=self.inbox, runner=self.runner, journal=self._journal,
+            venues=[(v.venue, v.actor) for v in self.venues
+                    if isinstance(v.actor, SupportsStatistics)],
+            feeds=[(f"{index}-{feed.instrument_id}", feed) for index, feed
+                   in enumerate(self.feeds) if isinstance(feed, SupportsStatistics)],
+        )
+
+    def _deliverer(self, lane: str) -> Deliver:
+        inbox = self.inbox
+
+        def deliver(item: MarketData) -> None:
+            inbox.put_data(lane, item, topic_for(item), instrument_of(item))
+
+        return deliver
+
+    async def _start_recorder(
+        self,
+        recorder: SessionRecorder,
+        group: anyio.abc.TaskGroup,
+        resources: AsyncExitStack,
+    ) -> RecordingSink:
+        # Entered on the exit stack, not in a task: the recording must be closed after the
+        # task writing to it has ended (an open aiosqlite thread keeps the process alive).
+        started = self._require_clock().timestamp_ns()
+        sink = await resources.enter_async_context(recorder.open(started))
+        await group.start(sink.run)
+        return sink
+
+    async def _stop_when_feeds_finish(self) -> None:
+        for feed in self.feeds:
+            await feed.finished.wait()
+        await self.inbox.wait_empty()  # the runner takes what the feeds delivered last
+        self.request_stop()
+
+    async def _shutdown(
+        self, graph: TradingGraph, runner: LiveRunner, journal: JournalWriter
+    ) -> None:
+        self.state = RunnerState.STOPPING
+        runner.stop_accepting()
+        now = self._require_clock().timestamp_ns()
+        cancel = self.config.cancel_open_orders_on_stop
+        runner.publish_input(system_topic("session"),
+                             SessionStopping(session=self.session, cancel_open_orders=cancel,
+                                             ts_event=now, ts_init=now))
+        graph.stop_strategies(cancel_open_orders=cancel)
+        graph.stop()
+        with anyio.CancelScope(shield=True):
+            await journal.flush()
+
+    def _require_clock(self) -> LiveClock:
+        if self.clock is None:
+            raise RuntimeError("node: the clock is made in run()")
+        return self.clock
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            self._last_beat = anyio.current_time()
+            await anyio.sleep(HEARTBEAT_S)
+
+    async def _status_loop(self) -> None:
+        while True:
+            await anyio.sleep(self.config.status_interval_s)
+            if self.graph is None:
+                continue
+            portfolio = self.graph.portfolio
+            inbox = self.inbox.statistics()
+            logger.info(
+                "status: equity %s, open orders %d, fills %d, inbox delivered %d, dropped %d",
+                portfolio.equity(), len(self.graph.orders.open_orders()),
+                self.graph.orders.statistics().fills, inbox.delivered,
+                sum(lane.dropped for lane in inbox.lanes.values()),
+            )
+
+
+def _real_time_ns() -> int:
+    """Real time now: an unscaled live clock's time (only engine/clock.py reads the wall)."""
+    return LiveClock().timestamp_ns()
+
+
+class _FeedProgress:
+    """Where each feed resumes: after the last item of it the journal holds.
+
+    `resume_after[instrument]` is (that item's ts_event, how many journaled items of the
+    instrument have that ts_event). Not a count of items: those the inbox dropped were
+    never journaled, so a count would resume too early and replay them late. Keyed by
+    instrument (one feed per instrument), not by topic: a recording feed carries trades,
+    quotes or bars of any timeframe, each on its own topic.
+    """
+
+    def __init__(self) -> None:
+        self.resume_after: dict[str, tuple[int, int]] = {}
+
+    def tally(self, records: Iterable[JournalRecord]) -> Iterator[JournalRecord]:
+        resume_after = self.resume_after
+        for record in records:
+            message = record.message
+            if record.is_input and isinstance(message, _MARKET_DATA_TYPES):
+                instrument = instrument_of(message)
+                ts_event = message.ts_event
+                last = resume_after.get(instrument)
+                count = last[1] + 1 if last is not None and last[0] == ts_event else 1
+                resume_after[instrument] = (ts_event, count)
+            yield record

@@ -1,0 +1,211 @@
+"""TradingNode with fake bindings at its edges: start-up order, reconciliation, resuming.
+
+The graph is the real kernel; the venue is an in-graph actor that takes no orders (no
+strategy sends any), the feed a list of bars, so these tests see only what the node
+itself does. The daemon with the real adapters is tested in tests/unit/api/compose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import anyio
+import msgspec
+import pytest
+
+from engine.actor import Actor
+from engine.actors.risk import RiskConfig
+from engine.clock import LiveClock
+from engine.events.market import Bar
+from engine.graph import TradingGraph
+from engine.persistence import JournalReader
+from engine.runtime import (
+    AdapterTask,
+    Deliver,
+    FeedClock,
+    NodeConfig,
+    ReconciliationReport,
+    RunnerState,
+    TradingNode,
+)
+from engine.testing import BAR_TYPE, make_bars, make_instrument, make_portfolio_config
+from engine.topics import venue_endpoint
+
+START_NS = 1_700_000_000_000_000_000
+FAST = NodeConfig(speed=1_000_000.0, stop_when_feeds_finish=True)
+
+
+class QuietVenue(Actor):
+    """A venue actor that registers its endpoint and nothing else."""
+
+    def __init__(self, venue: str) -> None:
+        super().__init__(f"venue_{venue.lower()}")
+        self.venue = venue
+
+    def on_start(self) -> None:
+        self.register_endpoint(venue_endpoint(self.venue))
+
+
+class FakeVenueBinding:
+    def __init__(self, venue: str, *, working: list[str] | None = None) -> None:
+        self._actor = QuietVenue(venue)
+        self._working = working
+        self.node: TradingNode | None = None
+        self.log: list[Any] = []
+
+    @property
+    def venue(self) -> str:
+        return self._actor.venue
+
+    @property
+    def actor(self) -> Actor:
+        return self._actor
+
+    @property
+    def tasks(self) -> list[AdapterTask]:
+        return [self.connection]
+
+    async def connection(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        node = self.node
+        assert node is not None and node.clock is not None
+        self.log.append((node.state, node.clock.is_held, node.session, journaled(node)))
+        task_status.started()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.log.append("disconnected")
+
+    def working_order_ids(self) -> Collection[str] | None:
+        return self._working
+
+
+class ListFeed:
+    def __init__(self, bars: list[Bar]) -> None:
+        self.bars = bars
+        self.finished = anyio.Event()
+        self.resumed_after: list[tuple[int, int] | None] = []
+
+    @property
+    def instrument_id(self) -> str:
+        return BAR_TYPE.instrument_id
+
+    @property
+    def bar_type(self) -> Any:
+        return BAR_TYPE
+
+    def first_event_time(self) -> int | None:
+        return self.bars[0].ts_event if self.bars else None
+
+    async def run(
+        self, *, clock: FeedClock, deliver: Deliver, resume_after: tuple[int, int] | None
+    ) -> None:
+        self.resumed_after.append(resume_after)
+        for bar in self.bars:
+            if resume_after is not None and bar.ts_event <= resume_after[0]:
+                continue
+            await clock.sleep_until(bar.ts_event)
+            deliver(msgspec.structs.replace(bar, ts_init=clock.timestamp_ns()))
+        self.finished.set()
+
+
+def graph_factory(clock: LiveClock) -> TradingGraph:
+    return TradingGraph(clock=clock, instruments=[make_instrument()],
+                        portfolio=make_portfolio_config(), risk=RiskConfig())
+
+
+def make_node(
+    journal: Path, venues: list[FakeVenueBinding], feed: ListFeed
+) -> TradingNode:
+    node = TradingNode(FAST, graph_factory=graph_factory, strategies=[], venues=venues,
+                       feeds=[feed], journal_path=journal)
+    for venue in venues:
+        venue.node = node
+    return node
+
+
+def journaled(node: TradingNode) -> list[str]:
+    return [record.kind for record in JournalReader(node.journal_path).records()]
+
+
+async def run(node: TradingNode) -> None:
+    with anyio.fail_after(30):
+        assert await node.run() == 0
+
+
+@pytest.mark.anyio
+async def test_node_venue_task_is_connected_after_recovery_before_the_session_starts(
+    tmp_path: Path,
+) -> None:
+    venue = FakeVenueBinding("FAKE")
+    node = make_node(tmp_path / "data" / "journal.sqlite", [venue],
+                     ListFeed(make_bars([100.0, 101.0, 102.0], start_ns=START_NS)))
+
+    await run(node)
+
+    # Recovering, the clock still held, the session numbered, nothing journaled yet;
+    # cancelled when the node stopped.
+    assert venue.log == [(RunnerState.RECOVERING, True, 1, []), "disconnected"]
+    kinds = journaled(node)
+    assert kinds.count("bar") == 3
+    assert [kind for kind in kinds if kind.startswith("system.session")] == [
+        "system.session_started", "system.session_stopping"]
+
+
+@pytest.mark.anyio
+async def test_node_reconciles_each_venue_that_can_list_its_working_orders(
+    tmp_path: Path,
+) -> None:
+    silent = FakeVenueBinding("SILENT", working=None)
+    listing = FakeVenueBinding("LISTING", working=["lost-1"])
+    node = make_node(tmp_path / "journal.sqlite", [silent, listing],
+                     ListFeed(make_bars([100.0], start_ns=START_NS)))
+
+    await run(node)
+
+    assert node.reconciliations == [
+        ReconciliationReport(venue="LISTING", matched=0, engine_only=[], venue_only=["lost-1"])]
+    assert node.health().venue_agrees is False
+
+
+@pytest.mark.anyio
+async def test_node_restart_resumes_the_feed_after_its_last_journaled_item(
+    tmp_path: Path,
+) -> None:
+    bars = make_bars([100.0, 101.0, 102.0, 103.0], start_ns=START_NS)
+    journal = tmp_path / "journal.sqlite"
+    await run(make_node(journal, [FakeVenueBinding("FAKE")], ListFeed(bars[:2])))
+    feed = ListFeed(bars)
+
+    restarted = make_node(journal, [FakeVenueBinding("FAKE")], feed)
+    await run(restarted)
+
+    assert feed.resumed_after == [(bars[1].ts_event, 1)]
+    assert restarted.session == 2
+    assert restarted.recovery is not None and restarted.recovery.data_by_topic
+    records = list(JournalReader(journal).records())
+    assert [r.message.ts_event for r in records if r.kind == "bar"] == [b.ts_event for b in bars]
+
+
+def test_node_health_before_the_run_is_live_and_not_ready(tmp_path: Path) -> None:
+    node = make_node(tmp_path / "journal.sqlite", [], ListFeed([]))
+
+    health = node.health()
+
+    assert (health.live, health.ready, health.state, health.engine_ts) == (
+        True, False, "starting", 0)
+
+
+def test_node_builds_its_graph_once(tmp_path: Path) -> None:
+    venue = FakeVenueBinding("FAKE")
+    node = make_node(tmp_path / "journal.sqlite", [venue], ListFeed([]))
+    clock = LiveClock(origin_ns=START_NS)
+
+    graph = node.build_graph(clock)
+    graph.start()
+
+    assert node.graph is graph
+    assert graph.bus.has_endpoint(venue_endpoint("FAKE"))  # the binding's actor joined it
+    with pytest.raises(RuntimeError, match="a node runs once"):
+        node.build_graph(clock)
