@@ -54,6 +54,7 @@ class InstrumentConfig(Config, kw_only=True):
     min_notional: Decimal = Decimal(0)
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
+    multiplier: Decimal = Decimal(1)
 
     def to_instrument(self) -> Instrument:
         return Instrument(
@@ -68,6 +69,7 @@ class InstrumentConfig(Config, kw_only=True):
             min_notional=self.min_notional,
             maker_fee=self.maker_fee,
             taker_fee=self.taker_fee,
+            multiplier=self.multiplier,
             ts_event=0,
             ts_init=0,
         )

@@ -69,6 +69,10 @@ class Instrument(Event, frozen=True, kw_only=True, gc=False, tag="instrument"):
     """A tradable instrument and the rules orders for it must respect.
 
     Fees are fractions of notional (0.001 is 0.1%); a negative maker fee is a rebate.
+    `multiplier` is the contract size (a future's or option's quote value per unit of
+    price and quantity), 1 for spot; an instrument provider loads it from the venue. The
+    portfolio's cash accounting is spot-style: a margin account (issue of the full venue
+    model) is what uses it.
     """
 
     instrument_id: str
@@ -82,6 +86,7 @@ class Instrument(Event, frozen=True, kw_only=True, gc=False, tag="instrument"):
     min_notional: Decimal = Decimal(0)
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
+    multiplier: Decimal = Decimal(1)
 
 
 class Bar(Event, frozen=True, kw_only=True, gc=False, tag="bar"):

@@ -12,6 +12,7 @@ from engine.testing.factories import (
     make_instrument,
     make_portfolio_config,
 )
+from engine.testing.order_ids import order_key, session_prefixes
 from engine.testing.scripted_venue import ScriptedExecutionClient, ScriptedStatistics
 
 __all__ = (
@@ -27,4 +28,6 @@ __all__ = (
     "make_graph",
     "make_instrument",
     "make_portfolio_config",
+    "order_key",
+    "session_prefixes",
 )

@@ -37,7 +37,7 @@ from engine.events.fills import OrderFilled
 from engine.events.orders import SubmitOrder
 from engine.persistence import JournalReader, JournalRecord
 from engine.runtime import replay_inputs
-from engine.testing import BAR_TYPE
+from engine.testing import BAR_TYPE, order_key, session_prefixes
 from engine.topics import RISK_EXECUTE
 
 pytestmark = pytest.mark.e2e
@@ -123,14 +123,18 @@ def rebuild(config: Path, records: list[JournalRecord]) -> dict[str, Any]:
     clock.hold(records[0].ts_init)
     graph = node.build_graph(clock)
     fills: list[tuple[Any, ...]] = []
-    submits: list[str] = []
+    submits: list[tuple[str, int]] = []
+    prefixes = session_prefixes(record.message for record in records)
+
+    def key(client_order_id: str) -> tuple[str, int]:
+        return order_key(client_order_id, prefixes)
 
     def observe(topic: str, message: Any) -> None:
         if type(message) is OrderFilled and topic.startswith("orders."):
-            fills.append((message.client_order_id, message.side, message.last_quantity,
+            fills.append((key(message.client_order_id), message.side, message.last_quantity,
                           message.last_price, message.commission))
         elif type(message) is SubmitOrder and topic == RISK_EXECUTE:
-            submits.append(message.client_order_id)
+            submits.append(key(message.client_order_id))
 
     graph.bus.add_observer(observe)
     replay_inputs(graph, clock, records)
@@ -141,9 +145,9 @@ def rebuild(config: Path, records: list[JournalRecord]) -> dict[str, Any]:
         "positions": [(p.strategy_id, p.instrument_id, p.side, p.quantity,
                        p.average_entry_price, p.realized_pnl, p.fees)
                       for p in graph.portfolio.positions()],
-        "orders": [(o.client_order_id, o.side, o.quantity, o.status, o.filled_quantity,
+        "orders": [(key(o.client_order_id), o.side, o.quantity, o.status, o.filled_quantity,
                     o.average_fill_price) for o in graph.orders.orders()],
-        "open_orders": [o.client_order_id for o in graph.orders.open_orders()],
+        "open_orders": [key(o.client_order_id) for o in graph.orders.open_orders()],
     }
 
 
@@ -194,16 +198,21 @@ def test_daemon_kill_9_mid_session_then_restart_loses_and_repeats_nothing(
     per_hop = Counter((record.topic, record.message.client_order_id) for record in records
                       if record.kind == "command.submit_order")
     assert set(per_hop.values()) == {1}
-    assert submitted == [record.message.client_order_id for record in reference
-                         if record.kind == "order.submitted"]
+    # The same decisions as the uninterrupted run (ids differ only by session prefix).
+    keys = session_prefixes(record.message for record in records)
+    reference_keys = session_prefixes(record.message for record in reference)
+    submitted_keys = [order_key(cid, keys) for cid in submitted]
+    assert submitted_keys == [order_key(record.message.client_order_id, reference_keys)
+                              for record in reference if record.kind == "order.submitted"]
 
     # (c) The same state as the uninterrupted run: fills in order, positions, balances,
     # open orders, every order's outcome.
     rebuilt, expected = rebuild(config, records), rebuild(reference_config, reference)
     assert len(expected["fills"]) > 10  # the comparison covers a real session
     assert rebuilt == expected
-    assert rebuilt["submits"] == submitted
-    journal_fills = [(r.message.client_order_id, r.message.side, r.message.last_quantity,
-                      r.message.last_price, r.message.commission) for r in records
+    assert rebuilt["submits"] == submitted_keys
+    journal_fills = [(order_key(r.message.client_order_id, keys), r.message.side,
+                      r.message.last_quantity, r.message.last_price, r.message.commission)
+                     for r in records
                      if r.kind == "order.filled" and r.topic.startswith("orders.")]
     assert journal_fills == expected["fills"]

@@ -27,7 +27,6 @@ from api.compose import (
 )
 from engine.backtest import BacktestSettings, run_backtest
 from engine.cache import MarketCache
-from engine.domain.ids import session_order_prefix
 from engine.events.fills import OrderFilled
 from engine.events.market import BarType
 from engine.events.orders import SubmitOrder
@@ -35,6 +34,7 @@ from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
 from engine.persistence import JournalReader
 from engine.replay import ReplaySource
+from engine.testing import order_key, session_prefixes
 from engine.topics import ORDERS_PROCESS, RISK_EXECUTE
 
 pytestmark = pytest.mark.e2e
@@ -73,21 +73,14 @@ def paper_session(folder: Path) -> Path:
     return config
 
 
-def order_number(client_order_id: str, prefix: str) -> tuple[str, int]:
-    """(strategy, n) of a client order id: a daemon session prefixes its ids and counts in
-    base 36, a backtest does neither; the decision is the same order of the same strategy."""
-    body = client_order_id.removeprefix(prefix)
-    name, _, number = body.rpartition("-")
-    return name, int(number, 36) if prefix else int(number)
-
-
-def submit_key(command: SubmitOrder, prefix: str = "") -> tuple[Any, ...]:
-    return (order_number(command.client_order_id, prefix), command.side, command.order_type,
+def submit_key(command: SubmitOrder, prefixes: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    # A daemon session prefixes its ids, a backtest does not: compare the decision.
+    return (order_key(command.client_order_id, prefixes), command.side, command.order_type,
             command.quantity)
 
 
-def fill_key(fill: OrderFilled, prefix: str = "") -> tuple[Any, ...]:
-    return (order_number(fill.client_order_id, prefix), fill.side, fill.last_quantity,
+def fill_key(fill: OrderFilled, prefixes: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    return (order_key(fill.client_order_id, prefixes), fill.side, fill.last_quantity,
             fill.last_price, fill.commission)
 
 
@@ -99,8 +92,8 @@ def test_daemon_recorded_paper_session_replays_as_backtest_with_same_decisions(
     reader = JournalReader(data / "journal.sqlite")
     journal = list(reader.records())
     assert reader.corruption is None
-    [started] = [r.message for r in journal if r.kind == "system.session_started"]
-    prefix = session_order_prefix(started.order_id_epoch_ms)
+    prefix = session_prefixes(r.message for r in journal)
+    assert len(prefix) == 1
     paper_submits = [submit_key(r.message, prefix) for r in journal
                      if r.kind == "command.submit_order" and r.topic == RISK_EXECUTE]
     paper_fills = [fill_key(r.message, prefix) for r in journal
