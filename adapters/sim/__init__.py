@@ -1,5 +1,10 @@
-"""The simulated venue: fills orders against market data by documented, deterministic rules."""
+"""The simulated venue: fills orders against market data by documented, deterministic rules.
 
+`SimVenue` is the in-graph actor; `SimExecutionClient` puts it behind the execution-client
+port, in a graph or standalone on a bus of its own.
+"""
+
+from adapters.sim.client import EventForwarder, SimExecutionClient
 from adapters.sim.fees import commission, notional
 from adapters.sim.matching import (
     MarketItem,
@@ -15,9 +20,11 @@ from adapters.sim.matching import (
 from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueStatistics
 
 __all__ = (
+    "EventForwarder",
     "MarketItem",
     "Match",
     "OrderTerms",
+    "SimExecutionClient",
     "SimVenue",
     "SimVenueConfig",
     "SimVenueStatistics",

@@ -62,8 +62,10 @@ Time in force
     item of their instrument whose `ts_event` (a bar's close) is >= `expire_ns`.
 
 Rejections
-    An order is rejected for: a duplicate working client_order_id, an unknown
-    instrument or one of another venue, a quantity <= 0, off the size increment or
+    An order is rejected for: a client_order_id the venue has seen before (an order
+    working here, one filled, canceled or expired, or one it rejected: a client order id
+    names one order, so a resubmission after a lost answer never makes a second), an
+    unknown instrument or one of another venue, a quantity <= 0, off the size increment or
     below the minimum, a missing or off-increment price (limit) or trigger (stop),
     post-only on a market or stop-market order, a post-only limit at or through the
     last known price (a bar's close, a trade's price, a quote's mid: the MarketCache's
@@ -72,6 +74,14 @@ Rejections
     quantity, a price or trigger the order type lacks, a trigger on a triggered order,
     or a post-only price that would take. The venue does not know positions:
     `reduce_only` is the risk actor's business.
+
+Queries
+    The venue keeps a record of every order it accepted, working or closed, and the
+    fills it sent, and answers the reconciliation queries of the execution-client port
+    from them (`order_report`, `open_order_reports`, `fill_reports`; the port itself is
+    `adapters.sim.client.SimExecutionClient`). A rejected order made no order, so it
+    has no venue order id and no status report: only its client id is remembered. The
+    records grow with the orders of a session (not with its bars); nothing is pruned.
 """
 
 from __future__ import annotations
@@ -80,13 +90,15 @@ from collections.abc import Callable
 
 import msgspec
 
-from adapters.sim.book import WorkingOrder, modify_rejection, submit_rejection
+from adapters.sim.book import VenueOrder, modify_rejection, submit_rejection
 from adapters.sim.fees import commission
 from adapters.sim.matching import MarketData, MarketItem, Match, fill_quantity, market_item
+from adapters.sim.reports import fill_report, order_status_report
 from engine.actor import Actor, ActorState
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderType
+from engine.domain.enums import OrderSide, OrderStatus, OrderType
 from engine.domain.money import ZERO, to_decimal
+from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BookDelta, Instrument, timeframe_ns
@@ -149,6 +161,8 @@ class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
     cancels_rejected: int
     modifies_accepted: int
     modifies_rejected: int
+    duplicates_rejected: int
+    """Submissions refused because their client_order_id was already used here."""
 
 
 class SimVenue(Actor):
@@ -180,13 +194,19 @@ class SimVenue(Actor):
         fraction = config.max_volume_fraction
         self._fraction = None if fraction is None else to_decimal(fraction)
         self._bar_timeframe = config.bar_timeframe
-        self._books: dict[str, list[WorkingOrder]] = {}  # instrument id -> acceptance order
-        self._orders: dict[str, WorkingOrder] = {}  # client order id -> working order
+        self._books: dict[str, list[VenueOrder]] = {}  # instrument id -> acceptance order
+        # Every client order id seen, in arrival order: its order, working or closed (the
+        # record the queries answer from), or None when it was rejected. One dict for
+        # both, so a submit costs one lookup and one insert, and a close no delete.
+        self._orders: dict[str, VenueOrder | None] = {}
+        self._working = 0
+        self._fill_events: list[OrderFilled] = []  # the trade history, in the order sent
         self._order_count = 0
         self._trade_count = 0
         self._received = self._accepted = self._rejected = self._triggered = 0
         self._filled = self._canceled = self._expired = self._fills = 0
         self._cancels_rejected = self._modifies_accepted = self._modifies_rejected = 0
+        self._duplicates_rejected = 0
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match
@@ -203,7 +223,7 @@ class SimVenue(Actor):
 
     def working_order_ids(self) -> list[str]:
         """Client order ids of the orders working here (what reconciliation compares)."""
-        return sorted(self._orders)
+        return sorted(cid for cid, order in self._orders.items() if order and order.working)
 
     def statistics(self) -> SimVenueStatistics:
         """Counters since construction, and the orders working now."""
@@ -215,12 +235,67 @@ class SimVenue(Actor):
             orders_filled=self._filled,
             orders_canceled=self._canceled,
             orders_expired=self._expired,
-            orders_working=len(self._orders),
+            orders_working=self._working,
             fills=self._fills,
             cancels_rejected=self._cancels_rejected,
             modifies_accepted=self._modifies_accepted,
             modifies_rejected=self._modifies_rejected,
+            duplicates_rejected=self._duplicates_rejected,
         )
+
+    # -- queries (the execution-client port's reports) -----------------------------------
+
+    def order_report(
+        self, *, client_order_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderStatusReport | None:
+        """Return one order, working or closed, or None when no order here has that id.
+
+        The venue order id decides when both are given (it is the venue's own key); a
+        rejected order has no report (it never became an order).
+
+        Raises:
+            ValueError: neither id was given.
+        """
+        if venue_order_id is not None:
+            order = next((o for o in self._orders.values()
+                          if o is not None and o.venue_order_id == venue_order_id), None)
+        elif client_order_id is not None:
+            order = self._orders.get(client_order_id)
+        else:
+            raise ValueError("order_report: needs a client_order_id or a venue_order_id")
+        if order is None:
+            return None
+        fills = [fill for fill in self._fill_events if fill.venue_order_id == order.venue_order_id]
+        return order_status_report(order, fills, self._venue)
+
+    def open_order_reports(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
+        """Return the orders working now (of `instrument_id` when given), oldest first."""
+        orders = [
+            order for order in self._orders.values()
+            if order is not None and order.working
+            and (instrument_id is None or order.command.instrument_id == instrument_id)
+        ]
+        fills: dict[str, list[OrderFilled]] = {order.venue_order_id: [] for order in orders}
+        for fill in self._fill_events:
+            of_order = fills.get(fill.venue_order_id)
+            if of_order is not None:
+                of_order.append(fill)
+        return [order_status_report(order, fills[order.venue_order_id], self._venue)
+                for order in orders]
+
+    def fill_reports(self, ts_ns: int = 0, instrument_id: str | None = None) -> list[FillReport]:
+        """Return the fills with `ts_event >= ts_ns` (of `instrument_id`), oldest first.
+
+        Sorted by venue time, stably: within one bar a fill inside it (at its close time)
+        can be sent before another order's fill at its open.
+        """
+        fills = [
+            fill for fill in self._fill_events
+            if fill.ts_event >= ts_ns
+            and (instrument_id is None or fill.instrument_id == instrument_id)
+        ]
+        fills.sort(key=_venue_time)
+        return [fill_report(fill, self._venue) for fill in fills]
 
     # -- commands ------------------------------------------------------------------------
 
@@ -230,7 +305,8 @@ class SimVenue(Actor):
         client_order_id = command.client_order_id
         instrument_id = command.instrument_id
         if client_order_id in self._orders:
-            reason = f"client_order_id {client_order_id!r}: already working at venue {self._venue}"
+            self._duplicates_rejected += 1
+            reason = self._duplicate(client_order_id)
         else:
             reason = submit_rejection(
                 command,
@@ -241,6 +317,7 @@ class SimVenue(Actor):
             )
         if reason:
             self._rejected += 1
+            self._orders.setdefault(client_order_id, None)  # a duplicate keeps the original
             self.send(ORDERS_PROCESS, OrderRejected(
                 strategy_id=command.strategy_id, client_order_id=client_order_id,
                 instrument_id=instrument_id, reason=reason, ts_event=now, ts_init=now,
@@ -248,8 +325,9 @@ class SimVenue(Actor):
             return
         self._accepted += 1
         self._order_count += 1
-        order = WorkingOrder(command, f"{self._venue}-{self._order_count}", now)
+        order = VenueOrder.accept(command, f"{self._venue}-{self._order_count}", now)
         self._orders[client_order_id] = order
+        self._working += 1
         self._books.setdefault(instrument_id, []).append(order)
         self.send(ORDERS_PROCESS, OrderAccepted(
             strategy_id=command.strategy_id, client_order_id=client_order_id,
@@ -260,7 +338,7 @@ class SimVenue(Actor):
     def on_cancel_order(self, command: CancelOrder) -> None:
         now = self.clock.timestamp_ns()
         order = self._orders.get(command.client_order_id)
-        if order is None:
+        if order is None or not order.working:
             self._cancels_rejected += 1
             self.send(ORDERS_PROCESS, OrderCancelRejected(
                 strategy_id=command.strategy_id, client_order_id=command.client_order_id,
@@ -268,14 +346,14 @@ class SimVenue(Actor):
                 ts_event=now, ts_init=now,
             ))
             return
-        self._close(order)
+        self._close(order, OrderStatus.CANCELED, now, "canceled on request")
         self._canceled += 1
         self.send(ORDERS_PROCESS, _order_event(OrderCanceled, order, now, now))
 
     def on_modify_order(self, command: ModifyOrder) -> None:
         now = self.clock.timestamp_ns()
         order = self._orders.get(command.client_order_id)
-        if order is None:
+        if order is None or not order.working:
             reason = self._not_working(command)
         else:
             reason = modify_rejection(
@@ -300,12 +378,26 @@ class SimVenue(Actor):
             trigger_price=terms.trigger_price if command.trigger_price is None
             else command.trigger_price,
         )
+        order.updated_ns = now
         self._modifies_accepted += 1
         self.send(ORDERS_PROCESS, OrderUpdated(
             strategy_id=order.command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=order.command.instrument_id, quantity=order.quantity,
             price=terms.price, trigger_price=terms.trigger_price, ts_event=now, ts_init=now,
         ))
+
+    def _duplicate(self, client_order_id: str) -> str:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            seen = "an order the venue rejected"
+        elif order.working:
+            seen = f"order {order.venue_order_id}, working"
+        else:
+            seen = f"order {order.venue_order_id}, {order.status}"
+        return (
+            f"client_order_id {client_order_id!r}: already used at venue {self._venue} by "
+            f"{seen}; a client order id names one order"
+        )
 
     def _not_working(self, command: CancelOrder | ModifyOrder) -> str:
         return (
@@ -360,14 +452,15 @@ class SimVenue(Actor):
 
     def _match_order(
         self,
-        order: WorkingOrder,
+        order: VenueOrder,
         item: MarketItem,
         instrument: Instrument,
         now: int,
         events: list[Event],
     ) -> None:
         if order.expire_ns is not None and item.end_ns >= order.expire_ns:
-            self._close(order)
+            self._close(order, OrderStatus.EXPIRED, order.expire_ns,
+                        f"expire_ns {order.expire_ns}: reached")
             self._expired += 1
             events.append(_order_event(OrderExpired, order, order.expire_ns, now))
             return
@@ -377,14 +470,16 @@ class SimVenue(Actor):
         if match is not None:
             self._apply(order, match, item, instrument, now, events)
         if order.working and order.once:
-            self._close(order)
-            self._canceled += 1
             moment = max(item.end_ns, order.accepted_ns)
+            self._close(order, OrderStatus.CANCELED, moment,
+                        f"time_in_force {order.command.time_in_force}: "
+                        "what did not fill on the first matching item is canceled")
+            self._canceled += 1
             events.append(_order_event(OrderCanceled, order, moment, now))
 
     def _apply(
         self,
-        order: WorkingOrder,
+        order: VenueOrder,
         match: Match,
         item: MarketItem,
         instrument: Instrument,
@@ -395,6 +490,7 @@ class SimVenue(Actor):
         terms = order.terms
         if match.triggered and not terms.triggered:
             order.terms = msgspec.structs.replace(terms, triggered=True)
+            order.updated_ns = moment
             if terms.order_type is OrderType.STOP_LIMIT:
                 self._triggered += 1
                 events.append(_order_event(OrderTriggered, order, moment, now))
@@ -410,7 +506,7 @@ class SimVenue(Actor):
         self._fills += 1
         self._trade_count += 1
         command = order.command
-        events.append(OrderFilled(
+        fill = OrderFilled(
             strategy_id=command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=command.instrument_id, venue_order_id=order.venue_order_id,
             trade_id=f"{self._venue}-T-{self._trade_count}", side=side,
@@ -418,20 +514,26 @@ class SimVenue(Actor):
             commission=commission(instrument, quantity, price, match.liquidity_side),
             commission_currency=instrument.quote_currency,
             liquidity_side=match.liquidity_side, ts_event=moment, ts_init=now,
-        ))
+        )
+        self._fill_events.append(fill)  # the trade history: reports are built when asked
+        events.append(fill)
         if order.leaves <= ZERO:
-            self._close(order)
+            self._close(order, OrderStatus.FILLED, moment)
             self._filled += 1
 
-    def _close(self, order: WorkingOrder) -> None:
-        # The order stays in its book list until the next item of its instrument rebuilds it.
+    def _close(self, order: VenueOrder, status: OrderStatus, ts_ns: int, reason: str = "") -> None:
+        # The order stays in its book list until the next item of its instrument rebuilds it,
+        # and in the history for good.
         order.working = False
-        del self._orders[order.command.client_order_id]
+        order.closed_status = status
+        order.updated_ns = ts_ns
+        order.reason = reason
+        self._working -= 1
 
 
 def _order_event(
     event_type: type[OrderCanceled] | type[OrderExpired] | type[OrderTriggered],
-    order: WorkingOrder,
+    order: VenueOrder,
     ts_event: int,
     ts_init: int,
 ) -> Event:
@@ -440,3 +542,7 @@ def _order_event(
         strategy_id=command.strategy_id, client_order_id=command.client_order_id,
         instrument_id=command.instrument_id, ts_event=ts_event, ts_init=ts_init,
     )
+
+
+def _venue_time(fill: OrderFilled) -> int:
+    return fill.ts_event

@@ -1,5 +1,14 @@
-"""Helpers shipped for tests, ours and users': instruments, bars, graphs, a scripted strategy."""
+"""Helpers shipped for tests, ours and users': instruments, bars, graphs, a scripted strategy,
+and the conformance suite every execution client must pass (`engine.testing.conformance`)."""
 
+from engine.testing.conformance import (
+    EXECUTION_CHECKS,
+    ConformanceError,
+    EventRecorder,
+    ExecutionCheck,
+    ExecutionHarness,
+    check_name,
+)
 from engine.testing.factories import (
     BAR_TYPE,
     INSTRUMENT_ID,
@@ -30,4 +39,10 @@ __all__ = (
     "make_portfolio_config",
     "order_key",
     "session_prefixes",
+    "EXECUTION_CHECKS",
+    "ConformanceError",
+    "EventRecorder",
+    "ExecutionCheck",
+    "ExecutionHarness",
+    "check_name",
 )
