@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from adapters.sim import SimVenue, SimVenueConfig
+from adapters.sim import SimExecutionClient, SimVenue, SimVenueConfig
 from engine.runtime import AdapterTask
 
 if TYPE_CHECKING:
@@ -27,13 +27,14 @@ class SimVenueEntry(
 class SimVenueBinding:
     """The simulated venue: its actor fills orders in the graph, no task, nothing to connect.
 
-    It lists its working orders, so the node's reconciliation runs against it too (it
-    always agrees: recovery rebuilds it by the same replay).
+    Its execution client answers the node's reconciliation from the venue's own records
+    (it always agrees: recovery rebuilds the venue by the same replay).
     """
 
     def __init__(self, actor: SimVenue, venue: str) -> None:
         self._actor = actor
         self._venue = venue
+        self._client = SimExecutionClient(actor)
 
     @property
     def venue(self) -> str:
@@ -47,8 +48,8 @@ class SimVenueBinding:
     def tasks(self) -> Sequence[AdapterTask]:
         return ()
 
-    def working_order_ids(self) -> list[str]:
-        return self._actor.working_order_ids()
+    def execution_client(self) -> SimExecutionClient:
+        return self._client
 
 
 def make_sim_venue(config: SimVenueEntry, context: VenueContext) -> SimVenueBinding:

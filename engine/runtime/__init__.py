@@ -27,17 +27,13 @@ from engine.runtime.node import GraphFactory, NodeConfig, NodeHealth, TradingNod
 from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
 from engine.runtime.reconciliation import (
     ReconciliationPlan,
+    ReconciliationReport,
     VenueState,
     fetch_venue_state,
     plan_reconciliation,
     reconcile,
 )
-from engine.runtime.recovery import (
-    ReconciliationReport,
-    RecoveryReport,
-    reconcile_open_orders,
-    replay_inputs,
-)
+from engine.runtime.recovery import RecoveryReport, replay_inputs
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 from engine.runtime.statistics import (
     ActorStatistics,
@@ -72,7 +68,6 @@ __all__ = (
     "RecoveryReport",
     "RunnerState",
     "RunnerStatistics",
-    "reconcile_open_orders",
     "replay_inputs",
     "ActorStatistics",
     "BusSummary",

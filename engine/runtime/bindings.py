@@ -10,7 +10,7 @@ connection. A replay feed and a live market data feed are both a `FeedBinding`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from anyio.abc import TaskStatus
 
 from engine.actor import Actor
 from engine.events.market import BarType
-from engine.ports import MarketData
+from engine.ports import ExecutionClient, MarketData
 
 __all__ = (
     "AdapterTask",
@@ -51,8 +51,9 @@ class VenueBinding(Protocol):
 
     `actor` is the in-graph actor registered at `venue_endpoint(venue)`: it takes the
     order commands and answers with order events (the simulated venue fills them itself;
-    a live adapter's actor hands them to its `tasks` through a durable outbox). `tasks`
-    are started in the node's task group after the journal is open.
+    a live adapter's actor is an `ExecutionBridge`, which the node attaches to its send
+    gate, inbox and durable outbox and runs). `tasks` are started in the node's task
+    group after the journal is open.
     """
 
     @property
@@ -64,10 +65,12 @@ class VenueBinding(Protocol):
     @property
     def tasks(self) -> Sequence[AdapterTask]: ...
 
-    def working_order_ids(self) -> Collection[str] | None:
-        """The client order ids working at the venue now, or None if it cannot list them.
+    def execution_client(self) -> ExecutionClient | None:
+        """The venue's execution client, which reconciliation asks (None: nothing to ask).
 
-        The node compares them with the open orders recovery rebuilt (reconciliation).
+        The node compares its reports with the books recovery rebuilt, after recovery
+        and (for a live adapter, whose `ExecutionBridge` tells the node) after every
+        reconnect.
         """
         ...
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import anyio
@@ -105,6 +105,7 @@ class BridgeStatistics(msgspec.Struct, frozen=True, kw_only=True):
     outcome_unknown: int
     refused_unavailable: int
     pending: int
+    reconnects: int = 0
 
 
 class ExecutionBridge(Actor):
@@ -142,6 +143,8 @@ class ExecutionBridge(Actor):
         self._outbox = outbox
         self._timeout_s = timeout_s
         self._local: deque[Command] = deque()
+        self._on_reconnect: Callable[[str], Awaitable[object]] | None = None
+        self._reconnects = 0
         self._ready = anyio.Event()
         self.replaying = False
         """While True (recovery), commands are dropped: they left in the session replayed."""
@@ -157,13 +160,23 @@ class ExecutionBridge(Actor):
         gate: SendGate,
         deliver: Callable[[Event], None],
         outbox: DurableOutbox | None = None,
+        on_reconnect: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
-        """Take the node's gate, inbox sink and (once the journal is open) outbox."""
+        """Take the node's gate, inbox sink, (once the journal is open) outbox, and what
+        to run after the client reconnects (the node's reconciliation of this venue)."""
         if self._local:
             raise RuntimeError(f"bridge {self.id}: attach before any command is queued")
         self._gate = gate
         self._deliver = deliver
         self._outbox = outbox
+        self._on_reconnect = on_reconnect
+
+    async def reconnected(self) -> None:
+        """The client calls this after every reconnect: the books are reconciled with the
+        venue (the gate closed meanwhile) before another command leaves."""
+        self._reconnects += 1
+        if self._on_reconnect is not None:
+            await self._on_reconnect(self._venue)
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))
@@ -264,4 +277,5 @@ class ExecutionBridge(Actor):
             venue=self._venue, queued=self._queued, sent=self._sent,
             dropped_in_replay=self._dropped, outcome_unknown=self._unknown,
             refused_unavailable=self._unavailable, pending=pending,
+            reconnects=self._reconnects,
         )

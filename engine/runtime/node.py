@@ -37,7 +37,7 @@ from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.events.system import SessionStarted, SessionStopping
 from engine.graph import TradingGraph, instrument_of, topic_for
 from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
-from engine.ports import MarketData
+from engine.ports import ExecutionClient, MarketData
 from engine.runtime.bindings import (
     Deliver,
     FeedBinding,
@@ -49,12 +49,8 @@ from engine.runtime.bindings import (
 from engine.runtime.execution import ExecutionBridge, SendGate, venue_event_endpoint
 from engine.runtime.inbox import Inbox, OverflowPolicy
 from engine.runtime.outbound import DurableOutbox
-from engine.runtime.recovery import (
-    ReconciliationReport,
-    RecoveryReport,
-    reconcile_open_orders,
-    replay_inputs,
-)
+from engine.runtime.reconciliation import ReconciliationReport, reconcile
+from engine.runtime.recovery import RecoveryReport, replay_inputs
 from engine.runtime.runner import LiveRunner, RunnerState
 from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_statistics
 from engine.strategy import Strategy
@@ -78,7 +74,8 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     data); `clock_origin = "data"` starts engine time at the feeds' first item (and,
     after a restart, where the journal left off), `"wall"` at the real time.
     `data_capacity` and `overflow` bound each feed's inbox lane (market data only:
-    order events never drop).
+    order events never drop). `reconcile_lookback_s` is how far before the oldest open
+    order (or the journal's end) reconciliation asks a venue for trades.
     """
 
     journal_synchronous: Literal["normal", "full"] = "normal"
@@ -89,6 +86,7 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     data_capacity: Annotated[int, msgspec.Meta(gt=0)] = 10_000
     overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
     status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    reconcile_lookback_s: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
 
 
 class NodeHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -259,7 +257,8 @@ class TradingNode:
                     # Commands leave only once journaled, and only through the gate, which
                     # stays closed until reconciliation is done.
                     bridge.attach(gate=self.gate, deliver=self._venue_event_sink,
-                                  outbox=DurableOutbox(journal))
+                                  outbox=DurableOutbox(journal),
+                                  on_reconnect=self.reconcile_venue)
                     await group.start(bridge.run)
                 for venue in self.venues:
                     for task in venue.tasks:
@@ -301,20 +300,53 @@ class TradingNode:
         return 0
 
     async def reconcile(self, graph: TradingGraph) -> list[ReconciliationReport]:
-        """Compare the state recovery rebuilt with what each venue says, before trading.
+        """Make the books recovery rebuilt match what each venue says, before trading.
 
-        Runs once the journal is open and the venues' tasks are connected, before the
-        strategies are released. For now it compares open orders with the working
-        orders of each venue that can list them (the simulated venue is rebuilt by the
-        same replay, so it always agrees); a disagreement is logged and reported by
-        `health()`.
+        Runs once the journal is open and the venues' tasks are connected, with the send
+        gate closed, before the strategies are released: each venue's reports are
+        compared with the books and every difference is brought in as a journaled input
+        (`engine.runtime.reconciliation`). A venue with no execution client is skipped.
         """
         reports: list[ReconciliationReport] = []
         for venue in self.venues:
-            working = venue.working_order_ids()
-            if working is not None:
-                reports.append(reconcile_open_orders(graph, venue.venue, working))
+            client = venue.execution_client()
+            if client is not None:
+                reports.append(await self._reconcile_with(client, graph))
         return reports
+
+    async def reconcile_venue(self, venue: str) -> ReconciliationReport | None:
+        """Reconcile one venue mid-session (after its client reconnected): the gate is
+        closed meanwhile, so no command leaves until the books match the venue again."""
+        graph = self.graph
+        binding = next((v for v in self.venues if v.venue == venue), None)
+        client = binding.execution_client() if binding is not None else None
+        if graph is None or client is None:
+            return None
+        self.gate.close()
+        try:
+            report = await self._reconcile_with(client, graph)
+        finally:
+            self.gate.open()
+        self.reconciliations = [r for r in self.reconciliations if r.venue != venue]
+        self.reconciliations.append(report)
+        return report
+
+    async def _reconcile_with(
+        self, client: ExecutionClient, graph: TradingGraph
+    ) -> ReconciliationReport:
+        runner = self.runner
+        if runner is None:
+            raise RuntimeError("node: reconciliation needs the runner (made in run())")
+        now = self._require_clock().timestamp_ns()
+        # Trades since the oldest order the books hold open there, or since the journal's
+        # last time, less a margin for venue and engine clocks that disagree.
+        open_since = [o.ts_created for o in graph.orders.open_orders()
+                      if o.instrument_id.endswith(f".{client.venue}")]
+        last = self.recovery.last_ts if self.recovery is not None else None
+        since = min([*open_since, last if last is not None else now])
+        since -= int(self.config.reconcile_lookback_s * 1e9)
+        return await reconcile(client, graph, since_ns=since, now_ns=now,
+                               inject=runner.inject)
 
     def _start_feeds(
         self, group: anyio.abc.TaskGroup, clock: LiveClock, progress: _FeedProgress

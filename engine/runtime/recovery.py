@@ -26,7 +26,7 @@ from engine.events.base import Command
 from engine.events.system import SessionStarted, SessionStopping, TimerFired
 from engine.graph import TradingGraph
 
-__all__ = ("ReconciliationReport", "RecoveryReport", "reconcile_open_orders", "replay_inputs")
+__all__ = ("RecoveryReport", "replay_inputs")
 
 logger = logging.getLogger(__name__)
 
@@ -110,45 +110,3 @@ def replay_inputs(
         sessions_stopped=stopped,
         timers_missing=missing,
     )
-
-
-class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
-    """Open orders after recovery, compared with what the venue says is working.
-
-    `engine_only`: open in the rebuilt graph, unknown to the venue (it filled or was
-    canceled while the daemon was down: its events must be fetched). `venue_only`:
-    working at the venue, unknown to the graph (sent, but its journal record was lost).
-    Both empty means the venue and the journal agree.
-    """
-
-    venue: str
-    matched: int
-    engine_only: list[str]
-    venue_only: list[str]
-
-    @property
-    def agrees(self) -> bool:
-        return not self.engine_only and not self.venue_only
-
-
-def reconcile_open_orders(
-    graph: TradingGraph, venue: str, venue_working: Iterable[str]
-) -> ReconciliationReport:
-    """Compare the graph's open orders on `venue` with the venue's working orders."""
-    suffix = f".{venue}"
-    engine_open = {
-        order.client_order_id
-        for order in graph.orders.open_orders()
-        if order.instrument_id.endswith(suffix)
-    }
-    working = set(venue_working)
-    report = ReconciliationReport(
-        venue=venue,
-        matched=len(engine_open & working),
-        engine_only=sorted(engine_open - working),
-        venue_only=sorted(working - engine_open),
-    )
-    if not report.agrees:
-        logger.warning("reconciliation with %s: open only here %s, working only there %s",
-                       venue, report.engine_only, report.venue_only)
-    return report

@@ -13,6 +13,7 @@ import logging
 import re
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,13 @@ from api.compose import (
 )
 from api.compose.replay import ReplayFeedBinding
 from api.compose.sim import SimVenueBinding, make_sim_venue
+from engine.domain.enums import OrderSide, OrderStatus, OrderType
+from engine.domain.reports import OrderStatusReport
 from engine.errors import ConfigError
 from engine.events.system import ActorFaulted
 from engine.persistence import JournalReader, JournalRecord, truncate_after
-from engine.runtime import AdapterTask, ReconciliationReport, RunnerState, TradingNode
-from engine.testing import BAR_TYPE
+from engine.runtime import AdapterTask, RunnerState, TradingNode
+from engine.testing import BAR_TYPE, ScriptedExecutionClient
 
 SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 PAPER_TEXT = DEFAULT_DAEMON_CONFIG.read_text()
@@ -205,8 +208,8 @@ async def test_daemon_sim_venue_and_replay_feed_by_kind_trade_and_journal_one_se
         "system.session_started", "system.session_stopping"]
     assert sum(1 for r in records if r.kind == "order.filled" and r.topic == "orders.process") == (
         fills)
-    assert daemon.reconciliations == [
-        ReconciliationReport(venue="SIM", matched=0, engine_only=[], venue_only=[])]
+    [report] = daemon.reconciliations
+    assert report.venue == "SIM" and report.agrees
     assert daemon.state is RunnerState.STOPPED
 
 
@@ -235,8 +238,14 @@ class ConnectedSimBinding(SimVenueBinding):
         finally:
             self.log.append("disconnected")
 
-    def working_order_ids(self) -> list[str]:
-        return [*super().working_order_ids(), "ghost-1"]
+    def execution_client(self) -> ScriptedExecutionClient:
+        # A venue working one order the journal does not know of.
+        client = ScriptedExecutionClient("SIM")
+        client.open = [OrderStatusReport(
+            venue="SIM", instrument_id="BTC/USDT.SIM", client_order_id=None,
+            venue_order_id="ghost-1", side=OrderSide.SELL, order_type=OrderType.LIMIT,
+            quantity=Decimal("0.5"), status=OrderStatus.ACCEPTED, price=Decimal("99999"))]
+        return client
 
 
 def make_connected_sim(config: ConnectedSimEntry, context: VenueContext) -> ConnectedSimBinding:
@@ -261,7 +270,9 @@ async def test_daemon_venue_kind_added_by_a_registry_entry_runs_its_task_and_rec
     assert isinstance(venue, ConnectedSimBinding)
     assert venue.log == ["connected, venue actor running", "disconnected"]
     [report] = daemon.reconciliations
-    assert (report.venue, report.venue_only, report.agrees) == ("SIM", ["ghost-1"], False)
+    assert (report.venue, report.external_orders, report.agrees) == ("SIM", 1, False)
+    graph = daemon.graph
+    assert graph is not None and graph.orders.order_by_venue_id("ghost-1") is not None
     assert daemon.health().venue_agrees is False
     assert sum(1 for record in journal_of(tmp_path) if record.kind == "bar") == 50
 

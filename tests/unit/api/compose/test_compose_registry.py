@@ -109,7 +109,9 @@ def test_registry_build_venue_calls_the_factory_of_the_config_type() -> None:
 
     assert paper == ("paper binding", "P", "$.venues[0]")
     assert isinstance(sim, SimVenueBinding)
-    assert (sim.venue, sim.tasks, sim.working_order_ids()) == ("SIM", (), [])
+    assert (sim.venue, sim.tasks) == ("SIM", ())
+    client = sim.execution_client()
+    assert client is not None and client.venue == "SIM"
 
 
 def test_registry_build_venue_of_an_unregistered_config_type_is_a_lookup_error() -> None:

@@ -7,7 +7,7 @@ itself does. The daemon with the real adapters is tested in tests/unit/api/compo
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ import pytest
 from engine.actor import Actor
 from engine.actors.risk import RiskConfig
 from engine.clock import LiveClock
+from engine.domain.enums import OrderSide, OrderStatus, OrderType
+from engine.domain.reports import AccountReport, BalanceReport, OrderStatusReport
 from engine.events.market import Bar
 from engine.graph import TradingGraph
 from engine.persistence import JournalReader
@@ -26,11 +28,18 @@ from engine.runtime import (
     Deliver,
     FeedClock,
     NodeConfig,
-    ReconciliationReport,
     RunnerState,
     TradingNode,
 )
-from engine.testing import BAR_TYPE, make_bars, make_instrument, make_portfolio_config
+from engine.runtime.execution import ExecutionBridge
+from engine.strategy import Strategy
+from engine.testing import (
+    BAR_TYPE,
+    ScriptedExecutionClient,
+    make_bars,
+    make_instrument,
+    make_portfolio_config,
+)
 from engine.topics import venue_endpoint
 
 START_NS = 1_700_000_000_000_000_000
@@ -49,9 +58,9 @@ class QuietVenue(Actor):
 
 
 class FakeVenueBinding:
-    def __init__(self, venue: str, *, working: list[str] | None = None) -> None:
+    def __init__(self, venue: str, *, client: ScriptedExecutionClient | None = None) -> None:
         self._actor = QuietVenue(venue)
-        self._working = working
+        self._client = client
         self.node: TradingNode | None = None
         self.log: list[Any] = []
 
@@ -77,8 +86,8 @@ class FakeVenueBinding:
         finally:
             self.log.append("disconnected")
 
-    def working_order_ids(self) -> Collection[str] | None:
-        return self._working
+    def execution_client(self) -> ScriptedExecutionClient | None:
+        return self._client
 
 
 class ListFeed:
@@ -154,19 +163,131 @@ async def test_node_venue_task_is_connected_after_recovery_before_the_session_st
 
 
 @pytest.mark.anyio
-async def test_node_reconciles_each_venue_that_can_list_its_working_orders(
+async def test_node_reconciles_each_venue_with_a_client_and_journals_what_it_changed(
     tmp_path: Path,
 ) -> None:
-    silent = FakeVenueBinding("SILENT", working=None)
-    listing = FakeVenueBinding("LISTING", working=["lost-1"])
-    node = make_node(tmp_path / "journal.sqlite", [silent, listing],
+    listing = ScriptedExecutionClient("LISTING")
+    listing.open = [OrderStatusReport(
+        venue="LISTING", instrument_id=BAR_TYPE.instrument_id, client_order_id=None,
+        venue_order_id="lost-1", side=OrderSide.BUY, order_type=OrderType.LIMIT,
+        quantity=Decimal("1"), status=OrderStatus.ACCEPTED, price=Decimal("90"))]
+    silent = FakeVenueBinding("SILENT")
+    node = make_node(tmp_path / "journal.sqlite",
+                     [silent, FakeVenueBinding("LISTING", client=listing)],
                      ListFeed(make_bars([100.0], start_ns=START_NS)))
 
     await run(node)
 
-    assert node.reconciliations == [
-        ReconciliationReport(venue="LISTING", matched=0, engine_only=[], venue_only=["lost-1"])]
+    [report] = node.reconciliations
+    assert (report.venue, report.external_orders, report.events) == ("LISTING", 1, 1)
     assert node.health().venue_agrees is False
+    records = list(JournalReader(node.journal_path).records())
+    [adopted] = [r for r in records if r.kind == "order.external_adopted" and r.is_input]
+    session = [r.seq for r in records if r.kind == "system.session_started"]
+    assert adopted.seq < session[0]  # journaled before the strategies were released
+    assert listing.requests == []
+
+
+class BridgedVenueBinding:
+    """A live-like venue: an ExecutionBridge in the graph over a scripted client."""
+
+    def __init__(self, client: ScriptedExecutionClient, orders: Any) -> None:
+        self.client = client
+        self.bridge = ExecutionBridge(client, orders=orders)
+
+    @property
+    def venue(self) -> str:
+        return self.client.venue
+
+    @property
+    def actor(self) -> Actor:
+        return self.bridge
+
+    @property
+    def tasks(self) -> list[AdapterTask]:
+        return [self.client.run]
+
+    def execution_client(self) -> ScriptedExecutionClient:
+        return self.client
+
+
+class BuysFirstBar(Strategy):
+    def on_start(self) -> None:
+        self.subscribe_bars(BAR_TYPE)
+
+    def on_bar(self, bar: Bar) -> None:
+        if self.net_quantity(BAR_TYPE.instrument_id) == 0 and not self.open_orders():
+            self.limit_order(BAR_TYPE.instrument_id, OrderSide.BUY, Decimal("1"), Decimal("90"))
+
+
+@pytest.mark.anyio
+async def test_commands_reach_a_bridged_venue_only_after_reconciliation_and_journaling(
+    tmp_path: Path,
+) -> None:
+    client = ScriptedExecutionClient("SIM")
+    client.balances = AccountReport(venue="SIM", account_id="acc", balances=(
+        BalanceReport(currency="USDT", total=Decimal("50000"), free=Decimal("50000")),))
+    node_box: list[TradingNode] = []
+    gate_at_request: list[bool] = []
+    committed_at_request: list[bool] = []
+
+    def on_request(request: object) -> None:
+        node = node_box[0]
+        gate_at_request.append(node.gate.is_open)
+        kinds = [r.kind for r in JournalReader(node.journal_path).records()]
+        committed_at_request.append("command.submit_order" in kinds)
+
+    requested = anyio.Event()
+
+    def record(request: object) -> None:
+        on_request(request)
+        requested.set()
+
+    client.on_request = record
+    holder: dict[str, Any] = {}
+
+    def factory(clock: LiveClock) -> TradingGraph:
+        graph = graph_factory(clock)
+        holder["graph"] = graph
+        return graph
+
+    # The bridge needs the order manager's view: built lazily once the graph exists.
+    class LateOrders:
+        def order(self, client_order_id: str) -> Any:
+            return holder["graph"].orders.order(client_order_id)
+
+        def open_orders(self, **filters: Any) -> list[Any]:
+            return holder["graph"].orders.open_orders(**filters)
+
+        def open_order_count(self) -> int:
+            return int(holder["graph"].orders.open_order_count())
+
+    class FeedUntilSent(ListFeed):
+        """Ends only once the order reached the venue (the node stops when feeds end)."""
+
+        async def run(self, *, clock: FeedClock, deliver: Deliver,
+                      resume_after: tuple[int, int] | None) -> None:
+            for bar in self.bars:
+                await clock.sleep_until(bar.ts_event)
+                deliver(msgspec.structs.replace(bar, ts_init=clock.timestamp_ns()))
+            await requested.wait()
+            self.finished.set()
+
+    binding = BridgedVenueBinding(client, LateOrders())
+    node = TradingNode(FAST, graph_factory=factory, strategies=[BuysFirstBar("buyer")],
+                       venues=[binding],
+                       feeds=[FeedUntilSent(make_bars([100.0, 100.0, 100.0], start_ns=START_NS))],
+                       journal_path=tmp_path / "journal.sqlite")
+    node_box.append(node)
+
+    await run(node)
+
+    assert [type(r).__name__ for r in client.requests][:1] == ["SubmitOrder"]
+    assert gate_at_request and all(gate_at_request)  # never while reconciling
+    assert all(committed_at_request)  # never before the journal held the command
+    assert node.graph is not None
+    assert node.graph.portfolio.balance("USDT") == Decimal("50000")  # corrected at start
+    assert binding.bridge.statistics().sent >= 1
 
 
 @pytest.mark.anyio

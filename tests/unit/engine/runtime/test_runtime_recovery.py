@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from adapters.sim import SimVenue, SimVenueConfig
+from adapters.sim import SimExecutionClient, SimVenue, SimVenueConfig
 from engine.actor import ActorState
 from engine.actors.portfolio import EQUITY_TIMER
 from engine.actors.risk import RiskConfig
@@ -26,11 +26,12 @@ from engine.events.orders import SubmitOrder
 from engine.events.system import SessionStarted, SessionStopping, TimerFired
 from engine.graph import TradingGraph, topic_for
 from engine.persistence import JournalRecord
-from engine.runtime import Inbox, LiveRunner, reconcile_open_orders, replay_inputs
+from engine.runtime import Inbox, LiveRunner, reconcile, replay_inputs
 from engine.strategy import Strategy
 from engine.testing import (
     BAR_TYPE,
     INSTRUMENT_ID,
+    ScriptedExecutionClient,
     make_bars,
     make_instrument,
     make_portfolio_config,
@@ -233,7 +234,7 @@ def test_replay_inputs_unknown_timer_is_counted_and_logged(
     assert any("gone" in line.getMessage() for line in caplog.records)
 
 
-def test_reconcile_open_orders_agrees_with_the_rebuilt_simulated_venue() -> None:
+async def test_reconcile_agrees_with_the_rebuilt_simulated_venue() -> None:
     graph, clock, _ = build_graph()
     replay_inputs(graph, clock, [])
     limit = SubmitOrder(strategy_id="operator", client_order_id="op-9",
@@ -243,14 +244,17 @@ def test_reconcile_open_orders_agrees_with_the_rebuilt_simulated_venue() -> None
     graph.bus.send(RISK_EXECUTE, limit)
     venue = graph.market_driven_venues[0]
     assert isinstance(venue, SimVenue)
+    injected: list[object] = []
 
-    report = reconcile_open_orders(graph, "SIM", venue.working_order_ids())
+    report = await reconcile(SimExecutionClient(venue), graph, since_ns=0,
+                             now_ns=clock.timestamp_ns(),
+                             inject=lambda event, endpoint: injected.append(event))
 
-    assert report.agrees
+    assert report.agrees and injected == []
     assert report.matched == 1
 
 
-def test_reconcile_open_orders_names_both_kinds_of_mismatch(
+async def test_reconcile_with_a_venue_that_lost_an_order_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     graph, clock, _ = build_graph()
@@ -260,11 +264,11 @@ def test_reconcile_open_orders_names_both_kinds_of_mismatch(
                         order_type=OrderType.LIMIT, quantity=Decimal("0.5"),
                         price=Decimal("50"), ts_event=START_NS, ts_init=START_NS)
     graph.bus.send(RISK_EXECUTE, limit)
+    empty = ScriptedExecutionClient("SIM")  # knows nothing of op-7, which was accepted
 
     with caplog.at_level(logging.WARNING):
-        report = reconcile_open_orders(graph, "SIM", ["venue-only-1"])
+        report = await reconcile(empty, graph, since_ns=0, now_ns=clock.timestamp_ns(),
+                                 inject=lambda event, endpoint: graph.bus.send(endpoint, event))
 
-    assert not report.agrees
-    assert report.engine_only == ["op-7"]
-    assert report.venue_only == ["venue-only-1"]
+    assert not report.agrees and report.unresolved == 1
     assert "reconciliation with SIM" in caplog.text
