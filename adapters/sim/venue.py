@@ -91,12 +91,7 @@ from typing import Final
 
 import msgspec
 
-from adapters.sim.book import (
-    ClosedOrder,
-    WorkingOrder,
-    modify_rejection,
-    submit_rejection,
-)
+from adapters.sim.book import ClosedOrder, WorkingOrder, modify_rejection, submit_rejection
 from adapters.sim.fees import commission
 from adapters.sim.matching import MarketData, MarketItem, Match, fill_quantity, market_item
 from adapters.sim.reports import fill_report, order_status_report
@@ -267,7 +262,7 @@ class SimVenue(Actor):
         Raises:
             ValueError: neither id was given.
         """
-        if venue_order_id is not None:
+        if venue_order_id is not None:  # a scan: queries are rare, submits are not
             order = next((o for o in self._orders.values()
                           if o is not None and o.venue_order_id == venue_order_id), None)
         elif client_order_id is not None:
@@ -278,10 +273,6 @@ class SimVenue(Actor):
             return None
         fills = [fill for fill in self._fill_events if fill.venue_order_id == order.venue_order_id]
         return order_status_report(order, fills, self._venue)
-
-    def _working_order(self, client_order_id: str) -> WorkingOrder | None:
-        order = self._orders.get(client_order_id)
-        return order if type(order) is WorkingOrder else None
 
     def open_order_reports(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
         """Return the orders working now (of `instrument_id` when given), oldest first."""
@@ -400,6 +391,10 @@ class SimVenue(Actor):
             instrument_id=order.command.instrument_id, quantity=order.quantity,
             price=terms.price, trigger_price=terms.trigger_price, ts_event=now, ts_init=now,
         ))
+
+    def _working_order(self, client_order_id: str) -> WorkingOrder | None:
+        order = self._orders.get(client_order_id)
+        return order if type(order) is WorkingOrder else None
 
     def _duplicate(self, client_order_id: str) -> str:
         order = self._orders.get(client_order_id)
