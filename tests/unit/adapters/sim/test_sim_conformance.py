@@ -27,8 +27,16 @@ from engine.domain.enums import OrderSide
 from engine.domain.money import ZERO
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.events.base import Event
+from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BarType, Instrument
-from engine.events.orders import CancelOrder, ModifyOrder, OrderEvent, SubmitOrder
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderCancelRejected,
+    OrderEvent,
+    OrderRejected,
+    SubmitOrder,
+)
 from engine.ports import ExecutionClient
 from engine.testing import make_instrument
 from engine.testing.conformance import (
@@ -36,9 +44,12 @@ from engine.testing.conformance import (
     ConformanceError,
     EventRecorder,
     ExecutionCheck,
+    check_cancel_unknown_order_is_rejected,
     check_duplicate_client_order_id_while_working,
+    check_market_order_accepted_then_filled,
     check_name,
     check_partial_fills,
+    check_reject_zero_quantity,
     check_reports_consistent_with_events,
     check_run_reports_started,
 )
@@ -319,3 +330,35 @@ async def test_suite_catches_a_duplicate_client_order_id_making_a_second_order(
         await check_duplicate_client_order_id_while_working(
             broken(harness, submit_order=submit_under_fresh_id)
         )
+
+
+async def test_suite_catches_a_fill_delivered_twice(
+    make_harness: Callable[..., SimHarness],
+) -> None:
+    harnesses: list[SimHarness] = []
+
+    def deliver_fills_twice(event: Event) -> Event:
+        if isinstance(event, OrderFilled):
+            harnesses[0].recorder(event)
+        return event
+
+    harnesses.append(make_harness(translate=deliver_fills_twice))
+
+    with pytest.raises(ConformanceError, match="more than the order's quantity"):
+        await check_market_order_accepted_then_filled(harnesses[0])
+
+
+async def test_suite_catches_a_rejection_without_a_reason(
+    make_harness: Callable[..., SimHarness],
+) -> None:
+    def drop_reasons(event: Event) -> Event:
+        if isinstance(event, OrderRejected | OrderCancelRejected):
+            return msgspec.structs.replace(event, reason="")
+        return event
+
+    harness = make_harness(translate=drop_reasons)
+
+    with pytest.raises(ConformanceError, match="no reason given"):
+        await check_reject_zero_quantity(harness)
+    with pytest.raises(ConformanceError, match="no reason given"):
+        await check_cancel_unknown_order_is_rejected(harness)
