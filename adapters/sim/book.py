@@ -1,4 +1,4 @@
-"""The simulated venue's record of an order, and the checks on order commands.
+"""The simulated venue's records of orders (working, closed), and the checks on order commands.
 
 Checks return the rejection reason ("" when the command is fine) rather than raising:
 a rejected order is an expected outcome, sent back as an event.
@@ -18,79 +18,89 @@ from engine.domain.money import ZERO, is_on_increment, to_decimal
 from engine.events.market import Instrument
 from engine.events.orders import ModifyOrder, SubmitOrder
 
-__all__ = ("VenueOrder", "modify_rejection", "submit_rejection")
+__all__ = ("ClosedOrder", "WorkingOrder", "modify_rejection", "submit_rejection")
 
 _PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
 _TRIGGERED: Final = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
 
 
-class VenueOrder(msgspec.Struct, kw_only=True, gc=False):
-    """An order the venue accepted: working until filled, canceled or expired, then kept.
+class WorkingOrder:
+    """An accepted order still able to trade. Owned and changed by the venue only.
 
-    Owned and changed by the venue only (mutable, unlike messages). A closed order stays
-    as the record the status queries answer from (`working` False, `closed_status` and
-    `reason` set), which is also what makes a client order id usable once only. Untracked
-    by the garbage collector (it holds no containers, so it is in no cycle): a backtest
-    keeps one per order, and tracked records would make every collection walk them all.
-    Build one with `accept`.
+    A plain slotted object, not a Struct: the matching loop reads and writes its fields
+    on every item, and slot access is the fastest Python has. When the order can no
+    longer trade, the venue keeps a `ClosedOrder` in its place.
     """
 
-    command: SubmitOrder
-    venue_order_id: str
-    accepted_ns: int
-    updated_ns: int
-    """Venue time of the last change but a partial fill (acceptance, modify, trigger, close).
+    __slots__ = (
+        "accepted_ns",
+        "command",
+        "expire_ns",
+        "fill_or_kill",
+        "filled",
+        "once",
+        "quantity",
+        "terms",
+        "updated_ns",
+        "venue_order_id",
+        "working",
+    )
 
-    Partial fills are left out so the fill path does no bookkeeping for the reports: the
-    fill history has their times (`adapters.sim.reports`)."""
-    quantity: Decimal
-    terms: OrderTerms
-    expire_ns: int | None
-    once: bool
-    """IOC or FOK: one matching item, then what is left is canceled."""
-    fill_or_kill: bool
-    filled: Decimal = ZERO
-    working: bool = True
-    closed_status: OrderStatus | None = None
-    reason: str = ""
-
-    @classmethod
-    def accept(cls, command: SubmitOrder, venue_order_id: str, accepted_ns: int) -> VenueOrder:
-        """Return the record of `command`, accepted at `accepted_ns` as `venue_order_id`."""
+    def __init__(self, command: SubmitOrder, venue_order_id: str, accepted_ns: int) -> None:
         time_in_force = command.time_in_force
-        order_type = command.order_type
-        return cls(
-            command=command,
-            venue_order_id=venue_order_id,
-            accepted_ns=accepted_ns,
-            updated_ns=accepted_ns,
-            quantity=command.quantity,
-            terms=OrderTerms(
-                side=command.side,
-                order_type=order_type,
-                price=command.price if order_type in _PRICED else None,
-                trigger_price=command.trigger_price if order_type in _TRIGGERED else None,
-                post_only=command.post_only,
-            ),
-            expire_ns=command.expire_ns if time_in_force is TimeInForce.GTD else None,
-            once=time_in_force is TimeInForce.IOC or time_in_force is TimeInForce.FOK,
-            fill_or_kill=time_in_force is TimeInForce.FOK,
+        self.command = command
+        self.venue_order_id = venue_order_id
+        self.accepted_ns = accepted_ns
+        # Venue time of the last change but a fill (acceptance, modify, trigger): fills
+        # are left to the fill history, so the fill path does no report bookkeeping.
+        self.updated_ns = accepted_ns
+        self.quantity = command.quantity
+        self.filled = ZERO
+        self.terms = OrderTerms(
+            side=command.side,
+            order_type=command.order_type,
+            price=command.price if command.order_type in _PRICED else None,
+            trigger_price=command.trigger_price if command.order_type in _TRIGGERED else None,
+            post_only=command.post_only,
         )
+        self.expire_ns = command.expire_ns if time_in_force is TimeInForce.GTD else None
+        self.once = time_in_force is TimeInForce.IOC or time_in_force is TimeInForce.FOK
+        self.fill_or_kill = time_in_force is TimeInForce.FOK
+        self.working = True
+
+    @property
+    def leaves(self) -> Decimal:
+        return self.quantity - self.filled
 
     @property
     def status(self) -> OrderStatus:
-        """The order's status as the venue would report it now."""
-        if self.closed_status is not None:
-            return self.closed_status
+        """The status a venue would report for this working order now."""
         if self.filled > ZERO:
             return OrderStatus.PARTIALLY_FILLED
         if self.terms.triggered and self.terms.order_type is OrderType.STOP_LIMIT:
             return OrderStatus.TRIGGERED
         return OrderStatus.ACCEPTED
 
-    @property
-    def leaves(self) -> Decimal:
-        return self.quantity - self.filled
+
+class ClosedOrder(msgspec.Struct, frozen=True, gc=False):
+    """The venue's record of an order that can no longer trade: filled, canceled, expired.
+
+    Kept for good, so the status queries can answer for it and its client order id is
+    never used twice. Frozen and untracked by the garbage collector (it refers to no
+    container, so it is in no cycle): a backtest keeps one per order, and tracked
+    records would make every collection walk them all. Built, positionally, by the
+    venue on the order's last event.
+    """
+
+    command: SubmitOrder
+    venue_order_id: str
+    quantity: Decimal
+    filled: Decimal
+    terms: OrderTerms
+    status: OrderStatus
+    updated_ns: int
+    """Venue time of the order's last change: its close, or its last fill."""
+    reason: str = ""
 
 
 def submit_rejection(
@@ -129,7 +139,7 @@ def submit_rejection(
 
 
 def modify_rejection(
-    order: VenueOrder, command: ModifyOrder, instrument: Instrument, *, last_price: float | None
+    order: WorkingOrder, command: ModifyOrder, instrument: Instrument, *, last_price: float | None
 ) -> str:
     """Return why the venue refuses to apply `command` to `order`, or "" to apply it."""
     terms = order.terms

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from adapters.sim.book import VenueOrder
+from adapters.sim.book import ClosedOrder, WorkingOrder
 from adapters.sim.fees import notional
 from engine.domain.money import ZERO
 from engine.domain.reports import FillReport, OrderStatusReport
@@ -19,7 +19,7 @@ __all__ = ("fill_report", "order_status_report")
 
 
 def order_status_report(
-    order: VenueOrder, fills: Sequence[OrderFilled], venue: str
+    order: WorkingOrder | ClosedOrder, fills: Sequence[OrderFilled], venue: str
 ) -> OrderStatusReport:
     """Return `order` as the venue sees it now: status, terms after any modify, fills.
 
@@ -49,7 +49,7 @@ def order_status_report(
         price=terms.price,
         trigger_price=terms.trigger_price,
         time_in_force=command.time_in_force,
-        reason=order.reason,
+        reason=order.reason if isinstance(order, ClosedOrder) else "",
         ts_event=ts_event,
     )
 

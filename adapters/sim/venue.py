@@ -87,10 +87,11 @@ Queries
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 import msgspec
 
-from adapters.sim.book import VenueOrder, modify_rejection, submit_rejection
+from adapters.sim.book import ClosedOrder, WorkingOrder, modify_rejection, submit_rejection
 from adapters.sim.fees import commission
 from adapters.sim.matching import MarketData, MarketItem, Match, fill_quantity, market_item
 from adapters.sim.reports import fill_report, order_status_report
@@ -119,6 +120,11 @@ from engine.instruments import InstrumentRegistry
 from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
 
 __all__ = ("SimVenue", "SimVenueConfig", "SimVenueStatistics")
+
+# Enum members as module constants: a class attribute lookup on an enum costs ten times more.
+_CANCELED: Final = OrderStatus.CANCELED
+_EXPIRED: Final = OrderStatus.EXPIRED
+_FILLED: Final = OrderStatus.FILLED
 
 
 class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -194,11 +200,11 @@ class SimVenue(Actor):
         fraction = config.max_volume_fraction
         self._fraction = None if fraction is None else to_decimal(fraction)
         self._bar_timeframe = config.bar_timeframe
-        self._books: dict[str, list[VenueOrder]] = {}  # instrument id -> acceptance order
-        # Every client order id seen, in arrival order: its order, working or closed (the
-        # record the queries answer from), or None when it was rejected. One dict for
-        # both, so a submit costs one lookup and one insert, and a close no delete.
-        self._orders: dict[str, VenueOrder | None] = {}
+        self._books: dict[str, list[WorkingOrder]] = {}  # instrument id -> acceptance order
+        # Every client order id seen, in arrival order: its working order, the record of
+        # its closed one (what the queries answer from), or None when it was rejected.
+        # One dict, so a submit still costs one lookup and one insert.
+        self._orders: dict[str, WorkingOrder | ClosedOrder | None] = {}
         self._working = 0
         self._fill_events: list[OrderFilled] = []  # the trade history, in the order sent
         self._order_count = 0
@@ -223,7 +229,7 @@ class SimVenue(Actor):
 
     def working_order_ids(self) -> list[str]:
         """Client order ids of the orders working here (what reconciliation compares)."""
-        return sorted(cid for cid, order in self._orders.items() if order and order.working)
+        return sorted(cid for cid, order in self._orders.items() if type(order) is WorkingOrder)
 
     def statistics(self) -> SimVenueStatistics:
         """Counters since construction, and the orders working now."""
@@ -256,7 +262,7 @@ class SimVenue(Actor):
         Raises:
             ValueError: neither id was given.
         """
-        if venue_order_id is not None:
+        if venue_order_id is not None:  # a scan: queries are rare, submits are not
             order = next((o for o in self._orders.values()
                           if o is not None and o.venue_order_id == venue_order_id), None)
         elif client_order_id is not None:
@@ -272,7 +278,7 @@ class SimVenue(Actor):
         """Return the orders working now (of `instrument_id` when given), oldest first."""
         orders = [
             order for order in self._orders.values()
-            if order is not None and order.working
+            if type(order) is WorkingOrder
             and (instrument_id is None or order.command.instrument_id == instrument_id)
         ]
         fills: dict[str, list[OrderFilled]] = {order.venue_order_id: [] for order in orders}
@@ -325,7 +331,7 @@ class SimVenue(Actor):
             return
         self._accepted += 1
         self._order_count += 1
-        order = VenueOrder.accept(command, f"{self._venue}-{self._order_count}", now)
+        order = WorkingOrder(command, f"{self._venue}-{self._order_count}", now)
         self._orders[client_order_id] = order
         self._working += 1
         self._books.setdefault(instrument_id, []).append(order)
@@ -337,8 +343,8 @@ class SimVenue(Actor):
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         now = self.clock.timestamp_ns()
-        order = self._orders.get(command.client_order_id)
-        if order is None or not order.working:
+        order = self._working_order(command.client_order_id)
+        if order is None:
             self._cancels_rejected += 1
             self.send(ORDERS_PROCESS, OrderCancelRejected(
                 strategy_id=command.strategy_id, client_order_id=command.client_order_id,
@@ -346,14 +352,14 @@ class SimVenue(Actor):
                 ts_event=now, ts_init=now,
             ))
             return
-        self._close(order, OrderStatus.CANCELED, now, "canceled on request")
+        self._close(order, _CANCELED, now, "canceled on request")
         self._canceled += 1
         self.send(ORDERS_PROCESS, _order_event(OrderCanceled, order, now, now))
 
     def on_modify_order(self, command: ModifyOrder) -> None:
         now = self.clock.timestamp_ns()
-        order = self._orders.get(command.client_order_id)
-        if order is None or not order.working:
+        order = self._working_order(command.client_order_id)
+        if order is None:
             reason = self._not_working(command)
         else:
             reason = modify_rejection(
@@ -386,11 +392,15 @@ class SimVenue(Actor):
             price=terms.price, trigger_price=terms.trigger_price, ts_event=now, ts_init=now,
         ))
 
+    def _working_order(self, client_order_id: str) -> WorkingOrder | None:
+        order = self._orders.get(client_order_id)
+        return order if type(order) is WorkingOrder else None
+
     def _duplicate(self, client_order_id: str) -> str:
         order = self._orders.get(client_order_id)
         if order is None:
             seen = "an order the venue rejected"
-        elif order.working:
+        elif type(order) is WorkingOrder:
             seen = f"order {order.venue_order_id}, working"
         else:
             seen = f"order {order.venue_order_id}, {order.status}"
@@ -452,14 +462,14 @@ class SimVenue(Actor):
 
     def _match_order(
         self,
-        order: VenueOrder,
+        order: WorkingOrder,
         item: MarketItem,
         instrument: Instrument,
         now: int,
         events: list[Event],
     ) -> None:
         if order.expire_ns is not None and item.end_ns >= order.expire_ns:
-            self._close(order, OrderStatus.EXPIRED, order.expire_ns,
+            self._close(order, _EXPIRED, order.expire_ns,
                         f"expire_ns {order.expire_ns}: reached")
             self._expired += 1
             events.append(_order_event(OrderExpired, order, order.expire_ns, now))
@@ -471,7 +481,7 @@ class SimVenue(Actor):
             self._apply(order, match, item, instrument, now, events)
         if order.working and order.once:
             moment = max(item.end_ns, order.accepted_ns)
-            self._close(order, OrderStatus.CANCELED, moment,
+            self._close(order, _CANCELED, moment,
                         f"time_in_force {order.command.time_in_force}: "
                         "what did not fill on the first matching item is canceled")
             self._canceled += 1
@@ -479,7 +489,7 @@ class SimVenue(Actor):
 
     def _apply(
         self,
-        order: VenueOrder,
+        order: WorkingOrder,
         match: Match,
         item: MarketItem,
         instrument: Instrument,
@@ -518,22 +528,26 @@ class SimVenue(Actor):
         self._fill_events.append(fill)  # the trade history: reports are built when asked
         events.append(fill)
         if order.leaves <= ZERO:
-            self._close(order, OrderStatus.FILLED, moment)
+            self._close(order, _FILLED, moment)
             self._filled += 1
 
-    def _close(self, order: VenueOrder, status: OrderStatus, ts_ns: int, reason: str = "") -> None:
-        # The order stays in its book list until the next item of its instrument rebuilds it,
-        # and in the history for good.
+    def _close(
+        self, order: WorkingOrder, status: OrderStatus, ts_ns: int, reason: str = ""
+    ) -> None:
+        # The order stays in its book list until the next item of its instrument rebuilds
+        # it; its record replaces it here for good.
         order.working = False
-        order.closed_status = status
-        order.updated_ns = ts_ns
-        order.reason = reason
+        command = order.command
+        self._orders[command.client_order_id] = ClosedOrder(  # positional: built per order
+            command, order.venue_order_id, order.quantity, order.filled, order.terms, status,
+            ts_ns, reason,
+        )
         self._working -= 1
 
 
 def _order_event(
     event_type: type[OrderCanceled] | type[OrderExpired] | type[OrderTriggered],
-    order: VenueOrder,
+    order: WorkingOrder,
     ts_event: int,
     ts_init: int,
 ) -> Event:

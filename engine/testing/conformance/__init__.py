@@ -18,6 +18,25 @@ end), uses client order ids of its own (`cf-<check>-<n>`, so give each check a v
 that has not seen them) and filters what it reads by them, so other orders on the
 account do nothing to it. Waits are bounded by the harness's `timeout`; a failed
 expectation raises `ConformanceError`, which names what was expected and what came.
+
+A harness usually builds its client with an `EventRecorder` as the sink and lets its
+`events` and `wait_for` delegate to it; `wait_settled` is where a networked fake
+flushes what it has sent (a simulated venue answers synchronously: a checkpoint will
+do). The rules the checks hold a client to, beyond the port's docstrings:
+
+- OrderAccepted comes before any fill of the order; fills of one order have distinct
+  trade ids and add up to no more than its quantity.
+- Expected refusals are events with a non-empty reason, never exceptions: a rejected
+  submit (OrderRejected), a cancel or modify of an unknown order (OrderCancelRejected,
+  OrderModifyRejected).
+- A client order id is used once: submitting it again, while the order works or after
+  it filled, never gives a second acceptance or a second fill (a venue that allows
+  reuse after an order closed needs the adapter to refuse it).
+- order_status answers by client order id alone, by venue order id alone, and by
+  both, for open and closed orders; a rejected order's answer is None or REJECTED.
+- fills_since lists the fills the stream delivered (matched by venue order id, since a
+  trade history may carry no client id), with the same trade ids, sides, quantities
+  and prices, oldest first.
 """
 
 from engine.testing.conformance.checks import (
