@@ -143,6 +143,7 @@ class ExecutionBridge(Actor):
         self._outbox = outbox
         self._timeout_s = timeout_s
         self._local: deque[Command] = deque()
+        self._unsent: dict[str, int] = {}  # client order id -> its submits not yet sent
         self._on_reconnect: Callable[[str], Awaitable[object]] | None = None
         self._reconnects = 0
         self._ready = anyio.Event()
@@ -197,6 +198,9 @@ class ExecutionBridge(Actor):
             self._dropped += 1
             return
         self._queued += 1
+        if type(command) is SubmitOrder:
+            key = command.client_order_id
+            self._unsent[key] = self._unsent.get(key, 0) + 1
         if self._outbox is not None:
             self._outbox.put(command)
         else:
@@ -222,7 +226,24 @@ class ExecutionBridge(Actor):
             await self._gate.wait_open()
             await self._send(command)
 
+    def unsent_order_ids(self) -> frozenset[str]:
+        """Orders whose submit is queued here and has not left: a venue cannot know them
+        yet, so reconciliation must not take their absence there for a lost submit."""
+        return frozenset(self._unsent)
+
     async def _send(self, command: Command) -> None:
+        try:
+            await self._request(command)
+        finally:
+            if type(command) is SubmitOrder:
+                key = command.client_order_id
+                left = self._unsent.get(key, 0) - 1
+                if left > 0:
+                    self._unsent[key] = left
+                else:
+                    self._unsent.pop(key, None)
+
+    async def _request(self, command: Command) -> None:
         try:
             with anyio.fail_after(self._timeout_s):
                 if isinstance(command, SubmitOrder):

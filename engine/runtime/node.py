@@ -345,8 +345,11 @@ class TradingNode:
         last = self.recovery.last_ts if self.recovery is not None else None
         since = min([*open_since, last if last is not None else now])
         since -= int(self.config.reconcile_lookback_s * 1e9)
+        unsent = frozenset().union(*(
+            v.actor.unsent_order_ids() for v in self.venues
+            if v.venue == client.venue and isinstance(v.actor, ExecutionBridge)))
         return await reconcile(client, graph, since_ns=since, now_ns=now,
-                               inject=runner.inject)
+                               inject=runner.inject, unsent=unsent)
 
     def _start_feeds(
         self, group: anyio.abc.TaskGroup, clock: LiveClock, progress: _FeedProgress

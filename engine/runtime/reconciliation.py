@@ -38,7 +38,7 @@ position with no price) is left as it is, logged, and counted in `unresolved`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from decimal import Decimal
 
 import msgspec
@@ -136,9 +136,17 @@ class ReconciliationPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def fetch_venue_state(
-    client: ExecutionClient, graph: TradingGraph, *, since_ns: int
+    client: ExecutionClient,
+    graph: TradingGraph,
+    *,
+    since_ns: int,
+    unsent: Collection[str] = (),
 ) -> VenueState:
-    """Ask `client` everything `plan_reconciliation` compares (no command is sent)."""
+    """Ask `client` everything `plan_reconciliation` compares (no command is sent).
+
+    `unsent`: orders whose submit waits at the send gate; the venue cannot know them
+    yet, so they are left out (not mistaken for submits that never arrived).
+    """
     venue = client.venue
     open_reports = tuple(await client.open_orders())
     working = {r.client_order_id for r in open_reports if r.client_order_id}
@@ -146,6 +154,8 @@ async def fetch_venue_state(
     statuses: dict[str, OrderStatusReport | None] = {}
     for order in _engine_open(graph, venue):
         if order.client_order_id in working or order.venue_order_id in working_venue_ids:
+            continue
+        if order.client_order_id in unsent:
             continue
         statuses[order.client_order_id] = await client.order_status(
             instrument_id=order.instrument_id,
@@ -541,10 +551,12 @@ async def reconcile(
     since_ns: int,
     now_ns: int,
     inject: Callable[[Event, str], None],
+    unsent: Collection[str] = (),
 ) -> ReconciliationReport:
     """Ask the venue, plan, and bring every planned event in through `inject(event,
-    endpoint)` (the live runner's, so each is journaled as an input). Logs one summary."""
-    state = await fetch_venue_state(client, graph, since_ns=since_ns)
+    endpoint)` (the live runner's, so each is journaled as an input). Logs one summary.
+    `unsent` as for `fetch_venue_state`."""
+    state = await fetch_venue_state(client, graph, since_ns=since_ns, unsent=unsent)
     plan = plan_reconciliation(graph, state, now_ns=now_ns)
     for endpoint, event in plan.events:
         inject(event, endpoint)
