@@ -116,7 +116,8 @@ class ExecutionClient(Protocol):
     async def order_status(
         self, *, instrument_id: str, client_order_id: str | None, venue_order_id: str | None
     ) -> OrderStatusReport | None:
-        """One order, open or closed; None when the venue has never seen it."""
+        """One order, open or closed; None when the venue has never seen it (a rejected
+        order may be None too: reconciliation then books the submit as never arrived)."""
         ...
 
     async def fills_since(
