@@ -64,7 +64,7 @@ from engine.events.system import OrderTransitionRejected
 from engine.instruments import InstrumentRegistry
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
 
-__all__ = ("OrderManager", "OrderManagerStatistics", "order_record")
+__all__ = ("OrderManager", "OrderManagerStatistics", "adopted_order_record", "order_record")
 
 logger = logging.getLogger(__name__)
 
@@ -334,21 +334,7 @@ class OrderManager(Actor):
         return order, event
 
     def _adopt(self, event: ExternalOrderAdopted) -> Order:
-        order = Order(
-            client_order_id=event.client_order_id,
-            strategy_id=event.strategy_id,
-            instrument_id=event.instrument_id,
-            side=event.side,
-            order_type=event.order_type,
-            quantity=event.quantity,
-            price=event.price,
-            trigger_price=event.trigger_price,
-            time_in_force=event.time_in_force,
-            status=OrderStatus.ACCEPTED,
-            venue_order_id=event.venue_order_id,
-            ts_created=event.ts_init,
-            ts_last=event.ts_init,
-        )
+        order = adopted_order_record(event)
         self._external += 1
         self._orders[order.client_order_id] = order
         self._open[order.client_order_id] = order
@@ -493,6 +479,25 @@ def _is_repeat(order: Order, event: OrderEvent) -> bool:
         (OrderStatus.CANCELED, "order.cancel_rejected"),
         (OrderStatus.FILLED, "order.canceled"),
     }
+
+
+def adopted_order_record(event: ExternalOrderAdopted) -> Order:
+    """The first record of an adopted order: working (ACCEPTED) at the venue, by its terms."""
+    return Order(
+        client_order_id=event.client_order_id,
+        strategy_id=event.strategy_id,
+        instrument_id=event.instrument_id,
+        side=event.side,
+        order_type=event.order_type,
+        quantity=event.quantity,
+        price=event.price,
+        trigger_price=event.trigger_price,
+        time_in_force=event.time_in_force,
+        status=OrderStatus.ACCEPTED,
+        venue_order_id=event.venue_order_id,
+        ts_created=event.ts_init,
+        ts_last=event.ts_init,
+    )
 
 
 def order_record(

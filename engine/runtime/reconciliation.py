@@ -43,6 +43,7 @@ from decimal import Decimal
 
 import msgspec
 
+from engine.actors.orders import adopted_order_record
 from engine.domain.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
 from engine.domain.ids import split_instrument_id
 from engine.domain.order import Order
@@ -483,12 +484,7 @@ def _adopt_with_fills(
         return
     plan.emit(adopted)
     plan.count("external_orders")
-    order = Order(
-        client_order_id=adopted.client_order_id, strategy_id=adopted.strategy_id,
-        instrument_id=adopted.instrument_id, side=adopted.side,
-        order_type=adopted.order_type, quantity=adopted.quantity, price=adopted.price,
-        status=OrderStatus.ACCEPTED, venue_order_id=adopted.venue_order_id,
-    )
+    order = adopted_order_record(adopted)
     for trade in trades:
         if trade.trade_id not in plan.planned_trades:
             plan.fill_from_report(order, trade)
