@@ -27,6 +27,7 @@ from rich.table import Table
 
 from api.compose import prepare_backtest
 from api.journal_command import add_journal_parser, run_journal
+from api.research import cli as research_cli
 from api.run_command import add_run_parsers, run_daemon_command, run_record_command
 from engine.analysis import report_rows
 from engine.backtest import BacktestResult
@@ -48,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     backtest.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
     add_run_parsers(commands)
     add_journal_parser(commands)
+    research_cli.add_parsers(commands)
     arguments = parser.parse_args(argv)
+    if arguments.command in research_cli.COMMANDS:
+        return research_cli.run(arguments)
     if arguments.command == "run":
         return run_daemon_command(arguments)
     if arguments.command == "record":

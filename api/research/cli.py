@@ -1,0 +1,161 @@
+"""The research subcommands of `tradebus`: optimize, walk-forward, validate, stress, report.
+
+    tradebus optimize CONFIG.toml      search the config's [optimize] space (resumable)
+    tradebus walk-forward CONFIG.toml  optimize in-sample, test out-of-sample, stitch
+    tradebus validate CONFIG.toml      purged k-fold cross-validation with embargo
+    tradebus stress CONFIG.toml        Monte Carlo, sensitivity and shocks of the best
+    tradebus report RESULT.json        an HTML report of a saved backtest
+
+`add_parsers(commands)` adds them to the main parser; `run(arguments)` runs the one
+chosen and returns the exit code (0 ok, 1 nothing finished, 2 bad input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command runs
+    import optuna
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from api.research.optimize import ResearchJob
+
+__all__ = ("COMMANDS", "add_parsers", "run")
+
+COMMANDS = ("optimize",)
+
+
+def add_parsers(commands: Any) -> None:
+    """Add the research subcommands to `tradebus`'s subparsers."""
+    parser = commands.add_parser("optimize", help="search a config's [optimize] space")
+    parser.add_argument("config", help="a backtest config with an [optimize] table")
+    _common(parser)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output-dir", help="where results go (default: the config's)")
+    parser.add_argument("--executor", choices=("process", "dask"),
+                        help="override [optimize.executor] kind")
+    parser.add_argument("--workers", type=int, help="worker processes (0: all cores)")
+    parser.add_argument("--address", help="a Dask scheduler, tcp://host:8786")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Run the research subcommand `arguments.command`; return the exit code."""
+    import optuna
+    from rich.console import Console
+
+    from api.research.optimize import load_job
+    from engine.errors import ConfigError, DataError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    console = Console()
+    try:
+        job = load_job(arguments.config, output_dir=arguments.output_dir)
+        job = _with_executor(job, arguments)
+        return _optimize(job, arguments, console)
+    except ConfigError as error:
+        return _input_error("config error", error)
+    except DataError as error:
+        return _input_error("data error", error)
+
+
+def _with_executor(job: ResearchJob, arguments: argparse.Namespace) -> ResearchJob:
+    import msgspec
+
+    from api.research.config import ExecutorConfig
+
+    current = job.optimize.executor
+    executor = ExecutorConfig(
+        kind=arguments.executor or current.kind,
+        workers=current.workers if arguments.workers is None else arguments.workers,
+        address=arguments.address or current.address,
+    )
+    optimize_config = msgspec.structs.replace(job.optimize, executor=executor)
+    job.research = msgspec.structs.replace(job.research, optimize=optimize_config)
+    return job
+
+
+def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+    from api.research.optimize import best_trials, optimize, study_summary, write_json
+    from engine.persistence import ResultStore, write_result_json
+
+    with job.executor() as executor, _progress(console, arguments.progress) as bar:
+        task = bar.add_task(f"{job.study_name()} ({executor.workers} workers)",
+                            total=job.optimize.trials, best="")
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(task, completed=len(study.get_trials(deepcopy=False)),
+                       best=_best_text(study))
+
+        study = optimize(job, executor=executor, on_trial=on_trial)
+    summary = study_summary(study, job)
+    out = job.output_dir
+    summary_path = write_json(summary, out / f"{job.safe_name}.study.json")
+    counts = summary["counts"]
+    console.print(f"study {study.study_name}: {counts['complete']} complete, "
+                  f"{counts['pruned']} pruned, {counts['fail']} failed; "
+                  f"{_best_text(study)}", highlight=False)
+    best = best_trials(study)
+    if not best:
+        console.print("no trial completed: nothing to save", highlight=False)
+        return 1
+    text = job.config_text(dict(best[0].params))
+    best_toml = out / f"{job.safe_name}.best.toml"
+    best_toml.write_text(text)
+    result = job.prepare(text).run()
+    store = ResultStore(out / "results.sqlite")
+    run_id = store.save(result, config=text)
+    json_path = write_result_json(result, out / f"{job.safe_name}-best-{run_id}.json")
+    console.print(f"saved {summary_path}, {best_toml}, run {run_id} in {store.path} "
+                  f"and {json_path}", highlight=False)
+    return 0
+
+
+def _best_text(study: optuna.Study) -> str:
+    from api.research.optimize import best_trials
+
+    best = best_trials(study)
+    if not best:
+        return "best: none yet"
+    if len(best) > 1 or len(study.directions) > 1:
+        return f"pareto front: {len(best)} trials"
+    trial = best[0]
+    params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
+    return f"best {trial.value:.6g} (trial {trial.number}: {params})"
+
+
+def _progress(console: Console, mode: str) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[best]}"),
+        console=console,
+        transient=False,
+        disable=mode == "never" or (mode == "auto" and not console.is_terminal),
+    )
+
+
+def _input_error(kind: str, error: Exception) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, soft_wrap=True).print(
+        f"[red]{kind}[/red] {escape(str(error))}", highlight=False)
+    return 2
+
