@@ -121,15 +121,22 @@ def run_study(
     while True:
         existing = study.get_trials(deepcopy=False)
         count = len(existing)
-        interrupted = any(t.state is TrialState.RUNNING for t in existing) or count % batch
+        # A batch left unfinished by an interrupted run: trials still RUNNING, or fewer
+        # asked than the batch holds (the last batch of the budget may be short).
+        running = any(t.state is TrialState.RUNNING for t in existing)
+        interrupted = running or (count % batch != 0 and count < plan.budget)
         if not interrupted and count >= plan.budget:
             return study
         start = (count - 1) // batch * batch if interrupted else count
-        end = min(start + batch, max(plan.budget, count))
+        end = max(min(start + batch, plan.budget), count)
         live: dict[int, optuna.Trial] = {}
         for number in range(count, end):
-            study.sampler = make_sampler(plan.sampler, plan.params,
-                                         seed=trial_seed(plan.sampler.seed, number),
+            # The grid sampler's one random act is shuffling the grid in its constructor
+            # (trial k then takes point k): it must keep the study seed.
+            seed = plan.sampler.seed
+            if plan.sampler.kind != "grid":
+                seed = trial_seed(seed, number)
+            study.sampler = make_sampler(plan.sampler, plan.params, seed=seed,
                                          objectives=len(plan.objectives))
             trial = study.ask(space)
             if trial.number != number:
