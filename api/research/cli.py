@@ -25,14 +25,20 @@ if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command 
 
 __all__ = ("COMMANDS", "add_parsers", "run")
 
-COMMANDS = ("optimize",)
+COMMANDS = ("optimize", "walk-forward", "validate")
+_HELP = {
+    "optimize": "search a config's [optimize] space (resumable)",
+    "walk-forward": "optimize in-sample, test out-of-sample, window by window",
+    "validate": "purged k-fold cross-validation with embargo",
+}
 
 
 def add_parsers(commands: Any) -> None:
     """Add the research subcommands to `tradebus`'s subparsers."""
-    parser = commands.add_parser("optimize", help="search a config's [optimize] space")
-    parser.add_argument("config", help="a backtest config with an [optimize] table")
-    _common(parser)
+    for name in COMMANDS:
+        parser = commands.add_parser(name, help=_HELP[name])
+        parser.add_argument("config", help="a backtest config with an [optimize] table")
+        _common(parser)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +64,9 @@ def run(arguments: argparse.Namespace) -> int:
     try:
         job = load_job(arguments.config, output_dir=arguments.output_dir)
         job = _with_executor(job, arguments)
-        return _optimize(job, arguments, console)
+        if arguments.command == "optimize":
+            return _optimize(job, arguments, console)
+        return _windowed(job, arguments, console)
     except ConfigError as error:
         return _input_error("config error", error)
     except DataError as error:
@@ -114,6 +122,54 @@ def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     json_path = write_result_json(result, out / f"{job.safe_name}-best-{run_id}.json")
     console.print(f"saved {summary_path}, {best_toml}, run {run_id} in {store.path} "
                   f"and {json_path}", highlight=False)
+    return 0
+
+
+def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+    import msgspec
+    from rich.table import Table
+
+    from api.research.optimize import write_json
+    from api.research.windowed import run_validation, run_walk_forward
+    from engine.persistence import ResultStore, write_result_json
+
+    walk = arguments.command == "walk-forward"
+    with job.executor() as executor, _progress(console, arguments.progress) as bar:
+        task = bar.add_task(f"{job.study_name()} {arguments.command}", total=None, best="")
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(task, advance=1, best=f"{study.study_name}: {_best_text(study)}")
+
+        run = run_walk_forward if walk else run_validation
+        result = run(job, executor, on_trial=on_trial)
+    metrics = [objective.metric for objective in job.optimize.objectives]
+    table = Table(title=f"{arguments.command} {job.name}", header_style="bold")
+    for column in ("split", "train bars", "test bars", "params",
+                   *(f"in-sample {m}" for m in metrics),
+                   *(f"out-of-sample {m}" for m in metrics)):
+        table.add_column(column)
+    for split in result.splits:
+        table.add_row(
+            str(split.index), " + ".join(f"{a}-{b}" for a, b in split.train),
+            f"{split.test[0]}-{split.test[1]}",
+            ", ".join(f"{k}={v}" for k, v in split.params.items()),
+            *(f"{v:.6g}" for v in split.in_sample),
+            *("n/a" if v is None else f"{v:.6g}" for v in split.out_of_sample))
+    console.print(table)
+    out = job.output_dir
+    document = msgspec.to_builtins(result)
+    suffix = "walk-forward" if walk else "validation"
+    path = write_json(document, out / f"{job.safe_name}.{suffix}.json")
+    console.print(f"saved {path}", highlight=False)
+    if result.stitched is not None:
+        store = ResultStore(out / "results.sqlite")
+        run_id = store.save(result.stitched, config=job.file.read_text())
+        json_path = write_result_json(result.stitched,
+                                      out / f"{job.safe_name}-walk-forward-{run_id}.json")
+        report = result.stitched.report
+        console.print(f"stitched out-of-sample: total return {report.total_return:.4%}, "
+                      f"max drawdown {report.max_drawdown:.4%}; run {run_id} in "
+                      f"{store.path} and {json_path}", highlight=False)
     return 0
 
 

@@ -12,6 +12,7 @@ runs, with the paths of its `[[data]]` made absolute so that trials run from any
 from __future__ import annotations
 
 import json
+import math
 import re
 import tempfile
 from collections.abc import Callable
@@ -27,8 +28,17 @@ from api.research.config import OptimizeConfig, ResearchFile, load_research_file
 from api.research.executors import TrialExecutor, make_executor
 from api.research.space import Window, absolute_paths, trial_config
 from api.research.study import StudyPlan, run_study, trial_document
+from engine.research import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
-__all__ = ("ResearchJob", "best_trials", "load_job", "study_summary")
+__all__ = (
+    "ResearchJob",
+    "best_trials",
+    "load_job",
+    "optimize",
+    "overfitting_statistics",
+    "study_summary",
+    "write_json",
+)
 
 
 class ResearchJob:
@@ -135,6 +145,7 @@ def study_summary(study: optuna.Study, job: ResearchJob) -> dict[str, Any]:
         "pruner": msgspec.to_builtins(job.optimize.pruner),
         "counts": states,
         "best": [trial_document(t) for t in best_trials(study)],
+        "overfitting": overfitting_statistics(study),
         "trials": [trial_document(t) for t in trials],
     }
 
@@ -143,3 +154,40 @@ def write_json(document: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, default=str))
     return path
+
+
+def overfitting_statistics(study: optuna.Study) -> dict[str, Any]:
+    """Deflated Sharpe of the best trial and PBO of the study's choice (None if undefined).
+
+    Both read the completed trials' reports and equity curves (user attributes): the
+    DSR deflates the best trial's Sharpe by the spread of all trials' Sharpe ratios;
+    the PBO (CSCV, 8 blocks) needs at least two trials with equally long curves.
+    """
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state is TrialState.COMPLETE]
+    best = best_trials(study)
+    result: dict[str, Any] = {"trials": len(complete), "deflated_sharpe_ratio": None,
+                              "probability_of_backtest_overfitting": None}
+    reports = [(t, t.user_attrs.get("reports") or [{}]) for t in complete]
+    per_period: list[float] = []
+    for _, trial_reports in reports:
+        report = trial_reports[0]
+        sharpe, periods = report.get("sharpe_ratio"), report.get("periods_per_year")
+        if sharpe is not None and periods:
+            per_period.append(sharpe / math.sqrt(periods))
+    if best and len(per_period) >= 2:
+        report = (best[0].user_attrs.get("reports") or [{}])[0]
+        sharpe, periods = report.get("sharpe_ratio"), report.get("periods_per_year")
+        if sharpe is not None and periods and report.get("skewness") is not None:
+            try:
+                result["deflated_sharpe_ratio"] = deflated_sharpe_ratio(
+                    sharpe / math.sqrt(periods), per_period, report["period_count"],
+                    skewness=report["skewness"], kurtosis=report["kurtosis"] + 3.0)
+            except ValueError:
+                pass  # moments that make the estimate's variance non-positive: undefined
+    curves = [t.user_attrs["equity"][0] for t in complete if t.user_attrs.get("equity")]
+    length = min((len(c) for c in curves), default=0) - 1
+    if len(curves) >= 2 and length >= 8:
+        returns = [[c[i + 1] / c[i] - 1.0 for i in range(length)] for c in curves]
+        result["probability_of_backtest_overfitting"] = (
+            probability_of_backtest_overfitting(returns, blocks=8).probability)
+    return result
