@@ -8,6 +8,7 @@ neighbourhoods and data shocks. The orchestration (Optuna, executors, files) is 
 
 from __future__ import annotations
 
+from engine.research.montecarlo import MonteCarloResult, trade_monte_carlo
 from engine.research.overfitting import (
     OverfittingResult,
     deflated_sharpe_ratio,
@@ -15,18 +16,27 @@ from engine.research.overfitting import (
     probabilistic_sharpe_ratio,
     probability_of_backtest_overfitting,
 )
+from engine.research.sensitivity import Axis, neighbourhood
+from engine.research.shocks import Ohlc, gap, volatility_spike
 from engine.research.stitching import stitch_equity_curves
 from engine.research.windows import Segment, Split, purged_kfold, walk_forward
 
 __all__ = (
+    "Axis",
+    "MonteCarloResult",
+    "Ohlc",
     "OverfittingResult",
     "Segment",
     "Split",
     "deflated_sharpe_ratio",
     "expected_maximum_sharpe",
+    "gap",
+    "neighbourhood",
     "probabilistic_sharpe_ratio",
     "probability_of_backtest_overfitting",
     "purged_kfold",
     "stitch_equity_curves",
+    "trade_monte_carlo",
+    "volatility_spike",
     "walk_forward",
 )
