@@ -25,11 +25,12 @@ if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command 
 
 __all__ = ("COMMANDS", "add_parsers", "run")
 
-COMMANDS = ("optimize", "walk-forward", "validate")
+COMMANDS = ("optimize", "walk-forward", "validate", "stress")
 _HELP = {
     "optimize": "search a config's [optimize] space (resumable)",
     "walk-forward": "optimize in-sample, test out-of-sample, window by window",
     "validate": "purged k-fold cross-validation with embargo",
+    "stress": "Monte Carlo, sensitivity and shocks of the best parameters",
 }
 
 
@@ -66,6 +67,8 @@ def run(arguments: argparse.Namespace) -> int:
         job = _with_executor(job, arguments)
         if arguments.command == "optimize":
             return _optimize(job, arguments, console)
+        if arguments.command == "stress":
+            return _stress(job, arguments, console)
         return _windowed(job, arguments, console)
     except ConfigError as error:
         return _input_error("config error", error)
@@ -170,6 +173,41 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
         console.print(f"stitched out-of-sample: total return {report.total_return:.4%}, "
                       f"max drawdown {report.max_drawdown:.4%}; run {run_id} in "
                       f"{store.path} and {json_path}", highlight=False)
+    return 0
+
+
+def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+    import msgspec
+
+    from api.research.optimize import write_json
+    from api.research.stress import run_stress
+
+    with job.executor() as executor, _progress(console, arguments.progress) as bar:
+        task = bar.add_task(f"{job.study_name()} stress", total=None, best="")
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(task, advance=1, best=_best_text(study))
+
+        stress, _ = run_stress(job, executor, on_trial=on_trial)
+    path = write_json(msgspec.to_builtins(stress), job.output_dir / f"{job.safe_name}.stress.json")
+    params = ", ".join(f"{k}={v}" for k, v in stress.params.items())
+    console.print(f"stress of {params}", highlight=False)
+    if stress.monte_carlo is not None:
+        mc = stress.monte_carlo
+        console.print(
+            f"monte carlo ({mc.method}, {mc.paths} paths of {mc.trades} trades): final equity "
+            f"p05 {mc.final_equity_quantiles['p05']:,.2f} p50 "
+            f"{mc.final_equity_quantiles['p50']:,.2f}; max drawdown p50 "
+            f"{mc.max_drawdown_quantiles['p50']:.4%} p95 {mc.max_drawdown_quantiles['p95']:.4%};"
+            f" P(loss) {mc.probability_of_loss:.1%}", highlight=False)
+    done = [p for p in stress.sensitivity if p.values is not None]
+    console.print(f"sensitivity: {len(done)} of {len(stress.sensitivity)} neighbours ran",
+                  highlight=False)
+    for shock in stress.shocks:
+        console.print(f"shock {shock.scenario} ({shock.description}): total return "
+                      f"{shock.report['total_return']:.4%}, max drawdown "
+                      f"{shock.report['max_drawdown']:.4%}", highlight=False)
+    console.print(f"saved {path}", highlight=False)
     return 0
 
 
