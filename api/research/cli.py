@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command 
 
 __all__ = ("COMMANDS", "add_parsers", "run")
 
-COMMANDS = ("optimize", "walk-forward", "validate", "stress")
+COMMANDS = ("optimize", "walk-forward", "validate", "stress", "report")
 _HELP = {
     "optimize": "search a config's [optimize] space (resumable)",
     "walk-forward": "optimize in-sample, test out-of-sample, window by window",
@@ -36,10 +36,13 @@ _HELP = {
 
 def add_parsers(commands: Any) -> None:
     """Add the research subcommands to `tradebus`'s subparsers."""
-    for name in COMMANDS:
+    for name in COMMANDS[:-1]:
         parser = commands.add_parser(name, help=_HELP[name])
         parser.add_argument("config", help="a backtest config with an [optimize] table")
         _common(parser)
+    report = commands.add_parser("report", help="an HTML report of a saved backtest JSON")
+    report.add_argument("result", help="a result JSON saved by tradebus backtest/optimize")
+    report.add_argument("--out", help="the HTML file (default: beside the JSON)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +65,8 @@ def run(arguments: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     console = Console()
+    if arguments.command == "report":
+        return _report(arguments, console)
     try:
         job = load_job(arguments.config, output_dir=arguments.output_dir)
         job = _with_executor(job, arguments)
@@ -93,6 +98,7 @@ def _with_executor(job: ResearchJob, arguments: argparse.Namespace) -> ResearchJ
 
 
 def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+    from api.research.html import study_report
     from api.research.optimize import best_trials, optimize, study_summary, write_json
     from engine.persistence import ResultStore, write_result_json
 
@@ -123,8 +129,9 @@ def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     store = ResultStore(out / "results.sqlite")
     run_id = store.save(result, config=text)
     json_path = write_result_json(result, out / f"{job.safe_name}-best-{run_id}.json")
+    html_path = study_report(study, summary, out / f"{job.safe_name}.study.html", best=result)
     console.print(f"saved {summary_path}, {best_toml}, run {run_id} in {store.path} "
-                  f"and {json_path}", highlight=False)
+                  f"and {json_path}; report {html_path}", highlight=False)
     return 0
 
 
@@ -132,6 +139,7 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     import msgspec
     from rich.table import Table
 
+    from api.research.html import backtest_report
     from api.research.optimize import write_json
     from api.research.windowed import run_validation, run_walk_forward
     from engine.persistence import ResultStore, write_result_json
@@ -170,15 +178,18 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
         json_path = write_result_json(result.stitched,
                                       out / f"{job.safe_name}-walk-forward-{run_id}.json")
         report = result.stitched.report
+        html_path = backtest_report(result.stitched, json_path.with_suffix(".html"),
+                                    title=f"walk-forward {job.name}: stitched out-of-sample")
         console.print(f"stitched out-of-sample: total return {report.total_return:.4%}, "
                       f"max drawdown {report.max_drawdown:.4%}; run {run_id} in "
-                      f"{store.path} and {json_path}", highlight=False)
+                      f"{store.path}, {json_path} and {html_path}", highlight=False)
     return 0
 
 
 def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
     import msgspec
 
+    from api.research.html import stress_report
     from api.research.optimize import write_json
     from api.research.stress import run_stress
 
@@ -207,6 +218,26 @@ def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -
         console.print(f"shock {shock.scenario} ({shock.description}): total return "
                       f"{shock.report['total_return']:.4%}, max drawdown "
                       f"{shock.report['max_drawdown']:.4%}", highlight=False)
+    html_path = stress_report(stress, path.with_suffix(".html"))
+    console.print(f"saved {path} and {html_path}", highlight=False)
+    return 0
+
+
+def _report(arguments: argparse.Namespace, console: Console) -> int:
+    from pathlib import Path
+
+    import msgspec
+
+    from api.research.html import SavedResult, backtest_report
+
+    source = Path(arguments.result)
+    try:
+        result = msgspec.json.decode(source.read_bytes(), type=SavedResult)
+    except OSError as error:
+        return _input_error("input error", ValueError(f"{source}: {error.strerror}"))
+    except msgspec.DecodeError as error:
+        return _input_error("input error", ValueError(f"{source}: {error}"))
+    path = backtest_report(result, Path(arguments.out or source.with_suffix(".html")))
     console.print(f"saved {path}", highlight=False)
     return 0
 
