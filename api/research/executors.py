@@ -53,6 +53,11 @@ class ProcessExecutor:
         context.set_forkserver_preload(["api.research.trial"])
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
+    def start(self) -> None:
+        """Start every worker now (they start lazily, on the first trials, otherwise)."""
+        for future in [self._pool.submit(_ready) for _ in range(self.workers)]:
+            future.result()
+
     def run(self, tasks: Sequence[TrialTask]) -> Iterator[TrialOutcome]:
         futures = [self._pool.submit(run_trial, task) for task in tasks]
         for future in as_completed(futures):
@@ -103,6 +108,10 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _ready() -> int:
+    return os.getpid()
 
 
 def make_executor(config: ExecutorConfig) -> ProcessExecutor | DaskExecutor:

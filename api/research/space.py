@@ -20,7 +20,14 @@ import tomli_w
 from adapters.data.config import resolve_data_path
 from api.research.config import CategoricalParam, FloatParam, IntParam, ParamSpec
 
-__all__ = ("Window", "distributions", "grid_values", "trial_config")
+__all__ = (
+    "Window",
+    "absolute_paths",
+    "distributions",
+    "grid_size",
+    "grid_values",
+    "trial_config",
+)
 
 Window = tuple[int, int]
 """`(start_ns, end_ns)`: bars with `start_ns <= ts_event < end_ns`."""

@@ -43,7 +43,13 @@ from engine.research import (
     volatility_spike,
 )
 
-__all__ = ("StressResult", "run_stress", "sensitivity_axes")
+__all__ = (
+    "SensitivityPoint",
+    "ShockOutcome",
+    "StressResult",
+    "run_stress",
+    "sensitivity_axes",
+)
 
 OnTrial = Callable[[optuna.Study, FrozenTrial], None]
 

@@ -28,7 +28,14 @@ from api.research.executors import TrialExecutor
 from api.research.space import ParamSpec, distributions, grid_size, grid_values
 from api.research.trial import TrialOutcome, TrialTask, make_pruner
 
-__all__ = ("StudyPlan", "make_sampler", "open_study", "run_study", "trial_seed")
+__all__ = (
+    "StudyPlan",
+    "make_sampler",
+    "open_study",
+    "run_study",
+    "trial_document",
+    "trial_seed",
+)
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 

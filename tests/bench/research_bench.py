@@ -1,0 +1,161 @@
+"""Research benchmark: trials per minute of the canonical SMA-cross study, 1 process vs N.
+
+    python tests/bench/research_bench.py [--bars 100000] [--trials 16] [--workers N]
+                                         [--json PATH]
+
+Generates the canonical bars (../shared/bench/make_bars.py, seed 42, cached in
+bench-data/), then runs the same study (random sampler, seed 42, SMA fast 5-20 x slow
+25-60, objective Sharpe) twice: on a process pool of one worker and on one of `workers`
+(default: every core). Each trial is a full-graph backtest of all the bars. Prints the
+trials per minute of each, the speed-up, and the scaling efficiency (speed-up / workers;
+ideal speed-up = the number of workers). Pool start-up is timed apart from the trials.
+The exit status is non-zero only if the two runs disagree on any trial's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
+DATA_DIR = ROOT / "bench-data"
+STUDY = """
+[backtest]
+name = "research-bench"
+
+[portfolio]
+account_id = "SIM-001"
+base_currency = "USDT"
+starting_balances = {{ USDT = "10000000" }}
+equity_interval_ns = 3_600_000_000_000
+
+[[instruments]]
+symbol = "BTC/USDT"
+base_currency = "BTC"
+quote_currency = "USDT"
+price_increment = "0.01"
+size_increment = "0.001"
+taker_fee = "0.001"
+maker_fee = "0.001"
+
+[[data]]
+kind = "csv"
+path = "{data}"
+instrument_id = "BTC/USDT.SIM"
+
+[[strategies]]
+id = "sma-cross"
+class = "strategies.sma_cross:SmaCross"
+[strategies.params]
+instrument_id = "BTC/USDT.SIM"
+
+[optimize]
+trials = {trials}
+batch_size = {trials}
+objectives = [{{ metric = "sharpe_ratio" }}]
+sampler = {{ kind = "random", seed = 42 }}
+
+[[optimize.params]]
+kind = "int"
+name = "fast_period"
+low = 5
+high = 20
+
+[[optimize.params]]
+kind = "int"
+name = "slow_period"
+low = 25
+high = 60
+"""
+
+
+def canonical_csv(bars: int) -> Path:
+    DATA_DIR.mkdir(exist_ok=True)
+    path = DATA_DIR / f"bars_{bars}.csv"
+    if not path.exists():
+        subprocess.run([sys.executable, str(MAKE_BARS), "--bars", str(bars), "--seed", "42",
+                        "--out", str(path)], check=True)
+    return path
+
+
+def measure(study_file: Path, output: Path, workers: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from api.research.executors import ProcessExecutor
+    from api.research.optimize import load_job, optimize
+
+    job = load_job(study_file, output_dir=output)
+    started = time.perf_counter()
+    with ProcessExecutor(workers) as pool:
+        pool.start()  # every process up and tradebus imported before the clock starts
+        ready = time.perf_counter()
+        study = optimize(job, executor=pool)
+        finished = time.perf_counter()
+    trials = len(study.trials)
+    seconds = finished - ready
+    return {
+        "workers": workers,
+        "trials": trials,
+        "startup_seconds": ready - started,
+        "trial_seconds": seconds,
+        "trials_per_minute": trials / seconds * 60,
+        "results": [(t.number, t.state.name, t.params, t.values) for t in study.trials],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=100_000)
+    parser.add_argument("--trials", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    arguments = parser.parse_args()
+    data = canonical_csv(arguments.bars)
+    with tempfile.TemporaryDirectory(prefix="research-bench-") as folder:
+        study_file = Path(folder) / "study.toml"
+        study_file.write_text(STUDY.format(data=data, trials=arguments.trials))
+        single = measure(study_file, Path(folder) / "one", 1)
+        pooled = measure(study_file, Path(folder) / "many", arguments.workers)
+    same = single["results"] == pooled["results"]
+    speedup = pooled["trials_per_minute"] / single["trials_per_minute"]
+    efficiency = speedup / arguments.workers
+    rows = [
+        ("bars per trial", f"{arguments.bars:,}"),
+        ("trials", f"{single['trials']}"),
+        ("cores on this machine", f"{os.cpu_count()}"),
+        ("1 process: trials per minute", f"{single['trials_per_minute']:.1f}"),
+        (f"{arguments.workers} processes: trials per minute",
+         f"{pooled['trials_per_minute']:.1f}"),
+        ("speed-up (ideal = workers)", f"{speedup:.2f}x of {arguments.workers}x"),
+        ("scaling efficiency", f"{efficiency:.0%}"),
+        ("pool start-up, 1 / N workers",
+         f"{single['startup_seconds']:.2f} s / {pooled['startup_seconds']:.2f} s"),
+        ("same trial results on both", "yes" if same else "NO"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    if arguments.json:
+        figures = {
+            "bars": arguments.bars, "trials": single["trials"], "workers": arguments.workers,
+            "cores": os.cpu_count(),
+            "single_trials_per_minute": single["trials_per_minute"],
+            "pool_trials_per_minute": pooled["trials_per_minute"],
+            "speedup": speedup, "scaling_efficiency": efficiency,
+            "single_startup_seconds": single["startup_seconds"],
+            "pool_startup_seconds": pooled["startup_seconds"], "same_results": same,
+        }
+        arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
