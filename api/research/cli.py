@@ -4,6 +4,7 @@
     tradebus walk-forward CONFIG.toml  optimize in-sample, test out-of-sample, stitch
     tradebus validate CONFIG.toml      purged k-fold cross-validation with embargo
     tradebus stress CONFIG.toml        Monte Carlo, sensitivity and shocks of the best
+    tradebus portfolio CONFIG.toml     all strategies in one backtest, capital allocated
     tradebus report RESULT.json        an HTML report of a saved backtest
 
 `add_parsers(commands)` adds them to the main parser; `run(arguments)` runs the one
@@ -25,12 +26,13 @@ if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command 
 
 __all__ = ("COMMANDS", "add_parsers", "run")
 
-COMMANDS = ("optimize", "walk-forward", "validate", "stress", "report")
+COMMANDS = ("optimize", "walk-forward", "validate", "stress", "portfolio", "report")
 _HELP = {
     "optimize": "search a config's [optimize] space (resumable)",
     "walk-forward": "optimize in-sample, test out-of-sample, window by window",
     "validate": "purged k-fold cross-validation with embargo",
     "stress": "Monte Carlo, sensitivity and shocks of the best parameters",
+    "portfolio": "every strategy in one backtest, capital allocated by [allocation]",
 }
 
 
@@ -74,6 +76,8 @@ def run(arguments: argparse.Namespace) -> int:
             return _optimize(job, arguments, console)
         if arguments.command == "stress":
             return _stress(job, arguments, console)
+        if arguments.command == "portfolio":
+            return _portfolio(job, console)
         return _windowed(job, arguments, console)
     except ConfigError as error:
         return _input_error("config error", error)
@@ -220,6 +224,46 @@ def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -
                       f"{shock.report['max_drawdown']:.4%}", highlight=False)
     html_path = stress_report(stress, path.with_suffix(".html"))
     console.print(f"saved {path} and {html_path}", highlight=False)
+    return 0
+
+
+def _portfolio(job: ResearchJob, console: Console) -> int:
+    import msgspec
+    from rich.table import Table
+
+    from api.research.html import portfolio_report
+    from api.research.optimize import write_json
+    from api.research.portfolio import run_portfolio
+    from engine.persistence import ResultStore, write_result_json
+
+    with job.executor() as executor:
+        result = run_portfolio(job, executor)
+    table = Table(title=f"portfolio {job.name}: {result.method}, sizing {result.sizing}",
+                  header_style="bold")
+    for column in ("strategy", "instrument", "weight", "risk share", "multiplier",
+                   "quantity"):
+        table.add_column(column)
+    for a in result.allocations:
+        table.add_row(a.strategy, a.instrument_id, f"{a.weight:.2%}",
+                      f"{a.risk_contribution:.2%}", f"{a.multiplier:.3g}", a.quantity)
+    console.print(table)
+    report = result.run.report
+    var = report.value_at_risk_95
+    console.print(f"evaluation: total return {report.total_return:.4%}, sharpe "
+                  f"{report.sharpe_ratio}, VaR 95 % historical "
+                  f"{'n/a' if var is None else f'{var:.4%}'}, parametric "
+                  f"{result.parametric_value_at_risk_95:.4%}", highlight=False)
+    out = job.output_dir
+    store = ResultStore(out / "results.sqlite")
+    run_id = store.save(result.run, config=job.file.read_text())
+    json_path = write_result_json(result.run, out / f"{job.safe_name}-portfolio-{run_id}.json")
+    document = msgspec.to_builtins(result)
+    document["run"] = {"run_id": run_id, "json": str(json_path),
+                       "report": document["run"]["report"]}
+    path = write_json(document, out / f"{job.safe_name}.portfolio.json")
+    html_path = portfolio_report(result, out / f"{job.safe_name}.portfolio.html")
+    console.print(f"saved run {run_id} in {store.path}, {json_path}, {path} and {html_path}",
+                  highlight=False)
     return 0
 
 

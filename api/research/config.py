@@ -10,6 +10,7 @@ before a single trial runs.
     [walk_forward]                     rolling/anchored in-sample/out-of-sample windows
     [validation]                       purged k-fold with embargo
     [stress]                           Monte Carlo, sensitivity and data shocks
+    [allocation]                       capital allocator and sizing of a portfolio run
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from engine.errors import ConfigError
 
 __all__ = (
     "RESEARCH_TABLES",
+    "AllocationConfig",
     "CategoricalParam",
     "ExecutorConfig",
     "FloatParam",
@@ -41,7 +43,7 @@ __all__ = (
     "load_research_file",
 )
 
-RESEARCH_TABLES = ("optimize", "walk_forward", "validation", "stress")
+RESEARCH_TABLES = ("optimize", "walk_forward", "validation", "stress", "allocation")
 METRICS = frozenset(PerformanceReport.__struct_fields__)
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -191,11 +193,34 @@ class StressConfig(Config, kw_only=True, frozen=True):
     shock_at: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.5
 
 
+class AllocationConfig(Config, kw_only=True, frozen=True):
+    """A portfolio run: estimate on the first `calibration` of the data, trade the rest.
+
+    `method` sets the weights of the strategies from their calibration returns (per unit
+    of notional); `sizing` then scales each one's notional (`capital` x weight): by
+    `fraction` (fixed fractional), by its Kelly fraction times `kelly_multiplier`, or to
+    `target_volatility` (annualized), capped at `max_leverage`. `capital` defaults to
+    the starting balance of the account currency.
+    """
+
+    method: Literal["equal", "inverse_volatility", "risk_parity", "mean_variance"] = (
+        "risk_parity")
+    capital: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    calibration: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.5
+    sizing: Literal["fixed_fractional", "kelly", "volatility_target"] = "fixed_fractional"
+    fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 1.0
+    kelly_multiplier: Annotated[float, msgspec.Meta(gt=0)] = 0.5
+    target_volatility: Annotated[float, msgspec.Meta(gt=0)] = 0.2
+    max_leverage: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    risk_aversion: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+
+
 class ResearchFile(Config, kw_only=True, frozen=True):
     optimize: OptimizeConfig = OptimizeConfig()
     walk_forward: WalkForwardConfig | None = None
     validation: ValidationConfig | None = None
     stress: StressConfig = StressConfig()
+    allocation: AllocationConfig = AllocationConfig()
 
 
 def load_research_file(path: str | Path) -> tuple[ResearchFile, dict[str, Any]]:
@@ -263,5 +288,3 @@ def _check(research: ResearchFile, backtest: dict[str, Any], file: str) -> None:
                 and param.step is None):
             raise ConfigError(f"{at}.step", "a grid needs a step for float parameters",
                               file=file)
-    if not optimize.params:
-        raise ConfigError("$.optimize.params", "at least one parameter is required", file=file)

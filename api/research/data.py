@@ -52,7 +52,7 @@ def stage(prepared: PreparedBacktest, folder: Path) -> StagedData:
         stat = path.stat()
         digest.update(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{spec}".encode())
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"bars-{digest.hexdigest()[:16]}.sqlite"
+    target = folder.resolve() / f"bars-{digest.hexdigest()[:16]}.sqlite"
     if not target.exists():
         partial = target.with_suffix(".partial")
         partial.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ nothing here draws. Every chart sits in a `<section>` with the id `chart-<name>`
 * backtest: equity curve, drawdown, monthly returns heat map, trade pnl distribution.
 * study: history, importance, surface (the first two parameters), Pareto front (several
   objectives), intermediate values (pruning), and the best run's backtest charts.
+* portfolio: weights and risk contributions, the strategies' correlations, the run.
 * stress: Monte Carlo final equity and drawdown distributions, the sensitivity surface
   around the optimum, and the shock scenarios against the baseline.
 """
@@ -36,6 +37,7 @@ __all__ = (
     "backtest_charts",
     "backtest_report",
     "monthly_returns",
+    "portfolio_report",
     "stress_report",
     "study_report",
     "write_report",
@@ -228,6 +230,41 @@ def stress_report(stress: Any, path: Path) -> Path:
         charts.append(("shocks", "Scenario shocks against the baseline", shocks))
         rows += [(f"shock {s.scenario}", s.description) for s in stress.shocks]
     return write_report(path, "stress test", charts, summary=rows)
+
+
+def portfolio_report(portfolio: Any, path: Path) -> Path:
+    """Write the HTML report of a `PortfolioResult`: allocation, correlation, the run."""
+    names = [a.strategy for a in portfolio.allocations]
+    weights = go.Figure([
+        go.Bar(name="weight", x=names, y=[a.weight for a in portfolio.allocations]),
+        go.Bar(name="risk contribution", x=names,
+               y=[a.risk_contribution for a in portfolio.allocations]),
+    ])
+    weights.update_layout(barmode="group", yaxis_tickformat=".0%")
+    charts: list[Chart] = [("allocation", f"Allocation ({portfolio.method}, sizing "
+                            f"{portfolio.sizing})", weights)]
+    for key, title, matrix in (
+        ("calibration-correlation", "Correlation of the strategies (calibration)",
+         portfolio.calibration_correlation),
+        ("evaluation-correlation", "Correlation of the strategies (evaluation)",
+         portfolio.evaluation_correlation),
+    ):
+        if matrix is None:
+            continue
+        heat = go.Figure(go.Heatmap(z=matrix, x=names, y=names, zmin=-1, zmax=1,
+                                    colorscale="RdBu", text=[[f"{v:.2f}" for v in row]
+                                                             for row in matrix],
+                                    texttemplate="%{text}"))
+        heat.update_layout(yaxis_autorange="reversed")
+        charts.append((key, title, heat))
+    charts += backtest_charts(portfolio.run.equity_curve, portfolio.run.trades)
+    rows = [(f"{a.strategy} ({a.instrument_id})",
+             f"weight {a.weight:.2%}, x{a.multiplier:.3g}, quantity {a.quantity}")
+            for a in portfolio.allocations]
+    rows.append(("parametric VaR 95 % (ex ante, per period)",
+                 f"{portfolio.parametric_value_at_risk_95:.4%}"))
+    rows += list(report_rows(portfolio.run.report))
+    return write_report(path, f"portfolio {portfolio.run.name}", charts, summary=rows)
 
 
 def write_report(path: Path, title: str, charts: Sequence[Chart], *,

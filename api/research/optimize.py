@@ -28,6 +28,7 @@ from api.research.config import OptimizeConfig, ResearchFile, load_research_file
 from api.research.executors import TrialExecutor, make_executor
 from api.research.space import Window, absolute_paths, trial_config
 from api.research.study import StudyPlan, run_study, trial_document
+from engine.errors import ConfigError
 from engine.research import deflated_sharpe_ratio, probability_of_backtest_overfitting
 
 __all__ = (
@@ -84,6 +85,9 @@ class ResearchJob:
     def plan(self, *, configs: Callable[[dict[str, Any]], list[str]], bars: int,
              suffix: str = "", trials: int | None = None) -> StudyPlan:
         optimize = self.optimize
+        if not optimize.params:
+            raise ConfigError("$.optimize.params", "a study needs at least one parameter",
+                              file=str(self.file))
         return StudyPlan(
             name=self.study_name(suffix), storage=self.storage_url, params=optimize.params,
             objectives=optimize.objectives, sampler=optimize.sampler, pruner=optimize.pruner,
