@@ -253,6 +253,11 @@ def _portfolio(job: ResearchJob, console: Console) -> int:
                   f"{report.sharpe_ratio}, VaR 95 % historical "
                   f"{'n/a' if var is None else f'{var:.4%}'}, parametric "
                   f"{result.parametric_value_at_risk_95:.4%}", highlight=False)
+    denied = result.run.statistics.get("risk", {}).get("denied_by_reason", {})
+    if denied:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(denied.items()))
+        console.print(f"[yellow]risk denied orders of the allocation[/yellow] ({reasons}): "
+                      "lower [allocation] capital or raise the [risk] limits", highlight=False)
     out = job.output_dir
     store = ResultStore(out / "results.sqlite")
     run_id = store.save(result.run, config=job.file.read_text())

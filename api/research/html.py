@@ -114,6 +114,9 @@ def backtest_charts(equity_curve: Sequence[tuple[int, float | Decimal]],
                                           name="net pnl per trade"))
     distribution.update_layout(xaxis_title="net pnl per trade (after fees)",
                                yaxis_title="trades", bargap=0.05)
+    if not pnls:
+        distribution.add_annotation(text="no round trip was closed", showarrow=False,
+                                    xref="paper", yref="paper", x=0.5, y=0.5)
     return [
         (f"{prefix}equity", "Equity curve", equity),
         (f"{prefix}drawdown", "Drawdown", drawdown),

@@ -47,6 +47,34 @@ radius = 1
 volatility_bars = 100
 """
 
+MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
+PORTFOLIO = """
+[[instruments]]
+symbol = "ETH/USDT"
+base_currency = "ETH"
+quote_currency = "USDT"
+price_increment = "0.01"
+size_increment = "0.001"
+
+[[data]]
+kind = "csv"
+path = "eth.csv"
+instrument_id = "ETH/USDT.SIM"
+timeframe = "1m"
+
+[[strategies]]
+id = "sma-eth"
+class = "strategies.sma_cross:SmaCross"
+[strategies.params]
+instrument_id = "ETH/USDT.SIM"
+fast_period = 5
+slow_period = 20
+
+[allocation]
+method = "inverse_volatility"
+capital = 400000.0   # the demo's risk limits deny orders over 1,000,000 USDT notional
+"""
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: "
@@ -97,6 +125,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
              "--progress", "never")
     (best_json,) = out.glob("demo-sma-cross-best-*.json")
     tradebus("report", str(best_json), "--out", str(out / "backtest.html"))
+    subprocess.run([sys.executable, str(MAKE_BARS), "--bars", "1500", "--seed", "7", "--out",
+                    str(folder / "eth.csv")], check=True, capture_output=True)
+    (folder / "portfolio.toml").write_text(text + PORTFOLIO)
+    tradebus("portfolio", str(folder / "portfolio.toml"), "--output-dir", str(out))
     return out
 
 
@@ -109,6 +141,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                        "best-trades"}),
         ("demo-sma-cross.stress.html", {"mc-final-equity", "mc-drawdown", "sensitivity",
                                         "shocks"}),
+        ("demo-sma-cross.portfolio.html", {"allocation", "calibration-correlation",
+                                           "evaluation-correlation", "equity", "drawdown",
+                                           "monthly-returns", "trades"}),
     ],
 )
 def test_html_report_opens_in_chromium_with_every_chart_drawn(
