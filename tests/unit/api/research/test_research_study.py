@@ -11,7 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from api.research.executors import ProcessExecutor
-from api.research.optimize import load_job, optimize
+from api.research.optimize import load_job, optimize, study_summary
 from api.research.study import run_study
 
 SAMPLERS = {
@@ -134,3 +134,32 @@ def test_study_run_study_when_budget_used_runs_nothing(
 
     assert calls == []
     assert trial_rows(again) == trial_rows(first)
+
+
+def test_study_trials_the_strategy_refuses_fail_with_the_reason(
+    research_file: Any, pool: ProcessExecutor, tmp_path: Path
+) -> None:
+    path = research_file(trials=4, sampler="random", sampler_extra="")
+    path.write_text(path.read_text().replace("low = 2\nhigh = 12", "low = 70\nhigh = 80"))
+
+    study = run_file(path, pool, tmp_path)
+
+    assert {t.state for t in study.trials} == {TrialState.FAIL}
+    assert all("fast_period" in t.user_attrs["fail_reason"] for t in study.trials)
+
+
+def test_study_summary_has_deflated_sharpe_and_pbo(
+    research_file: Any, pool: ProcessExecutor, tmp_path: Path
+) -> None:
+    path = research_file(trials=8, objectives='{ metric = "sharpe_ratio" }')
+    job = load_job(path, output_dir=tmp_path)
+    study = optimize(job, executor=pool)
+
+    summary = study_summary(study, job)
+
+    overfitting = summary["overfitting"]
+    assert overfitting["trials"] == 8
+    assert 0.0 <= overfitting["deflated_sharpe_ratio"] <= 1.0
+    assert 0.0 <= overfitting["probability_of_backtest_overfitting"] <= 1.0
+    assert [t["number"] for t in summary["trials"]] == list(range(8))
+    assert summary["best"][0]["values"] == [study.best_value]
