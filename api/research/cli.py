@@ -83,6 +83,12 @@ def run(arguments: argparse.Namespace) -> int:
         return _input_error("config error", error)
     except DataError as error:
         return _input_error("data error", error)
+    except KeyboardInterrupt:
+        # Every finished trial is already stored; the ones in flight stay RUNNING and are
+        # re-run, with the same parameters, by the next invocation.
+        Console(stderr=True).print("interrupted: run the same command again to resume",
+                                   highlight=False)
+        return 130
 
 
 def _with_executor(job: ResearchJob, arguments: argparse.Namespace) -> ResearchJob:

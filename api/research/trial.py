@@ -112,6 +112,10 @@ def run_trial(task: TrialTask) -> TrialOutcome:
                                     intermediate=checker.intermediate if checker else {})
             except (ConfigError, DataError, ValueError) as error:
                 return TrialOutcome(number=task.number, state="fail", reason=str(error))
+            if result.faults:  # the run finished without the faulted strategy: not the config
+                names = ", ".join(fault.actor_id for fault in result.faults)
+                return TrialOutcome(number=task.number, state="fail",
+                                    reason=f"strategy faulted: {names}")
             values = _objective_values(result, task.objectives)
             if values is None:
                 return TrialOutcome(number=task.number, state="fail",
