@@ -109,7 +109,7 @@ def _with_executor(job: ResearchJob, arguments: argparse.Namespace) -> ResearchJ
 
 def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
     from api.research.html import study_report
-    from api.research.optimize import best_trials, optimize, study_summary, write_json
+    from api.research.optimize import best_trials, optimize, save_document, study_summary
     from engine.persistence import ResultStore, write_result_json
 
     with job.executor() as executor, _progress(console, arguments.progress) as bar:
@@ -123,7 +123,7 @@ def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console)
         study = optimize(job, executor=executor, on_trial=on_trial)
     summary = study_summary(study, job)
     out = job.output_dir
-    summary_path = write_json(summary, out / f"{job.safe_name}.study.json")
+    summary_path = save_document(job, "study", summary)
     counts = summary["counts"]
     console.print(f"study {study.study_name}: {counts['complete']} complete, "
                   f"{counts['pruned']} pruned, {counts['fail']} failed; "
@@ -150,7 +150,7 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     from rich.table import Table
 
     from api.research.html import backtest_report
-    from api.research.optimize import write_json
+    from api.research.optimize import save_document
     from api.research.windowed import run_validation, run_walk_forward
     from engine.persistence import ResultStore, write_result_json
 
@@ -179,8 +179,7 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     console.print(table)
     out = job.output_dir
     document = msgspec.to_builtins(result)
-    suffix = "walk-forward" if walk else "validation"
-    path = write_json(document, out / f"{job.safe_name}.{suffix}.json")
+    path = save_document(job, "walk-forward" if walk else "validation", document)
     console.print(f"saved {path}", highlight=False)
     if result.stitched is not None:
         store = ResultStore(out / "results.sqlite")
@@ -200,7 +199,7 @@ def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -
     import msgspec
 
     from api.research.html import stress_report
-    from api.research.optimize import write_json
+    from api.research.optimize import save_document
     from api.research.stress import run_stress
 
     with job.executor() as executor, _progress(console, arguments.progress) as bar:
@@ -210,7 +209,7 @@ def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -
             bar.update(task, advance=1, best=_best_text(study))
 
         stress, _ = run_stress(job, executor, on_trial=on_trial)
-    path = write_json(msgspec.to_builtins(stress), job.output_dir / f"{job.safe_name}.stress.json")
+    path = save_document(job, "stress", msgspec.to_builtins(stress))
     params = ", ".join(f"{k}={v}" for k, v in stress.params.items())
     console.print(f"stress of {params}", highlight=False)
     if stress.monte_carlo is not None:
@@ -238,7 +237,7 @@ def _portfolio(job: ResearchJob, console: Console) -> int:
     from rich.table import Table
 
     from api.research.html import portfolio_report
-    from api.research.optimize import write_json
+    from api.research.optimize import save_document
     from api.research.portfolio import run_portfolio
     from engine.persistence import ResultStore, write_result_json
 
@@ -271,7 +270,7 @@ def _portfolio(job: ResearchJob, console: Console) -> int:
     document = msgspec.to_builtins(result)
     document["run"] = {"run_id": run_id, "json": str(json_path),
                        "report": document["run"]["report"]}
-    path = write_json(document, out / f"{job.safe_name}.portfolio.json")
+    path = save_document(job, "portfolio", document)
     html_path = portfolio_report(result, out / f"{job.safe_name}.portfolio.html")
     console.print(f"saved run {run_id} in {store.path}, {json_path}, {path} and {html_path}",
                   highlight=False)

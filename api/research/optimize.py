@@ -27,6 +27,7 @@ from api.compose import PreparedBacktest, prepare_backtest
 from api.research.config import OptimizeConfig, ResearchFile, load_research_file
 from api.research.executors import TrialExecutor, make_executor
 from api.research.space import Window, absolute_paths, trial_config
+from api.research.store import DocumentStore
 from api.research.study import StudyPlan, run_study, trial_document
 from engine.errors import ConfigError
 from engine.research import deflated_sharpe_ratio, probability_of_backtest_overfitting
@@ -37,6 +38,7 @@ __all__ = (
     "load_job",
     "optimize",
     "overfitting_statistics",
+    "save_document",
     "study_summary",
     "write_json",
 )
@@ -59,12 +61,16 @@ class ResearchJob:
         return self.research.optimize
 
     @property
-    def storage_url(self) -> str:
+    def storage_path(self) -> Path:
         path = Path(self.optimize.storage)
         if not path.is_absolute():
             path = self.output_dir / path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{path.resolve()}"
+        return path.resolve()
+
+    @property
+    def storage_url(self) -> str:
+        return f"sqlite:///{self.storage_path}"
 
     def study_name(self, suffix: str = "") -> str:
         return (self.optimize.study or self.name) + suffix
@@ -158,6 +164,12 @@ def write_json(document: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1, default=str))
     return path
+
+
+def save_document(job: ResearchJob, kind: str, document: Any) -> Path:
+    """Write `document` as `<output>/<name>.<kind>.json` and add it to the study storage."""
+    DocumentStore(job.storage_path).save(kind, job.name, document)
+    return write_json(document, job.output_dir / f"{job.safe_name}.{kind}.json")
 
 
 def overfitting_statistics(study: optuna.Study) -> dict[str, Any]:

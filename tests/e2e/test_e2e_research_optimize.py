@@ -70,7 +70,10 @@ def test_optimize_cli_runs_a_pareto_study_and_saves_it(tmp_path: Path) -> None:
     assert all(len(trial["values"]) == 2 for trial in summary["trials"])
     with sqlite3.connect(output / "studies.sqlite") as db:
         stored = db.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()
+        documents = db.execute("SELECT kind, json_extract(document, '$.counts.complete') "
+                               "FROM research_documents").fetchall()
     assert stored == (6,)
+    assert documents == [("study", 6), ("study", 6)]  # one per invocation
     assert (output / "demo-sma-cross.best.toml").exists()
     assert again.returncode == 0, again.stderr  # resumed: the budget is used, nothing reruns
     assert json.loads((output / "demo-sma-cross.study.json").read_text())["trials"] == \
