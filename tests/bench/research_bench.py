@@ -1,7 +1,7 @@
 """Research benchmark: trials per minute of the canonical SMA-cross study, 1 process vs N.
 
     python tests/bench/research_bench.py [--bars 100000] [--trials 16] [--workers N]
-                                         [--json PATH]
+                                         [--json PATH] [--memory-bars 100000 1000000]
 
 Generates the canonical bars (../shared/bench/make_bars.py, seed 42, cached in
 bench-data/), then runs the same study (random sampler, seed 42, SMA fast 5-20 x slow
@@ -9,6 +9,8 @@ bench-data/), then runs the same study (random sampler, seed 42, SMA fast 5-20 x
 (default: every core). Each trial is a full-graph backtest of all the bars. Prints the
 trials per minute of each, the speed-up, and the scaling efficiency (speed-up / workers;
 ideal speed-up = the number of workers). Pool start-up is timed apart from the trials.
+Then one trial's peak memory (RSS) in a fresh process at each of `--memory-bars`: trials
+stream the bars from disk, so it should hardly grow with the length of the history.
 The exit status is non-zero only if the two runs disagree on any trial's result.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -110,13 +113,49 @@ def measure(study_file: Path, output: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def trial_memory(study_file: Path) -> dict[str, float]:
+    """In this (fresh) process: peak RSS after the imports, and after one trial."""
+    sys.path.insert(0, str(ROOT))
+    from api.research.optimize import load_job
+    from api.research.trial import TrialTask, run_trial
+
+    job = load_job(study_file, output_dir=study_file.parent / "memory")
+    task = TrialTask(number=0, params={"fast_period": 10, "slow_period": 30},
+                     configs=[job.config_text({"fast_period": 10, "slow_period": 30})],
+                     objectives=job.optimize.objectives)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    outcome = run_trial(task)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if outcome.state != "complete":
+        raise RuntimeError(f"the trial failed: {outcome.reason}")
+    return {"imports_rss_mb": before, "trial_peak_rss_mb": after, "trial_seconds": seconds}
+
+
+def memory_figures(bars: int) -> dict[str, float]:
+    data = canonical_csv(bars)
+    with tempfile.TemporaryDirectory(prefix="research-bench-") as folder:
+        study_file = Path(folder) / "study.toml"
+        study_file.write_text(STUDY.format(data=data, trials=1))
+        done = subprocess.run([sys.executable, __file__, "--trial-memory", str(study_file)],
+                              capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=100_000)
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--memory-bars", type=int, nargs="*", default=[100_000, 1_000_000],
+                        help="measure one trial's peak memory at these sizes (none: skip)")
+    parser.add_argument("--trial-memory", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
+    if arguments.trial_memory:
+        print(json.dumps(trial_memory(arguments.trial_memory)))
+        return
     data = canonical_csv(arguments.bars)
     with tempfile.TemporaryDirectory(prefix="research-bench-") as folder:
         study_file = Path(folder) / "study.toml"
@@ -139,6 +178,11 @@ def main() -> None:
          f"{single['startup_seconds']:.2f} s / {pooled['startup_seconds']:.2f} s"),
         ("same trial results on both", "yes" if same else "NO"),
     ]
+    memory = {bars: memory_figures(bars) for bars in arguments.memory_bars}
+    for bars, figures in memory.items():
+        rows.append((f"one trial, {bars:,} bars: peak RSS (imports alone)",
+                     f"{figures['trial_peak_rss_mb']:.0f} MB ({figures['imports_rss_mb']:.0f} MB)"
+                     f", {figures['trial_seconds']:.2f} s"))
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
@@ -151,6 +195,7 @@ def main() -> None:
             "speedup": speedup, "scaling_efficiency": efficiency,
             "single_startup_seconds": single["startup_seconds"],
             "pool_startup_seconds": pooled["startup_seconds"], "same_results": same,
+            "trial_memory": {str(bars): figures for bars, figures in memory.items()},
         }
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     if not same:
