@@ -156,10 +156,15 @@ def run_study(
                    and t.state is TrialState.RUNNING]
         for frozen in pending:
             if frozen.number not in live:  # left RUNNING by an interrupted run
+                # A live handle on a stored trial: Optuna's public constructor wants the
+                # storage id, which FrozenTrial keeps only as `_trial_id`.
                 live[frozen.number] = optuna.Trial(study, frozen._trial_id)
         tasks = [_task(plan, frozen, finished) for frozen in pending]
+        # Checkpoints an interrupted run stored already (it died mid-tell) are not re-sent.
+        reported = {frozen.number: set(frozen.intermediate_values) for frozen in pending}
         for outcome in executor.run(tasks):
-            stored = _tell(study, live[outcome.number], outcome, plan)
+            stored = _tell(study, live[outcome.number], outcome, plan,
+                           reported[outcome.number])
             if on_trial is not None:
                 on_trial(study, stored)
 
@@ -178,10 +183,11 @@ def _task(plan: StudyPlan, frozen: FrozenTrial, finished: list[FrozenTrial]) -> 
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, outcome: TrialOutcome,
-          plan: StudyPlan) -> FrozenTrial:
+          plan: StudyPlan, reported: set[int]) -> FrozenTrial:
     if len(plan.objectives) == 1:
         for step, value in sorted(outcome.intermediate.items()):
-            trial.report(value, step)
+            if step not in reported:
+                trial.report(value, step)
     if outcome.reports:
         trial.set_user_attr("reports", outcome.reports)
     if outcome.equity:
