@@ -301,12 +301,12 @@ def _best_text(study: optuna.Study) -> str:
 
     best = best_trials(study)
     if not best:
-        return "best: none yet"
+        return "best so far: none"
     if len(best) > 1 or len(study.directions) > 1:
-        return f"pareto front: {len(best)} trials"
+        return f"pareto front so far: {len(best)} trials"
     trial = best[0]
     params = ", ".join(f"{k}={v}" for k, v in trial.params.items())
-    return f"best {trial.value:.6g} (trial {trial.number}: {params})"
+    return f"best so far {trial.value:.6g} (trial {trial.number}: {params})"
 
 
 def _progress(console: Console, mode: str) -> Progress:

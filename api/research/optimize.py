@@ -23,6 +23,8 @@ import msgspec
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from adapters.data import SqliteBarStore
+from adapters.data.config import CsvBarsConfig, SqliteBarsConfig, resolve_data_path
 from api.compose import PreparedBacktest, prepare_backtest
 from api.research.config import OptimizeConfig, ResearchFile, load_research_file
 from api.research.executors import TrialExecutor, make_executor
@@ -35,6 +37,7 @@ from engine.research import deflated_sharpe_ratio, probability_of_backtest_overf
 __all__ = (
     "ResearchJob",
     "best_trials",
+    "count_bars",
     "load_job",
     "optimize",
     "overfitting_statistics",
@@ -129,8 +132,20 @@ def optimize(
     """Run (or resume) the `[optimize]` study on the config's whole data."""
     prepared = job.prepare(job.config_text({}))
     plan = job.plan(configs=lambda values: [job.config_text(values)],
-                    bars=prepared.rows or 0)
+                    bars=count_bars(prepared))
     return run_study(plan, executor, on_trial=on_trial)
+
+
+def count_bars(prepared: PreparedBacktest) -> int:
+    """Bars of the first source (the pruning checkpoints' clock); 0 if not countable."""
+    source = prepared.config.data[0]
+    if isinstance(source, SqliteBarsConfig):
+        path = resolve_data_path(source.path, base=None)
+        with SqliteBarStore(path, read_only=True) as store:
+            return store.count(source.bar_type, source.start_ns, source.end_ns)
+    if isinstance(source, CsvBarsConfig) and len(prepared.config.data) == 1:
+        return prepared.rows or 0
+    return 0  # a recording, or several CSVs counted together: no checkpoints
 
 
 def best_trials(study: optuna.Study) -> list[FrozenTrial]:

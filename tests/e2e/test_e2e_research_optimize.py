@@ -47,10 +47,11 @@ def write_study(folder: Path) -> Path:
     return path
 
 
-def run_optimize(path: Path, output: Path) -> subprocess.CompletedProcess[str]:
+def run_optimize(path: Path, output: Path, progress: str = "never"
+                 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", "optimize", str(path), "--output-dir", str(output),
-         "--progress", "never"],
+         "--progress", progress],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
 
@@ -59,11 +60,12 @@ def test_optimize_cli_runs_a_pareto_study_and_saves_it(tmp_path: Path) -> None:
     path = write_study(tmp_path)
     output = tmp_path / "out"
 
-    done = run_optimize(path, output)
+    done = run_optimize(path, output, progress="always")
     again = run_optimize(path, output)
 
     assert done.returncode == 0, done.stderr
-    assert "pareto front" in done.stdout
+    assert "e2e (2 workers)" in done.stdout  # the progress bar ...
+    assert "6/6" in done.stdout and "pareto front so far" in done.stdout  # ... best so far
     summary = json.loads((output / "demo-sma-cross.study.json").read_text())
     assert summary["counts"]["complete"] == 6
     assert len(summary["trials"]) == 6 and summary["best"]
