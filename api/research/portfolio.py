@@ -98,18 +98,20 @@ def run_portfolio(job: ResearchJob, executor: TrialExecutor) -> PortfolioResult:
     calibration = segment_window(data, (0, cut))
     evaluation = segment_window(data, (cut, data.bars))
     store = str(data.path)
-    configured = {s.id: getattr(s.config, "quantity", None) for s in prepared.strategies}
     instruments = [str(spec.get("params", {}).get("instrument_id", "")) for spec in specs]
-    for index, spec in enumerate(specs):
-        if configured.get(spec["id"]) is None:
+    configured: dict[str, float] = {}
+    for index, strategy in enumerate(prepared.strategies):
+        quantity = getattr(strategy.config, "quantity", None)
+        if quantity is None:
             raise ConfigError(f"$.strategies[{index}].params",
                               "the strategy has no quantity parameter to size", file=file)
+        configured[strategy.id] = float(quantity)
     first_close = _first_closes(job, data, instruments, calibration)
     outcomes = _alone(job, executor, specs, store, calibration, {})
     returns: list[list[float]] = []
     for index, spec in enumerate(specs):
         equity = outcomes[index]["equity"]
-        notional = float(configured[spec["id"]]) * first_close[instruments[index]]
+        notional = configured[spec["id"]] * first_close[instruments[index]]
         returns.append([(b - a) / notional for a, b in zip(equity, equity[1:], strict=False)])
     length = min(len(series) for series in returns)
     if length < 2:

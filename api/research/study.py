@@ -23,9 +23,9 @@ import msgspec
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from api.research.config import Objective, PrunerConfig, SamplerConfig
+from api.research.config import Objective, ParamSpec, PrunerConfig, SamplerConfig
 from api.research.executors import TrialExecutor
-from api.research.space import ParamSpec, distributions, grid_size, grid_values
+from api.research.space import distributions, grid_size, grid_values
 from api.research.trial import TrialOutcome, TrialTask, make_pruner
 
 __all__ = (
