@@ -284,6 +284,8 @@ def _check(research: ResearchFile, backtest: dict[str, Any], file: str) -> None:
             raise ConfigError(f"{at}.low", f"low {param.low}: log scale needs > 0", file=file)
         if isinstance(param, FloatParam) and param.step is not None and param.log:
             raise ConfigError(f"{at}.step", "a float cannot be both stepped and log", file=file)
+        if isinstance(param, IntParam) and param.log and param.step != 1:
+            raise ConfigError(f"{at}.step", "a log-scaled int needs step 1", file=file)
         if (optimize.sampler.kind == "grid" and isinstance(param, FloatParam)
                 and param.step is None):
             raise ConfigError(f"{at}.step", "a grid needs a step for float parameters",

@@ -163,3 +163,22 @@ def test_study_summary_has_deflated_sharpe_and_pbo(
     assert 0.0 <= overfitting["probability_of_backtest_overfitting"] <= 1.0
     assert [t["number"] for t in summary["trials"]] == list(range(8))
     assert summary["best"][0]["values"] == [study.best_value]
+
+
+def test_study_log_float_and_categorical_params_reach_the_strategy(
+    research_file: Any, pool: ProcessExecutor, tmp_path: Path
+) -> None:
+    path = research_file(trials=6, sampler="random", sampler_extra="", extra=(
+        '[[optimize.params]]\nkind = "float"\nname = "tolerance"\nlow = 1e-9\nhigh = 1e-7\n'
+        'log = true\n\n[[optimize.params]]\nkind = "categorical"\nname = "quantity"\n'
+        'choices = ["0.5", "2"]'))
+    text = path.read_text().replace("low = 2\nhigh = 12", "low = 5\nhigh = 5")
+    path.write_text(text.replace("low = 15\nhigh = 60", "low = 20\nhigh = 20"))
+
+    study = run_file(path, pool, tmp_path)
+
+    assert {t.state for t in study.trials} == {TrialState.COMPLETE}
+    assert all(1e-9 <= t.params["tolerance"] <= 1e-7 for t in study.trials)
+    fees = {t.params["quantity"]: t.user_attrs["reports"][0]["total_fees"] for t in study.trials}
+    assert set(fees) == {"0.5", "2"}  # both chosen; same signals, 4x the size, 4x the fees
+    assert fees["2"] == pytest.approx(4 * fees["0.5"])
