@@ -217,7 +217,11 @@ def stress_report(stress: Any, path: Path) -> Path:
                                        x=[str(x) for x in xs], y=[str(y) for y in ys],
                                        colorscale="Viridis",
                                        colorbar={"title": stress.metrics[0]}))
-        surface.update_layout(xaxis_title=x_name, yaxis_title=y_name,
+        surface.add_trace(go.Scatter(
+            x=[str(stress.params[x_name])], y=[str(stress.params[y_name])], mode="markers",
+            marker={"symbol": "x", "size": 14, "color": "white",
+                    "line": {"color": "black", "width": 1}}, name="optimum"))
+        surface.update_layout(xaxis_title=x_name, yaxis_title=y_name, showlegend=False,
                               xaxis_type="category", yaxis_type="category")
         charts.append(("sensitivity", f"Sensitivity: {stress.metrics[0]} around the optimum",
                        surface))
