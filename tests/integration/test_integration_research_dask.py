@@ -86,3 +86,20 @@ def test_dask_local_cluster_gives_the_process_pool_trials(tmp_path: Path) -> Non
     assert len(local.trials) == 8
     assert {t.state.name for t in local.trials} == {"COMPLETE", "PRUNED"}  # pruning ran
     assert trial_rows(distributed) == trial_rows(local)
+
+
+def test_dask_executor_reaches_a_running_scheduler_by_address(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    lines = sample_bars_path().read_text().splitlines(keepends=True)
+    (tmp_path / "bars.csv").write_text("".join(lines[:401]))
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.replace("trials = 8", "trials = 4"))
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        with DaskExecutor(address=cluster.scheduler_address) as remote:
+            study = optimize(load_job(path, output_dir=tmp_path), executor=remote)
+
+    assert remote.workers == 1
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4
