@@ -6,6 +6,7 @@
     tradebus stress CONFIG.toml        Monte Carlo, sensitivity and shocks of the best
     tradebus portfolio CONFIG.toml     all strategies in one backtest, capital allocated
     tradebus report RESULT.json        an HTML report of a saved backtest
+    tradebus studies [STORAGE]         list the studies and documents of a storage file
 
 `add_parsers(commands)` adds them to the main parser; `run(arguments)` runs the one
 chosen and returns the exit code (0 ok, 1 nothing finished, 2 bad input).
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command 
 
 __all__ = ("COMMANDS", "add_parsers", "run")
 
-COMMANDS = ("optimize", "walk-forward", "validate", "stress", "portfolio", "report")
+COMMANDS = ("optimize", "walk-forward", "validate", "stress", "portfolio", "report", "studies")
 _HELP = {
     "optimize": "search a config's [optimize] space (resumable)",
     "walk-forward": "optimize in-sample, test out-of-sample, window by window",
@@ -38,13 +39,18 @@ _HELP = {
 
 def add_parsers(commands: Any) -> None:
     """Add the research subcommands to `tradebus`'s subparsers."""
-    for name in COMMANDS[:-1]:
+    for name in COMMANDS[:-2]:
         parser = commands.add_parser(name, help=_HELP[name])
         parser.add_argument("config", help="a backtest config with an [optimize] table")
         _common(parser)
     report = commands.add_parser("report", help="an HTML report of a saved backtest JSON")
     report.add_argument("result", help="a result JSON saved by tradebus backtest/optimize")
     report.add_argument("--out", help="the HTML file (default: beside the JSON)")
+    studies = commands.add_parser("studies", help="list the studies and research documents")
+    studies.add_argument("storage", nargs="?", default="results/studies.sqlite",
+                         help="a study storage file (default: results/studies.sqlite)")
+    studies.add_argument("--export", type=int, metavar="ID",
+                         help="print research document ID as JSON instead")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +75,8 @@ def run(arguments: argparse.Namespace) -> int:
     console = Console()
     if arguments.command == "report":
         return _report(arguments, console)
+    if arguments.command == "studies":
+        return _studies(arguments, console)
     try:
         job = load_job(arguments.config, output_dir=arguments.output_dir)
         job = _with_executor(job, arguments)
@@ -293,6 +301,44 @@ def _report(arguments: argparse.Namespace, console: Console) -> int:
         return _input_error("input error", ValueError(f"{source}: {error}"))
     path = backtest_report(result, Path(arguments.out or source.with_suffix(".html")))
     console.print(f"saved {path}", highlight=False)
+    return 0
+
+
+def _studies(arguments: argparse.Namespace, console: Console) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    import optuna
+    from rich.table import Table
+
+    from api.research.store import DocumentStore
+
+    path = Path(arguments.storage)
+    if not path.exists():
+        return _input_error("input error", ValueError(f"{path}: no such file"))
+    store = DocumentStore(path)
+    if arguments.export is not None:
+        try:
+            sys.stdout.write(json.dumps(store.load(arguments.export), indent=1) + "\n")
+        except KeyError:
+            return _input_error("input error", ValueError(f"document {arguments.export}: "
+                                                          f"not in {path}"))
+        return 0
+    table = Table(title=f"studies in {path}", header_style="bold")
+    for column in ("study", "trials", "best"):
+        table.add_column(column)
+    for summary in optuna.get_all_study_summaries(f"sqlite:///{path.resolve()}"):
+        best = summary.best_trial
+        shown = "n/a" if best is None else f"{best.values} (trial {best.number}: {best.params})"
+        table.add_row(summary.study_name, str(summary.n_trials), shown)
+    console.print(table)
+    documents = Table(title="research documents", header_style="bold")
+    for column in ("id", "kind", "name"):
+        documents.add_column(column)
+    for document_id, kind, name, _ in store.list():
+        documents.add_row(str(document_id), kind, name)
+    console.print(documents)
     return 0
 
 

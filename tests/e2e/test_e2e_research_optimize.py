@@ -77,6 +77,14 @@ def test_optimize_cli_runs_a_pareto_study_and_saves_it(tmp_path: Path) -> None:
     assert stored == (6,)
     assert documents == [("study", 6), ("study", 6)]  # one per invocation
     assert (output / "demo-sma-cross.best.toml").exists()
+    listed = subprocess.run([sys.executable, "-m", "api.cli", "studies",
+                             str(output / "studies.sqlite")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, check=False)
+    exported = subprocess.run([sys.executable, "-m", "api.cli", "studies",
+                               str(output / "studies.sqlite"), "--export", "1"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert listed.returncode == 0 and "e2e" in listed.stdout and "study" in listed.stdout
+    assert json.loads(exported.stdout)["counts"]["complete"] == 6
     assert again.returncode == 0, again.stderr  # resumed: the budget is used, nothing reruns
     assert json.loads((output / "demo-sma-cross.study.json").read_text())["trials"] == \
         summary["trials"]
