@@ -11,7 +11,9 @@ trials per minute of each, the speed-up, and the scaling efficiency (speed-up / 
 ideal speed-up = the number of workers). Pool start-up is timed apart from the trials.
 Then one trial's peak memory (RSS) in a fresh process at each of `--memory-bars`: trials
 stream the bars from disk, so it should hardly grow with the length of the history.
-The exit status is non-zero only if the two runs disagree on any trial's result.
+Beside it, the machine's own speed-up on a pure-CPU loop at 1 and N processes: on a
+shared machine that is the ceiling. The exit status is non-zero only if the two runs
+disagree on any trial's result.
 """
 
 from __future__ import annotations
@@ -113,6 +115,31 @@ def measure(study_file: Path, output: Path, workers: int) -> dict[str, Any]:
     }
 
 
+def _burn(count: int) -> int:
+    total = 0
+    for i in range(count):
+        total += i * i
+    return total
+
+
+def machine_scaling(workers: int, tasks: int = 8, count: int = 4_000_000) -> float:
+    """The speed-up the machine itself gives `workers` processes on pure CPU work.
+
+    On a machine shared with other jobs this is below `workers`; the study's speed-up
+    cannot beat it, so both are printed side by side.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    seconds = []
+    for size in (1, workers):
+        with ProcessPoolExecutor(size) as pool:
+            list(pool.map(_burn, [1000] * size))  # start the workers first
+            started = time.perf_counter()
+            list(pool.map(_burn, [count] * tasks))
+            seconds.append(time.perf_counter() - started)
+    return seconds[0] / seconds[1]
+
+
 def trial_memory(study_file: Path) -> dict[str, float]:
     """In this (fresh) process: peak RSS after the imports, and after one trial."""
     sys.path.insert(0, str(ROOT))
@@ -163,6 +190,7 @@ def main() -> None:
         single = measure(study_file, Path(folder) / "one", 1)
         pooled = measure(study_file, Path(folder) / "many", arguments.workers)
     same = single["results"] == pooled["results"]
+    control = machine_scaling(arguments.workers)
     speedup = pooled["trials_per_minute"] / single["trials_per_minute"]
     efficiency = speedup / arguments.workers
     rows = [
@@ -174,6 +202,8 @@ def main() -> None:
          f"{pooled['trials_per_minute']:.1f}"),
         ("speed-up (ideal = workers)", f"{speedup:.2f}x of {arguments.workers}x"),
         ("scaling efficiency", f"{efficiency:.0%}"),
+        ("the machine's own speed-up on pure CPU work", f"{control:.2f}x (load now: "
+         f"{os.getloadavg()[0]:.2f})"),
         ("pool start-up, 1 / N workers",
          f"{single['startup_seconds']:.2f} s / {pooled['startup_seconds']:.2f} s"),
         ("same trial results on both", "yes" if same else "NO"),
@@ -193,6 +223,7 @@ def main() -> None:
             "single_trials_per_minute": single["trials_per_minute"],
             "pool_trials_per_minute": pooled["trials_per_minute"],
             "speedup": speedup, "scaling_efficiency": efficiency,
+            "machine_cpu_speedup": control,
             "single_startup_seconds": single["startup_seconds"],
             "pool_startup_seconds": pooled["startup_seconds"], "same_results": same,
             "trial_memory": {str(bars): figures for bars, figures in memory.items()},
