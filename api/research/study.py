@@ -27,6 +27,7 @@ from api.research.config import Objective, ParamSpec, PrunerConfig, SamplerConfi
 from api.research.executors import TrialExecutor
 from api.research.space import distributions, grid_size, grid_values
 from api.research.trial import TrialOutcome, TrialTask, make_pruner
+from engine.errors import ConfigError
 
 __all__ = (
     "StudyPlan",
@@ -102,13 +103,15 @@ def open_study(plan: StudyPlan) -> optuna.Study:
     """Create the study in its SQLite storage, or load it to resume."""
     storage = optuna.storages.RDBStorage(
         plan.storage, engine_kwargs={"connect_args": {"timeout": 60}})
-    return optuna.create_study(
-        study_name=plan.name,
-        storage=storage,
-        directions=[objective.direction for objective in plan.objectives],
-        pruner=make_pruner(plan.pruner),
-        load_if_exists=True,
-    )
+    directions = [objective.direction for objective in plan.objectives]
+    study = optuna.create_study(study_name=plan.name, storage=storage, directions=directions,
+                                pruner=make_pruner(plan.pruner), load_if_exists=True)
+    # Optuna loads an existing study with its own directions, silently: refuse instead.
+    stored = [direction.name.lower() for direction in study.directions]
+    if stored != directions:
+        raise ConfigError("$.optimize.objectives", f"study {plan.name!r} in {plan.storage} "
+                          f"was made with directions {stored}: use another study name")
+    return study
 
 
 def run_study(

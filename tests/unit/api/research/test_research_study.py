@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 from api.research.executors import ProcessExecutor
 from api.research.optimize import load_job, optimize, study_summary
 from api.research.study import run_study
+from engine.errors import ConfigError
 
 SAMPLERS = {
     "grid": "",
@@ -182,3 +183,14 @@ def test_study_log_float_and_categorical_params_reach_the_strategy(
     fees = {t.params["quantity"]: t.user_attrs["reports"][0]["total_fees"] for t in study.trials}
     assert set(fees) == {"0.5", "2"}  # both chosen; same signals, 4x the size, 4x the fees
     assert fees["2"] == pytest.approx(4 * fees["0.5"])
+
+
+def test_study_reopened_with_other_objectives_is_refused(
+    research_file: Any, pool: ProcessExecutor, tmp_path: Path
+) -> None:
+    run_file(research_file(trials=4), pool, tmp_path)
+    other = research_file(trials=4, objectives='{ metric = "max_drawdown", direction = '
+                                               '"minimize" }', name="other.toml")
+
+    with pytest.raises(ConfigError, match="directions"):
+        run_file(other, pool, tmp_path)
