@@ -110,7 +110,9 @@ def test_optimize_interrupted_then_rerun_matches_the_uninterrupted_study(
          "--progress", "never"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
-    assert len(states) < 16 and "RUNNING" in states  # it really stopped mid-study
+    # It really stopped mid-study (usually with a batch in flight, RUNNING; a signal that
+    # lands between two batches leaves none: the in-process test covers that case).
+    assert len(states) < 16 or "RUNNING" in states
     if stop is signal.SIGINT:
         assert process.returncode == 130
         assert "run the same command again to resume" in stderr
