@@ -260,6 +260,9 @@ def _portfolio(job: ResearchJob, console: Console) -> int:
         table.add_row(a.strategy, a.instrument_id, f"{a.weight:.2%}",
                       f"{a.risk_contribution:.2%}", f"{a.multiplier:.3g}", a.quantity)
     console.print(table)
+    if len(result.rebalances) > 1:
+        console.print(f"rebalanced {len(result.rebalances)} times (the table shows the first "
+                      "allocation; the JSON has every one)", highlight=False)
     report = result.run.report
     var = report.value_at_risk_95
     console.print(f"evaluation: total return {report.total_return:.4%}, sharpe "

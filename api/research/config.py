@@ -200,7 +200,8 @@ class AllocationConfig(Config, kw_only=True, frozen=True):
     of notional); `sizing` then scales each one's notional (`capital` x weight): by
     `fraction` (fixed fractional), by its Kelly fraction times `kelly_multiplier`, or to
     `target_volatility` (annualized), capped at `max_leverage`. `capital` defaults to
-    the starting balance of the account currency.
+    the starting balance of the account currency. `rebalance_bars` re-allocates every
+    that many bars on the calibration-long window before (each period starts flat).
     """
 
     method: Literal["equal", "inverse_volatility", "risk_parity", "mean_variance"] = (
@@ -213,6 +214,7 @@ class AllocationConfig(Config, kw_only=True, frozen=True):
     target_volatility: Annotated[float, msgspec.Meta(gt=0)] = 0.2
     max_leverage: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     risk_aversion: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    rebalance_bars: Positive | None = None
 
 
 class ResearchFile(Config, kw_only=True, frozen=True):

@@ -250,6 +250,16 @@ def portfolio_report(portfolio: Any, path: Path) -> Path:
     weights.update_layout(barmode="group", yaxis_tickformat=".0%")
     charts: list[Chart] = [("allocation", f"Allocation ({portfolio.method}, sizing "
                             f"{portfolio.sizing})", weights)]
+    if len(portfolio.rebalances) > 1:
+        starts = [_time(period.start_ns) for period in portfolio.rebalances]
+        over_time = go.Figure([
+            go.Bar(name=name, x=starts,
+                   y=[period.allocations[index].weight for period in portfolio.rebalances])
+            for index, name in enumerate(names)])
+        over_time.update_layout(barmode="stack", yaxis_tickformat=".0%",
+                                xaxis_title="period start (UTC)")
+        charts.append(("rebalances", f"Weights at each of {len(starts)} rebalances",
+                       over_time))
     for key, title, matrix in (
         ("calibration-correlation", "Correlation of the strategies (calibration)",
          portfolio.calibration_correlation),

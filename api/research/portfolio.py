@@ -34,6 +34,7 @@ from api.research.executors import TrialExecutor
 from api.research.optimize import ResearchJob
 from api.research.space import Window, trial_config
 from api.research.trial import TrialTask
+from api.research.windowed import stitch_results
 from engine.backtest import BacktestResult
 from engine.domain.ids import instrument_id
 from engine.errors import ConfigError
@@ -51,7 +52,7 @@ from engine.research import (
     volatility_target,
 )
 
-__all__ = ("PortfolioResult", "StrategyAllocation", "run_portfolio")
+__all__ = ("PortfolioResult", "Rebalance", "StrategyAllocation", "run_portfolio")
 
 _OBJECTIVE = [Objective(metric="total_return")]
 
@@ -76,6 +77,7 @@ class PortfolioResult(msgspec.Struct, kw_only=True):
     calibration_ns: tuple[int, int]
     evaluation_ns: tuple[int, int]
     allocations: list[StrategyAllocation]
+    rebalances: list[Rebalance]
     calibration_correlation: list[list[float]]
     evaluation_correlation: list[list[float]] | None
     parametric_value_at_risk_95: float
@@ -84,8 +86,29 @@ class PortfolioResult(msgspec.Struct, kw_only=True):
     run: BacktestResult
 
 
+class Rebalance(msgspec.Struct, kw_only=True):
+    """One holding period: the window it traded and the allocation it traded with."""
+
+    start_ns: int
+    end_ns: int
+    calibration_ns: tuple[int, int]
+    allocations: list[StrategyAllocation]
+
+
+class _Allocation(msgspec.Struct, kw_only=True):
+    allocations: list[StrategyAllocation]
+    traded: dict[str, str]
+    returns: list[list[float]]
+    covariance: list[list[float]]
+
+
 def run_portfolio(job: ResearchJob, executor: TrialExecutor) -> PortfolioResult:
-    """Allocate on calibration, then run the portfolio on evaluation; blocks while it runs."""
+    """Allocate on calibration, then run the portfolio on evaluation; blocks while it runs.
+
+    With `rebalance_bars`, the evaluation is traded in periods of that many bars, each
+    allocated afresh on the calibration-long window just before it and started flat;
+    the periods' equity curves are stitched into the run, as in walk-forward.
+    """
     config = job.research.allocation
     file = str(job.file)
     specs: list[dict[str, Any]] = job.backtest.get("strategies", [])
@@ -98,7 +121,6 @@ def run_portfolio(job: ResearchJob, executor: TrialExecutor) -> PortfolioResult:
     calibration = segment_window(data, (0, cut))
     evaluation = segment_window(data, (cut, data.bars))
     store = str(data.path)
-    instruments = [str(spec.get("params", {}).get("instrument_id", "")) for spec in specs]
     configured: dict[str, float] = {}
     for index, strategy in enumerate(prepared.strategies):
         quantity = getattr(strategy.config, "quantity", None)
@@ -106,8 +128,59 @@ def run_portfolio(job: ResearchJob, executor: TrialExecutor) -> PortfolioResult:
             raise ConfigError(f"$.strategies[{index}].params",
                               "the strategy has no quantity parameter to size", file=file)
         configured[strategy.id] = float(quantity)
+    capital = config.capital or _starting_capital(job)
+    step = config.rebalance_bars or data.bars - cut
+    periods: list[tuple[int, int]] = [(start, min(start + step, data.bars))
+                                      for start in range(cut, data.bars, step)]
+    rebalances: list[Rebalance] = []
+    runs: list[BacktestResult] = []
+    first: _Allocation | None = None
+    for start, end in periods:
+        window = segment_window(data, (start - cut, start))
+        allocation = _allocate(job, executor, specs, configured, data, window,
+                               segment_window(data, (start, end)), capital)
+        first = first or allocation
+        trading = segment_window(data, (start, end))
+        combined = copy.deepcopy(job.backtest)
+        combined["strategies"] = [_sized(spec, allocation.traded[spec["id"]]) for spec in specs
+                                  if spec["id"] in allocation.traded]
+        runs.append(job.prepare(trial_config(combined, [], {}, store=store,
+                                             window=trading)).run())
+        rebalances.append(Rebalance(start_ns=trading[0], end_ns=trading[1],
+                                    calibration_ns=window, allocations=allocation.allocations))
+    if first is None:
+        raise ConfigError("$.allocation.calibration", "no bars are left to trade", file=file)
+    run = runs[0] if len(runs) == 1 else stitch_results(f"{job.name}-portfolio", runs)
+    realized = _alone(job, executor, [s for s in specs if s["id"] in first.traded], store,
+                      evaluation, first.traded)
+    realized_returns = [[b / a - 1.0 for a, b in zip(o["equity"], o["equity"][1:],
+                                                     strict=False)] for o in realized]
+    shortest = min(len(series) for series in realized_returns)
+    evaluation_correlation = (correlation_matrix([s[:shortest] for s in realized_returns])
+                              if shortest >= 2 and len(realized_returns) >= 2 else None)
+    exposure = [a.notional / run.report.starting_equity for a in first.allocations]
+    return PortfolioResult(
+        method=config.method, sizing=config.sizing, capital=capital,
+        calibration_ns=calibration, evaluation_ns=evaluation,
+        allocations=first.allocations, rebalances=rebalances,
+        calibration_correlation=correlation_matrix(first.returns),
+        evaluation_correlation=evaluation_correlation,
+        parametric_value_at_risk_95=parametric_value_at_risk(exposure, first.covariance),
+        historical_value_at_risk_95=run.report.value_at_risk_95,
+        conditional_value_at_risk_95=run.report.conditional_value_at_risk_95,
+        run=run,
+    )
+
+
+def _allocate(job: ResearchJob, executor: TrialExecutor, specs: list[dict[str, Any]],
+              configured: dict[str, float], data: StagedData, calibration: Window,
+              trading: Window, capital: float) -> _Allocation:
+    """Weights from each strategy alone on `calibration`; quantities at `trading`'s start."""
+    config = job.research.allocation
+    file = str(job.file)
+    instruments = [str(spec.get("params", {}).get("instrument_id", "")) for spec in specs]
     first_close = _first_closes(job, data, instruments, calibration)
-    outcomes = _alone(job, executor, specs, store, calibration, {})
+    outcomes = _alone(job, executor, specs, str(data.path), calibration, {})
     returns: list[list[float]] = []
     for index, spec in enumerate(specs):
         equity = outcomes[index]["equity"]
@@ -127,47 +200,24 @@ def run_portfolio(job: ResearchJob, executor: TrialExecutor) -> PortfolioResult:
                               "in the calibration window: its risk is unknown", file=file)
     weights = _weights(config, returns, covariance, volatilities)
     contributions = risk_contributions(weights, covariance)
-    capital = config.capital or _starting_capital(job)
-    eval_close = _first_closes(job, data, instruments, evaluation)
+    trade_close = _first_closes(job, data, instruments, trading)
     allocations: list[StrategyAllocation] = []
-    quantities: dict[str, str] = {}
+    traded: dict[str, str] = {}
     for index, spec in enumerate(specs):
-        report = outcomes[index]["report"]
-        multiplier = _multiplier(config, report, volatilities[index])
+        multiplier = _multiplier(config, outcomes[index]["report"], volatilities[index])
         notional = capital * weights[index] * multiplier
-        quantity = _round_down(notional / eval_close[instruments[index]],
+        quantity = _round_down(notional / trade_close[instruments[index]],
                                _size_increment(job, instruments[index]))
-        quantities[spec["id"]] = str(quantity)
+        if quantity > 0:
+            traded[spec["id"]] = str(quantity)
         allocations.append(StrategyAllocation(
             strategy=spec["id"], instrument_id=instruments[index], weight=weights[index],
             risk_contribution=contributions[index], multiplier=multiplier, notional=notional,
             quantity=str(quantity), calibration_volatility=volatilities[index]))
-    traded = {name: q for name, q in quantities.items() if Decimal(q) > 0}
     if not traded:
         raise ConfigError("$.allocation.capital", "every quantity rounds to zero", file=file)
-    combined = copy.deepcopy(job.backtest)
-    combined["strategies"] = [_sized(spec, traded[spec["id"]]) for spec in specs
-                              if spec["id"] in traded]
-    run = job.prepare(trial_config(combined, [], {}, store=store, window=evaluation)).run()
-    realized = _alone(job, executor, [s for s in specs if s["id"] in traded], store,
-                      evaluation, traded)
-    realized_returns = [[b / a - 1.0 for a, b in zip(o["equity"], o["equity"][1:],
-                                                     strict=False)] for o in realized]
-    shortest = min(len(series) for series in realized_returns)
-    evaluation_correlation = (correlation_matrix([s[:shortest] for s in realized_returns])
-                              if shortest >= 2 and len(realized_returns) >= 2 else None)
-    starting = run.report.starting_equity
-    exposure = [a.notional / starting for a in allocations]
-    return PortfolioResult(
-        method=config.method, sizing=config.sizing, capital=capital,
-        calibration_ns=calibration, evaluation_ns=evaluation, allocations=allocations,
-        calibration_correlation=correlation_matrix(returns),
-        evaluation_correlation=evaluation_correlation,
-        parametric_value_at_risk_95=parametric_value_at_risk(exposure, covariance),
-        historical_value_at_risk_95=run.report.value_at_risk_95,
-        conditional_value_at_risk_95=run.report.conditional_value_at_risk_95,
-        run=run,
-    )
+    return _Allocation(allocations=allocations, traded=traded, returns=returns,
+                       covariance=covariance)
 
 
 def _weights(config: AllocationConfig, returns: list[list[float]],

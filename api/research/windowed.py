@@ -31,7 +31,14 @@ from engine.backtest import BacktestResult
 from engine.errors import ConfigError
 from engine.research import Split, purged_kfold, stitch_equity_curves, walk_forward
 
-__all__ = ("SplitOutcome", "WindowedResult", "run_splits", "run_validation", "run_walk_forward")
+__all__ = (
+    "SplitOutcome",
+    "WindowedResult",
+    "run_splits",
+    "run_validation",
+    "run_walk_forward",
+    "stitch_results",
+)
 
 OnTrial = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -130,7 +137,9 @@ def run_splits(job: ResearchJob, executor: TrialExecutor, data: StagedData,
             out_of_sample=[_metric(result, o.metric) for o in job.optimize.objectives],
             report=msgspec.to_builtins(result.report),
         ))
-    stitched = _stitch(job, results) if stitch else None
+    periods_per_year = job.prepare(job.config_text({})).config.backtest.periods_per_year
+    stitched = (stitch_results(f"{job.name}-walk-forward", results,
+                               periods_per_year=periods_per_year) if stitch else None)
     means: list[float | None] = []
     for column in zip(*(outcome.out_of_sample for outcome in outcomes), strict=True):
         known = [value for value in column if value is not None]
@@ -144,8 +153,14 @@ def _metric(result: BacktestResult, metric: str) -> float | None:
     return float(value) if value is not None and math.isfinite(float(value)) else None
 
 
-def _stitch(job: ResearchJob, results: list[BacktestResult]) -> BacktestResult:
-    """One result of the out-of-sample segments traded in turn (balances: the last one's)."""
+def stitch_results(name: str, results: list[BacktestResult], *,
+                   periods_per_year: float | None = None) -> BacktestResult:
+    """One result of `results` traded one after the other (balances: the last one's).
+
+    The equity curves are chained (`engine.research.stitch_equity_curves`) from the
+    first one's start; trades, fills and orders are concatenated; the report is computed
+    afresh on the stitched curve.
+    """
     start = float(results[0].equity_curve[0][1]) if results[0].equity_curve else 1.0
     curve = stitch_equity_curves(
         [[(ts, float(value)) for ts, value in r.equity_curve] for r in results], start)
@@ -153,10 +168,9 @@ def _stitch(job: ResearchJob, results: list[BacktestResult]) -> BacktestResult:
     fills = [fill for r in results for fill in r.fills]
     report = compute_report(curve, trades, starting_equity=start, fills=len(fills),
                             total_fees=math.fsum(r.report.total_fees for r in results),
-                            periods_per_year=job.prepare(job.config_text({})).config
-                            .backtest.periods_per_year)
+                            periods_per_year=periods_per_year)
     return BacktestResult(
-        name=f"{job.name}-walk-forward",
+        name=name,
         start_ns=results[0].start_ns,
         end_ns=results[-1].end_ns,
         items_processed=sum(r.items_processed for r in results),
@@ -167,5 +181,15 @@ def _stitch(job: ResearchJob, results: list[BacktestResult]) -> BacktestResult:
         fills=fills,
         orders=[order for r in results for order in r.orders],
         faults=[fault for r in results for fault in r.faults],
-        statistics={"windows": len(results)},
+        statistics={"segments": len(results),
+                    "risk": {"denied_by_reason": _denied(results)}},
     )
+
+
+def _denied(results: list[BacktestResult]) -> dict[str, int]:
+    denied: dict[str, int] = {}
+    for result in results:
+        for reason, count in result.statistics.get("risk", {}).get("denied_by_reason",
+                                                                   {}).items():
+            denied[reason] = denied.get(reason, 0) + count
+    return denied

@@ -72,6 +72,7 @@ slow_period = 20
 
 [allocation]
 method = "inverse_volatility"
+rebalance_bars = 250
 capital = 400000.0   # the demo's risk limits deny orders over 1,000,000 USDT notional
 """
 
@@ -141,7 +142,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                        "best-trades"}),
         ("demo-sma-cross.stress.html", {"mc-final-equity", "mc-drawdown", "sensitivity",
                                         "shocks"}),
-        ("demo-sma-cross.portfolio.html", {"allocation", "calibration-correlation",
+        ("demo-sma-cross.portfolio.html", {"allocation", "rebalances", "calibration-correlation",
                                            "evaluation-correlation", "equity", "drawdown",
                                            "monthly-returns", "trades"}),
     ],

@@ -137,3 +137,25 @@ def test_portfolio_is_deterministic_and_sizing_rules_apply(folder: Path,
     assert fixed.run.report == again.run.report
     assert [a.multiplier for a in fixed.allocations] == [0.5, 0.5]
     assert all(0.0 < a.multiplier <= 1.0 for a in targeted.allocations)
+
+
+def test_portfolio_rebalances_on_the_window_just_before_each_period(
+    folder: Path, pool: ProcessExecutor
+) -> None:
+    path = write(folder, "inverse_volatility")
+    path.write_text(path.read_text().replace("[allocation]\n", "[allocation]\n"
+                                             "rebalance_bars = 150\n"))
+
+    result = run_portfolio(load_job(path, output_dir=folder / "rebalanced"), pool)
+
+    periods = result.rebalances
+    assert len(periods) == 3  # bars 400-550, 550-700, 700-800
+    for earlier, later in zip(periods, periods[1:], strict=False):
+        assert earlier.end_ns == later.start_ns
+    for period in periods:
+        assert period.calibration_ns[1] == period.start_ns  # estimated on the past only
+    assert [p.allocations for p in periods][0] == result.allocations
+    assert len({tuple(a.weight for a in p.allocations) for p in periods}) > 1  # re-estimated
+    times = [ts for ts, _ in result.run.equity_curve]
+    assert times == sorted(set(times))
+    assert result.run.statistics["segments"] == 3
