@@ -4,6 +4,8 @@
     tradebus run [CONFIG.toml]        run the daemon (paper mode on the sample without CONFIG)
     tradebus record CONFIG.toml       record the config's feeds to SQLite
     tradebus journal list|export      read the daemon's event journal
+    tradebus optimize|walk-forward|validate|stress|portfolio|report|studies
+                                      research: see docs/research.md
 
 Exit codes: 0 success, 1 the run failed or a strategy faulted, 2 bad input (config or
 data), reported in one line on stderr that names the file and the field or line.
@@ -18,6 +20,7 @@ import argparse
 from collections.abc import Sequence
 
 from api.cli import backtest, journal, record, run
+from api.research import cli as research_cli
 
 __all__ = ("main",)
 
@@ -28,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     for command in (backtest, run, record, journal):
         command.add_parser(commands)
+    research_cli.add_parsers(commands)
     arguments = parser.parse_args(argv)
+    if arguments.command in research_cli.COMMANDS:
+        return research_cli.run(arguments)
     code: int = arguments.handler(arguments)
     return code

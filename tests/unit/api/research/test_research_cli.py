@@ -1,0 +1,45 @@
+"""The research subcommands' hook into `tradebus`: parsers, and no heavy imports for others."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def test_tradebus_without_a_research_command_imports_no_research_stack() -> None:
+    probe = ("import sys, api.cli; print(sorted(m for m in ('optuna', 'dask', 'plotly', "
+             "'scipy', 'distributed') if m in sys.modules))")
+
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["optimize", "walk-forward", "validate", "stress",
+                                     "portfolio"])
+def test_research_command_help_lists_the_executor_options(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert all(option in text for option in ("--executor", "--workers", "--address",
+                                             "--output-dir"))
+
+
+def test_research_command_missing_file_exits_2(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["optimize", str(tmp_path / "nope.toml"), "--progress", "never"])
+
+    assert code == 2
+    assert "cannot read the file" in capsys.readouterr().err
