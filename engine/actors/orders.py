@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from engine.actor import Actor
-from engine.actors.order_validation import invalid_reason
+from engine.actors.order_validation import invalid_amounts, invalid_reason
 from engine.domain.enums import OrderStatus, OrderType, TimeInForce
 from engine.domain.ids import split_instrument_id
-from engine.domain.lifecycle import next_status, status_after_fill
+from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
 from engine.domain.order import Order
 from engine.events.codec import TAGS
 from engine.events.fills import OrderFilled
@@ -68,6 +68,7 @@ __all__ = ("OrderManager", "OrderManagerStatistics", "adopted_order_record", "or
 
 logger = logging.getLogger(__name__)
 
+_ZERO: Final = Decimal(0)
 _PENDING_OR_DOUBT = frozenset(
     {OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_UPDATE, OrderStatus.IN_DOUBT}
 )
@@ -79,6 +80,9 @@ _MODIFIABLE = frozenset(
         OrderStatus.PENDING_UPDATE,
     }
 )
+
+
+_WITH_AMOUNTS: Final = frozenset({OrderFilled, OrderUpdated, ExternalOrderAdopted})
 
 
 class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,7 +117,8 @@ class OrderManager(Actor):
         self._instruments = instruments
         self._orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
-        self._trade_ids: dict[str, set[str]] = {}  # client order id -> trade ids booked
+        # (client order id, trade id) of every fill booked: one set, not one per order.
+        self._trades: set[tuple[str, str]] = set()
         self._by_venue_id: dict[str, str] = {}  # venue order id (old ones too) -> client id
         self._open_ended: set[str] = set()  # adopted from a fill: quantity follows fills
         self._submitted = 0
@@ -163,11 +168,11 @@ class OrderManager(Actor):
 
     def has_trade(self, client_order_id: str, trade_id: str) -> bool:
         """True when the fill `trade_id` of the order is already booked."""
-        return trade_id in self._trade_ids.get(client_order_id, ())
+        return (client_order_id, trade_id) in self._trades
 
     def booked_trade_ids(self, client_order_id: str) -> tuple[str, ...]:
-        """The trade ids booked for one order, sorted."""
-        return tuple(sorted(self._trade_ids.get(client_order_id, ())))
+        """The trade ids booked for one order, sorted (a scan: for reports and tests)."""
+        return tuple(sorted(t for c, t in self._trades if c == client_order_id))
 
     def statistics(self) -> OrderManagerStatistics:
         return OrderManagerStatistics(
@@ -264,20 +269,34 @@ class OrderManager(Actor):
             logger.warning("%s: %s is not an order event; dropped", ORDERS_PROCESS,
                            type(event).__name__)
             return
-        reason = invalid_reason(event, self._instruments)
-        if reason is not None:
-            self._refuse_invalid(event, reason)
-            return
         order = self._orders.get(event.client_order_id)
         if order is None:
+            reason = invalid_reason(event, self._instruments)
+            if reason is not None:
+                self._refuse_invalid(event, reason)
+                return
             order, event = self._resolve_unknown(event)
             if order is None:
                 return
-        elif event.strategy_id != order.strategy_id:
-            # Known by client id, but the venue (or reconciliation) does not know whose.
-            event = msgspec.structs.replace(event, strategy_id=order.strategy_id)
-        if type(event) is OrderFilled:
-            if self.has_trade(order.client_order_id, event.trade_id):
+        else:
+            # A known order's instrument was checked when it was made: the event must name
+            # the same one. Amounts are checked only on the types that carry them.
+            if event.instrument_id != order.instrument_id:
+                self._refuse_invalid(event, f"instrument {event.instrument_id!r}: the order "
+                                            f"is for {order.instrument_id!r}")
+                return
+            if type(event) in _WITH_AMOUNTS:
+                reason = invalid_amounts(event)
+                if reason is not None:
+                    self._refuse_invalid(event, reason)
+                    return
+            if event.strategy_id != order.strategy_id:
+                # Known by client id, but the venue (or reconciliation) does not know whose.
+                event = msgspec.structs.replace(event, strategy_id=order.strategy_id)
+        kind = type(event)
+        if kind is OrderFilled:
+            trade = (order.client_order_id, event.trade_id)
+            if trade in self._trades:
                 self._duplicate_fills += 1
                 logger.info("fill %s of %s: duplicate, not booked again", event.trade_id,
                             order.client_order_id)
@@ -293,8 +312,8 @@ class OrderManager(Actor):
                 return
             self._reject_transition(order, TAGS[type(event)])
             return
-        if type(event) is OrderFilled:
-            self._trade_ids.setdefault(order.client_order_id, set()).add(event.trade_id)
+        if kind is OrderFilled:
+            self._trades.add(trade)
         self._orders[updated.client_order_id] = updated
         if updated.is_open:
             self._open[updated.client_order_id] = updated
@@ -367,80 +386,89 @@ class OrderManager(Actor):
         )
 
     def _apply(self, order: Order, event: OrderEvent) -> Order | None:
-        """Return the order after `event`, or None when the lifecycle forbids it."""
+        """Return the order after `event`, or None when the lifecycle forbids it.
+
+        Dispatch is by exact type (`type(event) is X`): every order event is one concrete
+        Struct, and this runs for every event of every order.
+        """
+        kind = type(event)
+        tag = TAGS[kind]
         current = order.status
         if current is OrderStatus.FILLED and order.client_order_id in self._open_ended:
             current = OrderStatus.PARTIALLY_FILLED  # its size was a guess: more may trade
-        status = next_status(current, TAGS[type(event)], order.previous_status)
+        status = TRANSITIONS.get((current, tag))
         if status is None:
             return None
+        if status is RESTORE:
+            status = restored_status(order.previous_status)
         changes: dict[str, Any] = {"status": status, "ts_last": event.ts_init}
-        if status in _PENDING_OR_DOUBT and current not in _PENDING_OR_DOUBT:
-            changes["previous_status"] = current
-        elif status not in _PENDING_OR_DOUBT and order.previous_status is not None:
+        if order.previous_status is None:
+            if status in _PENDING_OR_DOUBT and current not in _PENDING_OR_DOUBT:
+                changes["previous_status"] = current
+        elif status not in _PENDING_OR_DOUBT:
             changes["previous_status"] = None
-        if isinstance(event, OrderFilled):
-            self._fill_changes(order, event, changes)
-        elif isinstance(event, OrderAccepted):
+        if kind is OrderFilled:
+            fill: OrderFilled = event  # type: ignore[assignment]  # by the type test above
+            filled = order.filled_quantity + fill.last_quantity
+            quantity = order.quantity
+            if filled > quantity:  # only an order adopted from a fill (checked by _process)
+                quantity = changes["quantity"] = filled
+            previous_cost = (order.average_fill_price or _ZERO) * order.filled_quantity
+            changes["average_fill_price"] = (
+                previous_cost + fill.last_price * fill.last_quantity) / filled
+            changes["filled_quantity"] = filled
+            complete = filled == quantity
+            changes["status"] = status_after_fill(status, complete)
+            if status in _PENDING_OR_DOUBT and not complete:
+                changes["previous_status"] = OrderStatus.PARTIALLY_FILLED
+            elif status.is_closed:
+                self._late_fills += 1
+                logger.warning("fill %s of %s after it was %s: booked", fill.trade_id,
+                               order.client_order_id, status)
+            if order.venue_order_id is None and fill.venue_order_id:
+                changes["venue_order_id"] = fill.venue_order_id
+                self._by_venue_id[fill.venue_order_id] = order.client_order_id
+            self._fills += 1
+        elif kind is OrderAccepted:
+            accepted: OrderAccepted = event  # type: ignore[assignment]
             known = order.venue_order_id
-            if known is not None and known != event.venue_order_id and (
-                self._by_venue_id.get(event.venue_order_id) != order.client_order_id
+            if known is not None and known != accepted.venue_order_id and (
+                self._by_venue_id.get(accepted.venue_order_id) != order.client_order_id
             ):
                 return None  # accepted again under another venue's id: not this order
-            changes["venue_order_id"] = event.venue_order_id
-            self._by_venue_id[event.venue_order_id] = order.client_order_id
-        elif isinstance(event, OrderUpdated):
+            changes["venue_order_id"] = accepted.venue_order_id
+            self._by_venue_id[accepted.venue_order_id] = order.client_order_id
+        elif kind is OrderSubmitted:
+            self._submitted += 1
+        elif kind is OrderUpdated:
+            updated: OrderUpdated = event  # type: ignore[assignment]
             # Down to the filled quantity would leave an open order with nothing to fill.
-            if event.quantity <= order.filled_quantity:
+            if updated.quantity <= order.filled_quantity:
                 return None
             changes.update(
-                quantity=event.quantity,
-                price=event.price if event.price is not None else order.price,
-                trigger_price=event.trigger_price
-                if event.trigger_price is not None
+                quantity=updated.quantity,
+                price=updated.price if updated.price is not None else order.price,
+                trigger_price=updated.trigger_price
+                if updated.trigger_price is not None
                 else order.trigger_price,
             )
-            if event.venue_order_id and event.venue_order_id != order.venue_order_id:
+            if updated.venue_order_id and updated.venue_order_id != order.venue_order_id:
                 # Cancel-replace: the old id stays in the index, linked to this order.
-                changes["venue_order_id"] = event.venue_order_id
-                self._by_venue_id[event.venue_order_id] = order.client_order_id
-        elif isinstance(event, OrderSubmitted):
-            self._submitted += 1
-        elif isinstance(event, OrderDenied | OrderRejected):
-            if isinstance(event, OrderDenied):
+                changes["venue_order_id"] = updated.venue_order_id
+                self._by_venue_id[updated.venue_order_id] = order.client_order_id
+        elif kind is OrderDenied or kind is OrderRejected:
+            refusal: OrderDenied | OrderRejected = event  # type: ignore[assignment]
+            if kind is OrderDenied:
                 self._denied += 1
             else:
                 self._rejected += 1
-            changes["reason"] = event.reason
-        elif isinstance(event, OrderOutcomeUnknown):
+            changes["reason"] = refusal.reason
+        elif kind is OrderOutcomeUnknown:
+            unknown: OrderOutcomeUnknown = event  # type: ignore[assignment]
             self._in_doubt += 1
-            changes["reason"] = f"{event.operation} outcome unknown: {event.reason}"
+            changes["reason"] = f"{unknown.operation} outcome unknown: {unknown.reason}"
             logger.warning("order %s in doubt: %s", order.client_order_id, changes["reason"])
         return msgspec.structs.replace(order, **changes)
-
-    def _fill_changes(self, order: Order, fill: OrderFilled, changes: dict[str, Any]) -> None:
-        filled = order.filled_quantity + fill.last_quantity
-        quantity = order.quantity
-        if filled > quantity:  # only an order adopted from a fill (checked by _process)
-            quantity = changes["quantity"] = filled
-        previous_cost = (order.average_fill_price or Decimal(0)) * order.filled_quantity
-        changes["average_fill_price"] = (
-            previous_cost + fill.last_price * fill.last_quantity
-        ) / filled
-        changes["filled_quantity"] = filled
-        status = changes["status"]  # the table's answer: the state the fill arrives in
-        complete = filled == quantity
-        changes["status"] = status_after_fill(status, complete)
-        if status in _PENDING_OR_DOUBT and not complete:
-            changes["previous_status"] = OrderStatus.PARTIALLY_FILLED
-        if status.is_closed:
-            self._late_fills += 1
-            logger.warning("fill %s of %s after it was %s: booked", fill.trade_id,
-                           order.client_order_id, status)
-        if order.venue_order_id is None and fill.venue_order_id:
-            changes["venue_order_id"] = fill.venue_order_id
-            self._by_venue_id[fill.venue_order_id] = order.client_order_id
-        self._fills += 1
 
     def _refuse_invalid(self, event: OrderEvent, reason: str) -> None:
         self._invalid += 1

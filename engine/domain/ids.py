@@ -83,7 +83,7 @@ class ClientOrderIds:
 
     def make(self, sequence: int) -> str:
         tail = base36(sequence) if self._prefixed else str(sequence)
-        candidate = self._head + tail
+        candidate = self._head + tail  # the usual case ends here: one join, one length test
         if len(candidate) <= self._max_length:
             return candidate
         candidate = self._short_head + tail

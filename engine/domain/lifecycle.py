@@ -31,7 +31,7 @@ from typing import Final
 
 from engine.domain.enums import OrderStatus as S
 
-__all__ = ("RESTORE", "TRANSITIONS", "next_status", "status_after_fill")
+__all__ = ("RESTORE", "TRANSITIONS", "next_status", "restored_status", "status_after_fill")
 
 RESTORE: Final = S.INITIALIZED
 """Marker value in TRANSITIONS: back to the state before the pending or in-doubt one.
@@ -98,12 +98,18 @@ def next_status(status: S, event_kind: str, previous: S | None = None) -> S | No
     """
     target = TRANSITIONS.get((status, event_kind))
     if target is RESTORE:
-        if previous is None or previous in (S.SUBMITTED, S.INITIALIZED, S.IN_DOUBT) or (
-            previous in _PENDING
-        ):
-            return S.ACCEPTED
-        return previous
+        return restored_status(previous)
     return target
+
+
+def restored_status(previous: S | None) -> S:
+    """The state a RESTORE transition leads to: `previous`, or ACCEPTED when there was
+    none to go back to (or it was SUBMITTED: the venue's answer proves the order arrived)."""
+    if previous is None or previous in (S.SUBMITTED, S.INITIALIZED, S.IN_DOUBT) or (
+        previous in _PENDING
+    ):
+        return S.ACCEPTED
+    return previous
 
 
 def status_after_fill(status: S, complete: bool) -> S:
