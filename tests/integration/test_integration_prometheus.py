@@ -111,7 +111,7 @@ async def prometheus(folder: Path, config: Path) -> AsyncIterator[httpx.AsyncCli
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            await poll(lambda: ready(client), timeout=30, what="Prometheus ready", log=folder)
+            await poll(lambda: ready(client), within=30, what="Prometheus ready", log=folder)
             yield client
     finally:
         process.terminate()
@@ -130,17 +130,17 @@ async def ready(client: httpx.AsyncClient) -> bool | None:
         return None
 
 
-async def poll(check: Callable[[], Awaitable[T | None]], *, timeout: float, what: str,
+async def poll(check: Callable[[], Awaitable[T | None]], *, within: float, what: str,
                log: Path | None = None) -> T:
     """Call `check` every 0.2 s until it returns something other than None (bounded)."""
-    with anyio.move_on_after(timeout):
+    with anyio.move_on_after(within):
         while True:
             result = await check()
             if result is not None:
                 return result
             await anyio.sleep(0.2)
     tail = (log / "prometheus.log").read_text()[-2000:] if log is not None else ""
-    raise AssertionError(f"{what}: not within {timeout} s\n{tail}")
+    raise AssertionError(f"{what}: not within {within} s\n{tail}")
 
 
 async def query(client: httpx.AsyncClient, expression: str) -> list[dict[str, Any]] | None:
@@ -163,9 +163,9 @@ async def test_prometheus_scrapes_the_node_and_fires_trading_halted(tmp_path: Pa
     sock = listening_socket()
     metrics_port = int(sock.getsockname()[1])
     config = write_prometheus_config(tmp_path, metrics_port)
-    check = subprocess.run([PROMTOOL, "check", "rules", str(tmp_path / "alerts.yml")],
-                           capture_output=True, text=True, timeout=60, check=False)
-    assert check.returncode == 0, check.stdout + check.stderr
+    check = await anyio.run_process([PROMTOOL, "check", "rules", str(tmp_path / "alerts.yml")],
+                                    check=False)
+    assert check.returncode == 0, (check.stdout + check.stderr).decode()
     servers: list[uvicorn.Server] = []
 
     async with anyio.create_task_group() as group:
@@ -179,7 +179,7 @@ async def test_prometheus_scrapes_the_node_and_fires_trading_halted(tmp_path: Pa
                 published = await poll(
                     lambda: query(client, 'tradebus_bus_messages_published_total{job="tradebus"}'
                                           ' > 0'),
-                    timeout=30, what="a scraped tradebus metric", log=tmp_path)
+                    within=30, what="a scraped tradebus metric", log=tmp_path)
                 halted_before = await query(
                     client, 'tradebus_risk_trading_state{state="halted"} == 1')
                 firing_before = await firing(client, "TradebusTradingHalted")
@@ -189,7 +189,7 @@ async def test_prometheus_scrapes_the_node_and_fires_trading_halted(tmp_path: Pa
                 node.runner.inject(SetTradingState(state=TradingState.HALTED, reason="test",
                                                    ts_event=now, ts_init=now), RISK_EXECUTE)
                 alert = await poll(lambda: firing(client, "TradebusTradingHalted"),
-                                   timeout=30, what="TradebusTradingHalted firing", log=tmp_path)
+                                   within=30, what="TradebusTradingHalted firing", log=tmp_path)
         finally:
             node.request_stop()
             for server in servers:
