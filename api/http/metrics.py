@@ -422,6 +422,8 @@ class NodeCollector(Collector):
                         ["venue", "kind"], errors)
 
     def _taps(self, snapshot: NodeStatistics) -> Iterator[Any]:
+        # Open taps only (a closed one's series ends); taps sharing a name are summed, so
+        # two observers naming theirs alike cannot make a duplicate series.
         taps = [t for t in snapshot.taps if not t.closed]
         for name, kind, doc, field in (
             ("tradebus_tap_received", CounterMetricFamily, "Messages offered.", "received"),
@@ -430,8 +432,10 @@ class NodeCollector(Collector):
              "dropped"),
             ("tradebus_tap_buffered", GaugeMetricFamily, "Messages waiting.", "buffered"),
         ):
-            yield _labelled(kind, name, doc, ["tap"],
-                            [((t.name,), getattr(t, field)) for t in taps])
+            totals: dict[tuple[str, ...], int] = {}
+            for tap in taps:
+                totals[(tap.name,)] = totals.get((tap.name,), 0) + getattr(tap, field)
+            yield _labelled(kind, name, doc, ["tap"], totals.items())
 
 
 def _venue_of(graph: TradingGraph, instrument_id: str) -> str:

@@ -191,3 +191,20 @@ async def test_kill_switch_injected_shows_as_halted_at_the_next_scrape(tmp_path:
 
     assert value(before, "tradebus_risk_trading_state", state="halted") == 0
     assert value(after, "tradebus_risk_trading_state", state="halted") == 1
+
+
+async def test_two_collectors_on_one_node_export_one_series_per_tap_name(tmp_path: Path) -> None:
+    node = make_node(tmp_path, bars=60)
+    first, second = metrics_registry(node), metrics_registry(node)
+
+    async with running(node):
+        generate_latest(first)
+        generate_latest(second)
+        text = generate_latest(first).decode()
+        taps = [tap for tap in node.statistics().taps if tap.name == TAP_NAME]
+
+    lines = [line for line in text.splitlines()
+             if line.startswith("tradebus_tap_received_total{")]
+    assert len(taps) == 2
+    assert lines == [f'tradebus_tap_received_total{{tap="{TAP_NAME}"}} '
+                     f'{float(sum(tap.received for tap in taps))}']
