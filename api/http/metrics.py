@@ -41,7 +41,13 @@ from engine.runtime import RunnerState, TradingNode
 from engine.runtime.statistics import NodeStatistics
 from engine.topics import ALL_DATA
 
-__all__ = ("LATENCY_BUCKETS_S", "NodeCollector", "metrics_app", "metrics_registry")
+__all__ = (
+    "LATENCY_BUCKETS_S",
+    "MetricsApp",
+    "NodeCollector",
+    "metrics_app",
+    "metrics_registry",
+)
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                      5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -64,12 +70,30 @@ _IRREGULAR_ORDER_EVENTS = (
 )
 
 
-def metrics_app(node: TradingNode, *, tap_capacity: int = 8192) -> Any:
+def metrics_app(node: TradingNode, *, tap_capacity: int = 8192) -> MetricsApp:
     """The ASGI app serving `node`'s metrics in Prometheus's text format (`/metrics`).
 
-    Serve it without a lifespan (uvicorn `lifespan="off"`) or mount it in an app.
+    An object, not a function, so Starlette routes to it as a raw ASGI app:
+    `Route("/metrics", metrics_app(node))` answers `/metrics` itself, where a `Mount`
+    would first redirect it to `/metrics/`.
     """
-    return make_asgi_app(metrics_registry(node, tap_capacity=tap_capacity))
+    return MetricsApp(metrics_registry(node, tap_capacity=tap_capacity))
+
+
+class MetricsApp:
+    """prometheus-client's ASGI app over `registry`, also answering a lifespan scope."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._app = make_asgi_app(registry)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # served on its own: nothing to start or stop
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await self._app(scope, receive, send)
 
 
 def metrics_registry(node: TradingNode, *, tap_capacity: int = 8192) -> CollectorRegistry:

@@ -79,7 +79,7 @@ def free_port() -> int:
 
 async def serve(app: Any, sock: socket.socket, server_box: list[uvicorn.Server]) -> None:
     """Serve `app` on the already-listening `sock` (connections queue until it accepts)."""
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="none",
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", ws="none",
                             http="h11", access_log=False)
     server = uvicorn.Server(config)
     server_box.append(server)

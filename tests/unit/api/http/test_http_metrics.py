@@ -19,6 +19,8 @@ import httpx
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
 from api.http.metrics import TAP_NAME, metrics_app, metrics_registry
@@ -208,3 +210,15 @@ async def test_two_collectors_on_one_node_export_one_series_per_tap_name(tmp_pat
     assert len(taps) == 2
     assert lines == [f'tradebus_tap_received_total{{tap="{TAP_NAME}"}} '
                      f'{float(sum(tap.received for tap in taps))}']
+
+
+async def test_metrics_app_is_routed_at_metrics_without_a_redirect(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    app = Starlette(routes=[Route("/metrics", metrics_app(node))])
+    transport = httpx.ASGITransport(app=app)
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+        response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "tradebus_node_state" in response.text
