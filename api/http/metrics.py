@@ -39,11 +39,13 @@ from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.graph import TradingGraph, instrument_of
 from engine.runtime import RunnerState, TradingNode
 from engine.runtime.statistics import NodeStatistics
+from engine.taps import Tap
 from engine.topics import ALL_DATA
 
 __all__ = (
     "LATENCY_BUCKETS_S",
     "MetricsApp",
+    "TAP_NAME",
     "NodeCollector",
     "metrics_app",
     "metrics_registry",
@@ -138,7 +140,7 @@ class NodeCollector(Collector):
         self._node = node
         self._tap_capacity = tap_capacity
         self._tap_graph: TradingGraph | None = None
-        self._tap: Any = None
+        self._tap: Tap | None = None
         self._latency = _Histogram(LATENCY_BUCKETS_S)
         self._peak: Decimal | None = None
         self._curve_seen = 0
@@ -160,12 +162,12 @@ class NodeCollector(Collector):
         # would be half-rebuilt. Only the node's state until it runs.
         if graph is None or node.state not in _GRAPH_STATES:
             return
-        self._attach_tap(graph)
+        tap = self._attach_tap(graph)
         yield from self._orders(graph)
         yield from self._fill_families(graph)
         yield from self._risk(graph)
         yield from self._portfolio(graph)
-        yield from self._market_data(node)
+        yield from self._market_data(node, tap)
         try:
             snapshot = node.statistics()
         except TypeError:
@@ -381,32 +383,35 @@ class NodeCollector(Collector):
                         [((p.strategy_id, p.instrument_id), p.quantity) for p in positions])
         exposure: dict[tuple[str, str], Decimal] = {}
         for position in positions:
-            instrument = graph.instruments.get(position.instrument_id)
+            traded = graph.instruments.get(position.instrument_id)
             mark = graph.cache.last_price(position.instrument_id)
-            if instrument is None or mark is None:
+            if traded is None or mark is None:
                 continue  # unpriced: counted by the portfolio's own statistics
-            key = (position.instrument_id, instrument.quote_currency)
+            key = (position.instrument_id, traded.quote_currency)
             exposure[key] = (exposure.get(key, Decimal(0))
-                             + position.quantity * Decimal(repr(mark)) * instrument.multiplier)
+                             + position.quantity * Decimal(repr(mark)) * traded.multiplier)
         yield _labelled(GaugeMetricFamily, "tradebus_position_exposure",
                         "Signed open quantity x last price (quote currency).",
                         ["instrument", "currency"], exposure.items())
 
     # -- market data, venues, taps --------------------------------------------------------
 
-    def _attach_tap(self, graph: TradingGraph) -> None:
-        if self._tap_graph is not graph:
+    def _attach_tap(self, graph: TradingGraph) -> Tap:
+        if self._tap is None or self._tap_graph is not graph:
             self._tap_graph = graph
             self._tap = graph.bus.add_tap(ALL_DATA, capacity=self._tap_capacity,
                                           name=TAP_NAME)
+        return self._tap
 
-    def _market_data(self, node: TradingNode) -> Iterator[Any]:
+    def _market_data(self, node: TradingNode, tap: Tap) -> Iterator[Any]:
         feeds: dict[str, tuple[str, Any]] = {}  # instrument -> (feed name, its bar type)
         for index, feed in enumerate(node.feeds):
             feeds[feed.instrument_id] = (f"{index}-{feed.instrument_id}", feed.bar_type)
-        for _, message in self._tap.drain():
+        for _, message in tap.drain():
             kind = _DATA_KINDS.get(type(message))
-            source = feeds.get(instrument_of(message)) if kind is not None else None
+            if kind is None:
+                continue  # not market data (instrument definitions share `data.`)
+            source = feeds.get(instrument_of(message))
             # Bars the engine built itself (aggregation) share the topic family: only the
             # feed's own bar type measures the feed.
             if source is None or (kind == "bar" and message.bar_type != source[1]):
