@@ -91,6 +91,8 @@ class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
     account_states: int = 0
     balance_corrections: int = 0
     """Currencies whose book total a venue account state corrected."""
+    account_currency: str = ""
+    """The currency `equity()` is in (the metrics label it)."""
 
 
 class Portfolio(Actor):
@@ -227,6 +229,7 @@ class Portfolio(Actor):
             ),
             account_states=self._account_states,
             balance_corrections=self._balance_corrections,
+            account_currency=self._config.base_currency,
         )
 
     # -- handlers ----------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""The metrics collector on a real daemon node: what it exports equals the node's figures.
+
+Each test builds the node `tradebus run` would build (`api.compose.build_node`) from the
+bundled paper config on a few hundred sample bars replayed fast, and reads its metrics
+either through the ASGI app (as Prometheus does) or by collecting the registry directly,
+synchronously, so the node's own figures can be read at the same moment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
+from api.http.metrics import TAP_NAME, metrics_app, metrics_registry
+from engine.domain.enums import TradingState
+from engine.events.orders import SetTradingState
+from engine.runtime import RunnerState, TradingNode
+from engine.topics import RISK_EXECUTE
+
+SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
+LANE = "feed-0-BTC/USDT.SIM"
+FEED = "0-BTC/USDT.SIM"
+
+
+def make_node(folder: Path, *, bars: int = 600, speed: float = 60_000.0,
+              risk: str = "") -> TradingNode:
+    """The bundled paper daemon on `bars` sample bars at `speed`x, its data in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = SAMPLE.read_text().splitlines()[: bars + 1]
+    (folder / "bars.csv").write_text("\n".join(lines) + "\n")
+    text = DEFAULT_DAEMON_CONFIG.read_text()
+    text = text.replace('path = "sample:btcusdt_1m.csv"', 'path = "bars.csv"')
+    text = re.sub(r"^speed = .*$", f"speed = {speed}", text, flags=re.MULTILINE)
+    text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
+    text = text.replace("[risk]\n", f"[risk]\n{risk}")
+    (folder / "paper.toml").write_text(text)
+    config, file = load_daemon_config(folder / "paper.toml", environ={})
+    return build_node(config, file=file, cwd=folder)
+
+
+@asynccontextmanager
+async def running(node: TradingNode) -> AsyncIterator[TradingNode]:
+    """Run `node` in a task group until the block ends; enter once it is RUNNING."""
+    async with anyio.create_task_group() as group:
+        group.start_soon(node.run)
+        with anyio.fail_after(20):
+            while node.state is not RunnerState.RUNNING:  # noqa: ASYNC110 - no event to wait on
+                await anyio.sleep(0.005)
+        yield node
+        node.request_stop()
+
+
+async def wait_feeds_done(node: TradingNode) -> None:
+    with anyio.fail_after(20):
+        for feed in node.feeds:
+            await feed.finished.wait()
+        await node.inbox.wait_empty()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of an exposition, keyed by (name, sorted labels)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+          **labels: str) -> float:
+    return found[(name, tuple(sorted(labels.items())))]
+
+
+async def test_metrics_app_before_run_exports_only_the_node_state(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    transport = httpx.ASGITransport(app=metrics_app(node))
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+        response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    found = samples(response.text)
+    assert value(found, "tradebus_node_state", state="starting") == 1
+    assert value(found, "tradebus_node_ready") == 0
+    assert not any(name.startswith("tradebus_bus_") for name, _ in found)
+
+
+async def test_metrics_of_a_running_node_equal_its_statistics(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    registry = metrics_registry(node)
+
+    async with running(node):
+        generate_latest(registry)  # the first scrape attaches the market-data tap
+        await wait_feeds_done(node)
+        found = samples(generate_latest(registry).decode())
+        stats = node.statistics()  # no await since the scrape: the same moment
+        graph = node.graph
+        assert graph is not None
+        orders = graph.orders.statistics()
+        equity = graph.portfolio.equity()
+        fills = graph.portfolio.fills()
+
+    assert value(found, "tradebus_node_ready") == 1
+    assert value(found, "tradebus_bus_messages_published_total") == stats.bus.messages_published
+    for family, count in stats.bus.topic_families.items():
+        assert value(found, "tradebus_bus_topic_messages_total", family=family) == count
+    assert value(found, "tradebus_inbox_received_total", lane=LANE) == 600
+    assert value(found, "tradebus_inbox_depth", lane=LANE) == 0
+    assert value(found, "tradebus_feed_items_delivered_total", feed=FEED) == 600
+    assert stats.journal is not None
+    assert (value(found, "tradebus_journal_records_appended_total")
+            == stats.journal.appended)
+    assert orders.fills > 0
+    assert value(found, "tradebus_orders_submitted_total") == orders.submitted
+    assert value(found, "tradebus_orders", venue="SIM", status="filled") == orders.submitted
+    exported_fills = sum(v for (name, _), v in found.items() if name == "tradebus_fills_total")
+    assert exported_fills == len(fills) == orders.fills
+    fees = sum((fill.commission for fill in fills), Decimal(0))
+    assert value(found, "tradebus_fill_fees_total", currency="USDT") == pytest.approx(
+        float(fees))
+    assert value(found, "tradebus_portfolio_equity", currency="USDT") == pytest.approx(
+        float(equity))
+    assert 0 <= value(found, "tradebus_portfolio_drawdown_ratio") < 1
+    assert value(found, "tradebus_risk_trading_state", state="active") == 1
+
+
+async def test_market_data_latency_histogram_counts_the_tapped_bars(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    registry = metrics_registry(node)
+
+    async with running(node):
+        generate_latest(registry)
+        await wait_feeds_done(node)
+        found = samples(generate_latest(registry).decode())
+        taps = {tap.name: tap for tap in node.statistics().taps}
+
+    name = "tradebus_market_data_latency_seconds"
+    count = value(found, f"{name}_count", feed=FEED, kind="bar")
+    buckets = sorted(
+        ((float(dict(labels)["le"]), v) for (sample, labels), v in found.items()
+         if sample == f"{name}_bucket"),
+    )
+    assert count == taps[TAP_NAME].delivered > 0
+    assert [v for _, v in buckets] == sorted(v for _, v in buckets)  # cumulative
+    assert buckets[-1] == (float("inf"), count)
+    assert value(found, f"{name}_sum", feed=FEED, kind="bar") >= 0
+    assert value(found, "tradebus_tap_dropped_total", tap=TAP_NAME) == taps[TAP_NAME].dropped
+
+
+async def test_metrics_when_halted_count_denials_by_reason(tmp_path: Path) -> None:
+    node = make_node(tmp_path, risk='trading_state = "halted"\n')
+    registry = metrics_registry(node)
+
+    async with running(node):
+        await wait_feeds_done(node)
+        found = samples(generate_latest(registry).decode())
+        assert node.graph is not None
+        risk = node.graph.risk.statistics()
+
+    assert value(found, "tradebus_risk_trading_state", state="halted") == 1
+    assert value(found, "tradebus_risk_trading_state", state="active") == 0
+    assert risk.commands_denied > 0
+    for reason, count in risk.denied_by_reason.items():
+        assert value(found, "tradebus_risk_denials_total", reason=reason) == count
+    assert value(found, "tradebus_orders", venue="SIM", status="denied") == risk.commands_denied
+    assert value(found, "tradebus_orders_denied_total") == risk.commands_denied
+
+
+async def test_kill_switch_injected_shows_as_halted_at_the_next_scrape(tmp_path: Path) -> None:
+    node = make_node(tmp_path, bars=60)
+    registry = metrics_registry(node)
+
+    async with running(node):
+        before = samples(generate_latest(registry).decode())
+        assert node.runner is not None and node.clock is not None
+        now = node.clock.timestamp_ns()
+        node.runner.inject(SetTradingState(state=TradingState.HALTED, reason="test",
+                                           ts_event=now, ts_init=now), RISK_EXECUTE)
+        after = samples(generate_latest(registry).decode())
+
+    assert value(before, "tradebus_risk_trading_state", state="halted") == 0
+    assert value(after, "tradebus_risk_trading_state", state="halted") == 1
+
+
+async def test_two_collectors_on_one_node_export_one_series_per_tap_name(tmp_path: Path) -> None:
+    node = make_node(tmp_path, bars=60)
+    first, second = metrics_registry(node), metrics_registry(node)
+
+    async with running(node):
+        generate_latest(first)
+        generate_latest(second)
+        text = generate_latest(first).decode()
+        taps = [tap for tap in node.statistics().taps if tap.name == TAP_NAME]
+
+    lines = [line for line in text.splitlines()
+             if line.startswith("tradebus_tap_received_total{")]
+    assert len(taps) == 2
+    assert lines == [f'tradebus_tap_received_total{{tap="{TAP_NAME}"}} '
+                     f'{float(sum(tap.received for tap in taps))}']
+
+
+async def test_metrics_app_is_routed_at_metrics_without_a_redirect(tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    app = Starlette(routes=[Route("/metrics", metrics_app(node))])
+    transport = httpx.ASGITransport(app=app)
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+        response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "tradebus_node_state" in response.text
