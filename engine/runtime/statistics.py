@@ -159,7 +159,9 @@ def _named_statistics(kind: str, parts: Named) -> dict[str, Builtins]:
     for name, part in pairs:
         if name in result:
             raise ValueError(f"{kind} name {name!r}: used twice")
-        result[name] = _builtins(f"{kind} {name!r}", part.statistics())
+        counters = part.statistics()
+        # A part with nothing to count yet (a feed before its task runs) says None.
+        result[name] = {} if counters is None else _builtins(f"{kind} {name!r}", counters)
     return dict(sorted(result.items()))
 
 

@@ -188,3 +188,17 @@ def test_node_statistics_of_a_part_without_a_struct_raises() -> None:
 
     with pytest.raises(TypeError, match="venue 'odd': must return a Struct or a dict"):
         node_statistics(graph, venues={"odd": Unshaped()})
+
+
+def test_a_part_with_nothing_to_count_yet_is_an_empty_entry() -> None:
+    class NotStarted:
+        def statistics(self) -> None:
+            return None
+
+    from engine.runtime.statistics import node_statistics
+    from engine.testing import make_graph
+
+    graph = make_graph()
+    graph.start()
+    snapshot = node_statistics(graph, feeds=[("feed-0", NotStarted())])
+    assert snapshot.feeds == {"feed-0": {}}
