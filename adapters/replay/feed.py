@@ -45,6 +45,8 @@ class ReplayFeedStatistics(msgspec.Struct, frozen=True, kw_only=True):
     skipped: int
     max_lag_ns: int
     """The largest (engine time at delivery - item.ts_event) seen: how far behind it ran."""
+    lag_ns: int = 0
+    """The same for the last item delivered: how far behind it runs now."""
 
 
 class ReplayFeed:
@@ -87,6 +89,7 @@ class ReplayFeed:
         self._delivered = 0
         self._skipped = 0
         self._max_lag_ns = 0
+        self._lag_ns = 0
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Deliver every item at its time, then set `finished` and return."""
@@ -111,14 +114,16 @@ class ReplayFeed:
                 resume_after = None  # past the resume point: no need to look again
             await clock.sleep_until(item.ts_event)
             now = clock.timestamp_ns()
-            self._max_lag_ns = max(self._max_lag_ns, now - item.ts_event)
+            self._lag_ns = now - item.ts_event
+            self._max_lag_ns = max(self._max_lag_ns, self._lag_ns)
             deliver(replace(item, ts_init=now) if self.restamp else item)
             self._delivered += 1
         self.finished.set()
 
     def statistics(self) -> ReplayFeedStatistics:
         return ReplayFeedStatistics(
-            delivered=self._delivered, skipped=self._skipped, max_lag_ns=self._max_lag_ns
+            delivered=self._delivered, skipped=self._skipped, max_lag_ns=self._max_lag_ns,
+            lag_ns=self._lag_ns,
         )
 
 
