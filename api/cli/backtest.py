@@ -52,6 +52,14 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     except ConfigError as error:
         return _input_error("config error", error)
     config = prepared.config
+    output = Path(arguments.output_dir or config.backtest.output_dir)
+    if not arguments.no_save:
+        # Before the run, not after it: a run whose results cannot be saved is lost.
+        problem = _unwritable(output)
+        if problem is not None:
+            where = ("--output-dir" if arguments.output_dir
+                     else f"{prepared.file}: config field $.backtest.output_dir")
+            return _input_error("config error", f"{where}: {output}: {problem}")
     show_progress = arguments.progress == "always" or (
         arguments.progress == "auto"
         and console.is_terminal
@@ -77,7 +85,6 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     elapsed = time.perf_counter() - started
     _print_summary(console, result, elapsed)
     if not arguments.no_save:
-        output = Path(arguments.output_dir or config.backtest.output_dir)
         store = ResultStore(output / "results.sqlite")
         run_id = store.save(result, config=prepared.file.read_text())
         safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.name).strip("._") or "backtest"
@@ -88,7 +95,18 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     return 1 if result.faults else 0
 
 
-def _input_error(kind: str, error: Exception) -> int:
+def _unwritable(folder: Path) -> str | None:
+    """Why results cannot be written to `folder` (made if missing), or None if they can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot create the folder: {error.strerror or error}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    return None
+
+
+def _input_error(kind: str, error: Exception | str) -> int:
     """Report bad input on one stderr line (never wrapped: scripts grep it) and return 2.
 
     The message is escaped because it quotes config syntax such as `[[instruments]]`,

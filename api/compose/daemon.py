@@ -18,7 +18,7 @@ from pathlib import Path
 import msgspec
 
 from adapters.data.recording import AsyncRecordingStore, RecordingWriter
-from api.compose.parts import build_instruments, build_strategies
+from api.compose.parts import build_instruments, build_strategies, check_portfolio
 from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
 from api.compose.settings import DaemonFileConfig, daemon_file_type
 from engine.cache import MarketCache
@@ -126,6 +126,7 @@ def build_node(
     """
     where = str(file)
     instruments = build_instruments(config.instruments, where)
+    check_portfolio(config.portfolio, instruments, where)
     strategies = build_strategies(config.strategies,
                                   {instrument.instrument_id for instrument in instruments},
                                   where)

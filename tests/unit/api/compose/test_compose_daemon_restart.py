@@ -48,7 +48,7 @@ def rsi_config(folder: Path, *, cancel: bool, bars: int = 100) -> Path:
     text = re.sub(r"^cancel_open_orders_on_stop = .*$",
                   f"cancel_open_orders_on_stop = {str(cancel).lower()}", text,
                   flags=re.MULTILINE)
-    text = re.sub(r"^speed = .*$", "speed = 2_000_000.0", text, flags=re.MULTILINE)
+    text = re.sub(r"^speed = .*$", "speed = 60_000.0", text, flags=re.MULTILINE)
     text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
     assert f"cancel_open_orders_on_stop = {str(cancel).lower()}" in text
     path = folder / "paper.toml"
@@ -144,5 +144,6 @@ async def run_and_look_fed(path: Path) -> TradingNode:
     node.config = msgspec.structs.replace(node.config, stop_when_feeds_finish=True)
     with anyio.fail_after(30):
         assert await node.run() == 0
-    assert long_quantity(node) > 0  # type: ignore[operator]
+    assert node.graph is not None
+    assert long_quantity(node) > 0, node.graph.orders.orders()  # type: ignore[operator]
     return node
