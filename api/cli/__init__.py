@@ -4,6 +4,7 @@
     tradebus run [CONFIG.toml]        run the daemon (paper mode on the sample without CONFIG)
     tradebus record CONFIG.toml       record the config's feeds to SQLite
     tradebus journal list|export      read the daemon's event journal
+    tradebus results list|trades|fills  read saved backtest runs: trades, fills
     tradebus optimize|walk-forward|validate|stress|portfolio|report|studies
                                       research: see docs/research.md
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from api.cli import backtest, journal, record, run
+from api.cli import backtest, journal, record, results, run
 from api.research import cli as research_cli
 
 __all__ = ("main",)
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `tradebus` with `argv` (default: the process's arguments); return the exit code."""
     parser = argparse.ArgumentParser(prog="tradebus", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (backtest, run, record, journal):
+    for command in (backtest, run, record, journal, results):
         command.add_parser(commands)
     research_cli.add_parsers(commands)
     arguments = parser.parse_args(argv)

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.results import breakdown, print_breakdown
 from api.compose import prepare_backtest
 from engine.analysis import report_rows
 from engine.backtest import BacktestResult
@@ -132,3 +133,4 @@ def _print_summary(console: Console, result: BacktestResult, elapsed: float) -> 
     if result.faults:
         table.add_row("strategy faults", ", ".join(f.actor_id for f in result.faults))
     console.print(table)
+    print_breakdown(console, breakdown(result.trades, result.trade_strategy_ids, result.fills))
