@@ -37,7 +37,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("config", nargs="?", help="config file (default: the bundled demo)")
     parser.add_argument("--output-dir", help="where results go (overrides the config)")
     parser.add_argument("--no-save", action="store_true", help="print only; save nothing")
-    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="show a progress bar: auto (default) on a terminal for runs of "
+                             f"{PROGRESS_MIN_ROWS:,}+ bars (or of unknown length), always, "
+                             "or never")
     parser.set_defaults(handler=run_backtest_command)
 
 

@@ -67,7 +67,9 @@ def add_parser(
         "--kind", action="extend", nargs="+", metavar="KIND", dest="kinds",
         help="only these message kinds (tags, e.g. bar order.filled)",
     )
-    export.add_argument("--inputs-only", action="store_true", help="only input records")
+    export.add_argument("--inputs-only", action="store_true",
+                        help="only input records (what a replay reads: market data, timers, "
+                             "session markers, venue events)")
     return journal
 
 
