@@ -31,6 +31,7 @@ import anyio.abc
 import msgspec
 
 from engine.actor import ActorState
+from engine.actors.portfolio import Portfolio
 from engine.clock import LiveClock
 from engine.config import Config
 from engine.events.base import Event
@@ -453,8 +454,8 @@ class TradingNode:
         (items delivered, how far behind their data they run), the inbox, faults.
 
         `behind` is the largest lag of a feed's last item (engine time at delivery less
-        its time) plus what waits in the inbox: a paper session replaying faster than the
-        graph keeps up shows it here before anything is dropped.
+        its own time) and `inbox depth` what waits to be handled: a paper session
+        replaying faster than the graph keeps up shows in them before anything is dropped.
         """
         graph = self.graph
         if graph is None:
@@ -466,7 +467,7 @@ class TradingNode:
         behind_ns = max((counters.get("lag_ns", 0) for counters in feeds), default=0)
         faulted = [s.id for s in graph.strategies if s.state is ActorState.FAULTED]
         return (
-            f"equity {portfolio.equity()}, pnl {self._pnl()}, "
+            f"equity {portfolio.equity()}, pnl {self._pnl(portfolio)}, "
             f"positions {len([p for p in portfolio.positions() if p.quantity])}, "
             f"open orders {len(graph.orders.open_orders())}, "
             f"fills {graph.orders.statistics().fills}, "
@@ -490,21 +491,17 @@ class TradingNode:
             f"{runner.data_handled if runner else 0} market data items handled "
             f"(after {recovered} recovered inputs), "
             f"fills {graph.orders.statistics().fills} in all, equity {portfolio.equity()}, "
-            f"pnl {self._pnl()}, "
+            f"pnl {self._pnl(portfolio)}, "
             f"open positions {len([p for p in portfolio.positions() if p.quantity])}, "
             f"open orders at the stop {self._open_at_stop} "
             f"({'canceled' if self.config.cancel_open_orders_on_stop else 'left working'}), "
             f"faulted strategies {', '.join(faulted) if faulted else 'none'}"
         )
 
-    def _pnl(self) -> str:
-        portfolio = self.require_graph().portfolio
+    @staticmethod
+    def _pnl(portfolio: Portfolio) -> str:
+        """Realized plus unrealized, less fees (quote currencies summed, as the portfolio's)."""
         return str(portfolio.realized_pnl() + portfolio.unrealized_pnl() - portfolio.total_fees())
-
-    def require_graph(self) -> TradingGraph:
-        if self.graph is None:
-            raise RuntimeError("node: the graph is built in run()")
-        return self.graph
 
     def _feed_counters(self) -> list[dict[str, int]]:
         counters: list[dict[str, int]] = []
