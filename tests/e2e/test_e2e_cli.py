@@ -248,15 +248,6 @@ def test_prepare_backtest_missing_config_file_names_the_file(tmp_path: Path) -> 
     assert (raised.value.path, raised.value.file) == ("$", str(config))
 
 
-@pytest.mark.parametrize(
-    ("line", "row", "reason"),
-    [
-        pytest.param(20, "1672532280000,30000.00,abc,1,1,1", "high 'abc'", id="malformed"),
-        pytest.param(20, "1672532280000,30000.00,30010.00,29990.00", "", id="missing-column"),
-        pytest.param(30, "1672531200000,30000.00,30010.00,29990.00,30001.00,1.0",
-                     "ts 1672531200000", id="out-of-order"),
-    ],
-)
 def test_prepare_backtest_bad_csv_header_is_refused_before_the_run_naming_line_1(
     tmp_path: Path,
 ) -> None:
@@ -270,6 +261,15 @@ def test_prepare_backtest_bad_csv_header_is_refused_before_the_run_naming_line_1
     assert raised.value.reason.startswith(f"{csv_path}:1: header")
 
 
+@pytest.mark.parametrize(
+    ("line", "row", "reason"),
+    [
+        pytest.param(20, "1672532280000,30000.00,abc,1,1,1", "high 'abc'", id="malformed"),
+        pytest.param(20, "1672532280000,30000.00,30010.00,29990.00", "", id="missing-column"),
+        pytest.param(30, "1672531200000,30000.00,30010.00,29990.00,30001.00,1.0",
+                     "ts 1672531200000", id="out-of-order"),
+    ],
+)
 def test_backtest_bad_csv_row_raises_data_error_naming_line(
     tmp_path: Path, line: int, row: str, reason: str
 ) -> None:
