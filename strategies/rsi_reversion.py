@@ -86,9 +86,9 @@ class RsiMeanReversion(Strategy):
             return
         self.stop_order = None
         position = self.net_quantity(self.config.instrument_id)
-        if position <= 0 or stop.trigger_price is None or stop.order_type is not (
-                OrderType.STOP_MARKET):
-            return
+        if (position <= 0 or stop.trigger_price is None
+                or stop.order_type is not OrderType.STOP_MARKET):
+            return  # flat now (or not a stop of ours): nothing to protect
         self.stop_order = self.stop_market_order(
             self.config.instrument_id, OrderSide.SELL, position, stop.trigger_price,
             reduce_only=True,
