@@ -73,7 +73,7 @@ class CsvSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def sample_bars_path() -> Path:
-    """Return the bundled sample: 20,000 one-minute BTC/USDT bars (make_bars.py, seed 42)."""
+    """Return the bundled sample: 20,000 one-minute BTC/USDT bars (tests/bench/canonical_bars.py, seed 42)."""
     return Path(__file__).with_name("sample") / "btcusdt_1m.csv"
 
 
