@@ -73,7 +73,8 @@ class CsvSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def sample_bars_path() -> Path:
-    """Return the bundled sample: 20,000 one-minute BTC/USDT bars (tests/bench/canonical_bars.py, seed 42)."""
+    """Return the bundled sample: 20,000 one-minute BTC/USDT bars (seed 42 of
+    tests/bench/canonical_bars.py, the benchmark's generator)."""
     return Path(__file__).with_name("sample") / "btcusdt_1m.csv"
 
 
