@@ -22,13 +22,13 @@ from engine.cache import MarketCache
 from engine.clock import SimClock
 from engine.config import Config
 from engine.domain.order import Order
-from engine.events.fills import OrderFilled
+from engine.events.fills import OrderFilled, PositionClosed
 from engine.events.market import BarType, Instrument
 from engine.events.system import ActorFaulted
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
 from engine.strategy import Strategy
-from engine.topics import system_topic
+from engine.topics import ALL_POSITION_EVENTS, system_topic
 
 __all__ = ("BacktestResult", "BacktestSettings", "run_backtest")
 
@@ -59,10 +59,14 @@ class BacktestResult(msgspec.Struct, kw_only=True):
     balances: dict[str, Decimal]
     equity_curve: list[tuple[int, Decimal]]
     trades: list[ClosedTrade]
-    fills: list[OrderFilled]
+    fills: list[OrderFilled]  # each names its strategy (`strategy_id`)
     orders: list[Order]
     faults: list[ActorFaulted]
     statistics: dict[str, Any]
+    trade_strategy_ids: list[str] = []
+    """The strategy of each of `trades`, in the same order (a trade is one strategy's
+    round trip; `ClosedTrade` itself does not carry it). Empty for results made before
+    it existed."""
 
 
 def run_backtest(
@@ -103,6 +107,11 @@ def run_backtest(
     faults: list[ActorFaulted] = []
     graph.bus.subscribe(system_topic("actor"), lambda m: faults.append(m)
                         if type(m) is ActorFaulted else None)
+    # The portfolio records a closed trade and publishes its PositionClosed in the same
+    # step, so the closes, in order, name the strategy of each trade.
+    trade_strategy_ids: list[str] = []
+    graph.bus.subscribe(ALL_POSITION_EVENTS, lambda m: trade_strategy_ids.append(m.strategy_id)
+                        if type(m) is PositionClosed else None)
     if observe is not None:
         observe(graph)
 
@@ -159,4 +168,5 @@ def run_backtest(
         orders=graph.orders.orders(),
         faults=faults,
         statistics=statistics,
+        trade_strategy_ids=trade_strategy_ids,
     )

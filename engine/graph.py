@@ -169,28 +169,51 @@ class TradingGraph:
 
     def stop_strategies(self, *, cancel_open_orders: bool = False) -> None:
         """Stop the running strategies (a session ends): optionally cancel their open orders
-        first, then `on_stop`, then keep what `on_save` returns for the next start."""
+        first, then `on_stop`, then keep what `on_save` returns for the next start.
+
+        Canceled orders are remembered per strategy: the next `resume_strategies` hands
+        them over (`Strategy.canceled_at_stop`), so a protective stop can be re-placed.
+        """
         for strategy in self.strategies:
             if strategy.state is not ActorState.RUNNING:
                 continue
             try:
                 if cancel_open_orders:
-                    strategy.cancel_all_orders()
+                    canceled = strategy.cancel_orders_for_stop()
+                    if canceled:
+                        logger.warning(
+                            "strategy %s: the stop cancels its %d open orders (%s); it is "
+                            "told on the next start",
+                            strategy.id, len(canceled),
+                            ", ".join(o.client_order_id for o in canceled))
+                else:
+                    kept = strategy.open_orders()
+                    if kept:
+                        logger.info("strategy %s: %d open orders stay working across the stop",
+                                    strategy.id, len(kept))
                 strategy.stop()
                 strategy.save_state()
             except Exception as error:
                 self._on_handler_error(strategy.id, "on_stop", error)
 
     def resume_strategies(self) -> None:
-        """Start the strategies a session end stopped, handing them their saved state."""
+        """Start the strategies a session end stopped, handing them their saved state and
+        the orders the stop canceled (readable in `on_start` and `on_load`)."""
         for strategy in self.strategies:
             if strategy.state is not ActorState.STOPPED:
                 continue
+            canceled = strategy.settle_canceled_at_stop()
             try:
                 strategy.start()
                 strategy.load_state()
             except Exception as error:
                 self._on_handler_error(strategy.id, "on_start", error)
+            finally:
+                strategy.clear_canceled_at_stop()
+            if canceled:
+                logger.warning("strategy %s: told on start that the last stop canceled %d of "
+                               "its orders (%s)", strategy.id, len(canceled),
+                               ", ".join(o.client_order_id for o in canceled))
 
     def begin_session(self, started: SessionStarted) -> None:
         """A daemon session starts (live, or replayed from the journal): its client order ids

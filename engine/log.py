@@ -1,9 +1,11 @@
 """Logging for the daemon: JSON lines for machines, readable text on a terminal.
 
-Every line carries the engine's own time (`ts`, from the graph's clock, so a replayed or
-scaled session logs the time the engine believes it is) and the component (the logger
-name, e.g. `engine.actors.risk`). Logs explain; events and metrics decide: nothing a test
-or an operator relies on exists only in a log line.
+Every line carries two times: the engine's own (`ts`, from the graph's clock, so a
+replayed or scaled session logs the time the engine believes it is: 2023 in a paper
+session on 2023 data) and the wall time the line was written (`wall`, from the log
+record itself, never read from a clock here: the engine reads no wall clock), plus the
+component (the logger name, e.g. `engine.actors.risk`). Logs explain; events and metrics
+decide: nothing a test or an operator relies on exists only in a log line.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class EngineTimeFilter(logging.Filter):
         return True
 
 
+def _record_ns(record: logging.LogRecord) -> int:
+    """When `logging` made the record (its `created`, wall time), in nanoseconds."""
+    return int(record.created * 1e9)
+
+
 def _iso(ts_ns: int | None) -> str | None:
     if ts_ns is None:
         return None
@@ -42,13 +49,14 @@ def _iso(ts_ns: int | None) -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, ts_ns, level, component, message (+ error)."""
+    """One JSON object per line: ts, ts_ns, wall, level, component, message (+ error)."""
 
     def format(self, record: logging.LogRecord) -> str:
         ts_ns = getattr(record, "engine_ts", None)
         line: dict[str, object] = {
             "ts": _iso(ts_ns),
             "ts_ns": ts_ns,
+            "wall": _iso(_record_ns(record)),
             "level": record.levelname.lower(),
             "component": record.name,
             "message": record.getMessage(),
@@ -59,12 +67,14 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`2023-01-01T00:01:00.000Z INFO  engine.actors.risk: message` for people."""
+    """`2026-12-02T07:08:00.123Z [engine 2023-01-01T00:01:00.000Z] INFO  engine.actors.risk:
+    message` for people: wall time first (when it happened for the operator), then the
+    engine's."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = (
-            f"{_iso(getattr(record, 'engine_ts', None)) or '-'} {record.levelname:<5} "
-            f"{record.name}: {record.getMessage()}"
+            f"{_iso(_record_ns(record))} [engine {_iso(getattr(record, 'engine_ts', None)) or '-'}]"
+            f" {record.levelname:<5} {record.name}: {record.getMessage()}"
         )
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)

@@ -7,6 +7,11 @@ send it to risk; what happened comes back as events to `on_order_*` and
 
 Faults are isolated: an exception in a strategy's handler stops that strategy
 (`ActorFaulted`) and the graph goes on, unless the graph was built to fail fast.
+
+A graceful daemon stop may cancel a strategy's open orders (`cancel_open_orders_on_stop`);
+the next start then tells the strategy which ones (`canceled_at_stop`, readable in
+`on_start` and `on_load`), so it can re-place what protected a position. Both steps are
+driven by the journaled session markers, so a replay repeats them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import msgspec
 
 from engine.actor import Actor
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderType, TimeInForce
+from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from engine.domain.ids import ClientOrderIds
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
@@ -84,6 +89,8 @@ class Strategy(Actor):
         self._orders: OpenOrdersView | None = None
         self._cache: MarketCache | None = None
         self._saved_state: dict[str, Any] | None = None
+        self._canceled_by_stop: list[Order] = []
+        self._canceled_at_stop: tuple[Order, ...] = ()
 
     def bind(
         self,
@@ -115,6 +122,42 @@ class Strategy(Actor):
         if on_load is not None and self._saved_state is not None:
             on_load(self._saved_state)
         self._saved_state = None
+
+    def cancel_orders_for_stop(self) -> list[Order]:
+        """Cancel every open order because the session stops; remember them for the restart.
+
+        Returns the orders as they were when canceled (the graph logs them).
+        """
+        canceled = self.open_orders()
+        for order in canceled:
+            self.cancel_order(order.client_order_id)
+        self._canceled_by_stop = canceled
+        return canceled
+
+    def settle_canceled_at_stop(self) -> tuple[Order, ...]:
+        """Before a restart's `on_start`: keep, of the orders the stop canceled, those that
+        really ended canceled (one filled meanwhile, or still working, needs no re-placing)."""
+        self._canceled_at_stop = tuple(
+            order for order in self._canceled_by_stop
+            if (now := self.orders.order(order.client_order_id)) is not None
+            and now.status is OrderStatus.CANCELED
+        )
+        self._canceled_by_stop = []
+        return self._canceled_at_stop
+
+    def clear_canceled_at_stop(self) -> None:
+        """After `on_start` and `on_load` have seen them: the restart's news is told once."""
+        self._canceled_at_stop = ()
+
+    @property
+    def canceled_at_stop(self) -> tuple[Order, ...]:
+        """During a restart's `on_start`/`on_load`: this strategy's orders that the last
+        graceful stop canceled, as they were then (side, type, prices, `leaves_quantity`).
+
+        Empty otherwise. A strategy whose stop orders protect a position re-places them
+        here: the venue no longer works them.
+        """
+        return self._canceled_at_stop
 
     def start(self) -> None:
         # Own order and position events flow before on_start, so nothing sent there is missed.

@@ -4,19 +4,28 @@ Buy when RSI falls below `oversold` while flat; once filled, rest a stop-market 
 `stop_loss_fraction` below the entry price. Exit at market when RSI rises above
 `overbought` (canceling the stop), or let the stop take the position out. The stop is
 placed on the entry *fill*, not the signal, so it protects the quantity actually held.
+
+Across a graceful daemon restart (`on_save`/`on_load`) it keeps its RSI and the orders it
+tracks; if the stop canceled its protective stop (`cancel_open_orders_on_stop = true`),
+`on_load` re-places it at the same trigger for the position still held, so a position is
+never left without a stop.
 """
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
+from typing import Any
 
-from engine.domain.enums import OrderSide
+from engine.domain.enums import OrderSide, OrderType
 from engine.events.fills import OrderFilled, PositionClosed
 from engine.events.market import Bar, BarType
 from engine.indicators import RelativeStrengthIndex
 from engine.strategy import Strategy, StrategyConfig
 
 __all__ = ("RsiMeanReversion", "RsiMeanReversionConfig")
+
+logger = logging.getLogger(__name__)
 
 
 class RsiMeanReversionConfig(StrategyConfig, kw_only=True, frozen=True):
@@ -56,6 +65,37 @@ class RsiMeanReversion(Strategy):
         self.stop_order: str | None = None
         self.exit_order: str | None = None
         self.subscribe_bars(BarType(instrument_id=config.instrument_id, timeframe=config.timeframe))
+
+    def on_save(self) -> dict[str, Any]:
+        # Kept in memory only: the journal replay rebuilds it (see docs/user-guide.md).
+        return {"rsi": self.rsi, "entry_order": self.entry_order,
+                "stop_order": self.stop_order, "exit_order": self.exit_order}
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        self.rsi = state["rsi"]
+        self.entry_order = state["entry_order"]
+        self.stop_order = state["stop_order"]
+        self.exit_order = state["exit_order"]
+        self._replace_canceled_stop()
+
+    def _replace_canceled_stop(self) -> None:
+        """Re-place the protective stop the last graceful stop canceled, if still long."""
+        stop = next((order for order in self.canceled_at_stop
+                     if order.client_order_id == self.stop_order), None)
+        if stop is None:
+            return
+        self.stop_order = None
+        position = self.net_quantity(self.config.instrument_id)
+        if (position <= 0 or stop.trigger_price is None
+                or stop.order_type is not OrderType.STOP_MARKET):
+            return  # flat now (or not a stop of ours): nothing to protect
+        self.stop_order = self.stop_market_order(
+            self.config.instrument_id, OrderSide.SELL, position, stop.trigger_price,
+            reduce_only=True,
+        )
+        logger.warning("strategy %s: re-placed the protective stop %s (canceled by the last "
+                       "stop) as %s: sell %s at %s", self.id, stop.client_order_id,
+                       self.stop_order, position, stop.trigger_price)
 
     def on_bar(self, bar: Bar) -> None:
         rsi = self.rsi

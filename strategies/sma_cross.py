@@ -10,11 +10,17 @@ No signal is acted on while an order of this strategy is still open. In a backte
 order fills at the next bar's open, before the strategy sees that bar, so this never
 changes a backtest; live or in paper mode it keeps a late fill from stacking a second
 order (a second sell would leave it short).
+
+Across a graceful daemon restart it keeps its averages and cross (`on_save`/`on_load`),
+so it does not warm up again. It holds no resting orders: a market order the stop
+canceled is not re-placed, because the signal it acted on is stale by the restart; the
+next cross decides.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from engine.domain.enums import OrderSide
 from engine.events.market import Bar, BarType
@@ -57,6 +63,13 @@ class SmaCross(Strategy):
         self.slow = SimpleMovingAverage(config.slow_period)
         self.cross = CrossOver(tolerance=config.tolerance)
         self.subscribe_bars(BarType(instrument_id=config.instrument_id, timeframe=config.timeframe))
+
+    def on_save(self) -> dict[str, Any]:
+        # Kept in memory only: the journal replay rebuilds it (see docs/user-guide.md).
+        return {"fast": self.fast, "slow": self.slow, "cross": self.cross}
+
+    def on_load(self, state: dict[str, Any]) -> None:
+        self.fast, self.slow, self.cross = state["fast"], state["slow"], state["cross"]
 
     def on_bar(self, bar: Bar) -> None:
         fast = self.fast

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
 from adapters.data.config import resolve_data_path
-from adapters.data.csv_bars import CsvBarSource
+from adapters.data.csv_bars import BadRowHandler, CsvBarSource
 from adapters.data.recording import MarketData, RecordingSource
 from engine.config import Config
 from engine.events import BarType
@@ -45,6 +45,8 @@ class ReplayFeedStatistics(msgspec.Struct, frozen=True, kw_only=True):
     skipped: int
     max_lag_ns: int
     """The largest (engine time at delivery - item.ts_event) seen: how far behind it ran."""
+    lag_ns: int = 0
+    """The same for the last item delivered: how far behind it runs now."""
 
 
 class ReplayFeed:
@@ -87,6 +89,7 @@ class ReplayFeed:
         self._delivered = 0
         self._skipped = 0
         self._max_lag_ns = 0
+        self._lag_ns = 0
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Deliver every item at its time, then set `finished` and return."""
@@ -111,14 +114,16 @@ class ReplayFeed:
                 resume_after = None  # past the resume point: no need to look again
             await clock.sleep_until(item.ts_event)
             now = clock.timestamp_ns()
-            self._max_lag_ns = max(self._max_lag_ns, now - item.ts_event)
+            self._lag_ns = now - item.ts_event
+            self._max_lag_ns = max(self._max_lag_ns, self._lag_ns)
             deliver(replace(item, ts_init=now) if self.restamp else item)
             self._delivered += 1
         self.finished.set()
 
     def statistics(self) -> ReplayFeedStatistics:
         return ReplayFeedStatistics(
-            delivered=self._delivered, skipped=self._skipped, max_lag_ns=self._max_lag_ns
+            delivered=self._delivered, skipped=self._skipped, max_lag_ns=self._max_lag_ns,
+            lag_ns=self._lag_ns,
         )
 
 
@@ -127,13 +132,17 @@ class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
 
     The pace is the daemon's clock (`[runtime] speed`): the feed only follows it. From a
     recording, only `instrument_id`'s items are replayed, of every `session` unless one is
-    named; `timeframe` applies to CSV bars.
+    named; `timeframe` applies to CSV bars. The daemon checks a CSV whole before the
+    session starts; a row that turns bad later (the file changed) is logged with its
+    line and skipped (`bad_rows = "skip"`) or ends the feed (`"stop"`, after the last
+    whole chunk of 65,536 rows before it), never a crash.
     """
 
     path: str
     instrument_id: str
     timeframe: str = "1m"
     session: int | None = None
+    bad_rows: Literal["skip", "stop"] = "skip"
 
     def __post_init__(self) -> None:
         if not self.is_recording and not self.path.lower().endswith(".csv"):
@@ -150,9 +159,14 @@ class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
     def bar_type(self) -> BarType:
         return BarType(instrument_id=self.instrument_id, timeframe=self.timeframe)
 
-    def build_items(self, base: Path | None) -> Iterable[MarketData]:
-        """Return the source to replay; relative paths resolve against `base`."""
+    def build_items(
+        self, base: Path | None, *, on_bad_row: BadRowHandler | None = None
+    ) -> Iterable[MarketData]:
+        """Return the source to replay; relative paths resolve against `base`.
+
+        `on_bad_row` is told of each bad CSV row, which is then skipped (see the class).
+        """
         path = resolve_data_path(self.path, base=base)
         if self.is_recording:
             return RecordingSource(path, session=self.session, instrument_ids=[self.instrument_id])
-        return CsvBarSource(path, self.bar_type)
+        return CsvBarSource(path, self.bar_type, on_bad_row=on_bad_row)

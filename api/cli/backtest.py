@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli.results import breakdown, print_breakdown
 from api.compose import prepare_backtest
 from engine.analysis import report_rows
 from engine.backtest import BacktestResult
@@ -36,7 +37,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("config", nargs="?", help="config file (default: the bundled demo)")
     parser.add_argument("--output-dir", help="where results go (overrides the config)")
     parser.add_argument("--no-save", action="store_true", help="print only; save nothing")
-    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="show a progress bar: auto (default) on a terminal for runs of "
+                             f"{PROGRESS_MIN_ROWS:,}+ bars (or of unknown length), always, "
+                             "or never")
     parser.set_defaults(handler=run_backtest_command)
 
 
@@ -52,6 +56,14 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     except ConfigError as error:
         return _input_error("config error", error)
     config = prepared.config
+    output = Path(arguments.output_dir or config.backtest.output_dir)
+    if not arguments.no_save:
+        # Before the run, not after it: a run whose results cannot be saved is lost.
+        problem = _unwritable(output)
+        if problem is not None:
+            where = ("--output-dir" if arguments.output_dir
+                     else f"{prepared.file}: config field $.backtest.output_dir")
+            return _input_error("config error", f"{where}: {output}: {problem}")
     show_progress = arguments.progress == "always" or (
         arguments.progress == "auto"
         and console.is_terminal
@@ -77,7 +89,6 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     elapsed = time.perf_counter() - started
     _print_summary(console, result, elapsed)
     if not arguments.no_save:
-        output = Path(arguments.output_dir or config.backtest.output_dir)
         store = ResultStore(output / "results.sqlite")
         run_id = store.save(result, config=prepared.file.read_text())
         safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.name).strip("._") or "backtest"
@@ -88,7 +99,18 @@ def _backtest(arguments: argparse.Namespace, console: Console) -> int:
     return 1 if result.faults else 0
 
 
-def _input_error(kind: str, error: Exception) -> int:
+def _unwritable(folder: Path) -> str | None:
+    """Why results cannot be written to `folder` (made if missing), or None if they can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot create the folder: {error.strerror or error}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    return None
+
+
+def _input_error(kind: str, error: Exception | str) -> int:
     """Report bad input on one stderr line (never wrapped: scripts grep it) and return 2.
 
     The message is escaped because it quotes config syntax such as `[[instruments]]`,
@@ -114,3 +136,4 @@ def _print_summary(console: Console, result: BacktestResult, elapsed: float) -> 
     if result.faults:
         table.add_row("strategy faults", ", ".join(f.actor_id for f in result.faults))
     console.print(table)
+    print_breakdown(console, breakdown(result.trades, result.trade_strategy_ids, result.fills))

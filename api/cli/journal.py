@@ -1,25 +1,35 @@
 """The `tradebus journal` commands: look into the daemon's event journal.
 
-    tradebus journal list [--journal PATH]        one line per writer session
-    tradebus journal export [--journal PATH] [--from-seq N] [--kind KIND ...] [--inputs-only]
-                                                  JSON lines on stdout, one per record
+    tradebus journal list [CONFIG | --journal PATH]   one line per writer session
+    tradebus journal export [CONFIG | --journal PATH] [--from-seq N] [--kind KIND ...]
+                            [--inputs-only]            JSON lines on stdout, one per record
 
-Exit codes: 0 success, 2 bad input (a missing or unreadable journal, or a corrupt record:
-what came before it is still exported), reported in one line on stderr.
+The journal is the one the daemon would use: CONFIG's `[runtime]` data dir and journal
+name (environment overrides included), relative to the current directory, the bundled
+paper config's without CONFIG; `--journal` names a file instead.
+
+Exit codes: 0 success, 2 bad input (a missing or unreadable journal or config, an unknown
+`--kind`, or a corrupt record: what came before it is still exported), reported in one
+line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
-from engine.errors import JournalError
+from api.cli.process import config_error
+from api.compose import load_daemon_config
+from engine.errors import ConfigError, JournalError
+from engine.events.codec import TAGS
 from engine.persistence import JournalReader, SessionSummary
 
 __all__ = ("DEFAULT_JOURNAL_PATH", "add_parser", "run_journal")
@@ -27,7 +37,11 @@ __all__ = ("DEFAULT_JOURNAL_PATH", "add_parser", "run_journal")
 DEFAULT_JOURNAL_PATH: Final = Path("tradebus-data") / "journal.sqlite"
 
 _json: Final = msgspec.json.Encoder()
-_HEADERS: Final = ("session", "seqs", "first", "last", "records", "inputs")
+_HEADERS: Final = ("session", "seqs", "first", "last", "records", "inputs",
+                    "resumed_after_seq", "ended", "faulted")
+_COUNT_COLUMNS: Final = frozenset({4, 5, 6})
+_STOPPING: Final = "system.session_stopping"
+_FAULTED: Final = "system.actor_faulted"
 
 
 def add_parser(
@@ -41,27 +55,44 @@ def add_parser(
     export = commands.add_parser("export", help="records as JSON lines on stdout")
     for command in (listing, export):
         command.add_argument(
-            "--journal", type=Path, default=DEFAULT_JOURNAL_PATH,
-            help=f"journal file (default: {DEFAULT_JOURNAL_PATH})",
+            "config", nargs="?",
+            help="daemon config whose journal to read (default: the bundled paper config's, "
+                 f"{DEFAULT_JOURNAL_PATH})",
+        )
+        command.add_argument(
+            "--journal", type=Path, help="journal file to read instead of a config's",
         )
     export.add_argument("--from-seq", type=int, default=1, metavar="N", help="first seq")
     export.add_argument(
         "--kind", action="extend", nargs="+", metavar="KIND", dest="kinds",
         help="only these message kinds (tags, e.g. bar order.filled)",
     )
-    export.add_argument("--inputs-only", action="store_true", help="only input records")
+    export.add_argument("--inputs-only", action="store_true",
+                        help="only input records (what a replay reads: market data, timers, "
+                             "session markers, venue events)")
     return journal
 
 
 def run_journal(arguments: argparse.Namespace) -> int:
     """Run the parsed `journal` subcommand; return the exit code."""
-    path: Path = arguments.journal
+    if arguments.journal is not None:
+        path: Path = arguments.journal
+    else:
+        try:
+            config, _ = load_daemon_config(arguments.config, environ=os.environ)
+        except ConfigError as error:
+            return config_error(error)
+        path = Path(config.runtime.data_dir) / config.runtime.journal
+    if arguments.journal_command == "export" and arguments.kinds:
+        unknown = _unknown_kind(arguments.kinds)
+        if unknown is not None:
+            return _input_error(unknown)
     if not path.is_file():
         return _input_error(f"journal {path}: no such file")
     reader = JournalReader(path)
     try:
         if arguments.journal_command == "list":
-            _print_sessions(reader.sessions())
+            _print_sessions(reader.sessions(), _session_markers(reader))
             return 0
         return _export(reader, arguments)
     except JournalError as error:
@@ -92,26 +123,69 @@ def _export(reader: JournalReader, arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _print_sessions(sessions: list[SessionSummary]) -> None:
-    rows = [_HEADERS] + [
-        (
+def _unknown_kind(kinds: Iterable[str]) -> str | None:
+    """Why `--kind` names a kind no message has (it would silently export nothing)."""
+    known = sorted(TAGS.values())
+    for kind in kinds:
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else (
+                "kinds are message tags, e.g. bar, order.filled, command.submit_order; "
+                "docs/reference/events.md lists them")
+            return f"--kind {kind!r}: no message has this kind ({hint})"
+    return None
+
+
+class _Markers:
+    """What a session's journaled markers say: did it stop gracefully, what faulted."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.faulted: list[str] = []
+
+
+def _session_markers(reader: JournalReader) -> dict[int, _Markers]:
+    markers: dict[int, _Markers] = {}
+    for record in reader.records(kinds=[_STOPPING, _FAULTED]):
+        mark = markers.setdefault(record.session, _Markers())
+        if record.kind == _STOPPING:
+            mark.stopped = True
+        else:
+            mark.faulted.append(str(getattr(record.message, "actor_id", "?")))
+    return markers
+
+
+def _print_sessions(sessions: list[SessionSummary], markers: dict[int, _Markers]) -> None:
+    rows = [_HEADERS]
+    for index, summary in enumerate(sessions):
+        mark = markers.get(summary.session, _Markers())
+        last = index == len(sessions) - 1
+        if mark.stopped:
+            ended = "graceful"
+        else:
+            # No stop marker: killed (kill -9, power loss) or a fatal error; the last
+            # session may also still be running.
+            ended = "running|killed|fatal" if last else "killed|fatal"
+        resumed = "-" if index == 0 else str(sessions[index - 1].last_seq)
+        rows.append((
             str(summary.session),
             f"{summary.first_seq}-{summary.last_seq}",
             _timestamp(summary.first_ts),
             _timestamp(summary.last_ts),
             str(summary.records),
             str(summary.inputs),
-        )
-        for summary in sessions
-    ]
+            resumed,
+            ended,
+            ",".join(mark.faulted) or "-",
+        ))
     widths = [max(len(row[column]) for row in rows) for column in range(len(_HEADERS))]
     for row in rows:
         # text columns left-aligned, counts right-aligned
         cells = [
-            cell.rjust(width) if column >= 4 else cell.ljust(width)
+            cell.rjust(width) if column in _COUNT_COLUMNS else cell.ljust(width)
             for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
-        sys.stdout.write("  ".join(cells).rstrip() + "\n")
+        sys.stdout.write("  ".join(cells) + "\n")  # padded: every line as long
 
 
 def _timestamp(ns: int) -> str:

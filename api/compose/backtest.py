@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource
+from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource, check_bars_csv
 from adapters.data.config import CsvBarsConfig, RecordingDataConfig, resolve_data_path
 from adapters.sim import SimVenue
-from api.compose.parts import build_instruments, build_strategies
+from api.compose.parts import build_instruments, build_strategies, check_portfolio
 from api.compose.settings import BacktestFileConfig
 from engine.backtest import BacktestResult, run_backtest
 from engine.cache import MarketCache
 from engine.config import load_config
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DataError
 from engine.events.market import Instrument, timeframe_ns
 from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
@@ -89,6 +89,7 @@ def prepare_backtest(
     where = str(file)
     instruments = build_instruments(config.instruments, where)
     known = {i.instrument_id for i in instruments}
+    check_portfolio(config.portfolio, instruments, where)
     if not config.strategies:
         raise ConfigError("$.strategies", "at least one strategy is required", file=where)
     if not config.data:
@@ -110,12 +111,23 @@ def prepare_backtest(
         data_path = resolve_data_path(source.path, base=file.parent)
         if not data_path.exists():
             raise ConfigError(f"{at}.path", f"no such file: {data_path}", file=where)
+        if not data_path.is_file():
+            raise ConfigError(f"{at}.path", f"{data_path}: not a file (a folder?)", file=where)
         topic = bars_topic(source.instrument_id, source.timeframe)
         if isinstance(source, CsvBarsConfig):
+            # The header, a first row in epoch ms, at least one row: a full check would
+            # read the file twice; a bad row further in stops the run as a DataError.
+            try:
+                summary = check_bars_csv(data_path, source.bar_type)
+            except DataError as error:
+                raise ConfigError(f"{at}.path", str(error), file=where) from error
+            except OSError as error:
+                raise ConfigError(f"{at}.path", f"{data_path}: cannot read: "
+                                  f"{error.strerror}", file=where) from error
             sources.append(ReplaySource(CsvBarSource(data_path, source.bar_type), topic,
                                         source.instrument_id))
             if rows is not None:
-                rows += _count_rows(data_path)
+                rows += summary.rows
         elif isinstance(source, RecordingDataConfig):
             # A recording may hold trades and quotes too: no fixed topic, each item's own.
             sources.append(ReplaySource(
@@ -135,12 +147,3 @@ def prepare_backtest(
             rows = None
     return PreparedBacktest(config, file=file, instruments=instruments, strategies=strategies,
                             sources=sources, rows=rows)
-
-
-def _count_rows(path: Path) -> int:
-    """Data rows in a CSV (lines minus the header), counted fast for the progress bar."""
-    lines = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            lines += chunk.count(b"\n")
-    return max(lines - 1, 0)

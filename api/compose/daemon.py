@@ -10,6 +10,7 @@ whatever they are (`engine.runtime.node`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import msgspec
 
 from adapters.data.recording import AsyncRecordingStore, RecordingWriter
-from api.compose.parts import build_instruments, build_strategies
+from api.compose.parts import build_instruments, build_strategies, check_portfolio
 from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
 from api.compose.settings import DaemonFileConfig, daemon_file_type
 from engine.cache import MarketCache
@@ -125,6 +126,7 @@ def build_node(
     """
     where = str(file)
     instruments = build_instruments(config.instruments, where)
+    check_portfolio(config.portfolio, instruments, where)
     strategies = build_strategies(config.strategies,
                                   {instrument.instrument_id for instrument in instruments},
                                   where)
@@ -140,17 +142,34 @@ def build_node(
     ]
     runtime = config.runtime
     data_dir = ((cwd if cwd is not None else Path.cwd()) / runtime.data_dir).resolve()
+    feeds = build_feeds(config, file, registry=registry)
+    _check_writable_dir(data_dir, where)
     return TradingNode(
         runtime,
         graph_factory=_CoreGraph(config, instruments, cache),
         strategies=strategies,
         venues=venues,
-        feeds=build_feeds(config, file, registry=registry),
+        feeds=feeds,
         journal_path=data_dir / runtime.journal,
         recorder=SqliteSessionRecorder(data_dir / runtime.recording) if runtime.record
         else None,
         mode=config.mode,
     )
+
+
+def _check_writable_dir(data_dir: Path, where: str) -> None:
+    """Make the data dir now and refuse one the daemon could not write its journal to.
+
+    Found here, it is one line naming the field; found by the node, a traceback.
+    """
+    at = "$.runtime.data_dir"
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(at, f"{data_dir}: cannot create the folder: "
+                          f"{error.strerror or error}", file=where) from error
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(at, f"{data_dir}: not writable", file=where)
 
 
 class _CoreGraph:

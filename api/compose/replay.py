@@ -1,24 +1,43 @@
-"""The `replay` feed kind: CSV bars or a recording played in (scaled) real time."""
+"""The `replay` feed kind: CSV bars or a recording played in (scaled) real time.
+
+A CSV is checked whole before the session starts (a bad file is a ConfigError naming the
+feed's path and the file's line), so a daemon never starts on data it would crash on. A
+row that is bad anyway when the feed reaches it (the file changed since) is counted,
+logged with its line and skipped, or ends the feed (`bad_rows = "stop"`).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import anyio
+import msgspec
 
+from adapters.data import check_bars_csv
 from adapters.data.config import resolve_data_path
 from adapters.replay import ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DataError
 from engine.events import BarType
 from engine.events.market import timeframe_ns
 from engine.ports import MarketData
 from engine.runtime import Deliver, FeedClock
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from api.compose.registry import FeedContext
 
-__all__ = ("ReplayFeedBinding", "ReplayFeedConfig", "make_replay_feed")
+__all__ = ("ReplayFeedBinding", "ReplayFeedConfig", "ReplayFeedBindingStatistics",
+           "make_replay_feed")
+
+logger = logging.getLogger(__name__)
+
+
+class ReplayFeedBindingStatistics(ReplayFeedStatistics, frozen=True, kw_only=True):
+    bad_rows: int
+    """Bad rows met while replaying (skipped, or the one that ended the feed)."""
 
 
 class ReplayFeedBinding:
@@ -29,11 +48,22 @@ class ReplayFeedBinding:
     for `first_event_time` and for each run (the sources re-open their file).
     """
 
-    def __init__(self, config: ReplayFeedConfig, items: Iterable[MarketData]) -> None:
+    def __init__(
+        self, config: ReplayFeedConfig, items: Iterable[MarketData] | None = None,
+        *, base: Path | None = None,
+    ) -> None:
         self.config = config
-        self.items = items
+        self.items = (items if items is not None
+                      else config.build_items(base, on_bad_row=self._bad_row))
+        self.bad_rows = 0
         self._finished = anyio.Event()
         self._feed: ReplayFeed | None = None
+
+    def _bad_row(self, error: DataError) -> None:
+        self.bad_rows += 1
+        if self.config.bad_rows == "stop":
+            raise error
+        logger.error("feed %s: bad row skipped: %s", self.instrument_id, error)
 
     @property
     def instrument_id(self) -> str:
@@ -57,12 +87,19 @@ class ReplayFeedBinding:
     ) -> None:
         feed = self._feed = ReplayFeed(self.items, clock=clock, deliver=deliver,
                                        resume_after=resume_after)
-        await feed.run()
+        try:
+            await feed.run()
+        except DataError as error:  # bad_rows = "stop": this feed ends, the daemon runs on
+            logger.error("feed %s stopped at a bad row (bad_rows = \"stop\"): %s",
+                         self.instrument_id, error)
         self._finished.set()
 
-    def statistics(self) -> ReplayFeedStatistics | None:
+    def statistics(self) -> ReplayFeedBindingStatistics | None:
         """The running feed's counters (None before it runs)."""
-        return self._feed.statistics() if self._feed is not None else None
+        if self._feed is None:
+            return None
+        return ReplayFeedBindingStatistics(**msgspec.structs.asdict(self._feed.statistics()),
+                                           bad_rows=self.bad_rows)
 
 
 def make_replay_feed(config: ReplayFeedConfig, context: FeedContext) -> ReplayFeedBinding:
@@ -73,6 +110,17 @@ def make_replay_feed(config: ReplayFeedConfig, context: FeedContext) -> ReplayFe
         except ValueError as error:
             raise ConfigError(f"{context.at}.timeframe", str(error), file=context.file) from error
     path = resolve_data_path(config.path, base=context.base)
+    at = f"{context.at}.path"
     if not path.exists():
-        raise ConfigError(f"{context.at}.path", f"no such file: {path}", file=context.file)
-    return ReplayFeedBinding(config, config.build_items(context.base))
+        raise ConfigError(at, f"no such file: {path}", file=context.file)
+    if not path.is_file():
+        raise ConfigError(at, f"{path}: not a file (a folder?)", file=context.file)
+    if not config.is_recording:
+        try:
+            check_bars_csv(path, config.bar_type, full=True)
+        except DataError as error:
+            raise ConfigError(at, str(error), file=context.file) from error
+        except OSError as error:
+            raise ConfigError(at, f"{path}: cannot read: {error.strerror}",
+                              file=context.file) from error
+    return ReplayFeedBinding(config, base=context.base)

@@ -30,6 +30,8 @@ import anyio
 import anyio.abc
 import msgspec
 
+from engine.actor import ActorState
+from engine.actors.portfolio import Portfolio
 from engine.clock import LiveClock
 from engine.config import Config
 from engine.events.base import Event
@@ -79,7 +81,9 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     """
 
     journal_synchronous: Literal["normal", "full"] = "normal"
-    cancel_open_orders_on_stop: bool = True
+    cancel_open_orders_on_stop: bool = False
+    """Open orders stay working across a graceful stop unless this asks otherwise; when
+    they are canceled, the next start tells each strategy which (`Strategy.canceled_at_stop`)."""
     stop_when_feeds_finish: bool = False
     speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     clock_origin: Literal["data", "wall"] = "data"
@@ -149,6 +153,7 @@ class TradingNode:
         self._stop = anyio.Event()
         self._journal: JournalWriter | None = None
         self._last_beat: float | None = None  # the event loop's time of the last heartbeat
+        self._open_at_stop = 0
 
     # -- control and health ----------------------------------------------------------------
 
@@ -297,6 +302,7 @@ class TradingNode:
                 group.cancel_scope.cancel()
         self.state = RunnerState.STOPPED
         logger.info("session %d stopped", self.session)
+        logger.info("session %d summary: %s", self.session, self.session_summary())
         return 0
 
     async def reconcile(self, graph: TradingGraph) -> list[ReconciliationReport]:
@@ -412,6 +418,13 @@ class TradingNode:
         runner.stop_accepting()
         now = self._require_clock().timestamp_ns()
         cancel = self.config.cancel_open_orders_on_stop
+        working = self._open_at_stop = len(graph.orders.open_orders())
+        if working:
+            logger.warning(
+                "stop: %d open orders %s", working,
+                "are canceled (cancel_open_orders_on_stop = true); each strategy is told "
+                "which on the next start" if cancel else "stay working at the venues "
+                "(cancel_open_orders_on_stop = false)")
         runner.publish_input(system_topic("session"),
                              SessionStopping(session=self.session, cancel_open_orders=cancel,
                                              ts_event=now, ts_init=now))
@@ -433,16 +446,71 @@ class TradingNode:
     async def _status_loop(self) -> None:
         while True:
             await anyio.sleep(self.config.status_interval_s)
-            if self.graph is None:
-                continue
-            portfolio = self.graph.portfolio
-            inbox = self.inbox.statistics()
-            logger.info(
-                "status: equity %s, open orders %d, fills %d, inbox delivered %d, dropped %d",
-                portfolio.equity(), len(self.graph.orders.open_orders()),
-                self.graph.orders.statistics().fills, inbox.delivered,
-                sum(lane.dropped for lane in inbox.lanes.values()),
-            )
+            if self.graph is not None:
+                logger.info("status: %s", self.status_line())
+
+    def status_line(self) -> str:
+        """What the periodic status log line says: money, positions, orders, the feeds
+        (items delivered, how far behind their data they run), the inbox, faults.
+
+        `behind` is the largest lag of a feed's last item (engine time at delivery less
+        its own time) and `inbox depth` what waits to be handled: a paper session
+        replaying faster than the graph keeps up shows in them before anything is dropped.
+        """
+        graph = self.graph
+        if graph is None:
+            return "not running"
+        portfolio = graph.portfolio
+        inbox = self.inbox.statistics()
+        feeds = self._feed_counters()
+        delivered = sum(counters.get("delivered", 0) for counters in feeds)
+        behind_ns = max((counters.get("lag_ns", 0) for counters in feeds), default=0)
+        faulted = [s.id for s in graph.strategies if s.state is ActorState.FAULTED]
+        return (
+            f"equity {portfolio.equity()}, pnl {self._pnl(portfolio)}, "
+            f"positions {len([p for p in portfolio.positions() if p.quantity])}, "
+            f"open orders {len(graph.orders.open_orders())}, "
+            f"fills {graph.orders.statistics().fills}, "
+            f"feed delivered {delivered} (behind {behind_ns / 1e9:.1f} s engine time), "
+            f"faulted strategies {', '.join(faulted) if faulted else 'none'}, "
+            f"inbox depth {sum(lane.depth for lane in inbox.lanes.values())}, "
+            f"delivered {inbox.delivered}, "
+            f"dropped {sum(lane.dropped for lane in inbox.lanes.values())}"
+        )
+
+    def session_summary(self) -> str:
+        """The stop's one-line account of the session: what was handled and what is left."""
+        graph = self.graph
+        if graph is None:
+            return "nothing ran"
+        runner = self.runner.statistics() if self.runner is not None else None
+        portfolio = graph.portfolio
+        faulted = [s.id for s in graph.strategies if s.state is ActorState.FAULTED]
+        recovered = self.recovery.inputs_replayed if self.recovery is not None else 0
+        return (
+            f"{runner.data_handled if runner else 0} market data items handled "
+            f"(after {recovered} recovered inputs), "
+            f"fills {graph.orders.statistics().fills} in all, equity {portfolio.equity()}, "
+            f"pnl {self._pnl(portfolio)}, "
+            f"open positions {len([p for p in portfolio.positions() if p.quantity])}, "
+            f"open orders at the stop {self._open_at_stop} "
+            f"({'canceled' if self.config.cancel_open_orders_on_stop else 'left working'}), "
+            f"faulted strategies {', '.join(faulted) if faulted else 'none'}"
+        )
+
+    @staticmethod
+    def _pnl(portfolio: Portfolio) -> str:
+        """Realized plus unrealized, less fees (quote currencies summed, as the portfolio's)."""
+        return str(portfolio.realized_pnl() + portfolio.unrealized_pnl() - portfolio.total_fees())
+
+    def _feed_counters(self) -> list[dict[str, int]]:
+        counters: list[dict[str, int]] = []
+        for feed in self.feeds:
+            if isinstance(feed, SupportsStatistics):
+                snapshot = feed.statistics()
+                if snapshot is not None:
+                    counters.append(msgspec.to_builtins(snapshot))
+        return counters
 
 
 def _real_time_ns() -> int:

@@ -3,7 +3,8 @@
     python tests/bench/run.py [--bars 1000000] [--json PATH] [--skip-live] [--skip-backtest]
     (or: make bench)
 
-Generates the canonical bars with ../shared/bench/make_bars.py (cached in bench-data/),
+Generates the canonical bars itself (canonical_bars.py, byte-identical to the shared
+benchmark's ../shared/bench/make_bars.py --seed 42; cached in bench-data/),
 runs the backtest in a child process of its own (so its peak memory is the engine's
 alone), runs a bare plain-Python loop doing the same arithmetic in this process, checks
 both made the same trades, and prints a table. The backtest runs a second time, in a
@@ -31,7 +32,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = Path(__file__).resolve().parents[2]
-MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
 DATA_DIR = ROOT / "bench-data"
 INSTRUMENT_ID = "BTC/USDT.SIM"
 START_CASH = 10_000_000.0
@@ -59,15 +59,19 @@ DAEMON_SHOWN = (
 
 
 def canonical_csv(bars: int) -> Path:
-    """The canonical data set (seed 42), generated once per size."""
+    """The canonical data set (seed 42), generated once per size (written to a temporary
+    name first, so an interrupted run never leaves a short file behind)."""
+    try:
+        from canonical_bars import write_canonical_csv
+    except ImportError as error:  # numpy: the dev extra
+        sys.exit(f"bench: generating the data needs numpy ({error}); install it with "
+                 "pip install -e '.[dev]' (make bench does)")
     DATA_DIR.mkdir(exist_ok=True)
     path = DATA_DIR / f"bars_{bars}.csv"
     if not path.exists():
-        subprocess.run(
-            [sys.executable, str(MAKE_BARS), "--bars", str(bars), "--seed", "42", "--out",
-             str(path)],
-            check=True,
-        )
+        partial = path.with_suffix(".partial")
+        write_canonical_csv(partial, bars, seed=42)
+        partial.replace(path)
     return path
 
 

@@ -248,6 +248,19 @@ def test_prepare_backtest_missing_config_file_names_the_file(tmp_path: Path) -> 
     assert (raised.value.path, raised.value.file) == ("$", str(config))
 
 
+def test_prepare_backtest_bad_csv_header_is_refused_before_the_run_naming_line_1(
+    tmp_path: Path,
+) -> None:
+    # The header (and the first row) are checked before the run since issue 14.
+    csv_path = write_bad_csv(tmp_path, "bars.csv", 1, "time,open,high,low,close,volume")
+
+    with pytest.raises(ConfigError) as raised:
+        prepare_backtest(config_for_csv(tmp_path, csv_path))
+
+    assert raised.value.path == "$.data[0].path"
+    assert raised.value.reason.startswith(f"{csv_path}:1: header")
+
+
 @pytest.mark.parametrize(
     ("line", "row", "reason"),
     [
@@ -255,7 +268,6 @@ def test_prepare_backtest_missing_config_file_names_the_file(tmp_path: Path) -> 
         pytest.param(20, "1672532280000,30000.00,30010.00,29990.00", "", id="missing-column"),
         pytest.param(30, "1672531200000,30000.00,30010.00,29990.00,30001.00,1.0",
                      "ts 1672531200000", id="out-of-order"),
-        pytest.param(1, "time,open,high,low,close,volume", "header", id="bad-header"),
     ],
 )
 def test_backtest_bad_csv_row_raises_data_error_naming_line(

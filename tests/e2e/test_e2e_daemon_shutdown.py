@@ -80,6 +80,8 @@ def start_session(folder: Path, strategy: str = "Resting") -> subprocess.Popen[s
         ("status_interval_s = 10.0", "status_interval_s = 0.1"),
         ('log_format = "auto"', 'log_format = "json"'),
         ("record = true", "record = false"),
+        # Open orders stay working across a stop by default; this test checks the cancel.
+        ("cancel_open_orders_on_stop = false", "cancel_open_orders_on_stop = true"),
     ]:
         if old not in text:
             raise ValueError(f"edit {old!r}: not in the bundled paper config")

@@ -386,9 +386,12 @@ def test_journal_cli_list_prints_one_row_per_session(
     lines = capsys.readouterr().out.splitlines()
     assert code == 0
     assert [line.split() for line in lines] == [
-        ["session", "seqs", "first", "last", "records", "inputs"],
-        ["1", "1-3", "2023-01-01T00:01:00.000Z", "2023-01-01T00:03:00.000Z", "3", "2"],
-        ["2", "4-5", "2023-01-01T00:01:00.000Z", "2023-01-01T00:02:00.000Z", "2", "1"],
+        ["session", "seqs", "first", "last", "records", "inputs", "resumed_after_seq",
+         "ended", "faulted"],
+        ["1", "1-3", "2023-01-01T00:01:00.000Z", "2023-01-01T00:03:00.000Z", "3", "2", "-",
+         "killed|fatal", "-"],
+        ["2", "4-5", "2023-01-01T00:01:00.000Z", "2023-01-01T00:02:00.000Z", "2", "1", "3",
+         "running|killed|fatal", "-"],
     ]
     assert len({len(line) for line in lines}) == 1  # aligned
 
