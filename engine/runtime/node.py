@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
@@ -56,7 +56,7 @@ from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_s
 from engine.strategy import Strategy
 from engine.topics import system_topic
 
-__all__ = ("GraphFactory", "NodeConfig", "NodeHealth", "TradingNode")
+__all__ = ("GraphFactory", "NodeConfig", "NodeHealth", "Service", "TradingNode")
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ _MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta)
 
 GraphFactory = Callable[[LiveClock], TradingGraph]
 """Make the core graph (bus, core actors, instruments, the cache the venues read) on a clock."""
+
+Service = Callable[..., Awaitable[object]]
+"""A task the node runs beside the graph (the HTTP API): `async def run(*, task_status)`,
+started once the runner runs, calling `task_status.started()` when it serves, cancelled at
+shutdown after the journal is flushed. It observes the graph; it is not part of it."""
 
 
 class NodeConfig(Config, kw_only=True, frozen=True):
@@ -114,6 +119,7 @@ class TradingNode:
         journal_path: the journal file; its folder is created if missing.
         recorder: records the market data the graph handled, if given.
         mode: what the log lines call the session ("paper", "live").
+        services: tasks run beside the graph from when the runner runs until shutdown.
     """
 
     def __init__(
@@ -127,6 +133,7 @@ class TradingNode:
         journal_path: Path,
         recorder: SessionRecorder | None = None,
         mode: str = "paper",
+        services: Sequence[Service] = (),
     ) -> None:
         self.config = config
         self.strategies = list(strategies)
@@ -134,6 +141,7 @@ class TradingNode:
         self.feeds = list(feeds)
         self.journal_path = journal_path
         self.mode = mode
+        self.services = list(services)
         self.state = RunnerState.STARTING
         self.session = 0
         self.recovery: RecoveryReport | None = None
@@ -280,6 +288,8 @@ class TradingNode:
                 clock.release()
                 await group.start(clock.run)
                 await group.start(runner.run)
+                for service in self.services:
+                    await group.start(service)
                 group.start_soon(self._heartbeat_loop)
                 group.start_soon(self._status_loop)
                 async with anyio.create_task_group() as feeds_group:

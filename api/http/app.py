@@ -1,0 +1,65 @@
+"""`create_app(node, config, token)`: the daemon's Starlette app (a factory, no module app).
+
+Routes: health and status, trading, strategies (`api.http.routes`), the event stream
+(`api.http.ws`), the OpenAPI schema and docs page (`api.http.openapi`), and `/metrics`
+when `api.http.metrics` is installed (the Prometheus exposition, built by its own module).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Mount
+
+from api.http.auth import Guard
+from api.http.config import ApiConfig
+from api.http.context import ApiContext
+from api.http.errors import error_handlers
+from api.http.openapi import ROUTES as OPENAPI_ROUTES, openapi_schema
+from api.http.routes import ROUTES as REST_ROUTES
+from api.http.ws import ROUTES as WS_ROUTES
+from engine.config import Secret
+from engine.runtime.node import TradingNode
+
+__all__ = ("create_app",)
+
+_METRICS_MODULE = "api.http.metrics"
+
+
+def create_app(node: TradingNode, config: ApiConfig, token: Secret | None) -> Starlette:
+    """Build the app on `node`.
+
+    Args:
+        node: the node it observes and injects commands into (running, or about to).
+        config: the `[api]` settings.
+        token: the bearer token (None: every mutating route and the WebSocket refuse).
+    """
+    routes: list[BaseRoute] = [*REST_ROUTES, *WS_ROUTES, *OPENAPI_ROUTES]
+    metrics = _metrics_app(node)
+    if metrics is not None:
+        routes.append(Mount("/metrics", app=metrics))
+    middleware = []
+    if config.cors_origins:
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        ))
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers=error_handlers())
+    app.state.api = ApiContext(node, config,
+                               Guard(token, read_requires_token=config.read_requires_token))
+    app.state.openapi = openapi_schema()
+    return app
+
+
+def _metrics_app(node: TradingNode) -> Any:
+    # Provided by the metrics work (`metrics_app(node) -> ASGI app`); absent, no /metrics.
+    if importlib.util.find_spec(_METRICS_MODULE) is None:
+        return None
+    return importlib.import_module(_METRICS_MODULE).metrics_app(node)
