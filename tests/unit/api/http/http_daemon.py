@@ -1,4 +1,4 @@
-"""Shared by the API tests: a running paper node with its API on 127.0.0.1 (an OS-chosen port), for real clients.
+"""Shared by the API tests: a running paper node, its API on 127.0.0.1 (an OS-chosen port).
 
 The node runs the bundled paper config (temp data dir, fast replay) on an event loop in
 a thread of its own (an anyio blocking portal), so tests are plain functions using real
@@ -8,12 +8,12 @@ One node per module: tests that trip the kill switch put it back.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
@@ -56,14 +56,14 @@ def start_daemon(data_dir: Path, **settings: str) -> Iterator[Daemon]:
     with start_blocking_portal(backend="asyncio") as portal:
         done = portal.start_task_soon(node.run)
 
-        async def wait_ready() -> None:
-            with anyio.fail_after(20):
-                while not node.health().ready or server.port is None:
-                    await anyio.sleep(0.01)
-
-        portal.call(wait_ready)
+        daemon = Daemon(node=node, server=server, portal=portal, url="")
+        for _ in range(2000):  # start-up: recovery, reconciliation, then the services
+            if daemon.on_loop(lambda: node.health().ready and server.port is not None):
+                break
+            time.sleep(0.01)
+        daemon.url = server.url
         try:
-            yield Daemon(node=node, server=server, portal=portal, url=server.url)
+            yield daemon
         finally:
             portal.call(_stop, node)
             assert done.result(timeout=30) == 0

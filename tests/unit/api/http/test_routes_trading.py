@@ -47,7 +47,7 @@ def test_submit_market_order_is_accepted_journaled_and_fills(daemon: Daemon) -> 
     with daemon.client() as client:
         response = client.post("/api/v1/orders", json=market_order())
         client_order_id = response.json()["order"]["client_order_id"]
-        fills = wait_for(client, f"/api/v1/fills?strategy_id=manual&limit=1000",
+        fills = wait_for(client, "/api/v1/fills?strategy_id=manual&limit=1000",
                          lambda b: any(f["client_order_id"] == client_order_id
                                        for f in b["items"]))
 
