@@ -20,11 +20,11 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.abc
@@ -66,7 +66,7 @@ _MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta)
 GraphFactory = Callable[[LiveClock], TradingGraph]
 """Make the core graph (bus, core actors, instruments, the cache the venues read) on a clock."""
 
-Service = Callable[..., Awaitable[object]]
+Service = Callable[..., Coroutine[Any, Any, None]]
 """A task the node runs beside the graph (the HTTP API): `async def run(*, task_status)`,
 started once the runner runs, calling `task_status.started()` when it serves, cancelled at
 shutdown after the journal is flushed. It observes the graph; it is not part of it."""
