@@ -1,7 +1,8 @@
 """`create_app(node, config, token)`: the daemon's Starlette app (a factory, no module app).
 
 Routes: health and status, trading, strategies (`api.http.routes`), the event stream
-(`api.http.ws`), the OpenAPI schema and docs page (`api.http.openapi`), and `/metrics`
+(`api.http.ws`), the OpenAPI schema and docs page (`api.http.openapi`), the dashboard
+at `/` (`api.http.dashboard`), and `/metrics`
 when `api.http.metrics` is installed (the Prometheus exposition, built by its own module).
 """
 
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute, Mount
 from api.http.auth import Guard
 from api.http.config import ApiConfig
 from api.http.context import ApiContext
+from api.http.dashboard import ROUTES as DASHBOARD_ROUTES
 from api.http.errors import error_handlers
 from api.http.openapi import ROUTES as OPENAPI_ROUTES, openapi_schema
 from api.http.routes import ROUTES as REST_ROUTES
@@ -39,7 +41,7 @@ def create_app(node: TradingNode, config: ApiConfig, token: Secret | None) -> St
         config: the `[api]` settings.
         token: the bearer token (None: every mutating route and the WebSocket refuse).
     """
-    routes: list[BaseRoute] = [*REST_ROUTES, *WS_ROUTES, *OPENAPI_ROUTES]
+    routes: list[BaseRoute] = [*REST_ROUTES, *WS_ROUTES, *OPENAPI_ROUTES, *DASHBOARD_ROUTES]
     metrics = _metrics_app(node)
     if metrics is not None:
         routes.append(Mount("/metrics", app=metrics))

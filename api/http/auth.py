@@ -13,7 +13,9 @@ from api.http.config import TOKEN_VARIABLE
 from api.http.errors import ApiError
 from engine.config import Secret
 
-__all__ = ("Guard",)
+__all__ = ("BEARER_SUBPROTOCOL", "Guard")
+
+BEARER_SUBPROTOCOL = "bearer"
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -46,7 +48,14 @@ class Guard:
         self._check(headers)
 
     def accepts(self, headers: Mapping[str, str]) -> bool:
-        """True when a token is configured and `headers` carry it (the WebSocket's test)."""
+        """True when a token is configured and `headers` carry it (the WebSocket's test).
+
+        A browser cannot set headers on a WebSocket, so the token may also come as the
+        subprotocols `bearer, <token>` (`new WebSocket(url, ["bearer", token])`).
+        """
+        protocols = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
+        if len(protocols) == 2 and protocols[0] == BEARER_SUBPROTOCOL:
+            headers = {"authorization": f"Bearer {protocols[1]}"}
         try:
             self.check_write(headers)
         except ApiError:

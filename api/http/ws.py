@@ -1,6 +1,7 @@
 """`/ws/events`: stream published events to WebSocket clients, through taps.
 
-A client (with the bearer token) sends `{"op": "subscribe", "patterns": [...]}` with
+A client (with the bearer token: the `Authorization` header, or from a browser the
+subprotocols `bearer, <token>`) sends `{"op": "subscribe", "patterns": [...]}` with
 topic patterns (`events.order.*`, `data.bars.sim.*.1m`, `#`) and gets, for each event
 published on a matching topic, one text frame `{"type": "event", "topic": ...,
 "event": {...}}` (the event as `engine.events.codec.encode_json` writes it). Each event
@@ -29,6 +30,7 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from api.http.auth import BEARER_SUBPROTOCOL
 from api.http.context import ApiContext, context
 from api.http.errors import validation_error
 from api.http.schemas import ClientMessage, Subscribe
@@ -52,7 +54,9 @@ async def events_stream(websocket: WebSocket) -> None:
     if not api.guard.accepts(websocket.headers):
         await websocket.close(code=_POLICY_VIOLATION)  # before accept: a 403 handshake
         return
-    await websocket.accept()
+    offered = websocket.headers.get("sec-websocket-protocol", "")
+    await websocket.accept(
+        subprotocol=BEARER_SUBPROTOCOL if offered.startswith(BEARER_SUBPROTOCOL) else None)
     client = _Client(api, websocket)
     try:
         await client.serve()
