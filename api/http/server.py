@@ -69,14 +69,14 @@ class ApiServer:
             create_app(self._node, self.config, self._token), lifespan="off",
             log_config=None, access_log=False, ws="auto", ws_max_size=64 * 1024,
             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S),
-            h11_max_incomplete_event_size=self.config.max_body_bytes,
         )
         config.load()
         server = _Server(config)
         server.lifespan = config.lifespan_class(config)
         try:
             await server.startup(sockets=[listener])
-            logger.info("api listening on %s", self.url)
+            logger.info("api listening on %s", self.url)  # the e2e test reads this line
+            logger.info("dashboard %s/, API docs %s/docs", self.url, self.url)
             task_status.started()
             await server.main_loop()
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +122,21 @@ def test_submit_order_over_body_limit_is_413(daemon: Daemon) -> None:
 
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
+
+
+def test_submit_order_streamed_body_over_limit_is_413(daemon: Daemon) -> None:
+    limit = daemon.server.config.max_body_bytes
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"instrument_id": "BTC/USDT.SIM", "side": "buy", "quantity": "1", "x": "'
+        for _ in range(limit // 1024 + 1):
+            yield b"y" * 1024
+        yield b'"}'
+
+    with daemon.client() as client:
+        response = client.post("/api/v1/orders", content=chunks())
+
+    assert response.status_code == 413
 
 
 def test_cancel_resting_limit_order_cancels_it(daemon: Daemon) -> None:
