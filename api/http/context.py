@@ -6,6 +6,7 @@ by injecting commands as journaled inputs (`inject`), so a replay repeats them.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -21,6 +22,8 @@ from engine.runtime.runner import RunnerState
 from engine.topics import RISK_EXECUTE
 
 __all__ = ("ApiContext", "context")
+
+logger = logging.getLogger(__name__)
 
 
 class ApiContext:
@@ -63,7 +66,16 @@ class ApiContext:
         if runner is None or self.node.state is not RunnerState.RUNNING:
             raise ApiError(503, f"the node is {self.node.state}: commands are taken while "
                            "it is running")
-        runner.inject(command, RISK_EXECUTE)
+        try:
+            runner.inject(command, RISK_EXECUTE)
+        except Exception:
+            # A core actor failed on it (strategies' faults are isolated in the graph).
+            # The runner would end the node on that (crash-only: the journal makes a
+            # restart safe); the API must not keep a node running past it either.
+            logger.exception("api: the graph failed on %s; stopping the node",
+                             type(command).__name__)
+            self.node.request_stop()
+            raise
 
     def next_client_order_id(self, strategy_id: str) -> str:
         """A client order id no venue has seen: the session's prefix, then a sequence.
