@@ -15,7 +15,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.http.auth import Guard
 from api.http.config import ApiConfig
@@ -44,7 +45,8 @@ def create_app(node: TradingNode, config: ApiConfig, token: Secret | None) -> St
     routes: list[BaseRoute] = [*REST_ROUTES, *WS_ROUTES, *OPENAPI_ROUTES, *DASHBOARD_ROUTES]
     metrics = _metrics_app(node)
     if metrics is not None:
-        routes.append(Mount("/metrics", app=metrics))
+        # `/metrics` itself (what Prometheus scrapes, no redirect) and anything under it.
+        routes += [Route("/metrics", _AsgiApp(metrics)), Mount("/metrics", app=metrics)]
     middleware = []
     if config.cors_origins:
         middleware.append(Middleware(
@@ -58,6 +60,16 @@ def create_app(node: TradingNode, config: ApiConfig, token: Secret | None) -> St
                                Guard(token, read_requires_token=config.read_requires_token))
     app.state.openapi = openapi_schema()
     return app
+
+
+class _AsgiApp:
+    """An ASGI app as a Route endpoint (a bare function would be taken for a handler)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 def _metrics_app(node: TradingNode) -> Any:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
 import pytest
+from starlette.responses import PlainTextResponse
 
 from api.compose import build_node, load_daemon_config
 from api.http import ApiConfig, create_app
@@ -81,3 +86,27 @@ def test_validation_error_names_the_field() -> None:
 
     assert (error.status, error.field) == (422, "$.side")
     assert error.detail.startswith("field $.side: Expected `str`")
+
+
+async def test_metrics_module_when_present_is_mounted_at_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[object] = []
+
+    async def exposition(scope: Any, receive: Any, send: Any) -> None:
+        await PlainTextResponse("tradebus_up 1\n")(scope, receive, send)
+
+    def metrics_app(node: object) -> Any:
+        seen.append(node)
+        return exposition
+
+    module = types.ModuleType("api.http.metrics")
+    module.__spec__ = importlib.machinery.ModuleSpec("api.http.metrics", loader=None)
+    module.metrics_app = metrics_app  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "api.http.metrics", module)
+
+    async with make_client(ApiConfig(), tmp_path) as client:
+        response = await client.get("/metrics")
+
+    assert response.text == "tradebus_up 1\n"
+    assert len(seen) == 1
