@@ -31,7 +31,7 @@ def run_daemon_command(arguments: argparse.Namespace) -> int:
     """Run the parsed `run` subcommand until it is stopped; return the exit code."""
     try:
         config, file = load_daemon_config(arguments.config, environ=os.environ)
-        node = build_node(config, file=file)
+        node = build_node(config, file=file, environ=os.environ)
     except ConfigError as error:
         return config_error(error)
     configure_logging(_NodeClock(node), log_format=config.runtime.log_format)

@@ -21,6 +21,7 @@ from adapters.data.recording import AsyncRecordingStore, RecordingWriter
 from api.compose.parts import build_instruments, build_strategies, check_portfolio
 from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
 from api.compose.settings import DaemonFileConfig, daemon_file_type
+from api.http import TOKEN_VARIABLE, ApiServer, api_token
 from engine.cache import MarketCache
 from engine.clock import LiveClock
 from engine.config import apply_env_overrides, decode_config
@@ -118,13 +119,22 @@ def build_node(
     file: Path,
     cwd: Path | None = None,
     registry: AdapterRegistry = REGISTRY,
+    environ: Mapping[str, str] | None = None,
 ) -> TradingNode:
     """Build the node a checked daemon config describes (`data_dir` is relative to `cwd`).
 
+    With `[api] enabled` (the default) the node runs the HTTP API as a service; its
+    bearer token comes from `environ` (`TRADEBUS_API_TOKEN`), never from the file.
+
     Raises:
-        ConfigError: a strategy, instrument, venue or feed that cannot be built.
+        ConfigError: a strategy, instrument, venue or feed that cannot be built, or an
+            API listening beyond loopback without a token.
     """
     where = str(file)
+    token = api_token(environ)
+    if config.api.enabled and not config.api.is_loopback and token is None:
+        raise ConfigError("$.api.host", f"{config.api.host!r} is not a loopback address: "
+                          f"set {TOKEN_VARIABLE} to listen there", file=where)
     instruments = build_instruments(config.instruments, where)
     check_portfolio(config.portfolio, instruments, where)
     strategies = build_strategies(config.strategies,
@@ -144,7 +154,8 @@ def build_node(
     data_dir = ((cwd if cwd is not None else Path.cwd()) / runtime.data_dir).resolve()
     feeds = build_feeds(config, file, registry=registry)
     _check_writable_dir(data_dir, where)
-    return TradingNode(
+    server = ApiServer(config.api, token) if config.api.enabled else None
+    node = TradingNode(
         runtime,
         graph_factory=_CoreGraph(config, instruments, cache),
         strategies=strategies,
@@ -154,7 +165,11 @@ def build_node(
         recorder=SqliteSessionRecorder(data_dir / runtime.recording) if runtime.record
         else None,
         mode=config.mode,
+        services=[server.run] if server is not None else [],
     )
+    if server is not None:
+        server.attach(node)
+    return node
 
 
 def _check_writable_dir(data_dir: Path, where: str) -> None:

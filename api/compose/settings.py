@@ -18,6 +18,7 @@ import msgspec
 from adapters.data.config import DataSourceConfig
 from adapters.sim import SimVenueConfig
 from api.compose.registry import REGISTRY, AdapterRegistry
+from api.http.config import ApiConfig
 from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestSettings
@@ -112,11 +113,12 @@ class DaemonFileConfig(Config, kw_only=True):
 
     `mode = "paper"` trades the feeds' data at the `[[venues]]` (the simulated venue:
     `kind = "sim"`); `"live"` needs a live execution adapter (ccxt, IBKR), which this
-    version does not have yet.
+    version does not have yet. `[api]` is the HTTP API's (`api.http.config.ApiConfig`).
     """
 
     mode: Literal["paper", "live"] = "paper"
     runtime: RuntimeConfig = RuntimeConfig()
+    api: ApiConfig = ApiConfig()
     portfolio: PortfolioConfig
     risk: RiskConfig = RiskConfig()
     venues: list[VenueConfig]

@@ -1,11 +1,15 @@
-"""The HTTP side of the daemon (not in this version yet): where the Starlette app lands.
+"""The HTTP side of the daemon: REST + WebSocket API on a running `TradingNode`.
 
-What will live here: `create_app(node, config)`, a Starlette app built by a factory (no
-module-level app) on a running `engine.runtime.TradingNode`: REST routes for orders,
-portfolio, strategies and health (`TradingNode.health()`), WebSocket streams fed by bus
-subscriptions through bounded memory streams, and the Prometheus exposition, a
-collector reading the engine's `statistics()` at scrape time (the engine never imports
-prometheus_client). It is composed by `api.compose`, like every other part.
+`ApiServer` runs uvicorn on the daemon's loop as a node service; `create_app` builds
+the Starlette app (no module-level app). The API observes the bus through taps and the
+actors' read methods and changes state only by injecting journaled commands. The
+composition root (`api.compose.daemon`) builds it from the `[api]` section.
 """
 
-__all__ = ()
+from __future__ import annotations
+
+from api.http.app import create_app
+from api.http.config import TOKEN_VARIABLE, ApiConfig, api_token
+from api.http.server import ApiServer
+
+__all__ = ("TOKEN_VARIABLE", "ApiConfig", "ApiServer", "api_token", "create_app")

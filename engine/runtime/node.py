@@ -20,11 +20,11 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.abc
@@ -58,7 +58,7 @@ from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_s
 from engine.strategy import Strategy
 from engine.topics import system_topic
 
-__all__ = ("GraphFactory", "NodeConfig", "NodeHealth", "TradingNode")
+__all__ = ("GraphFactory", "NodeConfig", "NodeHealth", "Service", "TradingNode")
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ _MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta)
 
 GraphFactory = Callable[[LiveClock], TradingGraph]
 """Make the core graph (bus, core actors, instruments, the cache the venues read) on a clock."""
+
+Service = Callable[..., Coroutine[Any, Any, None]]
+"""A task the node runs beside the graph (the HTTP API): `async def run(*, task_status)`,
+started once the runner runs, calling `task_status.started()` when it serves, cancelled at
+shutdown after the journal is flushed. It observes the graph; it is not part of it."""
 
 
 class NodeConfig(Config, kw_only=True, frozen=True):
@@ -118,6 +123,7 @@ class TradingNode:
         journal_path: the journal file; its folder is created if missing.
         recorder: records the market data the graph handled, if given.
         mode: what the log lines call the session ("paper", "live").
+        services: tasks run beside the graph from when the runner runs until shutdown.
     """
 
     def __init__(
@@ -131,6 +137,7 @@ class TradingNode:
         journal_path: Path,
         recorder: SessionRecorder | None = None,
         mode: str = "paper",
+        services: Sequence[Service] = (),
     ) -> None:
         self.config = config
         self.strategies = list(strategies)
@@ -138,6 +145,7 @@ class TradingNode:
         self.feeds = list(feeds)
         self.journal_path = journal_path
         self.mode = mode
+        self.services = list(services)
         self.state = RunnerState.STARTING
         self.session = 0
         self.recovery: RecoveryReport | None = None
@@ -285,6 +293,8 @@ class TradingNode:
                 clock.release()
                 await group.start(clock.run)
                 await group.start(runner.run)
+                for service in self.services:
+                    await group.start(service)
                 group.start_soon(self._heartbeat_loop)
                 group.start_soon(self._status_loop)
                 async with anyio.create_task_group() as feeds_group:

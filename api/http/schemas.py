@@ -1,0 +1,75 @@
+"""The request Structs: what a client may send, decoded and validated by msgspec.
+
+The same Structs give the OpenAPI schema (`api.http.openapi`), so the documentation
+cannot drift from what the server accepts. Unknown fields are refused: a misspelled
+field is an error naming it, not a silently ignored option.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+
+from engine.domain.enums import OrderSide, OrderType, TimeInForce
+
+__all__ = (
+    "MANUAL_STRATEGY_ID",
+    "ClientMessage",
+    "OrderRequest",
+    "Subscribe",
+    "TradingStateRequest",
+    "Unsubscribe",
+)
+
+MANUAL_STRATEGY_ID = "manual"
+"""The reserved strategy id of orders placed through the API."""
+
+Pattern = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class OrderRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A manual order. Quantities and prices are decimal strings ("0.5") or numbers.
+
+    `price` is required for limit orders, `trigger_price` for stop orders; both are
+    rounded and checked by risk exactly as a strategy's order is.
+    """
+
+    instrument_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    side: OrderSide
+    quantity: Decimal
+    order_type: OrderType = OrderType.MARKET
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    post_only: bool = False
+
+
+class TradingStateRequest(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
+):
+    """The kill switch: ACTIVE lets everything through, REDUCING only what shrinks a
+    position, HALTED nothing (cancels still go through)."""
+
+    state: Literal["ACTIVE", "REDUCING", "HALTED", "active", "reducing", "halted"]
+    reason: Annotated[str, msgspec.Meta(max_length=200)] = "operator"
+
+
+class Subscribe(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True,
+                tag_field="op", tag="subscribe"):
+    """WebSocket: receive events published on topics matching these patterns."""
+
+    patterns: Annotated[list[Pattern], msgspec.Meta(min_length=1, max_length=32)]
+
+
+class Unsubscribe(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True,
+                  tag_field="op", tag="unsubscribe"):
+    """WebSocket: stop receiving these patterns (each one as it was subscribed)."""
+
+    patterns: Annotated[list[Pattern], msgspec.Meta(min_length=1, max_length=32)]
+
+
+ClientMessage = Subscribe | Unsubscribe
+"""What a WebSocket client sends, told apart by `op`."""
