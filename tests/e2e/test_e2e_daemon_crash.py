@@ -77,6 +77,7 @@ def write_config(folder: Path, bars: Path) -> Path:
 def daemon_command(config: Path) -> dict[str, Any]:
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("TRADEBUS__")}
+    environment["TRADEBUS__API__PORT"] = "0"  # a free port: 8000 may be taken
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     return {"args": [sys.executable, "-m", "api.cli", "run", str(config)],

@@ -64,6 +64,7 @@ def paper_session(folder: Path) -> Path:
     config.write_text(text)
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("TRADEBUS__")}
+    environment["TRADEBUS__API__PORT"] = "0"  # a free port: 8000 may be taken
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, "-m", "api.cli", "run", str(config)], cwd=folder,

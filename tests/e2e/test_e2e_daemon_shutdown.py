@@ -91,6 +91,7 @@ def start_session(folder: Path, strategy: str = "Resting") -> subprocess.Popen[s
     config.write_text(text)
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("TRADEBUS__")}
+    environment["TRADEBUS__API__PORT"] = "0"  # a free port: 8000 may be taken
     environment["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT), str(folder), environment.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-m", "api.cli", "run", str(config)],

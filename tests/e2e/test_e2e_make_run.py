@@ -39,6 +39,7 @@ def test_make_run_ctrl_c_stops_the_daemon_gracefully_and_make_reports_130(
     bin_dir = shim(tmp_path)
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("TRADEBUS__")}
+    environment["TRADEBUS__API__PORT"] = "0"  # a free port: 8000 may be taken
     environment["TRADEBUS__RUNTIME__LOG_FORMAT"] = '"json"'
     stamp = tmp_path / "venv" / ".installed-stamp"
     process = subprocess.Popen(
