@@ -42,6 +42,7 @@ _HEADERS: Final = ("session", "seqs", "first", "last", "records", "inputs",
 _COUNT_COLUMNS: Final = frozenset({4, 5, 6})
 _STOPPING: Final = "system.session_stopping"
 _FAULTED: Final = "system.actor_faulted"
+_FAILED: Final = "system.session_failed"
 
 
 def add_parser(
@@ -141,15 +142,19 @@ class _Markers:
 
     def __init__(self) -> None:
         self.stopped = False
+        self.failed: str | None = None
         self.faulted: list[str] = []
 
 
 def _session_markers(reader: JournalReader) -> dict[int, _Markers]:
     markers: dict[int, _Markers] = {}
-    for record in reader.records(kinds=[_STOPPING, _FAULTED]):
+    for record in reader.records(kinds=[_STOPPING, _FAULTED, _FAILED]):
         mark = markers.setdefault(record.session, _Markers())
         if record.kind == _STOPPING:
             mark.stopped = True
+        elif record.kind == _FAILED:
+            message = record.message
+            mark.failed = f"{getattr(message, 'error_type', '?')}: {getattr(message, 'error', '')}"
         else:
             mark.faulted.append(str(getattr(record.message, "actor_id", "?")))
     return markers
@@ -160,12 +165,14 @@ def _print_sessions(sessions: list[SessionSummary], markers: dict[int, _Markers]
     for index, summary in enumerate(sessions):
         mark = markers.get(summary.session, _Markers())
         last = index == len(sessions) - 1
-        if mark.stopped:
+        if mark.failed is not None:
+            ended = f"fatal ({mark.failed})"
+        elif mark.stopped:
             ended = "graceful"
         else:
-            # No stop marker: killed (kill -9, power loss) or a fatal error; the last
-            # session may also still be running.
-            ended = "running|killed|fatal" if last else "killed|fatal"
+            # No marker at all: killed (kill -9, power loss); the last session may also
+            # still be running.
+            ended = "running|killed" if last else "killed"
         resumed = "-" if index == 0 else str(sessions[index - 1].last_seq)
         rows.append((
             str(summary.session),

@@ -59,7 +59,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="override [optimize.executor] kind")
     parser.add_argument("--workers", type=int, help="worker processes (0: all cores)")
     parser.add_argument("--address", help="a Dask scheduler, tcp://host:8786")
-    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="progress bar with the best result so far: auto (on a "
+                             "terminal), always, or never (default: auto)")
 
 
 def run(arguments: argparse.Namespace) -> int:

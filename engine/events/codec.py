@@ -56,6 +56,7 @@ from engine.events.system import (
     ActorStarted,
     ActorStopped,
     OrderTransitionRejected,
+    SessionFailed,
     SessionStarted,
     SessionStopping,
     TimerFired,
@@ -115,6 +116,7 @@ AnyMessage: TypeAlias = (
     | AccountState
     | SubscribeOrderBook
     | UnsubscribeMarketData
+    | SessionFailed
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

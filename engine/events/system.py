@@ -6,6 +6,7 @@ from engine.domain.enums import TradingState
 from engine.events.base import Event
 
 __all__ = (
+    "SessionFailed",
     "SessionStarted",
     "SessionStopping",
     "ActorFaulted",
@@ -75,3 +76,12 @@ class SessionStopping(Event, frozen=True, kw_only=True, gc=False, tag="system.se
 
     session: int
     cancel_open_orders: bool
+
+
+class SessionFailed(Event, frozen=True, kw_only=True, gc=False, tag="system.session_failed"):
+    """The session ended on a fatal error (not a stop, not a kill): journaled as the last
+    record, not as an input, so `tradebus journal list` can say how the session ended."""
+
+    session: int
+    error_type: str
+    error: str

@@ -20,8 +20,8 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,7 +36,7 @@ from engine.clock import LiveClock
 from engine.config import Config
 from engine.events.base import Event
 from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
-from engine.events.system import SessionStarted, SessionStopping
+from engine.events.system import SessionFailed, SessionStarted, SessionStopping
 from engine.graph import TradingGraph, instrument_of, topic_for
 from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
 from engine.ports import ExecutionClient, MarketData
@@ -260,7 +260,7 @@ class TradingNode:
             runner = self.runner = LiveRunner(graph, self.inbox)
             graph.bus.add_observer(runner.journal_observer(journal))
             self.session = journal.statistics().session
-            async with anyio.create_task_group() as group:
+            async with self._fatal_marked(journal), anyio.create_task_group() as group:
                 await group.start(journal.run)
                 sink = (await self._start_recorder(self._recorder, group, resources)
                         if self._recorder is not None else None)
@@ -376,6 +376,24 @@ class TradingNode:
                                 policy=self.config.overflow)
             group.start_soon(partial(feed.run, clock=clock, deliver=self._deliverer(lane),
                                      resume_after=progress.resume_after.get(feed.instrument_id)))
+
+    @asynccontextmanager
+    async def _fatal_marked(self, journal: JournalWriter) -> AsyncIterator[None]:
+        """Journal a fatal error that ends the session as its last record (not an input:
+        a replay does not repeat it), so the journal says the session failed, not that it
+        was killed; the writer commits it as it closes."""
+        try:
+            yield
+        except Exception as error:
+            cause = _first_cause(error)
+            now = self._require_clock().timestamp_ns()
+            try:
+                journal.append(system_topic("session"), SessionFailed(
+                    session=self.session, error_type=type(cause).__name__,
+                    error=str(cause)[:500], ts_event=now, ts_init=now))
+            except Exception as marker_error:  # the journal itself may be what failed
+                logger.error("the fatal error could not be journaled: %s", marker_error)
+            raise
 
     def _venue_event_sink(self, event: Event) -> None:
         """Where venue adapters (and bridges) deliver order events and account states."""
@@ -521,6 +539,13 @@ class TradingNode:
                 if snapshot is not None:
                     counters.append(msgspec.to_builtins(snapshot))
         return counters
+
+
+def _first_cause(error: BaseException) -> BaseException:
+    """The first leaf of an exception group (what a task group raises), or `error`."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _real_time_ns() -> int:

@@ -3,9 +3,10 @@
     python tests/bench/research_bench.py [--bars 100000] [--trials 16] [--workers N]
                                          [--json PATH] [--memory-bars 100000 1000000]
 
-Generates the canonical bars (../shared/bench/make_bars.py, seed 42, cached in
-bench-data/), then runs the same study (random sampler, seed 42, SMA fast 5-20 x slow
-25-60, objective Sharpe) twice: on a process pool of one worker and on one of `workers`
+Generates the canonical bars (run.py's generator, byte-identical to
+../shared/bench/make_bars.py --seed 42; cached in bench-data/), then runs the same
+study (random sampler, seed 42, SMA fast 5-20 x slow 25-60, objective Sharpe) twice: on
+a process pool of one worker and on one of `workers`
 (default: every core). Each trial is a full-graph backtest of all the bars. Prints the
 trials per minute of each, the speed-up, and the scaling efficiency (speed-up / workers;
 ideal speed-up = the number of workers). Pool start-up is timed apart from the trials.
@@ -30,8 +31,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
-DATA_DIR = ROOT / "bench-data"
 STUDY = """
 [backtest]
 name = "research-bench"
@@ -83,12 +82,10 @@ high = 60
 
 
 def canonical_csv(bars: int) -> Path:
-    DATA_DIR.mkdir(exist_ok=True)
-    path = DATA_DIR / f"bars_{bars}.csv"
-    if not path.exists():
-        subprocess.run([sys.executable, str(MAKE_BARS), "--bars", str(bars), "--seed", "42",
-                        "--out", str(path)], check=True)
-    return path
+    """The canonical data set, made the way the main benchmark makes it (one generator)."""
+    from run import canonical_csv as make
+
+    return make(bars)
 
 
 def measure(study_file: Path, output: Path, workers: int) -> dict[str, Any]:

@@ -55,6 +55,7 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("AccountState", "account.state"),
     ("SubscribeOrderBook", "command.subscribe_order_book"),
     ("UnsubscribeMarketData", "command.unsubscribe_market_data"),
+    ("SessionFailed", "system.session_failed"),
 )
 
 

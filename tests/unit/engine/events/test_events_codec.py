@@ -55,6 +55,7 @@ from engine.events import (
     PositionClosed,
     PositionOpened,
     QuoteTick,
+    SessionFailed,
     SessionStarted,
     SessionStopping,
     SetTradingState,
@@ -130,6 +131,8 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
                                                        **TS),
         UnsubscribeMarketData: lambda: UnsubscribeMarketData(
             stream="bars", instrument_id="BTC/USDT.SIM", timeframe="5m", **TS),
+        SessionFailed: lambda: SessionFailed(session=3, error_type="JournalError",
+                                             error="disk full", **TS),
         OrderPendingCancel: lambda: OrderPendingCancel(**ORDER, **TS),
         OrderPendingUpdate: lambda: OrderPendingUpdate(**ORDER, **TS),
         OrderOutcomeUnknown: lambda: OrderOutcomeUnknown(

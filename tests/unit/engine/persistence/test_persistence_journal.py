@@ -389,9 +389,9 @@ def test_journal_cli_list_prints_one_row_per_session(
         ["session", "seqs", "first", "last", "records", "inputs", "resumed_after_seq",
          "ended", "faulted"],
         ["1", "1-3", "2023-01-01T00:01:00.000Z", "2023-01-01T00:03:00.000Z", "3", "2", "-",
-         "killed|fatal", "-"],
+         "killed", "-"],
         ["2", "4-5", "2023-01-01T00:01:00.000Z", "2023-01-01T00:02:00.000Z", "2", "1", "3",
-         "running|killed|fatal", "-"],
+         "running|killed", "-"],
     ]
     assert len({len(line) for line in lines}) == 1  # aligned
 
@@ -449,3 +449,25 @@ def test_journal_cli_missing_file_exits_2_with_one_line(
     assert captured.out == ""
     assert len(captured.err.splitlines()) == 1
     assert "absent.sqlite" in captured.err
+
+
+def test_journal_cli_list_says_a_session_ended_on_a_fatal_error(
+    tmp_path: Path, journal_cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.events.system import SessionFailed
+
+    path = tmp_path / "journal.sqlite"
+    write_journal(path, 2)
+
+    async def fail() -> None:
+        async with running(path) as journal:
+            journal.append("system.session", SessionFailed(
+                session=2, error_type="JournalError", error="disk full",
+                ts_event=START_NS, ts_init=START_NS))
+
+    anyio.run(fail, backend="asyncio")
+
+    assert journal_cli("list", "--journal", str(path)) == 0
+    out = capsys.readouterr().out
+    assert "fatal (JournalError: disk full)" in out.splitlines()[2]
+    assert out.splitlines()[1].split()[7] == "killed"

@@ -330,3 +330,27 @@ def test_node_builds_its_graph_once(tmp_path: Path) -> None:
     assert graph.bus.has_endpoint(venue_endpoint("FAKE"))  # the binding's actor joined it
     with pytest.raises(RuntimeError, match="a node runs once"):
         node.build_graph(clock)
+
+
+class BrokenFeed(ListFeed):
+    """A feed that fails after the session started (a bug, a disk error)."""
+
+    async def run(self, *, clock: FeedClock, deliver: Deliver,
+                  resume_after: tuple[int, int] | None) -> None:
+        raise OSError("the feed's disk went away")
+
+
+@pytest.mark.anyio
+async def test_a_fatal_error_is_journaled_as_the_sessions_last_record(tmp_path: Path) -> None:
+    node = make_node(tmp_path / "journal.sqlite", [FakeVenueBinding("FAKE")],
+                     BrokenFeed(make_bars([100.0], start_ns=START_NS)))
+
+    with pytest.raises(BaseExceptionGroup):
+        with anyio.fail_after(30):
+            await node.run()
+
+    records = list(JournalReader(node.journal_path).records())
+    last = records[-1]
+    assert last.kind == "system.session_failed" and not last.is_input
+    assert (last.message.error_type, last.message.error) == ("OSError",
+                                                             "the feed's disk went away")
