@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 import pytest
+from research_files import sma_backtest
 
 from adapters.data import sample_bars_path
 from api.research.executors import DaskExecutor, ProcessExecutor
@@ -14,35 +15,7 @@ from api.research.optimize import load_job, optimize
 
 pytestmark = pytest.mark.integration
 
-STUDY = """
-[backtest]
-name = "dask-study"
-
-[portfolio]
-account_id = "SIM-001"
-base_currency = "USDT"
-starting_balances = { USDT = "1000000" }
-equity_interval_ns = 600_000_000_000
-
-[[instruments]]
-symbol = "BTC/USDT"
-base_currency = "BTC"
-quote_currency = "USDT"
-price_increment = "0.01"
-size_increment = "0.001"
-taker_fee = "0.001"
-
-[[data]]
-kind = "csv"
-path = "bars.csv"
-instrument_id = "BTC/USDT.SIM"
-
-[[strategies]]
-id = "sma-cross"
-class = "strategies.sma_cross:SmaCross"
-[strategies.params]
-instrument_id = "BTC/USDT.SIM"
-
+STUDY = sma_backtest("dask-study") + """
 [optimize]
 trials = 8
 batch_size = 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from research_files import sma_backtest
 
 from adapters.data import sample_bars_path
 from api.research.executors import ProcessExecutor
@@ -13,35 +14,7 @@ from api.research.stress import run_stress
 
 pytestmark = pytest.mark.integration
 
-STUDY = """
-[backtest]
-name = "stress"
-
-[portfolio]
-account_id = "SIM-001"
-base_currency = "USDT"
-starting_balances = { USDT = "1000000" }
-equity_interval_ns = 600_000_000_000
-
-[[instruments]]
-symbol = "BTC/USDT"
-base_currency = "BTC"
-quote_currency = "USDT"
-price_increment = "0.01"
-size_increment = "0.001"
-taker_fee = "0.001"
-
-[[data]]
-kind = "csv"
-path = "bars.csv"
-instrument_id = "BTC/USDT.SIM"
-
-[[strategies]]
-id = "sma-cross"
-class = "strategies.sma_cross:SmaCross"
-[strategies.params]
-instrument_id = "BTC/USDT.SIM"
-
+STUDY = sma_backtest("stress") + """
 [optimize]
 trials = 4
 batch_size = 4
