@@ -494,19 +494,21 @@ class OrderManager(Actor):
         )
 
 
+_REPEATS: Final = frozenset({
+    (OrderStatus.CANCELED, "order.canceled"),
+    (OrderStatus.EXPIRED, "order.expired"),
+    (OrderStatus.REJECTED, "order.rejected"),
+    (OrderStatus.FILLED, "order.accepted"),
+    (OrderStatus.CANCELED, "order.accepted"),
+    (OrderStatus.CANCELED, "order.cancel_rejected"),
+    (OrderStatus.FILLED, "order.canceled"),
+})
+
+
 def _is_repeat(order: Order, event: OrderEvent) -> bool:
     """True when `event` only repeats what made the order's closed state (a second
     cancel confirmation from the REST backstop): harmless, counted apart from illegal."""
-    kind = TAGS[type(event)]
-    return (order.status, kind) in {
-        (OrderStatus.CANCELED, "order.canceled"),
-        (OrderStatus.EXPIRED, "order.expired"),
-        (OrderStatus.REJECTED, "order.rejected"),
-        (OrderStatus.FILLED, "order.accepted"),
-        (OrderStatus.CANCELED, "order.accepted"),
-        (OrderStatus.CANCELED, "order.cancel_rejected"),
-        (OrderStatus.FILLED, "order.canceled"),
-    }
+    return (order.status, TAGS[type(event)]) in _REPEATS
 
 
 def adopted_order_record(event: ExternalOrderAdopted) -> Order:

@@ -51,7 +51,11 @@ from engine.runtime.bindings import (
 from engine.runtime.execution import ExecutionBridge, SendGate, venue_event_endpoint
 from engine.runtime.inbox import Inbox, OverflowPolicy
 from engine.runtime.outbound import DurableOutbox
-from engine.runtime.reconciliation import ReconciliationReport, reconcile
+from engine.runtime.reconciliation import (
+    ReconciliationReport,
+    engine_open_orders,
+    reconcile,
+)
 from engine.runtime.recovery import RecoveryReport, replay_inputs
 from engine.runtime.runner import LiveRunner, RunnerState
 from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_statistics
@@ -356,8 +360,7 @@ class TradingNode:
         now = self._require_clock().timestamp_ns()
         # Trades since the oldest order the books hold open there, or since the journal's
         # last time, less a margin for venue and engine clocks that disagree.
-        open_since = [o.ts_created for o in graph.orders.open_orders()
-                      if o.instrument_id.endswith(f".{client.venue}")]
+        open_since = [o.ts_created for o in engine_open_orders(graph, client.venue)]
         last = self.recovery.last_ts if self.recovery is not None else None
         since = min([*open_since, last if last is not None else now])
         since -= int(self.config.reconcile_lookback_s * 1e9)

@@ -76,6 +76,7 @@ __all__ = (
     "ReconciliationReport",
     "VenueState",
     "fetch_venue_state",
+    "engine_open_orders",
     "plan_reconciliation",
     "reconcile",
 )
@@ -153,7 +154,7 @@ async def fetch_venue_state(
     working = {r.client_order_id for r in open_reports if r.client_order_id}
     working_venue_ids = {r.venue_order_id for r in open_reports}
     statuses: dict[str, OrderStatusReport | None] = {}
-    for order in _engine_open(graph, venue):
+    for order in engine_open_orders(graph, venue):
         if order.client_order_id in working or order.venue_order_id in working_venue_ids:
             continue
         if order.client_order_id in unsent:
@@ -170,7 +171,8 @@ async def fetch_venue_state(
                       account=account, positions=positions)
 
 
-def _engine_open(graph: TradingGraph, venue: str) -> list[Order]:
+def engine_open_orders(graph: TradingGraph, venue: str) -> list[Order]:
+    """The orders the books hold open at `venue`."""
     return [o for o in graph.orders.open_orders()
             if split_instrument_id(o.instrument_id)[1] == venue]
 
