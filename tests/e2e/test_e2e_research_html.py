@@ -47,7 +47,7 @@ radius = 1
 volatility_bars = 100
 """
 
-MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
+MAKE_BARS = ROOT / "tests" / "bench" / "canonical_bars.py"  # the project's own generator
 PORTFOLIO = """
 [[instruments]]
 symbol = "ETH/USDT"

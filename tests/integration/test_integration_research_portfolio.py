@@ -19,7 +19,7 @@ from api.research.portfolio import run_portfolio
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-MAKE_BARS = ROOT.parent / "shared" / "bench" / "make_bars.py"
+MAKE_BARS = ROOT / "tests" / "bench" / "canonical_bars.py"  # the project's own generator
 PORTFOLIO = """
 [backtest]
 name = "pf"
