@@ -11,6 +11,11 @@ broken edges::
      ├── InvalidTransition(order_id, from_state, event_kind)
      ├── DataError(source, line, reason)  a data file row is malformed or out of order
      ├── JournalError                     the event journal cannot be read or written
+     ├── FatalError(message, advice)      the daemon cannot go on: one log line, an exit code
+     │    ├── JournalDamaged              (also a JournalError) a record failed its check
+     │    ├── ForeignJournal              (also a JournalError) written by another config
+     │    ├── InstanceLocked              another daemon holds the data dir
+     │    └── StorageFailure              the disk is full or the data dir is read-only
      └── VenueError
           ├── VenueUnavailable            a venue cannot be reached
           └── MalformedMessage(venue, raw, reason)
@@ -18,14 +23,22 @@ broken edges::
 
 from __future__ import annotations
 
+from typing import ClassVar, Final
+
 __all__ = (
     "BusError",
     "ConfigError",
     "DataError",
+    "EXIT_CODES",
+    "FatalError",
+    "ForeignJournal",
+    "InstanceLocked",
     "InvalidTransition",
+    "JournalDamaged",
     "JournalError",
     "MalformedMessage",
     "OutcomeUnknown",
+    "StorageFailure",
     "TradebusError",
     "UnknownEndpoint",
     "VenueError",
@@ -82,6 +95,62 @@ class DataError(TradebusError):
 
 class JournalError(TradebusError):
     """The event journal cannot be read or written."""
+
+
+class FatalError(TradebusError):
+    """A condition the daemon cannot trade through (not a bug): it stops, logs one line
+    with the cause and `advice` (what the operator should do), and exits `exit_code`.
+
+    Each cause has its own code (`EXIT_CODES`, documented in docs/daemon.md), so a
+    supervisor (systemd, a container runtime) can tell "fix the disk" from "fix the
+    config" without parsing logs. A traceback is for a debug flag only.
+    """
+
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, advice: str) -> None:
+        self.advice = advice
+        super().__init__(message)
+
+
+class JournalDamaged(JournalError, FatalError):
+    """A journal record failed its check (checksum, decoding, seq order, lost WAL or file):
+    the daemon refuses to start until the operator verifies and repairs it."""
+
+    exit_code: ClassVar[int] = 10
+
+
+class ForeignJournal(JournalError, FatalError):
+    """The journal was written by another config (account, venues, instruments,
+    strategies or parameters): replaying it would invent a history that never happened."""
+
+    exit_code: ClassVar[int] = 11
+
+
+class InstanceLocked(FatalError):
+    """Another daemon process holds the data dir's lock."""
+
+    exit_code: ClassVar[int] = 12
+
+
+class StorageFailure(FatalError):
+    """The disk is full, or the data dir cannot be written: trading stops, nothing
+    committed is lost."""
+
+    exit_code: ClassVar[int] = 13
+
+
+EXIT_CODES: Final[dict[str, int]] = {
+    "ok": 0,
+    "fatal (other)": FatalError.exit_code,
+    "config error": 2,
+    "journal damaged": JournalDamaged.exit_code,
+    "foreign journal": ForeignJournal.exit_code,
+    "instance locked": InstanceLocked.exit_code,
+    "storage failure": StorageFailure.exit_code,
+    "second signal: forced exit": 130,
+}
+"""Every exit code the daemon uses, by cause (what docs/daemon.md tabulates)."""
 
 
 class VenueError(TradebusError):
