@@ -3,14 +3,24 @@
     tradebus journal list [CONFIG | --journal PATH]   one line per writer session
     tradebus journal export [CONFIG | --journal PATH] [--from-seq N] [--kind KIND ...]
                             [--inputs-only]            JSON lines on stdout, one per record
+    tradebus journal verify [CONFIG | --journal PATH]  check every record and the mark
+    tradebus journal repair [CONFIG | --journal PATH] [--yes]
+                                                       keep the valid prefix, back up the rest
 
 The journal is the one the daemon would use: CONFIG's `[runtime]` data dir and journal
 name (environment overrides included), relative to the current directory, the bundled
 paper config's without CONFIG; `--journal` names a file instead.
 
 Exit codes: 0 success, 2 bad input (a missing or unreadable journal or config, an unknown
-`--kind`, or a corrupt record: what came before it is still exported), reported in one
-line on stderr.
+`--kind`, or a corrupt record: what came before it is still exported; `repair` without
+`--yes`), reported in one line on stderr. `verify` exits 0 for a clean journal, 10 for a
+damaged one, 11 for one this build does not read (another schema version); `repair`
+exits 0 once it repaired (or found nothing to repair).
+
+`repair` says what it would drop (the seq range, counts by kind, committed records the
+file lost) and does it only with `--yes`: the original file, with its -wal, -shm and
+mark, is renamed `<name>.damaged-<UTC time>.sqlite`, never deleted, and a new journal
+holding the valid records takes its place.
 """
 
 from __future__ import annotations
@@ -28,9 +38,16 @@ import msgspec
 
 from api.cli.process import config_error
 from api.compose import load_daemon_config
-from engine.errors import ConfigError, JournalError
+from engine.clock import LiveClock
+from engine.errors import ConfigError, ForeignJournal, JournalDamaged, JournalError
 from engine.events.codec import TAGS
-from engine.persistence import JournalReader, SessionSummary
+from engine.persistence import (
+    JournalReader,
+    JournalReport,
+    SessionSummary,
+    repair_journal,
+    verify_journal,
+)
 
 __all__ = ("DEFAULT_JOURNAL_PATH", "add_parser", "run_journal")
 
@@ -48,13 +65,19 @@ _FAILED: Final = "system.session_failed"
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
-    """Add `journal list` and `journal export` to the `tradebus` subcommands."""
+    """Add `journal list`, `export`, `verify` and `repair` to the `tradebus` subcommands."""
     journal = subparsers.add_parser("journal", help="inspect the event journal")
     journal.set_defaults(handler=run_journal)
     commands = journal.add_subparsers(dest="journal_command", required=True)
     listing = commands.add_parser("list", help="the journal's sessions")
     export = commands.add_parser("export", help="records as JSON lines on stdout")
-    for command in (listing, export):
+    verify = commands.add_parser(
+        "verify", help="check every record and the high-water mark (exit 0 clean, 10 damaged)")
+    repair = commands.add_parser(
+        "repair", help="keep the valid records, keep the original as a backup (needs --yes)")
+    repair.add_argument("--yes", action="store_true",
+                        help="do it (without: only say what would be dropped)")
+    for command in (listing, export, verify, repair):
         command.add_argument(
             "config", nargs="?",
             help="daemon config whose journal to read (default: the bundled paper config's, "
@@ -88,6 +111,9 @@ def run_journal(arguments: argparse.Namespace) -> int:
         unknown = _unknown_kind(arguments.kinds)
         if unknown is not None:
             return _input_error(unknown)
+    if arguments.journal_command in ("verify", "repair"):
+        return _verify_or_repair(path, repair=arguments.journal_command == "repair",
+                                 confirmed=getattr(arguments, "yes", False))
     if not path.is_file():
         return _input_error(f"journal {path}: no such file")
     reader = JournalReader(path)
@@ -122,6 +148,48 @@ def _export(reader: JournalReader, arguments: argparse.Namespace) -> int:
             f" {corruption.skipped} records not exported"
         )
     return 0
+
+
+def _verify_or_repair(path: Path, *, repair: bool, confirmed: bool) -> int:
+    report = verify_journal(path)
+    if not report.facts.exists and report.facts.mark is None:
+        return _input_error(f"journal {path}: no such file")
+    write = sys.stdout.write
+    for line in report.lines():
+        write(line + "\n")
+    if report.facts.foreign:
+        return ForeignJournal.exit_code
+    if not repair:
+        return JournalDamaged.exit_code if report.damaged else 0
+    if not report.damaged:
+        write("nothing to repair\n")
+        return 0
+    write(_plan(report) + "\n")
+    if not confirmed:
+        return _input_error(f"journal {path}: not repaired: run `tradebus journal repair "
+                            "--yes` to do the above")
+    try:
+        result = repair_journal(path, report, now_ns=LiveClock().timestamp_ns())
+    except JournalError as error:
+        return _input_error(str(error))
+    write(f"repaired: kept seq 1..{result.kept_through}; the original is {result.backup}\n")
+    return 0
+
+
+def _plan(report: JournalReport) -> str:
+    """What a repair of `report`'s journal keeps and drops, in one line."""
+    kept = report.valid_through
+    parts = [f"repair keeps seq 1..{kept}" if kept else "repair keeps no record"]
+    if report.first_bad_seq is not None and report.after_bad:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(report.dropped_kinds.items()))
+        parts.append(f"drops {report.after_bad} records from seq {report.first_bad_seq} on "
+                     f"({kinds})")
+    if report.missing is not None:
+        first, last = report.missing
+        parts.append(f"accepts that seq {first}..{last} ({last - first + 1} committed records) "
+                     "are lost")
+    parts.append("writes a new high-water mark and keeps the original files as a backup")
+    return "; ".join(parts)
 
 
 def _unknown_kind(kinds: Iterable[str]) -> str | None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from api.cli.process import config_error, run_until_stopped
 from api.compose import build_node, load_daemon_config
-from engine.errors import ConfigError
+from engine.errors import ConfigError, FatalError
 from engine.log import configure_logging
 from engine.runtime import TradingNode
 
@@ -24,6 +25,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = commands.add_parser("run", help="run the daemon (default: paper mode on the sample)")
     parser.add_argument("config", nargs="?",
                         help="daemon config (default: the bundled paper one)")
+    parser.add_argument("--new-journal", action="store_true",
+                        help="start a new journal: an existing one (of another config, or "
+                             "damaged) is moved aside under a timestamped name, not deleted")
     parser.set_defaults(handler=run_daemon_command)
 
 
@@ -31,11 +35,25 @@ def run_daemon_command(arguments: argparse.Namespace) -> int:
     """Run the parsed `run` subcommand until it is stopped; return the exit code."""
     try:
         config, file = load_daemon_config(arguments.config, environ=os.environ)
-        node = build_node(config, file=file, environ=os.environ)
+        node = build_node(config, file=file, environ=os.environ,
+                          new_journal=arguments.new_journal)
     except ConfigError as error:
         return config_error(error)
     configure_logging(_NodeClock(node), log_format=config.runtime.log_format)
-    return run_until_stopped(node.run, node.request_stop)
+    try:
+        return run_until_stopped(node.run, node.request_stop)
+    except BaseException as error:  # interim: api.cli.process is to report FatalError itself
+        fatal = _fatal_cause(error)
+        if fatal is None:
+            raise
+        sys.stderr.write(f"fatal {type(fatal).__name__}: {fatal} (advice: {fatal.advice})\n")
+        return fatal.exit_code
+
+
+def _fatal_cause(error: BaseException) -> FatalError | None:
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error if isinstance(error, FatalError) else None
 
 
 class _NodeClock:

@@ -29,13 +29,16 @@ from engine.errors import ConfigError
 from engine.events.market import Instrument
 from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
+from engine.persistence import JournalIdentity
 from engine.runtime import FeedBinding, TradingNode, VenueBinding
+from engine.strategy import Strategy
 
 __all__ = (
     "DEFAULT_DAEMON_CONFIG",
     "SqliteSessionRecorder",
     "build_feeds",
     "build_node",
+    "journal_identity",
     "load_daemon_config",
 )
 
@@ -120,8 +123,12 @@ def build_node(
     cwd: Path | None = None,
     registry: AdapterRegistry = REGISTRY,
     environ: Mapping[str, str] | None = None,
+    new_journal: bool = False,
 ) -> TradingNode:
     """Build the node a checked daemon config describes (`data_dir` is relative to `cwd`).
+
+    The node refuses a journal another config wrote (`journal_identity`); `new_journal`
+    has it move an existing journal aside (kept, renamed) and start a new one.
 
     With `[api] enabled` (the default) the node runs the HTTP API as a service; its
     bearer token comes from `environ` (`TRADEBUS_API_TOKEN`), never from the file.
@@ -166,10 +173,52 @@ def build_node(
         else None,
         mode=config.mode,
         services=[server.run] if server is not None else [],
+        journal_identity=journal_identity(config, instruments, strategies),
+        new_journal=new_journal,
     )
     if server is not None:
         server.attach(node)
     return node
+
+
+def journal_identity(
+    config: DaemonFileConfig, instruments: list[Instrument], strategies: list[Strategy]
+) -> JournalIdentity:
+    """Whose journal it is: what a replay's history depends on, one readable field each.
+
+    The mode, the account (`[portfolio]`), each venue's config, each instrument's spec
+    and each strategy's class and parameters (as built: defaults included, so writing a
+    default out does not count as a change). Not the runtime, risk, feed or API
+    settings: an operator may change those between sessions, and the journal's inputs
+    (the data, the session markers) already say what they did.
+    """
+    fields: dict[str, object] = {"mode": config.mode}
+    _flatten(fields, "account", _builtins(config.portfolio))
+    for venue in config.venues:
+        _flatten(fields, f"venue {venue.venue}", _builtins(venue))
+    for instrument in instruments:
+        spec = _builtins(instrument)
+        for stamp in ("ts_event", "ts_init"):
+            spec.pop(stamp, None)
+        _flatten(fields, f"instrument {instrument.instrument_id}", spec)
+    for strategy in strategies:
+        kind = type(strategy)
+        fields[f"strategy {strategy.id} class"] = f"{kind.__module__}:{kind.__qualname__}"
+        _flatten(fields, f"strategy {strategy.id} parameter", _builtins(strategy.config))
+    return JournalIdentity.of(fields)
+
+
+def _builtins(value: object) -> dict[str, object]:
+    built = msgspec.to_builtins(value, enc_hook=repr)  # repr: a Secret stays redacted
+    return built if isinstance(built, dict) else {"value": built}
+
+
+def _flatten(fields: dict[str, object], prefix: str, value: dict[str, object]) -> None:
+    for key, item in value.items():
+        if isinstance(item, dict):
+            _flatten(fields, f"{prefix} {key}", item)
+        else:
+            fields[f"{prefix} {key}"] = item
 
 
 def _check_writable_dir(data_dir: Path, where: str) -> None:

@@ -2,25 +2,48 @@
 
 from engine.persistence.journal import (
     JournalCorruption,
+    JournalIdentity,
     JournalReader,
     JournalRecord,
     JournalStatistics,
     JournalWriter,
     SessionSummary,
     append_throughput,
-    truncate_after,
 )
+from engine.persistence.journal_check import (
+    JournalFacts,
+    JournalReport,
+    RepairResult,
+    check_journal,
+    move_journal_aside,
+    prepare_journal,
+    refuse_partial_read,
+    repair_journal,
+    verify_journal,
+)
+from engine.persistence.journal_mark import HighWaterMark, read_mark
 from engine.persistence.results import ResultStore, write_result_json
 
 __all__ = (
+    "HighWaterMark",
     "JournalCorruption",
+    "JournalFacts",
+    "JournalIdentity",
     "JournalReader",
     "JournalRecord",
+    "JournalReport",
     "JournalStatistics",
     "JournalWriter",
+    "RepairResult",
     "ResultStore",
     "SessionSummary",
     "append_throughput",
-    "truncate_after",
+    "check_journal",
+    "move_journal_aside",
+    "prepare_journal",
+    "read_mark",
+    "refuse_partial_read",
+    "repair_journal",
+    "verify_journal",
     "write_result_json",
 )

@@ -11,6 +11,12 @@ on power loss or a kernel crash the last commits may roll back (the journal stay
 consistent, just shorter). `synchronous="full"` fsyncs the WAL on every commit and
 survives power loss too, at a throughput cost; `append_throughput` measures both.
 
+Integrity: every row carries a CRC over all its fields (`record_crc`), and after each
+commit the writer updates the journal's high-water mark beside the file
+(`journal_mark`: one `pwrite`), so a lost WAL or file is found at the next open.
+Opening runs `check_journal` first: a damaged or foreign journal is refused, never
+appended to. Given a `JournalIdentity`, a new journal stores it in `journal_meta`.
+
 One writer per file, owned by one task (`run`). Reading is separate (`JournalReader`,
 stdlib sqlite3, read-only) and may run while the writer is live: WAL readers never
 block the writer.
@@ -24,9 +30,9 @@ does them (`Checkpointer`); the writer finishes one only if commits kept overlap
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
-import zlib
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -44,28 +50,33 @@ from engine.events.base import Message
 from engine.events.codec import TAGS
 from engine.events.market import TradeTick
 from engine.persistence.checkpoint import CHECKPOINT_SQL, Checkpointer, Synchronous
-from engine.persistence.journal_reader import JournalReader, truncate_after
+from engine.persistence.journal_check import check_journal
+from engine.persistence.journal_mark import MarkWriter
+from engine.persistence.journal_reader import JournalReader
 from engine.persistence.journal_schema import (
     SCHEMA,
     SCHEMA_VERSION,
     JournalCorruption,
+    JournalIdentity,
     JournalRecord,
     JournalStatistics,
     Row,
     SessionSummary,
     insert_statements,
+    record_crc,
+    text_names_crc,
 )
 from engine.topics import trades_topic
 
 __all__ = (
     "JournalCorruption",
+    "JournalIdentity",
     "JournalReader",
     "JournalRecord",
     "JournalStatistics",
     "JournalWriter",
     "SessionSummary",
     "append_throughput",
-    "truncate_after",
 )
 
 logger = logging.getLogger(__name__)
@@ -105,10 +116,12 @@ _PendingRow: TypeAlias = tuple[int, int, int, str, str, bool, Message]
 def _encoded(pending: list[_PendingRow]) -> list[Row]:
     rows: list[Row] = []
     encode = _encoder.encode
-    crc32 = zlib.crc32
     for seq, session, ts_init, topic, kind, is_input, message in pending:
         payload = encode(message)
-        rows.append((seq, session, ts_init, topic, kind, int(is_input), crc32(payload), payload))
+        flag = int(is_input)
+        rows.append((seq, session, ts_init, topic, kind, flag,
+                     record_crc(seq, session, ts_init, text_names_crc(topic, kind), flag,
+                                payload), payload))
     return rows
 
 
@@ -119,6 +132,10 @@ class JournalWriter:
     task group inside it. Sequence numbers continue after the file's last record and
     each open starts a new session number. Exiting flushes everything appended, even
     when the surrounding scope is cancelled.
+
+    `identity` is the config's (`JournalIdentity`): a journal holding records of another
+    is refused (`ForeignJournal`), a new or empty one stores it. None (tests, the
+    benchmark) neither checks nor stores one.
     """
 
     def __init__(
@@ -128,6 +145,7 @@ class JournalWriter:
         batch_max: int = 4096,
         flush_interval_s: float = 0.002,
         synchronous: Synchronous = "normal",
+        identity: JournalIdentity | None = None,
     ) -> None:
         if batch_max < 1:
             raise ValueError(f"batch_max {batch_max}: must be at least 1")
@@ -155,11 +173,21 @@ class JournalWriter:
         self._bytes_written = self._max_batch = 0
         self._checkpointer = Checkpointer(self.path, synchronous)
         self._unchecked_commits = self._unchecked_bytes = 0
+        self._identity = identity
+        self._mark: MarkWriter | None = None
 
     async def __aenter__(self) -> Self:
+        """Check the journal (`check_journal`), open it, and mark its last record.
+
+        Raises:
+            JournalDamaged: the journal lost committed records or cannot be read.
+            ForeignJournal: another schema version or config wrote it.
+            JournalError: WAL mode is not available.
+        """
         if self._connection is not None:
             raise RuntimeError(f"journal {self.path}: already open")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_journal(self.path, self._identity)
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             mode = await connection.execute_fetchall("PRAGMA journal_mode=WAL")
@@ -168,28 +196,36 @@ class JournalWriter:
             await connection.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
             await connection.execute("PRAGMA wal_autocheckpoint=0")  # Checkpointer does it
             await connection.executescript(SCHEMA)
-            rows = await connection.execute_fetchall(
-                "SELECT value FROM journal_meta WHERE key = 'schema_version'"
-            )
-            stored = [str(row[0]) for row in rows]
-            if not stored:
-                await connection.execute(
-                    "INSERT INTO journal_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )  # autocommit mode: committed by itself
-            elif stored[0] != str(SCHEMA_VERSION):
+            meta = {str(key): str(value) for key, value in await connection.execute_fetchall(
+                "SELECT key, value FROM journal_meta")}
+            stored = meta.get("schema_version")
+            if stored is not None and stored != str(SCHEMA_VERSION):
                 raise JournalError(
-                    f"journal {self.path}: schema version {stored[0]}: this build writes"
+                    f"journal {self.path}: schema version {stored}: this build writes"
                     f" version {SCHEMA_VERSION}"
                 )
             rows = await connection.execute_fetchall(
-                "SELECT coalesce(max(seq), 0), coalesce(max(session), 0) FROM journal"
-            )
-            last_seq, last_session = next(iter(rows))
+                "SELECT seq, session, crc FROM journal ORDER BY seq DESC LIMIT 1")
+            last_seq, last_session, last_crc = next(iter(rows), (0, 0, 0))
+            journal_id = meta.get("journal_id") or os.urandom(16).hex()
+            wanted = {"schema_version": str(SCHEMA_VERSION), "journal_id": journal_id}
+            if self._identity is not None and (last_seq == 0 or "identity" not in meta):
+                # check_journal refused a journal with records of another config
+                wanted["identity"] = msgspec.json.encode(self._identity).decode()
+            changed = sorted((k, v) for k, v in wanted.items() if meta.get(k) != v)
+            if changed:  # autocommit mode: one statement, committed by itself
+                await connection.execute(
+                    "INSERT OR REPLACE INTO journal_meta VALUES "
+                    + ", ".join(("(?, ?)",) * len(changed)),
+                    [value for pair in changed for value in pair])
+            mark = MarkWriter(self.path, journal_id)
+            mark.open(int(last_seq), int(last_crc))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await connection.close()
             raise
         self._connection = connection
+        self._mark = mark
         self._lock = anyio.Lock()
         self._checkpointer.start()
         self._last_appended = self._last_committed = int(last_seq)
@@ -214,6 +250,9 @@ class JournalWriter:
                     await self.flush()
             finally:
                 self._connection = None
+                if self._mark is not None:
+                    self._mark.close()
+                    self._mark = None
                 await anyio.to_thread.run_sync(self._checkpointer.close)
                 await connection.close()  # the last connection: SQLite checkpoints it
 
@@ -359,7 +398,17 @@ class JournalWriter:
                     )
                     self._notify_committed()
                     raise self._failure from error
-                self._last_committed = batch[-1][0]
+                last = batch[-1]
+                self._last_committed = last[0]
+                if self._mark is not None:  # after the commit: it never claims more
+                    try:
+                        self._mark.write(last[0], last[6])
+                    except OSError as error:
+                        self._failure = JournalError(
+                            f"journal {self.path}: seq {last[0]} is committed but its "
+                            f"high-water mark {self._mark.path} cannot be written: {error}")
+                        self._notify_committed()
+                        raise self._failure from error
                 self._committed_count += len(batch)
                 self._batches += 1
                 written = sum(len(row[7]) for row in batch)

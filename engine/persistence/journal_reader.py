@@ -2,34 +2,44 @@
 
 Reading uses the stdlib `sqlite3` in read-only mode, so it can run beside a live writer
 (WAL readers never block it) and never changes the file. Every record is checked before
-it is yielded: its CRC, its payload decoding, and that its seq follows the previous
-one. The first record that fails ends the read and is reported in `corruption`; every
-record before it is yielded, so nothing committed before a torn write is lost. Recovery
-then drops the bad tail with `truncate_after` before a new session appends.
+it is yielded: its CRC over every field (`record_crc`), its payload decoding, and that
+its seq follows the previous one. The first record that fails ends the read and is
+reported in `corruption`; every record before it is yielded. A file SQLite itself
+cannot read (random bytes, a page cut off) raises `JournalDamaged` naming the last seq
+read. Nothing here deletes anything: what to do with a damaged journal is the
+operator's decision (`engine.persistence.journal_check`).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import zlib
+import struct
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
-from engine.errors import JournalError
+from engine.errors import ForeignJournal, JournalDamaged
 from engine.events.codec import decode_msgpack
 from engine.persistence.journal_schema import (
     SCHEMA_VERSION,
     JournalCorruption,
     JournalRecord,
     SessionSummary,
+    names_crc,
+    record_crc,
 )
 
-__all__ = ("JournalReader", "truncate_after")
+__all__ = ("DAMAGE_ADVICE", "JournalReader", "check_version")
+
+DAMAGE_ADVICE: Final = (
+    "run `tradebus journal verify` for a report, then `tradebus journal repair --yes` to keep "
+    "the valid records (the original is kept as a backup), or restore the journal from a "
+    "backup; the daemon will not start on it until then"
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +72,8 @@ class JournalReader:
         self.path = Path(path)
         self.chunk_size = chunk_size
         self.corruption: JournalCorruption | None = None
+        self.last_good_seq = 0
+        """The last seq the last `records` read checked good (every record up to it)."""
 
     def records(
         self,
@@ -86,28 +98,40 @@ class JournalReader:
                 return
             expected: int | None = None
             next_seq = from_seq
-            while rows := connection.execute(_SELECT, (next_seq, self.chunk_size)).fetchall():
+            self.last_good_seq = from_seq - 1
+            while rows := self._fetch(connection, next_seq):
                 for seq, session, ts_init, topic, kind, is_input, crc, payload in rows:
-                    reason = None
-                    if expected is not None and seq != expected:
-                        reason = f"seq gap: expected {expected}, found {seq}"
-                    elif not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
-                        reason = "crc mismatch"
-                    elif (not inputs_only or is_input) and (wanted is None or kind in wanted):
+                    reason = _check(seq, session, ts_init, topic, kind, is_input, crc, payload,
+                                    expected)
+                    if reason is None and (not inputs_only or is_input) and (
+                            wanted is None or kind.decode() in wanted):
                         try:
                             message = decode_msgpack(payload)
                         except msgspec.DecodeError as error:  # ValidationError included
                             reason = f"undecodable payload: {error}"
                         else:
                             yield JournalRecord(
-                                seq=seq, session=session, ts_init=ts_init, topic=topic,
-                                kind=kind, is_input=bool(is_input), message=message,
+                                seq=seq, session=session, ts_init=ts_init,
+                                topic=topic.decode(), kind=kind.decode(),
+                                is_input=bool(is_input), message=message,
                             )
                     if reason is not None:
-                        self._stop_at(connection, seq, reason)
+                        self._stop_at(connection, expected if reason.startswith("seq gap")
+                                      and expected is not None else seq, reason)
                         return
                     expected = seq + 1
+                    self.last_good_seq = seq
                 next_seq = rows[-1][0] + 1
+
+    def _fetch(self, connection: sqlite3.Connection, next_seq: int) -> list[tuple[Any, ...]]:
+        try:
+            rows: list[tuple[Any, ...]] = connection.execute(
+                _SELECT, (next_seq, self.chunk_size)).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise JournalDamaged(
+                f"journal {self.path}: unreadable after seq {next_seq - 1}: {error}",
+                advice=DAMAGE_ADVICE) from error
+        return rows
 
     def sessions(self) -> list[SessionSummary]:
         """Summarize each writer session, oldest first (from the columns: no CRC check)."""
@@ -148,62 +172,87 @@ class JournalReader:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection | None]:
-        """Open read-only; yield None when there is no file or no journal table in it."""
+        """Open read-only; yield None when there is no file or no journal table in it.
+
+        Raises:
+            JournalDamaged: SQLite cannot read the file (not a database, malformed).
+            ForeignJournal: another schema version wrote it.
+        """
         if not self.path.exists():
             yield None
             return
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
         try:
-            connection = sqlite3.connect(uri, uri=True)
-        except sqlite3.Error as error:
-            raise JournalError(f"journal {self.path}: cannot be opened: {error}") from error
+            connection = connect_read_only(self.path)
+            tables = table_names(connection)
+        except sqlite3.DatabaseError as error:
+            raise JournalDamaged(f"journal {self.path}: not a readable SQLite file: {error}",
+                                 advice=DAMAGE_ADVICE) from error
         try:
-            tables = {
-                str(row[0])
-                for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
             if "journal" not in tables:
                 yield None
                 return
             if "journal_meta" in tables:
-                _check_version(self.path, connection)
+                check_version(self.path, connection)
             yield connection
         except sqlite3.DatabaseError as error:
-            raise JournalError(f"journal {self.path}: cannot be read: {error}") from error
+            raise JournalDamaged(f"journal {self.path}: cannot be read: {error}",
+                                 advice=DAMAGE_ADVICE) from error
         finally:
             connection.close()
 
 
-def _check_version(path: Path, connection: sqlite3.Connection) -> None:
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only stdlib connection; TEXT comes back as bytes (a flipped bit that is not
+    UTF-8 any more is a checksum mismatch, not a decoding error)."""
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    connection.text_factory = bytes
+    return connection
+
+
+def table_names(connection: sqlite3.Connection) -> set[str]:
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {row[0].decode() if isinstance(row[0], bytes) else str(row[0]) for row in rows}
+
+
+def check_version(path: Path, connection: sqlite3.Connection) -> None:
+    """Refuse a journal another schema version wrote (version 1 is not migrated: its
+    checksums do not cover the columns, so what they hold cannot be vouched for).
+
+    Raises:
+        ForeignJournal: naming the versions and what to do.
+    """
     row = connection.execute(
         "SELECT value FROM journal_meta WHERE key = 'schema_version'"
     ).fetchone()
-    if row is not None and str(row[0]) != str(SCHEMA_VERSION):
-        raise JournalError(
-            f"journal {path}: schema version {row[0]}: this build reads version {SCHEMA_VERSION}"
-        )
+    if row is None:
+        return
+    stored = row[0].decode() if isinstance(row[0], bytes) else str(row[0])
+    if stored != str(SCHEMA_VERSION):
+        why = (" (its checksums cover the payload only, so its other columns cannot be "
+               "vouched for)" if stored == "1" else "")
+        raise ForeignJournal(
+            f"journal {path}: schema version {stored}{why}: this build reads version "
+            f"{SCHEMA_VERSION}",
+            advice="start a new journal with `tradebus run --new-journal` (the old one is "
+                   "moved aside under a timestamped name, not deleted), or use the tradebus "
+                   "version that wrote it to read it")
 
 
-def truncate_after(path: str | Path, seq: int) -> int:
-    """Delete every record after `seq` and return how many went; a missing file is a no-op.
-
-    Recovery calls this with the seq before a reported corruption, so the next writer
-    session continues at `seq + 1`. Never call it while a writer has the file open.
-
-    Raises:
-        JournalError: the file is not a writable journal.
-    """
-    if seq < 0:
-        raise ValueError(f"seq {seq}: must not be negative")
-    target = Path(path)
-    if not target.exists():
-        return 0
-    connection = sqlite3.connect(target)
+def _check(
+    seq: int, session: object, ts_init: object, topic: object, kind: object,
+    is_input: object, crc: object, payload: object, expected: int | None,
+) -> str | None:
+    """Why a row fails its checks, or None: seq order first, then the checksum."""
+    if expected is not None and seq != expected:
+        return f"seq gap: record {expected} is missing, the next is {seq}"
+    if not (isinstance(session, int) and isinstance(ts_init, int) and isinstance(is_input, int)
+            and isinstance(topic, bytes) and isinstance(kind, bytes)
+            and isinstance(payload, bytes) and isinstance(crc, int)):
+        return "crc mismatch: a column holds a value of the wrong type"
     try:
-        with connection:
-            cursor = connection.execute("DELETE FROM journal WHERE seq > ?", (seq,))
-        return cursor.rowcount
-    except sqlite3.Error as error:
-        raise JournalError(f"journal {target}: cannot truncate after seq {seq}: {error}") from error
-    finally:
-        connection.close()
+        actual = record_crc(seq, session, ts_init, names_crc(topic, kind), is_input, payload)
+    except struct.error:
+        return "crc mismatch: a number out of range"
+    if actual != crc:
+        return "crc mismatch"
+    return None

@@ -3,7 +3,7 @@
 The same lifecycle runs every mode; only the bindings the composition root hands over
 differ (a simulated venue and replay feeds for paper, execution adapters and live feeds
 for live). Start-up, in order: read the journal and replay its inputs through a fresh
-graph (the clock held at each input's time), cut a corrupt journal tail, open the
+graph (the clock held at each input's time), refuse a damaged or foreign journal, open the
 journal for a new session, start the venues' adapter tasks, reconcile with the venues,
 mark the session start (a journal input), release the strategies and the clock, then
 start the clock's timers, the runner and the feeds, each feed resuming after the items
@@ -38,7 +38,14 @@ from engine.events.base import Event
 from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.events.system import SessionFailed, SessionStarted, SessionStopping
 from engine.graph import TradingGraph, instrument_of, topic_for
-from engine.persistence import JournalReader, JournalRecord, JournalWriter, truncate_after
+from engine.persistence import (
+    JournalIdentity,
+    JournalReader,
+    JournalRecord,
+    JournalWriter,
+    prepare_journal,
+    refuse_partial_read,
+)
 from engine.ports import ExecutionClient, MarketData
 from engine.runtime.bindings import (
     Deliver,
@@ -128,6 +135,8 @@ class TradingNode:
         recorder: records the market data the graph handled, if given.
         mode: what the log lines call the session ("paper", "live").
         services: tasks run beside the graph from when the runner runs until shutdown.
+        journal_identity: the config's identity; a journal of another is refused.
+        new_journal: move an existing journal aside (renamed, kept) and start a new one.
     """
 
     def __init__(
@@ -142,6 +151,8 @@ class TradingNode:
         recorder: SessionRecorder | None = None,
         mode: str = "paper",
         services: Sequence[Service] = (),
+        journal_identity: JournalIdentity | None = None,
+        new_journal: bool = False,
     ) -> None:
         self.config = config
         self.strategies = list(strategies)
@@ -150,6 +161,8 @@ class TradingNode:
         self.journal_path = journal_path
         self.mode = mode
         self.services = list(services)
+        self.journal_identity = journal_identity
+        self.new_journal = new_journal
         self.state = RunnerState.STARTING
         self.session = 0
         self.recovery: RecoveryReport | None = None
@@ -221,6 +234,8 @@ class TradingNode:
         clock = self.clock = LiveClock(origin_ns=origin, speed=config.speed)
 
         self.state = RunnerState.RECOVERING
+        prepare_journal(self.journal_path, self.journal_identity, start_new=self.new_journal,
+                        now_ns=_real_time_ns())
         reader = JournalReader(self.journal_path)
         progress = _FeedProgress()
         records = progress.tally(reader.records())
@@ -240,11 +255,7 @@ class TradingNode:
         )
         for bridge in bridges:
             bridge.replaying = False
-        if reader.corruption is not None:
-            logger.error("journal %s: %s at seq %d; %d records from there are skipped",
-                         self.journal_path, reader.corruption.reason, reader.corruption.seq,
-                         reader.corruption.skipped)
-            truncate_after(self.journal_path, reader.corruption.seq - 1)
+        refuse_partial_read(reader)  # a damaged journal waits for the operator
         if report.records_read:
             logger.info("recovered %d inputs (%d records) from %s", report.inputs_replayed,
                         report.records_read, self.journal_path)
@@ -257,7 +268,8 @@ class TradingNode:
             resume_at = max(resume_at, _real_time_ns())  # real time again after a restart
 
         async with (
-            JournalWriter(self.journal_path, synchronous=config.journal_synchronous) as journal,
+            JournalWriter(self.journal_path, synchronous=config.journal_synchronous,
+                          identity=self.journal_identity) as journal,
             AsyncExitStack() as resources,  # closed after the tasks using them have ended
         ):
             self._journal = journal

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, closing
 from decimal import Decimal
@@ -16,14 +15,14 @@ import pytest
 
 from api.cli.journal import add_parser as add_journal_parser, run_journal
 from engine.domain.enums import LiquiditySide, OrderSide, OrderType
-from engine.errors import JournalError
+from engine.errors import ForeignJournal
 from engine.events import Message, OrderFilled, SubmitOrder, TimerFired, encode_json
 from engine.persistence import (
     JournalReader,
     JournalWriter,
     SessionSummary,
-    truncate_after,
 )
+from engine.persistence.journal_schema import names_crc, record_crc
 from engine.testing.factories import INSTRUMENT_ID, make_bars, make_instrument
 from engine.topics import RISK_EXECUTE, bars_topic, instrument_topic, order_topic, system_topic
 
@@ -319,16 +318,20 @@ def test_journal_reader_seq_gap_stops_at_record_after_gap(tmp_path: Path) -> Non
 
     assert seqs == [1, 2, 3]
     assert reader.corruption is not None
-    assert (reader.corruption.seq, reader.corruption.skipped) == (5, 6)
-    assert reader.corruption.reason == "seq gap: expected 4, found 5"
+    assert (reader.corruption.seq, reader.corruption.skipped) == (4, 6)  # 4 is the first bad
+    assert reader.corruption.reason == "seq gap: record 4 is missing, the next is 5"
 
 
 def test_journal_reader_undecodable_payload_with_valid_crc_is_corruption(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
     write_journal(path, 3)
     garbage = b"\x81\xa4kind\xa7unknown"
-    execute(path, "UPDATE journal SET payload = ?, crc = ? WHERE seq = 2",
-            (garbage, zlib.crc32(garbage)))
+    with closing(sqlite3.connect(path)) as connection:
+        session, ts_init, topic, kind, is_input = connection.execute(
+            "SELECT session, ts_init, topic, kind, is_input FROM journal WHERE seq = 2").fetchone()
+    crc = record_crc(2, session, ts_init, names_crc(topic.encode(), kind.encode()), is_input,
+                     garbage)
+    execute(path, "UPDATE journal SET payload = ?, crc = ? WHERE seq = 2", (garbage, crc))
 
     seqs, reader = read_all(path)
 
@@ -338,29 +341,12 @@ def test_journal_reader_undecodable_payload_with_valid_crc_is_corruption(tmp_pat
     assert reader.corruption.skipped == 2
 
 
-def test_journal_truncate_after_corruption_next_session_continues(tmp_path: Path) -> None:
-    path = tmp_path / "journal.sqlite"
-    write_journal(path, 6)
-    execute(path, "UPDATE journal SET crc = crc + 1 WHERE seq = 5")
-    reader = JournalReader(path)
-    list(reader.records())
-    assert reader.corruption is not None
-
-    deleted = truncate_after(path, reader.corruption.seq - 1)
-    write_journal(path, 1)
-    seq = reader.last_seq()
-
-    assert (deleted, seq) == (2, 5)
-    assert [r.seq for r in reader.records()] == [1, 2, 3, 4, 5]
-    assert reader.corruption is None
-
-
-def test_journal_reader_other_schema_version_raises_journal_error(tmp_path: Path) -> None:
+def test_journal_reader_other_schema_version_is_refused_as_foreign(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
     write_journal(path, 1)
     execute(path, "UPDATE journal_meta SET value = '99' WHERE key = 'schema_version'")
 
-    with pytest.raises(JournalError, match="schema version 99"):
+    with pytest.raises(ForeignJournal, match="schema version 99"):
         list(JournalReader(path).records())
 
 
