@@ -33,7 +33,7 @@ from engine.persistence.journal_schema import (
     record_crc,
 )
 
-__all__ = ("DAMAGE_ADVICE", "JournalReader", "check_version")
+__all__ = ("DAMAGE_ADVICE", "JournalReader", "check_version", "connect_read_only", "table_names")
 
 DAMAGE_ADVICE: Final = (
     "run `tradebus journal verify` for a report, then `tradebus journal repair --yes` to keep "

@@ -9,9 +9,7 @@ signals) are in tests/e2e.
 
 from __future__ import annotations
 
-import logging
 import re
-import shutil
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -34,9 +32,9 @@ from api.compose.replay import ReplayFeedBinding
 from api.compose.sim import SimVenueBinding, make_sim_venue
 from engine.domain.enums import OrderSide, OrderStatus, OrderType
 from engine.domain.reports import OrderStatusReport
-from engine.errors import ConfigError
+from engine.errors import ConfigError, JournalDamaged
 from engine.events.system import ActorFaulted
-from engine.persistence import JournalReader, JournalRecord, truncate_after
+from engine.persistence import JournalReader, JournalRecord, repair_journal, verify_journal
 from engine.runtime import AdapterTask, RunnerState, TradingNode
 from engine.testing import BAR_TYPE, ScriptedExecutionClient
 
@@ -362,36 +360,32 @@ def corrupt(journal: Path, seq: int) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("which", ["last record", "last bar"])
-async def test_daemon_torn_journal_tail_is_cut_and_recovery_goes_on(
-    tmp_path: Path, which: str, caplog: pytest.LogCaptureFixture
+async def test_daemon_torn_journal_is_refused_until_repaired_then_recovery_goes_on(
+    tmp_path: Path, which: str
 ) -> None:
-    torn_folder, clean_folder = tmp_path / "torn", tmp_path / "clean"
-    await run_session(paper_config(torn_folder, bars=400))
-    shutil.copytree(torn_folder, clean_folder)
-    records = journal_of(torn_folder)
+    # Was: the daemon cut the tail itself and went on (issue 7: committed records went
+    # without the operator's word). Now it refuses; the operator's repair cuts it.
+    folder = tmp_path / "torn"
+    await run_session(paper_config(folder, bars=400))
+    journal = folder / "tradebus-data" / "journal.sqlite"
+    records = journal_of(folder)
     bad = records[-1] if which == "last record" else [r for r in records if r.kind == "bar"][-1]
-    corrupt(torn_folder / "tradebus-data" / "journal.sqlite", bad.seq)
-    # The reference: the same journal, ending cleanly at the record before the corrupt one.
-    truncate_after(clean_folder / "tradebus-data" / "journal.sqlite", bad.seq - 1)
+    corrupt(journal, bad.seq)
 
-    with caplog.at_level(logging.WARNING):
-        torn = await run_session(torn_folder / "paper.toml")
-    errors = [line.getMessage() for line in caplog.records if line.name == "engine.runtime.node"
-              and line.levelno == logging.ERROR]
-    assert any("crc mismatch" in line and f"seq {bad.seq}" in line for line in errors)
-    clean = await run_session(clean_folder / "paper.toml")
+    with pytest.raises(JournalDamaged, match=rf"damaged at seq {bad.seq} \(crc mismatch\): "
+                       rf"{len(records) - bad.seq + 1} committed records"):
+        await make_daemon(folder / "paper.toml").run()
+    assert JournalReader(journal).count() == len(records)  # nothing deleted by the refusal
 
-    assert torn.recovery is not None and clean.recovery is not None
-    assert torn.recovery.last_seq == clean.recovery.last_seq == bad.seq - 1
-    assert torn.recovery.inputs_replayed == clean.recovery.inputs_replayed
-    assert state_of(torn) == state_of(clean)
-    torn_records, clean_records = journal_of(torn_folder), journal_of(clean_folder)
-    # The new session continued where the good prefix ended, in both, and made the same
-    # records (timer firings follow real time: they are left out).
-    assert torn_records[bad.seq - 1].session == clean_records[bad.seq - 1].session == 2
-    assert without_timers(torn_records) == without_timers(clean_records)
-    assert [r.message.ts_event for r in torn_records if r.kind == "bar"] == [
-        bar.ts_event for bar in CsvBarSource(torn_folder / "bars.csv", BAR_TYPE)]
+    repair_journal(journal, verify_journal(journal), now_ns=1)
+    repaired = await run_session(folder / "paper.toml")
+
+    assert repaired.recovery is not None
+    assert repaired.recovery.last_seq == bad.seq - 1
+    after = journal_of(folder)
+    assert after[bad.seq - 1].session == 2  # the new session continues the kept prefix
+    assert [r.message.ts_event for r in after if r.kind == "bar"] == [
+        bar.ts_event for bar in CsvBarSource(folder / "bars.csv", BAR_TYPE)]
 
 
 def without_timers(records: list[JournalRecord]) -> list[tuple[int, str, str]]:
