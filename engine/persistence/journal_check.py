@@ -115,8 +115,11 @@ def inspect_journal(path: Path) -> JournalFacts:
                                          (mark.seq,)).fetchone()
                 marked_crc = None if row is None else row[0]
     except sqlite3.DatabaseError as error:
+        claimed = (f" (its high-water mark says records 1..{mark.seq} were committed)"
+                   if mark is not None and mark.seq else "")
         return JournalFacts(path=where, exists=True, mark=mark,
-                            problem=f"journal {path}: not a readable SQLite file: {error}")
+                            problem=f"journal {path}: not a readable SQLite file: {error}"
+                                    f"{claimed}")
     identity = meta.get("identity")
     facts = JournalFacts(
         path=where, exists=True, records=int(records), last_seq=int(last_seq),

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import Bar
 from engine.errors import JournalDamaged
+from engine.events import Bar
 from engine.persistence import JournalReader, JournalRecord, check_journal
 from engine.persistence.journal_schema import names_crc, record_crc
 
