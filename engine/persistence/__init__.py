@@ -11,6 +11,7 @@ from engine.persistence.journal import (
     truncate_after,
 )
 from engine.persistence.results import ResultStore, write_result_json
+from engine.persistence.storage_failure import storage_failure
 
 __all__ = (
     "JournalCorruption",
@@ -22,5 +23,6 @@ __all__ = (
     "SessionSummary",
     "append_throughput",
     "truncate_after",
+    "storage_failure",
     "write_result_json",
 )

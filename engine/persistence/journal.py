@@ -39,7 +39,7 @@ import anyio.to_thread
 import msgspec
 from anyio.abc import TaskStatus
 
-from engine.errors import JournalError
+from engine.errors import JournalError, StorageFailure
 from engine.events.base import Message
 from engine.events.codec import TAGS
 from engine.events.market import TradeTick
@@ -55,6 +55,7 @@ from engine.persistence.journal_schema import (
     SessionSummary,
     insert_statements,
 )
+from engine.persistence.storage_failure import storage_failure
 from engine.topics import trades_topic
 
 __all__ = (
@@ -150,7 +151,7 @@ class JournalWriter:
         self._hurry: anyio.Event | None = None  # set by a waiter: end the flusher's pause
         self._waiters = 0
         self._flusher_running = False
-        self._failure: JournalError | None = None
+        self._failure: JournalError | StorageFailure | None = None
         self._appended = self._committed_count = self._batches = 0
         self._bytes_written = self._max_batch = 0
         self._checkpointer = Checkpointer(self.path, synchronous)
@@ -159,8 +160,12 @@ class JournalWriter:
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError(f"journal {self.path}: already open")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = await aiosqlite.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise storage_failure(error, f"journal {self.path}") or JournalError(
+                f"journal {self.path}: cannot be opened: {error}") from error
         try:
             mode = await connection.execute_fetchall("PRAGMA journal_mode=WAL")
             if str(next(iter(mode))[0]).lower() != "wal":
@@ -185,9 +190,12 @@ class JournalWriter:
                 "SELECT coalesce(max(seq), 0), coalesce(max(session), 0) FROM journal"
             )
             last_seq, last_session = next(iter(rows))
-        except BaseException:
+        except BaseException as error:
             with anyio.CancelScope(shield=True):
                 await connection.close()
+            failure = storage_failure(error, f"journal {self.path}")
+            if failure is not None:  # a read-only data dir, a full disk: not a bad journal
+                raise failure from error
             raise
         self._connection = connection
         self._lock = anyio.Lock()
@@ -353,10 +361,10 @@ class JournalWriter:
                             await connection.execute(statement, parameters)
                         await connection.execute("COMMIT")
                 except (sqlite3.Error, ValueError) as error:
-                    self._failure = JournalError(
-                        f"journal {self.path}: commit of seq {batch[0][0]}..{batch[-1][0]}"
-                        f" failed: {error}"
-                    )
+                    seqs = f"seq {batch[0][0]}..{batch[-1][0]}"
+                    self._failure = storage_failure(
+                        error, f"journal {self.path}: commit of {seqs} (not committed)"
+                    ) or JournalError(f"journal {self.path}: commit of {seqs} failed: {error}")
                     self._notify_committed()
                     raise self._failure from error
                 self._last_committed = batch[-1][0]
@@ -404,8 +412,11 @@ class JournalWriter:
             self._committed = None
 
     def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise JournalError(str(self._failure)) from self._failure
+        failure = self._failure
+        if isinstance(failure, StorageFailure):  # the same cause for every waiter
+            raise StorageFailure(str(failure), advice=failure.advice) from failure
+        if failure is not None:
+            raise JournalError(str(failure)) from failure
 
 
 def append_throughput(

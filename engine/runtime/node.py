@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import msgspec
 
 from engine.actor import ActorState
@@ -240,6 +241,12 @@ class TradingNode:
         )
         for bridge in bridges:
             bridge.replaying = False
+        await anyio.lowlevel.checkpoint()  # a stop requested meanwhile is delivered here
+        if self._stop.is_set():  # a signal during recovery: end before anything is written
+            self.state = RunnerState.STOPPED
+            logger.warning("stopped during recovery (%d records read): the session does not "
+                           "start and the journal is unchanged", report.records_read)
+            return 0
         if reader.corruption is not None:
             logger.error("journal %s: %s at seq %d; %d records from there are skipped",
                          self.journal_path, reader.corruption.reason, reader.corruption.seq,
@@ -388,6 +395,7 @@ class TradingNode:
         try:
             yield
         except Exception as error:
+            self.gate.close()  # a fatal error stops trading: no command leaves from here on
             cause = _first_cause(error)
             now = self._require_clock().timestamp_ns()
             try:
