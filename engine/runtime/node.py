@@ -222,6 +222,7 @@ class TradingNode:
         clock = self.clock = LiveClock(origin_ns=origin, speed=config.speed)
 
         self.state = RunnerState.RECOVERING
+        logger.info("recovering from %s", self.journal_path)
         reader = JournalReader(self.journal_path)
         progress = _FeedProgress()
         records = progress.tally(reader.records())
