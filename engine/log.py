@@ -19,7 +19,13 @@ import orjson
 
 from engine.clock import Clock
 
-__all__ = ("EngineTimeFilter", "JsonFormatter", "TextFormatter", "configure_logging")
+__all__ = (
+    "EngineTimeFilter",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_logging",
+    "iso_time",
+)
 
 LogFormat = Literal["auto", "json", "text"]
 
@@ -41,7 +47,8 @@ def _record_ns(record: logging.LogRecord) -> int:
     return int(record.created * 1e9)
 
 
-def _iso(ts_ns: int | None) -> str | None:
+def iso_time(ts_ns: int | None) -> str | None:
+    """`ts_ns` (ns since the epoch) as UTC ISO 8601 to the millisecond, `...Z`."""
     if ts_ns is None:
         return None
     moment = datetime.fromtimestamp(ts_ns / 1e9, tz=UTC)
@@ -49,18 +56,26 @@ def _iso(ts_ns: int | None) -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, ts_ns, wall, level, component, message (+ error)."""
+    """One JSON object per line: ts, ts_ns, wall, level, component, message (+ error).
+
+    A record logged with `extra={"fields": {...}}` carries those keys too (a fatal
+    error's `exit_code`, `error_type` and `advice`), so a machine need not parse the
+    message.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         ts_ns = getattr(record, "engine_ts", None)
         line: dict[str, object] = {
-            "ts": _iso(ts_ns),
+            "ts": iso_time(ts_ns),
             "ts_ns": ts_ns,
-            "wall": _iso(_record_ns(record)),
+            "wall": iso_time(_record_ns(record)),
             "level": record.levelname.lower(),
             "component": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update({key: value for key, value in fields.items() if key not in line})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
@@ -72,8 +87,9 @@ class TextFormatter(logging.Formatter):
     engine's."""
 
     def format(self, record: logging.LogRecord) -> str:
+        engine = iso_time(getattr(record, "engine_ts", None)) or "-"
         text = (
-            f"{_iso(_record_ns(record))} [engine {_iso(getattr(record, 'engine_ts', None)) or '-'}]"
+            f"{iso_time(_record_ns(record))} [engine {engine}]"
             f" {record.levelname:<5} {record.name}: {record.getMessage()}"
         )
         if record.exc_info:

@@ -22,6 +22,7 @@ import aiosqlite
 import anyio
 
 from engine.errors import DataError
+from engine.persistence.storage_failure import storage_failure
 
 __all__ = ("AsyncSqliteStore", "StoreSchema", "connect", "connect_async", "write_transaction")
 
@@ -66,7 +67,7 @@ def connect(path: Path, schema: StoreSchema, *, read_only: bool) -> sqlite3.Conn
         _check_version(connection.execute(_SELECT_VERSION, (schema.component,)), path, schema)
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise DataError(str(path), 0, f"not a {schema.noun}: {error}") from error
+        raise _open_error(error, path, schema) from error
     except BaseException:
         connection.close()
         raise
@@ -90,7 +91,7 @@ async def connect_async(path: Path, schema: StoreSchema) -> aiosqlite.Connection
         with anyio.CancelScope(shield=True):
             await connection.close()
         if isinstance(error, sqlite3.DatabaseError):
-            raise DataError(str(path), 0, f"not a {schema.noun}: {error}") from error
+            raise _open_error(error, path, schema) from error
         raise
     return connection
 
@@ -143,6 +144,13 @@ class AsyncSqliteStore:
         if self._connection is None:
             raise RuntimeError(f"{self.schema.noun} {self.path}: not open (use `async with`)")
         return self._connection
+
+
+def _open_error(error: sqlite3.Error, path: Path, schema: StoreSchema) -> Exception:
+    """A file that cannot be written (read-only, disk full) is a `StorageFailure`, not
+    "not a recording": only what SQLite could open and not read is not one."""
+    return storage_failure(error, f"{schema.noun} {path}") or DataError(
+        str(path), 0, f"not a {schema.noun}: {error}")
 
 
 def _script(schema: StoreSchema) -> str:

@@ -23,6 +23,7 @@ from engine.persistence.journal_check import (
 )
 from engine.persistence.journal_mark import HighWaterMark, read_mark
 from engine.persistence.results import ResultStore, write_result_json
+from engine.persistence.storage_failure import storage_failure
 
 __all__ = (
     "HighWaterMark",
@@ -44,6 +45,7 @@ __all__ = (
     "read_mark",
     "refuse_partial_read",
     "repair_journal",
+    "storage_failure",
     "verify_journal",
     "write_result_json",
 )

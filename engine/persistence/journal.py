@@ -45,7 +45,7 @@ import anyio.to_thread
 import msgspec
 from anyio.abc import TaskStatus
 
-from engine.errors import JournalError
+from engine.errors import JournalError, StorageFailure
 from engine.events.base import Message
 from engine.events.codec import TAGS
 from engine.events.market import TradeTick
@@ -66,6 +66,7 @@ from engine.persistence.journal_schema import (
     record_crc,
     text_names_crc,
 )
+from engine.persistence.storage_failure import storage_failure
 from engine.topics import trades_topic
 
 __all__ = (
@@ -168,7 +169,7 @@ class JournalWriter:
         self._hurry: anyio.Event | None = None  # set by a waiter: end the flusher's pause
         self._waiters = 0
         self._flusher_running = False
-        self._failure: JournalError | None = None
+        self._failure: JournalError | StorageFailure | None = None
         self._appended = self._committed_count = self._batches = 0
         self._bytes_written = self._max_batch = 0
         self._checkpointer = Checkpointer(self.path, synchronous)
@@ -186,9 +187,17 @@ class JournalWriter:
         """
         if self._connection is not None:
             raise RuntimeError(f"journal {self.path}: already open")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise storage_failure(error, f"journal {self.path}") or JournalError(
+                f"journal {self.path}: its folder cannot be made: {error}") from error
         check_journal(self.path, self._identity)
-        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            connection = await aiosqlite.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise storage_failure(error, f"journal {self.path}") or JournalError(
+                f"journal {self.path}: cannot be opened: {error}") from error
         try:
             mode = await connection.execute_fetchall("PRAGMA journal_mode=WAL")
             if str(next(iter(mode))[0]).lower() != "wal":
@@ -220,9 +229,12 @@ class JournalWriter:
                     [value for pair in changed for value in pair])
             mark = MarkWriter(self.path, journal_id)
             mark.open(int(last_seq), int(last_crc))
-        except BaseException:
+        except BaseException as error:
             with anyio.CancelScope(shield=True):
                 await connection.close()
+            failure = storage_failure(error, f"journal {self.path}")
+            if failure is not None:  # a read-only data dir, a full disk: not a bad journal
+                raise failure from error
             raise
         self._connection = connection
         self._mark = mark
@@ -392,10 +404,10 @@ class JournalWriter:
                             await connection.execute(statement, parameters)
                         await connection.execute("COMMIT")
                 except (sqlite3.Error, ValueError) as error:
-                    self._failure = JournalError(
-                        f"journal {self.path}: commit of seq {batch[0][0]}..{batch[-1][0]}"
-                        f" failed: {error}"
-                    )
+                    seqs = f"seq {batch[0][0]}..{batch[-1][0]}"
+                    self._failure = storage_failure(
+                        error, f"journal {self.path}: commit of {seqs} (not committed)"
+                    ) or JournalError(f"journal {self.path}: commit of {seqs} failed: {error}")
                     self._notify_committed()
                     raise self._failure from error
                 last = batch[-1]
@@ -453,8 +465,11 @@ class JournalWriter:
             self._committed = None
 
     def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise JournalError(str(self._failure)) from self._failure
+        failure = self._failure
+        if isinstance(failure, StorageFailure):  # the same cause for every waiter
+            raise StorageFailure(str(failure), advice=failure.advice) from failure
+        if failure is not None:
+            raise JournalError(str(failure)) from failure
 
 
 def append_throughput(

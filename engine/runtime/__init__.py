@@ -23,6 +23,7 @@ from engine.runtime.inbox import (
     LaneStatistics,
     OverflowPolicy,
 )
+from engine.runtime.instance_lock import LOCK_FILE, InstanceHolder, InstanceLock, read_holder
 from engine.runtime.node import GraphFactory, NodeConfig, NodeHealth, TradingNode
 from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
 from engine.runtime.reconciliation import (
@@ -45,6 +46,10 @@ from engine.runtime.statistics import (
 )
 
 __all__ = (
+    "LOCK_FILE",
+    "InstanceHolder",
+    "InstanceLock",
+    "read_holder",
     "BridgeStatistics",
     "DurableOutbox",
     "ExecutionBridge",

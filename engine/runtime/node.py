@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import msgspec
 
 from engine.actor import ActorState
@@ -234,6 +235,7 @@ class TradingNode:
         clock = self.clock = LiveClock(origin_ns=origin, speed=config.speed)
 
         self.state = RunnerState.RECOVERING
+        logger.info("recovering from %s", self.journal_path)
         prepare_journal(self.journal_path, self.journal_identity, start_new=self.new_journal,
                         now_ns=_real_time_ns())
         reader = JournalReader(self.journal_path)
@@ -255,6 +257,12 @@ class TradingNode:
         )
         for bridge in bridges:
             bridge.replaying = False
+        await anyio.lowlevel.checkpoint()  # a stop requested meanwhile is delivered here
+        if self._stop.is_set():  # a signal during recovery: end before anything is written
+            self.state = RunnerState.STOPPED
+            logger.warning("stopped during recovery (%d records read): the session does not "
+                           "start and the journal is unchanged", report.records_read)
+            return 0
         refuse_partial_read(reader)  # a damaged journal waits for the operator
         if report.records_read:
             logger.info("recovered %d inputs (%d records) from %s", report.inputs_replayed,
@@ -400,6 +408,7 @@ class TradingNode:
         try:
             yield
         except Exception as error:
+            self.gate.close()  # a fatal error stops trading: no command leaves from here on
             cause = _first_cause(error)
             now = self._require_clock().timestamp_ns()
             try:
