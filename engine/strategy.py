@@ -12,6 +12,13 @@ A graceful daemon stop may cancel a strategy's open orders (`cancel_open_orders_
 the next start then tells the strategy which ones (`canceled_at_stop`, readable in
 `on_start` and `on_load`), so it can re-place what protected a position. Both steps are
 driven by the journaled session markers, so a replay repeats them.
+
+What a strategy keeps across a graceful stop is what its `on_save` returns, encoded at
+once with msgpack (builtins and msgspec Structs; Decimals come back as strings, Structs
+as dicts) and handed decoded to `on_load` at the next start, after `on_start` has made
+fresh attributes. A value, not references to live objects: it is exact (floats are kept
+bit for bit), cannot be changed after the stop, and can be stored (`saved_state`).
+Indicators export their full running state for this (`Indicator.export_state`).
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ if TYPE_CHECKING:
 __all__ = ("Strategy", "StrategyConfig", "load_strategy_class")
 
 Number = Decimal | float | int | str
+_STATE_ENCODER = msgspec.msgpack.Encoder()
 T = TypeVar("T")
 
 
@@ -88,7 +96,7 @@ class Strategy(Actor):
         self._portfolio: Portfolio | None = None
         self._orders: OpenOrdersView | None = None
         self._cache: MarketCache | None = None
-        self._saved_state: dict[str, Any] | None = None
+        self._saved_state: bytes | None = None
         self._canceled_by_stop: list[Order] = []
         self._canceled_at_stop: tuple[Order, ...] = ()
 
@@ -112,16 +120,37 @@ class Strategy(Actor):
         self._order_ids = ClientOrderIds(self.id, prefix)
 
     def save_state(self) -> None:
-        """Keep what `on_save` returns (if the strategy defines it) for the next `load_state`."""
+        """Keep what `on_save` returns (if the strategy defines it) for the next `load_state`,
+        encoded now: the state as it was at the stop, exact, storable.
+
+        Raises:
+            TypeError: `on_save` returned something msgpack cannot encode (the graph
+                faults the strategy on it, naming the value's type).
+        """
         on_save = getattr(self, "on_save", None)
-        self._saved_state = on_save() if on_save is not None else None
+        state = on_save() if on_save is not None else None
+        try:
+            self._saved_state = None if state is None else _STATE_ENCODER.encode(state)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"strategy {self.id}: on_save returned a {type(state).__name__} "
+                            f"that cannot be saved ({error}); return builtins, msgspec "
+                            "Structs or an indicator's export_state()") from error
 
     def load_state(self) -> None:
-        """Hand the state kept by `save_state` to `on_load`, once, after a restart."""
+        """Hand the state kept by `save_state` to `on_load` (decoded), once, after a restart."""
+        saved, self._saved_state = self._saved_state, None
         on_load = getattr(self, "on_load", None)
-        if on_load is not None and self._saved_state is not None:
-            on_load(self._saved_state)
-        self._saved_state = None
+        if on_load is not None and saved is not None:
+            on_load(msgspec.msgpack.decode(saved))
+
+    @property
+    def saved_state(self) -> bytes | None:
+        """What the last graceful stop saved (msgpack), until the next start loads it."""
+        return self._saved_state
+
+    def restore_saved_state(self, saved: bytes | None) -> None:
+        """Set what `load_state` hands `on_load` next (a snapshot's `saved_state`)."""
+        self._saved_state = saved
 
     def cancel_orders_for_stop(self) -> list[Order]:
         """Cancel every open order because the session stops; remember them for the restart.

@@ -67,12 +67,13 @@ class RsiMeanReversion(Strategy):
         self.subscribe_bars(BarType(instrument_id=config.instrument_id, timeframe=config.timeframe))
 
     def on_save(self) -> dict[str, Any]:
-        # Kept in memory only: the journal replay rebuilds it (see docs/user-guide.md).
-        return {"rsi": self.rsi, "entry_order": self.entry_order,
+        # The RSI's full running state (exact) and the orders this strategy tracks.
+        return {"rsi": self.rsi.export_state(), "entry_order": self.entry_order,
                 "stop_order": self.stop_order, "exit_order": self.exit_order}
 
     def on_load(self, state: dict[str, Any]) -> None:
-        self.rsi = state["rsi"]
+        # on_start has just made a fresh RSI from the config: continue it.
+        self.rsi.import_state(state["rsi"])
         self.entry_order = state["entry_order"]
         self.stop_order = state["stop_order"]
         self.exit_order = state["exit_order"]

@@ -65,11 +65,16 @@ class SmaCross(Strategy):
         self.subscribe_bars(BarType(instrument_id=config.instrument_id, timeframe=config.timeframe))
 
     def on_save(self) -> dict[str, Any]:
-        # Kept in memory only: the journal replay rebuilds it (see docs/user-guide.md).
-        return {"fast": self.fast, "slow": self.slow, "cross": self.cross}
+        # The indicators' full running state (windows, sums, the last cross sign), exact:
+        # restored, they go on as if the session had never stopped.
+        return {"fast": self.fast.export_state(), "slow": self.slow.export_state(),
+                "cross": self.cross.export_state()}
 
     def on_load(self, state: dict[str, Any]) -> None:
-        self.fast, self.slow, self.cross = state["fast"], state["slow"], state["cross"]
+        # on_start has just made fresh indicators from the config: continue them.
+        self.fast.import_state(state["fast"])
+        self.slow.import_state(state["slow"])
+        self.cross.import_state(state["cross"])
 
     def on_bar(self, bar: Bar) -> None:
         fast = self.fast

@@ -18,6 +18,8 @@ import math
 from abc import ABC, abstractmethod
 from typing import Protocol
 
+from engine.indicators.state import IndicatorState, export_state, import_state
+
 __all__ = (
     "RESUM_FACTOR",
     "BarLike",
@@ -80,6 +82,14 @@ class Indicator(ABC):
     @abstractmethod
     def handle_bar(self, bar: BarLike) -> None:
         """Feed one bar, so any indicator can be driven straight from a bar stream."""
+
+    def export_state(self) -> IndicatorState:
+        """The full running state as builtins, for a strategy's `on_save` (exact)."""
+        return export_state(self)
+
+    def import_state(self, state: IndicatorState) -> None:
+        """Continue from `export_state`'s output (made with the same parameters)."""
+        import_state(self, state)
 
 
 class SingleInputIndicator(Indicator):

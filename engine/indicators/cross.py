@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.indicators.base import check_finite_non_negative
+from engine.indicators.state import IndicatorState, export_state, import_state
 
 __all__ = ("CrossOver",)
 
@@ -60,3 +61,11 @@ class CrossOver:
         else:
             self.crossed_above = False
             self.crossed_below = False
+
+    def export_state(self) -> IndicatorState:
+        """The full state as builtins, for a strategy's `on_save` (exact)."""
+        return export_state(self)
+
+    def import_state(self, state: IndicatorState) -> None:
+        """Continue from `export_state`'s output (made with the same tolerance)."""
+        import_state(self, state)

@@ -34,7 +34,7 @@ from engine.runtime.reconciliation import (
     plan_reconciliation,
     reconcile,
 )
-from engine.runtime.recovery import RecoveryReport, replay_inputs
+from engine.runtime.recovery import PoisonInput, RecoveryReport, replay_inputs
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 from engine.runtime.statistics import (
     ActorStatistics,
@@ -69,6 +69,7 @@ __all__ = (
     "LiveRunner",
     "OutboxStatistics",
     "OverflowPolicy",
+    "PoisonInput",
     "ReconciliationReport",
     "RecoveryReport",
     "RunnerState",

@@ -11,6 +11,12 @@ While replaying, the live clock is held: time is each input's `ts_init`, and jou
 timer firings are applied in place instead of timers firing by themselves. Strategies
 run their handlers as they did, but everything they send stays inside the process (the
 simulated venue is in the graph); a live venue adapter must not send during recovery.
+
+A journaled input that raises while replayed (a poison input: a core actor fails on it;
+strategies' faults are isolated) ends the replay there, with the record named in the
+report (`PoisonInput`): the graph's state is the journal's up to that record, and the
+node halts on it instead of starting a session (engine/runtime/node.py), so a restart
+reports the same record again instead of crashing again.
 """
 
 from __future__ import annotations
@@ -26,11 +32,31 @@ from engine.events.base import Command
 from engine.events.system import SessionStarted, SessionStopping, TimerFired
 from engine.graph import TradingGraph
 
-__all__ = ("RecoveryReport", "replay_inputs")
+__all__ = ("PoisonInput", "RecoveryReport", "replay_inputs")
 
 logger = logging.getLogger(__name__)
 
 _MARKET_DATA_KINDS = frozenset({"bar", "trade_tick", "quote_tick", "book_delta"})
+
+
+class PoisonInput(msgspec.Struct, frozen=True, kw_only=True):
+    """A journaled input the graph raised on: what an operator needs to find and judge it
+    (`tradebus journal export`), in the log, the node's health and the API's status."""
+
+    seq: int
+    kind: str
+    topic: str
+    error_type: str
+    error: str
+
+    @classmethod
+    def of(cls, seq: int, kind: str, topic: str, error: Exception) -> PoisonInput:
+        return cls(seq=seq, kind=kind, topic=topic, error_type=type(error).__name__,
+                   error=str(error)[:500])
+
+    def describe(self) -> str:
+        return (f"input seq {self.seq} ({self.kind} on {self.topic}) raised "
+                f"{self.error_type}: {self.error}")
 
 
 class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +69,8 @@ class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
     last_seq: int
     sessions_stopped: int
     timers_missing: int
+    poison: PoisonInput | None = None
+    """The input the replay stopped at because the graph raised on it, if any."""
 
 
 def replay_inputs(
@@ -56,13 +84,15 @@ def replay_inputs(
 
     `records` are journal records in seq order (derived ones are counted and skipped).
     With an empty journal the graph is started at the clock's current time. Leaves the
-    clock held at the last record's time: the caller releases it.
+    clock held at the last record's time: the caller releases it. An input the graph
+    raises on ends the replay there (`RecoveryReport.poison`).
     """
     read = inputs = derived = stopped = missing = 0
     by_topic: dict[str, int] = {}
     first_ts: int | None = None
     last_ts: int | None = None
     last_seq = 0
+    poison: PoisonInput | None = None
     for record in records:
         read += 1
         last_seq = record.seq
@@ -78,25 +108,32 @@ def replay_inputs(
             continue
         inputs += 1
         clock.hold(ts)
-        message = record.message
-        kind = record.kind
-        if kind in _MARKET_DATA_KINDS:
-            by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
-            graph.process(message, record.topic)
-        elif type(message) is TimerFired:
-            if not clock.replay_fired(message):
-                missing += 1
-                logger.warning("recovery: timer %s of %s is not set; its firing is skipped",
-                               message.name, message.owner)
-        elif type(message) is SessionStopping:
-            stopped += 1
-            graph.stop_strategies(cancel_open_orders=message.cancel_open_orders)
-        elif type(message) is SessionStarted:
-            graph.begin_session(message)
-        elif isinstance(message, Command) or graph.bus.has_endpoint(record.topic):
-            graph.bus.send(record.topic, message)
-        else:
-            graph.bus.publish(record.topic, message)
+        try:
+            message = record.message
+            kind = record.kind
+            if kind in _MARKET_DATA_KINDS:
+                by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
+                graph.process(message, record.topic)
+            elif type(message) is TimerFired:
+                if not clock.replay_fired(message):
+                    missing += 1
+                    logger.warning("recovery: timer %s of %s is not set; its firing is skipped",
+                                   message.name, message.owner)
+            elif type(message) is SessionStopping:
+                stopped += 1
+                graph.stop_strategies(cancel_open_orders=message.cancel_open_orders)
+            elif type(message) is SessionStarted:
+                graph.begin_session(message)
+            elif isinstance(message, Command) or graph.bus.has_endpoint(record.topic):
+                graph.bus.send(record.topic, message)
+            else:
+                graph.bus.publish(record.topic, message)
+        except Exception as error:
+            inputs -= 1  # not replayed: it is the report's poison
+            poison = PoisonInput.of(record.seq, record.kind, record.topic, error)
+            logger.error("recovery: journaled %s; the replay stops there", poison.describe(),
+                         exc_info=error)
+            break
     if first_ts is None and start:
         graph.start()
     return RecoveryReport(
@@ -109,4 +146,5 @@ def replay_inputs(
         last_seq=last_seq,
         sessions_stopped=stopped,
         timers_missing=missing,
+        poison=poison,
     )

@@ -8,6 +8,12 @@ order they arrived. Timers fire from the live clock's task on the same loop.
 The runner also decides what the journal calls an *input*: the messages it brings in
 from outside (market data, venue events, operator commands) and timer firings. Replaying
 exactly the inputs through a fresh graph rebuilds everything else (see `recovery.py`).
+
+An entry a core actor raises on (a poison input; strategies' faults are isolated in the
+graph) does not end the process: the runner makes sure the entry is journaled as an
+input (so the journal holds what the graph saw, and a recovery stops at the same record
+with the same report), stops taking entries, and hands the record to `on_poison` (the
+node halts trading and reports it).
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ import msgspec
 from anyio.abc import TaskStatus
 
 from engine.bus import Observer
+from engine.events.codec import TAGS
 from engine.events.system import TimerFired
 from engine.graph import TradingGraph
 from engine.runtime.inbox import CRITICAL, Inbox, InboxEntry
+from engine.runtime.recovery import PoisonInput
 
 __all__ = ("JournalPort", "LiveRunner", "RunnerState", "RunnerStatistics")
 
@@ -41,6 +49,8 @@ class RunnerState(StrEnum):
     STARTING = "starting"
     RECOVERING = "recovering"
     RUNNING = "running"
+    HALTED = "halted"
+    """A poison input stopped recovery or the runner: no order leaves, the API serves."""
     STOPPING = "stopping"
     STOPPED = "stopped"
 
@@ -64,12 +74,18 @@ class LiveRunner:
         self._data = 0
         self._critical = 0
         self._accepting = True
+        self._append: Callable[..., int] | None = None
+        self._input_seq = 0  # the journal seq of the last input journaled
+        self.poison: PoisonInput | None = None
+        """The entry the graph raised on, once it did: the runner takes no more entries."""
+        self.on_poison: Callable[[PoisonInput], None] | None = None
+        """Told of the poison entry (the node halts trading)."""
         self.on_data: Callable[[Any], None] | None = None
         """Called with each market data item the graph handled (the session recorder)."""
 
     def journal_observer(self, journal: JournalPort) -> Observer:
         """A bus observer that journals every message, marking the runner's inputs."""
-        append = journal.append
+        append = self._append = journal.append
 
         def observe(topic: str, message: Any) -> None:
             # Only the first sighting is the input: actors forward the same object (risk
@@ -78,7 +94,9 @@ class LiveRunner:
             is_input = message is self._input
             if is_input:
                 self._input = None
-            append(topic, message, is_input=is_input or type(message) is TimerFired)
+            seq = append(topic, message, is_input=is_input or type(message) is TimerFired)
+            if is_input:
+                self._input_seq = seq
 
         return observe
 
@@ -94,9 +112,28 @@ class LiveRunner:
                 self.graph.process(entry.message, entry.target)
                 if self.on_data is not None:
                     self.on_data(entry.message)
+        except Exception as error:
+            self._poisoned(entry, error)
+            return
         finally:
             self._input = None
         self._handled += 1
+
+    def _poisoned(self, entry: InboxEntry, error: Exception) -> None:
+        """A core actor raised on `entry`: journal it if the graph had not yet, stop, report."""
+        seq = self._input_seq
+        if self._input is entry.message and self._append is not None:
+            # It raised before the bus saw it (the cache, a venue's matching): journaled
+            # now, so a recovery replays it and stops at it as this session did.
+            seq = self._append(entry.target, entry.message, is_input=True)
+        self._input = None
+        self._accepting = False
+        kind = TAGS.get(type(entry.message)) or type(entry.message).__name__
+        poison = self.poison = PoisonInput.of(seq, kind, entry.target, error)
+        logger.error("runner: %s; trading halts, no more entries are taken", poison.describe(),
+                     exc_info=error)
+        if self.on_poison is not None:
+            self.on_poison(poison)
 
     def inject(self, message: Any, endpoint: str) -> None:
         """Bring an operator command in now (the API calls this from the loop)."""

@@ -25,9 +25,12 @@ async def ready(request: Request) -> Response:
     """Readiness: recovery and reconciliation are done and the runner handles entries."""
     node_health = context(request).node.health()
     is_ready = node_health.ready and node_health.venue_agrees
+    poison = node_health.poison
     return json_response(
         {"ready": is_ready, "state": node_health.state,
-         "venue_agrees": node_health.venue_agrees},
+         "venue_agrees": node_health.venue_agrees,
+         **({"reason": f"halted: {poison.describe()}", "poison": poison}
+            if poison is not None else {})},
         status=200 if is_ready else 503,
     )
 
@@ -49,6 +52,7 @@ async def status(request: Request) -> Response:
         "session": node_health.session,
         "recovered_inputs": node_health.recovered_inputs,
         "venue_agrees": node_health.venue_agrees,
+        "poison": node_health.poison,
         "uptime_s": round(time.monotonic() - api.started_monotonic, 3),
         "engine_ts": node_health.engine_ts,
         "trading_state": str(graph.risk.trading_state).upper(),
