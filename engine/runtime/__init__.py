@@ -33,7 +33,7 @@ from engine.runtime.reconciliation import (
     plan_reconciliation,
     reconcile,
 )
-from engine.runtime.recovery import RecoveryReport, replay_inputs
+from engine.runtime.recovery import RecoveryReport, Replay, replay_inputs, replay_inputs_async
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 from engine.runtime.statistics import (
     ActorStatistics,
@@ -66,9 +66,11 @@ __all__ = (
     "OverflowPolicy",
     "ReconciliationReport",
     "RecoveryReport",
+    "Replay",
     "RunnerState",
     "RunnerStatistics",
     "replay_inputs",
+    "replay_inputs_async",
     "ActorStatistics",
     "BusSummary",
     "NodeStatistics",

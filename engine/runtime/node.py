@@ -56,7 +56,7 @@ from engine.runtime.reconciliation import (
     engine_open_orders,
     reconcile,
 )
-from engine.runtime.recovery import RecoveryReport, replay_inputs
+from engine.runtime.recovery import RecoveryReport, Replay, replay_inputs_async
 from engine.runtime.runner import LiveRunner, RunnerState
 from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_statistics
 from engine.strategy import Strategy
@@ -185,6 +185,11 @@ class TradingNode:
             engine_ts=self.clock.timestamp_ns() if self.clock is not None else 0,
         )
 
+    def _recovery_beat(self) -> bool:
+        """Between two replay chunks: the loop turned (a heartbeat); was a stop requested?"""
+        self._last_beat = anyio.current_time()
+        return self._stop.is_set()
+
     def _loop_turns(self) -> bool:
         if self._last_beat is None:  # not running yet: nothing is stuck
             return True
@@ -235,11 +240,22 @@ class TradingNode:
             # What the replay makes strategies send left in the session replayed (or was
             # lost with the crash, which reconciliation settles): nothing is sent again.
             bridge.replaying = True
-        report = self.recovery = replay_inputs(
-            graph, clock, itertools.chain([first], records) if first is not None else ()
+        # In chunks, yielding to the loop between them: the heartbeat keeps turning and a
+        # stop requested meanwhile ends the run before anything is written.
+        report = self.recovery = await replay_inputs_async(
+            Replay(graph, clock),
+            itertools.chain([first], records) if first is not None else (),
+            stop_requested=self._recovery_beat,
         )
         for bridge in bridges:
             bridge.replaying = False
+        if report.stopped_early:
+            records.close()
+            logger.info("stop requested during recovery: %d records of %s replayed; "
+                        "nothing was written, the next start replays again",
+                        report.records_read, self.journal_path)
+            self.state = RunnerState.STOPPED
+            return 0
         if reader.corruption is not None:
             logger.error("journal %s: %s at seq %d; %d records from there are skipped",
                          self.journal_path, reader.corruption.reason, reader.corruption.seq,
