@@ -20,7 +20,14 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Sequence,
+)
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -585,7 +592,7 @@ class _FeedProgress:
     def __init__(self) -> None:
         self.resume_after: dict[str, tuple[int, int]] = {}
 
-    def tally(self, records: Iterable[JournalRecord]) -> Iterator[JournalRecord]:
+    def tally(self, records: Iterable[JournalRecord]) -> Generator[JournalRecord, None, None]:
         resume_after = self.resume_after
         for record in records:
             message = record.message
