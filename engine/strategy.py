@@ -58,7 +58,12 @@ from engine.topics import (
 if TYPE_CHECKING:
     from engine.actors.portfolio import Portfolio
 
-__all__ = ("Strategy", "StrategyConfig", "load_strategy_class")
+__all__ = (
+    "Strategy",
+    "StrategyConfig",
+    "StrategySnapshot",
+    "load_strategy_class",
+)
 
 Number = Decimal | float | int | str
 T = TypeVar("T")

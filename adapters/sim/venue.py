@@ -128,7 +128,13 @@ from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
 
-__all__ = ("SimVenue", "SimVenueConfig", "SimVenueStatistics")
+__all__ = (
+    "SimVenue",
+    "SimVenueConfig",
+    "SimVenueSnapshot",
+    "SimVenueStatistics",
+    "WorkingOrderState",
+)
 
 # Enum members as module constants: a class attribute lookup on an enum costs ten times more.
 _CANCELED: Final = OrderStatus.CANCELED

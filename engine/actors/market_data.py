@@ -40,7 +40,11 @@ from engine.events.system import TimerFired
 from engine.snapshot import counters_of, set_counters
 from engine.topics import DATA_SUBSCRIBE, bars_topic, data_endpoint, trades_topic
 
-__all__ = ("MarketDataActor", "MarketDataStatistics")
+__all__ = (
+    "MarketDataActor",
+    "MarketDataSnapshot",
+    "MarketDataStatistics",
+)
 
 logger = logging.getLogger(__name__)
 

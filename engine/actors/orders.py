@@ -65,7 +65,13 @@ from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
 
-__all__ = ("OrderManager", "OrderManagerStatistics", "adopted_order_record", "order_record")
+__all__ = (
+    "OrderManager",
+    "OrderManagerSnapshot",
+    "OrderManagerStatistics",
+    "adopted_order_record",
+    "order_record",
+)
 
 logger = logging.getLogger(__name__)
 

@@ -56,7 +56,13 @@ from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
 from engine.topics import ALL_ORDER_EVENTS, PORTFOLIO_PROCESS, account_topic, position_topic
 
-__all__ = ("EQUITY_TIMER", "Portfolio", "PortfolioConfig", "PortfolioStatistics")
+__all__ = (
+    "EQUITY_TIMER",
+    "Portfolio",
+    "PortfolioConfig",
+    "PortfolioSnapshot",
+    "PortfolioStatistics",
+)
 
 _log = logging.getLogger(__name__)
 

@@ -91,7 +91,12 @@ from engine.ports import BalancesView, OpenOrdersView, PositionsView
 from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, RISK_EXECUTE, system_topic
 
-__all__ = ("RiskActor", "RiskConfig", "RiskStatistics")
+__all__ = (
+    "RiskActor",
+    "RiskConfig",
+    "RiskSnapshot",
+    "RiskStatistics",
+)
 
 _PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import msgspec
 import pytest
 
 from adapters.sim import SimExecutionClient, SimVenue, SimVenueConfig
@@ -26,7 +27,7 @@ from engine.domain.enums import OrderSide, OrderType
 from engine.events.market import Bar
 from engine.events.orders import SubmitOrder
 from engine.events.system import SessionStarted, SessionStopping, TimerFired
-from engine.graph import TradingGraph, topic_for
+from engine.graph import GraphSnapshot, TradingGraph, topic_for
 from engine.persistence import JournalRecord
 from engine.runtime import (
     Inbox,
@@ -314,3 +315,29 @@ async def test_the_async_replay_stops_between_chunks_once_a_stop_is_requested() 
     report = await replay_inputs_async(Replay(graph, clock), records, chunk=4,
                                        stop_requested=lambda: True)
     assert report.stopped_early and report.records_read == 4
+
+
+@pytest.mark.parametrize("k", range(1, 40))
+def test_a_snapshot_after_record_k_and_the_rest_replayed_equals_a_full_replay(k: int) -> None:
+    _, _, journal = live_session()
+    records = journal.records()
+    if k >= len(records):
+        pytest.skip("the session has fewer records")
+    full, full_clock, full_strategy = build_graph()
+    replay_inputs(full, full_clock, records)
+
+    partial, partial_clock, _ = build_graph()
+    replay_inputs(partial, partial_clock, records[:k])
+    if partial.unsnapshottable() is not None:
+        pytest.skip(f"not snapshottable after record {k}: {partial.unsnapshottable()}")
+    encoded = msgspec.msgpack.encode(partial.snapshot())
+
+    restored, clock, strategy = build_graph()
+    clock.hold(records[k - 1].ts_init)
+    restored.restore(msgspec.msgpack.decode(encoded, type=GraphSnapshot))
+    replay = Replay(restored, clock)
+    replay.resume_from(last_seq=records[k - 1].seq, last_ts=records[k - 1].ts_init)
+    for record in records[k:]:
+        replay.apply(record)
+    assert state_of(restored) == state_of(full)
+    assert msgspec.msgpack.encode(restored.snapshot()) == msgspec.msgpack.encode(full.snapshot())
