@@ -49,6 +49,10 @@ class Clock(Protocol):
     def timer_names(self, owner: str) -> list[str]: ...
 
 
+TimerState = tuple[str, str, int, int, int | None, int]
+"""A timer as plain values: owner, name, next firing, interval (0: once), stop, creation."""
+
+
 class _Timer:
     __slots__ = (
         "callback", "canceled", "interval_ns", "name", "next_ns", "owner", "sequence", "stop_ns"
@@ -349,3 +353,26 @@ class LiveClock:
                     wait = max(deadline - self.timestamp_ns(), 0) / 1e9 / self._speed
             with anyio.move_on_after(wait):
                 await changed.wait()
+
+    # -- snapshots (engine.snapshot; added for issue 7's snapshots) --------------------------
+
+    def timer_states(self) -> tuple[list[TimerState], int]:
+        """The timers set, in creation order, and the heap's creation counter."""
+        heap = self._timers
+        live = sorted(heap._by_key.values(), key=lambda timer: timer.sequence)
+        return ([(t.owner, t.name, t.next_ns, t.interval_ns, t.stop_ns, t.sequence)
+                 for t in live], heap._sequence)
+
+    def restore_timers(
+        self, states: list[TimerState], sequence: int, callback_of: Callable[[str], TimerCallback]
+    ) -> None:
+        """Replace every timer with those `timer_states` returned, delivered by `callback_of`
+        their owner (the ones start-up set are dropped: the snapshot's are later)."""
+        heap = self._timers = _TimerHeap()
+        for owner, name, next_ns, interval_ns, stop_ns, created in states:
+            timer = _Timer(owner, name, next_ns, interval_ns, stop_ns, callback_of(owner))
+            timer.sequence = created
+            heap._by_key[(owner, name)] = timer
+            heap._push(timer)
+        heap._sequence = sequence
+        self._wake()

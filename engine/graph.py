@@ -10,6 +10,7 @@ any strategy sees that item.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -22,12 +23,13 @@ from engine.actors.portfolio import Portfolio, PortfolioConfig
 from engine.actors.risk import RiskActor, RiskConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
-from engine.clock import Clock
+from engine.clock import Clock, LiveClock, TimerState
 from engine.domain.ids import session_order_prefix
 from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
 from engine.events.system import SessionStarted
 from engine.instruments import InstrumentRegistry
 from engine.ports import MarketData, MarketDrivenVenue
+from engine.snapshot import Snapshotting
 from engine.strategy import Strategy
 from engine.topics import (
     bars_topic,
@@ -37,9 +39,27 @@ from engine.topics import (
     trades_topic,
 )
 
-__all__ = ("TradingGraph", "instrument_of", "topic_for")
+__all__ = ("GraphSnapshot", "TradingGraph", "instrument_of", "topic_for")
 
 logger = logging.getLogger(__name__)
+
+
+class GraphSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The whole graph's state between two inputs (`TradingGraph.snapshot`).
+
+    Each actor's part is its own Struct, encoded by it (`engine.snapshot`); the rest is
+    what the graph itself holds: the clock's timers, the market cache, the session's
+    order id epoch. `wiring` (every subscription and endpoint, by owner) is checked, not
+    restored: a restored graph must have been wired alike by its own start.
+    """
+
+    actors: dict[str, bytes]
+    timers: list[TimerState]
+    timer_sequence: int
+    cache: dict[str, Bar | TradeTick | QuoteTick]
+    wiring: list[str]
+    session_epoch_ms: int
+    faults: int
 
 
 def topic_for(message: MarketData | BookDelta) -> str:
@@ -77,6 +97,7 @@ class TradingGraph:
     ) -> None:
         self.clock = clock
         self.fail_fast = fail_fast
+        self._core_configs = (portfolio, risk)  # part of the snapshot fingerprint
         self.bus = MessageBus(error_handler=self._on_handler_error)
         # Passed in when an adapter (a simulated venue) must read the same cache.
         self.cache = cache if cache is not None else MarketCache()
@@ -231,6 +252,95 @@ class TradingGraph:
         for venue in self._driven:
             venue.process_market_data(message)
         self.bus.publish(topic, message)
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def unsnapshottable(self) -> str | None:
+        """Why this graph cannot be snapshotted now (None when it can)."""
+        if not self._started:
+            return "the graph is not started"
+        if not isinstance(self.clock, LiveClock):
+            return f"its clock ({type(self.clock).__name__}) keeps no timer snapshot"
+        for actor in self.actors():
+            if not isinstance(actor, Snapshotting):
+                return f"actor {actor.id} ({type(actor).__name__}) has no snapshot_state"
+            if isinstance(actor, Strategy) and not actor.snapshottable:
+                return f"strategy {actor.id} defines no on_save/on_load"
+            if actor.state is not ActorState.RUNNING:
+                return f"actor {actor.id} is {actor.state}"
+        return None
+
+    def fingerprint(self) -> str:
+        """What must match for a snapshot to be restored here: the actors (ids, classes,
+        configs), the instruments and the core configuration, as one digest."""
+        parts: list[Any] = [
+            [(actor.id, f"{type(actor).__module__}.{type(actor).__qualname__}",
+              getattr(actor, "config", None)) for actor in self.actors()],
+            list(self.instruments), self._core_configs, self.fail_fast,
+        ]
+        encoded = msgspec.json.encode(parts, enc_hook=repr)
+        return hashlib.sha256(encoded).hexdigest()
+
+    def snapshot(self) -> GraphSnapshot:
+        """Capture the state between two inputs (see `unsnapshottable` first)."""
+        reason = self.unsnapshottable()
+        if reason is not None:
+            raise RuntimeError(f"graph: cannot snapshot: {reason}")
+        assert isinstance(self.clock, LiveClock)
+        timers, sequence = self.clock.timer_states()
+        return GraphSnapshot(
+            actors={actor.id: msgspec.msgpack.encode(actor.snapshot_state())  # type: ignore[attr-defined]
+                    for actor in self.actors()},
+            timers=timers,
+            timer_sequence=sequence,
+            cache=dict(self.cache.last),
+            wiring=self._wiring(),
+            session_epoch_ms=self.session_epoch_ms,
+            faults=self.faults,
+        )
+
+    def restore(self, snapshot: GraphSnapshot) -> None:
+        """Start this (fresh) graph, then take back every actor's state from `snapshot`.
+
+        The clock must be held at the snapshot's time. Raises ValueError when the
+        snapshot does not fit this graph (other actors, other wiring, a part that does
+        not decode): the caller then replays in full, on a fresh graph.
+        """
+        if not isinstance(self.clock, LiveClock):
+            raise ValueError(f"graph: a {type(self.clock).__name__} restores no timers")
+        self.start()
+        actors = {actor.id: actor for actor in self.actors()}
+        if sorted(actors) != sorted(snapshot.actors):
+            raise ValueError(f"snapshot of actors {sorted(snapshot.actors)}, "
+                             f"the graph has {sorted(actors)}")
+        wiring = self._wiring()
+        if wiring != snapshot.wiring:
+            changed = sorted(set(wiring) ^ set(snapshot.wiring)) or ["their order"]
+            raise ValueError(f"the graph's wiring differs from the snapshot's: {changed[:3]}")
+        for actor_id, encoded in snapshot.actors.items():
+            actor = actors[actor_id]
+            if not isinstance(actor, Snapshotting):
+                raise ValueError(f"actor {actor_id}: has no restore_state")
+            try:
+                state = msgspec.msgpack.decode(encoded, type=actor.snapshot_type)
+            except msgspec.DecodeError as error:
+                raise ValueError(f"actor {actor_id}: its snapshot does not decode: {error}"
+                                 ) from error
+            actor.restore_state(state)
+        self.clock.restore_timers(snapshot.timers, snapshot.timer_sequence,
+                                  lambda owner: actors[owner]._timer_callback)
+        self.cache.last = dict(snapshot.cache)
+        self.session_epoch_ms = snapshot.session_epoch_ms
+        self.faults = snapshot.faults
+
+    def _wiring(self) -> list[str]:
+        bus = self.bus
+        owners = bus._owners
+        subscriptions = [f"sub {pattern} -> {owners.get(handler, '?')}"
+                         for pattern, handler in bus._subscriptions]
+        endpoints = [f"endpoint {name} -> {owners.get(route.handlers[0], '?')}"
+                     for name, route in sorted(bus._endpoints.items())]
+        return subscriptions + endpoints
 
     # -- faults ------------------------------------------------------------------------------
 

@@ -65,7 +65,12 @@ from engine.topics import (
 if TYPE_CHECKING:
     from engine.actors.portfolio import Portfolio
 
-__all__ = ("Strategy", "StrategyConfig", "load_strategy_class")
+__all__ = (
+    "Strategy",
+    "StrategyConfig",
+    "StrategySnapshot",
+    "load_strategy_class",
+)
 
 Number = Decimal | float | int | str
 _STATE_ENCODER = msgspec.msgpack.Encoder()
@@ -74,6 +79,17 @@ T = TypeVar("T")
 
 class StrategyConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Base of a strategy's typed parameters; subclass it and set `config_type`."""
+
+
+class StrategySnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """A strategy's part of a snapshot: its order counter and id prefix, what a session
+    stop kept for it, and its own state (what `on_save` returned, msgpack-encoded)."""
+
+    order_count: int
+    order_id_prefix: str
+    saved_state: bytes
+    canceled_by_stop: list[Order]
+    state: bytes
 
 
 class Strategy(Actor):
@@ -92,6 +108,7 @@ class Strategy(Actor):
             )
         self._order_count = 0
         self._order_ids = ClientOrderIds(strategy_id)
+        self._order_id_prefix = ""
         self._instruments: InstrumentRegistry | None = None
         self._portfolio: Portfolio | None = None
         self._orders: OpenOrdersView | None = None
@@ -118,6 +135,37 @@ class Strategy(Actor):
         """Prefix the client order ids made from now on (a daemon session's, see
         `SessionStarted`), so no id a venue has seen comes back after a restart."""
         self._order_ids = ClientOrderIds(self.id, prefix)
+        self._order_id_prefix = prefix
+
+    # -- snapshots (engine.snapshot) ------------------------------------------------------
+
+    snapshot_type: ClassVar[type[msgspec.Struct]] = StrategySnapshot
+
+    @property
+    def snapshottable(self) -> bool:
+        """True when the strategy defines both `on_save` and `on_load`: its own state can
+        then ride in a snapshot. `on_save` must return everything its decisions depend
+        on, as plain msgpack values (a Decimal comes back to `on_load` as a str)."""
+        return callable(getattr(self, "on_save", None)) and callable(getattr(self, "on_load", None))
+
+    def snapshot_state(self) -> StrategySnapshot:
+        if not self.snapshottable:
+            raise TypeError(f"strategy {self.id}: defines no on_save/on_load to snapshot")
+        return StrategySnapshot(
+            order_count=self._order_count,
+            order_id_prefix=self._order_id_prefix,
+            saved_state=msgspec.msgpack.encode(self._saved_state),
+            canceled_by_stop=list(self._canceled_by_stop),
+            state=msgspec.msgpack.encode(self.on_save()),  # type: ignore[attr-defined]
+        )
+
+    def restore_state(self, state: StrategySnapshot) -> None:
+        """Restore on the started strategy: counters, order id prefix, then `on_load`."""
+        self._order_count = state.order_count
+        self.set_order_id_prefix(state.order_id_prefix)
+        self._saved_state = msgspec.msgpack.decode(state.saved_state)
+        self._canceled_by_stop = list(state.canceled_by_stop)
+        self.on_load(msgspec.msgpack.decode(state.state))  # type: ignore[attr-defined]
 
     def save_state(self) -> None:
         """Keep what `on_save` returns (if the strategy defines it) for the next `load_state`,

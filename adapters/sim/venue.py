@@ -87,13 +87,21 @@ Queries
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from decimal import Decimal
+from typing import ClassVar, Final
 
 import msgspec
 
 from adapters.sim.book import ClosedOrder, WorkingOrder, modify_rejection, submit_rejection
 from adapters.sim.fees import commission
-from adapters.sim.matching import MarketData, MarketItem, Match, fill_quantity, market_item
+from adapters.sim.matching import (
+    MarketData,
+    MarketItem,
+    Match,
+    OrderTerms,
+    fill_quantity,
+    market_item,
+)
 from adapters.sim.reports import fill_report, order_status_report
 from engine.actor import Actor, ActorState
 from engine.cache import MarketCache
@@ -102,7 +110,7 @@ from engine.domain.money import ZERO, to_decimal
 from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
-from engine.events.market import Bar, BookDelta, Instrument, timeframe_ns
+from engine.events.market import Bar, BookDelta, Instrument, QuoteTick, TradeTick, timeframe_ns
 from engine.events.orders import (
     CancelOrder,
     ModifyOrder,
@@ -117,9 +125,16 @@ from engine.events.orders import (
     SubmitOrder,
 )
 from engine.instruments import InstrumentRegistry
+from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
 
-__all__ = ("SimVenue", "SimVenueConfig", "SimVenueStatistics")
+__all__ = (
+    "SimVenue",
+    "SimVenueConfig",
+    "SimVenueSnapshot",
+    "SimVenueStatistics",
+    "WorkingOrderState",
+)
 
 # Enum members as module constants: a class attribute lookup on an enum costs ten times more.
 _CANCELED: Final = OrderStatus.CANCELED
@@ -169,6 +184,54 @@ class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
     modifies_rejected: int
     duplicates_rejected: int
     """Submissions refused because their client_order_id was already used here."""
+
+
+_COUNTERS = (
+    "_working", "_order_count", "_trade_count", "_received", "_accepted", "_rejected",
+    "_triggered", "_filled", "_canceled", "_expired", "_fills", "_cancels_rejected",
+    "_modifies_accepted", "_modifies_rejected", "_duplicates_rejected",
+)
+_REJECTED, _WORKING, _CLOSED = 0, 1, 2  # what a client order id came to, in a snapshot
+
+
+class WorkingOrderState(msgspec.Struct, frozen=True, kw_only=True):
+    """A `WorkingOrder` as plain values: one field per slot, same names."""
+
+    accepted_ns: int
+    command: SubmitOrder
+    expire_ns: int | None
+    fill_or_kill: bool
+    filled: Decimal
+    once: bool
+    quantity: Decimal
+    terms: OrderTerms
+    updated_ns: int
+    venue_order_id: str
+    working: bool
+
+
+class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The venue's order book and history: every client order id in arrival order (what
+    it came to), the working orders, the closed records, the books, the fills sent."""
+
+    order_ids: list[tuple[str, int]]
+    working: dict[str, WorkingOrderState]
+    closed: dict[str, ClosedOrder]
+    books: dict[str, list[str]]
+    fill_events: list[OrderFilled]
+    own_cache: dict[str, Bar | TradeTick | QuoteTick] | None
+    counters: dict[str, int]
+
+
+def _working_state(order: WorkingOrder) -> WorkingOrderState:
+    return WorkingOrderState(**{slot: getattr(order, slot) for slot in WorkingOrder.__slots__})
+
+
+def _working_order(state: WorkingOrderState) -> WorkingOrder:
+    order = WorkingOrder.__new__(WorkingOrder)
+    for slot in WorkingOrder.__slots__:
+        setattr(order, slot, getattr(state, slot))
+    return order
 
 
 class SimVenue(Actor):
@@ -222,6 +285,50 @@ class SimVenue(Actor):
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))
+
+    # -- snapshots (engine.snapshot) ------------------------------------------------------
+
+    snapshot_type: ClassVar[type[msgspec.Struct]] = SimVenueSnapshot
+
+    def snapshot_state(self) -> SimVenueSnapshot:
+        order_ids: list[tuple[str, int]] = []
+        working: dict[str, WorkingOrderState] = {}
+        closed: dict[str, ClosedOrder] = {}
+        for client_id, order in self._orders.items():
+            if type(order) is WorkingOrder:
+                order_ids.append((client_id, _WORKING))
+                working[client_id] = _working_state(order)
+            elif type(order) is ClosedOrder:
+                order_ids.append((client_id, _CLOSED))
+                closed[client_id] = order
+            else:
+                order_ids.append((client_id, _REJECTED))
+        ids_of = {id(order): cid for cid, order in self._orders.items() if order is not None}
+        return SimVenueSnapshot(
+            order_ids=order_ids,
+            working=working,
+            closed=closed,
+            books={instrument: [ids_of[id(order)] for order in book]
+                   for instrument, book in self._books.items()},
+            fill_events=list(self._fill_events),
+            own_cache=(dict(self._cache.last)
+                       if self.process_market_data == self._track_and_match else None),
+            counters=counters_of(self, _COUNTERS),
+        )
+
+    def restore_state(self, state: SimVenueSnapshot) -> None:
+        working = {cid: _working_order(order) for cid, order in state.working.items()}
+        orders: dict[str, WorkingOrder | ClosedOrder | None] = {}
+        for client_id, kind in state.order_ids:
+            orders[client_id] = (working[client_id] if kind == _WORKING
+                                 else state.closed[client_id] if kind == _CLOSED else None)
+        self._orders = orders
+        self._books = {instrument: [working[cid] for cid in ids]
+                       for instrument, ids in state.books.items()}
+        self._fill_events = list(state.fill_events)
+        if state.own_cache is not None:
+            self._cache.last = dict(state.own_cache)
+        set_counters(self, state.counters, _COUNTERS)
 
     @property
     def config(self) -> SimVenueConfig:

@@ -45,6 +45,20 @@ class TimeBarBuilder:
         """End of the window being built, or None when nothing is pending."""
         return self._end
 
+    def window(self) -> tuple[int, float, float, float, float, float] | None:
+        """The pending window (end, open, high, low, close, volume), for a snapshot."""
+        if self._end is None:
+            return None
+        return (self._end, self._open, self._high, self._low, self._close, self._volume)
+
+    def restore_window(self, window: tuple[int, float, float, float, float, float] | None) -> None:
+        """Take back what `window` returned."""
+        if window is None:
+            self._end = None
+            self._open = self._high = self._low = self._close = self._volume = 0.0
+            return
+        self._end, self._open, self._high, self._low, self._close, self._volume = window
+
     def window_end_for(self, ts_ns: int, *, closing: bool) -> int:
         """End of the window holding `ts_ns`: a close time (`closing`) or an instant."""
         step = self._step

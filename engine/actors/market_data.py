@@ -18,6 +18,7 @@ its subscriptions after a reconnect by itself.
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import msgspec
 
@@ -36,9 +37,14 @@ from engine.events.market import (
     UnsubscribeMarketData,
 )
 from engine.events.system import TimerFired
+from engine.snapshot import counters_of, set_counters
 from engine.topics import DATA_SUBSCRIBE, bars_topic, data_endpoint, trades_topic
 
-__all__ = ("MarketDataActor", "MarketDataStatistics")
+__all__ = (
+    "MarketDataActor",
+    "MarketDataSnapshot",
+    "MarketDataStatistics",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +56,18 @@ class MarketDataStatistics(msgspec.Struct, frozen=True, kw_only=True):
     unavailable_subscriptions: int
     forwarded_subscriptions: tuple[str, ...] = ()
     """Streams asked of venues' market data clients now (kind, instrument, timeframe)."""
+
+
+_COUNTERS = ("_subscriptions", "_built", "_unavailable")
+_Window = tuple[int, float, float, float, float, float]
+
+
+class MarketDataSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The bars being built (by bar type) and the streams asked of venues (by key)."""
+
+    windows: list[tuple[str, _Window | None]]
+    forwarded: list[tuple[tuple[str, str, str | None], int]]
+    counters: dict[str, int]
 
 
 class MarketDataActor(Actor):
@@ -83,6 +101,29 @@ class MarketDataActor(Actor):
 
     def on_start(self) -> None:
         self.register_endpoint(DATA_SUBSCRIBE)
+
+    # -- snapshots (engine.snapshot) ------------------------------------------------------
+
+    snapshot_type: ClassVar[type[msgspec.Struct]] = MarketDataSnapshot
+
+    def snapshot_state(self) -> MarketDataSnapshot:
+        return MarketDataSnapshot(
+            windows=[(str(bar_type), b.window()) for bar_type, b in self._builders.items()],
+            forwarded=list(self._forwarded.items()),
+            counters=counters_of(self, _COUNTERS),
+        )
+
+    def restore_state(self, state: MarketDataSnapshot) -> None:
+        """Restore the pending bars of the builders the (re)started graph asked for again;
+        a different set of builders is refused (a snapshot of another wiring)."""
+        builders = {str(bar_type): builder for bar_type, builder in self._builders.items()}
+        if sorted(builders) != sorted(name for name, _ in state.windows):
+            raise ValueError(f"market data snapshot: bar builders {sorted(builders)} now, "
+                             f"{sorted(name for name, _ in state.windows)} in the snapshot")
+        for name, window in state.windows:
+            builders[name].restore_window(window)
+        self._forwarded = dict(state.forwarded)
+        set_counters(self, state.counters, _COUNTERS)
 
     def statistics(self) -> MarketDataStatistics:
         return MarketDataStatistics(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import msgspec
 
@@ -62,9 +62,16 @@ from engine.events.orders import (
 )
 from engine.events.system import OrderTransitionRejected
 from engine.instruments import InstrumentRegistry
+from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
 
-__all__ = ("OrderManager", "OrderManagerStatistics", "adopted_order_record", "order_record")
+__all__ = (
+    "OrderManager",
+    "OrderManagerSnapshot",
+    "OrderManagerStatistics",
+    "adopted_order_record",
+    "order_record",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +109,23 @@ class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
     in_doubt: int = 0
 
 
+_COUNTERS = (
+    "_submitted", "_denied", "_rejected", "_fills", "_illegal", "_unknown", "_duplicate_fills",
+    "_duplicate_events", "_invalid", "_late_fills", "_external", "_in_doubt",
+)
+
+
+class OrderManagerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The order manager's state: orders in creation order, which are open, booked trades."""
+
+    orders: list[Order]
+    open: list[str]
+    trades: list[tuple[str, str]]
+    by_venue_id: dict[str, str]
+    open_ended: list[str]
+    counters: dict[str, int]
+
+
 class OrderManager(Actor):
     """Keep the order book, apply the lifecycle, route commands to venues.
 
@@ -137,6 +161,28 @@ class OrderManager(Actor):
     def on_start(self) -> None:
         self.register_endpoint(ORDERS_EXECUTE)
         self.register_endpoint(ORDERS_PROCESS, self._process)
+
+    # -- snapshots (engine.snapshot) ------------------------------------------------------
+
+    snapshot_type: ClassVar[type[msgspec.Struct]] = OrderManagerSnapshot
+
+    def snapshot_state(self) -> OrderManagerSnapshot:
+        return OrderManagerSnapshot(
+            orders=list(self._orders.values()),
+            open=list(self._open),
+            trades=sorted(self._trades),  # a set: sorted, so equal states encode alike
+            by_venue_id=dict(self._by_venue_id),
+            open_ended=sorted(self._open_ended),
+            counters=counters_of(self, _COUNTERS),
+        )
+
+    def restore_state(self, state: OrderManagerSnapshot) -> None:
+        self._orders = {order.client_order_id: order for order in state.orders}
+        self._open = {client_id: self._orders[client_id] for client_id in state.open}
+        self._trades = set(state.trades)
+        self._by_venue_id = dict(state.by_venue_id)
+        self._open_ended = set(state.open_ended)
+        set_counters(self, state.counters, _COUNTERS)
 
     # -- read access ---------------------------------------------------------------------
 

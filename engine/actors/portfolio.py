@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Final
+from typing import ClassVar, Final
 
 import msgspec
 
@@ -53,9 +53,16 @@ from engine.events.fills import AccountState, AccountUpdated, Balance, OrderFill
 from engine.events.market import Instrument
 from engine.events.system import TimerFired
 from engine.instruments import InstrumentRegistry
+from engine.snapshot import counters_of, set_counters
 from engine.topics import ALL_ORDER_EVENTS, PORTFOLIO_PROCESS, account_topic, position_topic
 
-__all__ = ("EQUITY_TIMER", "Portfolio", "PortfolioConfig", "PortfolioStatistics")
+__all__ = (
+    "EQUITY_TIMER",
+    "Portfolio",
+    "PortfolioConfig",
+    "PortfolioSnapshot",
+    "PortfolioStatistics",
+)
 
 _log = logging.getLogger(__name__)
 
@@ -93,6 +100,26 @@ class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
     """Currencies whose book total a venue account state corrected."""
     account_currency: str = ""
     """The currency `equity()` is in (the metrics label it)."""
+
+
+_COUNTERS = (
+    "_fills_applied", "_fills_ignored", "_unattributed_commissions", "_positions_opened",
+    "_balance_corrections", "_account_states",
+)
+
+
+class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The portfolio's books: balances, positions, closed totals and the kept history."""
+
+    balances: dict[str, Decimal]
+    positions: list[tuple[tuple[str, str], PositionState]]
+    closed: list[tuple[tuple[str, str], tuple[Decimal, Decimal]]]
+    closed_trades: list[ClosedTrade]
+    equity_curve: list[tuple[int, Decimal]]
+    fills: list[OrderFilled]
+    net: dict[str, Decimal]
+    venue_free: dict[str, Decimal]
+    counters: dict[str, int]
 
 
 class Portfolio(Actor):
@@ -134,6 +161,34 @@ class Portfolio(Actor):
 
     def on_stop(self) -> None:
         self._sample(self.clock.timestamp_ns())
+
+    # -- snapshots (engine.snapshot) ------------------------------------------------------
+
+    snapshot_type: ClassVar[type[msgspec.Struct]] = PortfolioSnapshot
+
+    def snapshot_state(self) -> PortfolioSnapshot:
+        return PortfolioSnapshot(
+            balances=dict(self._balances),
+            positions=list(self._positions.items()),
+            closed=list(self._closed.items()),
+            closed_trades=list(self._closed_trades),
+            equity_curve=list(self._equity_curve),
+            fills=list(self._fills),
+            net=dict(self._net),
+            venue_free=dict(self._venue_free),
+            counters=counters_of(self, _COUNTERS),
+        )
+
+    def restore_state(self, state: PortfolioSnapshot) -> None:
+        self._balances = dict(state.balances)
+        self._positions = dict(state.positions)
+        self._closed = dict(state.closed)
+        self._closed_trades = list(state.closed_trades)
+        self._equity_curve = list(state.equity_curve)
+        self._fills = list(state.fills)
+        self._net = dict(state.net)
+        self._venue_free = dict(state.venue_free)
+        set_counters(self, state.counters, _COUNTERS)
 
     # -- read API (values and snapshots only) ----------------------------------------
 

@@ -48,7 +48,7 @@ from collections import deque
 from collections.abc import Iterator
 from decimal import Decimal
 from math import isfinite
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 
@@ -88,9 +88,15 @@ from engine.events.orders import (
 from engine.events.system import TradingStateChanged
 from engine.instruments import InstrumentRegistry
 from engine.ports import BalancesView, OpenOrdersView, PositionsView
+from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, RISK_EXECUTE, system_topic
 
-__all__ = ("RiskActor", "RiskConfig", "RiskStatistics")
+__all__ = (
+    "RiskActor",
+    "RiskConfig",
+    "RiskSnapshot",
+    "RiskStatistics",
+)
 
 _PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 
@@ -169,6 +175,19 @@ class RiskStatistics(msgspec.Struct, frozen=True, kw_only=True):
     denied_by_reason: dict[str, int]
 
 
+_COUNTERS = ("_checked", "_denied", "_forwarded")
+
+
+class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Risk's counters and windows: the trading state, recent acceptances, in-flight orders."""
+
+    trading_state: TradingState
+    accepted_ns: list[int]
+    in_flight: dict[str, SubmitOrder]
+    denied_by_reason: dict[str, int]
+    counters: dict[str, int]
+
+
 class RiskActor(Actor):
     """Check order commands against the limits and the trading state; forward or refuse."""
 
@@ -207,6 +226,27 @@ class RiskActor(Actor):
     @property
     def trading_state(self) -> TradingState:
         return self._trading_state
+
+    # -- snapshots (engine.snapshot) ------------------------------------------------------
+
+    snapshot_type: ClassVar[type[msgspec.Struct]] = RiskSnapshot
+
+    def snapshot_state(self) -> RiskSnapshot:
+        # The price memo is left out: a cache of one conversion, refilled on first use.
+        return RiskSnapshot(
+            trading_state=self._trading_state,
+            accepted_ns=list(self._accepted_ns),
+            in_flight=dict(self._in_flight),
+            denied_by_reason=dict(self._denied_by_reason),
+            counters=counters_of(self, _COUNTERS),
+        )
+
+    def restore_state(self, state: RiskSnapshot) -> None:
+        self._trading_state = state.trading_state
+        self._accepted_ns = deque(state.accepted_ns)
+        self._in_flight = dict(state.in_flight)
+        self._denied_by_reason = dict(state.denied_by_reason)
+        set_counters(self, state.counters, _COUNTERS)
 
     def statistics(self) -> RiskStatistics:
         return RiskStatistics(

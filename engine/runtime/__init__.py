@@ -34,7 +34,13 @@ from engine.runtime.reconciliation import (
     plan_reconciliation,
     reconcile,
 )
-from engine.runtime.recovery import PoisonInput, RecoveryReport, replay_inputs
+from engine.runtime.recovery import (
+    PoisonInput,
+    RecoveryReport,
+    Replay,
+    replay_inputs,
+    replay_inputs_async,
+)
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
 from engine.runtime.statistics import (
     ActorStatistics,
@@ -72,9 +78,11 @@ __all__ = (
     "PoisonInput",
     "ReconciliationReport",
     "RecoveryReport",
+    "Replay",
     "RunnerState",
     "RunnerStatistics",
     "replay_inputs",
+    "replay_inputs_async",
     "ActorStatistics",
     "BusSummary",
     "NodeStatistics",

@@ -26,7 +26,14 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Sequence,
+)
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -72,7 +79,7 @@ from engine.runtime.reconciliation import (
     engine_open_orders,
     reconcile,
 )
-from engine.runtime.recovery import PoisonInput, RecoveryReport, replay_inputs
+from engine.runtime.recovery import PoisonInput, RecoveryReport, Replay, replay_inputs_async
 from engine.runtime.runner import LiveRunner, RunnerState
 from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_statistics
 from engine.strategy import Strategy
@@ -211,6 +218,11 @@ class TradingNode:
             poison=self.poison,
         )
 
+    def _recovery_beat(self) -> bool:
+        """Between two replay chunks: the loop turned (a heartbeat); was a stop requested?"""
+        self._last_beat = anyio.current_time()
+        return self._stop.is_set()
+
     def _loop_turns(self) -> bool:
         if self._last_beat is None:  # not running yet: nothing is stuck
             return True
@@ -264,16 +276,21 @@ class TradingNode:
             # What the replay makes strategies send left in the session replayed (or was
             # lost with the crash, which reconciliation settles): nothing is sent again.
             bridge.replaying = True
-        report = self.recovery = replay_inputs(
-            graph, clock, itertools.chain([first], records) if first is not None else ()
+        # In chunks, yielding to the loop between them: the heartbeat keeps turning and a
+        # stop requested meanwhile ends the run before anything is written.
+        report = self.recovery = await replay_inputs_async(
+            Replay(graph, clock),
+            itertools.chain([first], records) if first is not None else (),
+            stop_requested=self._recovery_beat,
         )
         for bridge in bridges:
             bridge.replaying = False
-        await anyio.lowlevel.checkpoint()  # a stop requested meanwhile is delivered here
-        if self._stop.is_set():  # a signal during recovery: end before anything is written
+        if report.stopped_early:  # a signal during recovery: end before anything is written
+            records.close()
+            logger.warning("stopped during recovery (%d records of %s read): the session does "
+                           "not start and the journal is unchanged; the next start replays "
+                           "again", report.records_read, self.journal_path)
             self.state = RunnerState.STOPPED
-            logger.warning("stopped during recovery (%d records read): the session does not "
-                           "start and the journal is unchanged", report.records_read)
             return 0
         refuse_partial_read(reader)  # a damaged journal waits for the operator
         if report.records_read:
@@ -643,7 +660,7 @@ class _FeedProgress:
     def __init__(self) -> None:
         self.resume_after: dict[str, tuple[int, int]] = {}
 
-    def tally(self, records: Iterable[JournalRecord]) -> Iterator[JournalRecord]:
+    def tally(self, records: Iterable[JournalRecord]) -> Generator[JournalRecord, None, None]:
         resume_after = self.resume_after
         for record in records:
             message = record.message

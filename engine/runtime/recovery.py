@@ -22,9 +22,10 @@ reports the same record again instead of crashing again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import anyio.lowlevel
 import msgspec
 
 from engine.clock import LiveClock
@@ -32,7 +33,9 @@ from engine.events.base import Command
 from engine.events.system import SessionStarted, SessionStopping, TimerFired
 from engine.graph import TradingGraph
 
-__all__ = ("PoisonInput", "RecoveryReport", "replay_inputs")
+__all__ = (
+    "PoisonInput", "RecoveryReport", "Replay", "replay_inputs", "replay_inputs_async",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,104 @@ class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
     timers_missing: int
     poison: PoisonInput | None = None
     """The input the replay stopped at because the graph raised on it, if any."""
+    stopped_early: bool = False
+    """A stop was requested before the replay was done: the graph is part-built."""
+
+
+REPLAY_CHUNK = 2_000
+"""Records replayed between two yields to the event loop: small enough that the node's
+heartbeat (every 0.5 s) keeps turning while a long journal is replayed."""
+
+
+class Replay:
+    """Apply journal records to a fresh graph one at a time, counting what was seen.
+
+    One record at a time (`apply`), so the synchronous replay, the chunked asynchronous
+    one and a per-record error guard all share the one loop body.
+    """
+
+    def __init__(self, graph: TradingGraph, clock: LiveClock, *, start: bool = True) -> None:
+        self.graph = graph
+        self.clock = clock
+        self.start = start
+        self.read = self.inputs = self.derived = self.stopped = self.missing = 0
+        self.by_topic: dict[str, int] = {}
+        self.first_ts: int | None = None
+        self.last_ts: int | None = None
+        self.last_seq = 0
+        self.poison: PoisonInput | None = None
+
+    def resume_from(self, *, last_seq: int, last_ts: int) -> None:
+        """Continue after a restored snapshot: the graph already runs, time is `last_ts`."""
+        self.start = False
+        self.first_ts = last_ts
+        self.last_ts = last_ts
+        self.last_seq = last_seq
+        self.clock.hold(last_ts)
+
+    def apply(self, record: Any) -> bool:
+        """Replay one journal record (a derived one is only counted); False when the graph
+        raised on it: it is the poison input the replay must stop at."""
+        graph, clock = self.graph, self.clock
+        self.read += 1
+        self.last_seq = record.seq
+        if self.first_ts is None:
+            self.first_ts = record.ts_init
+            clock.hold(self.first_ts)
+            if self.start:
+                graph.start()
+        ts = max(record.ts_init, self.last_ts or record.ts_init)
+        self.last_ts = ts
+        if not record.is_input:
+            self.derived += 1
+            return True
+        self.inputs += 1
+        clock.hold(ts)
+        try:
+            message = record.message
+            kind = record.kind
+            if kind in _MARKET_DATA_KINDS:
+                self.by_topic[record.topic] = self.by_topic.get(record.topic, 0) + 1
+                graph.process(message, record.topic)
+            elif type(message) is TimerFired:
+                if not clock.replay_fired(message):
+                    self.missing += 1
+                    logger.warning("recovery: timer %s of %s is not set; its firing is skipped",
+                                   message.name, message.owner)
+            elif type(message) is SessionStopping:
+                self.stopped += 1
+                graph.stop_strategies(cancel_open_orders=message.cancel_open_orders)
+            elif type(message) is SessionStarted:
+                graph.begin_session(message)
+            elif isinstance(message, Command) or graph.bus.has_endpoint(record.topic):
+                graph.bus.send(record.topic, message)
+            else:
+                graph.bus.publish(record.topic, message)
+        except Exception as error:
+            self.inputs -= 1  # not replayed: it is the report's poison
+            self.poison = PoisonInput.of(record.seq, record.kind, record.topic, error)
+            logger.error("recovery: journaled %s; the replay stops there",
+                         self.poison.describe(), exc_info=error)
+            return False
+        return True
+
+    def finish(self, *, stopped_early: bool = False) -> RecoveryReport:
+        """Start the graph of an empty journal; report what was replayed."""
+        if self.first_ts is None and self.start and not stopped_early:
+            self.graph.start()
+        return RecoveryReport(
+            records_read=self.read,
+            inputs_replayed=self.inputs,
+            derived_records=self.derived,
+            data_by_topic=dict(sorted(self.by_topic.items())),
+            first_ts=self.first_ts,
+            last_ts=self.last_ts,
+            last_seq=self.last_seq,
+            sessions_stopped=self.stopped,
+            timers_missing=self.missing,
+            stopped_early=stopped_early,
+            poison=self.poison,
+        )
 
 
 def replay_inputs(
@@ -87,64 +188,33 @@ def replay_inputs(
     clock held at the last record's time: the caller releases it. An input the graph
     raises on ends the replay there (`RecoveryReport.poison`).
     """
-    read = inputs = derived = stopped = missing = 0
-    by_topic: dict[str, int] = {}
-    first_ts: int | None = None
-    last_ts: int | None = None
-    last_seq = 0
-    poison: PoisonInput | None = None
+    replay = Replay(graph, clock, start=start)
     for record in records:
-        read += 1
-        last_seq = record.seq
-        if first_ts is None:
-            first_ts = record.ts_init
-            clock.hold(first_ts)
-            if start:
-                graph.start()
-        ts = max(record.ts_init, last_ts or record.ts_init)
-        last_ts = ts
-        if not record.is_input:
-            derived += 1
-            continue
-        inputs += 1
-        clock.hold(ts)
-        try:
-            message = record.message
-            kind = record.kind
-            if kind in _MARKET_DATA_KINDS:
-                by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
-                graph.process(message, record.topic)
-            elif type(message) is TimerFired:
-                if not clock.replay_fired(message):
-                    missing += 1
-                    logger.warning("recovery: timer %s of %s is not set; its firing is skipped",
-                                   message.name, message.owner)
-            elif type(message) is SessionStopping:
-                stopped += 1
-                graph.stop_strategies(cancel_open_orders=message.cancel_open_orders)
-            elif type(message) is SessionStarted:
-                graph.begin_session(message)
-            elif isinstance(message, Command) or graph.bus.has_endpoint(record.topic):
-                graph.bus.send(record.topic, message)
-            else:
-                graph.bus.publish(record.topic, message)
-        except Exception as error:
-            inputs -= 1  # not replayed: it is the report's poison
-            poison = PoisonInput.of(record.seq, record.kind, record.topic, error)
-            logger.error("recovery: journaled %s; the replay stops there", poison.describe(),
-                         exc_info=error)
+        if not replay.apply(record):
             break
-    if first_ts is None and start:
-        graph.start()
-    return RecoveryReport(
-        records_read=read,
-        inputs_replayed=inputs,
-        derived_records=derived,
-        data_by_topic=dict(sorted(by_topic.items())),
-        first_ts=first_ts,
-        last_ts=last_ts,
-        last_seq=last_seq,
-        sessions_stopped=stopped,
-        timers_missing=missing,
-        poison=poison,
-    )
+    return replay.finish()
+
+
+async def replay_inputs_async(
+    replay: Replay,
+    records: Iterable[Any],
+    *,
+    stop_requested: Callable[[], bool] = lambda: False,
+    chunk: int = REPLAY_CHUNK,
+) -> RecoveryReport:
+    """`replay_inputs` for the daemon: yield to the event loop every `chunk` records, so
+    its heartbeat and signal handlers keep running, and stop between two chunks once
+    `stop_requested()` says so (the report then says `stopped_early`)."""
+    count = 0
+    for record in records:
+        if not replay.apply(record):
+            return replay.finish()
+        count += 1
+        if count % chunk == 0:
+            await anyio.lowlevel.checkpoint()
+            if stop_requested():
+                return replay.finish(stopped_early=True)
+    await anyio.lowlevel.checkpoint()
+    if stop_requested():
+        return replay.finish(stopped_early=True)
+    return replay.finish()

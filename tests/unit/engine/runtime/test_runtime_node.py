@@ -354,3 +354,26 @@ async def test_a_fatal_error_is_journaled_as_the_sessions_last_record(tmp_path: 
     assert last.kind == "system.session_failed" and not last.is_input
     assert (last.message.error_type, last.message.error) == ("OSError",
                                                              "the feed's disk went away")
+
+
+@pytest.mark.anyio
+async def test_a_stop_requested_during_recovery_ends_the_run_writing_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bars = make_bars([100.0 + i % 7 for i in range(3000)], start_ns=START_NS)
+    journal = tmp_path / "journal.sqlite"
+    await run(make_node(journal, [FakeVenueBinding("FAKE")], ListFeed(bars)))
+    before = journaled(make_node(journal, [], ListFeed([])))
+    venue = FakeVenueBinding("FAKE")
+    restarted = make_node(journal, [venue], ListFeed(bars))
+    restarted.request_stop()  # as a SIGTERM arriving while the journal is replayed
+
+    with caplog.at_level("INFO", logger="engine.runtime.node"):
+        await run(restarted)
+
+    assert restarted.recovery is not None and restarted.recovery.stopped_early
+    assert 0 < restarted.recovery.records_read < len(before)
+    assert restarted.state is RunnerState.STOPPED
+    assert venue.log == []  # no adapter task was started
+    assert journaled(restarted) == before  # nothing written
+    assert any("stop requested during recovery" in r.getMessage() for r in caplog.records)
