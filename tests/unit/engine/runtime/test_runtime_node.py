@@ -376,4 +376,4 @@ async def test_a_stop_requested_during_recovery_ends_the_run_writing_nothing(
     assert restarted.state is RunnerState.STOPPED
     assert venue.log == []  # no adapter task was started
     assert journaled(restarted) == before  # nothing written
-    assert any("stop requested during recovery" in r.getMessage() for r in caplog.records)
+    assert any("stopped during recovery" in r.getMessage() for r in caplog.records)
