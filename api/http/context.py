@@ -57,17 +57,21 @@ class ApiContext:
         return clock.timestamp_ns()
 
     def inject(self, command: Any) -> None:
-        """Bring an operator command into the graph at risk, as a journaled input.
+        """Bring an operator order command into the graph at risk, as a journaled input.
 
         The graph handles it synchronously: when this returns, its effects (a denial,
         a submission, a venue's acceptance) are in the actors' state.
         """
+        self.inject_at(RISK_EXECUTE, command)
+
+    def inject_at(self, endpoint: str, command: Any) -> None:
+        """Bring an operator command in at `endpoint`, as a journaled input (see `inject`)."""
         runner = self.node.runner
         if runner is None or self.node.state is not RunnerState.RUNNING:
             raise ApiError(503, f"the node is {self.node.state}: commands are taken while "
                            "it is running")
         try:
-            runner.inject(command, RISK_EXECUTE)
+            runner.inject(command, endpoint)
         except Exception:
             # A core actor failed on it (strategies' faults are isolated in the graph).
             # The runner would end the node on that (crash-only: the journal makes a

@@ -16,7 +16,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from api.http.responses import json_response
-from api.http.schemas import OrderRequest, Subscribe, TradingStateRequest, Unsubscribe
+from api.http.schemas import (
+    OrderRequest,
+    StopStrategyRequest,
+    Subscribe,
+    TradingStateRequest,
+    Unsubscribe,
+)
 from engine.domain.enums import OrderStatus
 from engine.domain.order import Order
 
@@ -60,12 +66,15 @@ def _operation(summary: str, *, write: bool = False, body: str | None = None,
 def openapi_schema() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the REST routes."""
     _, components = msgspec.json.schema_components(
-        [OrderRequest, TradingStateRequest, Subscribe, Unsubscribe, Order], ref_template=_REF)
+        [OrderRequest, TradingStateRequest, StopStrategyRequest, Subscribe, Unsubscribe,
+         Order], ref_template=_REF)
     components["Error"] = {"type": "object", "required": ["error", "detail"], "properties": {
         "error": {"type": "string"}, "detail": {"type": "string"},
         "field": {"type": "string"}}}
     order_id = {"name": "client_order_id", "in": "path", "required": True,
                 "schema": {"type": "string"}}
+    strategy_id = {"name": "strategy_id", "in": "path", "required": True,
+                   "schema": {"type": "string"}}
     status = _query("status", {"enum": [str(s) for s in OrderStatus]}, "one status")
     open_only = _query("open", {"enum": ["true", "false"]}, "open orders only")
     return {
@@ -98,6 +107,11 @@ def openapi_schema() -> dict[str, Any]:
                 "put": _operation("the kill switch", write=True, body="TradingStateRequest"),
             },
             "/api/v1/strategies": {"get": _operation("strategies, parameters and state")},
+            "/api/v1/strategies/{strategy_id}/start": {"post": _operation(
+                "start a stopped strategy", write=True, parameters=[strategy_id])},
+            "/api/v1/strategies/{strategy_id}/stop": {"post": _operation(
+                "stop a running strategy (body optional)", write=True,
+                body="StopStrategyRequest", parameters=[strategy_id])},
         },
     }
 

@@ -18,6 +18,7 @@ __all__ = (
     "MANUAL_STRATEGY_ID",
     "ClientMessage",
     "OrderRequest",
+    "StopStrategyRequest",
     "Subscribe",
     "TradingStateRequest",
     "Unsubscribe",
@@ -55,6 +56,15 @@ class TradingStateRequest(
 
     state: Literal["ACTIVE", "REDUCING", "HALTED", "active", "reducing", "halted"]
     reason: Annotated[str, msgspec.Meta(max_length=200)] = "operator"
+
+
+class StopStrategyRequest(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
+):
+    """Stop one strategy; `cancel_open_orders` cancels its open orders first (they stay
+    working otherwise, and the strategy is told of the canceled ones when it starts)."""
+
+    cancel_open_orders: bool = False
 
 
 class Subscribe(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True,
