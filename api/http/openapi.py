@@ -106,6 +106,10 @@ def openapi_schema() -> dict[str, Any]:
                 "get": _operation("the trading state"),
                 "put": _operation("the kill switch", write=True, body="TradingStateRequest"),
             },
+            "/api/v1/instruments": {"get": _operation("the node's instruments")},
+            "/api/v1/market/latest": {"get": _operation(
+                "the last price and market data item per instrument",
+                parameters=_FILTERS[1:])},
             "/api/v1/strategies": {"get": _operation("strategies, parameters and state")},
             "/api/v1/strategies/{strategy_id}/start": {"post": _operation(
                 "start a stopped strategy", write=True, parameters=[strategy_id])},
