@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from api.http.auth import Guard
 from api.http.config import ApiConfig
 from api.http.errors import ApiError
+from api.http.jobs import BacktestJobs
 from engine.domain.ids import ClientOrderIds, session_order_prefix
 from engine.graph import TradingGraph
 from engine.runtime.node import TradingNode
@@ -33,12 +34,16 @@ class ApiContext:
         node: the running node (its graph exists once it runs).
         config: the `[api]` settings.
         guard: the token checks.
+        jobs: the backtest jobs, run in worker processes.
     """
 
-    def __init__(self, node: TradingNode, config: ApiConfig, guard: Guard) -> None:
+    def __init__(self, node: TradingNode, config: ApiConfig, guard: Guard,
+                 jobs: BacktestJobs | None = None) -> None:
         self.node = node
         self.config = config
         self.guard = guard
+        self.jobs = jobs
+        """The backtest jobs (None: the app was made without a data folder)."""
         self.started_monotonic = time.monotonic()  # the API's own uptime, not engine time
         self._next_client_tap = 0
         self._order_ids: tuple[int, ClientOrderIds] | None = None  # (session epoch, ids)

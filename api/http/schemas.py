@@ -15,6 +15,7 @@ import msgspec
 from engine.domain.enums import OrderSide, OrderType, TimeInForce
 
 __all__ = (
+    "BacktestRequest",
     "MANUAL_STRATEGY_ID",
     "ClientMessage",
     "OrderRequest",
@@ -65,6 +66,13 @@ class StopStrategyRequest(
     working otherwise, and the strategy is told of the canceled ones when it starts)."""
 
     cancel_open_orders: bool = False
+
+
+class BacktestRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A backtest job: `config` is a backtest config file on the daemon's machine (what
+    `tradebus backtest CONFIG` takes); null runs the bundled demo."""
+
+    config: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
 
 
 class Subscribe(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True,
