@@ -26,12 +26,13 @@ from engine.cache import MarketCache
 from engine.clock import Clock, LiveClock, TimerState
 from engine.domain.ids import session_order_prefix
 from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
-from engine.events.system import SessionStarted
+from engine.events.system import SessionStarted, StartStrategy, StopStrategy
 from engine.instruments import InstrumentRegistry
 from engine.ports import MarketData, MarketDrivenVenue
 from engine.snapshot import Snapshotting
 from engine.strategy import Strategy
 from engine.topics import (
+    STRATEGIES_CONTROL,
     bars_topic,
     book_topic,
     instrument_topic,
@@ -166,6 +167,7 @@ class TradingGraph:
                 raise ValueError(f"actor id {actor.id!r}: used twice in one graph")
             self._actors[actor.id] = actor
             actor.register(self.bus, self.clock)
+        self.bus.register_endpoint(STRATEGIES_CONTROL, self._on_strategy_control)
         for actor in [*self._core, *self._venues]:
             actor.start()
         for strategy in self.strategies:
@@ -196,45 +198,65 @@ class TradingGraph:
         them over (`Strategy.canceled_at_stop`), so a protective stop can be re-placed.
         """
         for strategy in self.strategies:
-            if strategy.state is not ActorState.RUNNING:
-                continue
-            try:
-                if cancel_open_orders:
-                    canceled = strategy.cancel_orders_for_stop()
-                    if canceled:
-                        logger.warning(
-                            "strategy %s: the stop cancels its %d open orders (%s); it is "
-                            "told on the next start",
-                            strategy.id, len(canceled),
-                            ", ".join(o.client_order_id for o in canceled))
-                else:
-                    kept = strategy.open_orders()
-                    if kept:
-                        logger.info("strategy %s: %d open orders stay working across the stop",
-                                    strategy.id, len(kept))
-                strategy.stop()
-                strategy.save_state()
-            except Exception as error:
-                self._on_handler_error(strategy.id, "on_stop", error)
+            self._stop_strategy(strategy, cancel_open_orders=cancel_open_orders)
+
+    def _stop_strategy(self, strategy: Strategy, *, cancel_open_orders: bool) -> None:
+        if strategy.state is not ActorState.RUNNING:
+            return
+        try:
+            if cancel_open_orders:
+                canceled = strategy.cancel_orders_for_stop()
+                if canceled:
+                    logger.warning(
+                        "strategy %s: the stop cancels its %d open orders (%s); it is "
+                        "told on the next start",
+                        strategy.id, len(canceled),
+                        ", ".join(o.client_order_id for o in canceled))
+            else:
+                kept = strategy.open_orders()
+                if kept:
+                    logger.info("strategy %s: %d open orders stay working across the stop",
+                                strategy.id, len(kept))
+            strategy.stop()
+            strategy.save_state()
+        except Exception as error:
+            self._on_handler_error(strategy.id, "on_stop", error)
 
     def resume_strategies(self) -> None:
         """Start the strategies a session end stopped, handing them their saved state and
         the orders the stop canceled (readable in `on_start` and `on_load`)."""
         for strategy in self.strategies:
-            if strategy.state is not ActorState.STOPPED:
-                continue
-            canceled = strategy.settle_canceled_at_stop()
-            try:
-                strategy.start()
-                strategy.load_state()
-            except Exception as error:
-                self._on_handler_error(strategy.id, "on_start", error)
-            finally:
-                strategy.clear_canceled_at_stop()
-            if canceled:
-                logger.warning("strategy %s: told on start that the last stop canceled %d of "
-                               "its orders (%s)", strategy.id, len(canceled),
-                               ", ".join(o.client_order_id for o in canceled))
+            self._resume_strategy(strategy)
+
+    def _resume_strategy(self, strategy: Strategy) -> None:
+        if strategy.state is not ActorState.STOPPED:
+            return
+        canceled = strategy.settle_canceled_at_stop()
+        try:
+            strategy.start()
+            strategy.load_state()
+        except Exception as error:
+            self._on_handler_error(strategy.id, "on_start", error)
+        finally:
+            strategy.clear_canceled_at_stop()
+        if canceled:
+            logger.warning("strategy %s: told on start that the last stop canceled %d of "
+                           "its orders (%s)", strategy.id, len(canceled),
+                           ", ".join(o.client_order_id for o in canceled))
+
+    def _on_strategy_control(self, command: StartStrategy | StopStrategy) -> None:
+        """An operator starts or stops one strategy (`STRATEGIES_CONTROL`, a journal input).
+
+        An unknown id or a strategy in the wrong state is left alone (the API checks
+        first and says why); a replay of the journal repeats the same steps.
+        """
+        strategy = next((s for s in self.strategies if s.id == command.strategy_id), None)
+        if strategy is None:
+            logger.warning("strategies.control: no strategy %r", command.strategy_id)
+        elif type(command) is StopStrategy:
+            self._stop_strategy(strategy, cancel_open_orders=command.cancel_open_orders)
+        else:
+            self._resume_strategy(strategy)
 
     def begin_session(self, started: SessionStarted) -> None:
         """A daemon session starts (live, or replayed from the journal): its client order ids

@@ -35,6 +35,7 @@ __all__ = (
     "ORDERS_PROCESS",
     "PORTFOLIO_PROCESS",
     "RISK_EXECUTE",
+    "STRATEGIES_CONTROL",
     "data_endpoint",
     "account_topic",
     "bars_topic",
@@ -58,6 +59,8 @@ ORDERS_PROCESS: Final = "orders.process"
 """Order events from venues and risk, for the order manager to apply and publish."""
 PORTFOLIO_PROCESS: Final = "portfolio.process"
 """Account states from venues (balances and margin), for the portfolio to apply."""
+STRATEGIES_CONTROL: Final = "strategies.control"
+"""Operator commands that start or stop one strategy, for the graph to carry out."""
 DATA_SUBSCRIBE: Final = "data.subscribe"
 """Market data subscription commands for the market data actor."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from api.http.config import ApiConfig
 from api.http.context import ApiContext
 from api.http.dashboard import ROUTES as DASHBOARD_ROUTES
 from api.http.errors import error_handlers
+from api.http.jobs import BacktestJobs
 from api.http.openapi import ROUTES as OPENAPI_ROUTES, openapi_schema
 from api.http.routes import ROUTES as REST_ROUTES
 from api.http.ws import ROUTES as WS_ROUTES
@@ -34,13 +36,16 @@ __all__ = ("create_app",)
 _METRICS_MODULE = "api.http.metrics"
 
 
-def create_app(node: TradingNode, config: ApiConfig, token: Secret | None) -> Starlette:
+def create_app(node: TradingNode, config: ApiConfig, token: Secret | None, *,
+               data_dir: Path | None = None) -> Starlette:
     """Build the app on `node`.
 
     Args:
         node: the node it observes and injects commands into (running, or about to).
         config: the `[api]` settings.
         token: the bearer token (None: every mutating route and the WebSocket refuse).
+        data_dir: the daemon's data folder: backtest jobs keep `backtests/` there (None:
+            no backtest routes; they answer 503).
     """
     routes: list[BaseRoute] = [*REST_ROUTES, *WS_ROUTES, *OPENAPI_ROUTES, *DASHBOARD_ROUTES]
     metrics = _metrics_app(node)
@@ -56,8 +61,11 @@ def create_app(node: TradingNode, config: ApiConfig, token: Secret | None) -> St
         ))
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers=error_handlers())
+    jobs = (BacktestJobs(data_dir / "backtests", workers=config.backtest_workers)
+            if data_dir is not None else None)
     app.state.api = ApiContext(node, config,
-                               Guard(token, read_requires_token=config.read_requires_token))
+                               Guard(token, read_requires_token=config.read_requires_token),
+                               jobs)
     app.state.openapi = openapi_schema()
     return app
 

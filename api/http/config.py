@@ -29,6 +29,7 @@ class ApiConfig(Config, kw_only=True, frozen=True):
     default host is loopback). `cors_origins` lists the browser origins allowed to call
     the API (none by default). `max_body_bytes` bounds a request body. `ws_buffer` is
     how many events a WebSocket client's tap holds before it drops the oldest.
+    `backtest_workers` is how many backtest jobs run at once, each in its own process.
     """
 
     enabled: bool = True
@@ -38,6 +39,7 @@ class ApiConfig(Config, kw_only=True, frozen=True):
     cors_origins: list[str] = []
     max_body_bytes: Annotated[int, msgspec.Meta(gt=0)] = 64 * 1024
     ws_buffer: Annotated[int, msgspec.Meta(gt=0)] = 1024
+    backtest_workers: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
 
     @property
     def is_loopback(self) -> bool:

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from api.http.auth import Guard
 from api.http.config import ApiConfig
 from api.http.errors import ApiError
+from api.http.jobs import BacktestJobs
 from engine.domain.ids import ClientOrderIds, session_order_prefix
 from engine.graph import TradingGraph
 from engine.runtime.node import TradingNode
@@ -33,12 +34,16 @@ class ApiContext:
         node: the running node (its graph exists once it runs).
         config: the `[api]` settings.
         guard: the token checks.
+        jobs: the backtest jobs, run in worker processes.
     """
 
-    def __init__(self, node: TradingNode, config: ApiConfig, guard: Guard) -> None:
+    def __init__(self, node: TradingNode, config: ApiConfig, guard: Guard,
+                 jobs: BacktestJobs | None = None) -> None:
         self.node = node
         self.config = config
         self.guard = guard
+        self.jobs = jobs
+        """The backtest jobs (None: the app was made without a data folder)."""
         self.started_monotonic = time.monotonic()  # the API's own uptime, not engine time
         self._next_client_tap = 0
         self._order_ids: tuple[int, ClientOrderIds] | None = None  # (session epoch, ids)
@@ -57,17 +62,21 @@ class ApiContext:
         return clock.timestamp_ns()
 
     def inject(self, command: Any) -> None:
-        """Bring an operator command into the graph at risk, as a journaled input.
+        """Bring an operator order command into the graph at risk, as a journaled input.
 
         The graph handles it synchronously: when this returns, its effects (a denial,
         a submission, a venue's acceptance) are in the actors' state.
         """
+        self.inject_at(RISK_EXECUTE, command)
+
+    def inject_at(self, endpoint: str, command: Any) -> None:
+        """Bring an operator command in at `endpoint`, as a journaled input (see `inject`)."""
         runner = self.node.runner
         if runner is None or self.node.state is not RunnerState.RUNNING:
             raise ApiError(503, f"the node is {self.node.state}: commands are taken while "
                            "it is running")
         try:
-            runner.inject(command, RISK_EXECUTE)
+            runner.inject(command, endpoint)
         except Exception:
             # A core actor failed on it (strategies' faults are isolated in the graph).
             # The runner would end the node on that (crash-only: the journal makes a

@@ -4,10 +4,11 @@
     ├── 400 bad_request       malformed JSON, a bad query parameter
     ├── 401 unauthorized      no or wrong bearer token
     ├── 403 forbidden         mutating routes while no token is configured
-    ├── 404 not_found         an unknown order, route
-    ├── 409 conflict          an order that is not open, a node not running
+    ├── 404 not_found         an unknown order, strategy, job, run, route
+    ├── 409 conflict          an order not open, a strategy in the wrong state, no results yet
     ├── 413 payload_too_large a body over `max_body_bytes`
     ├── 422 invalid           a body that fails its Struct (the field is named)
+    ├── 429 too_many_requests too many backtest jobs queued
     └── 503 not_ready         the node is not running yet (or any more)
 
 Starlette's own HTTPException (an unknown route, a wrong method) becomes the same
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]+)`)?$", re.DOTALL)
 _KINDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+          429: "too_many_requests",
           422: "invalid", 503: "not_ready"}
 
 

@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 from engine.domain.enums import OrderStatus, TradingState
 from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.graph import TradingGraph, instrument_of
+from engine.persistence.journal_schema import COMMIT_SECONDS_BUCKETS
 from engine.runtime import RunnerState, TradingNode
 from engine.runtime.statistics import NodeStatistics
 from engine.taps import Tap
@@ -271,6 +272,16 @@ class NodeCollector(Collector):
                          journal.pending)
             yield _gauge("tradebus_journal_max_batch_records", "Largest commit so far.",
                          journal.max_batch)
+            if journal.commit_seconds_buckets:
+                # The writer's own histogram (timed around each commit, off the graph).
+                buckets = [(str(bound), float(count)) for bound, count in
+                           zip(COMMIT_SECONDS_BUCKETS, journal.commit_seconds_buckets,
+                               strict=True)]
+                buckets.append(("+Inf", float(journal.batches)))
+                yield HistogramMetricFamily(
+                    "tradebus_journal_commit_seconds",
+                    "Time of each journal commit (its INSERTs to its COMMIT), seconds.",
+                    buckets=buckets, sum_value=journal.commit_seconds_sum)
 
     # -- orders, fills, risk -----------------------------------------------------------------
 
@@ -444,6 +455,13 @@ class NodeCollector(Collector):
                                 ("refused_unavailable", "unavailable")):
                 if field in stats:
                     errors.append(((venue, kind), stats[field]))
+        # 1 while commands may leave (the bridge's gate: connected and reconciled); an
+        # in-process venue (the simulator) has no connection to lose and counts as 1.
+        yield _labelled(GaugeMetricFamily, "tradebus_venue_connected",
+                        "1 while the venue is connected and reconciled, 0 otherwise.",
+                        ["venue"],
+                        [((venue,), stats.get("gate_open", True))
+                         for venue, stats in snapshot.venues.items()])
         yield _labelled(CounterMetricFamily, "tradebus_venue_reconnects",
                         "Reconnections of a venue's adapter.", ["venue"], reconnects)
         yield _labelled(CounterMetricFamily, "tradebus_venue_errors",

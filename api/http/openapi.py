@@ -15,8 +15,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from api.http.paging import PAGE_PARAMETERS
 from api.http.responses import json_response
-from api.http.schemas import OrderRequest, Subscribe, TradingStateRequest, Unsubscribe
+from api.http.schemas import (
+    BacktestRequest,
+    OrderRequest,
+    StopStrategyRequest,
+    Subscribe,
+    TradingStateRequest,
+    Unsubscribe,
+)
 from engine.domain.enums import OrderStatus
 from engine.domain.order import Order
 
@@ -33,9 +41,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
             "description": description}
 
 
-_PAGE = [_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-                "page size"),
-         _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "items to skip")]
+_PAGE = PAGE_PARAMETERS
 _FILTERS = [_query("strategy_id", {"type": "string"}, "one strategy's"),
             _query("instrument_id", {"type": "string"}, "one instrument's")]
 
@@ -60,12 +66,17 @@ def _operation(summary: str, *, write: bool = False, body: str | None = None,
 def openapi_schema() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the REST routes."""
     _, components = msgspec.json.schema_components(
-        [OrderRequest, TradingStateRequest, Subscribe, Unsubscribe, Order], ref_template=_REF)
+        [OrderRequest, TradingStateRequest, StopStrategyRequest, BacktestRequest, Subscribe,
+         Unsubscribe, Order], ref_template=_REF)
     components["Error"] = {"type": "object", "required": ["error", "detail"], "properties": {
         "error": {"type": "string"}, "detail": {"type": "string"},
         "field": {"type": "string"}}}
     order_id = {"name": "client_order_id", "in": "path", "required": True,
                 "schema": {"type": "string"}}
+    strategy_id = {"name": "strategy_id", "in": "path", "required": True,
+                   "schema": {"type": "string"}}
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    run_id = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     status = _query("status", {"enum": [str(s) for s in OrderStatus]}, "one status")
     open_only = _query("open", {"enum": ["true", "false"]}, "open orders only")
     return {
@@ -97,7 +108,29 @@ def openapi_schema() -> dict[str, Any]:
                 "get": _operation("the trading state"),
                 "put": _operation("the kill switch", write=True, body="TradingStateRequest"),
             },
+            "/api/v1/backtests": {
+                "post": _operation("submit a backtest job (runs in a worker process)",
+                                   write=True, body="BacktestRequest"),
+                "get": _operation("this daemon's backtest jobs"),
+            },
+            "/api/v1/backtests/{job_id}": {"get": _operation(
+                "a job's status and progress", parameters=[job_id])},
+            "/api/v1/backtests/{job_id}/results": {"get": _operation(
+                "a finished job's metrics, trades, fills, equity curve", parameters=[job_id])},
+            "/api/v1/backtest-runs": {"get": _operation("stored runs, newest first",
+                                                        parameters=_PAGE)},
+            "/api/v1/backtest-runs/{run_id}": {"get": _operation(
+                "a stored run's metrics, trades, fills, equity curve", parameters=[run_id])},
+            "/api/v1/instruments": {"get": _operation("the node's instruments")},
+            "/api/v1/market/latest": {"get": _operation(
+                "the last price and market data item per instrument",
+                parameters=_FILTERS[1:])},
             "/api/v1/strategies": {"get": _operation("strategies, parameters and state")},
+            "/api/v1/strategies/{strategy_id}/start": {"post": _operation(
+                "start a stopped strategy", write=True, parameters=[strategy_id])},
+            "/api/v1/strategies/{strategy_id}/stop": {"post": _operation(
+                "stop a running strategy (body optional)", write=True,
+                body="StopStrategyRequest", parameters=[strategy_id])},
         },
     }
 

@@ -15,9 +15,11 @@ import msgspec
 from engine.domain.enums import OrderSide, OrderType, TimeInForce
 
 __all__ = (
+    "BacktestRequest",
     "MANUAL_STRATEGY_ID",
     "ClientMessage",
     "OrderRequest",
+    "StopStrategyRequest",
     "Subscribe",
     "TradingStateRequest",
     "Unsubscribe",
@@ -55,6 +57,22 @@ class TradingStateRequest(
 
     state: Literal["ACTIVE", "REDUCING", "HALTED", "active", "reducing", "halted"]
     reason: Annotated[str, msgspec.Meta(max_length=200)] = "operator"
+
+
+class StopStrategyRequest(
+    msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True
+):
+    """Stop one strategy; `cancel_open_orders` cancels its open orders first (they stay
+    working otherwise, and the strategy is told of the canceled ones when it starts)."""
+
+    cancel_open_orders: bool = False
+
+
+class BacktestRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A backtest job: `config` is a backtest config file on the daemon's machine (what
+    `tradebus backtest CONFIG` takes); null runs the bundled demo."""
+
+    config: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
 
 
 class Subscribe(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 import anyio
 import uvicorn
@@ -40,11 +41,14 @@ class ApiServer:
     Args:
         config: the `[api]` settings.
         token: the bearer token, or None.
+        data_dir: the daemon's data folder (backtest jobs keep their files there).
     """
 
-    def __init__(self, config: ApiConfig, token: Secret | None) -> None:
+    def __init__(self, config: ApiConfig, token: Secret | None, *,
+                 data_dir: Path | None = None) -> None:
         self.config = config
         self._token = token
+        self._data_dir = data_dir
         self._node: TradingNode | None = None
         self.port: int | None = None
         """The port listened on (the configured one, or the one the OS chose for 0)."""
@@ -65,8 +69,9 @@ class ApiServer:
             raise RuntimeError("api server: attach(node) before run()")
         listener = _listen(self.config.host, self.config.port)
         self.port = listener.getsockname()[1]
+        app = create_app(self._node, self.config, self._token, data_dir=self._data_dir)
         config = uvicorn.Config(
-            create_app(self._node, self.config, self._token), lifespan="off",
+            app, lifespan="off",
             log_config=None, access_log=False, ws="auto", ws_max_size=64 * 1024,
             timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S),
         )
@@ -74,11 +79,15 @@ class ApiServer:
         server = _Server(config)
         server.lifespan = config.lifespan_class(config)
         try:
-            await server.startup(sockets=[listener])
-            logger.info("api listening on %s", self.url)  # the e2e test reads this line
-            logger.info("dashboard %s/, API docs %s/docs", self.url, self.url)
-            task_status.started()
-            await server.main_loop()
+            async with anyio.create_task_group() as jobs:  # backtest jobs: cancelled last
+                if app.state.api.jobs is not None:
+                    app.state.api.jobs.attach(jobs)
+                await server.startup(sockets=[listener])
+                logger.info("api listening on %s", self.url)  # the e2e test reads this line
+                logger.info("dashboard %s/, API docs %s/docs", self.url, self.url)
+                task_status.started()
+                await server.main_loop()
+                jobs.cancel_scope.cancel()
         finally:
             server.should_exit = True
             with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_TIMEOUT_S):

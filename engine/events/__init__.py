@@ -67,6 +67,8 @@ from engine.events.system import (
     SessionFailed,
     SessionStarted,
     SessionStopping,
+    StartStrategy,
+    StopStrategy,
     TimerFired,
     TradingStateChanged,
 )
@@ -117,6 +119,8 @@ __all__ = (
     "SessionFailed",
     "SessionStarted",
     "SessionStopping",
+    "StartStrategy",
+    "StopStrategy",
     "SetTradingState",
     "SubmitOrder",
     "SubscribeBars",

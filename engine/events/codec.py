@@ -59,6 +59,8 @@ from engine.events.system import (
     SessionFailed,
     SessionStarted,
     SessionStopping,
+    StartStrategy,
+    StopStrategy,
     TimerFired,
     TradingStateChanged,
 )
@@ -117,6 +119,8 @@ AnyMessage: TypeAlias = (
     | SubscribeOrderBook
     | UnsubscribeMarketData
     | SessionFailed
+    | StartStrategy
+    | StopStrategy
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

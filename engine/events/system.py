@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from engine.domain.enums import TradingState
-from engine.events.base import Event
+from engine.events.base import Command, Event
 
 __all__ = (
     "SessionFailed",
     "SessionStarted",
     "SessionStopping",
+    "StartStrategy",
+    "StopStrategy",
     "ActorFaulted",
     "ActorStarted",
     "ActorStopped",
@@ -85,3 +87,24 @@ class SessionFailed(Event, frozen=True, kw_only=True, gc=False, tag="system.sess
     session: int
     error_type: str
     error: str
+
+
+class StartStrategy(Command, frozen=True, kw_only=True, gc=False, tag="command.start_strategy"):
+    """Start one stopped strategy again (an operator's command, journaled as an input).
+
+    Sent to `strategies.control`; the graph runs its `on_start` and hands it its state
+    saved at the stop. A strategy that is running or faulted is left as it is.
+    """
+
+    strategy_id: str
+
+
+class StopStrategy(Command, frozen=True, kw_only=True, gc=False, tag="command.stop_strategy"):
+    """Stop one running strategy (an operator's command, journaled as an input).
+
+    Sent to `strategies.control`; the graph cancels its open orders first when
+    `cancel_open_orders`, then runs its `on_stop` and keeps what `on_save` returns.
+    """
+
+    strategy_id: str
+    cancel_open_orders: bool = False

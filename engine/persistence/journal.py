@@ -29,6 +29,7 @@ does them (`Checkpointer`); the writer finishes one only if commits kept overlap
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sqlite3
@@ -54,6 +55,7 @@ from engine.persistence.journal_check import check_journal
 from engine.persistence.journal_mark import MarkWriter
 from engine.persistence.journal_reader import JournalReader
 from engine.persistence.journal_schema import (
+    COMMIT_SECONDS_BUCKETS,
     SCHEMA,
     SCHEMA_VERSION,
     JournalCorruption,
@@ -171,6 +173,8 @@ class JournalWriter:
         self._flusher_running = False
         self._failure: JournalError | StorageFailure | None = None
         self._appended = self._committed_count = self._batches = 0
+        self._commit_seconds_counts = [0] * len(COMMIT_SECONDS_BUCKETS)
+        self._commit_seconds_sum = 0.0
         self._bytes_written = self._max_batch = 0
         self._checkpointer = Checkpointer(self.path, synchronous)
         self._unchecked_commits = self._unchecked_bytes = 0
@@ -377,7 +381,17 @@ class JournalWriter:
             pending=self._last_appended - self._last_committed,
             max_batch=self._max_batch,
             session=self._session,
+            commit_seconds_buckets=tuple(itertools.accumulate(self._commit_seconds_counts)),
+            commit_seconds_sum=self._commit_seconds_sum,
         )
+
+    def _count_commit(self, seconds: float) -> None:
+        # The commit latency histogram (`statistics`): counts per bucket, off the graph.
+        self._commit_seconds_sum += seconds
+        for index, bound in enumerate(COMMIT_SECONDS_BUCKETS):
+            if seconds <= bound:
+                self._commit_seconds_counts[index] += 1
+                break
 
     async def _commit_batch(self) -> int:
         """Commit up to `batch_max` pending records in one transaction; return how many."""
@@ -394,6 +408,7 @@ class JournalWriter:
                 del self._pending[: len(pending)]
                 batch = _encoded(pending)
                 self._checkpointer.writes_started += 1
+                commit_started = time.perf_counter()
                 try:
                     if len(batch) < _ONE_STATEMENT_ROWS:
                         await connection.execute(_exact_insert_sql(len(batch)),
@@ -410,6 +425,7 @@ class JournalWriter:
                     ) or JournalError(f"journal {self.path}: commit of {seqs} failed: {error}")
                     self._notify_committed()
                     raise self._failure from error
+                self._count_commit(time.perf_counter() - commit_started)
                 last = batch[-1]
                 self._last_committed = last[0]
                 if self._mark is not None:  # after the commit: it never claims more

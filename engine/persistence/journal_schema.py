@@ -28,6 +28,7 @@ import msgspec
 from engine.events.codec import AnyMessage
 
 __all__ = (
+    "COMMIT_SECONDS_BUCKETS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "JournalCorruption",
@@ -156,6 +157,11 @@ class SessionSummary(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     inputs: int
 
 
+COMMIT_SECONDS_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                  0.025, 0.05, 0.1, 0.25, 1.0)
+"""Upper bounds (seconds) of the commit latency histogram the writer keeps."""
+
+
 class JournalStatistics(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Counters of one writer session (what `api/metrics.py` exports)."""
 
@@ -166,6 +172,10 @@ class JournalStatistics(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     pending: int
     max_batch: int
     session: int
+    commit_seconds_buckets: tuple[int, ...] = ()
+    """Commits that took at most each `COMMIT_SECONDS_BUCKETS` bound (cumulative)."""
+    commit_seconds_sum: float = 0.0
+    """Monotonic seconds spent in commits (the batch's INSERT to its COMMIT)."""
 
 
 class JournalIdentity(msgspec.Struct, frozen=True, kw_only=True, gc=False):

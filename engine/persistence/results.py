@@ -226,6 +226,17 @@ class ResultStore:
         return [msgspec.convert(dict(zip(StoredFill.__struct_fields__, r, strict=True)),
                                 StoredFill) for r in rows]
 
+    def equity_curve(self, run_id: int) -> list[tuple[int, str]]:
+        """The sampled equity curve of run `run_id`: (ts_ns, equity as saved), in time order."""
+        rows = self._rows("SELECT ts_ns, equity FROM equity WHERE run_id = ? ORDER BY rowid",
+                          run_id)
+        return [(int(str(r[0])), str(r[1])) for r in rows]
+
+    def report(self, run_id: int) -> str | None:
+        """The report JSON of run `run_id`, or None when there is no such run."""
+        rows = self._rows("SELECT report FROM runs WHERE run_id = ?", run_id)
+        return str(rows[0][0]) if rows else None
+
     def _rows(self, sql: str, run_id: int) -> list[tuple[object, ...]]:
         connection = self._connect()
         try:

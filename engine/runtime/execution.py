@@ -106,6 +106,8 @@ class BridgeStatistics(msgspec.Struct, frozen=True, kw_only=True):
     refused_unavailable: int
     pending: int
     reconnects: int = 0
+    gate_open: bool = False
+    """Commands may leave: connected and reconciled (closed while reconnecting)."""
 
 
 class ExecutionBridge(Actor):
@@ -298,5 +300,5 @@ class ExecutionBridge(Actor):
             venue=self._venue, queued=self._queued, sent=self._sent,
             dropped_in_replay=self._dropped, outcome_unknown=self._unknown,
             refused_unavailable=self._unavailable, pending=pending,
-            reconnects=self._reconnects,
+            reconnects=self._reconnects, gate_open=self._gate.is_open,
         )

@@ -8,7 +8,6 @@ strategy's order and a replay of the journal repeats it.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +15,8 @@ from starlette.routing import Route
 
 from api.http.context import ApiContext, context
 from api.http.errors import ApiError
-from api.http.inputs import query_choice, query_int, query_str, read_body
+from api.http.inputs import query_choice, query_str, read_body
+from api.http.paging import page
 from api.http.responses import json_response
 from api.http.schemas import MANUAL_STRATEGY_ID, OrderRequest, TradingStateRequest
 from engine.domain.enums import OrderStatus, OrderType, TradingState
@@ -37,7 +37,6 @@ __all__ = (
     "trading_state",
 )
 
-MAX_PAGE = 1000
 _STATUSES = frozenset(str(status) for status in OrderStatus)
 _ZERO = Decimal(0)
 _TOO_LARGE = Decimal("1e15")
@@ -56,13 +55,6 @@ def _writer(request: Request) -> ApiContext:
     api = context(request)
     api.guard.check_write(request.headers)
     return api
-
-
-def _page(request: Request, items: list[Any]) -> dict[str, Any]:
-    limit = query_int(request, "limit", 100, low=1, high=MAX_PAGE)
-    offset = query_int(request, "offset", 0, low=0, high=10**9)
-    return {"items": items[offset:offset + limit], "total": len(items), "limit": limit,
-            "offset": offset}
 
 
 # -- reads -----------------------------------------------------------------------------
@@ -89,7 +81,7 @@ async def positions(request: Request) -> Response:
 
 async def list_orders(request: Request) -> Response:
     """Orders, newest first; `open=true` for open ones; filter by strategy, instrument,
-    status; paginated with `limit` and `offset`."""
+    status; paged with `limit` and `cursor` (`api.http.paging`)."""
     graph = _reader(request).graph()
     strategy_id = query_str(request, "strategy_id")
     instrument_id = query_str(request, "instrument_id")
@@ -97,9 +89,9 @@ async def list_orders(request: Request) -> Response:
     only_open = query_choice(request, "open", frozenset({"true", "false"})) == "true"
     source = (graph.orders.open_orders(strategy_id=strategy_id) if only_open
               else graph.orders.orders(strategy_id=strategy_id))
-    items = [o for o in reversed(source)
+    items = [(o.client_order_id, o) for o in reversed(source)
              if instrument_id in (None, o.instrument_id) and status in (None, o.status)]
-    return json_response(_page(request, items))
+    return json_response(page(request, "orders", items))
 
 
 async def get_order(request: Request) -> Response:
@@ -113,9 +105,10 @@ async def fills(request: Request) -> Response:
     graph = _reader(request).graph()
     strategy_id = query_str(request, "strategy_id")
     instrument_id = query_str(request, "instrument_id")
-    items = [f for f in reversed(graph.portfolio.fills())
+    book = graph.portfolio.fills()  # append-only: a fill's place in it is its stable key
+    items = [(index, f) for index, f in reversed(list(enumerate(book)))
              if strategy_id in (None, f.strategy_id) and instrument_id in (None, f.instrument_id)]
-    return json_response(_page(request, items))
+    return json_response(page(request, "fills", items))
 
 
 async def trading_state(request: Request) -> Response:

@@ -21,7 +21,14 @@ from engine.events.orders import (
     SetTradingState,
     SubmitOrder,
 )
-from engine.events.system import ActorFaulted, ActorStarted, ActorStopped, TradingStateChanged
+from engine.events.system import (
+    ActorFaulted,
+    ActorStarted,
+    ActorStopped,
+    StartStrategy,
+    StopStrategy,
+    TradingStateChanged,
+)
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
 from engine.strategy import Strategy
@@ -36,6 +43,7 @@ from engine.testing import (
 from engine.topics import (
     ORDERS_PROCESS,
     RISK_EXECUTE,
+    STRATEGIES_CONTROL,
     bars_topic,
     instrument_topic,
     system_topic,
@@ -318,3 +326,23 @@ def test_process_fills_working_orders_before_publishing_the_item() -> None:
     assert kinds[kinds.index("OrderFilled") + 2] == "Bar"  # fill, position, then the bar
     assert graph.cache.last_bar(ID) == BARS[2]
     assert strategy.net_quantity(ID) == 1
+
+
+# -- operator start / stop ----------------------------------------------------------------
+
+
+def test_strategies_control_stops_and_starts_one_strategy_leaving_the_other() -> None:
+    one, other = trader("one"), trader("other")
+    graph, _, system = build([one, other])
+    graph.start()
+
+    graph.bus.send(STRATEGIES_CONTROL, StopStrategy(strategy_id="one", ts_event=1, ts_init=1))
+    stopped = (one.state, other.state)
+    graph.bus.send(STRATEGIES_CONTROL, StopStrategy(strategy_id="one", ts_event=2, ts_init=2))
+    graph.bus.send(STRATEGIES_CONTROL, StartStrategy(strategy_id="one", ts_event=3, ts_init=3))
+    graph.bus.send(STRATEGIES_CONTROL, StartStrategy(strategy_id="nope", ts_event=4, ts_init=4))
+
+    assert stopped == (ActorState.STOPPED, ActorState.RUNNING)
+    assert (one.state, other.state) == (ActorState.RUNNING, ActorState.RUNNING)
+    assert [type(m).__name__ for m in system if getattr(m, "actor_id", "") == "one"] == [
+        "ActorStarted", "ActorStopped", "ActorStarted"]

@@ -135,6 +135,16 @@ async def test_metrics_of_a_running_node_equal_its_statistics(tmp_path: Path) ->
         float(equity))
     assert 0 <= value(found, "tradebus_portfolio_drawdown_ratio") < 1
     assert value(found, "tradebus_risk_trading_state", state="active") == 1
+    commits = stats.journal.batches
+    assert commits > 0
+    assert value(found, "tradebus_journal_commit_seconds_count") == commits
+    assert value(found, "tradebus_journal_commit_seconds_bucket", le="+Inf") == commits
+    assert 0 < value(found, "tradebus_journal_commit_seconds_sum") == pytest.approx(
+        stats.journal.commit_seconds_sum)
+    bounds = [v for (name, _), v in sorted(found.items())
+              if name == "tradebus_journal_commit_seconds_bucket"]
+    assert all(count <= commits for count in bounds)
+    assert value(found, "tradebus_venue_connected", venue="SIM") == 1  # in-process
 
 
 async def test_market_data_latency_histogram_counts_the_tapped_bars(tmp_path: Path) -> None:

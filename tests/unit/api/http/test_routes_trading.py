@@ -194,6 +194,28 @@ def test_orders_paginate_with_limit_and_offset(daemon: Daemon) -> None:
     assert bad_status.status_code == 400 and bad_status.json()["field"] == "status"
 
 
+def test_orders_and_fills_page_with_a_stable_cursor(daemon: Daemon) -> None:
+    with daemon.client() as client:
+        for _ in range(3):
+            client.post("/api/v1/orders", json=market_order(quantity="500"))  # denied
+        first = client.get("/api/v1/orders", params={"limit": 2}).json()
+        # An order placed between two pages comes before the first, never inside the next.
+        client.post("/api/v1/orders", json=market_order(quantity="500"))
+        second = client.get("/api/v1/orders", params={"limit": 2,
+                                                      "cursor": first["next_cursor"]}).json()
+        everything = client.get("/api/v1/orders", params={"limit": 1000}).json()
+        fills_cursor = client.get("/api/v1/fills", params={"cursor": first["next_cursor"]})
+        garbage = client.get("/api/v1/orders", params={"cursor": "not-a-cursor"})
+        last = client.get("/api/v1/orders", params={"limit": 1000}).json()
+
+    ids = [o["client_order_id"] for o in everything["items"]]
+    paged = [o["client_order_id"] for o in first["items"] + second["items"]]
+    assert paged == ids[1:5]
+    assert fills_cursor.status_code == 400 and fills_cursor.json()["field"] == "cursor"
+    assert garbage.status_code == 400 and garbage.json()["field"] == "cursor"
+    assert last["next_cursor"] is None
+
+
 def test_kill_switch_halts_then_reactivates(daemon: Daemon) -> None:
     with daemon.client() as client:
         halted = client.put("/api/v1/trading-state", json={"state": "HALTED",

@@ -59,6 +59,8 @@ from engine.events import (
     SessionStarted,
     SessionStopping,
     SetTradingState,
+    StartStrategy,
+    StopStrategy,
     SubmitOrder,
     SubscribeBars,
     SubscribeOrderBook,
@@ -178,6 +180,8 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
                                      sequence=42, **TS),
         SessionStarted: lambda: SessionStarted(session=3, **TS),
         SessionStopping: lambda: SessionStopping(session=3, cancel_open_orders=True, **TS),
+        StartStrategy: lambda: StartStrategy(strategy_id="sma", **TS),
+        StopStrategy: lambda: StopStrategy(strategy_id="sma", cancel_open_orders=True, **TS),
     }
 
 

@@ -65,11 +65,13 @@ async def test_commands_leave_in_order_once_the_gate_opens_and_not_before() -> N
         node.submit("b")
         await settle()
         assert node.venue.requests == []  # the gate is closed: nothing reached the venue
+        assert node.bridge.statistics().gate_open is False
         node.gate.open()
         await settle()
         assert [r.client_order_id for r in node.venue.requests] == ["a", "b"]
         group.cancel_scope.cancel()
     assert node.bridge.statistics().sent == 2
+    assert node.bridge.statistics().gate_open is True
 
 
 async def test_commands_replayed_during_recovery_are_dropped() -> None:
