@@ -80,7 +80,7 @@ class LiveRunner:
         """The clock pinned at each input's time (None: a graph on a simulated clock)."""
         if self._clock is not None:
             # The clock task fires due timers by itself only while nothing waits here.
-            self._clock.defer_timers = inbox.__len__
+            self._clock.defer_timers = self._inputs_wait
 
     def journal_observer(self, journal: JournalPort) -> Observer:
         """A bus observer that journals every message, marking the runner's inputs."""
@@ -113,6 +113,9 @@ class LiveRunner:
         finally:
             self._leave()
         self._handled += 1
+
+    def _inputs_wait(self) -> bool:
+        return len(self.inbox) > 0
 
     def _enter(self, message: Any) -> Any:
         """Make `message` the input: fire the timers due by its time, pin the clock there.
