@@ -243,6 +243,14 @@ class LiveClock:
     During crash recovery the clock is *held*: time is whatever the journal replay sets
     (`hold`), timers do not fire by themselves, and the journaled firings are applied
     with `replay_fired`. `release` then lets time flow again.
+
+    Engine time is an input: while the runner handles an input, the clock is *pinned* at
+    that input's time (`pin`/`unpin`, two attribute writes, time keeps flowing beneath),
+    so a handler reads the same time live, in recovery and in a backtest, whatever the
+    handling lag. A pin never goes back: it is at least the last pinned (or held) time.
+    Timers fire through `fire_due`, each pinned at its due time: the runner fires those
+    due at or before an input's time first (as `SimClock.advance_to` does), and `run()`
+    fires them when engine time reaches them while no input waits (`defer_timers`).
     """
 
     def __init__(self, *, origin_ns: int | None = None, speed: float = 1.0) -> None:
@@ -252,8 +260,16 @@ class LiveClock:
         self._origin = time.time_ns() if origin_ns is None else origin_ns
         self._monotonic_start = time.monotonic_ns()
         self._held: int | None = None
+        self._pinned: int | None = None
+        self._floor = 0  # the last pinned or held time: a pin never goes below it
         self._timers = _TimerHeap()
         self._changed: anyio.Event | None = None  # made in run(): an Event needs a loop
+        self.deadline = NO_DEADLINE
+        """The earliest time a timer may be due (`NO_DEADLINE`: none), kept current, so the
+        runner checks an input against it with one comparison."""
+        self.defer_timers: Callable[[], bool] | None = None
+        """While this says True (inputs wait in the runner's inbox), `run()` leaves due
+        timers to the runner, which fires them in time order with those inputs."""
 
     @property
     def speed(self) -> float:
@@ -263,7 +279,14 @@ class LiveClock:
     def is_held(self) -> bool:
         return self._held is not None
 
+    @property
+    def pinned_floor(self) -> int:
+        """The last pinned (or held) time: the earliest time the next pin can give."""
+        return self._floor
+
     def timestamp_ns(self) -> int:
+        if self._pinned is not None:
+            return self._pinned
         if self._held is not None:
             return self._held
         elapsed = time.monotonic_ns() - self._monotonic_start
@@ -276,11 +299,55 @@ class LiveClock:
         if self._held is not None and ts_ns < self._held:
             raise ValueError(f"clock time {ts_ns}: before the held time {self._held}")
         self._held = ts_ns
+        if ts_ns > self._floor:
+            self._floor = ts_ns
+
+    def pin(self, ts_ns: int) -> int:
+        """Read `ts_ns` (or the last pinned time, if later) until `unpin`; return it.
+
+        Unlike `hold`, time keeps flowing underneath: `unpin` gives the flowing time
+        again, and timers still wait for it (or for the runner's `fire_due`).
+        """
+        if ts_ns < self._floor:
+            ts_ns = self._floor
+        self._pinned = self._floor = ts_ns
+        return ts_ns
+
+    def unpin(self) -> None:
+        """End the pin: the clock reads the flowing (or held) time again."""
+        self._pinned = None
+
+    def fire_due(self, until_ns: int) -> int:
+        """Fire every timer due at or before `until_ns`, in (due time, creation) order,
+        each with the clock pinned at its due time (never before the last pin), as one
+        input; return how many fired. A callback's `TimerFired` has `ts_init` = that pin.
+        """
+        timers = self._timers
+        fired = 0
+        while (timer := timers.pop_due(until_ns)) is not None:
+            fired_at = timers.reschedule(timer)
+            self._refresh_deadline()
+            now = self.pin(fired_at)
+            try:
+                timer.callback(_fired(timer, fired_at, now))
+            finally:
+                self._pinned = None
+            fired += 1
+        self._refresh_deadline()
+        if fired:
+            self._wake()
+        return fired
+
+    def _refresh_deadline(self) -> None:
+        deadline = self._timers.next_deadline()
+        self.deadline = NO_DEADLINE if deadline is None else deadline
 
     def release(self, origin_ns: int | None = None) -> None:
         """Let time flow again from `origin_ns` (default: where it was held)."""
         start = origin_ns if origin_ns is not None else self._held
         self._origin = start if start is not None else self.timestamp_ns()
+        if self._origin > self._floor:
+            self._floor = self._origin
         self._monotonic_start = time.monotonic_ns()
         self._held = None
         self._wake()
@@ -295,6 +362,7 @@ class LiveClock:
             return False
         timer.next_ns = event.ts_event
         self._timers.reschedule(timer)
+        self._refresh_deadline()
         timer.callback(event)
         return True
 
@@ -324,33 +392,44 @@ class LiveClock:
             raise ValueError(f"timer interval_ns {interval_ns}: must be > 0")
         start = self.timestamp_ns() if start_ns is None else start_ns
         self._timers.add(_Timer(owner, name, start + interval_ns, interval_ns, stop_ns, callback))
+        self._refresh_deadline()
         self._wake()
 
     def set_time_alert(self, owner: str, name: str, at_ns: int, callback: TimerCallback) -> None:
         self._timers.add(_Timer(owner, name, at_ns, 0, None, callback))
+        self._refresh_deadline()
         self._wake()
 
     def cancel_timer(self, owner: str, name: str) -> None:
         self._timers.cancel(owner, name)
+        self._refresh_deadline()
         self._wake()
 
     def timer_names(self, owner: str) -> list[str]:
         return self._timers.names(owner)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Fire timers as engine time reaches them, until cancelled."""
+        """Fire timers as engine time reaches them while no input waits, until cancelled.
+
+        While inputs wait (`defer_timers`), the runner fires due timers before the first
+        input whose time is at or past theirs; this task looks again a millisecond later.
+        Any input delivered after it fires carries a time at or past the timer's, so the
+        order is the time order either way.
+        """
         task_status.started()
         while True:
             changed = self._changed = anyio.Event()
             wait: float | None = None
             if self._held is None:
                 now = self.timestamp_ns()
-                while (timer := self._timers.pop_due(now)) is not None:
-                    fired_at = self._timers.reschedule(timer)
-                    timer.callback(_fired(timer, fired_at, max(now, fired_at)))
-                deadline = self._timers.next_deadline()
-                if deadline is not None:
-                    wait = max(deadline - self.timestamp_ns(), 0) / 1e9 / self._speed
+                if self.deadline <= now:
+                    defer = self.defer_timers
+                    if defer is not None and defer():
+                        wait = 0.001
+                    else:
+                        self.fire_due(now)
+                if wait is None and self.deadline != NO_DEADLINE:
+                    wait = max(self.deadline - self.timestamp_ns(), 0) / 1e9 / self._speed
             with anyio.move_on_after(wait):
                 await changed.wait()
 

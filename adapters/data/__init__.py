@@ -12,6 +12,7 @@ from adapters.data.csv_bars import (
 )
 from adapters.data.recording import (
     AsyncRecordingStore,
+    RecordingAlignment,
     RecordingSession,
     RecordingSource,
     RecordingWriter,
@@ -29,6 +30,7 @@ __all__ = (
     "RecordingSession",
     "RecordingSource",
     "RecordingWriter",
+    "RecordingAlignment",
     "RecordingWriterStatistics",
     "SqliteBarSource",
     "SqliteBarStore",

@@ -12,6 +12,12 @@ the bar store, so both can live in one file)::
 item reached the engine, the time a replay orders by. The other columns are there to
 filter on without decoding. The file runs in WAL mode, so a backtest can read a
 recording while `tradebus record` is still writing it.
+
+A daemon's recording is written in batches behind the journal, so a kill -9 can leave
+it short of the journal (or, the journal committing later, ahead of it). At the next
+start `AsyncRecordingStore.align_to` makes it the journal's market data inputs again,
+in order: rows past what the journal holds are dropped (the feed hands those items
+over again), the items it lacks are appended (`engine.runtime.bindings.SessionRecorder`).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from engine.events import (
 __all__ = (
     "AsyncRecordingStore",
     "MarketData",
+    "RecordingAlignment",
     "RecordingSession",
     "RecordingSource",
     "RecordingWriter",
@@ -152,12 +159,83 @@ class AsyncRecordingStore(AsyncSqliteStore):
         async with write_transaction(connection):
             await connection.executemany(_INSERT_ITEM, rows)
 
+    async def align_to(
+        self, items: Iterable[MarketData], *, batch: int = DEFAULT_CHUNK_ROWS
+    ) -> RecordingAlignment:
+        """Make the file's rows (every session, in `seq` order) exactly `items`, in order.
+
+        The rows are taken to be a prefix of `items` or `items` a prefix of them (the
+        journal a daemon's recording follows), checked on the last row both hold: rows
+        past the items are deleted, items past the rows appended to the last session (a
+        new one, when the file has none). A file whose rows do not match is left alone.
+        Call it before `new_session`.
+        """
+        connection = self._open()
+        held = await self.count()
+        last_row = await self._row_at(held - 1) if held else None
+        appended = 0
+        position = 0
+        pending: list[MarketData] = []
+        session: int | None = None
+        for item in items:
+            if position < held:
+                position += 1
+                if position == held and last_row is not None and \
+                        last_row[1] != encode_msgpack(item):
+                    return RecordingAlignment(dropped=0, appended=0, foreign=True)
+                continue
+            pending.append(item)
+            if len(pending) >= batch:
+                session = await self._append_to_last(pending, session)
+                appended += len(pending)
+                pending = []
+        if pending:
+            session = await self._append_to_last(pending, session)
+            appended += len(pending)
+        dropped = 0
+        if position < held:  # the recording is ahead of the items: drop its tail
+            cut = await self._row_at(position - 1) if position else None
+            cut_seq = cut[0] if cut is not None else 0
+            async with write_transaction(connection):
+                cursor = await connection.execute("DELETE FROM recording WHERE seq > ?",
+                                                  (cut_seq,))
+                dropped = cursor.rowcount
+        return RecordingAlignment(dropped=dropped, appended=appended)
+
+    async def _row_at(self, index: int) -> tuple[int, bytes] | None:
+        sql = "SELECT seq, payload FROM recording ORDER BY seq LIMIT 1 OFFSET ?"
+        async with self._open().execute(sql, (index,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    async def _append_to_last(self, items: Sequence[MarketData], session: int | None) -> int:
+        if session is None:
+            sql = "SELECT max(session) FROM recording_sessions"
+            async with self._open().execute(sql) as cursor:
+                row = await cursor.fetchone()
+            session = row[0] if row is not None else None
+            if session is None:
+                session = await self.new_session(items[0].ts_init, note="from the journal")
+        connection = self._open()
+        async with write_transaction(connection):
+            await connection.executemany(_INSERT_ITEM, _rows(session, items))
+        return session
+
     async def count(self, session: int | None = None) -> int:
         """Return how many items the file holds, or one session of it holds."""
         sql, parameters = _select("count(*)", session, None)
         async with self._open().execute(sql, parameters) as cursor:
             row = await cursor.fetchone()
         return 0 if row is None else int(row[0])
+
+
+class RecordingAlignment(msgspec.Struct, frozen=True, kw_only=True):
+    """What `align_to` did: rows it dropped and appended, or that the file is foreign."""
+
+    dropped: int
+    appended: int
+    foreign: bool = False
+    """The file's rows are not a prefix of the items (another journal's): left untouched."""
 
 
 class RecordingWriterStatistics(msgspec.Struct, frozen=True, kw_only=True):

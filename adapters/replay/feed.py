@@ -1,9 +1,14 @@
 """Play recorded market data into a live graph in (scaled) real time: paper mode offline.
 
 The feed waits, on a pacing clock, until the engine time reaches each item's `ts_event`
-and hands it on, restamped with the engine time it arrived at (`ts_init`), exactly as a
-live feed would stamp it. Items are paced by `ts_event` for every kind; for a bar that
-is its close, the moment its values are known, so no bar arrives before it could have.
+and hands it on, stamped (`ts_init`) with the engine time it was due at: its `ts_event`,
+or the previous item's stamp when that is later. That is when a feed that never lags
+would hand it on, and, unlike the time it did arrive at, it does not depend on how far
+behind real time the session runs, so a paper session restarted after a crash gets the
+same inputs, at the same engine times, as one that ran through (the runner handles
+each input with the clock pinned at its `ts_init`). Items are paced by `ts_event` for
+every kind; for a bar that is its close, the moment its values are known, so no bar
+arrives before it could have.
 The clock decides the speed: the daemon's `LiveClock` runs engine time at `speed` times
 real time from an origin (usually the first item's time), so a day of bars can replay in
 minutes while the graph, its timers and the strategies see one consistent timeline.
@@ -58,9 +63,9 @@ class ReplayFeed:
     `ts_event` is: that resumes right after the last item a session handled even when its
     full inbox dropped some before it (a count would resume too early and hand those on
     late, out of time order). It assumes non-decreasing `ts_event`s, as bar files and
-    recordings have. With `restamp`, each delivered item's `ts_init` becomes the engine
-    time at delivery, so it is non-decreasing even where the recording's `ts_event`s are
-    not.
+    recordings have. With `restamp`, each delivered item's `ts_init` becomes the time it
+    was due at (its `ts_event`, or the previous stamp if later), so it is non-decreasing
+    even where the recording's `ts_event`s are not, and the same however late it runs.
 
     Reading `items` happens on the event loop: the bundled sources read in chunks, so a
     stall is one chunk's read (a few milliseconds), not one per item.
@@ -99,6 +104,7 @@ class ReplayFeed:
         replace = msgspec.structs.replace
         resume_after = self.resume_after
         at_last_time = 0  # items at the resume time passed over so far
+        stamp = 0  # the last item's ts_init: the next one's is never earlier
         for item in self.items:
             if self._skipped < self.skip:
                 self._skipped += 1
@@ -116,7 +122,10 @@ class ReplayFeed:
             now = clock.timestamp_ns()
             self._lag_ns = now - item.ts_event
             self._max_lag_ns = max(self._max_lag_ns, self._lag_ns)
-            deliver(replace(item, ts_init=now) if self.restamp else item)
+            if self.restamp:
+                stamp = max(stamp, item.ts_event)
+                item = replace(item, ts_init=stamp)
+            deliver(item)
             self._delivered += 1
         self.finished.set()
 

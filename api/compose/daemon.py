@@ -10,14 +10,15 @@ whatever they are (`engine.runtime.node`).
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import msgspec
 
-from adapters.data.recording import AsyncRecordingStore, RecordingWriter
+from adapters.data.recording import AsyncRecordingStore, MarketData, RecordingWriter
 from api.compose.parts import build_instruments, build_strategies, check_portfolio
 from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
 from api.compose.settings import DaemonFileConfig, daemon_file_type
@@ -41,6 +42,8 @@ __all__ = (
     "journal_identity",
     "load_daemon_config",
 )
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_DAEMON_CONFIG = Path(__file__).parents[1] / "defaults" / "paper.toml"
 
@@ -254,13 +257,24 @@ class _CoreGraph:
 
 
 class SqliteSessionRecorder:
-    """Record each session's handled market data to a recording file (one session per run)."""
+    """Record each session's handled market data to a recording file (one session per run),
+    first aligned with the journal (what a crash left unwritten is written from it)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
     @asynccontextmanager
-    async def open(self, started_ns: int) -> AsyncIterator[RecordingWriter]:
+    async def open(
+        self, started_ns: int, journaled: Iterable[MarketData]
+    ) -> AsyncIterator[RecordingWriter]:
         async with AsyncRecordingStore(self.path) as store:
+            aligned = await store.align_to(journaled)
+            if aligned.foreign:
+                logger.warning("recording %s: its items are not the journal's; it is not "
+                               "topped up from the journal", self.path)
+            elif aligned.dropped or aligned.appended:
+                logger.info("recording %s: aligned with the journal (%d items it lacked "
+                            "appended, %d the journal lacks dropped)", self.path,
+                            aligned.appended, aligned.dropped)
             await store.new_session(started_ns, note="daemon session")
             yield RecordingWriter(store)

@@ -133,10 +133,20 @@ class RecordingSink(Protocol):
 
 
 class SessionRecorder(Protocol):
-    """Record what a session's graph handled, so it can be replayed as a backtest (parity)."""
+    """Record what a session's graph handled, so it can be replayed as a backtest (parity).
 
-    def open(self, started_ns: int) -> AbstractAsyncContextManager[RecordingSink]:
-        """Open the recording for a new session starting at engine time `started_ns`.
+    The recording is as crash-safe as the journal: it is written behind it, so a kill -9
+    can leave it short of (or ahead of) what the journal holds, and `open` first makes it
+    the journal's market data inputs again (`journaled`), so a backtest of it decides
+    what the journal says the sessions decided, after any number of crashes.
+    """
+
+    def open(
+        self, started_ns: int, journaled: Iterable[MarketData]
+    ) -> AbstractAsyncContextManager[RecordingSink]:
+        """Open the recording for a new session starting at engine time `started_ns`,
+        once aligned with `journaled` (the journal's market data inputs, in order; read
+        lazily, and only as far as needed).
 
         Closed by the node after every task that writes to it has ended.
         """

@@ -32,6 +32,7 @@ from collections.abc import (
     Coroutine,
     Generator,
     Iterable,
+    Iterator,
     Sequence,
 )
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -523,7 +524,8 @@ class TradingNode:
         # Entered on the exit stack, not in a task: the recording must be closed after the
         # task writing to it has ended (an open aiosqlite thread keeps the process alive).
         started = self._require_clock().timestamp_ns()
-        sink = await resources.enter_async_context(recorder.open(started))
+        sink = await resources.enter_async_context(
+            recorder.open(started, _journaled_market_data(self.journal_path)))
         await group.start(sink.run)
         return sink
 
@@ -645,6 +647,14 @@ def _first_cause(error: BaseException) -> BaseException:
 def _real_time_ns() -> int:
     """Real time now: an unscaled live clock's time (only engine/clock.py reads the wall)."""
     return LiveClock().timestamp_ns()
+
+
+def _journaled_market_data(path: Path) -> Iterator[MarketData]:
+    """The journal's market data inputs, in journal order (what the recording must hold)."""
+    for record in JournalReader(path).records():
+        message = record.message
+        if record.is_input and isinstance(message, _MARKET_DATA_TYPES):
+            yield message
 
 
 class _FeedProgress:

@@ -9,6 +9,14 @@ The runner also decides what the journal calls an *input*: the messages it bring
 from outside (market data, venue events, operator commands) and timer firings. Replaying
 exactly the inputs through a fresh graph rebuilds everything else (see `recovery.py`).
 
+Engine time is an input too. While an input is handled the live clock is pinned at the
+input's `ts_init` (never before the last pin: an input that would go back is restamped
+with the last pinned time before it is handled, so the journal holds the time it was
+handled at), and the timers due at or before that time fire first, each a journaled
+input at its due time, as a backtest's `SimClock.advance_to` fires them. So the session,
+its recovery (which holds the clock at each input's `ts_init`) and a backtest of its
+recording read the same times and decide the same, however late an input is handled.
+
 An entry a core actor raises on (a poison input; strategies' faults are isolated in the
 graph) does not end the process: the runner makes sure the entry is journaled as an
 input (so the journal holds what the graph saw, and a recovery stops at the same record
@@ -28,6 +36,7 @@ import msgspec
 from anyio.abc import TaskStatus
 
 from engine.bus import Observer
+from engine.clock import LiveClock
 from engine.events.codec import TAGS
 from engine.events.system import TimerFired
 from engine.graph import TradingGraph
@@ -82,6 +91,12 @@ class LiveRunner:
         """Told of the poison entry (the node halts trading)."""
         self.on_data: Callable[[Any], None] | None = None
         """Called with each market data item the graph handled (the session recorder)."""
+        clock = graph.clock
+        self._clock = clock if isinstance(clock, LiveClock) else None
+        """The clock pinned at each input's time (None: a graph on a simulated clock)."""
+        if self._clock is not None:
+            # The clock task fires due timers by itself only while nothing waits here.
+            self._clock.defer_timers = self._inputs_wait
 
     def journal_observer(self, journal: JournalPort) -> Observer:
         """A bus observer that journals every message, marking the runner's inputs."""
@@ -101,55 +116,82 @@ class LiveRunner:
         return observe
 
     def handle(self, entry: InboxEntry) -> None:
-        """Bring one entry into the graph (synchronously, all its effects included)."""
-        self._input = entry.message
+        """Bring one entry into the graph (synchronously, all its effects included),
+        after the timers due by its time, with the clock pinned at its time."""
+        message = self._enter(entry.message)
         try:
             if entry.lane == CRITICAL:
                 self._critical += 1
-                self.graph.bus.send(entry.target, entry.message)
+                self.graph.bus.send(entry.target, message)
             else:
                 self._data += 1
-                self.graph.process(entry.message, entry.target)
+                self.graph.process(message, entry.target)
                 if self.on_data is not None:
-                    self.on_data(entry.message)
+                    self.on_data(message)
         except Exception as error:
-            self._poisoned(entry, error)
+            self._poisoned(entry, message, error)
             return
         finally:
-            self._input = None
+            self._leave()
         self._handled += 1
 
-    def _poisoned(self, entry: InboxEntry, error: Exception) -> None:
+    def _poisoned(self, entry: InboxEntry, message: Any, error: Exception) -> None:
         """A core actor raised on `entry`: journal it if the graph had not yet, stop, report."""
         seq = self._input_seq
-        if self._input is entry.message and self._append is not None:
+        if self._input is message and self._append is not None:
             # It raised before the bus saw it (the cache, a venue's matching): journaled
             # now, so a recovery replays it and stops at it as this session did.
-            seq = self._append(entry.target, entry.message, is_input=True)
+            seq = self._append(entry.target, message, is_input=True)
         self._input = None
         self._accepting = False
-        kind = TAGS.get(type(entry.message)) or type(entry.message).__name__
+        kind = TAGS.get(type(message)) or type(message).__name__
         poison = self.poison = PoisonInput.of(seq, kind, entry.target, error)
         logger.error("runner: %s; trading halts, no more entries are taken", poison.describe(),
                      exc_info=error)
         if self.on_poison is not None:
             self.on_poison(poison)
 
+    def _inputs_wait(self) -> bool:
+        return len(self.inbox) > 0
+
+    def _enter(self, message: Any) -> Any:
+        """Make `message` the input: fire the timers due by its time, pin the clock there.
+
+        Returns the message to handle: itself, or (rare: an entry of another lane was
+        handled at a later time first) a copy stamped with the last pinned time.
+        """
+        clock = self._clock
+        if clock is not None:
+            ts = message.ts_init
+            if ts < clock.pinned_floor:
+                ts = clock.pinned_floor
+                message = msgspec.structs.replace(message, ts_init=ts)
+            if ts >= clock.deadline:
+                clock.fire_due(ts)  # each firing its own input, journaled before this one
+            clock.pin(ts)
+        self._input = message
+        return message
+
+    def _leave(self) -> None:
+        self._input = None
+        if self._clock is not None:
+            self._clock.unpin()
+
     def inject(self, message: Any, endpoint: str) -> None:
         """Bring an operator command in now (the API calls this from the loop)."""
-        self._input = message
+        message = self._enter(message)
         try:
             self.graph.bus.send(endpoint, message)
         finally:
-            self._input = None
+            self._leave()
 
     def publish_input(self, topic: str, message: Any) -> None:
         """Publish a message that comes from outside the graph (a session marker) as an input."""
-        self._input = message
+        message = self._enter(message)
         try:
             self.graph.bus.publish(topic, message)
         finally:
-            self._input = None
+            self._leave()
 
     def stop_accepting(self) -> None:
         """Stop taking entries (shutdown): what is left in the inbox is not handled."""

@@ -227,3 +227,65 @@ def test_live_clock_replay_fired_earlier_than_scheduled_keeps_one_timer() -> Non
     assert clock.replay_fired(fired("equity", "portfolio", 1_100))
     assert [event.ts_event for event in received] == [1_000, 1_100]
     assert clock.timer_names("portfolio") == ["equity"]
+
+
+async def test_live_clock_pin_reads_the_pinned_time_while_real_time_moves_on() -> None:
+    clock = LiveClock(origin_ns=1_000, speed=1_000_000.0)  # a real ms is 1000 engine s
+    pinned = clock.pin(2_000)
+    await anyio.sleep(0.002)  # real time moves on: engine time by seconds
+    assert pinned == 2_000 and clock.timestamp_ns() == 2_000
+    clock.unpin()
+    assert clock.timestamp_ns() > 1_000_000_000  # the flow of time was not moved
+
+
+def test_live_clock_pin_never_goes_back() -> None:
+    clock = LiveClock(origin_ns=0)
+    clock.pin(5_000)
+    clock.unpin()
+    assert clock.pin(4_000) == 5_000  # an input handled late reads the last pinned time
+    assert clock.timestamp_ns() == 5_000
+    clock.unpin()
+    clock.hold(7_000)
+    assert clock.pin(6_000) == 7_000  # nor before a held (recovery) time
+    assert clock.pinned_floor == 7_000
+
+
+def test_live_clock_fire_due_fires_in_time_order_each_pinned_at_its_due_time() -> None:
+    clock = LiveClock(origin_ns=0)
+    clock.hold(0)
+    seen: list[tuple[str, int, int, int]] = []
+
+    def record(event: TimerFired) -> None:
+        seen.append((event.name, event.ts_event, event.ts_init, clock.timestamp_ns()))
+
+    clock.set_timer("a", "every", 100, record)
+    clock.set_time_alert("a", "once", 150, record)
+    assert clock.deadline == 100
+    assert clock.fire_due(250) == 3
+    assert seen == [("every", 100, 100, 100), ("once", 150, 150, 150),
+                    ("every", 200, 200, 200)]
+    assert clock.deadline == 300 and clock.timestamp_ns() == 0  # held, not pinned after
+    assert clock.fire_due(299) == 0
+
+
+async def test_live_clock_run_leaves_due_timers_to_the_runner_while_inputs_wait() -> None:
+    clock = LiveClock(origin_ns=0, speed=1_000_000.0)
+    waiting = [True]
+    clock.defer_timers = lambda: waiting[0]
+    fired: list[TimerFired] = []
+    done = anyio.Event()
+
+    def fire(event: TimerFired) -> None:
+        fired.append(event)
+        done.set()
+
+    clock.set_time_alert("a", "once", 1_000, fire)
+    async with anyio.create_task_group() as group:
+        await group.start(clock.run)
+        await anyio.sleep(0.02)
+        assert fired == []  # due long ago, but inputs wait: the runner fires it first
+        waiting[0] = False
+        with anyio.fail_after(5):
+            await done.wait()
+        group.cancel_scope.cancel()
+    assert fired[0].ts_event == fired[0].ts_init == 1_000  # at its due time, not later

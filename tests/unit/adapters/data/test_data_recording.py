@@ -284,3 +284,49 @@ async def test_recording_writer_over_max_pending_drops_and_counts(tmp_path: Path
 
         assert await store.count() == 3
     assert (writer.statistics().written, writer.statistics().dropped) == (3, 5)
+
+
+# -- aligning with the journal after a crash -------------------------------------------
+
+
+async def align(path: Path, journaled: list[MarketData]) -> Any:
+    async with AsyncRecordingStore(path) as store:
+        return await store.align_to(journaled, batch=3)
+
+
+async def test_recording_align_appends_what_the_journal_holds_and_it_lacks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.sqlite"
+    journaled = session_items(T0) + session_items(T0 + 2 * MINUTE)
+    await record(path, [journaled[:3]])  # killed before the rest was written
+    aligned = await align(path, journaled)
+    assert (aligned.dropped, aligned.appended, aligned.foreign) == (0, 13, False)
+    assert encoded(RecordingSource(path)) == encoded(journaled)
+    assert len(RecordingSource(path).sessions()) == 1  # topped up in the session it was
+    assert (await align(path, journaled)).appended == 0  # idempotent
+
+
+async def test_recording_align_drops_rows_the_journal_lost(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    items = session_items(T0)
+    await record(path, [items[:2], items[2:]])  # the journal committed only five of them
+    aligned = await align(path, items[:5])
+    assert (aligned.dropped, aligned.appended) == (3, 0)
+    assert encoded(RecordingSource(path)) == encoded(items[:5])
+
+
+async def test_recording_align_of_an_empty_file_writes_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    items = session_items(T0)
+    assert (await align(path, items)).appended == len(items)
+    assert encoded(RecordingSource(path)) == encoded(items)
+    assert (await align(tmp_path / "other.sqlite", [])).appended == 0
+
+
+async def test_recording_align_leaves_a_foreign_recording_alone(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    await record(path, [session_items(T0)])
+    aligned = await align(path, session_items(T0 + MINUTE))
+    assert aligned.foreign and (aligned.dropped, aligned.appended) == (0, 0)
+    assert encoded(RecordingSource(path)) == encoded(session_items(T0))

@@ -105,7 +105,7 @@ async def test_replay_feed_paces_each_item_by_its_ts_event() -> None:
     assert type(bar) is Bar and delivered[3][0] == T0 + MINUTE  # a bar arrives at its close
 
 
-async def test_replay_feed_restamps_ts_init_with_the_arrival_time() -> None:
+async def test_replay_feed_restamps_ts_init_with_the_time_each_item_was_due() -> None:
     items = [trade(T0 + 5), trade(T0 + 3), trade(T0 + 9)]  # a late print in the middle
     clock = ManualClock(T0 + 4)
     feed, delivered = build(items, clock)
@@ -248,3 +248,13 @@ def test_replay_feed_config_invalid_raises_config_error(
 def test_replay_feed_negative_skip_raises() -> None:
     with pytest.raises(ValueError, match="skip -1"):
         ReplayFeed([], clock=ManualClock(0), deliver=lambda item: None, skip=-1)
+
+
+async def test_replay_feed_stamp_does_not_depend_on_how_late_it_runs() -> None:
+    items = [trade(T0 + 5), trade(T0 + 3), trade(T0 + 9)]
+    late_clock = ManualClock(T0 + MINUTE)  # a minute behind: every item is overdue
+    late, late_delivered = build(items, late_clock)
+    await play(late)
+
+    assert [item.ts_init for _, item in late_delivered] == [T0 + 5, T0 + 5, T0 + 9]
+    assert late.statistics().max_lag_ns == MINUTE - 3  # the lag is still measured

@@ -183,8 +183,9 @@ def test_runner_inject_marks_the_command_input_once() -> None:
     journal.records.clear()
     command = submit("op-2")
     runner.inject(command, RISK_EXECUTE)
+    # Stamped at its ts_init or, as here, the later time the bar before it was handled at.
     records = [(topic, is_input) for topic, message, is_input in journal.records
-               if message is command]
+               if type(message) is SubmitOrder and message.client_order_id == "op-2"]
     # risk -> order manager -> venue forward the same object: only the first is the input.
     assert len(records) == 3
     assert records[0] == (RISK_EXECUTE, True)
@@ -236,3 +237,78 @@ async def test_runner_run_handles_entries_until_stop_accepting() -> None:
     assert [message for _, message, is_input in journal.records if is_input] == bars[:2]
     assert len(runner.inbox) == 1  # what was left stays: the next session's feed resends it
     assert runner.statistics().data_handled == 2
+
+
+class ClockReader(Strategy):
+    """Note the engine time each bar and timer is handled at."""
+
+    def on_start(self) -> None:
+        self.seen: list[tuple[str, int, int]] = []
+        self.subscribe_bars(BAR_TYPE)
+        self.set_timer("tick", 90_000_000_000)  # every 90 s: between the minute bars
+
+    def on_bar(self, bar: Bar) -> None:
+        self.seen.append(("bar", bar.ts_init, self.clock.timestamp_ns()))
+
+    def on_timer(self, event: TimerFired) -> None:
+        self.seen.append(("timer", event.ts_init, self.clock.timestamp_ns()))
+
+
+def running_reader() -> tuple[LiveRunner, ListJournal, ClockReader, LiveClock]:
+    # Flowing fast from the start: by the time a bar is handled, real time is far past it.
+    clock = LiveClock(origin_ns=START_NS, speed=1_000_000.0)
+    graph = TradingGraph(clock=clock, instruments=[make_instrument()],
+                         portfolio=make_portfolio_config(), risk=RiskConfig())
+    graph.add_bar_source(BAR_TYPE)
+    reader = ClockReader("reader", StrategyConfig())
+    graph.add_strategy(reader)
+    clock.hold(START_NS)
+    graph.start()
+    clock.release()
+    inbox = Inbox()
+    inbox.add_lane(LANE, capacity=100)
+    runner = LiveRunner(graph, inbox)
+    journal = ListJournal()
+    graph.bus.add_observer(runner.journal_observer(journal))
+    return runner, journal, reader, clock
+
+
+async def test_runner_handler_reads_the_input_time_though_real_time_moved_on() -> None:
+    runner, _, reader, clock = running_reader()
+    bars = make_bars([100.0, 101.0], start_ns=START_NS)
+    put_bars(runner.inbox, bars)
+    await anyio.sleep(0.01)  # ten real ms: three hours of engine time
+    assert clock.timestamp_ns() > bars[-1].ts_init
+    handle_all(runner)
+    assert [(kind, at) for kind, ts, at in reader.seen if kind == "bar"] == [
+        ("bar", bar.ts_init) for bar in bars]
+
+
+def test_runner_fires_timers_due_before_a_data_item_first_as_inputs() -> None:
+    runner, journal, reader, _ = running_reader()
+    bars = make_bars([100.0, 101.0, 102.0, 103.0], start_ns=START_NS)  # closes at 1..4 min
+    put_bars(runner.inbox, bars)
+    handle_all(runner)
+    minute = 60_000_000_000
+    # Timers at 1.5 and 3 min: each before the first bar at or after it (3 min ties: the
+    # timer first, as SimClock.advance_to), each handled at its own due time.
+    assert [(kind, at - START_NS) for kind, _, at in reader.seen] == [
+        ("bar", minute), ("timer", 90 * minute // 60), ("bar", 2 * minute),
+        ("timer", 3 * minute), ("bar", 3 * minute), ("bar", 4 * minute)]
+    inputs = [message for _, message, is_input in journal.records if is_input]
+    assert [type(message).__name__ for message in inputs] == [
+        "Bar", "TimerFired", "Bar", "TimerFired", "Bar", "Bar"]
+    assert [m.ts_init for m in inputs if type(m) is TimerFired] == [
+        START_NS + 90 * minute // 60, START_NS + 3 * minute]
+
+
+def test_runner_restamps_an_input_that_would_go_back_with_the_last_pinned_time() -> None:
+    runner, journal, reader, _ = running_reader()
+    late, early = make_bars([100.0, 101.0], start_ns=START_NS)[::-1]
+    put_bars(runner.inbox, [late, early])
+    handle_all(runner)
+    inputs = [message for _, message, is_input in journal.records
+              if is_input and type(message) is Bar]
+    assert [bar.ts_init for bar in inputs] == [late.ts_init, late.ts_init]
+    assert inputs[1].ts_event == early.ts_event  # only the time it was handled at moved
+    assert reader.seen[-1] == ("bar", late.ts_init, late.ts_init)
