@@ -224,6 +224,14 @@ class TradingNode:
         self._last_beat = anyio.current_time()
         return self._stop.is_set()
 
+    def _paced_by_recorded_data(self) -> bool:
+        """While recorded feeds still replay, timers fire only from the runner, in time
+        order with the data (as a backtest's clock fires them), never at a wall time the
+        data has not reached: a replay that lags behind its speed (a slow handler, a busy
+        machine) would otherwise see timers fire ahead of the bars, and the session, its
+        recovery and a backtest of its recording would order them differently."""
+        return len(self.inbox) > 0 or not all(feed.finished.is_set() for feed in self.feeds)
+
     def _loop_turns(self) -> bool:
         if self._last_beat is None:  # not running yet: nothing is stuck
             return True
@@ -315,6 +323,8 @@ class TradingNode:
             self._journal = journal
             runner = self.runner = LiveRunner(graph, self.inbox)
             runner.on_poison = partial(self.halt, graph)
+            if self.feeds and all(feed.first_event_time() is not None for feed in self.feeds):
+                clock.defer_timers = self._paced_by_recorded_data
             graph.bus.add_observer(runner.journal_observer(journal))
             self.session = journal.statistics().session
             async with self._fatal_marked(journal), anyio.create_task_group() as group:
