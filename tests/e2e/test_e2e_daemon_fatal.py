@@ -235,7 +235,7 @@ def test_read_only_data_dir_exits_13_saying_so(tmp_path: Path) -> None:
 
 def test_sigterm_during_recovery_exits_0_with_the_journal_unchanged(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    config = write_config(tmp_path, data_dir=data, speed=1e9, stop_when_feeds_finish=True)
+    config = write_config(tmp_path, data_dir=data, speed=1e7, stop_when_feeds_finish=True)
     code, stderr = finish(start("run", str(config), cwd=tmp_path), timeout=300)
     assert code == 0, stderr[-2000:]  # a whole session first: 20,000 bars to recover
     journal = data / "journal.sqlite"

@@ -22,6 +22,8 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("SubscribeQuoteTicks", "command.subscribe_quote_ticks"),
     ("SubmitOrder", "command.submit_order"),
     ("CancelOrder", "command.cancel_order"),
+    ("StartStrategy", "command.start_strategy"),
+    ("StopStrategy", "command.stop_strategy"),
     ("ModifyOrder", "command.modify_order"),
     ("SetTradingState", "command.set_trading_state"),
     ("OrderDenied", "order.denied"),
