@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_support import bars_journaled, journal_path, read_journal
 
 from adapters.data import CsvBarSource
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
 from engine.clock import LiveClock
 from engine.events.fills import OrderFilled
 from engine.events.orders import SubmitOrder
-from engine.persistence import JournalReader, JournalRecord
+from engine.persistence import JournalRecord
 from engine.runtime import replay_inputs
 from engine.testing import BAR_TYPE, order_key, session_prefixes
 from engine.topics import RISK_EXECUTE
@@ -88,32 +88,6 @@ def run_to_the_end(config: Path) -> None:
     done = subprocess.run(**daemon_command(config), capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-
-
-def journal_path(folder: Path) -> Path:
-    return folder / "tradebus-data" / "journal.sqlite"
-
-
-def bars_journaled(path: Path) -> int:
-    """Committed bar records, read the way another process sees them (0 before the file)."""
-    if not path.exists():
-        return 0
-    try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(connection.execute(
-                "SELECT count(*) FROM journal WHERE kind = 'bar'").fetchone()[0])
-        finally:
-            connection.close()
-    except sqlite3.OperationalError:  # the writer has not made the table yet
-        return 0
-
-
-def read_journal(folder: Path) -> list[JournalRecord]:
-    reader = JournalReader(journal_path(folder))
-    records = list(reader.records())
-    assert reader.corruption is None, reader.corruption
-    return records
 
 
 def rebuild(config: Path, records: list[JournalRecord]) -> dict[str, Any]:
