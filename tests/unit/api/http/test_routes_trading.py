@@ -181,9 +181,10 @@ def test_orders_paginate_with_limit_and_offset(daemon: Daemon) -> None:
     with daemon.client() as client:
         for _ in range(3):
             client.post("/api/v1/orders", json=market_order(quantity="500"))  # denied
-        everything = client.get("/api/v1/orders?limit=1000").json()
-        first = client.get("/api/v1/orders?limit=2&offset=0").json()
-        second = client.get("/api/v1/orders?limit=2&offset=2").json()
+        # Only the manual orders: the running strategy may place one between two requests.
+        everything = client.get("/api/v1/orders?limit=1000&strategy_id=manual").json()
+        first = client.get("/api/v1/orders?limit=2&offset=0&strategy_id=manual").json()
+        second = client.get("/api/v1/orders?limit=2&offset=2&strategy_id=manual").json()
         bad = client.get("/api/v1/orders?limit=0")
         bad_status = client.get("/api/v1/orders?status=lost")
 
@@ -198,12 +199,15 @@ def test_orders_and_fills_page_with_a_stable_cursor(daemon: Daemon) -> None:
     with daemon.client() as client:
         for _ in range(3):
             client.post("/api/v1/orders", json=market_order(quantity="500"))  # denied
-        first = client.get("/api/v1/orders", params={"limit": 2}).json()
+        # Only the manual orders: the running strategy may place one between two requests,
+        # which would shift `everything` against the pages.
+        manual = {"strategy_id": "manual"}
+        first = client.get("/api/v1/orders", params={"limit": 2, **manual}).json()
         # An order placed between two pages comes before the first, never inside the next.
         client.post("/api/v1/orders", json=market_order(quantity="500"))
-        second = client.get("/api/v1/orders", params={"limit": 2,
-                                                      "cursor": first["next_cursor"]}).json()
-        everything = client.get("/api/v1/orders", params={"limit": 1000}).json()
+        second = client.get("/api/v1/orders", params={
+            "limit": 2, "cursor": first["next_cursor"], **manual}).json()
+        everything = client.get("/api/v1/orders", params={"limit": 1000, **manual}).json()
         fills_cursor = client.get("/api/v1/fills", params={"cursor": first["next_cursor"]})
         garbage = client.get("/api/v1/orders", params={"cursor": "not-a-cursor"})
         last = client.get("/api/v1/orders", params={"limit": 1000}).json()
