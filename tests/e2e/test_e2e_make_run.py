@@ -46,6 +46,9 @@ def test_make_run_ctrl_c_stops_the_daemon_gracefully_and_make_reports_130(
         ["make", "-s", "-f", str(ROOT / "Makefile"), "run", f"BIN={bin_dir}",
          f"VENV={tmp_path / 'venv'}", "-o", str(stamp)],
         cwd=tmp_path, env=environment, start_new_session=True,
+        # As from a terminal's shell: SIGINT at its default. A runner started in the
+        # background may pass it on ignored, and make then never reports the interrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stderr=subprocess.PIPE, text=True,
     )
     assert process.stderr is not None
