@@ -15,7 +15,8 @@ Exit codes: 0 success, 2 bad input (a missing or unreadable journal or config, a
 `--kind`, or a corrupt record: what came before it is still exported; `repair` without
 `--yes`), reported in one line on stderr. `verify` exits 0 for a clean journal, 10 for a
 damaged one, 11 for one this build does not read (another schema version); `repair`
-exits 0 once it repaired (or found nothing to repair).
+exits 0 once it repaired (or found nothing to repair), 12 while a daemon or recorder holds
+the journal's data dir (its lock: the file would change under the repair).
 
 `repair` says what it would drop (the seq range, counts by kind, committed records the
 file lost) and does it only with `--yes`: the original file, with its -wal, -shm and
@@ -39,7 +40,13 @@ import msgspec
 from api.cli.process import config_error
 from api.compose import load_daemon_config
 from engine.clock import LiveClock
-from engine.errors import ConfigError, ForeignJournal, JournalDamaged, JournalError
+from engine.errors import (
+    ConfigError,
+    FatalError,
+    ForeignJournal,
+    JournalDamaged,
+    JournalError,
+)
 from engine.events.codec import TAGS
 from engine.persistence import (
     JournalReader,
@@ -48,6 +55,7 @@ from engine.persistence import (
     repair_journal,
     verify_journal,
 )
+from engine.runtime import InstanceLock
 
 __all__ = ("DEFAULT_JOURNAL_PATH", "add_parser", "run_journal")
 
@@ -168,10 +176,22 @@ def _verify_or_repair(path: Path, *, repair: bool, confirmed: bool) -> int:
     if not confirmed:
         return _input_error(f"journal {path}: not repaired: run `tradebus journal repair "
                             "--yes` to do the above")
+    # A daemon (or a recorder) writing this data dir would go on appending to the file
+    # being replaced: the repair takes the same lock they take, and is refused while
+    # one of them runs.
+    lock = InstanceLock(path.parent, command="tradebus journal repair")
+    try:
+        lock.acquire()
+    except FatalError as error:
+        sys.stderr.write(f"journal {path}: not repaired: {error}; what to do: "
+                         f"{error.advice}\n")
+        return error.exit_code
     try:
         result = repair_journal(path, report, now_ns=LiveClock().timestamp_ns())
     except JournalError as error:
         return _input_error(str(error))
+    finally:
+        lock.release()
     write(f"repaired: kept seq 1..{result.kept_through}; the original is {result.backup}\n")
     return 0
 

@@ -30,6 +30,7 @@ from test_e2e_daemon_crash import (
 )
 
 from engine.persistence import JournalReader
+from engine.runtime import InstanceLock
 
 pytestmark = pytest.mark.e2e
 
@@ -245,6 +246,11 @@ def test_verify_and_repair_round_trip_keeps_the_prefix_and_a_backup(
     assert f"repair keeps seq 1..{MIDDLE - 1}; drops {total - MIDDLE + 1} records from seq " \
            f"{MIDDLE} on (" in unconfirmed.stdout
     assert "bar " in unconfirmed.stdout  # counts by kind
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == original  # not touched
+
+    with InstanceLock(folder / "tradebus-data", command="tradebus run"):  # a daemon runs
+        locked = cli(folder, "repair", "--yes")
+    assert_refused(locked, 12, "not repaired", "in use by pid")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == original  # not touched
 
     repaired = cli(folder, "repair", "--yes")
