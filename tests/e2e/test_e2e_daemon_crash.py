@@ -4,16 +4,14 @@ One uninterrupted paper session is the reference. A second one, in a data direct
 its own, is killed (SIGKILL: no cleanup runs) about 40 % through, then started again in
 the same directory and left to finish. Its journal must hold every bar exactly once, in
 the CSV's order, no order twice, and rebuild (replayed through a fresh graph, as a
-restart does) the reference's fills, positions, balances and open orders. Timer-driven
-records (equity samples) follow real time and are not compared.
+restart does) the reference's fills, positions, balances and open orders.
 
-Why 600 bars and not the whole sample: in paper mode the simulated venue fills an order
-on the first bar that closes after the order was accepted, and acceptance happens at
-engine time, so a bar handled more than one bar period late changes which bar fills.
-The session is deterministic only while every bar is handled within one period: at
-20,000 bars in five seconds a period is 250 us of real time, and a journal commit or a
-GC pause is longer (a run of the whole sample had a dozen such orders). At 6,000x a
-period is 10 ms, well above the few milliseconds the handling lag peaks at.
+600 bars at 6,000x only keep the test short (six seconds a session). The result does not
+depend on how fast bars are handled: engine time is an input (every clock reading while
+an input is handled gives that input's time) and the recorded feed paces the timers, so
+a bar handled late fills the same order on the same bar. The kill campaign
+(test_e2e_daemon_kill_campaign.py) holds that at 100,000x with a strategy that is
+sometimes slow, and compares the whole final state.
 """
 
 from __future__ import annotations
