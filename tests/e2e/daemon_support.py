@@ -32,6 +32,10 @@ from engine.runtime import replay_inputs
 from engine.testing import order_key, session_prefixes
 from engine.topics import ORDERS_PROCESS, RISK_EXECUTE
 
+FREE_API_PORT = {"TRADEBUS__API__PORT": "0"}
+"""The environment the daemons of these tests load: an OS-chosen API port (8000 may be
+taken, by a daemon running beside the tests)."""
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 
@@ -122,7 +126,7 @@ def journal_fills(records: list[JournalRecord]) -> list[tuple[Any, ...]]:
 
 def rebuild(config: Path, records: list[JournalRecord]) -> dict[str, Any]:
     """Replay a journal's inputs through a fresh graph, as the daemon's recovery does."""
-    loaded, file = load_daemon_config(config, environ={})
+    loaded, file = load_daemon_config(config, environ=FREE_API_PORT)
     node = build_node(loaded, file=file, cwd=config.parent)
     clock = LiveClock(origin_ns=records[0].ts_init)
     clock.hold(records[0].ts_init)
@@ -158,7 +162,7 @@ def rebuild(config: Path, records: list[JournalRecord]) -> dict[str, Any]:
 def backtest_recording(config_path: Path, recording: RecordingSource) -> dict[str, Any]:
     """A backtest over a session's recording with the session's instruments, strategies,
     venue, risk and portfolio: the orders it sends and the fills it gets, in order."""
-    config, file = load_daemon_config(config_path, environ={})
+    config, file = load_daemon_config(config_path, environ=FREE_API_PORT)
     instruments = build_instruments(config.instruments, str(file))
     strategies = build_strategies(config.strategies,
                                   {i.instrument_id for i in instruments}, str(file))

@@ -66,7 +66,9 @@ def make_node(folder: Path) -> TradingNode:
     text = re.sub(r"^speed = .*$", "speed = 60000.0", text, flags=re.MULTILINE)
     text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
     (folder / "paper.toml").write_text(text)
-    config, file = load_daemon_config(folder / "paper.toml", environ={})
+    # An OS-chosen API port: 8000 may be taken, by a daemon running beside the tests.
+    config, file = load_daemon_config(folder / "paper.toml",
+                                      environ={"TRADEBUS__API__PORT": "0"})
     return build_node(config, file=file, cwd=folder)
 
 

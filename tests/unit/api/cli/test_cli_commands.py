@@ -65,6 +65,7 @@ def test_cli_run_runs_the_node_to_the_end_of_its_feeds(
 ) -> None:
     config = fast_paper_config(tmp_path, bars=80)
     monkeypatch.chdir(tmp_path)  # data_dir is relative to the current directory
+    monkeypatch.setenv("TRADEBUS__API__PORT", "0")  # 8000 may be taken
 
     code = main(["run", str(config)])
 

@@ -12,6 +12,10 @@ import pytest
 from api.cli import main
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
 
+FREE_API_PORT = {"TRADEBUS__API__PORT": "0"}
+"""The environment the daemons of these tests load: an OS-chosen API port (8000 may be
+taken, by a daemon running beside the tests)."""
+
 SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 
 
@@ -30,7 +34,7 @@ def daemon_config(folder: Path, data_dir: str) -> Path:
 
 
 def run_session(config: Path) -> None:
-    loaded, file = load_daemon_config(config, environ={})
+    loaded, file = load_daemon_config(config, environ=FREE_API_PORT)
     node = build_node(loaded, file=file)
     assert anyio.run(node.run) == 0
 

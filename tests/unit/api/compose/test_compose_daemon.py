@@ -40,6 +40,9 @@ from engine.testing import BAR_TYPE, ScriptedExecutionClient
 
 SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 PAPER_TEXT = DEFAULT_DAEMON_CONFIG.read_text()
+FREE_API_PORT = {"TRADEBUS__API__PORT": "0"}
+"""The environment the daemons of these tests load: an OS-chosen API port (8000 may be
+taken, by a daemon running beside the tests)."""
 
 RAISING_MODULE = '''
 """A strategy that raises in every handler (written by the test, imported by the daemon)."""
@@ -102,7 +105,7 @@ def paper_config(folder: Path, *, bars: int = 300, extra: str = "", **runtime: s
 
 
 def make_daemon(config_path: Path) -> TradingNode:
-    config, file = load_daemon_config(config_path, environ={})
+    config, file = load_daemon_config(config_path, environ=FREE_API_PORT)
     return build_node(config, file=file, cwd=config_path.parent)
 
 
@@ -258,7 +261,7 @@ async def test_daemon_venue_kind_added_by_a_registry_entry_runs_its_task_and_rec
     registry.register_venue("connected-sim", ConnectedSimEntry, make_connected_sim)
     path = paper_config(tmp_path, bars=50)
     path.write_text(edit(path.read_text(), 'kind = "sim"', 'kind = "connected-sim"'))
-    config, file = load_daemon_config(path, environ={}, registry=registry)
+    config, file = load_daemon_config(path, environ=FREE_API_PORT, registry=registry)
 
     daemon = build_node(config, file=file, cwd=tmp_path, registry=registry)
     with anyio.fail_after(30):

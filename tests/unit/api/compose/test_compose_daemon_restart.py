@@ -21,6 +21,10 @@ from engine.domain.enums import OrderType
 from engine.domain.order import Order
 from engine.runtime import TradingNode
 
+FREE_API_PORT = {"TRADEBUS__API__PORT": "0"}
+"""The environment the daemons of these tests load: an OS-chosen API port (8000 may be
+taken, by a daemon running beside the tests)."""
+
 SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 
 STRATEGY = '''
@@ -57,7 +61,7 @@ def rsi_config(folder: Path, *, cancel: bool, bars: int = 100) -> Path:
 
 
 def make_node(path: Path) -> TradingNode:
-    config, file = load_daemon_config(path, environ={})
+    config, file = load_daemon_config(path, environ=FREE_API_PORT)
     return build_node(config, file=file, cwd=path.parent)
 
 

@@ -16,6 +16,9 @@ import pytest
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
 
 SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
+FREE_API_PORT = {"TRADEBUS__API__PORT": "0"}
+"""The environment the daemons of these tests load: an OS-chosen API port (8000 may be
+taken, by a daemon running beside the tests)."""
 
 RAISING = '''
 from engine.events.market import BarType
@@ -52,7 +55,7 @@ async def test_status_line_and_summary_show_money_orders_feed_lag_and_faults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.syspath_prepend(str(tmp_path))
-    config, file = load_daemon_config(config_with_raiser(tmp_path, 300), environ={})
+    config, file = load_daemon_config(config_with_raiser(tmp_path, 300), environ=FREE_API_PORT)
     node = build_node(config, file=file, cwd=tmp_path)
 
     with caplog.at_level(logging.INFO), anyio.fail_after(30):

@@ -29,6 +29,10 @@ from engine.events.orders import SetTradingState
 from engine.runtime import RunnerState, TradingNode
 from engine.topics import RISK_EXECUTE
 
+FREE_API_PORT = {"TRADEBUS__API__PORT": "0"}
+"""The environment the daemons of these tests load: an OS-chosen API port (8000 may be
+taken, by a daemon running beside the tests)."""
+
 SAMPLE = Path(__file__).resolve().parents[4] / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 LANE = "feed-0-BTC/USDT.SIM"
 FEED = "0-BTC/USDT.SIM"
@@ -46,7 +50,7 @@ def make_node(folder: Path, *, bars: int = 600, speed: float = 60_000.0,
     text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
     text = text.replace("[risk]\n", f"[risk]\n{risk}")
     (folder / "paper.toml").write_text(text)
-    config, file = load_daemon_config(folder / "paper.toml", environ={})
+    config, file = load_daemon_config(folder / "paper.toml", environ=FREE_API_PORT)
     return build_node(config, file=file, cwd=folder)
 
 
