@@ -88,15 +88,25 @@ def secret_from_env(variable: str, *, environ: Mapping[str, str] | None = None) 
 
 
 def apply_env_overrides(
-    data: dict[str, Any], environ: Mapping[str, str], *, prefix: str = ENV_PREFIX
+    data: dict[str, Any],
+    environ: Mapping[str, str],
+    *,
+    prefix: str = ENV_PREFIX,
+    other_sections: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Return `data` with `TRADEBUS__SECTION__KEY=value` variables merged in (sorted order)."""
+    """Return `data` with `TRADEBUS__SECTION__KEY=value` variables merged in (sorted order).
+
+    One environment serves every command: a variable for a section this config does not
+    have but another command's does (`other_sections`: `TRADEBUS__API__PORT` while a
+    backtest loads) is left to that command. Any other unknown section still fails
+    decoding, naming it: a typo is never ignored.
+    """
     merged = dict(data)
     for name in sorted(environ):
         if not name.startswith(prefix):
             continue
         path = [part.lower() for part in name[len(prefix):].split("__") if part]
-        if not path:
+        if not path or path[0] in other_sections:
             continue
         raw = environ[name]
         try:
@@ -119,8 +129,10 @@ def decode_config(
     *,
     file: str | None = None,
     environ: Mapping[str, str] | None = None,
+    other_sections: frozenset[str] = frozenset(),
 ) -> T:
-    """Decode TOML into `config_type`, with `TRADEBUS__...` overrides from `environ`.
+    """Decode TOML into `config_type`, with `TRADEBUS__...` overrides from `environ`
+    (except those of `other_sections`: see `apply_env_overrides`).
 
     Raises:
         ConfigError: naming the file and the field, for syntax and validation errors.
@@ -130,7 +142,7 @@ def decode_config(
     except msgspec.DecodeError as error:
         raise ConfigError("$", f"not valid TOML: {error}", file=file) from error
     if environ:
-        raw = apply_env_overrides(raw, environ)
+        raw = apply_env_overrides(raw, environ, other_sections=other_sections)
     try:
         return msgspec.convert(raw, type=config_type)
     except msgspec.ValidationError as error:
@@ -148,7 +160,11 @@ def convert_config(
 
 
 def load_config(
-    path: str | Path, config_type: type[T], *, environ: Mapping[str, str] | None = None
+    path: str | Path,
+    config_type: type[T],
+    *,
+    environ: Mapping[str, str] | None = None,
+    other_sections: frozenset[str] = frozenset(),
 ) -> T:
     """Read and decode a TOML config file (`environ`: apply `TRADEBUS__...` overrides)."""
     file = str(path)
@@ -156,4 +172,5 @@ def load_config(
         data = Path(path).read_bytes()
     except OSError as error:
         raise ConfigError("$", f"cannot read the file: {error.strerror}", file=file) from error
-    return decode_config(data, config_type, file=file, environ=environ)
+    return decode_config(data, config_type, file=file, environ=environ,
+                         other_sections=other_sections)

@@ -15,7 +15,7 @@ from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource, check_
 from adapters.data.config import CsvBarsConfig, RecordingDataConfig, resolve_data_path
 from adapters.sim import SimVenue
 from api.compose.parts import build_instruments, build_strategies, check_portfolio
-from api.compose.settings import BacktestFileConfig
+from api.compose.settings import BacktestFileConfig, DaemonFileConfig
 from engine.backtest import BacktestResult, run_backtest
 from engine.cache import MarketCache
 from engine.config import load_config
@@ -77,15 +77,23 @@ class PreparedBacktest:
         )
 
 
+_DAEMON_SECTIONS = frozenset(DaemonFileConfig.__struct_encode_fields__) - frozenset(
+    BacktestFileConfig.__struct_encode_fields__)
+"""The daemon's config sections a backtest's has not: their environment overrides are
+the daemon's (`TRADEBUS__API__PORT` set for it does not break `tradebus backtest`)."""
+
+
 def prepare_backtest(
     path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
 ) -> PreparedBacktest:
     """Load and check a backtest config (the bundled demo when `path` is None).
 
-    `environ` applies `TRADEBUS__SECTION__FIELD` overrides, as for the daemon.
+    `environ` applies `TRADEBUS__SECTION__FIELD` overrides, as for the daemon; those of
+    the daemon's own sections (`[api]`, `[runtime]`, ...) are the daemon's and left alone.
     """
     file = Path(path) if path is not None else DEFAULT_BACKTEST_CONFIG
-    config = load_config(file, BacktestFileConfig, environ=environ)
+    config = load_config(file, BacktestFileConfig, environ=environ,
+                         other_sections=_DAEMON_SECTIONS)
     where = str(file)
     instruments = build_instruments(config.instruments, where)
     known = {i.instrument_id for i in instruments}

@@ -106,3 +106,22 @@ def test_load_config_missing_file_raises_config_error(tmp_path: Path) -> None:
         load_config(path, RootConfig)
     assert caught.value.file == str(path)
     assert caught.value.reason.startswith("cannot read the file: ")
+
+
+def test_environment_overrides_merge_into_their_section() -> None:
+    config = decode_config(GOOD, RootConfig, environ={
+        "TRADEBUS__RISK__MAX_ORDER_NOTIONAL": "5.5", "OTHER": "x"})
+    assert config.risk.max_order_notional == 5.5
+
+
+def test_an_override_for_another_commands_section_is_left_to_it() -> None:
+    config = decode_config(GOOD, RootConfig, environ={"TRADEBUS__API__PORT": "9000"},
+                           other_sections=frozenset({"api"}))
+    assert config.name == "paper"
+
+
+def test_an_override_for_a_section_no_command_has_is_an_error_naming_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        decode_config(GOOD, RootConfig, environ={"TRADEBUS__RISKK__MAX": "1"},
+                      other_sections=frozenset({"api"}))
+    assert (caught.value.path, caught.value.reason) == ("$.riskk", "unknown field (a typo?)")
