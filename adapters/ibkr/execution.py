@@ -1,0 +1,652 @@
+"""IbkrExecutionClient: the execution-client port over TWS / IB Gateway (ib_async).
+
+Orders
+    A submit becomes an ib_async order whose `orderRef` is the client order id and whose
+    order id comes from ib_async's one request counter (request ids and order ids share
+    it, as the gateway requires). The venue order id is IB's permId: stable across
+    reconnects and client ids, where the order id is only unique per client id. An
+    order is accepted when the gateway first reports it working (openOrder or
+    orderStatus PreSubmitted / Submitted).
+
+Fills
+    A fill is complete only when both its execDetails and its commissionReport have
+    arrived (keyed by execId), never because a status says Filled: the OrderFilled then
+    carries IB's commission. An execId already delivered is never delivered again, across
+    reconnects, so a re-synced execution list cannot double a fill.
+
+Errors
+    ib_async turns most error codes on an order into status "Cancelled" (201 included);
+    the client ignores statuses ib_async made up from an error (their log entry carries
+    the code) and reads the code itself (`parsing.classify_error`): a rejection is an
+    OrderRejected with IB's reason, a notice changes nothing.
+
+Reconnects
+    `IbkrConnection` reconnects with backoff; every time, `_resync` qualifies the
+    contracts, re-keys the orders the gateway reports (new ib_async Trade objects) by
+    permId, order id or orderRef, and delivers the fills of executions the stream missed
+    while disconnected. Order state lives here, not in ib_async's per-session objects.
+
+Queries answer from this client's records first (the orders it placed) and from the
+gateway's open orders and executions for the rest (orders of other clients or of an
+earlier run of this one, found by orderRef).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import anyio
+import msgspec
+from anyio.abc import TaskStatus
+from ib_async import IB, CommissionReport, Contract, Fill, Order, Trade
+
+from adapters.ibkr.config import IbkrVenueConfig
+from adapters.ibkr.connection import ConnectionStatistics, IbkrConnection
+from adapters.ibkr.contracts import ContractMap, to_decimal
+from adapters.ibkr.parsing import (
+    WORKING_STATUSES,
+    ErrorKind,
+    classify_error,
+    ib_order,
+    liquidity_side,
+    order_type_of,
+    side_of,
+    time_in_force_of,
+    to_ns,
+)
+from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from engine.domain.reports import (
+    AccountReport,
+    BalanceReport,
+    FillReport,
+    OrderStatusReport,
+    PositionReport,
+)
+from engine.errors import VenueUnavailable
+from engine.events.base import Event
+from engine.events.fills import OrderFilled
+from engine.events.orders import (
+    CancelOrder,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderUpdated,
+    SubmitOrder,
+    command_rejected,
+)
+from engine.ports import EventSink
+
+__all__ = ("IbkrExecutionClient", "IbkrExecutionStatistics")
+
+logger = logging.getLogger(__name__)
+
+
+class IbkrExecutionStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    connection: ConnectionStatistics
+    orders_submitted: int
+    orders_rejected: int
+    duplicates_rejected: int
+    fills: int
+    fills_awaiting_commission: int
+    duplicate_fills_ignored: int
+    fills_recovered: int
+    errors: int
+    notices: int
+
+
+@dataclass(slots=True)
+class _Record:
+    """What this client knows of one of its orders, across ib_async sessions."""
+
+    command: SubmitOrder
+    order_id: int
+    contract: Contract
+    order: Order
+    quantity: Decimal
+    price: Decimal | None
+    trigger_price: Decimal | None
+    perm_id: int = 0
+    accepted: bool = False
+    status: OrderStatus = OrderStatus.SUBMITTED
+    filled: Decimal = Decimal(0)
+    notional: Decimal = Decimal(0)
+    reason: str = ""
+    pending_cancel: CancelOrder | None = None
+    pending_modify: ModifyOrder | None = None
+    exec_ids: set[str] = field(default_factory=set)
+
+    @property
+    def venue_order_id(self) -> str:
+        return str(self.perm_id)
+
+    @property
+    def closed(self) -> bool:
+        return self.status.is_closed
+
+
+class IbkrExecutionClient:
+    """Order entry and reconciliation queries for one IB account (module docstring).
+
+    Args:
+        config: the venue entry (gateway, client id, account, contracts).
+        sink: where order events go, in the order the gateway reported them.
+        now_ns: the time events are stamped with (`ts_init`, and `ts_event` where IB
+            gives none); the node passes its clock.
+        connection: a connection to share (tests); default: one of its own.
+    """
+
+    def __init__(
+        self,
+        config: IbkrVenueConfig,
+        sink: EventSink,
+        *,
+        now_ns: Callable[[], int] = time.time_ns,
+        connection: IbkrConnection | None = None,
+    ) -> None:
+        self.config = config
+        self._sink = sink
+        self._now_ns = now_ns
+        self.connection = connection or IbkrConnection(config.connection, name=config.venue)
+        self.contracts = ContractMap(config.venue, config.contracts)
+        self._records: dict[str, _Record] = {}
+        self._by_perm_id: dict[int, _Record] = {}
+        self._by_order_id: dict[int, _Record] = {}
+        self._delivered: set[str] = set()  # execIds whose OrderFilled went out
+        self._awaiting_commission: set[str] = set()
+        self._submitted = self._rejected = self._duplicates = 0
+        self._fills = self._duplicate_fills = self._recovered = 0
+        self._errors = self._notices = 0
+        ib = self.connection.ib
+        ib.openOrderEvent += self._on_open_order
+        ib.orderStatusEvent += self._on_order_status
+        ib.execDetailsEvent += self._on_exec_details
+        ib.commissionReportEvent += self._on_commission_report
+        ib.errorEvent += self._on_error
+
+    @property
+    def venue(self) -> str:
+        return self.config.venue
+
+    @property
+    def ib(self) -> IB:
+        return self.connection.ib
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Connect (reconnecting with backoff), re-sync on every connect, until cancelled."""
+        await self.connection.run(self._resync, task_status=task_status)
+
+    def statistics(self) -> IbkrExecutionStatistics:
+        return IbkrExecutionStatistics(
+            connection=self.connection.statistics(),
+            orders_submitted=self._submitted, orders_rejected=self._rejected,
+            duplicates_rejected=self._duplicates, fills=self._fills,
+            fills_awaiting_commission=len(self._awaiting_commission),
+            duplicate_fills_ignored=self._duplicate_fills, fills_recovered=self._recovered,
+            errors=self._errors, notices=self._notices,
+        )
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def submit_order(self, command: SubmitOrder) -> None:
+        """Place the order; its acceptance, rejection and fills arrive as events.
+
+        Refused at once (OrderRejected, nothing sent) when the client order id was used
+        here before, the instrument is not qualified, or the gateway is not connected.
+        """
+        await anyio.lowlevel.checkpoint()
+        cid = command.client_order_id
+        if cid in self._records:
+            self._duplicates += 1
+            self._reject(command, f"client_order_id {cid!r}: already used at {self.venue}")
+            return
+        qualified = self.contracts.qualified(command.instrument_id)
+        if qualified is None:
+            self._reject(command, f"instrument {command.instrument_id}: no IB contract "
+                         "(not configured, or the gateway did not qualify it)")
+            return
+        if not self.connection.connected:
+            self._reject(command, f"{self.venue}: not connected to the gateway, order not sent")
+            return
+        try:
+            order = ib_order(command, account=self.connection.account)
+        except ValueError as error:
+            self._reject(command, str(error))
+            return
+        order.orderId = self.ib.client.getReqId()
+        record = _Record(command=command, order_id=order.orderId, contract=qualified.contract,
+                         order=order, quantity=command.quantity, price=command.price,
+                         trigger_price=command.trigger_price)
+        self._records[cid] = record
+        self._by_order_id[order.orderId] = record
+        self._submitted += 1
+        self.ib.placeOrder(qualified.contract, order)
+
+    async def cancel_order(self, command: CancelOrder, venue_order_id: str | None) -> None:
+        """Ask the gateway to cancel; an order it cannot have is refused at once."""
+        await anyio.lowlevel.checkpoint()
+        record = self._find(command.client_order_id, venue_order_id)
+        reason = self._cannot_change(record, command.client_order_id)
+        if reason or record is None:
+            self._deliver(command_rejected(OrderCancelRejected, command, reason,
+                                           self._now_ns()))
+            return
+        record.pending_cancel = command
+        self.ib.cancelOrder(record.order)
+
+    async def modify_order(self, command: ModifyOrder, venue_order_id: str | None) -> None:
+        """Amend price, trigger or quantity in place (IB modifies by order id)."""
+        await anyio.lowlevel.checkpoint()
+        record = self._find(command.client_order_id, venue_order_id)
+        reason = self._cannot_change(record, command.client_order_id)
+        if reason or record is None:
+            self._deliver(command_rejected(OrderModifyRejected, command, reason,
+                                           self._now_ns()))
+            return
+        order = record.order
+        if command.quantity is not None:
+            order.totalQuantity = float(command.quantity)
+        if command.price is not None:
+            order.lmtPrice = float(command.price)
+        if command.trigger_price is not None:
+            order.auxPrice = float(command.trigger_price)
+        record.pending_modify = command
+        self.ib.placeOrder(record.contract, order)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def open_orders(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
+        """Orders working now: this client's, then the gateway's others (by permId)."""
+        await anyio.lowlevel.checkpoint()
+        reports = [self._report(r) for r in self._records.values()
+                   if not r.closed and r.accepted]
+        known = {r.perm_id for r in self._records.values()}
+        for trade in self.ib.openTrades() if self.connection.connected else []:
+            if trade.order.permId not in known:
+                report = self._external_report(trade)
+                if report is not None:
+                    reports.append(report)
+        return [r for r in reports if instrument_id in (None, r.instrument_id)]
+
+    async def order_status(
+        self, *, instrument_id: str, client_order_id: str | None, venue_order_id: str | None
+    ) -> OrderStatusReport | None:
+        """One order by client order id or permId; None when never accepted here.
+
+        Raises:
+            ValueError: neither id was given.
+        """
+        await anyio.lowlevel.checkpoint()
+        if client_order_id is None and venue_order_id is None:
+            raise ValueError("order_status: give client_order_id or venue_order_id")
+        record = self._find(client_order_id, venue_order_id)
+        if record is not None:
+            if not record.accepted or record.command.instrument_id != instrument_id:
+                return None
+            return self._report(record)
+        for trade in self.ib.trades() if self.connection.connected else []:
+            if (client_order_id is not None and trade.order.orderRef == client_order_id) or (
+                    venue_order_id is not None and str(trade.order.permId) == venue_order_id):
+                report = self._external_report(trade)
+                if report is not None and report.instrument_id == instrument_id:
+                    return report
+        return None
+
+    async def fills_since(self, ts_ns: int, instrument_id: str | None = None) -> list[FillReport]:
+        """The gateway's executions at or after `ts_ns` with their commissions, oldest first.
+
+        Raises:
+            VenueUnavailable: not connected (the gateway is the only record of them).
+        """
+        if not self.connection.connected:
+            raise VenueUnavailable(f"{self.venue}: not connected, executions unavailable")
+        fills = await self.ib.reqExecutionsAsync()
+        await self.ib.reqCurrentTimeAsync()  # commission reports follow the executions
+        commissions = {f.execution.execId: f.commissionReport for f in self.ib.fills()}
+        reports = []
+        for fill in fills:
+            report = self._fill_report(fill, commissions.get(fill.execution.execId))
+            if report is not None and report.ts_event >= ts_ns and instrument_id in (
+                    None, report.instrument_id):
+                reports.append(report)
+        return sorted(reports, key=lambda r: (r.ts_event, r.trade_id))
+
+    async def account(self) -> AccountReport:
+        """Cash by currency from the account updates; margin from the base currency."""
+        await anyio.lowlevel.checkpoint()
+        account = self.connection.account
+        values = {(v.tag, v.currency): v.value for v in self.ib.accountValues(account)}
+        balances = []
+        for (tag, currency), value in sorted(values.items()):
+            if tag == "TotalCashValue" and currency not in ("", "BASE"):
+                total = Decimal(value)
+                free = Decimal(values.get(("AvailableFunds", currency), value))
+                balances.append(BalanceReport(currency=currency, total=total,
+                                              free=min(free, total),
+                                              locked=max(Decimal(0), total - free)))
+        margin_used = next((Decimal(v) for (t, c), v in values.items()
+                            if t == "InitMarginReq" and c not in ("", "BASE")), None)
+        available = next((Decimal(v) for (t, c), v in values.items()
+                          if t == "AvailableFunds" and c not in ("", "BASE")), None)
+        return AccountReport(venue=self.venue, account_id=account, balances=tuple(balances),
+                             margin_used=margin_used, margin_available=available,
+                             ts_event=self._now_ns())
+
+    async def positions(self) -> list[PositionReport]:
+        """Positions the gateway holds, for the configured instruments (by conId)."""
+        await anyio.lowlevel.checkpoint()
+        reports = []
+        for position in self.ib.positions(self.connection.account or ""):
+            instrument_id = self.contracts.instrument_id_of(position.contract.conId)
+            qualified = self.contracts.qualified(instrument_id) if instrument_id else None
+            if qualified is None or instrument_id is None:
+                continue
+            multiplier = qualified.instrument.multiplier
+            reports.append(PositionReport(
+                venue=self.venue, instrument_id=instrument_id,
+                quantity=to_decimal(position.position, qualified.instrument.size_increment),
+                average_entry_price=to_decimal(position.avgCost / float(multiplier),
+                                               qualified.instrument.price_increment),
+                ts_event=self._now_ns(),
+            ))
+        return reports
+
+    # -- the gateway's stream ----------------------------------------------------------------
+
+    def _on_open_order(self, trade: Trade) -> None:
+        record = self._rekey(trade)
+        if record is None:
+            return
+        self._accept(record)  # openOrder: the gateway has it (permId set)
+        if record.pending_modify is not None and not record.closed:
+            self._updated(record, trade.order)
+
+    def _on_order_status(self, trade: Trade) -> None:
+        record = self._rekey(trade)
+        if record is None or (trade.log and trade.log[-1].errorCode):
+            return  # not ours, or a status ib_async made up from an error code
+        status = trade.orderStatus.status
+        if status in WORKING_STATUSES or status == "Filled":
+            self._accept(record)
+        elif status in ("Cancelled", "ApiCancelled") and not record.closed:
+            self._close(record, OrderStatus.CANCELED)
+            self._deliver(OrderCanceled(**self._ids(record), ts_event=self._now_ns(),
+                                        ts_init=self._now_ns()))
+
+    def _on_exec_details(self, trade: Trade, fill: Fill) -> None:
+        record = self._rekey(trade)
+        if record is None:
+            return
+        if fill.commissionReport.execId:
+            self._fill(record, fill, fill.commissionReport)
+        elif fill.execution.execId not in self._delivered:
+            self._awaiting_commission.add(fill.execution.execId)
+
+    def _on_commission_report(self, trade: Trade, fill: Fill, report: CommissionReport) -> None:
+        record = self._rekey(trade)
+        if record is not None:
+            self._fill(record, fill, report)
+
+    def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
+        kind = classify_error(code)
+        if kind is ErrorKind.NOTICE:
+            self._notices += 1
+            return
+        self._errors += 1
+        record = self._by_order_id.get(req_id)
+        if record is None:
+            return
+        reason = f"IB error {code}: {text}"
+        now = self._now_ns()
+        if kind is ErrorKind.CANCELLED:
+            if not record.closed:
+                self._close(record, OrderStatus.CANCELED)
+                self._deliver(OrderCanceled(**self._ids(record), ts_event=now, ts_init=now))
+        elif record.pending_cancel is not None and not record.closed:
+            command, record.pending_cancel = record.pending_cancel, None
+            self._deliver(command_rejected(OrderCancelRejected, command, reason, now))
+        elif record.pending_modify is not None and record.accepted and not record.closed:
+            command, record.pending_modify = record.pending_modify, None
+            self._deliver(command_rejected(OrderModifyRejected, command, reason, now))
+        elif not record.closed:
+            # 201 (and any refusal of an order): a rejection, before or after acceptance.
+            record.reason = reason
+            self._close(record, OrderStatus.REJECTED)
+            self._rejected += 1
+            self._deliver(OrderRejected(**self._ids(record), reason=reason, ts_event=now,
+                                        ts_init=now))
+
+    # -- re-sync -----------------------------------------------------------------------------
+
+    async def _resync(self, ib: IB) -> None:
+        """After every connect: contracts, orders re-keyed, fills missed while away."""
+        await self.contracts.qualify(ib)
+        for trade in ib.trades():
+            record = self._rekey(trade)
+            if record is not None and trade.orderStatus.status in WORKING_STATUSES:
+                self._accept(record)
+        recovered = sorted(ib.fills(), key=lambda f: (f.execution.time, f.execution.execId))
+        for fill in recovered:
+            record = self._record_of_fill(fill)
+            if record is not None and fill.commissionReport.execId:
+                before = self._fills
+                self._fill(record, fill, fill.commissionReport)
+                self._recovered += self._fills - before
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _find(self, client_order_id: str | None, venue_order_id: str | None) -> _Record | None:
+        if client_order_id is not None and client_order_id in self._records:
+            return self._records[client_order_id]
+        if venue_order_id is not None and venue_order_id.isdigit():
+            return self._by_perm_id.get(int(venue_order_id))
+        return None
+
+    def _rekey(self, trade: Trade) -> _Record | None:
+        """This client's record of `trade` (matched by permId, order id, orderRef), re-keyed.
+
+        After a reconnect ib_async hands out new Trade objects: the record adopts the new
+        order object (what a cancel or modify must send) and indexes its permId.
+        """
+        order = trade.order
+        record = self._by_perm_id.get(order.permId) if order.permId else None
+        if record is None and order.clientId == self.connection.config.client_id:
+            record = self._by_order_id.get(order.orderId)
+        if record is None and order.orderRef:
+            record = self._records.get(order.orderRef)
+        if record is None:
+            return None
+        if order.permId and record.perm_id != order.permId:
+            record.perm_id = order.permId
+            self._by_perm_id[order.permId] = record
+        if order.orderId and order.orderId == record.order_id:
+            record.order = order
+        return record
+
+    def _record_of_fill(self, fill: Fill) -> _Record | None:
+        execution = fill.execution
+        record = self._by_perm_id.get(execution.permId)
+        if record is None and execution.orderRef:
+            record = self._records.get(execution.orderRef)
+        return record
+
+    def _cannot_change(self, record: _Record | None, client_order_id: str) -> str:
+        if record is None:
+            return f"order {client_order_id}: unknown at {self.venue}"
+        if record.closed:
+            return f"order {client_order_id}: already {record.status}"
+        if not record.accepted:
+            return f"order {client_order_id}: not yet accepted by the gateway"
+        if not self.connection.connected:
+            return f"{self.venue}: not connected to the gateway, nothing sent"
+        return ""
+
+    def _accept(self, record: _Record) -> None:
+        if record.accepted or record.closed or not record.perm_id:
+            return
+        record.accepted = True
+        record.status = OrderStatus.ACCEPTED
+        now = self._now_ns()
+        self._deliver(OrderAccepted(**self._ids(record), venue_order_id=record.venue_order_id,
+                                    ts_event=now, ts_init=now))
+
+    def _updated(self, record: _Record, order: Order) -> None:
+        command = record.pending_modify
+        if command is None:
+            return
+        record.pending_modify = None
+        increments = self.contracts.qualified(record.command.instrument_id)
+        price_increment = increments.instrument.price_increment if increments else Decimal(
+            "0.00000001")
+        size_increment = increments.instrument.size_increment if increments else Decimal(1)
+        record.quantity = to_decimal(order.totalQuantity, size_increment)
+        if command.price is not None:
+            record.price = to_decimal(order.lmtPrice, price_increment)
+        if command.trigger_price is not None:
+            record.trigger_price = to_decimal(order.auxPrice, price_increment)
+        now = self._now_ns()
+        self._deliver(OrderUpdated(**self._ids(record), quantity=record.quantity,
+                                   price=record.price, trigger_price=record.trigger_price,
+                                   venue_order_id=record.venue_order_id, ts_event=now,
+                                   ts_init=now))
+
+    def _fill(self, record: _Record, fill: Fill, commission: CommissionReport) -> None:
+        execution = fill.execution
+        exec_id = execution.execId
+        if exec_id in self._delivered:
+            self._duplicate_fills += 1
+            return
+        if not commission.execId:
+            self._awaiting_commission.add(exec_id)
+            return
+        self._accept(record)
+        qualified = self.contracts.qualified(record.command.instrument_id)
+        if qualified is None:
+            logger.error("fill %s of %s: instrument not qualified, not delivered", exec_id,
+                         record.command.client_order_id)
+            return
+        instrument = qualified.instrument
+        quantity = to_decimal(execution.shares, instrument.size_increment)
+        price = to_decimal(execution.price, instrument.price_increment)
+        self._delivered.add(exec_id)
+        self._awaiting_commission.discard(exec_id)
+        self._fills += 1
+        record.filled += quantity
+        record.notional += quantity * price
+        if record.filled >= record.quantity:
+            self._close(record, OrderStatus.FILLED)
+        elif not record.closed:
+            record.status = OrderStatus.PARTIALLY_FILLED
+        self._deliver(OrderFilled(
+            **self._ids(record), venue_order_id=record.venue_order_id, trade_id=exec_id,
+            side=record.command.side, last_quantity=quantity, last_price=price,
+            commission=Decimal(repr(commission.commission)),
+            commission_currency=commission.currency or instrument.quote_currency,
+            liquidity_side=liquidity_side(execution.lastLiquidity),
+            ts_event=to_ns(execution.time), ts_init=self._now_ns(),
+        ))
+
+    def _close(self, record: _Record, status: OrderStatus) -> None:
+        record.status = status
+        record.pending_cancel = record.pending_modify = None
+
+    def _reject(self, command: SubmitOrder, reason: str) -> None:
+        self._rejected += 1
+        now = self._now_ns()
+        self._deliver(OrderRejected(strategy_id=command.strategy_id,
+                                    client_order_id=command.client_order_id,
+                                    instrument_id=command.instrument_id, reason=reason,
+                                    ts_event=now, ts_init=now))
+
+    @staticmethod
+    def _ids(record: _Record) -> dict[str, str]:
+        command = record.command
+        return {"strategy_id": command.strategy_id, "client_order_id": command.client_order_id,
+                "instrument_id": command.instrument_id}
+
+    def _deliver(self, event: Event) -> None:
+        self._sink(event)
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def _report(self, record: _Record) -> OrderStatusReport:
+        command = record.command
+        average = None
+        if record.filled:
+            qualified = self.contracts.qualified(command.instrument_id)
+            increment = qualified.instrument.price_increment if qualified else Decimal(
+                "0.00000001")
+            average = (record.notional / record.filled).quantize(increment)
+        status = record.status
+        return OrderStatusReport(
+            venue=self.venue, instrument_id=command.instrument_id,
+            client_order_id=command.client_order_id, venue_order_id=record.venue_order_id,
+            side=command.side, order_type=command.order_type, quantity=record.quantity,
+            status=status, filled_quantity=record.filled, average_fill_price=average,
+            price=record.price, trigger_price=record.trigger_price,
+            time_in_force=command.time_in_force, reason=record.reason,
+        )
+
+    def _external_report(self, trade: Trade) -> OrderStatusReport | None:
+        """A report of an order this client has no record of (another client's, or placed
+        by an earlier run: its orderRef is then the client order id)."""
+        instrument_id = self.contracts.instrument_id_of(trade.contract.conId)
+        qualified = self.contracts.qualified(instrument_id) if instrument_id else None
+        if qualified is None or instrument_id is None or not trade.order.permId:
+            return None
+        instrument = qualified.instrument
+        order, state = trade.order, trade.orderStatus
+        filled = to_decimal(state.filled, instrument.size_increment)
+        quantity = to_decimal(order.totalQuantity, instrument.size_increment)
+        if state.status in ("Cancelled", "ApiCancelled"):
+            status = OrderStatus.CANCELED
+        elif state.status == "Filled" or (quantity and filled >= quantity):
+            status = OrderStatus.FILLED
+        elif state.status == "Inactive":
+            status = OrderStatus.REJECTED
+        else:
+            status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACCEPTED
+        order_type = order_type_of(order.orderType)
+        has_limit = order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+        has_stop = order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+        return OrderStatusReport(
+            venue=self.venue, instrument_id=instrument_id,
+            client_order_id=order.orderRef or None, venue_order_id=str(order.permId),
+            side=side_of(order.action), order_type=order_type, quantity=quantity,
+            status=status, filled_quantity=filled,
+            average_fill_price=to_decimal(state.avgFillPrice, instrument.price_increment)
+            if filled else None,
+            price=to_decimal(order.lmtPrice, instrument.price_increment) if has_limit else None,
+            trigger_price=to_decimal(order.auxPrice, instrument.price_increment)
+            if has_stop else None,
+            time_in_force=time_in_force_of(order.tif) if order.tif else TimeInForce.GTC,
+        )
+
+    def _fill_report(self, fill: Fill, commission: CommissionReport | None) -> FillReport | None:
+        execution = fill.execution
+        instrument_id = self.contracts.instrument_id_of(fill.contract.conId)
+        qualified = self.contracts.qualified(instrument_id) if instrument_id else None
+        if qualified is None or instrument_id is None:
+            return None
+        instrument = qualified.instrument
+        record = self._record_of_fill(fill)
+        return FillReport(
+            venue=self.venue, instrument_id=instrument_id,
+            client_order_id=record.command.client_order_id if record else (
+                execution.orderRef or None),
+            venue_order_id=str(execution.permId), trade_id=execution.execId,
+            side=OrderSide.BUY if execution.side == "BOT" else OrderSide.SELL,
+            last_quantity=to_decimal(execution.shares, instrument.size_increment),
+            last_price=to_decimal(execution.price, instrument.price_increment),
+            commission=Decimal(repr(commission.commission)) if commission else Decimal(0),
+            commission_currency=(commission.currency if commission else "")
+            or instrument.quote_currency,
+            liquidity_side=liquidity_side(execution.lastLiquidity),
+            ts_event=to_ns(execution.time),
+        )
