@@ -23,6 +23,12 @@ from adapters.ibkr.contracts import (
     parse_trading_hours,
 )
 from adapters.ibkr.execution import IbkrExecutionClient, IbkrExecutionStatistics
+from adapters.ibkr.instruments import IbkrInstrumentProvider
+from adapters.ibkr.market_data import (
+    IbkrMarketDataClient,
+    IbkrMarketDataStatistics,
+    bar_size_setting,
+)
 
 __all__ = (
     "Backoff",
@@ -35,9 +41,13 @@ __all__ = (
     "IbkrExecutionClient",
     "IbkrExecutionStatistics",
     "IbkrFeedConfig",
+    "IbkrInstrumentProvider",
+    "IbkrMarketDataClient",
+    "IbkrMarketDataStatistics",
     "IbkrVenueConfig",
     "QualifiedContract",
     "TradingSession",
+    "bar_size_setting",
     "instrument_from_details",
     "make_contract",
     "parse_trading_hours",

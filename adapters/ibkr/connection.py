@@ -84,11 +84,18 @@ class IbkrConnection:
         self._disconnects = 0
         self._failed = 0
         self._lost: anyio.Event | None = None
+        self._synced = False
         self.ib.disconnectedEvent += self._on_disconnected
 
     @property
     def connected(self) -> bool:
         return self.ib.isConnected() and self._lost is not None and not self._lost.is_set()
+
+    @property
+    def synced(self) -> bool:
+        """True once `on_connected` finished, until the connection goes: what arrives while
+        False is the re-sync of a (re)connect, not the live stream."""
+        return self._synced and self.connected
 
     @property
     def account(self) -> str:
@@ -120,6 +127,7 @@ class IbkrConnection:
         attempt = 0
         try:
             while True:
+                self._synced = False
                 self._lost = anyio.Event()
                 try:
                     await self.ib.connectAsync(
@@ -143,6 +151,7 @@ class IbkrConnection:
                 except ConnectionError as error:  # lost again while re-syncing
                     logger.warning("%s: re-sync failed (%r)", self.name, error)
                     self._lost.set()
+                self._synced = True
                 if not started and not self._lost.is_set():
                     started = True
                     task_status.started()

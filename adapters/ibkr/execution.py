@@ -435,9 +435,7 @@ class IbkrExecutionClient:
         for fill in recovered:
             record = self._record_of_fill(fill)
             if record is not None and fill.commissionReport.execId:
-                before = self._fills
                 self._fill(record, fill, fill.commissionReport)
-                self._recovered += self._fills - before
 
     # -- records -----------------------------------------------------------------------------
 
@@ -537,6 +535,7 @@ class IbkrExecutionClient:
         self._delivered.add(exec_id)
         self._awaiting_commission.discard(exec_id)
         self._fills += 1
+        self._recovered += not self.connection.synced  # found by a (re)connect's sync
         record.filled += quantity
         record.notional += quantity * price
         if record.filled >= record.quantity:

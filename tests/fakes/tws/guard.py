@@ -26,6 +26,11 @@ class DecodeErrorGuard(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
+    def take(self) -> list[logging.LogRecord]:
+        """Return and forget the records so far (a test that sends bad input on purpose)."""
+        records, self.records = self.records, []
+        return records
+
     def check(self) -> None:
         """Raise AssertionError naming the first decode errors, if there were any."""
         if self.records:

@@ -122,6 +122,10 @@ class FakeTws:
     def session_count(self) -> int:
         return len(self._sessions)
 
+    def subscriber_count(self, con_id: int, kind: str = "market_data") -> int:
+        """How many streams of `kind` ("market_data", "realtime_bars") of `con_id` are open."""
+        return len(self._subscribers(con_id, kind))
+
     def drop_connections(self) -> None:
         """Close every client's socket at once, as a gateway restart does."""
         for session in self._sessions:
