@@ -23,6 +23,7 @@ from adapters.ibkr.contracts import (
     parse_trading_hours,
 )
 from adapters.ibkr.execution import IbkrExecutionClient, IbkrExecutionStatistics
+from adapters.ibkr.feed import IbkrFeedBinding
 from adapters.ibkr.instruments import IbkrInstrumentProvider
 from adapters.ibkr.market_data import (
     IbkrMarketDataClient,
@@ -40,6 +41,7 @@ __all__ = (
     "IbkrContractConfig",
     "IbkrExecutionClient",
     "IbkrExecutionStatistics",
+    "IbkrFeedBinding",
     "IbkrFeedConfig",
     "IbkrInstrumentProvider",
     "IbkrMarketDataClient",

@@ -198,9 +198,14 @@ class IbkrExecutionClient:
         """Place the order; its acceptance, rejection and fills arrive as events.
 
         Refused at once (OrderRejected, nothing sent) when the client order id was used
-        here before, the instrument is not qualified, or the gateway is not connected.
+        here before or the instrument is not qualified.
+
+        Raises:
+            VenueUnavailable: not connected; nothing was sent (the execution bridge
+                answers it with the rejection).
         """
         await anyio.lowlevel.checkpoint()
+        self._require_connection()
         cid = command.client_order_id
         if cid in self._records:
             self._duplicates += 1
@@ -210,9 +215,6 @@ class IbkrExecutionClient:
         if qualified is None:
             self._reject(command, f"instrument {command.instrument_id}: no IB contract "
                          "(not configured, or the gateway did not qualify it)")
-            return
-        if not self.connection.connected:
-            self._reject(command, f"{self.venue}: not connected to the gateway, order not sent")
             return
         try:
             order = ib_order(command, account=self.connection.account)
@@ -229,8 +231,13 @@ class IbkrExecutionClient:
         self.ib.placeOrder(qualified.contract, order)
 
     async def cancel_order(self, command: CancelOrder, venue_order_id: str | None) -> None:
-        """Ask the gateway to cancel; an order it cannot have is refused at once."""
+        """Ask the gateway to cancel; an order it cannot have is refused at once.
+
+        Raises:
+            VenueUnavailable: not connected; nothing was sent.
+        """
         await anyio.lowlevel.checkpoint()
+        self._require_connection()
         record = self._find(command.client_order_id, venue_order_id)
         reason = self._cannot_change(record, command.client_order_id)
         if reason or record is None:
@@ -241,8 +248,13 @@ class IbkrExecutionClient:
         self.ib.cancelOrder(record.order)
 
     async def modify_order(self, command: ModifyOrder, venue_order_id: str | None) -> None:
-        """Amend price, trigger or quantity in place (IB modifies by order id)."""
+        """Amend price, trigger or quantity in place (IB modifies by order id).
+
+        Raises:
+            VenueUnavailable: not connected; nothing was sent.
+        """
         await anyio.lowlevel.checkpoint()
+        self._require_connection()
         record = self._find(command.client_order_id, venue_order_id)
         reason = self._cannot_change(record, command.client_order_id)
         if reason or record is None:
@@ -304,8 +316,7 @@ class IbkrExecutionClient:
         Raises:
             VenueUnavailable: not connected (the gateway is the only record of them).
         """
-        if not self.connection.connected:
-            raise VenueUnavailable(f"{self.venue}: not connected, executions unavailable")
+        self._require_connection()
         fills = await self.ib.reqExecutionsAsync()
         await self.ib.reqCurrentTimeAsync()  # commission reports follow the executions
         commissions = {f.execution.execId: f.commissionReport for f in self.ib.fills()}
@@ -481,9 +492,11 @@ class IbkrExecutionClient:
             return f"order {client_order_id}: already {record.status}"
         if not record.accepted:
             return f"order {client_order_id}: not yet accepted by the gateway"
-        if not self.connection.connected:
-            return f"{self.venue}: not connected to the gateway, nothing sent"
         return ""
+
+    def _require_connection(self) -> None:
+        if not self.connection.connected:
+            raise VenueUnavailable(f"{self.venue}: not connected to the gateway, nothing sent")
 
     def _accept(self, record: _Record) -> None:
         if record.accepted or record.closed or not record.perm_id:
