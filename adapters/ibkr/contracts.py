@@ -54,9 +54,10 @@ class QualifiedContract:
     liquid_hours: tuple[TradingSession, ...]
 
 
-def to_decimal(value: float, increment: Decimal) -> Decimal:
-    """A wire float as an exact multiple of `increment` (the nearest one)."""
-    return (Decimal(repr(value)) / increment).to_integral_value() * increment
+def to_decimal(value: float | Decimal | None, increment: Decimal) -> Decimal:
+    """A wire float as an exact multiple of `increment` (the nearest one); None is 0."""
+    exact = value if isinstance(value, Decimal) else Decimal(repr(value or 0.0))
+    return (exact / increment).to_integral_value() * increment
 
 
 def make_contract(config: IbkrContractConfig) -> Contract:

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypedDict
 
 import anyio
 import msgspec
@@ -99,6 +100,12 @@ class IbkrExecutionStatistics(msgspec.Struct, frozen=True, kw_only=True):
     fills_recovered: int
     errors: int
     notices: int
+
+
+class _OrderIds(TypedDict):
+    strategy_id: str
+    client_order_id: str
+    instrument_id: str
 
 
 @dataclass(slots=True)
@@ -420,11 +427,11 @@ class IbkrExecutionClient:
                 self._close(record, OrderStatus.CANCELED)
                 self._deliver(OrderCanceled(**self._ids(record), ts_event=now, ts_init=now))
         elif record.pending_cancel is not None and not record.closed:
-            command, record.pending_cancel = record.pending_cancel, None
-            self._deliver(command_rejected(OrderCancelRejected, command, reason, now))
+            cancel, record.pending_cancel = record.pending_cancel, None
+            self._deliver(command_rejected(OrderCancelRejected, cancel, reason, now))
         elif record.pending_modify is not None and record.accepted and not record.closed:
-            command, record.pending_modify = record.pending_modify, None
-            self._deliver(command_rejected(OrderModifyRejected, command, reason, now))
+            modify, record.pending_modify = record.pending_modify, None
+            self._deliver(command_rejected(OrderModifyRejected, modify, reason, now))
         elif not record.closed:
             # 201 (and any refusal of an order): a rejection, before or after acceptance.
             record.reason = reason
@@ -577,7 +584,7 @@ class IbkrExecutionClient:
                                     ts_event=now, ts_init=now))
 
     @staticmethod
-    def _ids(record: _Record) -> dict[str, str]:
+    def _ids(record: _Record) -> _OrderIds:
         command = record.command
         return {"strategy_id": command.strategy_id, "client_order_id": command.client_order_id,
                 "instrument_id": command.instrument_id}
