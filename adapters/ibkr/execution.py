@@ -245,7 +245,7 @@ class IbkrExecutionClient:
         """
         await anyio.lowlevel.checkpoint()
         self._require_connection()
-        record = self._find(command.client_order_id, venue_order_id)
+        record = self._find_or_adopt(command, venue_order_id)
         reason = self._cannot_change(record, command.client_order_id)
         if reason or record is None:
             self._deliver(command_rejected(OrderCancelRejected, command, reason,
@@ -262,7 +262,7 @@ class IbkrExecutionClient:
         """
         await anyio.lowlevel.checkpoint()
         self._require_connection()
-        record = self._find(command.client_order_id, venue_order_id)
+        record = self._find_or_adopt(command, venue_order_id)
         reason = self._cannot_change(record, command.client_order_id)
         if reason or record is None:
             self._deliver(command_rejected(OrderModifyRejected, command, reason,
@@ -445,8 +445,12 @@ class IbkrExecutionClient:
     async def _resync(self, ib: IB) -> None:
         """After every connect: contracts, orders re-keyed, fills missed while away."""
         await self.contracts.qualify(ib)
+        client_id = self.connection.config.client_id
         for trade in ib.trades():
             record = self._rekey(trade)
+            if (record is None and trade.order.clientId == client_id and trade.order.orderRef
+                    and trade.orderStatus.status in WORKING_STATUSES):
+                record = self._adopt(trade, trade.order.orderRef)  # an earlier run's order
             if record is not None and trade.orderStatus.status in WORKING_STATUSES:
                 self._accept(record)
         recovered = sorted(ib.fills(), key=lambda f: (f.execution.time, f.execution.execId))
@@ -463,6 +467,62 @@ class IbkrExecutionClient:
         if venue_order_id is not None and venue_order_id.isdigit():
             return self._by_perm_id.get(int(venue_order_id))
         return None
+
+    def _find_or_adopt(self, command: CancelOrder | ModifyOrder, venue_order_id: str | None
+                       ) -> _Record | None:
+        """The record of the order a cancel or modify names, adopting one the gateway works
+        but this client never placed (another client's, found by orderRef or permId)."""
+        record = self._find(command.client_order_id, venue_order_id)
+        if record is None and self.connection.connected:
+            for trade in self.ib.openTrades():
+                order = trade.order
+                if order.orderRef == command.client_order_id or (
+                        venue_order_id is not None and str(order.permId) == venue_order_id):
+                    record = self._adopt(trade, command.client_order_id)
+                    break
+        if record is not None and record.command.strategy_id != command.strategy_id:
+            record.command = msgspec.structs.replace(record.command,
+                                                     strategy_id=command.strategy_id)
+        return record
+
+    def _adopt(self, trade: Trade, client_order_id: str) -> _Record | None:
+        """Make a record of an order working at the gateway that this client did not place
+        (an earlier run's under the same client id, after a restart).
+
+        Its strategy id is unknown here (empty: the order manager knows the order by its
+        client id and sets it). Its executions so far count as delivered: what they
+        filled is the journal's and reconciliation's to settle, never a second fill.
+        """
+        report = self._external_report(trade)
+        qualified = self.contracts.qualified(report.instrument_id) if report else None
+        if report is None or qualified is None:
+            return None
+        submit = SubmitOrder(
+            strategy_id="", client_order_id=client_order_id,
+            instrument_id=report.instrument_id, side=report.side,
+            order_type=report.order_type, quantity=report.quantity, price=report.price,
+            trigger_price=report.trigger_price, time_in_force=report.time_in_force,
+            ts_event=0, ts_init=0,
+        )
+        order = trade.order
+        record = _Record(command=submit, order_id=order.orderId, contract=qualified.contract,
+                         order=order, quantity=report.quantity, price=report.price,
+                         trigger_price=report.trigger_price, perm_id=order.permId,
+                         accepted=True, status=report.status)
+        for fill in self.ib.fills():
+            if fill.execution.permId == order.permId:
+                self._delivered.add(fill.execution.execId)
+                quantity = to_decimal(fill.execution.shares, qualified.instrument.size_increment)
+                record.filled += quantity
+                record.notional += quantity * to_decimal(fill.execution.price,
+                                                         qualified.instrument.price_increment)
+        self._records[client_order_id] = record
+        self._by_perm_id[order.permId] = record
+        if order.clientId == self.connection.config.client_id:
+            self._by_order_id[order.orderId] = record
+        logger.info("%s: adopted order %s (permId %s) from the gateway", self.venue,
+                    client_order_id, order.permId)
+        return record
 
     def _rekey(self, trade: Trade) -> _Record | None:
         """This client's record of `trade` (matched by permId, order id, orderRef), re-keyed.
