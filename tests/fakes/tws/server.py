@@ -72,6 +72,7 @@ class FakeTws:
         self.executions: list[FakeExecution] = []
         self.historical_bars: dict[int, list[tuple[int, float, float, float, float, float]]] = {}
         self.requests: list[list[str]] = []  # every request received, for assertions
+        self.on_request: Callable[[list[str]], None] | None = None  # called as each arrives
         self.connections = 0
         self.reject_next: Rejection | None = None
         self.hold_commissions = False
@@ -281,6 +282,8 @@ class FakeTws:
             while True:
                 fields = await read_frame(reader)
                 self.requests.append(fields)
+                if self.on_request is not None:
+                    self.on_request(fields)
                 self._handle(session, fields)
                 self._notify()
         except (asyncio.IncompleteReadError, ConnectionError):
