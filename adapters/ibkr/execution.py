@@ -23,8 +23,10 @@ Errors
 Reconnects
     `IbkrConnection` reconnects with backoff; every time, `_resync` qualifies the
     contracts, re-keys the orders the gateway reports (new ib_async Trade objects) by
-    permId, order id or orderRef, and delivers the fills of executions the stream missed
-    while disconnected. Order state lives here, not in ib_async's per-session objects.
+    permId, order id or orderRef, cancels those its completed orders say were cancelled
+    meanwhile, delivers the fills of executions the stream missed while disconnected,
+    then awaits `on_reconnected` (the node's reconciliation). Order state lives here,
+    not in ib_async's per-session objects.
 
 Queries answer from this client's records first (the orders it placed) and from the
 gateway's open orders and executions for the rest (orders of other clients or of an
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypedDict
@@ -170,6 +172,10 @@ class IbkrExecutionClient:
         self._submitted = self._rejected = self._duplicates = 0
         self._fills = self._duplicate_fills = self._recovered = 0
         self._errors = self._notices = 0
+        self.on_reconnected: Callable[[], Awaitable[object]] | None = None
+        """Awaited after each reconnect's re-sync (not the first connect), before the
+        client reports itself back: the execution bridge's `reconnected`, so the node
+        reconciles the venue before another command leaves."""
         ib = self.connection.ib
         ib.openOrderEvent += self._on_open_order
         ib.orderStatusEvent += self._on_order_status
@@ -451,13 +457,24 @@ class IbkrExecutionClient:
             if (record is None and trade.order.clientId == client_id and trade.order.orderRef
                     and trade.orderStatus.status in WORKING_STATUSES):
                 record = self._adopt(trade, trade.order.orderRef)  # an earlier run's order
-            if record is not None and trade.orderStatus.status in WORKING_STATUSES:
+            if record is None:
+                continue
+            status = trade.orderStatus.status
+            if status in WORKING_STATUSES:
                 self._accept(record)
+            elif status in ("Cancelled", "ApiCancelled") and not record.closed:
+                # Closed while this client was away: a completed order says so.
+                self._accept(record)
+                self._close(record, OrderStatus.CANCELED)
+                now = self._now_ns()
+                self._deliver(OrderCanceled(**self._ids(record), ts_event=now, ts_init=now))
         recovered = sorted(ib.fills(), key=lambda f: (f.execution.time, f.execution.execId))
         for fill in recovered:
             record = self._record_of_fill(fill)
             if record is not None and fill.commissionReport.execId:
                 self._fill(record, fill, fill.commissionReport)
+        if self.connection.statistics().connects > 1 and self.on_reconnected is not None:
+            await self.on_reconnected()
 
     # -- records -----------------------------------------------------------------------------
 

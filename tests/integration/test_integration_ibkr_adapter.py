@@ -2,8 +2,8 @@
 
 Each test runs at server versions 157 and 178: instruments from contract details,
 ticks and bars into events, historical bars, fills complete only with their commission,
-a 201 rejection, and a dropped connection reconnected with subscriptions restored and
-no fill lost or doubled.
+a 201 rejection, and a dropped connection reconnected with subscriptions restored, no
+fill lost or doubled, a cancel made meanwhile learned, and reconciliation asked after.
 """
 
 from __future__ import annotations
@@ -214,9 +214,17 @@ async def test_error_201_is_a_rejection_with_ibs_reason_not_a_cancel(setup: Setu
 
 async def test_dropped_connection_reconnects_restores_and_loses_no_fill(setup: Setup) -> None:
     fake, execution, market_data = setup.fake, setup.execution, setup.market_data
+    reconnects: list[int] = []
+
+    async def reconciled() -> None:
+        reconnects.append(len(setup.events.events))
+
+    execution.on_reconnected = reconciled
     await market_data.subscribe(DataSubscription(kind="quotes", instrument_id="AAPL.IBKR"))
     await execution.submit_order(submit("d-1", OrderSide.BUY, 10, "150.00"))
+    await execution.submit_order(submit("d-2", OrderSide.SELL, 1, "160.00"))
     await setup.wait(setup.events, of(OrderAccepted, "d-1"))
+    await setup.wait(setup.events, of(OrderAccepted, "d-2"))
     fake.trade_through(AAPL_CON_ID, Decimal("150.00"), max_quantity=Decimal(3))
     await setup.wait(setup.events, of(OrderFilled, "d-1"))
     order = fake.order_by_ref("d-1")
@@ -226,6 +234,7 @@ async def test_dropped_connection_reconnects_restores_and_loses_no_fill(setup: S
     with anyio.fail_after(TIMEOUT):
         await fake.wait_until(lambda: fake.session_count == 0)
     fake.fill(order, Decimal(2), Decimal("149.98"))  # while nobody is connected
+    fake.cancel_by_gateway(fake.order_by_ref("d-2"))
     with anyio.fail_after(TIMEOUT):
         # Refused attempts never reach the fake: there is nothing to wait on but the count.
         while execution.statistics().connection.failed_attempts < 2:  # noqa: ASYNC110
@@ -236,6 +245,7 @@ async def test_dropped_connection_reconnects_restores_and_loses_no_fill(setup: S
                               and fake.subscriber_count(AAPL_CON_ID) == 1)
     recovered = await setup.wait(setup.events, lambda e: isinstance(e, OrderFilled)
                                  and e.last_quantity == Decimal(2))
+    await setup.wait(setup.events, of(OrderCanceled, "d-2"))  # learned from completed orders
     fake.push_quote(AAPL_CON_ID, Decimal("149.00"), Decimal("149.02"), Decimal(1), Decimal(1))
     await setup.wait(setup.data, lambda e: isinstance(e, QuoteTick) and e.bid_price == 149.0)
     cancel = CancelOrder(strategy_id="s1", client_order_id="d-1", instrument_id="AAPL.IBKR",
@@ -249,4 +259,6 @@ async def test_dropped_connection_reconnects_restores_and_loses_no_fill(setup: S
     assert execution.statistics().connection.connects == 2
     assert execution.statistics().fills_recovered == 1
     assert market_data.statistics().resubscribed == 1
+    index = setup.events.events.index
+    assert len(reconnects) == 1 and reconnects[0] > index(recovered)  # after the re-sync
     assert not order.is_working and order.filled == Decimal(5)

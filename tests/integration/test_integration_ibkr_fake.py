@@ -115,3 +115,26 @@ async def test_reject_cancel_and_market_fill(fake: FakeTws) -> None:
     assert resting.orderStatus.status == "Cancelled"
     assert market.orderStatus.status == "Filled" and market.orderStatus.filled == 2.0
     ib.disconnect()
+
+
+async def test_closed_orders_come_back_as_completed_orders(fake: FakeTws) -> None:
+    ib = await connect(fake)
+    contract = Stock("AAPL", "SMART", "USD")
+    await ib.qualifyContractsAsync(contract)
+    resting = LimitOrder("BUY", 3, 140.0)
+    resting.orderRef = "gone-1"
+    ib.placeOrder(contract, resting)
+    ib.placeOrder(contract, MarketOrder("SELL", 1))
+    await fake.wait_until(lambda: len(fake.orders) == 2)
+    fake.cancel_by_gateway(fake.order_by_ref("gone-1"))
+    fake.trade_through(AAPL, Decimal("150.00"))
+    ib.disconnect()
+
+    again = await connect(fake)
+    completed = {t.order.permId: t for t in again.trades()}
+
+    cancelled = completed[fake.order_by_ref("gone-1").perm_id]
+    assert (cancelled.orderStatus.status, cancelled.order.orderRef) == ("Cancelled", "gone-1")
+    assert (cancelled.order.totalQuantity, cancelled.order.lmtPrice) == (3.0, 140.0)
+    assert sorted(t.orderStatus.status for t in completed.values()) == ["Cancelled", "Filled"]
+    again.disconnect()

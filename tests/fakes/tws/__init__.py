@@ -10,8 +10,8 @@ The protocol subset:
   frame of two fields (server version, connection time), reads startApi (71), then sends
   managedAccounts (15), nextValidId (9) and the usual 2104/2106 farm warnings.
 - Every request `IB.connectAsync` syncs is answered: positions (61 -> 61*, 62), open
-  orders (5 -> 5/3 pairs, 53), completed orders (99 -> 102: none are kept, executions
-  carry the fills), account updates (6 -> 6*, 54), sub-account updates (76 -> 74),
+  orders (5 -> 5/3 pairs, 53), completed orders (99 -> 101 for every closed order, 102),
+  account updates (6 -> 6*, 54), sub-account updates (76 -> 74),
   executions (7 -> 11/59 pairs, 55).
 - Contract details (9 -> 10*, 52) of a stock on SMART, an FX pair on IDEALPRO and a future
   by expiry; market data (1: tickPrice with size, exactly 7 fields), real-time bars (50),

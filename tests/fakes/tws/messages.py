@@ -17,6 +17,7 @@ from tests.fakes.tws.wire import Field
 
 __all__ = (
     "commission_report",
+    "completed_order",
     "contract_details",
     "contract_details_end",
     "error",
@@ -141,6 +142,34 @@ def open_order(version: int, order: FakeOrder) -> list[Field]:
         fields.append("")  # postToAts
     if version >= 162:
         fields.append(0)  # autoCancelParent
+    if version >= 170:
+        fields += ["", "", "", "", ""]
+    return fields
+
+
+def completed_order(version: int, order: FakeOrder) -> list[Field]:
+    """completedOrder: a closed order's terms and final status (no order id: IB keys
+    completed orders by permId)."""
+    fields: list[Field] = [101, *_contract_short(order.contract)]
+    fields += [
+        order.action, order.quantity, order.order_type, _price(order.limit_price),
+        _price(order.aux_price), order.tif, "", order.account, "O", 0, order.order_ref,
+        order.perm_id, 0, 0, 0, "", "", "", "",
+    ]
+    if version < 177:
+        fields.append("")  # faProfile
+    fields += [
+        "", "", "", "", "", 0, "", 0, "", "", "", "", "", 0, 0, 0, "", 3, 0, "", 0, "", "",
+        0, 0, "", "", "",  # continuousUpdate .. comboLegsDescrip
+        0, 0, 0,  # combo legs, order combo legs, smart combo params
+        "", "", "",  # scale init/subs level size, price increment
+        "",  # hedgeType
+        "", "", 0, 0,  # clearing account/intent, notHeld, no dnc
+        "",  # algoStrategy
+        0, order.status, 0, 0,
+        0,  # conditions
+        "", "", "", 0, 0, "", order.filled, 0, 0, "", 0, 0, 0, "", order.status,
+    ]
     if version >= 170:
         fields += ["", "", "", "", ""]
     return fields

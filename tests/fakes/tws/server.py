@@ -309,7 +309,10 @@ class FakeTws:
                     self._send(session, messages.open_order(version, order))
                     self._send(session, messages.order_status(order))
             self._send(session, [53, 1])
-        elif message_id == 99:  # reqCompletedOrders: none kept (executions carry fills)
+        elif message_id == 99:  # reqCompletedOrders: every closed order, of any client
+            for order in self.orders.values():
+                if not order.is_working:
+                    self._send(session, messages.completed_order(version, order))
             self._send(session, [102])
         elif message_id == 6:  # reqAccountUpdates
             if fields[2] == "1":
