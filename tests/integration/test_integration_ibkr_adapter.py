@@ -262,3 +262,19 @@ async def test_dropped_connection_reconnects_restores_and_loses_no_fill(setup: S
     index = setup.events.events.index
     assert len(reconnects) == 1 and reconnects[0] > index(recovered)  # after the re-sync
     assert not order.is_working and order.filled == Decimal(5)
+
+
+async def test_request_ids_and_order_ids_come_from_one_counter(setup: Setup) -> None:
+    fake, client = setup.fake, setup.execution
+    await client.submit_order(submit("i-1", OrderSide.BUY, 1, "140.00"))
+    await client.fills_since(0)  # reqExecutions takes a request id
+    await IbkrInstrumentProvider(client.contracts, client.connection).load()  # and details
+    await client.submit_order(submit("i-2", OrderSide.BUY, 1, "140.00"))
+    await setup.settle()
+
+    mine = [fields for fields in fake.requests_by_client[21] if fields[0] in ("3", "7", "9")]
+    order_ids = [int(f[1]) for f in mine if f[0] == "3"]
+    request_ids = [int(f[2]) for f in mine if f[0] in ("7", "9")]
+    assert len(order_ids) == 2 and len(request_ids) >= 3
+    assert not set(order_ids) & set(request_ids)
+    assert order_ids[0] < max(request_ids) < order_ids[1]  # one counter, in sequence

@@ -72,6 +72,7 @@ class FakeTws:
         self.executions: list[FakeExecution] = []
         self.historical_bars: dict[int, list[tuple[int, float, float, float, float, float]]] = {}
         self.requests: list[list[str]] = []  # every request received, for assertions
+        self.requests_by_client: dict[int, list[list[str]]] = {}
         self.on_request: Callable[[list[str]], None] | None = None  # called as each arrives
         self.connections = 0
         self.reject_next: Rejection | None = None
@@ -282,6 +283,7 @@ class FakeTws:
             while True:
                 fields = await read_frame(reader)
                 self.requests.append(fields)
+                self.requests_by_client.setdefault(session.client_id, []).append(fields)
                 if self.on_request is not None:
                     self.on_request(fields)
                 self._handle(session, fields)
