@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import anyio
+import msgspec
 import pytest
 
 from adapters.ibkr import (
@@ -278,3 +279,48 @@ async def test_request_ids_and_order_ids_come_from_one_counter(setup: Setup) -> 
     assert len(order_ids) == 2 and len(request_ids) >= 3
     assert not set(order_ids) & set(request_ids)
     assert order_ids[0] < max(request_ids) < order_ids[1]  # one counter, in sequence
+
+
+async def test_stop_and_stop_limit_orders_trigger_at_their_prices(setup: Setup) -> None:
+    fake, client = setup.fake, setup.execution
+    stop = msgspec.structs.replace(submit("st-1", OrderSide.SELL, 2),
+                                   order_type=OrderType.STOP_MARKET,
+                                   trigger_price=Decimal("145.00"))
+    stop_limit = msgspec.structs.replace(submit("sl-1", OrderSide.BUY, 1, "156.00"),
+                                         order_type=OrderType.STOP_LIMIT,
+                                         trigger_price=Decimal("155.00"))
+    for command in (stop, stop_limit):
+        await client.submit_order(command)
+        await setup.wait(setup.events, of(OrderAccepted, command.client_order_id))
+
+    fake.trade_through(AAPL_CON_ID, Decimal("146.00"))  # above the sell stop: nothing
+    fake.trade_through(AAPL_CON_ID, Decimal("157.00"))  # triggers the stop-limit, above it
+    await setup.settle()
+    nothing_yet = [e for e in setup.events.events if isinstance(e, OrderFilled)]
+    fake.trade_through(AAPL_CON_ID, Decimal("155.50"))  # within the triggered limit
+    fake.trade_through(AAPL_CON_ID, Decimal("144.50"))  # through the sell stop
+    await setup.settle()
+
+    fills = {e.client_order_id: e for e in setup.events.events if isinstance(e, OrderFilled)}
+    assert nothing_yet == []
+    assert (fills["sl-1"].last_price, fills["st-1"].last_price) == (
+        Decimal("155.50"), Decimal("144.50"))
+    assert await client.open_orders() == []  # both filled
+
+
+async def test_positions_and_account_from_the_gateway(setup: Setup) -> None:
+    client = setup.execution
+    await client.submit_order(submit("pos-1", OrderSide.BUY, 5))
+    await setup.wait(setup.events, of(OrderAccepted, "pos-1"))
+    setup.fake.trade_through(AAPL_CON_ID, Decimal("150.10"))
+    await setup.wait(setup.events, of(OrderFilled, "pos-1"))
+    await setup.settle()
+
+    [position] = await client.positions()
+    account = await client.account()
+
+    assert (position.instrument_id, position.quantity, position.average_entry_price) == (
+        "AAPL.IBKR", Decimal(5), Decimal("150.10"))
+    assert account.account_id == setup.fake.account
+    assert [(b.currency, b.total, b.free) for b in account.balances] == [
+        ("USD", Decimal("100000.00"), Decimal("100000.00"))]

@@ -37,6 +37,7 @@ class _Session:
     client_id: int
     writer: asyncio.StreamWriter
     market_data: dict[int, int] = field(default_factory=dict)  # reqId -> conId
+    positions: bool = False  # subscribed by reqPositions: updates follow executions
     realtime_bars: dict[int, int] = field(default_factory=dict)
 
 
@@ -234,6 +235,10 @@ class FakeTws:
                 self._held.append(execution)
             else:
                 self._send(session, messages.commission_report(execution))
+        for subscriber in self._sessions:
+            for spec, quantity, cost in self._positions():
+                if subscriber.positions and spec.con_id == order.contract.con_id:
+                    self._send(subscriber, messages.position(self.account, spec, quantity, cost))
         self._notify()
         return execution
 
@@ -301,7 +306,8 @@ class FakeTws:
     def _handle(self, session: _Session, fields: list[str]) -> None:
         message_id = int(fields[0])
         version = self.server_version
-        if message_id == 61:  # reqPositions
+        if message_id == 61:  # reqPositions: the positions, then an update after each fill
+            session.positions = True
             for spec, quantity, cost in self._positions():
                 self._send(session, messages.position(self.account, spec, quantity, cost))
             self._send(session, [62, 1])
