@@ -6,6 +6,7 @@ contract details) each keep an `IbkrConnection`, which reconnects with backoff i
 `IbkrVenueConfig` and `IbkrFeedConfig` are the `kind = "ibkr"` config entries.
 """
 
+from adapters.ibkr.binding import IbkrVenueBinding
 from adapters.ibkr.config import (
     BackoffConfig,
     IbkrConnectionConfig,
@@ -46,6 +47,7 @@ __all__ = (
     "IbkrInstrumentProvider",
     "IbkrMarketDataClient",
     "IbkrMarketDataStatistics",
+    "IbkrVenueBinding",
     "IbkrVenueConfig",
     "QualifiedContract",
     "TradingSession",

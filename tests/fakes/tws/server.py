@@ -68,6 +68,7 @@ class FakeTws:
         self.contracts = list(default_contracts() if contracts is None else contracts)
         self.commission_per_unit = commission_per_unit
         self.minimum_commission = minimum_commission
+        self.starting_cash = Decimal("100000.00")
         self.port = 0
         self.orders: dict[int, FakeOrder] = {}  # by permId, in placement order
         self.executions: list[FakeExecution] = []
@@ -324,9 +325,9 @@ class FakeTws:
             self._send(session, [102])
         elif message_id == 6:  # reqAccountUpdates
             if fields[2] == "1":
-                for key, value in (("NetLiquidation", "100000.00"),
-                                   ("TotalCashValue", "100000.00"),
-                                   ("AvailableFunds", "100000.00")):
+                cash = f"{self._cash():.2f}"
+                for key, value in (("NetLiquidation", cash), ("TotalCashValue", cash),
+                                   ("AvailableFunds", cash)):
                     self._send(session, [6, 2, key, value, "USD", self.account])
                 self._send(session, [54, 1, self.account])
         elif message_id == 76:  # reqAccountUpdatesMulti
@@ -465,6 +466,16 @@ class FakeTws:
         return limit is not None and ((price <= limit) if buy else (price >= limit))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _cash(self) -> Decimal:
+        """The account's cash: the starting cash less what executions bought and cost."""
+        cash = self.starting_cash
+        for execution in self.executions:
+            sign = 1 if execution.order.action == "BUY" else -1
+            multiplier = Decimal(execution.order.contract.multiplier or 1)
+            cash -= sign * execution.shares * execution.price * multiplier
+            cash -= execution.commission
+        return cash
 
     def _positions(self) -> list[tuple[ContractSpec, Decimal, Decimal]]:
         totals: dict[int, tuple[ContractSpec, Decimal, Decimal]] = {}
