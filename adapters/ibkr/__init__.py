@@ -3,7 +3,8 @@
 `IbkrExecutionClient` (order entry, account queries), `IbkrMarketDataClient` (quotes,
 trades, real-time and historical bars) and `IbkrInstrumentProvider` (instruments from
 contract details) each keep an `IbkrConnection`, which reconnects with backoff itself.
-`IbkrVenueConfig` and `IbkrFeedConfig` are the `kind = "ibkr"` config entries.
+`IbkrVenueConfig` and `IbkrFeedConfig` are the `kind = "ibkr"` config entries;
+`IbkrVenueBinding` and `IbkrFeedBinding` are what the trading node runs of them.
 """
 
 from adapters.ibkr.binding import IbkrVenueBinding
