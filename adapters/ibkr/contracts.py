@@ -156,6 +156,14 @@ class ContractMap:
         """The engine instrument id of a gateway conId (None: not configured here)."""
         return self._by_con_id.get(con_id)
 
+    def add(self, qualified: QualifiedContract) -> None:
+        """Know `qualified` (what `qualify` does with each contract the gateway defines)."""
+        instrument_id = qualified.config.instrument_id
+        if instrument_id not in self._configs:
+            raise KeyError(f"instrument_id {instrument_id!r}: not in the venue's contracts")
+        self._qualified[instrument_id] = qualified
+        self._by_con_id[qualified.con_id] = instrument_id
+
     async def qualify(self, ib: IB, instrument_ids: list[str] | None = None
                       ) -> list[QualifiedContract]:
         """Ask the gateway for the details of each contract; return those it knows.
@@ -184,7 +192,6 @@ class ContractMap:
                 trading_hours=parse_trading_hours(detail.tradingHours, detail.timeZoneId),
                 liquid_hours=parse_trading_hours(detail.liquidHours, detail.timeZoneId),
             )
-            self._qualified[instrument_id] = qualified
-            self._by_con_id[qualified.con_id] = instrument_id
+            self.add(qualified)
             found.append(qualified)
         return found

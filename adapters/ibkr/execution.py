@@ -38,9 +38,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypedDict
+from typing import Final
 
 import anyio
 import msgspec
@@ -50,28 +49,30 @@ from ib_async import IB, CommissionReport, Contract, Fill, Order, Trade
 from adapters.ibkr.config import IbkrVenueConfig
 from adapters.ibkr.connection import ConnectionStatistics, IbkrConnection
 from adapters.ibkr.contracts import ContractMap, to_decimal
+from adapters.ibkr.fills import FillLedger
+from adapters.ibkr.orders import OrderRecord, OrderRecords
 from adapters.ibkr.parsing import (
     WORKING_STATUSES,
     ErrorKind,
     classify_error,
     ib_order,
-    liquidity_side,
-    order_type_of,
-    side_of,
-    time_in_force_of,
-    to_ns,
 )
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from adapters.ibkr.reports import (
+    account_report,
+    fill_report,
+    position_reports,
+    record_report,
+    trade_report,
+)
+from engine.domain.enums import OrderStatus
 from engine.domain.reports import (
     AccountReport,
-    BalanceReport,
     FillReport,
     OrderStatusReport,
     PositionReport,
 )
 from engine.errors import VenueUnavailable
 from engine.events.base import Event
-from engine.events.fills import OrderFilled
 from engine.events.orders import (
     CancelOrder,
     ModifyOrder,
@@ -90,6 +91,9 @@ __all__ = ("IbkrExecutionClient", "IbkrExecutionStatistics")
 
 logger = logging.getLogger(__name__)
 
+_FINEST: Final = Decimal("0.00000001")
+"""The increment of an instrument the gateway has not qualified (never for a fill)."""
+
 
 class IbkrExecutionStatistics(msgspec.Struct, frozen=True, kw_only=True):
     connection: ConnectionStatistics
@@ -102,42 +106,6 @@ class IbkrExecutionStatistics(msgspec.Struct, frozen=True, kw_only=True):
     fills_recovered: int
     errors: int
     notices: int
-
-
-class _OrderIds(TypedDict):
-    strategy_id: str
-    client_order_id: str
-    instrument_id: str
-
-
-@dataclass(slots=True)
-class _Record:
-    """What this client knows of one of its orders, across ib_async sessions."""
-
-    command: SubmitOrder
-    order_id: int
-    contract: Contract
-    order: Order
-    quantity: Decimal
-    price: Decimal | None
-    trigger_price: Decimal | None
-    perm_id: int = 0
-    accepted: bool = False
-    status: OrderStatus = OrderStatus.SUBMITTED
-    filled: Decimal = Decimal(0)
-    notional: Decimal = Decimal(0)
-    reason: str = ""
-    pending_cancel: CancelOrder | None = None
-    pending_modify: ModifyOrder | None = None
-    exec_ids: set[str] = field(default_factory=set)
-
-    @property
-    def venue_order_id(self) -> str:
-        return str(self.perm_id)
-
-    @property
-    def closed(self) -> bool:
-        return self.status.is_closed
 
 
 class IbkrExecutionClient:
@@ -164,13 +132,9 @@ class IbkrExecutionClient:
         self._now_ns = now_ns
         self.connection = connection or IbkrConnection(config.connection, name=config.venue)
         self.contracts = ContractMap(config.venue, config.contracts)
-        self._records: dict[str, _Record] = {}
-        self._by_perm_id: dict[int, _Record] = {}
-        self._by_order_id: dict[int, _Record] = {}
-        self._delivered: set[str] = set()  # execIds whose OrderFilled went out
-        self._awaiting_commission: set[str] = set()
+        self._orders = OrderRecords(config.connection.client_id)
+        self._ledger = FillLedger()
         self._submitted = self._rejected = self._duplicates = 0
-        self._fills = self._duplicate_fills = self._recovered = 0
         self._errors = self._notices = 0
         self.on_reconnected: Callable[[], Awaitable[object]] | None = None
         """Awaited after each reconnect's re-sync (not the first connect), before the
@@ -196,12 +160,13 @@ class IbkrExecutionClient:
         await self.connection.run(self._resync, task_status=task_status)
 
     def statistics(self) -> IbkrExecutionStatistics:
+        fills = self._ledger.statistics()
         return IbkrExecutionStatistics(
             connection=self.connection.statistics(),
             orders_submitted=self._submitted, orders_rejected=self._rejected,
-            duplicates_rejected=self._duplicates, fills=self._fills,
-            fills_awaiting_commission=len(self._awaiting_commission),
-            duplicate_fills_ignored=self._duplicate_fills, fills_recovered=self._recovered,
+            duplicates_rejected=self._duplicates, fills=fills.fills,
+            fills_awaiting_commission=fills.awaiting_commission,
+            duplicate_fills_ignored=fills.duplicates_ignored, fills_recovered=fills.recovered,
             errors=self._errors, notices=self._notices,
         )
 
@@ -220,7 +185,7 @@ class IbkrExecutionClient:
         await anyio.lowlevel.checkpoint()
         self._require_connection()
         cid = command.client_order_id
-        if cid in self._records:
+        if cid in self._orders:
             self._duplicates += 1
             self._reject(command, f"client_order_id {cid!r}: already used at {self.venue}")
             return
@@ -235,11 +200,10 @@ class IbkrExecutionClient:
             self._reject(command, str(error))
             return
         order.orderId = self.ib.client.getReqId()
-        record = _Record(command=command, order_id=order.orderId, contract=qualified.contract,
-                         order=order, quantity=command.quantity, price=command.price,
-                         trigger_price=command.trigger_price)
-        self._records[cid] = record
-        self._by_order_id[order.orderId] = record
+        self._orders.add(OrderRecord(
+            command=command, order_id=order.orderId, contract=qualified.contract, order=order,
+            quantity=command.quantity, price=command.price, trigger_price=command.trigger_price,
+        ))
         self._submitted += 1
         self.ib.placeOrder(qualified.contract, order)
 
@@ -289,12 +253,11 @@ class IbkrExecutionClient:
     async def open_orders(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
         """Orders working now: this client's, then the gateway's others (by permId)."""
         await anyio.lowlevel.checkpoint()
-        reports = [self._report(r) for r in self._records.values()
-                   if not r.closed and r.accepted]
-        known = {r.perm_id for r in self._records.values()}
+        reports = [self._record_report(r) for r in self._orders if not r.closed and r.accepted]
+        known = {r.perm_id for r in self._orders}
         for trade in self.ib.openTrades() if self.connection.connected else []:
             if trade.order.permId not in known:
-                report = self._external_report(trade)
+                report = trade_report(self.venue, trade, self.contracts)
                 if report is not None:
                     reports.append(report)
         return [r for r in reports if instrument_id in (None, r.instrument_id)]
@@ -310,15 +273,15 @@ class IbkrExecutionClient:
         await anyio.lowlevel.checkpoint()
         if client_order_id is None and venue_order_id is None:
             raise ValueError("order_status: give client_order_id or venue_order_id")
-        record = self._find(client_order_id, venue_order_id)
+        record = self._orders.find(client_order_id, venue_order_id)
         if record is not None:
             if not record.accepted or record.command.instrument_id != instrument_id:
                 return None
-            return self._report(record)
+            return self._record_report(record)
         for trade in self.ib.trades() if self.connection.connected else []:
             if (client_order_id is not None and trade.order.orderRef == client_order_id) or (
                     venue_order_id is not None and str(trade.order.permId) == venue_order_id):
-                report = self._external_report(trade)
+                report = trade_report(self.venue, trade, self.contracts)
                 if report is not None and report.instrument_id == instrument_id:
                     return report
         return None
@@ -335,7 +298,10 @@ class IbkrExecutionClient:
         commissions = {f.execution.execId: f.commissionReport for f in self.ib.fills()}
         reports = []
         for fill in fills:
-            report = self._fill_report(fill, commissions.get(fill.execution.execId))
+            record = self._orders.of_fill(fill)
+            report = fill_report(self.venue, fill, commissions.get(fill.execution.execId),
+                                 self.contracts,
+                                 record.command.client_order_id if record else None)
             if report is not None and report.ts_event >= ts_ns and instrument_id in (
                     None, report.instrument_id):
                 reports.append(report)
@@ -345,46 +311,19 @@ class IbkrExecutionClient:
         """Cash by currency from the account updates; margin from the base currency."""
         await anyio.lowlevel.checkpoint()
         account = self.connection.account
-        values = {(v.tag, v.currency): v.value for v in self.ib.accountValues(account)}
-        balances = []
-        for (tag, currency), value in sorted(values.items()):
-            if tag == "TotalCashValue" and currency not in ("", "BASE"):
-                total = Decimal(value)
-                free = Decimal(values.get(("AvailableFunds", currency), value))
-                balances.append(BalanceReport(currency=currency, total=total,
-                                              free=min(free, total),
-                                              locked=max(Decimal(0), total - free)))
-        margin_used = next((Decimal(v) for (t, c), v in values.items()
-                            if t == "InitMarginReq" and c not in ("", "BASE")), None)
-        available = next((Decimal(v) for (t, c), v in values.items()
-                          if t == "AvailableFunds" and c not in ("", "BASE")), None)
-        return AccountReport(venue=self.venue, account_id=account, balances=tuple(balances),
-                             margin_used=margin_used, margin_available=available,
-                             ts_event=self._now_ns())
+        return account_report(self.venue, account, self.ib.accountValues(account),
+                              self._now_ns())
 
     async def positions(self) -> list[PositionReport]:
         """Positions the gateway holds, for the configured instruments (by conId)."""
         await anyio.lowlevel.checkpoint()
-        reports = []
-        for position in self.ib.positions(self.connection.account or ""):
-            instrument_id = self.contracts.instrument_id_of(position.contract.conId)
-            qualified = self.contracts.qualified(instrument_id) if instrument_id else None
-            if qualified is None or instrument_id is None:
-                continue
-            multiplier = qualified.instrument.multiplier
-            reports.append(PositionReport(
-                venue=self.venue, instrument_id=instrument_id,
-                quantity=to_decimal(position.position, qualified.instrument.size_increment),
-                average_entry_price=to_decimal(position.avgCost / float(multiplier),
-                                               qualified.instrument.price_increment),
-                ts_event=self._now_ns(),
-            ))
-        return reports
+        return position_reports(self.venue, self.ib.positions(self.connection.account or ""),
+                                self.contracts, self._now_ns())
 
     # -- the gateway's stream ----------------------------------------------------------------
 
     def _on_open_order(self, trade: Trade) -> None:
-        record = self._rekey(trade)
+        record = self._orders.rekey(trade)
         if record is None:
             return
         self._accept(record)  # openOrder: the gateway has it (permId set)
@@ -392,28 +331,28 @@ class IbkrExecutionClient:
             self._updated(record, trade.order)
 
     def _on_order_status(self, trade: Trade) -> None:
-        record = self._rekey(trade)
+        record = self._orders.rekey(trade)
         if record is None or (trade.log and trade.log[-1].errorCode):
             return  # not ours, or a status ib_async made up from an error code
         status = trade.orderStatus.status
         if status in WORKING_STATUSES or status == "Filled":
             self._accept(record)
         elif status in ("Cancelled", "ApiCancelled") and not record.closed:
-            self._close(record, OrderStatus.CANCELED)
-            self._deliver(OrderCanceled(**self._ids(record), ts_event=self._now_ns(),
+            record.close(OrderStatus.CANCELED)
+            self._deliver(OrderCanceled(**record.ids, ts_event=self._now_ns(),
                                         ts_init=self._now_ns()))
 
     def _on_exec_details(self, trade: Trade, fill: Fill) -> None:
-        record = self._rekey(trade)
+        record = self._orders.rekey(trade)
         if record is None:
             return
         if fill.commissionReport.execId:
             self._fill(record, fill, fill.commissionReport)
-        elif fill.execution.execId not in self._delivered:
-            self._awaiting_commission.add(fill.execution.execId)
+        else:
+            self._ledger.await_commission(fill.execution.execId)
 
     def _on_commission_report(self, trade: Trade, fill: Fill, report: CommissionReport) -> None:
-        record = self._rekey(trade)
+        record = self._orders.rekey(trade)
         if record is not None:
             self._fill(record, fill, report)
 
@@ -423,15 +362,15 @@ class IbkrExecutionClient:
             self._notices += 1
             return
         self._errors += 1
-        record = self._by_order_id.get(req_id)
+        record = self._orders.by_order_id(req_id)
         if record is None:
             return
         reason = f"IB error {code}: {text}"
         now = self._now_ns()
         if kind is ErrorKind.CANCELLED:
             if not record.closed:
-                self._close(record, OrderStatus.CANCELED)
-                self._deliver(OrderCanceled(**self._ids(record), ts_event=now, ts_init=now))
+                record.close(OrderStatus.CANCELED)
+                self._deliver(OrderCanceled(**record.ids, ts_event=now, ts_init=now))
         elif record.pending_cancel is not None and not record.closed:
             cancel, record.pending_cancel = record.pending_cancel, None
             self._deliver(command_rejected(OrderCancelRejected, cancel, reason, now))
@@ -441,9 +380,9 @@ class IbkrExecutionClient:
         elif not record.closed:
             # 201 (and any refusal of an order): a rejection, before or after acceptance.
             record.reason = reason
-            self._close(record, OrderStatus.REJECTED)
+            record.close(OrderStatus.REJECTED)
             self._rejected += 1
-            self._deliver(OrderRejected(**self._ids(record), reason=reason, ts_event=now,
+            self._deliver(OrderRejected(**record.ids, reason=reason, ts_event=now,
                                         ts_init=now))
 
     # -- re-sync -----------------------------------------------------------------------------
@@ -453,7 +392,7 @@ class IbkrExecutionClient:
         await self.contracts.qualify(ib)
         client_id = self.connection.config.client_id
         for trade in ib.trades():
-            record = self._rekey(trade)
+            record = self._orders.rekey(trade)
             if (record is None and trade.order.clientId == client_id and trade.order.orderRef
                     and trade.orderStatus.status in WORKING_STATUSES):
                 record = self._adopt(trade, trade.order.orderRef)  # an earlier run's order
@@ -465,12 +404,12 @@ class IbkrExecutionClient:
             elif status in ("Cancelled", "ApiCancelled") and not record.closed:
                 # Closed while this client was away: a completed order says so.
                 self._accept(record)
-                self._close(record, OrderStatus.CANCELED)
+                record.close(OrderStatus.CANCELED)
                 now = self._now_ns()
-                self._deliver(OrderCanceled(**self._ids(record), ts_event=now, ts_init=now))
+                self._deliver(OrderCanceled(**record.ids, ts_event=now, ts_init=now))
         recovered = sorted(ib.fills(), key=lambda f: (f.execution.time, f.execution.execId))
         for fill in recovered:
-            record = self._record_of_fill(fill)
+            record = self._orders.of_fill(fill)
             if record is not None and fill.commissionReport.execId:
                 self._fill(record, fill, fill.commissionReport)
         if self.connection.statistics().connects > 1 and self.on_reconnected is not None:
@@ -478,18 +417,11 @@ class IbkrExecutionClient:
 
     # -- records -----------------------------------------------------------------------------
 
-    def _find(self, client_order_id: str | None, venue_order_id: str | None) -> _Record | None:
-        if client_order_id is not None and client_order_id in self._records:
-            return self._records[client_order_id]
-        if venue_order_id is not None and venue_order_id.isdigit():
-            return self._by_perm_id.get(int(venue_order_id))
-        return None
-
     def _find_or_adopt(self, command: CancelOrder | ModifyOrder, venue_order_id: str | None
-                       ) -> _Record | None:
+                       ) -> OrderRecord | None:
         """The record of the order a cancel or modify names, adopting one the gateway works
         but this client never placed (another client's, found by orderRef or permId)."""
-        record = self._find(command.client_order_id, venue_order_id)
+        record = self._orders.find(command.client_order_id, venue_order_id)
         if record is None and self.connection.connected:
             for trade in self.ib.openTrades():
                 order = trade.order
@@ -502,7 +434,7 @@ class IbkrExecutionClient:
                                                      strategy_id=command.strategy_id)
         return record
 
-    def _adopt(self, trade: Trade, client_order_id: str) -> _Record | None:
+    def _adopt(self, trade: Trade, client_order_id: str) -> OrderRecord | None:
         """Make a record of an order working at the gateway that this client did not place
         (an earlier run's under the same client id, after a restart).
 
@@ -510,66 +442,24 @@ class IbkrExecutionClient:
         client id and sets it). Its executions so far count as delivered: what they
         filled is the journal's and reconciliation's to settle, never a second fill.
         """
-        report = self._external_report(trade)
+        report = trade_report(self.venue, trade, self.contracts)
         qualified = self.contracts.qualified(report.instrument_id) if report else None
         if report is None or qualified is None:
             return None
-        submit = SubmitOrder(
-            strategy_id="", client_order_id=client_order_id,
-            instrument_id=report.instrument_id, side=report.side,
-            order_type=report.order_type, quantity=report.quantity, price=report.price,
-            trigger_price=report.trigger_price, time_in_force=report.time_in_force,
-            ts_event=0, ts_init=0,
-        )
-        order = trade.order
-        record = _Record(command=submit, order_id=order.orderId, contract=qualified.contract,
-                         order=order, quantity=report.quantity, price=report.price,
-                         trigger_price=report.trigger_price, perm_id=order.permId,
-                         accepted=True, status=report.status)
+        record = OrderRecord.adopted(trade, report, client_order_id, qualified)
+        instrument = qualified.instrument
         for fill in self.ib.fills():
-            if fill.execution.permId == order.permId:
-                self._delivered.add(fill.execution.execId)
-                quantity = to_decimal(fill.execution.shares, qualified.instrument.size_increment)
-                record.filled += quantity
-                record.notional += quantity * to_decimal(fill.execution.price,
-                                                         qualified.instrument.price_increment)
-        self._records[client_order_id] = record
-        self._by_perm_id[order.permId] = record
-        if order.clientId == self.connection.config.client_id:
-            self._by_order_id[order.orderId] = record
+            execution = fill.execution
+            if execution.permId == record.perm_id:
+                self._ledger.mark_delivered(execution.execId)
+                record.add_fill(to_decimal(execution.shares, instrument.size_increment),
+                                to_decimal(execution.price, instrument.price_increment))
+        self._orders.add(record)
         logger.info("%s: adopted order %s (permId %s) from the gateway", self.venue,
-                    client_order_id, order.permId)
+                    client_order_id, record.perm_id)
         return record
 
-    def _rekey(self, trade: Trade) -> _Record | None:
-        """This client's record of `trade` (matched by permId, order id, orderRef), re-keyed.
-
-        After a reconnect ib_async hands out new Trade objects: the record adopts the new
-        order object (what a cancel or modify must send) and indexes its permId.
-        """
-        order = trade.order
-        record = self._by_perm_id.get(order.permId) if order.permId else None
-        if record is None and order.clientId == self.connection.config.client_id:
-            record = self._by_order_id.get(order.orderId)
-        if record is None and order.orderRef:
-            record = self._records.get(order.orderRef)
-        if record is None:
-            return None
-        if order.permId and record.perm_id != order.permId:
-            record.perm_id = order.permId
-            self._by_perm_id[order.permId] = record
-        if order.orderId and order.orderId == record.order_id:
-            record.order = order
-        return record
-
-    def _record_of_fill(self, fill: Fill) -> _Record | None:
-        execution = fill.execution
-        record = self._by_perm_id.get(execution.permId)
-        if record is None and execution.orderRef:
-            record = self._records.get(execution.orderRef)
-        return record
-
-    def _cannot_change(self, record: _Record | None, client_order_id: str) -> str:
+    def _cannot_change(self, record: OrderRecord | None, client_order_id: str) -> str:
         if record is None:
             return f"order {client_order_id}: unknown at {self.venue}"
         if record.closed:
@@ -582,23 +472,22 @@ class IbkrExecutionClient:
         if not self.connection.connected:
             raise VenueUnavailable(f"{self.venue}: not connected to the gateway, nothing sent")
 
-    def _accept(self, record: _Record) -> None:
+    def _accept(self, record: OrderRecord) -> None:
         if record.accepted or record.closed or not record.perm_id:
             return
         record.accepted = True
         record.status = OrderStatus.ACCEPTED
         now = self._now_ns()
-        self._deliver(OrderAccepted(**self._ids(record), venue_order_id=record.venue_order_id,
+        self._deliver(OrderAccepted(**record.ids, venue_order_id=record.venue_order_id,
                                     ts_event=now, ts_init=now))
 
-    def _updated(self, record: _Record, order: Order) -> None:
+    def _updated(self, record: OrderRecord, order: Order) -> None:
         command = record.pending_modify
         if command is None:
             return
         record.pending_modify = None
         increments = self.contracts.qualified(record.command.instrument_id)
-        price_increment = increments.instrument.price_increment if increments else Decimal(
-            "0.00000001")
+        price_increment = increments.instrument.price_increment if increments else _FINEST
         size_increment = increments.instrument.size_increment if increments else Decimal(1)
         record.quantity = to_decimal(order.totalQuantity, size_increment)
         if command.price is not None:
@@ -606,51 +495,23 @@ class IbkrExecutionClient:
         if command.trigger_price is not None:
             record.trigger_price = to_decimal(order.auxPrice, price_increment)
         now = self._now_ns()
-        self._deliver(OrderUpdated(**self._ids(record), quantity=record.quantity,
+        self._deliver(OrderUpdated(**record.ids, quantity=record.quantity,
                                    price=record.price, trigger_price=record.trigger_price,
                                    venue_order_id=record.venue_order_id, ts_event=now,
                                    ts_init=now))
 
-    def _fill(self, record: _Record, fill: Fill, commission: CommissionReport) -> None:
-        execution = fill.execution
-        exec_id = execution.execId
-        if exec_id in self._delivered:
-            self._duplicate_fills += 1
-            return
-        if not commission.execId:
-            self._awaiting_commission.add(exec_id)
-            return
-        self._accept(record)
+    def _fill(self, record: OrderRecord, fill: Fill, commission: CommissionReport) -> None:
+        if commission.execId and not self._ledger.is_delivered(fill.execution.execId):
+            self._accept(record)  # a fill proves the gateway has the order
         qualified = self.contracts.qualified(record.command.instrument_id)
         if qualified is None:
-            logger.error("fill %s of %s: instrument not qualified, not delivered", exec_id,
-                         record.command.client_order_id)
+            logger.error("fill %s of %s: instrument not qualified, not delivered",
+                         fill.execution.execId, record.command.client_order_id)
             return
-        instrument = qualified.instrument
-        quantity = to_decimal(execution.shares, instrument.size_increment)
-        price = to_decimal(execution.price, instrument.price_increment)
-        self._delivered.add(exec_id)
-        self._awaiting_commission.discard(exec_id)
-        self._fills += 1
-        self._recovered += not self.connection.synced  # found by a (re)connect's sync
-        record.filled += quantity
-        record.notional += quantity * price
-        if record.filled >= record.quantity:
-            self._close(record, OrderStatus.FILLED)
-        elif not record.closed:
-            record.status = OrderStatus.PARTIALLY_FILLED
-        self._deliver(OrderFilled(
-            **self._ids(record), venue_order_id=record.venue_order_id, trade_id=exec_id,
-            side=record.command.side, last_quantity=quantity, last_price=price,
-            commission=Decimal(repr(commission.commission)),
-            commission_currency=commission.currency or instrument.quote_currency,
-            liquidity_side=liquidity_side(execution.lastLiquidity),
-            ts_event=to_ns(execution.time), ts_init=self._now_ns(),
-        ))
-
-    def _close(self, record: _Record, status: OrderStatus) -> None:
-        record.status = status
-        record.pending_cancel = record.pending_modify = None
+        filled = self._ledger.take(record, fill, commission, qualified.instrument,
+                                   ts_init=self._now_ns(), recovered=not self.connection.synced)
+        if filled is not None:
+            self._deliver(filled)
 
     def _reject(self, command: SubmitOrder, reason: str) -> None:
         self._rejected += 1
@@ -660,89 +521,12 @@ class IbkrExecutionClient:
                                     instrument_id=command.instrument_id, reason=reason,
                                     ts_event=now, ts_init=now))
 
-    @staticmethod
-    def _ids(record: _Record) -> _OrderIds:
-        command = record.command
-        return {"strategy_id": command.strategy_id, "client_order_id": command.client_order_id,
-                "instrument_id": command.instrument_id}
-
     def _deliver(self, event: Event) -> None:
         self._sink(event)
 
     # -- reports -----------------------------------------------------------------------------
 
-    def _report(self, record: _Record) -> OrderStatusReport:
-        command = record.command
-        average = None
-        if record.filled:
-            qualified = self.contracts.qualified(command.instrument_id)
-            increment = qualified.instrument.price_increment if qualified else Decimal(
-                "0.00000001")
-            average = (record.notional / record.filled).quantize(increment)
-        status = record.status
-        return OrderStatusReport(
-            venue=self.venue, instrument_id=command.instrument_id,
-            client_order_id=command.client_order_id, venue_order_id=record.venue_order_id,
-            side=command.side, order_type=command.order_type, quantity=record.quantity,
-            status=status, filled_quantity=record.filled, average_fill_price=average,
-            price=record.price, trigger_price=record.trigger_price,
-            time_in_force=command.time_in_force, reason=record.reason,
-        )
-
-    def _external_report(self, trade: Trade) -> OrderStatusReport | None:
-        """A report of an order this client has no record of (another client's, or placed
-        by an earlier run: its orderRef is then the client order id)."""
-        instrument_id = self.contracts.instrument_id_of(trade.contract.conId)
-        qualified = self.contracts.qualified(instrument_id) if instrument_id else None
-        if qualified is None or instrument_id is None or not trade.order.permId:
-            return None
-        instrument = qualified.instrument
-        order, state = trade.order, trade.orderStatus
-        filled = to_decimal(state.filled, instrument.size_increment)
-        quantity = to_decimal(order.totalQuantity, instrument.size_increment)
-        if state.status in ("Cancelled", "ApiCancelled"):
-            status = OrderStatus.CANCELED
-        elif state.status == "Filled" or (quantity and filled >= quantity):
-            status = OrderStatus.FILLED
-        elif state.status == "Inactive":
-            status = OrderStatus.REJECTED
-        else:
-            status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACCEPTED
-        order_type = order_type_of(order.orderType)
-        has_limit = order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-        has_stop = order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
-        return OrderStatusReport(
-            venue=self.venue, instrument_id=instrument_id,
-            client_order_id=order.orderRef or None, venue_order_id=str(order.permId),
-            side=side_of(order.action), order_type=order_type, quantity=quantity,
-            status=status, filled_quantity=filled,
-            average_fill_price=to_decimal(state.avgFillPrice, instrument.price_increment)
-            if filled else None,
-            price=to_decimal(order.lmtPrice, instrument.price_increment) if has_limit else None,
-            trigger_price=to_decimal(order.auxPrice, instrument.price_increment)
-            if has_stop else None,
-            time_in_force=time_in_force_of(order.tif) if order.tif else TimeInForce.GTC,
-        )
-
-    def _fill_report(self, fill: Fill, commission: CommissionReport | None) -> FillReport | None:
-        execution = fill.execution
-        instrument_id = self.contracts.instrument_id_of(fill.contract.conId)
-        qualified = self.contracts.qualified(instrument_id) if instrument_id else None
-        if qualified is None or instrument_id is None:
-            return None
-        instrument = qualified.instrument
-        record = self._record_of_fill(fill)
-        return FillReport(
-            venue=self.venue, instrument_id=instrument_id,
-            client_order_id=record.command.client_order_id if record else (
-                execution.orderRef or None),
-            venue_order_id=str(execution.permId), trade_id=execution.execId,
-            side=OrderSide.BUY if execution.side == "BOT" else OrderSide.SELL,
-            last_quantity=to_decimal(execution.shares, instrument.size_increment),
-            last_price=to_decimal(execution.price, instrument.price_increment),
-            commission=Decimal(repr(commission.commission)) if commission else Decimal(0),
-            commission_currency=(commission.currency if commission else "")
-            or instrument.quote_currency,
-            liquidity_side=liquidity_side(execution.lastLiquidity),
-            ts_event=to_ns(execution.time),
-        )
+    def _record_report(self, record: OrderRecord) -> OrderStatusReport:
+        qualified = self.contracts.qualified(record.command.instrument_id)
+        increment = qualified.instrument.price_increment if qualified else _FINEST
+        return record_report(self.venue, record, increment)
