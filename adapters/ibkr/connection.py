@@ -77,7 +77,10 @@ class IbkrConnection:
         self.ib = IB()
         self._backoff = Backoff(config.backoff)
         self._malformed = _CountingHandler()
-        decoder_logger = logging.getLogger(f"ib_async.Decoder.{name}.{config.client_id}")
+        # A logger of this connection's own, outside logging's registry (so it goes with
+        # the connection and counts only its decoder), propagating to ib_async's.
+        decoder_logger = logging.Logger(f"ib_async.Decoder.{name}.{config.client_id}")
+        decoder_logger.parent = logging.getLogger("ib_async.Decoder")
         decoder_logger.addHandler(self._malformed)
         self.ib.client.decoder.logger = decoder_logger
         self._connects = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.ibkr import Backoff, BackoffConfig
+from adapters.ibkr import Backoff, BackoffConfig, IbkrConnection, IbkrConnectionConfig
 
 
 def test_delays_grow_then_cap_within_the_jitter() -> None:
@@ -27,3 +27,13 @@ def test_no_jitter_is_exact() -> None:
     backoff = Backoff(BackoffConfig(initial_s=0.5, jitter=0.0))
 
     assert [backoff.delay(a) for a in range(3)] == [0.5, 1.0, 2.0]
+
+
+def test_each_connection_counts_only_its_own_decode_errors() -> None:
+    first = IbkrConnection(IbkrConnectionConfig(client_id=3), name="IBKR")
+    second = IbkrConnection(IbkrConnectionConfig(client_id=3), name="IBKR")
+
+    first.ib.client.decoder.interpret(["1", "6", "1", "4"])  # a tickPrice 3 fields short
+
+    assert first.statistics().malformed_messages == 1
+    assert second.statistics().malformed_messages == 0
