@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 import msgspec
@@ -51,6 +52,8 @@ class ConnectionStatistics(msgspec.Struct, frozen=True, kw_only=True):
     disconnects: int
     failed_attempts: int
     malformed_messages: int
+    handler_errors: int
+    """Exceptions raised by the owners' handlers of ib_async events (logged, isolated)."""
     connected: bool
 
 
@@ -86,6 +89,7 @@ class IbkrConnection:
         self._connects = 0
         self._disconnects = 0
         self._failed = 0
+        self._handler_errors = 0
         self._lost: anyio.Event | None = None
         self._synced = False
         self.ib.disconnectedEvent += self._on_disconnected
@@ -112,8 +116,22 @@ class IbkrConnection:
         return ConnectionStatistics(
             connects=self._connects, disconnects=self._disconnects,
             failed_attempts=self._failed, malformed_messages=self._malformed.count,
-            connected=self.connected,
+            handler_errors=self._handler_errors, connected=self.connected,
         )
+
+    def listen(self, event: Any, handler: Callable[..., None]) -> None:
+        """Call `handler` on each emit of one of `ib`'s events (an eventkit Event: untyped).
+
+        eventkit would log an exception from a handler and carry on, unseen: here it is
+        logged with what was emitted and counted in `handler_errors`, and the next
+        message is handled as usual (one bad message never stops the stream).
+        """
+        event.connect(handler, error=self._on_handler_error)
+
+    def _on_handler_error(self, source: Any, error: Exception) -> None:
+        self._handler_errors += 1
+        logger.error("%s: handler of %s failed: %r", self.name, source.name(), error,
+                     exc_info=error)
 
     async def run(
         self,

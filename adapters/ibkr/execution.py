@@ -140,12 +140,12 @@ class IbkrExecutionClient:
         """Awaited after each reconnect's re-sync (not the first connect), before the
         client reports itself back: the execution bridge's `reconnected`, so the node
         reconciles the venue before another command leaves."""
-        ib = self.connection.ib
-        ib.openOrderEvent += self._on_open_order
-        ib.orderStatusEvent += self._on_order_status
-        ib.execDetailsEvent += self._on_exec_details
-        ib.commissionReportEvent += self._on_commission_report
-        ib.errorEvent += self._on_error
+        ib, listen = self.connection.ib, self.connection.listen
+        listen(ib.openOrderEvent, self._on_open_order)
+        listen(ib.orderStatusEvent, self._on_order_status)
+        listen(ib.execDetailsEvent, self._on_exec_details)
+        listen(ib.commissionReportEvent, self._on_commission_report)
+        listen(ib.errorEvent, self._on_error)
 
     @property
     def venue(self) -> str:

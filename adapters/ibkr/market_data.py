@@ -108,9 +108,8 @@ class IbkrMarketDataClient:
         self._tickers: dict[str, Ticker] = {}
         self._bar_lists: dict[str, RealTimeBarList] = {}
         self._quotes = self._trades = self._bars = self._malformed = self._resubscribed = 0
-        ib = self.connection.ib
-        ib.pendingTickersEvent += self._on_tickers
-        ib.barUpdateEvent += self._on_bar_update
+        self.connection.listen(self.connection.ib.pendingTickersEvent, self._on_tickers)
+        self.connection.listen(self.connection.ib.barUpdateEvent, self._on_bar_update)
 
     @classmethod
     def from_feed(cls, config: IbkrFeedConfig, sink: MarketDataSink, *,

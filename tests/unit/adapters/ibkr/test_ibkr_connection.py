@@ -37,3 +37,20 @@ def test_each_connection_counts_only_its_own_decode_errors() -> None:
 
     assert first.statistics().malformed_messages == 1
     assert second.statistics().malformed_messages == 0
+
+
+def test_a_failing_handler_is_counted_and_the_next_emit_still_handled() -> None:
+    connection = IbkrConnection(IbkrConnectionConfig(), name="IBKR")
+    seen: list[int] = []
+
+    def handler(req_id: int, code: int, text: str, contract: object) -> None:
+        seen.append(req_id)
+        if req_id == 1:
+            raise ValueError("bad message")
+
+    connection.listen(connection.ib.errorEvent, handler)
+    connection.ib.errorEvent.emit(1, 2104, "farm OK", None)
+    connection.ib.errorEvent.emit(2, 2104, "farm OK", None)
+
+    assert seen == [1, 2]
+    assert connection.statistics().handler_errors == 1
