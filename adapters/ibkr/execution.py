@@ -104,6 +104,7 @@ class IbkrExecutionStatistics(msgspec.Struct, frozen=True, kw_only=True):
     fills_awaiting_commission: int
     duplicate_fills_ignored: int
     fills_recovered: int
+    fills_malformed: int
     errors: int
     notices: int
 
@@ -167,6 +168,7 @@ class IbkrExecutionClient:
             duplicates_rejected=self._duplicates, fills=fills.fills,
             fills_awaiting_commission=fills.awaiting_commission,
             duplicate_fills_ignored=fills.duplicates_ignored, fills_recovered=fills.recovered,
+            fills_malformed=fills.malformed,
             errors=self._errors, notices=self._notices,
         )
 

@@ -8,6 +8,7 @@ each execId once, ever (across reconnects), and counts what it held back or refu
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import msgspec
@@ -22,12 +23,16 @@ from engine.events.market import Instrument
 
 __all__ = ("FillLedger", "FillStatistics")
 
+logger = logging.getLogger(__name__)
+
 
 class FillStatistics(msgspec.Struct, frozen=True, kw_only=True):
     fills: int
     awaiting_commission: int
     duplicates_ignored: int
     recovered: int
+    malformed: int
+    """Executions with a size or price that is not a positive number (skipped, logged)."""
 
 
 class FillLedger:
@@ -36,11 +41,12 @@ class FillLedger:
     def __init__(self) -> None:
         self._delivered: set[str] = set()
         self._awaiting: set[str] = set()
-        self._fills = self._duplicates = self._recovered = 0
+        self._fills = self._duplicates = self._recovered = self._malformed = 0
 
     def statistics(self) -> FillStatistics:
         return FillStatistics(fills=self._fills, awaiting_commission=len(self._awaiting),
-                              duplicates_ignored=self._duplicates, recovered=self._recovered)
+                              duplicates_ignored=self._duplicates, recovered=self._recovered,
+                              malformed=self._malformed)
 
     def is_delivered(self, exec_id: str) -> bool:
         return exec_id in self._delivered
@@ -72,6 +78,11 @@ class FillLedger:
         price = to_decimal(execution.price, instrument.price_increment)
         self._delivered.add(exec_id)
         self._awaiting.discard(exec_id)
+        if not (quantity.is_finite() and quantity > 0 and price.is_finite() and price > 0):
+            self._malformed += 1
+            logger.error("execution %s of %s: size %r at %r is not a fill, skipped", exec_id,
+                         record.command.client_order_id, execution.shares, execution.price)
+            return None
         self._fills += 1
         self._recovered += recovered
         record.add_fill(quantity, price)

@@ -75,3 +75,14 @@ def test_executions_marked_delivered_are_never_delivered() -> None:
                         ts_init=1, recovered=False)
 
     assert taken is None and order.filled == 0
+
+
+def test_an_execution_without_a_positive_size_and_price_is_skipped_and_counted() -> None:
+    ledger, order = FillLedger(), record()
+
+    taken = ledger.take(order, fill("e.04", float("nan"), 150.0),
+                        CommissionReport(execId="e.04", commission=1.0), INSTRUMENT,
+                        ts_init=1, recovered=False)
+
+    assert taken is None and order.filled == 0
+    assert ledger.statistics().malformed == 1
