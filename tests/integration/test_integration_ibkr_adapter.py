@@ -324,3 +324,29 @@ async def test_positions_and_account_from_the_gateway(setup: Setup) -> None:
     assert account.account_id == setup.fake.account
     assert [(b.currency, b.total, b.free) for b in account.balances] == [
         ("USD", Decimal("100000.00"), Decimal("100000.00"))]
+
+
+async def test_unsubscribe_cancels_the_stream_once_no_kind_needs_it(setup: Setup) -> None:
+    fake, client = setup.fake, setup.market_data
+    quotes = DataSubscription(kind="quotes", instrument_id="EUR/USD.IBKR")
+    trades = DataSubscription(kind="trades", instrument_id="EUR/USD.IBKR")
+    bars = DataSubscription(kind="bars", instrument_id="EUR/USD.IBKR", timeframe="5s")
+    for subscription in (quotes, trades, bars):
+        await client.subscribe(subscription)
+    with anyio.fail_after(TIMEOUT):
+        await fake.wait_until(lambda: fake.subscriber_count(EUR_CON_ID) == 1
+                              and fake.subscriber_count(EUR_CON_ID, "realtime_bars") == 1)
+
+    await client.unsubscribe(quotes)
+    await setup.settle()
+    still_streaming = fake.subscriber_count(EUR_CON_ID)
+    await client.unsubscribe(trades)
+    await client.unsubscribe(bars)
+    await setup.settle()
+
+    assert still_streaming == 1  # trades still need the market data stream
+    assert fake.subscriber_count(EUR_CON_ID) == 0
+    assert fake.subscriber_count(EUR_CON_ID, "realtime_bars") == 0
+    assert client.subscriptions() == []
+    whats = {f[16] for f in fake.requests_by_client[22] if f[0] == "50"}  # whatToShow
+    assert whats == {"MIDPOINT"}  # FX bars are of the midpoint
