@@ -17,8 +17,10 @@ Fills
 Errors
     ib_async turns most error codes on an order into status "Cancelled" (201 included);
     the client ignores statuses ib_async made up from an error (their log entry carries
-    the code) and reads the code itself (`parsing.classify_error`): a rejection is an
-    OrderRejected with IB's reason, a notice changes nothing.
+    the code) and reads the code itself (`parsing.classify_error`): a notice changes
+    nothing; 202 cancels; a refusal answers the cancel or modify in flight, else rejects
+    an order not yet working (OrderRejected with IB's reason); on a working order only
+    201 rejects, any other error leaves it to the gateway's order status.
 
 Reconnects
     `IbkrConnection` reconnects with backoff; every time, `_resync` qualifies the
@@ -91,6 +93,7 @@ __all__ = ("IbkrExecutionClient", "IbkrExecutionStatistics")
 
 logger = logging.getLogger(__name__)
 
+_REJECTED_CODE: Final = 201
 _FINEST: Final = Decimal("0.00000001")
 """The increment of an instrument the gateway has not qualified (never for a fill)."""
 
@@ -248,7 +251,16 @@ class IbkrExecutionClient:
         if command.trigger_price is not None:
             order.auxPrice = float(command.trigger_price)
         record.pending_modify = command
-        self.ib.placeOrder(record.contract, order)
+        try:
+            self.ib.placeOrder(record.contract, order)
+        except AssertionError:
+            # ib_async asserts its trade is not done; it takes some error codes on a live
+            # order for a cancel (the adapter does not), so it may refuse a valid modify.
+            record.pending_modify = None
+            self._deliver(command_rejected(
+                OrderModifyRejected, command,
+                f"order {command.client_order_id}: ib_async holds it as done, not sent",
+                self._now_ns()))
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -379,13 +391,18 @@ class IbkrExecutionClient:
         elif record.pending_modify is not None and record.accepted and not record.closed:
             modify, record.pending_modify = record.pending_modify, None
             self._deliver(command_rejected(OrderModifyRejected, modify, reason, now))
-        elif not record.closed:
-            # 201 (and any refusal of an order): a rejection, before or after acceptance.
+        elif not record.closed and (not record.accepted or code == _REJECTED_CODE):
+            # Any refusal before the order worked; 201 ("Order rejected") also after.
             record.reason = reason
             record.close(OrderStatus.REJECTED)
             self._rejected += 1
             self._deliver(OrderRejected(**record.ids, reason=reason, ts_event=now,
                                         ts_init=now))
+        else:
+            # On a working order, with nothing asked: the gateway's order status, not the
+            # error, says whether it still works (ib_async would call it cancelled).
+            logger.warning("%s: order %s: %s (left working)", self.venue,
+                           record.command.client_order_id, reason)
 
     # -- re-sync -----------------------------------------------------------------------------
 

@@ -31,8 +31,10 @@ from engine.events.fills import OrderFilled
 from engine.events.market import Bar, QuoteTick, TradeTick
 from engine.events.orders import (
     CancelOrder,
+    ModifyOrder,
     OrderAccepted,
     OrderCanceled,
+    OrderModifyRejected,
     OrderRejected,
     SubmitOrder,
 )
@@ -350,3 +352,23 @@ async def test_unsubscribe_cancels_the_stream_once_no_kind_needs_it(setup: Setup
     assert client.subscriptions() == []
     whats = {f[16] for f in fake.requests_by_client[22] if f[0] == "50"}  # whatToShow
     assert whats == {"MIDPOINT"}  # FX bars are of the midpoint
+
+
+async def test_an_error_on_a_working_order_leaves_it_working(setup: Setup) -> None:
+    fake, client = setup.fake, setup.execution
+    await client.submit_order(submit("w-1", OrderSide.BUY, 1, "140.00"))
+    await setup.wait(setup.events, of(OrderAccepted, "w-1"))
+
+    fake.send_error(fake.order_by_ref("w-1"), 161, "Cancel attempted when order is not in "
+                    "a cancellable state.")  # ib_async calls the trade cancelled
+    await setup.settle()
+    modify = ModifyOrder(strategy_id="s1", client_order_id="w-1", instrument_id="AAPL.IBKR",
+                         price=Decimal("139.00"), ts_event=0, ts_init=0)
+    await client.modify_order(modify, None)
+    refused = await setup.wait(setup.events, of(OrderModifyRejected, "w-1"))
+    fake.trade_through(AAPL_CON_ID, Decimal("139.50"))
+    filled = await setup.wait(setup.events, of(OrderFilled, "w-1"))
+
+    assert not [e for e in setup.events.events if type(e) in (OrderRejected, OrderCanceled)]
+    assert "ib_async holds it as done" in getattr(refused, "reason", "")
+    assert getattr(filled, "last_price", None) == Decimal("139.50")  # still at its limit

@@ -26,7 +26,7 @@ The protocol subset:
 
 Test controls on `FakeTws`: `trade_through` (fill working orders a price reaches, fully
 or at most `max_quantity`), `fill`, `reject_next` (the next new order gets that error
-code), `hold_commissions`/`release_commissions`, `cancel_by_gateway`,
+code), `hold_commissions`/`release_commissions`, `cancel_by_gateway`, `send_error`,
 `drop_connections`, `refuse_connections`/`accept_connections`, `push_quote`,
 `push_trade`, `push_bar`, `push_raw`, `historical_bars`, `wait_until`, `on_request` (a
 callback as each request arrives: a benchmark stamps placeOrder with it).

@@ -251,6 +251,12 @@ class FakeTws:
             if session is not None:
                 self._send(session, messages.commission_report(execution))
 
+    def send_error(self, order: FakeOrder, code: int, text: str) -> None:
+        """Send error `code` about `order` to the client that placed it (state unchanged)."""
+        session = self._session_of(order.client_id)
+        if session is not None:
+            self._send(session, messages.error(self.server_version, order.order_id, code, text))
+
     def cancel_by_gateway(self, order: FakeOrder, code: int = 202,
                           text: str = "Order Canceled - reason:") -> None:
         """Cancel a working order from the gateway's side (a DAY order at the close, say)."""
