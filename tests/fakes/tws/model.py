@@ -1,11 +1,21 @@
-"""What the fake gateway knows: its contracts, the orders placed with it, their executions."""
+"""What the fake gateway knows (its contracts, the orders placed with it, their executions)
+and the rules it applies to them (validation, fills, cash and positions)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-__all__ = ("ContractSpec", "FakeExecution", "FakeOrder", "default_contracts")
+__all__ = (
+    "ContractSpec",
+    "FakeExecution",
+    "FakeOrder",
+    "cash",
+    "default_contracts",
+    "fillable",
+    "positions",
+    "validation_error",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +127,56 @@ class FakeExecution:
     average: Decimal
     commission: Decimal
     liquidity: int  # 1 added (maker), 2 removed (taker)
+
+
+def validation_error(spec: ContractSpec, quantity: Decimal, limit_price: Decimal | None,
+                     aux_price: Decimal | None) -> tuple[int, str] | None:
+    """The error code and text the gateway answers a new order's terms with, if any."""
+    if quantity <= 0:
+        return 434, "The order size cannot be zero."
+    if quantity % spec.size_increment:
+        return 201, ("Order rejected - reason:The order size is not a multiple of the "
+                     f"size increment {spec.size_increment}")
+    for price in (limit_price, aux_price):
+        if price is not None and price % spec.min_tick:
+            return 110, ("The price does not conform to the minimum price variation for "
+                         "this contract.")
+    return None
+
+
+def fillable(order: FakeOrder, price: Decimal) -> bool:
+    """Whether a trade at `price` fills `order` (a stop it reaches is triggered first)."""
+    buy = order.action == "BUY"
+    if order.order_type in ("STP", "STP LMT") and not order.triggered:
+        trigger = order.aux_price
+        if trigger is None or not ((price >= trigger) if buy else (price <= trigger)):
+            return False
+        order.triggered = True
+    if order.order_type in ("MKT", "STP"):
+        return True
+    limit = order.limit_price
+    return limit is not None and ((price <= limit) if buy else (price >= limit))
+
+
+def cash(starting_cash: Decimal, executions: list[FakeExecution]) -> Decimal:
+    """The account's cash: the starting cash less what executions bought and cost."""
+    total = starting_cash
+    for execution in executions:
+        sign = 1 if execution.order.action == "BUY" else -1
+        multiplier = Decimal(execution.order.contract.multiplier or 1)
+        total -= sign * execution.shares * execution.price * multiplier
+        total -= execution.commission
+    return total
+
+
+def positions(executions: list[FakeExecution]) -> list[tuple[ContractSpec, Decimal, Decimal]]:
+    """Net quantity and average cost per contract, from the executions."""
+    totals: dict[int, tuple[ContractSpec, Decimal, Decimal]] = {}
+    for execution in executions:
+        spec = execution.order.contract
+        sign = 1 if execution.order.action == "BUY" else -1
+        _, quantity, cost = totals.get(spec.con_id, (spec, Decimal(0), Decimal(0)))
+        totals[spec.con_id] = (spec, quantity + sign * execution.shares,
+                               cost + sign * execution.shares * execution.price)
+    return [(spec, quantity, cost / quantity if quantity else Decimal(0))
+            for spec, quantity, cost in totals.values()]

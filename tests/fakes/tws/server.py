@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tests.fakes.tws import messages
-from tests.fakes.tws.model import ContractSpec, FakeExecution, FakeOrder, default_contracts
+from tests.fakes.tws.model import (
+    ContractSpec,
+    FakeExecution,
+    FakeOrder,
+    cash,
+    default_contracts,
+    fillable,
+    positions,
+    validation_error,
+)
 from tests.fakes.tws.wire import Field, encode_message, read_frame, read_greeting
 
 __all__ = ("SUPPORTED_VERSIONS", "FakeTws", "Rejection")
@@ -200,7 +209,7 @@ class FakeTws:
         for order in list(self.orders.values()):
             if not order.is_working or order.contract.con_id != con_id:
                 continue
-            if not self._fillable(order, price):
+            if not fillable(order, price):
                 continue
             quantity = order.remaining if max_quantity is None else min(
                 order.remaining, max_quantity)
@@ -237,7 +246,7 @@ class FakeTws:
             else:
                 self._send(session, messages.commission_report(execution))
         for subscriber in self._sessions:
-            for spec, quantity, cost in self._positions():
+            for spec, quantity, cost in positions(self.executions):
                 if subscriber.positions and spec.con_id == order.contract.con_id:
                     self._send(subscriber, messages.position(self.account, spec, quantity, cost))
         self._notify()
@@ -315,7 +324,7 @@ class FakeTws:
         version = self.server_version
         if message_id == 61:  # reqPositions: the positions, then an update after each fill
             session.positions = True
-            for spec, quantity, cost in self._positions():
+            for spec, quantity, cost in positions(self.executions):
                 self._send(session, messages.position(self.account, spec, quantity, cost))
             self._send(session, [62, 1])
         elif message_id in (5, 16):  # reqOpenOrders, reqAllOpenOrders
@@ -331,9 +340,9 @@ class FakeTws:
             self._send(session, [102])
         elif message_id == 6:  # reqAccountUpdates
             if fields[2] == "1":
-                cash = f"{self._cash():.2f}"
-                for key, value in (("NetLiquidation", cash), ("TotalCashValue", cash),
-                                   ("AvailableFunds", cash)):
+                money = f"{cash(self.starting_cash, self.executions):.2f}"
+                for key, value in (("NetLiquidation", money), ("TotalCashValue", money),
+                                   ("AvailableFunds", money)):
                     self._send(session, [6, 2, key, value, "USD", self.account])
                 self._send(session, [54, 1, self.account])
         elif message_id == 76:  # reqAccountUpdatesMulti
@@ -400,7 +409,7 @@ class FakeTws:
         quantity = Decimal(quantity_text or "0")
         limit_price = Decimal(limit_text) if limit_text else None
         aux_price = Decimal(aux_text) if aux_text else None
-        problem = self._validate(spec, quantity, limit_price, aux_price)
+        problem = validation_error(spec, quantity, limit_price, aux_price)
         if problem is None and existing is None and self.reject_next is not None:
             problem, self.reject_next = (self.reject_next.code, self.reject_next.text), None
         if problem is not None:
@@ -427,19 +436,6 @@ class FakeTws:
         self._send(session, messages.open_order(version, order))
         self._send(session, messages.order_status(order))
 
-    def _validate(self, spec: ContractSpec, quantity: Decimal, limit_price: Decimal | None,
-                  aux_price: Decimal | None) -> tuple[int, str] | None:
-        if quantity <= 0:
-            return 434, "The order size cannot be zero."
-        if quantity % spec.size_increment:
-            return 201, ("Order rejected - reason:The order size is not a multiple of the "
-                         f"size increment {spec.size_increment}")
-        for price in (limit_price, aux_price):
-            if price is not None and price % spec.min_tick:
-                return 110, ("The price does not conform to the minimum price variation "
-                             "for this contract.")
-        return None
-
     def _cancel_request(self, session: _Session, order_id: int) -> None:
         order = self._order_of(session.client_id, order_id)
         if order is None or not order.is_working:
@@ -457,42 +453,7 @@ class FakeTws:
             self._send(session, messages.error(self.server_version, order.order_id, code, text))
         self._notify()
 
-    @staticmethod
-    def _fillable(order: FakeOrder, price: Decimal) -> bool:
-        buy = order.action == "BUY"
-        if order.order_type in ("STP", "STP LMT") and not order.triggered:
-            assert order.aux_price is not None
-            if (price >= order.aux_price) if buy else (price <= order.aux_price):
-                order.triggered = True
-            else:
-                return False
-        if order.order_type in ("MKT", "STP"):
-            return True
-        limit = order.limit_price
-        return limit is not None and ((price <= limit) if buy else (price >= limit))
-
     # -- helpers ----------------------------------------------------------------------------
-
-    def _cash(self) -> Decimal:
-        """The account's cash: the starting cash less what executions bought and cost."""
-        cash = self.starting_cash
-        for execution in self.executions:
-            sign = 1 if execution.order.action == "BUY" else -1
-            multiplier = Decimal(execution.order.contract.multiplier or 1)
-            cash -= sign * execution.shares * execution.price * multiplier
-            cash -= execution.commission
-        return cash
-
-    def _positions(self) -> list[tuple[ContractSpec, Decimal, Decimal]]:
-        totals: dict[int, tuple[ContractSpec, Decimal, Decimal]] = {}
-        for execution in self.executions:
-            spec = execution.order.contract
-            sign = 1 if execution.order.action == "BUY" else -1
-            _, quantity, cost = totals.get(spec.con_id, (spec, Decimal(0), Decimal(0)))
-            totals[spec.con_id] = (spec, quantity + sign * execution.shares,
-                                   cost + sign * execution.shares * execution.price)
-        return [(spec, quantity, cost / quantity if quantity else Decimal(0))
-                for spec, quantity, cost in totals.values()]
 
     def _spec(self, contract_fields: list[str]) -> ContractSpec | None:
         found = [spec for spec in self.contracts if spec.matches(contract_fields)]
