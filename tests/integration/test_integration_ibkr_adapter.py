@@ -372,3 +372,23 @@ async def test_an_error_on_a_working_order_leaves_it_working(setup: Setup) -> No
     assert not [e for e in setup.events.events if type(e) in (OrderRejected, OrderCanceled)]
     assert "ib_async holds it as done" in getattr(refused, "reason", "")
     assert getattr(filled, "last_price", None) == Decimal("139.50")  # still at its limit
+
+
+async def test_an_instrument_the_gateway_does_not_know_is_refused_naming_it(
+    setup: Setup,
+) -> None:
+    unknown = IbkrContractConfig(instrument_id="NOPE.IBKR", sec_type="STK", symbol="NOPE")
+    events = EventRecorder()
+    client = IbkrExecutionClient(IbkrVenueConfig(
+        connection=connection(setup.fake.port, 23), contracts=(AAPL, unknown)), events)
+    async with anyio.create_task_group() as tasks:
+        with anyio.fail_after(TIMEOUT):
+            await tasks.start(client.run)
+        await client.submit_order(msgspec.structs.replace(
+            submit("n-1", OrderSide.BUY, 1), instrument_id="NOPE.IBKR"))
+        tasks.cancel_scope.cancel()
+
+    [rejected] = events.events
+    assert isinstance(rejected, OrderRejected)
+    assert "NOPE.IBKR: no IB contract" in rejected.reason
+    assert client.contracts.qualified("AAPL.IBKR") is not None
