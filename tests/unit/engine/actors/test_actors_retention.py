@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from adapters.sim import SimVenue, SimVenueConfig
+from adapters.sim import SimExecutionClient, SimVenue, SimVenueConfig
 from engine.actors.retention import RetentionConfig, apply_retention
 from engine.actors.risk import RiskConfig
 from engine.clock import LiveClock
@@ -26,7 +26,7 @@ from engine.events.market import Bar
 from engine.events.system import SessionStarted
 from engine.graph import GraphSnapshot, TradingGraph, topic_for
 from engine.persistence import JournalRecord
-from engine.runtime import Inbox, LiveRunner, NodeConfig, Replay, replay_inputs
+from engine.runtime import Inbox, LiveRunner, NodeConfig, Replay, reconcile, replay_inputs
 from engine.strategy import Strategy
 from engine.testing import (
     BAR_TYPE,
@@ -263,3 +263,39 @@ def test_node_config_retention_defaults_and_a_bad_field_is_named() -> None:
 def test_retention_config_horizon_is_in_nanoseconds() -> None:
     assert RetentionConfig(late_fill_horizon_s=1.5).late_fill_horizon_ns == 1_500_000_000
     assert Decimal(RetentionConfig().late_fill_horizon_s) == Decimal(86_400)
+
+
+async def test_reconciliation_after_a_retaining_session_agrees_with_the_venue() -> None:
+    # The resting order is open since the first bar, so reconciliation asks the venue for
+    # every trade since then: the venue must not report one of an order let go.
+    graph, _, _ = live_session(300, WINDOW)
+    venue = graph.market_driven_venues[0]
+    assert isinstance(venue, SimVenue)
+    injected: list[object] = []
+
+    report = await reconcile(SimExecutionClient(venue), graph, since_ns=0,
+                             now_ns=graph.clock.timestamp_ns(),
+                             inject=lambda event, endpoint: injected.append(event))
+
+    assert report.agrees and injected == []
+
+
+async def test_a_venue_reporting_trades_of_evicted_orders_books_nothing_twice() -> None:
+    # A live venue keeps its trade history: reconciliation sees trades of orders the order
+    # manager let go, plans to adopt them as external, and each is refused as stale.
+    graph, clock, venue = build_graph(None)
+    apply_retention([graph.orders, graph.portfolio], WINDOW)  # not the venue
+    replay_inputs(graph, clock, [])
+    for bar in make_bars(closes(60), start_ns=START_NS):
+        clock.hold(bar.ts_event)
+        graph.process(bar, topic_for(bar))
+    before = totals(graph)
+
+    report = await reconcile(SimExecutionClient(venue), graph, since_ns=0,
+                             now_ns=clock.timestamp_ns(),
+                             inject=lambda event, endpoint: graph.bus.send(endpoint, event))
+
+    assert report.external_orders > 0  # what the plan believed
+    assert totals(graph) == before  # and what the books did: nothing
+    stats = graph.orders.statistics()
+    assert stats.stale_fills >= report.external_orders and stats.external_orders == 0
