@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from http_daemon import TOKEN, Daemon, start_daemon
 
+from engine.domain.enums import OrderStatus
+
 INSTRUMENT = "BTC/USDT.SIM"
 
 
@@ -275,5 +277,5 @@ def test_a_retaining_daemon_lists_the_recent_orders_and_fills_with_exact_totals(
     assert stats.fills_applied >= 4 and stats.fills_evicted == stats.fills_applied - 2
     assert fills["total"] == 2 and following["total"] == 2
     assert following["items"][0] != fills["items"][0]  # the older of the two kept
-    closed = [o for o in orders["items"] if o["status"] in {"filled", "canceled", "denied"}]
-    assert len(closed) == 1
+    closed = [o for o in orders["items"] if OrderStatus(o["status"]).is_closed]
+    assert len(closed) == 1  # the window: every open order, and one closed
