@@ -146,6 +146,7 @@ class OrderManagerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     closed: list[str] = []
     fill_times: dict[str, int] = {}
     watermark: int | None = None
+    evicted_counts: list[tuple[str, OrderStatus, int]] = []
 
 
 class OrderManager(Actor):
@@ -178,6 +179,8 @@ class OrderManager(Actor):
         self._fill_times: dict[str, int] = {}
         self._replaced_ids: dict[str, list[str]] = {}
         self._watermark: int | None = None
+        # (instrument id, final status) -> orders let go: `order_counts` stays exact.
+        self._evicted_counts: dict[tuple[str, OrderStatus], int] = {}
         self._evicted = 0
         self._stale = 0
         self._submitted = 0
@@ -223,6 +226,7 @@ class OrderManager(Actor):
             closed=list(self._closed),
             fill_times=dict(self._fill_times),
             watermark=self._watermark,
+            evicted_counts=[(*key, count) for key, count in sorted(self._evicted_counts.items())],
         )
 
     def restore_state(self, state: OrderManagerSnapshot) -> None:
@@ -235,6 +239,8 @@ class OrderManager(Actor):
         self._closed = deque(state.closed)
         self._fill_times = dict(state.fill_times)
         self._watermark = state.watermark
+        self._evicted_counts = {(instrument_id, status): count
+                                for instrument_id, status, count in state.evicted_counts}
         self._order_trades = {}
         self._replaced_ids = {}
         if self._retention is None:
@@ -278,6 +284,15 @@ class OrderManager(Actor):
     def has_trade(self, client_order_id: str, trade_id: str) -> bool:
         """True when the fill `trade_id` of the order is already booked."""
         return (client_order_id, trade_id) in self._trades
+
+    def order_counts(self) -> dict[tuple[str, OrderStatus], int]:
+        """How many orders this session are in each (instrument id, status), exactly: the
+        held ones counted now, the ones retention let go by their final status."""
+        counts = dict(self._evicted_counts)
+        for order in self._orders.values():
+            key = (order.instrument_id, order.status)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def is_retaining(self) -> bool:
         """True when a retention policy bounds the closed orders held (`retain`)."""
@@ -636,6 +651,8 @@ class OrderManager(Actor):
                 del self._by_venue_id[venue_order_id]
         self._open_ended.discard(client_id)
         self._evicted += 1
+        key = (order.instrument_id, order.status)
+        self._evicted_counts[key] = self._evicted_counts.get(key, 0) + 1
 
     def _refuse_stale(self, event: OrderEvent, watermark: int) -> None:
         self._stale += 1

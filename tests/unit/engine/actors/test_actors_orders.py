@@ -740,3 +740,15 @@ def test_a_retaining_snapshot_restores_the_window_and_the_watermark() -> None:
     assert [o.client_order_id for o in restored.manager.orders()] == ["c"]
     assert not restored.manager.has_trade("b", "t-b")
     assert restored.manager.snapshot_state().watermark == 3_000
+
+
+def test_order_counts_stay_exact_when_orders_are_let_go() -> None:
+    harness = retaining(closed_orders=1)
+    harness.submit("open")
+
+    for name in ("a", "b", "c"):
+        trade_once(harness, name)
+
+    assert harness.manager.order_counts() == {
+        (BTC, OrderStatus.FILLED): 3, (BTC, OrderStatus.SUBMITTED): 1}
+    assert len(harness.manager.orders()) == 2

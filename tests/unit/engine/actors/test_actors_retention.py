@@ -158,6 +158,7 @@ def totals(graph: TradingGraph) -> dict[str, Any]:
         "fills": order_stats.fills,
         "submitted": order_stats.submitted,
         "open": orders.open_orders(),
+        "order_counts": orders.order_counts(),
     }
 
 
