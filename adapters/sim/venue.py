@@ -353,6 +353,10 @@ class SimVenue(Actor):
         self._fill_counts = {}
         self._dead_fills = 0
         if self._retention is not None:
+            if not state.closed_ids:  # a snapshot made without retention: oldest first
+                self._closed_ids = deque(sorted(
+                    (0 if record is None else record.updated_ns, client_id)
+                    for client_id, record in orders.items() if type(record) is not WorkingOrder))
             held = self._held_venue_ids()
             for fill in self._fill_events:
                 if fill.venue_order_id in held:

@@ -245,6 +245,10 @@ class OrderManager(Actor):
         self._replaced_ids = {}
         if self._retention is None:
             return
+        if not state.closed:  # a snapshot made without retention: its closed orders, oldest first
+            self._closed = deque(order.client_order_id for order in sorted(
+                (o for o in self._orders.values() if o.status.is_closed),
+                key=lambda o: o.ts_last))
         for client_id, trade_id in state.trades:  # sorted: each order's ids in one order
             self._order_trades.setdefault(client_id, []).append(trade_id)
         for venue_order_id, client_id in state.by_venue_id.items():

@@ -752,3 +752,16 @@ def test_order_counts_stay_exact_when_orders_are_let_go() -> None:
     assert harness.manager.order_counts() == {
         (BTC, OrderStatus.FILLED): 3, (BTC, OrderStatus.SUBMITTED): 1}
     assert len(harness.manager.orders()) == 2
+
+
+def test_a_snapshot_made_without_retention_is_bounded_once_restored_under_it() -> None:
+    unbounded = Harness()
+    for offset, name in enumerate(("a", "b", "c")):
+        trade_once(unbounded, name, at_ns=2_000 + offset)
+    restored = retaining(closed_orders=1)
+
+    restored.manager.restore_state(unbounded.manager.snapshot_state())
+    trade_once(restored, "d", at_ns=3_000)
+
+    assert [o.client_order_id for o in restored.manager.orders()] == ["d"]
+    assert restored.manager.statistics().orders == 4
