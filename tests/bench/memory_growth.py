@@ -10,7 +10,14 @@ or none (a backtest). At 10k, 100k and 1M bars (the first progress point at or a
 each) it prints the process RSS and, per actor, every list, dict, set or deque attribute
 with more than a handful of entries: a structure that grows with bars or fills shows
 up as a row whose size keeps rising. Prints a table, and with `--json` writes it.
-Not collected by pytest; a figure for commit messages and the report, not a test.
+Not collected by pytest; a figure for commit messages and the report, not a test
+(tests/unit/engine/actors/test_actors_retention.py asserts the sizes stay flat).
+
+Measured at 1,000,000 bars (39,169 fills; progress points 65,536 / 131,072 / 1,000,000):
+without retention every order, trade id, fill and venue record is held (39,169 each at
+the end, RSS 204.9 MB); with the daemon's defaults (10,000 each, a 1-day horizon) the
+order manager, fills and trades stop at 10,000, the venue holds its last day (60
+records), RSS 98.7 MB.
 """
 
 from __future__ import annotations
