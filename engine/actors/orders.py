@@ -298,6 +298,12 @@ class OrderManager(Actor):
             counts[key] = counts.get(key, 0) + 1
         return counts
 
+    def evicted_through(self) -> int | None:
+        """The eviction watermark: the latest venue time of a fill of an order let go
+        (None before any). A trade at or before it of an order not held may be one of
+        those; the order manager refuses it as stale, so a reconciliation may skip it."""
+        return self._watermark
+
     def is_retaining(self) -> bool:
         """True when a retention policy bounds the closed orders held (`retain`)."""
         return self._retention is not None

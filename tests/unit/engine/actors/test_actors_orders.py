@@ -740,6 +740,8 @@ def test_a_retaining_snapshot_restores_the_window_and_the_watermark() -> None:
     assert [o.client_order_id for o in restored.manager.orders()] == ["c"]
     assert not restored.manager.has_trade("b", "t-b")
     assert restored.manager.snapshot_state().watermark == 3_000
+    assert restored.manager.evicted_through() == 3_000
+    assert harness.manager.evicted_through() == 2_000  # "a" went; "b" is held
 
 
 def test_order_counts_stay_exact_when_orders_are_let_go() -> None:
