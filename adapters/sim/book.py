@@ -85,11 +85,11 @@ class WorkingOrder:
 class ClosedOrder(msgspec.Struct, frozen=True, gc=False):
     """The venue's record of an order that can no longer trade: filled, canceled, expired.
 
-    Kept for good, so the status queries can answer for it and its client order id is
-    never used twice. Frozen and untracked by the garbage collector (it refers to no
-    container, so it is in no cycle): a backtest keeps one per order, and tracked
-    records would make every collection walk them all. Built, positionally, by the
-    venue on the order's last event.
+    Kept for good (in a backtest; a daemon's retention lets old ones go), so the status
+    queries can answer for it and its client order id is never used twice. Frozen and
+    untracked by the garbage collector (it refers to no container, so it is in no
+    cycle): a backtest keeps one per order, and tracked records would make every
+    collection walk them all. Built, positionally, by the venue on the order's last event.
     """
 
     command: SubmitOrder

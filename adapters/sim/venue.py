@@ -81,11 +81,17 @@ Queries
     from them (`order_report`, `open_order_reports`, `fill_reports`; the port itself is
     `adapters.sim.client.SimExecutionClient`). A rejected order made no order, so it
     has no venue order id and no status report: only its client id is remembered. The
-    records grow with the orders of a session (not with its bars); nothing is pruned.
+    records grow with the orders of a session (not with its bars); in a backtest nothing
+    is pruned. Under a retention policy (`retain`, the daemon's) a closed or rejected
+    order's record, and its fills, go once more than `closed_orders` records are held or
+    it closed `late_fill_horizon_s` of engine time ago, whichever comes first (so never
+    after the order manager lets its order go, `engine.actors.retention`); its client
+    order id may then be used again.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from typing import ClassVar, Final
@@ -104,6 +110,7 @@ from adapters.sim.matching import (
 )
 from adapters.sim.reports import fill_report, order_status_report
 from engine.actor import Actor, ActorState
+from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
 from engine.domain.enums import OrderSide, OrderStatus, OrderType
 from engine.domain.money import ZERO, to_decimal
@@ -221,6 +228,9 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     fill_events: list[OrderFilled]
     own_cache: dict[str, Bar | TradeTick | QuoteTick] | None
     counters: dict[str, int]
+    closed_ids: list[tuple[int, str]] = []
+    """Under a retention policy: (engine time, client order id) of each record held of a
+    closed or rejected order, in the order they closed."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -276,6 +286,11 @@ class SimVenue(Actor):
         self._filled = self._canceled = self._expired = self._fills = 0
         self._cancels_rejected = self._modifies_accepted = self._modifies_rejected = 0
         self._duplicates_rejected = 0
+        # Retention (None: keep every record, as a backtest does; see `retain`).
+        self._retention: RetentionConfig | None = None
+        self._closed_ids: deque[tuple[int, str]] = deque()
+        self._fill_counts: dict[str, int] = {}  # venue order id -> its fills in the list
+        self._dead_fills = 0  # fills in the list of records already let go
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match
@@ -285,6 +300,10 @@ class SimVenue(Actor):
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))
+
+    def retain(self, policy: RetentionConfig) -> None:
+        """Keep the records of closed orders only within `policy`'s window (the daemon's)."""
+        self._retention = policy
 
     # -- snapshots (engine.snapshot) ------------------------------------------------------
 
@@ -314,6 +333,7 @@ class SimVenue(Actor):
             own_cache=(dict(self._cache.last)
                        if self.process_market_data == self._track_and_match else None),
             counters=counters_of(self, _COUNTERS),
+            closed_ids=list(self._closed_ids),
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -329,6 +349,21 @@ class SimVenue(Actor):
         if state.own_cache is not None:
             self._cache.last = dict(state.own_cache)
         set_counters(self, state.counters, _COUNTERS)
+        self._closed_ids = deque(state.closed_ids)
+        self._fill_counts = {}
+        self._dead_fills = 0
+        if self._retention is not None:
+            if not state.closed_ids:  # a snapshot made without retention: oldest first
+                self._closed_ids = deque(sorted(
+                    (0 if record is None else record.updated_ns, client_id)
+                    for client_id, record in orders.items() if type(record) is not WorkingOrder))
+            held = self._held_venue_ids()
+            for fill in self._fill_events:
+                if fill.venue_order_id in held:
+                    counts = self._fill_counts
+                    counts[fill.venue_order_id] = counts.get(fill.venue_order_id, 0) + 1
+                else:
+                    self._dead_fills += 1
 
     @property
     def config(self) -> SimVenueConfig:
@@ -402,10 +437,12 @@ class SimVenue(Actor):
         Sorted by venue time, stably: within one bar a fill inside it (at its close time)
         can be sent before another order's fill at its open.
         """
+        held = self._held_venue_ids() if self._dead_fills else None
         fills = [
             fill for fill in self._fill_events
             if fill.ts_event >= ts_ns
             and (instrument_id is None or fill.instrument_id == instrument_id)
+            and (held is None or fill.venue_order_id in held)
         ]
         fills.sort(key=_venue_time)
         return [fill_report(fill, self._venue) for fill in fills]
@@ -430,7 +467,11 @@ class SimVenue(Actor):
             )
         if reason:
             self._rejected += 1
-            self._orders.setdefault(client_order_id, None)  # a duplicate keeps the original
+            if client_order_id not in self._orders:  # a duplicate keeps the original
+                self._orders[client_order_id] = None
+                if self._retention is not None:
+                    self._closed_ids.append((now, client_order_id))
+                    self._evict(now)
             self.send(ORDERS_PROCESS, OrderRejected(
                 strategy_id=command.strategy_id, client_order_id=client_order_id,
                 instrument_id=instrument_id, reason=reason, ts_event=now, ts_init=now,
@@ -633,6 +674,9 @@ class SimVenue(Actor):
             liquidity_side=match.liquidity_side, ts_event=moment, ts_init=now,
         )
         self._fill_events.append(fill)  # the trade history: reports are built when asked
+        if self._retention is not None:
+            counts = self._fill_counts
+            counts[order.venue_order_id] = counts.get(order.venue_order_id, 0) + 1
         events.append(fill)
         if order.leaves <= ZERO:
             self._close(order, _FILLED, moment)
@@ -650,6 +694,35 @@ class SimVenue(Actor):
             ts_ns, reason,
         )
         self._working -= 1
+        if self._retention is not None:
+            now = self.clock.timestamp_ns()
+            self._closed_ids.append((now, command.client_order_id))
+            self._evict(now)
+
+    def _evict(self, now: int) -> None:
+        """Let go of closed records beyond the retention window, and then of their fills."""
+        policy = self._retention
+        assert policy is not None  # called only under a policy
+        closed_ids, orders = self._closed_ids, self._orders
+        oldest_kept = now - policy.late_fill_horizon_ns
+        while closed_ids and (len(closed_ids) > policy.closed_orders
+                              or closed_ids[0][0] <= oldest_kept):
+            _, client_id = closed_ids.popleft()
+            record = orders.get(client_id)
+            if type(record) is WorkingOrder:
+                continue  # the id was used again after its record went: not this one's
+            orders.pop(client_id, None)
+            if record is not None:
+                self._dead_fills += self._fill_counts.pop(record.venue_order_id, 0)
+        if self._dead_fills and self._dead_fills * 2 > len(self._fill_events):
+            # Compacted only when most are dead, so each fill is copied O(1) times; until
+            # then the queries leave the dead ones out.
+            held = self._held_venue_ids()
+            self._fill_events = [f for f in self._fill_events if f.venue_order_id in held]
+            self._dead_fills = 0
+
+    def _held_venue_ids(self) -> set[str]:
+        return {o.venue_order_id for o in self._orders.values() if o is not None}
 
 
 def _order_event(

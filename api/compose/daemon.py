@@ -23,6 +23,7 @@ from api.compose.parts import build_instruments, build_strategies, check_portfol
 from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
 from api.compose.settings import DaemonFileConfig, daemon_file_type
 from api.http import TOKEN_VARIABLE, ApiServer, api_token
+from engine.actors.retention import apply_retention
 from engine.cache import MarketCache
 from engine.clock import LiveClock
 from engine.config import apply_env_overrides, decode_config
@@ -161,6 +162,7 @@ def build_node(
         for index, venue in enumerate(config.venues)
     ]
     runtime = config.runtime
+    apply_retention([binding.actor for binding in venues], runtime.retention)
     data_dir = ((cwd if cwd is not None else Path.cwd()) / runtime.data_dir).resolve()
     feeds = build_feeds(config, file, registry=registry)
     _check_writable_dir(data_dir, where)
@@ -251,9 +253,12 @@ class _CoreGraph:
         self._cache = cache
 
     def __call__(self, clock: LiveClock) -> TradingGraph:
-        return TradingGraph(clock=clock, instruments=self._instruments,
-                            portfolio=self._config.portfolio, risk=self._config.risk,
-                            cache=self._cache)
+        graph = TradingGraph(clock=clock, instruments=self._instruments,
+                             portfolio=self._config.portfolio, risk=self._config.risk,
+                             cache=self._cache)
+        # A daemon keeps closed history only within its window (a backtest keeps it all).
+        apply_retention(graph.actors(), self._config.runtime.retention)
+        return graph
 
 
 class SqliteSessionRecorder:

@@ -5,6 +5,7 @@ from engine.actors.market_data import MarketDataActor, MarketDataStatistics
 from engine.actors.orders import OrderManager, OrderManagerStatistics
 from engine.actors.portfolio import EQUITY_TIMER, Portfolio, PortfolioConfig, PortfolioStatistics
 from engine.actors.positions import Position
+from engine.actors.retention import Retaining, RetentionConfig, apply_retention
 from engine.actors.risk import RiskActor, RiskConfig, RiskStatistics
 
 __all__ = (
@@ -17,8 +18,11 @@ __all__ = (
     "PortfolioConfig",
     "PortfolioStatistics",
     "Position",
+    "Retaining",
+    "RetentionConfig",
     "RiskActor",
     "RiskConfig",
     "RiskStatistics",
     "TimeBarBuilder",
+    "apply_retention",
 )

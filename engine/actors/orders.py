@@ -22,11 +22,17 @@ What real venues send, and what this actor does with it:
   follows its fills.
 - Cancels and modifies are marked pending (`OrderPendingCancel`, `OrderPendingUpdate`)
   when they leave, so the order is never believed canceled before the venue says so.
+
+Every order is kept unless a retention policy is given (`retain`, the daemon's): then
+open orders are always kept and closed ones within the policy's window, with the trade
+ids of their fills; a fill of an order no longer held, at or before the latest fill time
+of an evicted order, is refused as stale (the bound and why: `engine.actors.retention`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from decimal import Decimal
 from typing import Any, ClassVar, Final
 
@@ -34,6 +40,7 @@ import msgspec
 
 from engine.actor import Actor
 from engine.actors.order_validation import invalid_amounts, invalid_reason
+from engine.actors.retention import RetentionConfig
 from engine.domain.enums import OrderStatus, OrderType, TimeInForce
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
@@ -90,10 +97,14 @@ _MODIFIABLE = frozenset(
 
 
 _WITH_AMOUNTS: Final = frozenset({OrderFilled, OrderUpdated, ExternalOrderAdopted})
+# What may repeat a fill of an evicted order when it names no order held: the fill itself,
+# or reconciliation adopting the evicted order's trades as an external order's.
+_MAY_REPEAT_EVICTED: Final = frozenset({OrderFilled, ExternalOrderAdopted})
 
 
 class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
     orders: int
+    """Orders this session, held or evicted by the retention policy."""
     open_orders: int
     submitted: int
     denied: int
@@ -107,16 +118,24 @@ class OrderManagerStatistics(msgspec.Struct, frozen=True, kw_only=True):
     late_fills: int = 0
     external_orders: int = 0
     in_doubt: int = 0
+    orders_evicted: int = 0
+    """Closed orders the retention policy let go (their history is in the journal)."""
+    stale_fills: int = 0
+    """Fills (and adoptions) refused as stale: of an order not held, at or before the
+    latest fill time of an evicted order (`engine.actors.retention`)."""
 
 
 _COUNTERS = (
     "_submitted", "_denied", "_rejected", "_fills", "_illegal", "_unknown", "_duplicate_fills",
-    "_duplicate_events", "_invalid", "_late_fills", "_external", "_in_doubt",
+    "_duplicate_events", "_invalid", "_late_fills", "_external", "_in_doubt", "_evicted",
+    "_stale",
 )
 
 
 class OrderManagerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """The order manager's state: orders in creation order, which are open, booked trades."""
+    """The order manager's state: orders in creation order, which are open, booked trades,
+    and under a retention policy the closed ones in closing order, the latest fill time of
+    each held order and the eviction watermark."""
 
     orders: list[Order]
     open: list[str]
@@ -124,6 +143,10 @@ class OrderManagerSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     by_venue_id: dict[str, str]
     open_ended: list[str]
     counters: dict[str, int]
+    closed: list[str] = []
+    fill_times: dict[str, int] = {}
+    watermark: int | None = None
+    evicted_counts: list[tuple[str, OrderStatus, int]] = []
 
 
 class OrderManager(Actor):
@@ -145,6 +168,21 @@ class OrderManager(Actor):
         self._trades: set[tuple[str, str]] = set()
         self._by_venue_id: dict[str, str] = {}  # venue order id (old ones too) -> client id
         self._open_ended: set[str] = set()  # adopted from a fill: quantity follows fills
+        # Retention (None: keep everything, as a backtest does). The rest is kept only
+        # under a policy: closed orders in closing order, each held order's trade ids,
+        # the latest venue time of its fills, the venue ids a cancel-replace retired.
+        self._retention: RetentionConfig | None = None
+        self._closed_cap = 0
+        self._horizon_ns = 0
+        self._closed: deque[str] = deque()
+        self._order_trades: dict[str, list[str]] = {}
+        self._fill_times: dict[str, int] = {}
+        self._replaced_ids: dict[str, list[str]] = {}
+        self._watermark: int | None = None
+        # (instrument id, final status) -> orders let go: `order_counts` stays exact.
+        self._evicted_counts: dict[tuple[str, OrderStatus], int] = {}
+        self._evicted = 0
+        self._stale = 0
         self._submitted = 0
         self._denied = 0
         self._rejected = 0
@@ -162,6 +200,17 @@ class OrderManager(Actor):
         self.register_endpoint(ORDERS_EXECUTE)
         self.register_endpoint(ORDERS_PROCESS, self._process)
 
+    def retain(self, policy: RetentionConfig) -> None:
+        """Keep closed orders only within `policy`'s window from now on (the daemon's).
+
+        A closed order goes once it is not among the `closed_orders` most recently closed
+        and closed at least `late_fill_horizon_s` of engine time ago; its trade ids go
+        with it (see `engine.actors.retention` for what guards a later duplicate).
+        """
+        self._retention = policy
+        self._closed_cap = policy.closed_orders
+        self._horizon_ns = policy.late_fill_horizon_ns
+
     # -- snapshots (engine.snapshot) ------------------------------------------------------
 
     snapshot_type: ClassVar[type[msgspec.Struct]] = OrderManagerSnapshot
@@ -174,6 +223,10 @@ class OrderManager(Actor):
             by_venue_id=dict(self._by_venue_id),
             open_ended=sorted(self._open_ended),
             counters=counters_of(self, _COUNTERS),
+            closed=list(self._closed),
+            fill_times=dict(self._fill_times),
+            watermark=self._watermark,
+            evicted_counts=[(*key, count) for key, count in sorted(self._evicted_counts.items())],
         )
 
     def restore_state(self, state: OrderManagerSnapshot) -> None:
@@ -183,6 +236,25 @@ class OrderManager(Actor):
         self._by_venue_id = dict(state.by_venue_id)
         self._open_ended = set(state.open_ended)
         set_counters(self, state.counters, _COUNTERS)
+        self._closed = deque(state.closed)
+        self._fill_times = dict(state.fill_times)
+        self._watermark = state.watermark
+        self._evicted_counts = {(instrument_id, status): count
+                                for instrument_id, status, count in state.evicted_counts}
+        self._order_trades = {}
+        self._replaced_ids = {}
+        if self._retention is None:
+            return
+        if not state.closed:  # a snapshot made without retention: its closed orders, oldest first
+            self._closed = deque(order.client_order_id for order in sorted(
+                (o for o in self._orders.values() if o.status.is_closed),
+                key=lambda o: o.ts_last))
+        for client_id, trade_id in state.trades:  # sorted: each order's ids in one order
+            self._order_trades.setdefault(client_id, []).append(trade_id)
+        for venue_order_id, client_id in state.by_venue_id.items():
+            order = self._orders.get(client_id)
+            if order is not None and order.venue_order_id != venue_order_id:
+                self._replaced_ids.setdefault(client_id, []).append(venue_order_id)
 
     # -- read access ---------------------------------------------------------------------
 
@@ -195,7 +267,8 @@ class OrderManager(Actor):
         return None if client_order_id is None else self._orders.get(client_order_id)
 
     def orders(self, *, strategy_id: str | None = None) -> list[Order]:
-        """Every order this session, in creation order."""
+        """The orders held, in creation order: every order this session, or under a
+        retention policy the open ones and the recently closed ones (`retain`)."""
         return [o for o in self._orders.values() if strategy_id in (None, o.strategy_id)]
 
     def open_orders(
@@ -216,13 +289,32 @@ class OrderManager(Actor):
         """True when the fill `trade_id` of the order is already booked."""
         return (client_order_id, trade_id) in self._trades
 
+    def order_counts(self) -> dict[tuple[str, OrderStatus], int]:
+        """How many orders this session are in each (instrument id, status), exactly: the
+        held ones counted now, the ones retention let go by their final status."""
+        counts = dict(self._evicted_counts)
+        for order in self._orders.values():
+            key = (order.instrument_id, order.status)
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def evicted_through(self) -> int | None:
+        """The eviction watermark: the latest venue time of a fill of an order let go
+        (None before any). A trade at or before it of an order not held may be one of
+        those; the order manager refuses it as stale, so a reconciliation may skip it."""
+        return self._watermark
+
+    def is_retaining(self) -> bool:
+        """True when a retention policy bounds the closed orders held (`retain`)."""
+        return self._retention is not None
+
     def booked_trade_ids(self, client_order_id: str) -> tuple[str, ...]:
         """The trade ids booked for one order, sorted (a scan: for reports and tests)."""
         return tuple(sorted(t for c, t in self._trades if c == client_order_id))
 
     def statistics(self) -> OrderManagerStatistics:
         return OrderManagerStatistics(
-            orders=len(self._orders),
+            orders=len(self._orders) + self._evicted,
             open_orders=len(self._open),
             submitted=self._submitted,
             denied=self._denied,
@@ -236,6 +328,8 @@ class OrderManager(Actor):
             late_fills=self._late_fills,
             external_orders=self._external,
             in_doubt=self._in_doubt,
+            orders_evicted=self._evicted,
+            stale_fills=self._stale,
         )
 
     # -- commands (from risk) --------------------------------------------------------------
@@ -360,11 +454,16 @@ class OrderManager(Actor):
             return
         if kind is OrderFilled:
             self._trades.add(trade)
+            if self._retention is not None:
+                self._note_fill(trade, event.ts_event)
         self._orders[updated.client_order_id] = updated
         if updated.is_open:
             self._open[updated.client_order_id] = updated
         else:
             self._open.pop(updated.client_order_id, None)
+            if self._retention is not None and not order.status.is_closed:
+                self._closed.append(updated.client_order_id)  # it closed just now
+                self._evict()
         self.publish(order_topic(updated.strategy_id), event)
 
     def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:
@@ -379,6 +478,11 @@ class OrderManager(Actor):
                 return known, msgspec.structs.replace(
                     event, strategy_id=known.strategy_id, client_order_id=known.client_order_id
                 )
+        watermark = self._watermark
+        if (watermark is not None and event.ts_event <= watermark
+                and type(event) in _MAY_REPEAT_EVICTED):
+            self._refuse_stale(event, watermark)
+            return None, event
         if isinstance(event, OrderDenied):
             order = order_record(event, ts_ns=event.ts_init)
         elif isinstance(event, ExternalOrderAdopted):
@@ -484,6 +588,8 @@ class OrderManager(Actor):
                 return None  # accepted again under another venue's id: not this order
             changes["venue_order_id"] = accepted.venue_order_id
             self._by_venue_id[accepted.venue_order_id] = order.client_order_id
+            if self._retention is not None and known not in (None, accepted.venue_order_id):
+                self._replaced_ids.setdefault(order.client_order_id, []).append(known)
         elif kind is OrderSubmitted:
             self._submitted += 1
         elif kind is OrderUpdated:
@@ -502,6 +608,9 @@ class OrderManager(Actor):
                 # Cancel-replace: the old id stays in the index, linked to this order.
                 changes["venue_order_id"] = updated.venue_order_id
                 self._by_venue_id[updated.venue_order_id] = order.client_order_id
+                if self._retention is not None and order.venue_order_id is not None:
+                    self._replaced_ids.setdefault(order.client_order_id, []).append(
+                        order.venue_order_id)
         elif kind is OrderDenied or kind is OrderRejected:
             refusal: OrderDenied | OrderRejected = event  # type: ignore[assignment]
             if kind is OrderDenied:
@@ -515,6 +624,55 @@ class OrderManager(Actor):
             changes["reason"] = f"{unknown.operation} outcome unknown: {unknown.reason}"
             logger.warning("order %s in doubt: %s", order.client_order_id, changes["reason"])
         return msgspec.structs.replace(order, **changes)
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def _note_fill(self, trade: tuple[str, str], ts_event: int) -> None:
+        client_id, trade_id = trade
+        self._order_trades.setdefault(client_id, []).append(trade_id)
+        if ts_event > self._fill_times.get(client_id, ts_event - 1):
+            self._fill_times[client_id] = ts_event
+
+    def _evict(self) -> None:
+        """Let go of the oldest-closed orders beyond the window (see `retain`)."""
+        closed = self._closed
+        if len(closed) <= self._closed_cap:
+            return
+        oldest_kept = self.clock.timestamp_ns() - self._horizon_ns
+        while len(closed) > self._closed_cap:
+            order = self._orders.get(closed[0])
+            if order is not None and (order.is_open or order.ts_last > oldest_kept):
+                return  # closed too recently (a late fill renews it): kept for now
+            closed.popleft()
+            if order is not None:
+                self._forget(order)
+
+    def _forget(self, order: Order) -> None:
+        client_id = order.client_order_id
+        del self._orders[client_id]
+        for trade_id in self._order_trades.pop(client_id, ()):
+            self._trades.discard((client_id, trade_id))
+        latest_fill = self._fill_times.pop(client_id, None)
+        if latest_fill is not None and (self._watermark is None
+                                        or latest_fill > self._watermark):
+            self._watermark = latest_fill
+        for venue_order_id in (order.venue_order_id, *self._replaced_ids.pop(client_id, ())):
+            if venue_order_id is not None and self._by_venue_id.get(venue_order_id) == client_id:
+                del self._by_venue_id[venue_order_id]
+        self._open_ended.discard(client_id)
+        self._evicted += 1
+        key = (order.instrument_id, order.status)
+        self._evicted_counts[key] = self._evicted_counts.get(key, 0) + 1
+
+    def _refuse_stale(self, event: OrderEvent, watermark: int) -> None:
+        self._stale += 1
+        kind = TAGS[type(event)]
+        logger.warning("%s of order %s (venue order %s) at %d refused as stale: no such order "
+                       "is held, and it is not after %d, the latest fill of an evicted order "
+                       "(it may repeat one; the venue's account state settles the balances)",
+                       kind, event.client_order_id, getattr(event, "venue_order_id", None),
+                       event.ts_event, watermark)
+        self._surface(event.client_order_id, "stale", kind)
 
     def _refuse_invalid(self, event: OrderEvent, reason: str) -> None:
         self._invalid += 1

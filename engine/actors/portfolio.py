@@ -24,11 +24,18 @@ the book takes the venue's total. The free amounts they report are kept for read
 The equity curve is sampled at start, on a timer every `equity_interval_ns` (aligned to
 multiples of the interval since the epoch, so daily samples fall on UTC midnight) and at
 stop; its size is bounded by run length / interval, not by the number of bars.
+
+Every fill, closed trade and equity sample is kept unless a retention policy is given
+(`retain`, the daemon's; `engine.actors.retention`): then the recent fills and trades
+are kept and the curve is halved whenever it is full. Balances, positions, realized pnl,
+fees and the counts in `statistics()` are running sums, exact whatever was let go.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections import deque
 from decimal import Decimal
 from typing import ClassVar, Final
 
@@ -45,6 +52,7 @@ from engine.actors.positions import (
     position_event,
     snapshot,
 )
+from engine.actors.retention import RetentionConfig
 from engine.analysis import ClosedTrade
 from engine.cache import MarketCache
 from engine.domain.enums import OrderSide
@@ -100,11 +108,14 @@ class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
     """Currencies whose book total a venue account state corrected."""
     account_currency: str = ""
     """The currency `equity()` is in (the metrics label it)."""
+    fills_evicted: int = 0
+    """Fills the retention policy let go: `fills()` holds the `fills_applied - fills_evicted`
+    latest, numbered from `fills_evicted` (`fills_from`)."""
 
 
 _COUNTERS = (
     "_fills_applied", "_fills_ignored", "_unattributed_commissions", "_positions_opened",
-    "_balance_corrections", "_account_states",
+    "_balance_corrections", "_account_states", "_positions_closed",
 )
 
 
@@ -137,14 +148,17 @@ class Portfolio(Actor):
         self._balances: dict[str, Decimal] = dict(config.starting_balances)
         self._positions: dict[_Key, PositionState] = {}
         self._closed: dict[_Key, tuple[Decimal, Decimal]] = {}  # realized pnl, fees
-        self._closed_trades: list[ClosedTrade] = []
+        # Unbounded (maxlen None) until `retain` bounds them: a backtest keeps everything.
+        self._closed_trades: deque[ClosedTrade] = deque()
         self._equity_curve: list[tuple[int, Decimal]] = []
+        self._equity_points: int | None = None
         self._fills_applied = 0
-        self._fills: list[OrderFilled] = []
+        self._fills: deque[OrderFilled] = deque()
         self._net: dict[str, Decimal] = {}  # account net per instrument: risk asks per order
         self._fills_ignored = 0
         self._unattributed_commissions = 0
         self._positions_opened = 0
+        self._positions_closed = 0
         self._balance_corrections = 0
         self._account_states = 0
         self._venue_free: dict[str, Decimal] = {}
@@ -161,6 +175,12 @@ class Portfolio(Actor):
 
     def on_stop(self) -> None:
         self._sample(self.clock.timestamp_ns())
+
+    def retain(self, policy: RetentionConfig) -> None:
+        """Keep only the recent fills and trades and a bounded curve (the daemon's)."""
+        self._fills = deque(self._fills, maxlen=policy.fills)
+        self._closed_trades = deque(self._closed_trades, maxlen=policy.closed_trades)
+        self._equity_points = policy.equity_points
 
     # -- snapshots (engine.snapshot) ------------------------------------------------------
 
@@ -183,12 +203,14 @@ class Portfolio(Actor):
         self._balances = dict(state.balances)
         self._positions = dict(state.positions)
         self._closed = dict(state.closed)
-        self._closed_trades = list(state.closed_trades)
+        self._closed_trades = deque(state.closed_trades, maxlen=self._closed_trades.maxlen)
         self._equity_curve = list(state.equity_curve)
-        self._fills = list(state.fills)
+        self._fills = deque(state.fills, maxlen=self._fills.maxlen)
         self._net = dict(state.net)
         self._venue_free = dict(state.venue_free)
         set_counters(self, state.counters, _COUNTERS)
+        if "_positions_closed" not in state.counters:  # a snapshot from before the counter
+            self._positions_closed = len(state.closed_trades)
 
     # -- read API (values and snapshots only) ----------------------------------------
 
@@ -256,13 +278,28 @@ class Portfolio(Actor):
         return self._totals(strategy_id, instrument_id)[1]
 
     def equity_curve(self) -> list[tuple[int, Decimal]]:
+        """The sampled curve: every sample, or under retention at most `equity_points`."""
         return list(self._equity_curve)
 
     def fills(self) -> list[OrderFilled]:
-        """Every fill applied, in order (the backtest result's fill list)."""
+        """The fills held, in order: every fill applied (the backtest result's fill list),
+        or under a retention policy the most recent ones."""
         return list(self._fills)
 
+    def fills_from(self, number: int = 0) -> list[tuple[int, OrderFilled]]:
+        """The fills held whose number is `number` or more, each with it, in order.
+
+        A fill's number is its place among every fill applied this session (from 0): it
+        stays the same when older fills are let go, so a reader that saw up to `n`
+        asks `fills_from(n)` and misses nothing still held.
+        """
+        first = self._fills_applied - len(self._fills)
+        skip = max(number - first, 0)
+        return [(first + skip + offset, fill)
+                for offset, fill in enumerate(itertools.islice(self._fills, skip, None))]
+
     def closed_trades(self) -> list[ClosedTrade]:
+        """The closed round trips held: all of them, or under retention the latest."""
         return list(self._closed_trades)
 
     def statistics(self) -> PortfolioStatistics:
@@ -273,7 +310,7 @@ class Portfolio(Actor):
             unattributed_commissions=self._unattributed_commissions,
             positions_open=len(open_states),
             positions_opened=self._positions_opened,
-            positions_closed=len(self._closed_trades),
+            positions_closed=self._positions_closed,
             equity_samples=len(self._equity_curve),
             unconverted_currencies=tuple(
                 currency for currency in sorted(self._balances)
@@ -285,6 +322,7 @@ class Portfolio(Actor):
             account_states=self._account_states,
             balance_corrections=self._balance_corrections,
             account_currency=self._config.base_currency,
+            fills_evicted=self._fills_applied - len(self._fills),
         )
 
     # -- handlers ----------------------------------------------------------------------
@@ -410,9 +448,14 @@ class Portfolio(Actor):
 
     def _sample(self, ts_ns: int) -> None:
         """Record equity at `ts_ns`; a second sample at the same time replaces the first."""
-        if self._equity_curve and self._equity_curve[-1][0] >= ts_ns:
-            self._equity_curve.pop()
-        self._equity_curve.append((ts_ns, self.equity()))
+        curve = self._equity_curve
+        if curve and curve[-1][0] >= ts_ns:
+            curve.pop()
+        curve.append((ts_ns, self.equity()))
+        if self._equity_points is not None and len(curve) > self._equity_points:
+            # Every second point goes (the latest stays): the curve still spans the
+            # session, at twice the step for what was already there.
+            self._equity_curve = [*curve[:-1:2], curve[-1]]
 
     # -- egress ----------------------------------------------------------------------------
 
@@ -424,6 +467,7 @@ class Portfolio(Actor):
             key = (state.strategy_id, state.instrument_id)
             realized, fees = self._closed.get(key, (ZERO, ZERO))
             self._closed[key] = (realized + state.realized_pnl, fees + state.fees)
+            self._positions_closed += 1
             self._closed_trades.append(closed_trade(step, closed_ns=fill.ts_event))
         topic = position_topic(step.state.strategy_id)
         if self.bus.has_audience(topic):  # built only if a strategy, journal or test listens

@@ -47,6 +47,7 @@ import msgspec
 
 from engine.actor import ActorState
 from engine.actors.portfolio import Portfolio
+from engine.actors.retention import RetentionConfig
 from engine.clock import LiveClock
 from engine.config import Config
 from engine.domain.enums import TradingState
@@ -124,6 +125,7 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST
     status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     reconcile_lookback_s: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
+    retention: RetentionConfig = RetentionConfig()  # closed history kept in memory
 
 
 class NodeHealth(msgspec.Struct, frozen=True, kw_only=True):

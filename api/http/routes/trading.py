@@ -3,6 +3,11 @@
 Reads go through the actors' public read methods; every change is a command injected
 at risk as a journaled input (`ApiContext.inject`), so it passes the same checks as a
 strategy's order and a replay of the journal repeats it.
+
+The daemon keeps recent history only (`[runtime.retention]`, `engine.actors.retention`):
+the order and fill lists answer with what is held, every open order and the recently
+closed ones, the latest fills, a bounded equity curve. The totals (balances, pnl, fees)
+are exact running sums; the full history is in the journal.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def _writer(request: Request) -> ApiContext:
 
 
 async def portfolio(request: Request) -> Response:
-    """Balances, equity, realized and unrealized pnl, fees, and the sampled equity curve."""
+    """Balances, equity, realized and unrealized pnl, fees (exact totals), and the sampled
+    equity curve (bounded by the retention: coarser the older)."""
     book = _reader(request).graph().portfolio
     return json_response({
         "balances": book.balances(),
@@ -80,8 +86,9 @@ async def positions(request: Request) -> Response:
 
 
 async def list_orders(request: Request) -> Response:
-    """Orders, newest first; `open=true` for open ones; filter by strategy, instrument,
-    status; paged with `limit` and `cursor` (`api.http.paging`)."""
+    """Recent orders, newest first: every open order and the closed ones the retention
+    keeps; `open=true` for open ones; filter by strategy, instrument, status; paged with
+    `limit` and `cursor` (`api.http.paging`)."""
     graph = _reader(request).graph()
     strategy_id = query_str(request, "strategy_id")
     instrument_id = query_str(request, "instrument_id")
@@ -95,18 +102,22 @@ async def list_orders(request: Request) -> Response:
 
 
 async def get_order(request: Request) -> Response:
+    """One order by client order id: open, or closed and still kept (else 404)."""
     graph = _reader(request).graph()
     return json_response(_require_order(graph.orders.order(
         request.path_params["client_order_id"]), request.path_params["client_order_id"]))
 
 
 async def fills(request: Request) -> Response:
-    """Fills, newest first, filtered by strategy and instrument, paginated."""
+    """Recent fills (the latest the retention keeps), newest first, filtered by strategy
+    and instrument, paginated."""
     graph = _reader(request).graph()
     strategy_id = query_str(request, "strategy_id")
     instrument_id = query_str(request, "instrument_id")
-    book = graph.portfolio.fills()  # append-only: a fill's place in it is its stable key
-    items = [(index, f) for index, f in reversed(list(enumerate(book)))
+    # A fill's number (its place among every fill this session) is its stable key: it
+    # stays when older fills are let go. A cursor of a fill let go since is a 400.
+    book = graph.portfolio.fills_from(0)
+    items = [(number, f) for number, f in reversed(book)
              if strategy_id in (None, f.strategy_id) and instrument_id in (None, f.instrument_id)]
     return json_response(page(request, "fills", items))
 

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueStatistics
+from engine.actors.retention import RetentionConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import SimClock
@@ -547,3 +548,80 @@ def test_bar_timeframe_ignores_other_timeframes() -> None:
     harness.bar(1, 100.0, 110.0, 90.0, 105.0)
 
     assert harness.take() == []
+
+
+# -- retention (the daemon's bounded records; engine.actors.retention) ---------------------------
+
+
+def trade_each_minute(harness: Harness, count: int) -> None:
+    """Submit market order O-i before the bar of minute i, which fills it."""
+    for minute in range(1, count + 1):
+        harness.submit(client_order_id=f"O-{minute}")
+        harness.bar(minute, 100, 101, 99, 100)
+
+
+def test_retention_lets_go_of_closed_records_and_their_fills() -> None:
+    harness = Harness()
+    harness.venue.retain(RetentionConfig(closed_orders=3, late_fill_horizon_s=3600))
+    harness.submit(client_order_id="resting", order_type=OrderType.LIMIT, price=D(50))
+
+    trade_each_minute(harness, 40)
+
+    venue = harness.venue
+    assert venue.order_report(client_order_id="O-37") is None  # let go
+    assert [r.client_order_id for r in venue.open_order_reports()] == ["resting"]
+    report = venue.order_report(client_order_id="O-40")
+    assert report is not None and report.filled_quantity == 1
+    assert [f.client_order_id for f in venue.fill_reports()] == ["O-38", "O-39", "O-40"]
+    state = venue.snapshot_state()
+    assert len(state.order_ids) == 4 and len(state.fill_events) <= 6
+    stats = harness.statistics()
+    assert (stats.orders_accepted, stats.fills, stats.orders_working) == (41, 40, 1)
+
+
+def test_retention_horizon_lets_go_of_records_before_the_count_is_reached() -> None:
+    harness = Harness()
+    harness.venue.retain(RetentionConfig(closed_orders=100, late_fill_horizon_s=120))
+
+    trade_each_minute(harness, 10)
+
+    # Closed at minutes 1..10; at minute 10 what closed at 8 or before is 2 minutes old.
+    assert [f.client_order_id for f in harness.venue.fill_reports()] == ["O-9", "O-10"]
+
+
+def test_retention_frees_a_client_order_id_once_its_record_is_gone() -> None:
+    harness = Harness()
+    harness.venue.retain(RetentionConfig(closed_orders=1, late_fill_horizon_s=3600))
+    trade_each_minute(harness, 3)
+    harness.take()
+
+    harness.submit(client_order_id="O-1")  # its record went two orders ago
+
+    assert kinds(harness.take()) == [OrderAccepted]
+
+
+def test_without_retention_every_record_is_kept() -> None:
+    harness = Harness()
+
+    trade_each_minute(harness, 20)
+
+    assert len(harness.venue.fill_reports()) == 20
+    assert harness.venue.order_report(client_order_id="O-1") is not None
+
+
+def test_a_retaining_venue_restored_from_its_snapshot_evicts_alike() -> None:
+    policy = RetentionConfig(closed_orders=2, late_fill_horizon_s=3600)
+    live = Harness()
+    live.venue.retain(policy)
+    trade_each_minute(live, 5)
+    restored = Harness()
+    restored.venue.retain(policy)
+    restored.venue.restore_state(live.venue.snapshot_state())
+    restored.clock.advance_to(live.clock.timestamp_ns())
+
+    for harness in (live, restored):
+        for minute in range(6, 12):
+            harness.submit(client_order_id=f"O-{minute}")
+            harness.bar(minute, 100, 101, 99, 100)
+
+    assert restored.venue.snapshot_state() == live.venue.snapshot_state()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
-from http_daemon import Daemon
+from http_daemon import TOKEN, Daemon, start_daemon
+
+from engine.domain.enums import OrderStatus
 
 INSTRUMENT = "BTC/USDT.SIM"
 
@@ -252,3 +256,26 @@ def test_positions_list_is_json(daemon: Daemon) -> None:
 
     assert response.status_code == 200
     assert all(p["strategy_id"] == "sma-cross" for p in response.json()["items"])
+
+
+def test_a_retaining_daemon_lists_the_recent_orders_and_fills_with_exact_totals(
+    tmp_path: Path,
+) -> None:
+    settings = {"TRADEBUS_API_TOKEN": TOKEN, "TRADEBUS__RUNTIME__RETENTION__FILLS": "2",
+                "TRADEBUS__RUNTIME__RETENTION__CLOSED_ORDERS": "1",
+                "TRADEBUS__RUNTIME__RETENTION__LATE_FILL_HORIZON_S": "0"}
+    with contextmanager(start_daemon)(tmp_path, **settings) as daemon, daemon.client() as client:
+        for _ in range(4):
+            client.post("/api/v1/orders", json=market_order())
+        wait_for(client, "/api/v1/orders?open=true&strategy_id=manual",
+                 lambda body: body["total"] == 0)
+        fills = client.get("/api/v1/fills", params={"limit": 1}).json()
+        following = client.get("/api/v1/fills", params={"cursor": fills["next_cursor"]}).json()
+        orders = client.get("/api/v1/orders", params={"limit": 1000}).json()
+        stats = daemon.on_loop(lambda: daemon.node.graph.portfolio.statistics())
+
+    assert stats.fills_applied >= 4 and stats.fills_evicted == stats.fills_applied - 2
+    assert fills["total"] == 2 and following["total"] == 2
+    assert following["items"][0] != fills["items"][0]  # the older of the two kept
+    closed = [o for o in orders["items"] if OrderStatus(o["status"]).is_closed]
+    assert len(closed) == 1  # the window: every open order, and one closed

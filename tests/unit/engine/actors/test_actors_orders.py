@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from engine.actors.orders import OrderManager
+from engine.actors.retention import RetentionConfig
 from engine.bus import MessageBus
 from engine.clock import SimClock
 from engine.domain.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
@@ -610,3 +611,159 @@ def test_repeated_terminal_event_is_a_counted_duplicate_not_an_illegal_transitio
     harness.venue_event(OrderCanceled)
     stats = harness.manager.statistics()
     assert (stats.duplicate_events, stats.illegal_transitions) == (1, 0)
+
+
+# -- retention (the daemon's bounded history; engine.actors.retention) ---------------------------
+
+
+def retaining(closed_orders: int = 2, horizon_s: float = 0.0) -> Harness:
+    harness = Harness()
+    harness.manager.retain(RetentionConfig(closed_orders=closed_orders,
+                                           late_fill_horizon_s=horizon_s))
+    return harness
+
+
+def trade_once(harness: Harness, client_order_id: str, *, at_ns: int | None = None) -> Message:
+    """Submit, accept and fully fill one 3-lot order; return its fill."""
+    if at_ns is not None:
+        harness.clock.advance_to(at_ns)
+    harness.submit(client_order_id)
+    harness.venue_event(OrderAccepted, client_order_id, venue_order_id=f"v-{client_order_id}")
+    return harness.venue_event(
+        OrderFilled, client_order_id, venue_order_id=f"v-{client_order_id}",
+        trade_id=f"t-{client_order_id}", side=OrderSide.BUY, last_quantity=Decimal("3"),
+        last_price=Decimal("100"), commission=Decimal("0"), commission_currency="USDT",
+        liquidity_side=LiquiditySide.TAKER,
+    )
+
+
+def booked(harness: Harness) -> list[str]:
+    return [e.trade_id for e in harness.events if isinstance(e, OrderFilled)]
+
+
+def test_retention_lets_go_of_the_oldest_closed_orders_and_their_trade_ids() -> None:
+    harness = retaining(closed_orders=2)
+    harness.submit("open")  # never filled: open orders are always kept
+
+    for name in ("a", "b", "c", "d"):
+        trade_once(harness, name)
+
+    manager = harness.manager
+    assert [o.client_order_id for o in manager.orders()] == ["open", "c", "d"]
+    assert manager.order("a") is None and manager.order_by_venue_id("v-a") is None
+    assert not manager.has_trade("a", "t-a") and manager.has_trade("d", "t-d")
+    stats = manager.statistics()
+    assert (stats.orders, stats.orders_evicted, stats.fills, stats.open_orders) == (5, 2, 4, 1)
+
+
+def test_retention_keeps_closed_orders_within_the_horizon_beyond_the_count() -> None:
+    harness = retaining(closed_orders=1, horizon_s=60.0)
+    minute = 60_000_000_000
+
+    for offset, name in enumerate(("a", "b", "c")):
+        trade_once(harness, name, at_ns=1_000 + offset)
+    held_early = [o.client_order_id for o in harness.manager.orders()]
+    trade_once(harness, "d", at_ns=1_000 + minute + 10)  # a, b and c closed a minute ago
+
+    assert held_early == ["a", "b", "c"]
+    assert [o.client_order_id for o in harness.manager.orders()] == ["d"]
+
+
+def test_a_duplicate_fill_within_the_window_is_counted_and_not_booked() -> None:
+    harness = retaining(closed_orders=2)
+    fill = trade_once(harness, "a")
+
+    harness.bus.send(ORDERS_PROCESS, fill)
+
+    assert booked(harness) == ["t-a"]
+    assert harness.manager.statistics().duplicate_fills == 1
+
+
+def test_a_late_duplicate_fill_of_an_evicted_order_is_refused_as_stale() -> None:
+    harness = retaining(closed_orders=1)
+    fill = trade_once(harness, "a", at_ns=2_000)
+    trade_once(harness, "b", at_ns=3_000)  # "a" is let go here
+    assert harness.manager.order("a") is None
+    harness.clock.advance_to(10_000)
+
+    harness.bus.send(ORDERS_PROCESS, fill)  # the REST backstop repeats it, much later
+    # Reconciliation would adopt the evicted order's trade as an external order's first.
+    harness.bus.send(ORDERS_PROCESS, ExternalOrderAdopted(
+        strategy_id=EXTERNAL_STRATEGY_ID, client_order_id="ext-v-a", instrument_id=BTC,
+        venue_order_id="v-a", side=OrderSide.BUY, order_type=OrderType.MARKET,
+        quantity=Decimal("3"), ts_event=fill.ts_event, ts_init=10_000))
+
+    assert booked(harness) == ["t-a", "t-b"]  # nothing booked twice, nothing adopted
+    stats = harness.manager.statistics()
+    assert (stats.stale_fills, stats.external_orders, stats.fills) == (2, 0, 2)
+    assert [(r.client_order_id, r.from_state) for r in harness.rejections()] == [
+        ("a", "stale"), ("ext-v-a", "stale")]
+
+
+def test_a_fill_of_an_unknown_order_after_the_watermark_is_adopted_and_booked() -> None:
+    harness = retaining(closed_orders=1)
+    trade_once(harness, "a", at_ns=2_000)
+    trade_once(harness, "b", at_ns=3_000)
+    harness.clock.advance_to(10_000)
+
+    harness.venue_event(  # a trade at 10_000: after every fill of an evicted order
+        OrderFilled, "", venue_order_id="v-x", trade_id="t-x", side=OrderSide.SELL,
+        last_quantity=Decimal("1"), last_price=Decimal("100"), commission=Decimal("0"),
+        commission_currency="USDT", liquidity_side=LiquiditySide.TAKER)
+
+    assert booked(harness)[-1] == "t-x"
+    stats = harness.manager.statistics()
+    assert (stats.stale_fills, stats.external_orders) == (0, 1)
+
+
+def test_without_retention_no_order_is_let_go(harness: Harness) -> None:
+    for name in ("a", "b", "c"):
+        trade_once(harness, name)
+
+    assert [o.client_order_id for o in harness.manager.orders()] == ["a", "b", "c"]
+    assert harness.manager.statistics().orders_evicted == 0
+
+
+def test_a_retaining_snapshot_restores_the_window_and_the_watermark() -> None:
+    harness = retaining(closed_orders=1)
+    fill = trade_once(harness, "a", at_ns=2_000)
+    trade_once(harness, "b", at_ns=3_000)
+    state = harness.manager.snapshot_state()
+
+    restored = retaining(closed_orders=1)
+    restored.manager.restore_state(state)
+    restored.clock.advance_to(10_000)
+    restored.bus.send(ORDERS_PROCESS, fill)
+    trade_once(restored, "c", at_ns=11_000)  # lets "b" go: its trade ids went with it
+
+    assert restored.manager.statistics().stale_fills == 1
+    assert [o.client_order_id for o in restored.manager.orders()] == ["c"]
+    assert not restored.manager.has_trade("b", "t-b")
+    assert restored.manager.snapshot_state().watermark == 3_000
+    assert restored.manager.evicted_through() == 3_000
+    assert harness.manager.evicted_through() == 2_000  # "a" went; "b" is held
+
+
+def test_order_counts_stay_exact_when_orders_are_let_go() -> None:
+    harness = retaining(closed_orders=1)
+    harness.submit("open")
+
+    for name in ("a", "b", "c"):
+        trade_once(harness, name)
+
+    assert harness.manager.order_counts() == {
+        (BTC, OrderStatus.FILLED): 3, (BTC, OrderStatus.SUBMITTED): 1}
+    assert len(harness.manager.orders()) == 2
+
+
+def test_a_snapshot_made_without_retention_is_bounded_once_restored_under_it() -> None:
+    unbounded = Harness()
+    for offset, name in enumerate(("a", "b", "c")):
+        trade_once(unbounded, name, at_ns=2_000 + offset)
+    restored = retaining(closed_orders=1)
+
+    restored.manager.restore_state(unbounded.manager.snapshot_state())
+    trade_once(restored, "d", at_ns=3_000)
+
+    assert [o.client_order_id for o in restored.manager.orders()] == ["d"]
+    assert restored.manager.statistics().orders == 4

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from engine.actors.portfolio import Portfolio, PortfolioConfig
+from engine.actors.retention import RetentionConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import SimClock
@@ -255,3 +256,71 @@ def test_portfolio_config_rejects_unknown_fields_and_bad_interval() -> None:
         PortfolioConfig(starting_balances={}, equity_interval_ns=0)
     config = msgspec.convert({"starting_balances": {"USDT": "5.5"}}, PortfolioConfig)
     assert config.starting_balances == {"USDT": D("5.5")}
+
+
+# -- retention (the daemon's bounded history; engine.actors.retention) ---------------------------
+
+
+def round_trips(graph: Graph, count: int) -> None:
+    """Buy 1 at 100 and sell it at 101, `count` times, a fee of 0.1 each fill."""
+    for _ in range(count):
+        graph.fill(OrderSide.BUY, "1", "100", commission="0.1")
+        graph.fill(OrderSide.SELL, "1", "101", commission="0.1")
+
+
+def test_retention_keeps_the_latest_fills_and_trades_and_exact_totals() -> None:
+    kept_all, bounded = make_graph(), make_graph()
+    bounded.portfolio.retain(RetentionConfig(fills=3, closed_trades=2))
+
+    round_trips(kept_all, 10)
+    round_trips(bounded, 10)
+
+    book, full = bounded.portfolio, kept_all.portfolio
+    assert book.fills() == full.fills()[-3:]
+    assert book.closed_trades() == full.closed_trades()[-2:]
+    assert (book.realized_pnl(), book.total_fees(), book.balances()) == (
+        D("10"), D("2.0"), {"BTC": D("0"), "USDT": D("10008.0")})
+    assert (book.realized_pnl(), book.total_fees(), book.balances()) == (
+        full.realized_pnl(), full.total_fees(), full.balances())
+    stats = book.statistics()
+    assert (stats.fills_applied, stats.fills_evicted, stats.positions_closed) == (20, 17, 10)
+
+
+def test_fills_from_numbers_each_fill_by_its_place_in_the_session() -> None:
+    graph = make_graph()
+    graph.portfolio.retain(RetentionConfig(fills=3))
+
+    round_trips(graph, 3)  # six fills: 0..5, the last three held
+
+    numbered = graph.portfolio.fills_from(0)
+    assert [number for number, _ in numbered] == [3, 4, 5]
+    assert [fill.trade_id for _, fill in numbered] == ["T-4", "T-5", "T-6"]
+    assert [number for number, _ in graph.portfolio.fills_from(5)] == [5]
+    assert graph.portfolio.fills_from(6) == []
+
+
+def test_retention_bounds_the_equity_curve_and_keeps_its_ends() -> None:
+    graph = make_graph(interval_ns=HOUR)
+    graph.portfolio.retain(RetentionConfig(equity_points=4))
+
+    sizes = []
+    for hour in range(1, 30):
+        graph.clock.advance_to(hour * HOUR)
+        sizes.append(len(graph.portfolio.equity_curve()))
+
+    curve = graph.portfolio.equity_curve()
+    assert max(sizes) <= 4 and min(sizes[4:]) >= 2
+    assert curve[0][0] == 0 and curve[-1][0] == 29 * HOUR  # the start and the latest
+    assert [ts for ts, _ in curve] == sorted({ts for ts, _ in curve})
+
+
+def test_without_retention_every_fill_and_sample_is_kept() -> None:
+    graph = make_graph(interval_ns=HOUR)
+
+    round_trips(graph, 5)
+    graph.clock.advance_to(20 * HOUR)
+
+    assert len(graph.portfolio.fills()) == 10
+    assert len(graph.portfolio.closed_trades()) == 5
+    assert len(graph.portfolio.equity_curve()) == 21
+    assert [n for n, _ in graph.portfolio.fills_from(8)] == [8, 9]
