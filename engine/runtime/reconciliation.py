@@ -112,6 +112,8 @@ class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
     balance_corrections: int = 0
     position_adjustments: int = 0
     unresolved: int = 0
+    evicted_trades: int = 0
+    """Trades of orders the order manager let go (retention), older than its watermark."""
     events: int = 0
 
     @property
@@ -127,6 +129,8 @@ class ReconciliationReport(msgspec.Struct, frozen=True, kw_only=True):
             f"{self.in_doubt_resolved} in doubt resolved, {self.balance_corrections} "
             f"balances and {self.position_adjustments} positions corrected, "
             f"{self.unresolved} unresolved; {self.events} events"
+            + (f"; {self.evicted_trades} trades of orders let go skipped"
+               if self.evicted_trades else "")
         )
 
 
@@ -299,9 +303,15 @@ def plan_reconciliation(
     """The events that make the graph's books match `state` (see the module docstring)."""
     plan = _Planner(graph, state, now_ns)
     orphans: dict[str, list[FillReport]] = {}  # venue order id -> trades of unknown orders
+    # A long-open order pulls the window back past orders the order manager has let go
+    # (retention): their trades, unknown now, are not external; the order manager would
+    # refuse them as stale anyway. Skip them quietly, counted.
+    evicted_through = graph.orders.evicted_through()
     for trade in sorted(state.fills, key=lambda f: (f.ts_event, f.trade_id)):
         order = plan.order_for(trade.client_order_id, trade.venue_order_id)
-        if order is None:
+        if order is None and evicted_through is not None and trade.ts_event <= evicted_through:
+            plan.count("evicted_trades")
+        elif order is None:
             orphans.setdefault(trade.venue_order_id, []).append(trade)
         elif (not graph.orders.has_trade(order.client_order_id, trade.trade_id)
               and trade.trade_id not in plan.planned_trades):
@@ -358,6 +368,7 @@ def plan_reconciliation(
         closed_at_venue=counts.get("closed_at_venue", 0),
         never_arrived=counts.get("never_arrived", 0),
         in_doubt_resolved=counts.get("in_doubt_resolved", 0),
+        evicted_trades=counts.get("evicted_trades", 0),
         balance_corrections=counts.get("balance_corrections", 0),
         position_adjustments=counts.get("position_adjustments", 0),
         unresolved=counts.get("unresolved", 0),
