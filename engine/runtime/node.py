@@ -38,7 +38,7 @@ from collections.abc import (
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import anyio
 import anyio.abc
@@ -103,6 +103,12 @@ started once the runner runs, calling `task_status.started()` when it serves, ca
 shutdown after the journal is flushed. It observes the graph; it is not part of it."""
 
 
+MAX_SPEED: Final = 1e8
+"""The fastest `speed`: engine time is int64 nanoseconds (until the year 2262), and at
+1e8 a session still has more than a minute of real time before it would run out
+(at 1e9 it had seven seconds, and a busy machine's session overflowed)."""
+
+
 class NodeConfig(Config, kw_only=True, frozen=True):
     """How a node runs: its journal's durability, its clock, its inbox lanes, its stop.
 
@@ -119,7 +125,7 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     """Open orders stay working across a graceful stop unless this asks otherwise; when
     they are canceled, the next start tells each strategy which (`Strategy.canceled_at_stop`)."""
     stop_when_feeds_finish: bool = False
-    speed: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    speed: Annotated[float, msgspec.Meta(gt=0, le=MAX_SPEED)] = 1.0
     clock_origin: Literal["data", "wall"] = "data"
     data_capacity: Annotated[int, msgspec.Meta(gt=0)] = 10_000
     overflow: OverflowPolicy = OverflowPolicy.DROP_OLDEST

@@ -403,7 +403,7 @@ async def test_daemon_inbox_overflow_is_counted_and_restart_does_not_replay_old_
     tmp_path: Path,
 ) -> None:
     # A feed far ahead of the graph and a lane of five: most bars are dropped, and counted.
-    config = paper_config(tmp_path, bars=400, speed="1e9", data_capacity="5")
+    config = paper_config(tmp_path, bars=400, speed="1e8", data_capacity="5")
     daemon = await run_session(config)
     lane = next(iter(v for k, v in daemon.inbox.statistics().lanes.items() if k != "critical"))
     records = journal_of(tmp_path)
