@@ -22,8 +22,9 @@ price in integer ticks (price / increment): exact spreads and mids, and the scal
 integers issue 13 moves the hot path to; without one it is the float price itself.
 Sizes are floats, as market data is (integer lots at the size increment come with issue
 13). Cost per delta: one dict operation, plus for an add or delete a binary search and a
-list shift of the levels behind it (a memmove, below the search's cost up to ~10^5
-levels; tests/bench/book_bench.py measures it at several depths).
+list shift of the levels behind it (a memmove, below the search's cost up to ~10^4
+levels; tests/bench/book_bench.py measures it at several depths). A snapshot's ADDs are
+one dict operation each and one sort at its end.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class OrderBook:
         "_factor",
         "_numerator",
         "_sequence",
+        "_sorted",
         "_stale",
         "_ticks",
         "instrument_id",
@@ -163,6 +165,7 @@ class OrderBook:
         self._ask_keys: list[float] = []
         self._sequence = 0
         self._stale = False
+        self._sorted = True
         # applied, snapshots, gaps, out_of_order, skipped, rejected, missing deletes,
         # missing updates, existing adds: one list, so counting is an index increment
         self._counts = [0] * 9
@@ -187,6 +190,7 @@ class OrderBook:
         sequence = delta.sequence
         if action == _CLEAR:
             self._empty()
+            self._sorted = False  # the snapshot's ADDs only fill the dicts (see _sort)
             self._stale = False
             self._sequence = sequence
             self.ts_event = delta.ts_event
@@ -230,10 +234,12 @@ class OrderBook:
             levels = self._asks
             keys = self._ask_keys
             sort_key = -key
+        if action != _ADD and not self._sorted:
+            self._sort()
         if action == _DELETE or size == 0.0:
             if levels.pop(key, None) is None:
                 counts[6] += 1
-            else:
+            elif self._sorted:
                 del keys[bisect_left(keys, sort_key)]
         elif key in levels:
             if action == _ADD:
@@ -243,7 +249,8 @@ class OrderBook:
             if action == _UPDATE:
                 counts[7] += 1
             levels[key] = size
-            insort(keys, sort_key)
+            if self._sorted:
+                insort(keys, sort_key)
         self.ts_event = delta.ts_event
         counts[0] += 1
         return True
@@ -262,6 +269,21 @@ class OrderBook:
         self._asks.clear()
         self._bid_keys.clear()
         self._ask_keys.clear()
+        self._sorted = True
+
+    def _sort(self) -> None:
+        # A snapshot arrives best level first, the worst place for an insort into a
+        # best-last list (each insert shifts all the others: quadratic). So after a CLEAR
+        # the ADDs fill only the dicts, and the key lists are sorted once, here, when the
+        # snapshot ends (the first delta that is not an ADD) or something reads the book.
+        self._bid_keys[:] = sorted(self._bids)
+        self._ask_keys[:] = sorted([-key for key in self._asks])
+        self._sorted = True
+
+    def _keys(self) -> tuple[list[float], list[float]]:
+        if not self._sorted:
+            self._sort()
+        return self._bid_keys, self._ask_keys
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -281,44 +303,46 @@ class OrderBook:
 
     def best_bid(self) -> tuple[float, float] | None:
         """The highest bid as (price, size); None when there is no bid."""
-        if not self._bid_keys:
+        bid_keys = self._keys()[0]
+        if not bid_keys:
             return None
-        key = self._bid_keys[-1]
+        key = bid_keys[-1]
         return self._price(key), self._bids[key]
 
     def best_ask(self) -> tuple[float, float] | None:
         """The lowest ask as (price, size); None when there is no ask."""
-        if not self._ask_keys:
+        ask_keys = self._keys()[1]
+        if not ask_keys:
             return None
-        key = -self._ask_keys[-1]
+        key = -ask_keys[-1]
         return self._price(key), self._asks[key]
 
     def spread(self) -> float | None:
         """Best ask minus best bid (negative when crossed); None unless both sides exist."""
-        if not self._bid_keys or not self._ask_keys:
+        bid_keys, ask_keys = self._keys()
+        if not bid_keys or not ask_keys:
             return None
-        return self._price(-self._ask_keys[-1] - self._bid_keys[-1])
+        return self._price(-ask_keys[-1] - bid_keys[-1])
 
     def mid(self) -> float | None:
         """The midpoint of the best bid and ask; None unless both sides exist."""
-        if not self._bid_keys or not self._ask_keys:
+        bid_keys, ask_keys = self._keys()
+        if not bid_keys or not ask_keys:
             return None
-        total = self._bid_keys[-1] - self._ask_keys[-1]
+        total = bid_keys[-1] - ask_keys[-1]
         return total * self._numerator / (2 * self._denominator)
 
     @property
     def is_crossed(self) -> bool:
         """True when the best bid is above the best ask: bad or lagging data."""
-        return bool(self._bid_keys and self._ask_keys) and (
-            self._bid_keys[-1] > -self._ask_keys[-1]
-        )
+        bid_keys, ask_keys = self._keys()
+        return bool(bid_keys and ask_keys) and bid_keys[-1] > -ask_keys[-1]
 
     @property
     def is_locked(self) -> bool:
         """True when the best bid equals the best ask."""
-        return bool(self._bid_keys and self._ask_keys) and (
-            self._bid_keys[-1] == -self._ask_keys[-1]
-        )
+        bid_keys, ask_keys = self._keys()
+        return bool(bid_keys and ask_keys) and bid_keys[-1] == -ask_keys[-1]
 
     def level_count(self, side: OrderSide) -> int:
         """How many price levels `side` (BUY: bids, SELL: asks) has."""
@@ -333,9 +357,9 @@ class OrderBook:
     def levels(self, side: OrderSide, count: int | None = None) -> list[tuple[float, float]]:
         """The best `count` levels (None: all) of `side` (BUY: bids), best first."""
         if side == OrderSide.BUY:
-            keys, sizes, sign = self._bid_keys, self._bids, 1
+            keys, sizes, sign = self._keys()[0], self._bids, 1
         else:
-            keys, sizes, sign = self._ask_keys, self._asks, -1
+            keys, sizes, sign = self._keys()[1], self._asks, -1
         start = 0 if count is None else max(len(keys) - count, 0)
         price = self._price
         return [
@@ -391,9 +415,9 @@ class OrderBook:
         if not 0.0 < quantity < _INFINITY:
             raise ValueError(f"quantity {quantity}: must be a finite number > 0")
         if aggressor_side == OrderSide.BUY:
-            keys, sizes, sign = self._ask_keys, self._asks, -1
+            keys, sizes, sign = self._keys()[1], self._asks, -1
         else:
-            keys, sizes, sign = self._bid_keys, self._bids, 1
+            keys, sizes, sign = self._keys()[0], self._bids, 1
         bound: float | None = None
         if limit_price is not None:
             # the worst acceptable level as a sort key (larger is better on both sides)
