@@ -111,15 +111,23 @@ class OrderBook:
     """
 
     __slots__ = (
+        "_applied",
         "_ask_keys",
         "_asks",
         "_bid_keys",
         "_bids",
-        "_counts",
         "_denominator",
+        "_existing_adds",
         "_factor",
+        "_gaps",
+        "_missing_deletes",
+        "_missing_updates",
         "_numerator",
+        "_out_of_order",
+        "_rejected",
         "_sequence",
+        "_skipped",
+        "_snapshots",
         "_sorted",
         "_stale",
         "_ticks",
@@ -166,9 +174,15 @@ class OrderBook:
         self._sequence = 0
         self._stale = False
         self._sorted = True
-        # applied, snapshots, gaps, out_of_order, skipped, rejected, missing deletes,
-        # missing updates, existing adds: one list, so counting is an index increment
-        self._counts = [0] * 9
+        self._applied = 0
+        self._snapshots = 0
+        self._gaps = 0
+        self._out_of_order = 0
+        self._skipped = 0
+        self._rejected = 0
+        self._missing_deletes = 0
+        self._missing_updates = 0
+        self._existing_adds = 0
 
     # -- applying deltas -------------------------------------------------------------------
 
@@ -185,7 +199,6 @@ class OrderBook:
             raise ValueError(
                 f"instrument_id {delta.instrument_id!r}: this book is for {self.instrument_id!r}"
             )
-        counts = self._counts
         action = delta.action
         sequence = delta.sequence
         if action == _CLEAR:
@@ -194,22 +207,22 @@ class OrderBook:
             self._stale = False
             self._sequence = sequence
             self.ts_event = delta.ts_event
-            counts[0] += 1
-            counts[1] += 1
+            self._applied += 1
+            self._snapshots += 1
             return True
         if sequence:
             last = self._sequence
             if last and sequence != last and sequence != last + 1:
                 if sequence < last:
-                    counts[3] += 1
+                    self._out_of_order += 1
                     return False
                 self._sequence = sequence
-                counts[2] += 1
+                self._gaps += 1
                 self._invalidate()
                 return False
             self._sequence = sequence
         if self._stale:
-            counts[4] += 1
+            self._skipped += 1
             return False
         price = delta.price
         size = delta.size
@@ -220,9 +233,7 @@ class OrderBook:
             if not -_MAX_TICKS < scaled < _MAX_TICKS:
                 return self._reject()
             key: float = round(scaled)
-            error = scaled - key
-            tolerance = _TICK_TOLERANCE + abs(scaled) * _RELATIVE_TOLERANCE
-            if error * error > tolerance * tolerance:
+            if abs(scaled - key) > _TICK_TOLERANCE + abs(scaled) * _RELATIVE_TOLERANCE:
                 return self._reject()
         else:
             key = price
@@ -238,25 +249,25 @@ class OrderBook:
             self._sort()
         if action == _DELETE or size == 0.0:
             if levels.pop(key, None) is None:
-                counts[6] += 1
+                self._missing_deletes += 1
             elif self._sorted:
                 del keys[bisect_left(keys, sort_key)]
         elif key in levels:
             if action == _ADD:
-                counts[8] += 1
+                self._existing_adds += 1
             levels[key] = size
         else:
             if action == _UPDATE:
-                counts[7] += 1
+                self._missing_updates += 1
             levels[key] = size
             if self._sorted:
                 insort(keys, sort_key)
         self.ts_event = delta.ts_event
-        counts[0] += 1
+        self._applied += 1
         return True
 
     def _reject(self) -> bool:
-        self._counts[5] += 1
+        self._rejected += 1
         self._invalidate()
         return False
 
@@ -355,7 +366,13 @@ class OrderBook:
         return levels.get(key, 0.0)
 
     def levels(self, side: OrderSide, count: int | None = None) -> list[tuple[float, float]]:
-        """The best `count` levels (None: all) of `side` (BUY: bids), best first."""
+        """The best `count` levels (None: all) of `side` (BUY: bids), best first.
+
+        Raises:
+            ValueError: `count` is negative.
+        """
+        if count is not None and count < 0:
+            raise ValueError(f"count {count}: must be >= 0")
         if side == OrderSide.BUY:
             keys, sizes, sign = self._keys()[0], self._bids, 1
         else:
@@ -367,7 +384,11 @@ class OrderBook:
         ]
 
     def depth(self, levels: int) -> BookDepth:
-        """The best `levels` levels of each side, best first."""
+        """The best `levels` levels of each side, best first.
+
+        Raises:
+            ValueError: `levels` is negative.
+        """
         return BookDepth(self.levels(OrderSide.BUY, levels), self.levels(OrderSide.SELL, levels))
 
     def walk(
@@ -380,7 +401,7 @@ class OrderBook:
         not. The book is not changed: the matching engine decides what to do.
 
         Raises:
-            ValueError: `quantity` is not a finite number > 0.
+            ValueError: `quantity` is not a finite number > 0, or `limit_price` not finite.
         """
         return self._consume(aggressor_side, quantity, limit_price)[0]
 
@@ -391,7 +412,7 @@ class OrderBook:
         and the part of it the book can fill.
 
         Raises:
-            ValueError: `quantity` is not a finite number > 0.
+            ValueError: `quantity` is not a finite number > 0, or `limit_price` not finite.
         """
         taken, remaining = self._consume(aggressor_side, quantity, limit_price)
         filled = 0.0
@@ -420,6 +441,8 @@ class OrderBook:
             keys, sizes, sign = self._keys()[0], self._bids, 1
         bound: float | None = None
         if limit_price is not None:
+            if limit_price - limit_price != 0.0:
+                raise ValueError(f"limit_price {limit_price}: must be a finite number")
             # the worst acceptable level as a sort key (larger is better on both sides)
             if self._ticks:
                 bound = sign * limit_price * self._factor - _TICK_TOLERANCE
@@ -442,17 +465,16 @@ class OrderBook:
 
     def statistics(self) -> OrderBookStatistics:
         """The counts of applied, dropped and rejected deltas, and whether the book is stale."""
-        counts = self._counts
         return OrderBookStatistics(
-            deltas_applied=counts[0],
-            snapshots=counts[1],
-            gaps=counts[2],
-            out_of_order=counts[3],
-            skipped_while_stale=counts[4],
-            rejected=counts[5],
-            missing_level_deletes=counts[6],
-            missing_level_updates=counts[7],
-            existing_level_adds=counts[8],
+            deltas_applied=self._applied,
+            snapshots=self._snapshots,
+            gaps=self._gaps,
+            out_of_order=self._out_of_order,
+            skipped_while_stale=self._skipped,
+            rejected=self._rejected,
+            missing_level_deletes=self._missing_deletes,
+            missing_level_updates=self._missing_updates,
+            existing_level_adds=self._existing_adds,
             stale=self._stale,
         )
 

@@ -253,6 +253,17 @@ def test_order_book_take_of_bad_quantity_raises(quantity: float) -> None:
         snapshot_book().take(BUY, quantity)
 
 
+@pytest.mark.parametrize("limit_price", [math.nan, math.inf, -math.inf])
+def test_order_book_walk_with_bad_limit_price_raises(limit_price: float) -> None:
+    with pytest.raises(ValueError, match="limit_price"):
+        snapshot_book().walk(SELL, 1.0, limit_price)
+
+
+def test_order_book_negative_depth_raises() -> None:
+    with pytest.raises(ValueError, match="count -1"):
+        snapshot_book().depth(-1)
+
+
 # -- properties against a dict-and-sort model ----------------------------------------------
 
 
