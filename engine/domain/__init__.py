@@ -1,4 +1,4 @@
-"""Value types and rules with no I/O: enums, money, ids, the order lifecycle."""
+"""Value types and rules with no I/O: enums, money, ids, the order lifecycle, the L2 book."""
 
 from engine.domain.enums import (
     BookAction,
@@ -20,6 +20,7 @@ from engine.domain.money import (
     to_decimal,
 )
 from engine.domain.order import Order
+from engine.domain.order_book import BookDepth, OrderBook, OrderBookStatistics, TakeEstimate
 from engine.domain.reports import (
     AccountReport,
     BalanceReport,
@@ -37,12 +38,16 @@ __all__ = (
     "TRANSITIONS",
     "ZERO",
     "BookAction",
+    "BookDepth",
     "LiquiditySide",
     "Order",
+    "OrderBook",
+    "OrderBookStatistics",
     "OrderSide",
     "OrderStatus",
     "OrderType",
     "PositionSide",
+    "TakeEstimate",
     "TimeInForce",
     "TradingState",
     "instrument_id",

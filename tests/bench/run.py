@@ -14,9 +14,10 @@ every 65,536 bars (through `progress=`), as the API's streams would: that is
 figures, each script in a child process of its own: journal append throughput
 (journal_bench.py), the latency journaling adds to an order and the tick-to-order
 latency of the live graph (live_latency.py; their docstrings say what exactly is timed),
-printed with their targets. Speed is only measured here, never asserted in tests: the
-exit status is non-zero only when the engine and the bare loop (or the tapped run)
-disagree.
+printed with their targets. Then L2 order book deltas applied per second beside a bare
+dict loop (book_bench.py, in a child of its own). Speed is only measured here, never
+asserted in tests: the exit status is non-zero only when the engine and the bare loop
+(or the tapped run, or the book and its bare loop) disagree.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("journal_events_per_second", ">=", 100_000),
     ("order_journal_latency_p99_us", "<", 1_000),
     ("tick_to_order_p99_us", "<", 100),
+    ("book_deltas_per_second", ">=", 300_000),
 )
 DAEMON_SHOWN = (
     "journal_events_per_second",
@@ -214,11 +216,12 @@ def daemon_figures() -> dict[str, float | int]:
     return {**child_figures("journal_bench.py"), **child_figures("live_latency.py")}
 
 
-def print_daemon_table(figures: dict[str, float | int]) -> None:
+def print_daemon_table(figures: dict[str, float | int], shown: tuple[str, ...] = DAEMON_SHOWN,
+                       title: str = "daemon") -> None:
     targets = {key: (comparison, bound) for key, comparison, bound in TARGETS}
-    width = max(len(key) for key in DAEMON_SHOWN)
-    print(f"\n{'daemon':<{width}}  {'value':>12}  {'target':>12}")
-    for key in DAEMON_SHOWN:
+    width = max(len(key) for key in shown)
+    print(f"\n{title:<{width}}  {'value':>12}  {'target':>12}")
+    for key in shown:
         value = figures[key]
         line = f"{key:<{width}}  {value:>12,}"
         if key in targets:
@@ -291,6 +294,8 @@ def main() -> None:
                         help="skip the daemon's figures (journal, order and tick latency)")
     parser.add_argument("--skip-backtest", action="store_true",
                         help="skip the backtest and the bare loop")
+    parser.add_argument("--skip-book", action="store_true",
+                        help="skip the order book figures (book_bench.py)")
     parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--with-tap", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -307,6 +312,13 @@ def main() -> None:
         daemon = daemon_figures()
         print_daemon_table(daemon)
         figures |= daemon
+    if not arguments.skip_book:
+        book = child_figures("book_bench.py")
+        matches = bool(book.pop("book_matches_bare_loop"))
+        print_daemon_table(book, tuple(book), "order book")
+        print(f"book matches bare loop  {'yes' if matches else 'NO'}")
+        same = same and matches
+        figures |= book | {"book_matches_bare_loop": matches}
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     if not same:
