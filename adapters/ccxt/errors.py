@@ -10,7 +10,8 @@ ccxt's hierarchy (the part that matters here)::
      │    ├── InvalidOrder ................ REJECT (OrderNotFound: the order is unknown)
      │    ├── BadRequest, BadSymbol ....... REJECT
      │    └── (others) .................... REJECT
-     └── OperationFailed
+     └── OperationFailed ................ UNKNOWN for a submit (Binance -1000, -1001,
+          │                               -1004: "unable to process"), retry a query
           └── NetworkError
                ├── DDoSProtection ......... REFUSED: not processed; retry with backoff
                │    (RateLimitExceeded)
@@ -32,7 +33,7 @@ import ccxt
 
 from engine.errors import VenueError
 
-__all__ = ("AuthenticationFailed", "Outcome", "classify", "reason_of")
+__all__ = ("AuthenticationFailed", "Outcome", "classify", "reason_of", "unwrap")
 
 
 class AuthenticationFailed(VenueError):
@@ -46,13 +47,30 @@ class Outcome(Enum):
     UNKNOWN = "unknown"
 
 
+def unwrap(error: BaseException) -> BaseException:
+    """The ccxt error behind `error`.
+
+    ccxt 4.5.90 turns a refused user-data-stream subscription into a KeyError raised
+    while it cleans up (`del client.subscriptions[...]` of a key already gone), with the
+    real AuthenticationError as its context; this finds it.
+    """
+    seen = error
+    while not isinstance(seen, ccxt.BaseError):
+        following = seen.__cause__ or seen.__context__
+        if following is None:
+            return error
+        seen = following
+    return seen
+
+
 def classify(error: BaseException) -> Outcome:
     """The adapter's reading of a ccxt error (see the module docstring)."""
+    error = unwrap(error)
     if isinstance(error, ccxt.AuthenticationError):
         return Outcome.STOP
     if isinstance(error, ccxt.DDoSProtection):
         return Outcome.REFUSED
-    if isinstance(error, ccxt.NetworkError | TimeoutError | OSError):
+    if isinstance(error, ccxt.OperationFailed | TimeoutError | OSError):
         return Outcome.UNKNOWN
     return Outcome.REJECT
 

@@ -35,7 +35,7 @@ from anyio.abc import TaskStatus
 
 from adapters.ccxt.backoff import Backoff
 from adapters.ccxt.config import CcxtConfig
-from adapters.ccxt.errors import AuthenticationFailed, Outcome, classify, reason_of
+from adapters.ccxt.errors import AuthenticationFailed, Outcome, classify, reason_of, unwrap
 from adapters.ccxt.exchange import TradebusBinance
 from adapters.ccxt.ids import exchange_client_id
 from adapters.ccxt.parsing import (
@@ -203,7 +203,7 @@ class CcxtExecutionClient:
                         logger.warning("venue %s: private update skipped (%s): %r",
                                        self.venue, error, item.get("info", item))
         except (ccxt.BaseError, OSError) as error:
-            failures.append(error)
+            failures.append(unwrap(error))
             scope.cancel()
 
     async def _resubscribe(self) -> None:
@@ -211,9 +211,12 @@ class CcxtExecutionClient:
             await anyio.sleep(self._backoff.next_delay())
             try:
                 await self._exchange.authenticate({"type": "spot"})
-            except ccxt.AuthenticationError as error:
-                raise self._stop(error) from error
-            except (ccxt.NetworkError, ccxt.ExchangeError, OSError) as error:
+            except (ccxt.BaseError, OSError, KeyError) as raised:
+                error = unwrap(raised)
+                if isinstance(error, ccxt.AuthenticationError):
+                    raise self._stop(error) from error
+                if isinstance(error, KeyError):
+                    raise
                 logger.warning("venue %s: resubscribe failed (%s)", self.venue, error)
                 continue
             break
@@ -494,7 +497,10 @@ class CcxtExecutionClient:
             try:
                 with anyio.fail_after(self._config.request_timeout_s * 1.5):
                     return await request()
-            except (ccxt.BaseError, TimeoutError, OSError) as error:
+            except (ccxt.BaseError, TimeoutError, OSError, KeyError) as raised:
+                error = unwrap(raised)
+                if isinstance(error, KeyError):
+                    raise
                 outcome = classify(error)
                 if outcome is Outcome.STOP:
                     failure = self._stop(error)
@@ -523,12 +529,15 @@ class CcxtExecutionClient:
             try:
                 with anyio.fail_after(self._config.request_timeout_s * 1.5):
                     return await request()
-            except (ccxt.BaseError, TimeoutError, OSError) as error:
+            except (ccxt.BaseError, TimeoutError, OSError, KeyError) as raised:
+                error = unwrap(raised)
+                if isinstance(error, KeyError):
+                    raise
                 outcome = classify(error)
                 if outcome is Outcome.STOP:
                     raise self._stop(error) from error
                 if outcome is Outcome.REJECT:
-                    raise
+                    raise error from None
                 if attempt + 1 == self._config.retry_attempts:
                     raise VenueUnavailable(f"venue {self.venue}: {reason_of(error)}") from error
                 self._retries += 1

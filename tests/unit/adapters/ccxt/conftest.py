@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from functools import partial
 
-import msgspec
 import pytest
 
-from adapters.ccxt import CcxtConfig, CcxtExecutionClient, credentials, make_exchange
-from engine.ports import EventSink
+from adapters.ccxt import CcxtExecutionClient
 from tests.fakes.binance import FakeBinance, running_fake
-
-ENVIRON = {"TRADEBUS_BINANCE_API_KEY": "fake-key", "TRADEBUS_BINANCE_SECRET": "fake-secret"}
+from tests.fakes.binance.ccxt_support import execution_client
 
 
 @pytest.fixture
@@ -24,22 +21,7 @@ async def fake() -> AsyncIterator[FakeBinance]:
         yield exchange
 
 
-def config_for(fake: FakeBinance, **overrides: Any) -> CcxtConfig:
-    """The adapter's config pointed at `fake`, with short timers for tests."""
-    base = CcxtConfig(symbols=("BTC/USDT",), urls=fake.urls, request_timeout_s=2.0,
-                      recv_window_s=1.0, backstop_interval_s=0.5,
-                      reconnect_initial_s=0.05, reconnect_max_s=0.2)
-    return msgspec.structs.replace(base, **overrides)
-
-
 @pytest.fixture
 def make_client(fake: FakeBinance) -> Callable[..., CcxtExecutionClient]:
-    """Build an execution client on `fake` delivering to `sink` (config overrides apply)."""
-
-    def make(sink: EventSink, environ: dict[str, str] | None = None,
-             **overrides: Any) -> CcxtExecutionClient:
-        config = config_for(fake, **overrides)
-        key, secret = credentials(config, ENVIRON if environ is None else environ)
-        return CcxtExecutionClient(config, make_exchange(config, key, secret), sink)
-
-    return make
+    """Build an execution client on `fake`: make_client(sink, environ=None, **overrides)."""
+    return partial(execution_client, fake)

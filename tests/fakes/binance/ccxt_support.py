@@ -1,0 +1,32 @@
+"""Build the ccxt adapter's clients on a running fake (shared by unit and integration tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from adapters.ccxt import CcxtConfig, CcxtExecutionClient, credentials, make_exchange
+from engine.ports import EventSink
+from tests.fakes.binance.server import FakeBinance
+
+__all__ = ("ENVIRON", "config_for", "execution_client")
+
+ENVIRON = {"TRADEBUS_BINANCE_API_KEY": "fake-key", "TRADEBUS_BINANCE_SECRET": "fake-secret"}
+"""The environment the clients read their credentials from (the fake's key)."""
+
+
+def config_for(fake: FakeBinance, **overrides: Any) -> CcxtConfig:
+    """The adapter's config pointed at `fake`, with short timers for tests."""
+    base = CcxtConfig(symbols=("BTC/USDT",), urls=fake.urls, request_timeout_s=2.0,
+                      recv_window_s=1.0, backstop_interval_s=0.5,
+                      reconnect_initial_s=0.05, reconnect_max_s=0.2)
+    return msgspec.structs.replace(base, **overrides)
+
+
+def execution_client(fake: FakeBinance, sink: EventSink, environ: dict[str, str] | None = None,
+                     **overrides: Any) -> CcxtExecutionClient:
+    """An execution client on `fake` delivering to `sink` (config overrides apply)."""
+    config = config_for(fake, **overrides)
+    key, secret = credentials(config, ENVIRON if environ is None else environ)
+    return CcxtExecutionClient(config, make_exchange(config, key, secret), sink)
