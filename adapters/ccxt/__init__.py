@@ -15,6 +15,7 @@ from adapters.ccxt.errors import AuthenticationFailed, Outcome, classify
 from adapters.ccxt.exchange import TradebusBinance, credentials, make_exchange
 from adapters.ccxt.execution import CcxtExecutionClient, CcxtExecutionStatistics
 from adapters.ccxt.ids import exchange_client_id
+from adapters.ccxt.market_data import CcxtMarketDataClient, CcxtMarketDataStatistics
 from adapters.ccxt.tracker import OrderTracker, TrackedOrder
 
 __all__ = (
@@ -23,6 +24,8 @@ __all__ = (
     "CcxtConfig",
     "CcxtExecutionClient",
     "CcxtExecutionStatistics",
+    "CcxtMarketDataClient",
+    "CcxtMarketDataStatistics",
     "CcxtVenueEntry",
     "OrderTracker",
     "Outcome",

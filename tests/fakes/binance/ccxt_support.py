@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from adapters.ccxt import CcxtConfig, CcxtExecutionClient, credentials, make_exchange
-from engine.ports import EventSink
+from adapters.ccxt import (
+    CcxtConfig,
+    CcxtExecutionClient,
+    CcxtMarketDataClient,
+    credentials,
+    make_exchange,
+)
+from engine.ports import EventSink, MarketData
 from tests.fakes.binance.server import FakeBinance
 
-__all__ = ("ENVIRON", "config_for", "execution_client")
+__all__ = ("ENVIRON", "config_for", "execution_client", "market_data_client")
 
 ENVIRON = {"TRADEBUS_BINANCE_API_KEY": "fake-key", "TRADEBUS_BINANCE_SECRET": "fake-secret"}
 """The environment the clients read their credentials from (the fake's key)."""
@@ -30,3 +37,11 @@ def execution_client(fake: FakeBinance, sink: EventSink, environ: dict[str, str]
     config = config_for(fake, **overrides)
     key, secret = credentials(config, ENVIRON if environ is None else environ)
     return CcxtExecutionClient(config, make_exchange(config, key, secret), sink)
+
+
+def market_data_client(fake: FakeBinance, sink: Callable[[MarketData], None],
+                       **overrides: Any) -> CcxtMarketDataClient:
+    """A market data client on `fake` delivering to `sink` (config overrides apply)."""
+    config = config_for(fake, **overrides)
+    key, secret = credentials(config, ENVIRON)
+    return CcxtMarketDataClient(config, make_exchange(config, key, secret), sink)
