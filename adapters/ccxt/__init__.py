@@ -15,6 +15,7 @@ from adapters.ccxt.errors import AuthenticationFailed, Outcome, classify
 from adapters.ccxt.exchange import TradebusBinance, credentials, make_exchange
 from adapters.ccxt.execution import CcxtExecutionClient, CcxtExecutionStatistics
 from adapters.ccxt.ids import exchange_client_id
+from adapters.ccxt.instruments import CcxtInstrumentProvider
 from adapters.ccxt.market_data import CcxtMarketDataClient, CcxtMarketDataStatistics
 from adapters.ccxt.tracker import OrderTracker, TrackedOrder
 
@@ -24,6 +25,7 @@ __all__ = (
     "CcxtConfig",
     "CcxtExecutionClient",
     "CcxtExecutionStatistics",
+    "CcxtInstrumentProvider",
     "CcxtMarketDataClient",
     "CcxtMarketDataStatistics",
     "CcxtVenueEntry",
