@@ -12,11 +12,13 @@ applies (ccxt picks it by hostname). `sandbox` switches ccxt to the exchange's t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ("CcxtConfig", "CcxtVenueEntry")
+from engine.ports import DataSubscription
+
+__all__ = ("CcxtConfig", "CcxtFeedEntry", "CcxtVenueEntry")
 
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
@@ -65,3 +67,23 @@ class CcxtVenueEntry(
     forbid_unknown_fields=True,
 ):
     """A `[[venues]] kind = "ccxt"` entry: the adapter's config, tagged."""
+
+
+class CcxtFeedEntry(
+    CcxtConfig, tag_field="kind", tag="ccxt", frozen=True, kw_only=True,
+    forbid_unknown_fields=True,
+):
+    """A `[[feeds]] kind = "ccxt"` entry (the connection fields are `CcxtConfig`'s)."""
+
+    instrument_id: str
+    stream: Literal["bars", "trades", "quotes", "book"] = "bars"
+    timeframe: str = "1m"
+    depth: int | None = None
+
+    @property
+    def subscription(self) -> DataSubscription:
+        return DataSubscription(
+            kind=self.stream, instrument_id=self.instrument_id,
+            timeframe=self.timeframe if self.stream == "bars" else None,
+            depth=self.depth if self.stream == "book" else None,
+        )

@@ -49,8 +49,11 @@ class TradebusBinance(ccxtpro.binance):  # type: ignore[misc]
         return result
 
 
-def make_exchange(config: CcxtConfig, api_key: Secret, secret: Secret) -> TradebusBinance:
+def make_exchange(config: CcxtConfig, api_key: Secret | None = None,
+                  secret: Secret | None = None) -> TradebusBinance:
     """The exchange object for `config` (not connected: ccxt connects on first use).
+
+    Without credentials it reaches public market data only.
 
     Raises:
         ValueError: `exchange_id` is not one this adapter supports.
@@ -58,9 +61,10 @@ def make_exchange(config: CcxtConfig, api_key: Secret, secret: Secret) -> Tradeb
     if config.exchange_id != "binance":
         raise ValueError(f"exchange_id {config.exchange_id!r}: only 'binance' (spot) is "
                          "supported by this adapter")
+    keys = {} if api_key is None or secret is None else {
+        "apiKey": api_key.reveal(), "secret": secret.reveal()}
     exchange = TradebusBinance({
-        "apiKey": api_key.reveal(),
-        "secret": secret.reveal(),
+        **keys,
         "enableRateLimit": True,
         "timeout": int(config.request_timeout_s * 1000),
         "options": {
