@@ -123,6 +123,7 @@ class CcxtExecutionClient:
         self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s,
                                 seed=config.jitter_seed)
         self._stopped = ""
+        self._stop_requested: anyio.Event | None = None  # made by `run` (needs the loop)
         self._requests = self._retries = self._rejected = self._unknown = 0
         self._updates = self._malformed = self._reconnects = 0
         self._backstop_runs = self._backstop_requests = 0
@@ -144,11 +145,13 @@ class CcxtExecutionClient:
         Raises:
             AuthenticationFailed: the exchange refused the credentials (at start or later).
         """
+        self._stop_requested = anyio.Event()
         try:
             await self._connect()
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._private_stream)
                 tasks.start_soon(self._backstop_loop)
+                tasks.start_soon(self._end_when_stopped)
                 task_status.started()
         finally:
             with anyio.CancelScope(shield=True):
@@ -163,8 +166,15 @@ class CcxtExecutionClient:
                 self._instruments[item.instrument_id] = item
         await self._call(lambda: self._exchange.authenticate({"type": "spot"}))
 
+    async def _end_when_stopped(self) -> None:
+        """End `run` once a request met refused credentials (whichever task it was)."""
+        await self._stop_requested.wait()
+        raise AuthenticationFailed(f"venue {self.venue}: {self._stopped}")
+
     def _stop(self, error: BaseException) -> AuthenticationFailed:
         self._stopped = f"authentication failed: {reason_of(error)}"
+        if self._stop_requested is not None:
+            self._stop_requested.set()
         logger.error("venue %s: %s; the adapter stopped (check the API key and secret "
                      "named by %s and %s)", self.venue, self._stopped,
                      self._config.api_key_env, self._config.secret_env)

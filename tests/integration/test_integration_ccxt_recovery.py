@@ -246,3 +246,20 @@ async def test_authentication_error_stops_the_adapter_and_says_so(fake: FakeBina
     assert client.statistics().stopped.startswith("authentication failed")
     with pytest.raises(VenueUnavailable):
         await client.submit_order(submit("after-stop"))
+
+
+async def test_authentication_refused_mid_session_ends_run(fake: FakeBinance) -> None:
+    recorder = EventRecorder()
+    client = execution_client(fake, recorder)
+    fake.fail_next(-2015, "Invalid API-key, IP, or permissions for action.", 401,
+                   method="GET", path="/api/v3/account")
+
+    with pytest.raises(BaseExceptionGroup) as raised:
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(client.run)
+            with pytest.raises(AuthenticationFailed):
+                await client.account()
+            await anyio.sleep(TIMEOUT_S)  # run ends first, cancelling this
+
+    assert raised.group_contains(AuthenticationFailed)
+    assert client.statistics().stopped.startswith("authentication failed")
