@@ -34,8 +34,9 @@ import msgspec
 from anyio.abc import TaskStatus
 
 from adapters.ccxt.backoff import Backoff
+from adapters.ccxt.backstop import Backstop
 from adapters.ccxt.config import CcxtConfig
-from adapters.ccxt.errors import AuthenticationFailed, Outcome, classify, reason_of, unwrap
+from adapters.ccxt.errors import AuthenticationFailed, reason_of, unwrap
 from adapters.ccxt.exchange import TradebusBinance
 from adapters.ccxt.ids import exchange_client_id
 from adapters.ccxt.parsing import (
@@ -45,6 +46,7 @@ from adapters.ccxt.parsing import (
     order_status_report,
     symbol_of,
 )
+from adapters.ccxt.retry import CommandRefused, RequestPolicy
 from adapters.ccxt.tracker import OrderTracker, TrackedOrder
 from engine.domain.enums import OrderSide, OrderType, TimeInForce
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
@@ -119,14 +121,14 @@ class CcxtExecutionClient:
         self._account_id = account_id or f"{config.venue}-spot"
         self._tracker = OrderTracker(config.venue, sink, now_ns)
         self._instruments: dict[str, Instrument] = {}
-        self._limiter = anyio.CapacityLimiter(config.backstop_concurrency)
+        self._backstop = Backstop(config, exchange, self._tracker, self._call)
         self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s,
                                 seed=config.jitter_seed)
         self._stopped = ""
         self._stop_requested: anyio.Event | None = None  # made by `run` (needs the loop)
-        self._requests = self._retries = self._rejected = self._unknown = 0
+        self._policy = RequestPolicy(config, self._stop)
+        self._rejected = 0
         self._updates = self._malformed = self._reconnects = 0
-        self._backstop_runs = self._backstop_requests = 0
 
     @property
     def venue(self) -> str:
@@ -261,7 +263,7 @@ class CcxtExecutionClient:
         try:
             answer = await self._place(order, exchange_id, command.quantity, command.price,
                                        command.time_in_force, command.post_only)
-        except _Rejected as rejected:
+        except CommandRefused as rejected:
             self._rejected += 1
             self._tracker.reject(order, rejected.reason)
             return
@@ -278,10 +280,10 @@ class CcxtExecutionClient:
         exchange_id = (order.exchange_client_ids[-1] if order is not None
                        else exchange_client_id(command.client_order_id))
         try:
-            answer = await self._command(lambda: self._exchange.cancel_order(
+            answer = await self._policy.command(lambda: self._exchange.cancel_order(
                 venue_order_id, symbol_of(command.instrument_id),
                 {} if venue_order_id else {"origClientOrderId": exchange_id}))
-        except _Rejected as rejected:
+        except CommandRefused as rejected:
             self._sink(command_rejected(OrderCancelRejected, command, rejected.reason,
                                         self._now_ns()))
             return
@@ -319,9 +321,9 @@ class CcxtExecutionClient:
         old = order.venue_order_id
         order.replaced.add(old)
         try:
-            canceled = await self._command(lambda: self._exchange.cancel_order(
+            canceled = await self._policy.command(lambda: self._exchange.cancel_order(
                 old, symbol_of(command.instrument_id)))
-        except _Rejected as rejected:
+        except CommandRefused as rejected:
             order.replaced.discard(old)
             self._modify_rejected(command, f"cancel of the working leg refused: "
                                            f"{rejected.reason}")
@@ -335,7 +337,7 @@ class CcxtExecutionClient:
         order.replacing = True
         try:
             answer = await self._place(order, leg_id, remaining, price, TimeInForce.GTC, False)
-        except _Rejected as rejected:
+        except CommandRefused as rejected:
             logger.warning("venue %s: modify of %s canceled the order but its new leg was "
                            "refused (%s)", self.venue, command.client_order_id,
                            rejected.reason)
@@ -366,7 +368,7 @@ class CcxtExecutionClient:
                 params["postOnly"] = True
         side = "buy" if order.side is OrderSide.BUY else "sell"
         kind = "market" if order.order_type is OrderType.MARKET else "limit"
-        return await self._command(lambda: self._exchange.create_order(
+        return await self._policy.command(lambda: self._exchange.create_order(
             order.instrument.symbol, kind, side, float(quantity),
             None if price is None else float(price), params))
 
@@ -433,11 +435,11 @@ class CcxtExecutionClient:
 
     def statistics(self) -> CcxtExecutionStatistics:
         return CcxtExecutionStatistics(
-            venue=self.venue, requests=self._requests, retries=self._retries,
-            rejected=self._rejected, outcome_unknown=self._unknown,
+            venue=self.venue, requests=self._policy.requests, retries=self._policy.retries,
+            rejected=self._rejected, outcome_unknown=self._policy.unknown,
             stream_updates=self._updates, malformed=self._malformed,
-            reconnects=self._reconnects, backstop_runs=self._backstop_runs,
-            backstop_requests=self._backstop_requests,
+            reconnects=self._reconnects, backstop_runs=self._backstop.runs,
+            backstop_requests=self._backstop.requests,
             duplicate_trades=self._tracker.duplicate_trades,
             foreign_updates=self._tracker.foreign_updates,
             in_flight=len(self._tracker.in_flight()), stopped=self._stopped,
@@ -446,113 +448,15 @@ class CcxtExecutionClient:
     # -- the backstop -----------------------------------------------------------------------
 
     async def backstop(self) -> None:
-        """Ask the exchange about every order in flight (bounded concurrency) and deliver
-        what the private stream missed; settle in-doubt submits."""
-        self._backstop_runs += 1
-        async with anyio.create_task_group() as tasks:
-            for order in self._tracker.in_flight():
-                tasks.start_soon(self._check_order, order)
-
-    async def _check_order(self, order: TrackedOrder) -> None:
-        async with self._limiter:
-            try:
-                await self._check_order_now(order)
-            except (VenueUnavailable, ccxt.ExchangeError) as error:
-                logger.warning("venue %s: backstop of %s failed (%s); next round retries",
-                               self.venue, order.client_order_id, error)
-
-    async def _check_order_now(self, order: TrackedOrder) -> None:
-        symbol = order.instrument.symbol
-        if not order.closed:
-            self._backstop_requests += 1
-            venue_order_id = order.venue_order_id
-            params = {} if venue_order_id else {
-                "origClientOrderId": order.exchange_client_ids[-1]}
-            try:
-                raw = await self._call(lambda: self._exchange.fetch_order(
-                    venue_order_id, symbol, params))
-            except ccxt.OrderNotFound:
-                self._settle_missing(order)
-                return
-            self._tracker.on_order(raw)
-        for leg in list(order.venue_order_ids):
-            delivered = order.filled - order.filled_before(leg)
-            if order.leg_filled.get(leg, Decimal(0)) > delivered:
-                self._backstop_requests += 1
-                trades = await self._call(lambda leg=leg: self._exchange.fetch_my_trades(
-                    symbol, None, 1000, {"orderId": leg}))
-                for trade in trades:
-                    self._tracker.on_trade(trade)
-        if order.pending_close is not None:
-            self._tracker.on_order({"id": order.venue_order_id, "status": order.pending_close})
-
-    def _settle_missing(self, order: TrackedOrder) -> None:
-        """Not found: a submit in doubt that a receive window has passed never arrived."""
-        if order.in_doubt_since is None or order.accepted:
-            return
-        waited = anyio.current_time() - order.in_doubt_since
-        if waited > self._config.recv_window_s + self._config.request_timeout_s:
-            self._tracker.reject(order, f"submit never reached venue {self.venue}: not found "
-                                        f"{waited:.1f} s after it was sent (past the "
-                                        f"{self._config.recv_window_s} s receive window)")
+        """Ask the exchange about every order in flight and deliver what the private
+        stream missed; settle in-doubt submits (module `backstop`)."""
+        await self._backstop.run_once()
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def _command(self, request: Callable[[], Awaitable[T]]) -> T:
-        """A request that changes something: retried only when refused unprocessed."""
-        backoff = Backoff(self._config.reconnect_initial_s, self._config.reconnect_max_s,
-                          seed=self._config.jitter_seed)
-        for attempt in range(self._config.retry_attempts):
-            self._requests += 1
-            try:
-                with anyio.fail_after(self._config.request_timeout_s * 1.5):
-                    return await request()
-            except (ccxt.BaseError, TimeoutError, OSError, KeyError) as raised:
-                error = unwrap(raised)
-                if isinstance(error, KeyError):
-                    raise
-                outcome = classify(error)
-                if outcome is Outcome.STOP:
-                    failure = self._stop(error)
-                    raise _Rejected(f"adapter stopped: {self._stopped}") from failure
-                if outcome is Outcome.REJECT:
-                    raise _Rejected(reason_of(error)) from error
-                if outcome is Outcome.UNKNOWN:
-                    self._unknown += 1
-                    raise OutcomeUnknown(f"venue {self.venue}: {reason_of(error)}") from error
-                if attempt + 1 == self._config.retry_attempts:
-                    raise VenueUnavailable(f"venue {self.venue}: refused "
-                                           f"{self._config.retry_attempts} times, last: "
-                                           f"{reason_of(error)}") from error
-                self._retries += 1
-                await anyio.sleep(backoff.next_delay())
-        raise AssertionError("unreachable")  # the loop returns or raises
-
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
-        """A query: retried with backoff on any network trouble; OrderNotFound and other
-        refusals with a reason reach the caller as ccxt raised them."""
         self._refuse_if_stopped()
-        backoff = Backoff(self._config.reconnect_initial_s, self._config.reconnect_max_s,
-                          seed=self._config.jitter_seed)
-        for attempt in range(self._config.retry_attempts):
-            self._requests += 1
-            try:
-                with anyio.fail_after(self._config.request_timeout_s * 1.5):
-                    return await request()
-            except (ccxt.BaseError, TimeoutError, OSError, KeyError) as raised:
-                error = unwrap(raised)
-                if isinstance(error, KeyError):
-                    raise
-                outcome = classify(error)
-                if outcome is Outcome.STOP:
-                    raise self._stop(error) from error
-                if outcome is Outcome.REJECT:
-                    raise error from None
-                if attempt + 1 == self._config.retry_attempts:
-                    raise VenueUnavailable(f"venue {self.venue}: {reason_of(error)}") from error
-                self._retries += 1
-                await anyio.sleep(backoff.next_delay())
-        raise AssertionError("unreachable")
+        return await self._policy.query(request)
 
     def _refuse_if_stopped(self) -> None:
         if self._stopped:
@@ -591,14 +495,6 @@ class CcxtExecutionClient:
 
     def _modify_rejected(self, command: ModifyOrder, reason: str) -> None:
         self._sink(command_rejected(OrderModifyRejected, command, reason, self._now_ns()))
-
-
-class _Rejected(Exception):
-    """The exchange refused a command with a reason (it was not acted on)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _check_terms(item: Instrument, quantity: Decimal, price: Decimal | None) -> str:

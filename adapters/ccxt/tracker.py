@@ -175,7 +175,7 @@ class OrderTracker:
         if status in ("canceled", "expired") and venue_order_id not in order.replaced:
             if venue_order_id == order.venue_order_id:
                 order.pending_close = status
-        self._settle(order)
+        self.settle(order)
         return order
 
     def on_trade(self, raw: dict[str, Any]) -> None:
@@ -212,7 +212,7 @@ class OrderTracker:
         ))
         if order.filled >= order.quantity:
             order.closed = True
-        self._settle(order)
+        self.settle(order)
 
     def reject(self, order: TrackedOrder, reason: str) -> None:
         """The submit was refused (or never arrived): OrderRejected, once."""
@@ -240,7 +240,7 @@ class OrderTracker:
         order.pending_close = "canceled"
         if order.venue_order_id is not None:
             order.replaced.discard(order.venue_order_id)
-        self._settle(order)
+        self.settle(order)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ class OrderTracker:
             ts_event=int(timestamp) * 1_000_000 if timestamp else now, ts_init=now,
         ))
 
-    def _settle(self, order: TrackedOrder) -> None:
+    def settle(self, order: TrackedOrder) -> None:
         """Deliver a pending cancel or expiry once every counted fill is delivered."""
         if order.pending_close is None or order.fills_missing or order.closed:
             if order.closed:
