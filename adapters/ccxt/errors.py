@@ -14,7 +14,7 @@ ccxt's hierarchy (the part that matters here)::
           │                               -1004: "unable to process"), retry a query
           └── NetworkError
                ├── DDoSProtection ......... REFUSED: not processed; retry with backoff
-               │    (RateLimitExceeded)
+               ├── RateLimitExceeded ...... REFUSED (Binance -1003)
                ├── ExchangeNotAvailable ... UNKNOWN for a submit (Binance: a 5xx means
                │                            "execution status unknown"), retry a query
                ├── RequestTimeout ......... UNKNOWN for a submit, retry a query
@@ -68,7 +68,7 @@ def classify(error: BaseException) -> Outcome:
     error = unwrap(error)
     if isinstance(error, ccxt.AuthenticationError):
         return Outcome.STOP
-    if isinstance(error, ccxt.DDoSProtection):
+    if isinstance(error, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
         return Outcome.REFUSED
     if isinstance(error, ccxt.OperationFailed | TimeoutError | OSError):
         return Outcome.UNKNOWN

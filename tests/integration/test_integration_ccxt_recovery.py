@@ -191,11 +191,12 @@ async def test_submit_with_unknown_status_raises_outcome_unknown(
     assert not of(list(recorder.events), OrderRejected, "doubt-1")
 
 
+@pytest.mark.parametrize("status", [429, 400], ids=["ddos_protection", "rate_limit_exceeded"])
 async def test_rate_limited_submit_is_retried_then_accepted(
-    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
+    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder], status: int
 ) -> None:
     client, recorder = running
-    fake.fail_next(-1003, "Too many requests.", 429, method="POST", path="/api/v3/order")
+    fake.fail_next(-1003, "Too many requests.", status, method="POST", path="/api/v3/order")
 
     await client.submit_order(submit("limited-1", price="90.00"))
 
