@@ -20,10 +20,12 @@ from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.orders import (
     CancelOrder,
+    ModifyOrder,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
     OrderRejected,
+    OrderUpdated,
     SubmitOrder,
 )
 from engine.testing.conformance import EventRecorder
@@ -264,3 +266,33 @@ async def test_authentication_refused_mid_session_ends_run(fake: FakeBinance) ->
 
     assert raised.group_contains(AuthenticationFailed)
     assert client.statistics().stopped.startswith("authentication failed")
+
+
+async def test_modify_after_a_partial_fill_replaces_the_rest_and_keeps_the_fills(
+    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
+) -> None:
+    client, recorder = running
+    await client.submit_order(submit("mod-1", price="90.00", quantity="0.3"))
+    await wait_until(recorder, OrderAccepted, "mod-1")
+    fake.trade_through(Decimal("90.00"), Decimal("0.1"))
+    await wait_until(recorder, OrderFilled, "mod-1")
+
+    await client.modify_order(ModifyOrder(strategy_id="s", client_order_id="mod-1",
+                                          instrument_id=INSTRUMENT_ID, price=Decimal("89.00"),
+                                          quantity=Decimal("0.3"), ts_event=0, ts_init=0),
+                              None)
+    (updated,) = of(list(recorder.events), OrderUpdated, "mod-1")
+    report = await client.order_status(instrument_id=INSTRUMENT_ID, client_order_id="mod-1",
+                                       venue_order_id=None)
+    fake.trade_through(Decimal("89.00"))
+    await wait_until(recorder, OrderFilled, "mod-1", count=2)
+
+    legs = sorted(fake.state.orders.values(), key=lambda o: o.order_id)
+    assert [(o.status, o.quantity, o.executed) for o in legs] == [
+        ("CANCELED", Decimal("0.3"), Decimal("0.1")), ("FILLED", Decimal("0.2"), Decimal("0.2"))]
+    assert updated.venue_order_id == str(legs[1].order_id)  # type: ignore[attr-defined]
+    assert report is not None and (report.quantity, report.filled_quantity, report.price) == (
+        Decimal("0.3"), Decimal("0.1"), Decimal("89.00"))
+    fills = of(list(recorder.events), OrderFilled, "mod-1")
+    assert sum(f.last_quantity for f in fills) == Decimal("0.3")  # type: ignore[attr-defined]
+    assert not of(list(recorder.events), OrderCanceled, "mod-1")

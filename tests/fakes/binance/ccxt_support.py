@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -14,10 +15,12 @@ from adapters.ccxt import (
     credentials,
     make_exchange,
 )
+from engine.events.market import Instrument
 from engine.ports import EventSink, MarketData
 from tests.fakes.binance.server import FakeBinance
 
-__all__ = ("ENVIRON", "config_for", "execution_client", "market_data_client")
+__all__ = ("ENVIRON", "binance_instrument", "config_for", "execution_client",
+           "market_data_client")
 
 ENVIRON = {"TRADEBUS_BINANCE_API_KEY": "fake-key", "TRADEBUS_BINANCE_SECRET": "fake-secret"}
 """The environment the clients read their credentials from (the fake's key)."""
@@ -45,3 +48,14 @@ def market_data_client(fake: FakeBinance, sink: Callable[[MarketData], None],
     config = config_for(fake, **overrides)
     key, secret = credentials(config, ENVIRON)
     return CcxtMarketDataClient(config, make_exchange(config, key, secret), sink)
+
+
+def binance_instrument() -> Instrument:
+    """BTC/USDT as the adapter loads it from the fake's exchangeInfo."""
+    return Instrument(
+        instrument_id="BTC/USDT.BINANCE", symbol="BTC/USDT", venue="BINANCE",
+        base_currency="BTC", quote_currency="USDT", price_increment=Decimal("0.01"),
+        size_increment=Decimal("0.00001"), min_quantity=Decimal("0.00001"),
+        min_notional=Decimal(5), maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"),
+        ts_event=0, ts_init=0,
+    )

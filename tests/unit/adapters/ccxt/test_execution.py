@@ -19,7 +19,6 @@ import pytest
 from adapters.ccxt import CcxtExecutionClient
 from engine.domain.enums import OrderSide
 from engine.events.base import Event
-from engine.events.market import Instrument
 from engine.testing.conformance import (
     EXECUTION_CHECKS,
     EventRecorder,
@@ -27,18 +26,9 @@ from engine.testing.conformance import (
     check_name,
 )
 from tests.fakes.binance import FakeBinance
+from tests.fakes.binance.ccxt_support import binance_instrument
 
 QUIET_S = 0.15
-
-
-def binance_instrument() -> Instrument:
-    return Instrument(
-        instrument_id="BTC/USDT.BINANCE", symbol="BTC/USDT", venue="BINANCE",
-        base_currency="BTC", quote_currency="USDT", price_increment=Decimal("0.01"),
-        size_increment=Decimal("0.00001"), min_quantity=Decimal("0.00001"),
-        min_notional=Decimal(5), maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"),
-        ts_event=0, ts_init=0,
-    )
 
 
 class CcxtHarness:

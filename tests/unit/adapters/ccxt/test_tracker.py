@@ -10,7 +10,7 @@ from engine.domain.enums import OrderSide, OrderType
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.orders import OrderAccepted, OrderCanceled, OrderRejected, SubmitOrder
-from tests.unit.adapters.ccxt.test_execution import binance_instrument
+from tests.fakes.binance.ccxt_support import binance_instrument
 
 
 def tracked(events: list[Event]) -> tuple[OrderTracker, Any]:
