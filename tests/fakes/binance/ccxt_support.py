@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import msgspec
 
 from adapters.ccxt import (
@@ -15,12 +16,18 @@ from adapters.ccxt import (
     credentials,
     make_exchange,
 )
+from engine.domain.enums import OrderSide, OrderType
+from engine.events.base import Event
 from engine.events.market import Instrument
+from engine.events.orders import SubmitOrder
 from engine.ports import EventSink, MarketData
+from engine.testing.conformance import EventRecorder
 from tests.fakes.binance.server import FakeBinance
 
-__all__ = ("ENVIRON", "binance_instrument", "config_for", "execution_client",
-           "market_data_client")
+__all__ = ("ENVIRON", "INSTRUMENT_ID", "binance_instrument", "config_for", "events_of",
+           "execution_client", "market_data_client", "submit", "wait_for_count")
+
+INSTRUMENT_ID = "BTC/USDT.BINANCE"
 
 ENVIRON = {"TRADEBUS_BINANCE_API_KEY": "fake-key", "TRADEBUS_BINANCE_SECRET": "fake-secret"}
 """The environment the clients read their credentials from (the fake's key)."""
@@ -59,3 +66,33 @@ def binance_instrument() -> Instrument:
         min_notional=Decimal(5), maker_fee=Decimal("0.001"), taker_fee=Decimal("0.001"),
         ts_event=0, ts_init=0,
     )
+
+
+def submit(client_order_id: str, *, price: str | None = None, quantity: str = "0.1",
+           side: OrderSide = OrderSide.BUY) -> SubmitOrder:
+    """A market order (a limit order at `price`) of BTC/USDT.BINANCE by strategy "s"."""
+    return SubmitOrder(
+        strategy_id="s", client_order_id=client_order_id, instrument_id=INSTRUMENT_ID,
+        side=side, order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
+        quantity=Decimal(quantity), price=None if price is None else Decimal(price),
+        ts_event=0, ts_init=0,
+    )
+
+
+def events_of(events: Sequence[Event], kind: type[Event], client_order_id: str) -> list[Event]:
+    """The events of exactly `kind` delivered for `client_order_id`, in order."""
+    return [e for e in events if type(e) is kind
+            and getattr(e, "client_order_id", None) == client_order_id]
+
+
+WAIT_S = 5.0
+"""How long a test waits for an event before it fails."""
+
+
+async def wait_for_count(recorder: EventRecorder, kind: type[Event], client_order_id: str,
+                         count: int = 1) -> None:
+    """Wait (at most WAIT_S) until `count` events of `kind` for `client_order_id` came."""
+    with anyio.fail_after(WAIT_S):
+        while len(events_of(recorder.events, kind, client_order_id)) < count:
+            seen = len(recorder.events)
+            await recorder.wait_for(lambda _event, seen=seen: len(recorder.events) > seen)
