@@ -6,7 +6,9 @@ each order the tracker has in flight, at most `backstop_concurrency` at once:
 then `fetch_my_trades` of each leg whose counted fills were not all delivered. What it
 learns goes to the tracker like any other news, so nothing is delivered twice. A submit
 in doubt that is still not found once a receive window (plus a request timeout) has
-passed never arrived: the exchange drops a signed request that old, so it is rejected.
+passed never arrived: the exchange drops a signed request that old, so it is rejected
+(a cancel-replace's new leg that never arrived: the order is canceled, since its old
+leg was).
 """
 
 from __future__ import annotations
@@ -84,10 +86,20 @@ class Backstop:
         self._tracker.settle(order)
 
     def _settle_missing(self, order: TrackedOrder) -> None:
+        window = self._config.recv_window_s + self._config.request_timeout_s
+        now = anyio.current_time()
+        if order.new_terms is not None:  # a cancel-replace's new leg, in doubt
+            waited = now - order.new_terms[2]
+            if waited > window:
+                logger.warning("venue %s: the new leg of %s's modify never arrived (%.1f s); "
+                               "its old leg is canceled, so the order is", self._config.venue,
+                               order.client_order_id, waited)
+                self._tracker.close_replaced(order)
+            return
         if order.in_doubt_since is None or order.accepted:
             return
-        waited = anyio.current_time() - order.in_doubt_since
-        if waited > self._config.recv_window_s + self._config.request_timeout_s:
+        waited = now - order.in_doubt_since
+        if waited > window:
             self._tracker.reject(order, f"submit never reached venue {self._config.venue}: "
                                         f"not found {waited:.1f} s after it was sent (past "
                                         f"the {self._config.recv_window_s} s receive window)")

@@ -59,7 +59,6 @@ from engine.events.orders import (
     OrderCancelRejected,
     OrderModifyRejected,
     OrderRejected,
-    OrderUpdated,
     SubmitOrder,
     command_rejected,
 )
@@ -319,12 +318,13 @@ class CcxtExecutionClient:
             self._modify_rejected(command, reason)
             return
         old = order.venue_order_id
-        order.replaced.add(old)
+        leg_id = exchange_client_id(command.client_order_id, len(order.exchange_client_ids))
+        self._tracker.begin_replace(order, leg_id, quantity, price, anyio.current_time())
         try:
             canceled = await self._policy.command(lambda: self._exchange.cancel_order(
                 old, symbol_of(command.instrument_id)))
         except CommandRefused as rejected:
-            order.replaced.discard(old)
+            self._tracker.undo_replace(order, old)
             self._modify_rejected(command, f"cancel of the working leg refused: "
                                            f"{rejected.reason}")
             return
@@ -332,31 +332,18 @@ class CcxtExecutionClient:
         leg_filled = max(order.leg_filled.get(old, Decimal(0)),
                          order.filled - order.filled_before(old))
         remaining = quantity - order.filled_before(old) - leg_filled
-        leg_id = exchange_client_id(command.client_order_id, len(order.exchange_client_ids))
-        self._tracker.add_leg(order, leg_id)
-        order.replacing = True
         try:
             answer = await self._place(order, leg_id, remaining, price, TimeInForce.GTC, False)
         except CommandRefused as rejected:
             logger.warning("venue %s: modify of %s canceled the order but its new leg was "
                            "refused (%s)", self.venue, command.client_order_id,
                            rejected.reason)
-            self._tracker.end_replace(order, None)
             self._tracker.close_replaced(order)
             return
         except OutcomeUnknown:
-            order.in_doubt_since = anyio.current_time()
             order.venue_order_id = None  # the backstop finds the new leg by its id
-            self._tracker.end_replace(order, None)
             raise
-        order.quantity, order.price = quantity, price
-        now = self._now_ns()
-        self._sink(OrderUpdated(
-            strategy_id=command.strategy_id, client_order_id=command.client_order_id,
-            instrument_id=command.instrument_id, quantity=quantity, price=price,
-            venue_order_id=str(answer["id"]), ts_event=now, ts_init=now,
-        ))
-        self._tracker.end_replace(order, answer)
+        self._tracker.on_order(answer)  # OrderUpdated, unless the stream saw the leg first
 
     async def _place(self, order: TrackedOrder, exchange_id: str, quantity: Decimal,
                      price: Decimal | None, time_in_force: TimeInForce,

@@ -13,9 +13,10 @@ the backstop's REST queries. The tracker makes one consistent story of them:
   until the order is, so no fill is dropped.
 
 An engine order may be several exchange orders ("legs"): a modify is a cancel-replace,
-so the tracker keeps every leg's venue order id, ignores the cancel of a replaced leg
-and adds up fills across legs. It is synchronous and does no I/O; the execution
-client feeds it and asks it what to check.
+so the tracker keeps every leg's venue order id, ignores the cancel of a replaced leg,
+delivers OrderUpdated when the new leg is first seen (before any of its fills, from
+whichever source sees it first) and adds up fills across legs. It is synchronous and
+does no I/O; the execution client feeds it and asks it what to check.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from engine.events.orders import (
     OrderCanceled,
     OrderExpired,
     OrderRejected,
+    OrderUpdated,
     SubmitOrder,
 )
 
@@ -67,8 +69,9 @@ class TrackedOrder:
     """Per venue order id, the filled quantity the exchange reported (may run ahead)."""
     pending_close: str | None = None
     in_doubt_since: float | None = None
-    replacing: bool = False
-    """A cancel-replace is under way: news of the new leg waits for its OrderUpdated."""
+    new_terms: tuple[Decimal, Decimal | None, float] | None = None
+    """A cancel-replace under way: (quantity, price, when it was sent, monotonic s).
+    The new leg's first news delivers OrderUpdated with them."""
 
     @property
     def filled(self) -> Decimal:
@@ -104,7 +107,6 @@ class OrderTracker:
         self._by_venue_id: dict[str, str] = {}
         self._by_exchange_id: dict[str, str] = {}
         self._held: dict[str, list[dict[str, Any]]] = {}
-        self._held_orders: dict[str, list[dict[str, Any]]] = {}
         self.duplicate_trades = 0
         self.foreign_updates = 0
 
@@ -153,10 +155,7 @@ class OrderTracker:
         if order is None or venue_order_id is None:
             self.foreign_updates += 1
             return None
-        if order.replacing and venue_order_id not in self._by_venue_id:
-            self._held_orders.setdefault(order.client_order_id, []).append(raw)
-            return order
-        self._link(order, venue_order_id)
+        self._link(order, venue_order_id, raw.get("clientOrderId"))
         status = raw.get("status")
         if status == "rejected" and not order.accepted:
             self.reject(order, f"rejected by {self._venue}: {raw.get('info', {})}")
@@ -227,16 +226,25 @@ class OrderTracker:
             ts_event=now, ts_init=now,
         ))
 
-    def end_replace(self, order: TrackedOrder, answer: dict[str, Any] | None) -> None:
-        """The new leg's OrderUpdated is delivered (or it failed): let its news through."""
-        order.replacing = False
-        if answer is not None:
-            self.on_order(answer)
-        for raw in self._held_orders.pop(order.client_order_id, []):
-            self.on_order(raw)
+    def begin_replace(self, order: TrackedOrder, exchange_client_id: str, quantity: Decimal,
+                      price: Decimal | None, now: float) -> None:
+        """A cancel-replace: the working leg is being canceled; the new leg, under
+        `exchange_client_id`, carries the new terms (OrderUpdated when it is first seen)."""
+        if order.venue_order_id is not None:
+            order.replaced.add(order.venue_order_id)
+        self.add_leg(order, exchange_client_id)
+        order.new_terms = (quantity, price, now)
+
+    def undo_replace(self, order: TrackedOrder, venue_order_id: str) -> None:
+        """The working leg could not be canceled: it stays the order's leg."""
+        order.replaced.discard(venue_order_id)
+        order.new_terms = None
+        self._by_exchange_id.pop(order.exchange_client_ids.pop(), None)
 
     def close_replaced(self, order: TrackedOrder) -> None:
-        """A cancel-replace canceled the old leg but its new leg was refused: canceled."""
+        """A cancel-replace canceled the old leg but its new leg was refused (or never
+        arrived): the order is canceled."""
+        order.new_terms = None
         order.pending_close = "canceled"
         if order.venue_order_id is not None:
             order.replaced.discard(order.venue_order_id)
@@ -244,13 +252,24 @@ class OrderTracker:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _link(self, order: TrackedOrder, venue_order_id: str) -> None:
+    def _link(self, order: TrackedOrder, venue_order_id: str,
+              exchange_client_id: str | None = None) -> None:
         if venue_order_id in self._by_venue_id:
             return
         self._by_venue_id[venue_order_id] = order.client_order_id
         order.venue_order_ids.append(venue_order_id)
         if order.venue_order_id is None or venue_order_id not in order.replaced:
             order.venue_order_id = venue_order_id
+        if order.new_terms is not None and exchange_client_id == order.exchange_client_ids[-1]:
+            quantity, price, _ = order.new_terms
+            order.new_terms = None
+            order.quantity, order.price = quantity, price
+            now = self._now_ns()
+            self._deliver(OrderUpdated(
+                strategy_id=order.strategy_id, client_order_id=order.client_order_id,
+                instrument_id=order.instrument.instrument_id, quantity=quantity, price=price,
+                venue_order_id=venue_order_id, ts_event=now, ts_init=now,
+            ))
         for trade in self._held.pop(venue_order_id, []):
             self.on_trade(trade)
 

@@ -157,3 +157,36 @@ async def test_modify_after_a_partial_fill_replaces_the_rest_and_keeps_the_fills
     fills = events_of(recorder.events, OrderFilled, "mod-1")
     assert sum(f.last_quantity for f in fills) == Decimal("0.3")  # type: ignore[attr-defined]
     assert not events_of(recorder.events, OrderCanceled, "mod-1")
+
+
+def modify(client_order_id: str, price: str, quantity: str) -> ModifyOrder:
+    return ModifyOrder(strategy_id="s", client_order_id=client_order_id,
+                       instrument_id=INSTRUMENT_ID, price=Decimal(price),
+                       quantity=Decimal(quantity), ts_event=0, ts_init=0)
+
+
+@pytest.mark.parametrize("placed", [True, False], ids=["new_leg_placed", "new_leg_lost"])
+async def test_modify_whose_new_leg_got_no_answer_is_settled_by_the_backstop(
+    fake: FakeBinance, placed: bool
+) -> None:
+    recorder = EventRecorder()
+    client = execution_client(fake, recorder, request_timeout_s=0.5, recv_window_s=0.5,
+                              backstop_interval_s=0.2)
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(client.run)
+        await client.submit_order(submit("mod-2", price="90.00"))
+        await wait_for_count(recorder, OrderAccepted, "mod-2")
+        fake.hold_next_submit(place=placed)
+
+        with pytest.raises(OutcomeUnknown):
+            await client.modify_order(modify("mod-2", "89.00", "0.1"), None)
+        await wait_for_count(recorder, OrderUpdated if placed else OrderCanceled, "mod-2")
+        tasks.cancel_scope.cancel()
+
+    legs = sorted(fake.state.orders.values(), key=lambda o: o.order_id)
+    assert [o.status for o in legs] == (["CANCELED", "NEW"] if placed else ["CANCELED"])
+    if placed:
+        (updated,) = events_of(recorder.events, OrderUpdated, "mod-2")
+        assert (updated.price, updated.venue_order_id) == (  # type: ignore[attr-defined]
+            Decimal("89.00"), str(legs[1].order_id))
+    assert not events_of(recorder.events, OrderCanceled if placed else OrderUpdated, "mod-2")

@@ -119,7 +119,12 @@ def build_app(fake: FakeBinance) -> Starlette:
             if request.method == "POST":
                 return await fake.place(params)
             if request.method == "DELETE":
-                return state.cancel(params).rest()
+                # as Binance answers: the cancel request's own client id, and the order's
+                canceled = state.cancel(params).rest()
+                canceled["origClientOrderId"] = canceled["clientOrderId"]
+                canceled["clientOrderId"] = (params.get("newClientOrderId")
+                                             or f"cancel-{canceled['orderId']}")
+                return canceled
             found = state.find(params)
             if found is None:
                 raise BinanceError(-2013, "Order does not exist.")
