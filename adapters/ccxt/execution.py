@@ -38,7 +38,7 @@ from adapters.ccxt.backstop import Backstop
 from adapters.ccxt.config import CcxtConfig
 from adapters.ccxt.errors import AuthenticationFailed, reason_of, unwrap
 from adapters.ccxt.exchange import TradebusBinance
-from adapters.ccxt.ids import exchange_client_id
+from adapters.ccxt.ids import engine_client_id, exchange_client_id
 from adapters.ccxt.parsing import (
     account_report,
     fill_report,
@@ -112,6 +112,9 @@ class CcxtExecutionClient:
         on_reconnected: Callable[[], Awaitable[None]] | None = None,
         account_id: str | None = None,
     ) -> None:
+        if not config.symbols:
+            raise ValueError("symbols: an execution client needs the symbols it trades "
+                             "(Binance lists trades per symbol)")
         self._config = config
         self._exchange = exchange
         self._sink = sink
@@ -362,14 +365,13 @@ class CcxtExecutionClient:
     # -- queries ---------------------------------------------------------------------------
 
     async def open_orders(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
-        ids = [instrument_id] if instrument_id else sorted(self._instruments)
-        reports: list[OrderStatusReport] = []
-        for item_id in ids:
-            item = self._instrument(item_id)
-            raw_orders = await self._call(
-                lambda item=item: self._exchange.fetch_open_orders(item.symbol))
-            reports.extend(self._report(raw, item) for raw in raw_orders)
-        return reports
+        """Open orders of one instrument, or of the whole account in one request (orders
+        of markets not loaded are left out: the engine has no instrument for them)."""
+        symbol = None if instrument_id is None else self._instrument(instrument_id).symbol
+        raw_orders = await self._call(lambda: self._exchange.fetch_open_orders(symbol))
+        by_symbol = {item.symbol: item for item in self._instruments.values()}
+        return [self._report(raw, by_symbol[raw["symbol"]]) for raw in raw_orders
+                if raw.get("symbol") in by_symbol]
 
     async def order_status(
         self, *, instrument_id: str, client_order_id: str | None, venue_order_id: str | None
@@ -462,7 +464,8 @@ class CcxtExecutionClient:
         order = self._tracker.find(venue_order_id=str(raw.get("id")),
                                    exchange_client_id=raw.get("clientOrderId"))
         if order is None:
-            return order_status_report(raw, item, client_order_id=raw.get("clientOrderId"))
+            return order_status_report(raw, item,
+                                       client_order_id=engine_client_id(raw.get("clientOrderId")))
         leg = str(raw.get("id"))
         legs = len(order.venue_order_ids) > 1
         return order_status_report(

@@ -190,3 +190,25 @@ async def test_modify_whose_new_leg_got_no_answer_is_settled_by_the_backstop(
         assert (updated.price, updated.venue_order_id) == (  # type: ignore[attr-defined]
             Decimal("89.00"), str(legs[1].order_id))
     assert not events_of(recorder.events, OrderCanceled if placed else OrderUpdated, "mod-2")
+
+
+async def test_order_placed_by_hand_is_reported_not_delivered(
+    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
+) -> None:
+    client, recorder = running
+    by_hand = fake.state.submit({"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT",
+                                 "quantity": "0.1", "price": "110.00",
+                                 "newClientOrderId": "web_abc"})
+    fake.trade_through(Decimal("110.00"), Decimal("0.05"))
+    await anyio.sleep(0.3)  # the private stream carried both updates to the client
+
+    (report,) = await client.open_orders()
+    fills = await client.fills_since(0, INSTRUMENT_ID)
+    balances = {b.currency: b for b in (await client.account()).balances}
+
+    assert (report.client_order_id, report.venue_order_id, report.filled_quantity) == (
+        "web_abc", str(by_hand.order_id), Decimal("0.05"))
+    assert [(f.client_order_id, f.venue_order_id, f.last_quantity) for f in fills] == [
+        (None, str(by_hand.order_id), Decimal("0.05"))]
+    assert balances["BTC"].locked == Decimal("0.05")
+    assert recorder.events == [] and client.statistics().foreign_updates >= 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.ccxt import exchange_client_id
+from adapters.ccxt.ids import engine_client_id
 
 
 def test_an_id_that_fits_is_used_as_it_is() -> None:
@@ -22,3 +23,9 @@ def test_legs_have_ids_of_their_own_within_36_characters() -> None:
     legs = {exchange_client_id("x" * 36, leg) for leg in range(4)}
 
     assert len(legs) == 4 and all(len(leg) <= 36 for leg in legs)
+
+
+def test_engine_id_comes_back_from_a_leg_id_and_others_pass_through() -> None:
+    assert engine_client_id(exchange_client_id("mwm0nk74-sma-h", 2)) == "mwm0nk74-sma-h"
+    assert engine_client_id("web_pCCGp9AIHjziKLlpGpXI") == "web_pCCGp9AIHjziKLlpGpXI"
+    assert engine_client_id(None) is None
