@@ -163,16 +163,20 @@ class CcxtExecutionClient:
 
     async def _connect(self) -> None:
         markets = await self._call(lambda: self._exchange.load_markets())
-        wanted = set(self._config.symbols)
-        for symbol in sorted(markets):
-            if not wanted or symbol in wanted:
-                item = instrument(markets[symbol], self.venue)
-                self._instruments[item.instrument_id] = item
+        missing = sorted(set(self._config.symbols) - set(markets))
+        if missing:
+            raise ValueError(f"symbols {missing}: not spot markets of venue {self.venue}")
+        for symbol in self._config.symbols:
+            item = instrument(markets[symbol], self.venue)
+            self._instruments[item.instrument_id] = item
         await self._call(lambda: self._exchange.authenticate({"type": "spot"}))
 
     async def _end_when_stopped(self) -> None:
         """End `run` once a request met refused credentials (whichever task it was)."""
-        await self._stop_requested.wait()
+        stop_requested = self._stop_requested
+        if stop_requested is None:
+            raise RuntimeError("execution client: _end_when_stopped outside run")
+        await stop_requested.wait()
         raise AuthenticationFailed(f"venue {self.venue}: {self._stopped}")
 
     def _stop(self, error: BaseException) -> AuthenticationFailed:
@@ -185,13 +189,18 @@ class CcxtExecutionClient:
         return AuthenticationFailed(f"venue {self.venue}: {self._stopped}")
 
     async def _private_stream(self) -> None:
-        """Both private watches; after a drop, back off, resubscribe, backstop, reconcile."""
+        """Both private watches; after a drop, back off, resubscribe, backstop, reconcile.
+
+        Refused credentials stop the client (`_end_when_stopped` then ends `run`).
+        """
         while True:
             error = await self._watch_both()
             if isinstance(error, ccxt.AuthenticationError):
-                raise self._stop(error)
+                self._stop(error)
+                return
             logger.warning("venue %s: private stream lost (%s); reconnecting", self.venue, error)
-            await self._resubscribe()
+            if not await self._resubscribe():
+                return
 
     async def _watch_both(self) -> BaseException:
         """Run watch_orders and watch_my_trades until one fails; return its error."""
@@ -220,7 +229,8 @@ class CcxtExecutionClient:
             failures.append(unwrap(error))
             scope.cancel()
 
-    async def _resubscribe(self) -> None:
+    async def _resubscribe(self) -> bool:
+        """Subscribe again (with backoff), run the backstop, reconcile; False: stopped."""
         while True:
             await anyio.sleep(self._backoff.next_delay())
             try:
@@ -228,7 +238,8 @@ class CcxtExecutionClient:
             except (ccxt.BaseError, OSError, KeyError) as raised:
                 error = unwrap(raised)
                 if isinstance(error, ccxt.AuthenticationError):
-                    raise self._stop(error) from error
+                    self._stop(error)
+                    return False
                 if isinstance(error, KeyError):
                     raise
                 logger.warning("venue %s: resubscribe failed (%s)", self.venue, error)
@@ -239,6 +250,7 @@ class CcxtExecutionClient:
         await self.backstop()
         if self._on_reconnected is not None:
             await self._on_reconnected()
+        return True
 
     async def _backstop_loop(self) -> None:
         while True:

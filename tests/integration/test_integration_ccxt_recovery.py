@@ -75,20 +75,32 @@ async def test_skipped_execution_reports_recovered_by_backstop_once(
     assert client.statistics().in_flight == 0
 
 
-async def test_private_stream_dropped_mid_fill_resubscribes_and_recovers(
-    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
+async def test_private_stream_dropped_mid_fill_resubscribes_recovers_and_reconciles(
+    fake: FakeBinance,
 ) -> None:
-    client, recorder = running
-    await client.submit_order(submit("drop-1", price="90.00"))
-    await wait_for_count(recorder, OrderAccepted, "drop-1")
+    recorder = EventRecorder()
+    reconciled: list[int] = []
 
-    fake.skip_private(1)
-    fake.drop(private=True)
-    fake.trade_through(Decimal("90.00"))  # filled while nobody listens
-    await wait_for_count(recorder, OrderFilled, "drop-1")
+    async def reconcile() -> None:  # what a node does on the bridge's `reconnected`
+        reconciled.append(len(events_of(recorder.events, OrderFilled, "drop-1")))
 
-    assert client.statistics().reconnects >= 1
-    assert fake.user_subscriptions >= 2
+    client = execution_client(fake, recorder, on_reconnected=reconcile)
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(client.run)
+        await client.submit_order(submit("drop-1", price="90.00"))
+        await wait_for_count(recorder, OrderAccepted, "drop-1")
+
+        fake.skip_private(1)
+        fake.drop(private=True)
+        fake.trade_through(Decimal("90.00"))  # filled while nobody listens
+        await wait_for_count(recorder, OrderFilled, "drop-1")
+        with anyio.fail_after(5):
+            while not reconciled:  # noqa: ASYNC110 (the callback sets no event)
+                await anyio.sleep(0.01)
+        tasks.cancel_scope.cancel()
+
+    assert client.statistics().reconnects >= 1 and fake.user_subscriptions >= 2
+    assert reconciled[0] == 1  # the backstop had delivered the fill before reconciling
     assert len(events_of(recorder.events, OrderFilled, "drop-1")) == 1
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -42,11 +42,13 @@ def config_for(fake: FakeBinance, **overrides: Any) -> CcxtConfig:
 
 
 def execution_client(fake: FakeBinance, sink: EventSink, environ: dict[str, str] | None = None,
+                     on_reconnected: Callable[[], Awaitable[None]] | None = None,
                      **overrides: Any) -> CcxtExecutionClient:
     """An execution client on `fake` delivering to `sink` (config overrides apply)."""
     config = config_for(fake, **overrides)
     key, secret = credentials(config, ENVIRON if environ is None else environ)
-    return CcxtExecutionClient(config, make_exchange(config, key, secret), sink)
+    return CcxtExecutionClient(config, make_exchange(config, key, secret), sink,
+                               on_reconnected=on_reconnected)
 
 
 def market_data_client(fake: FakeBinance, sink: Callable[[MarketData], None],
