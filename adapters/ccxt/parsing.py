@@ -234,19 +234,22 @@ def book_deltas(
                                 action=BookAction.CLEAR, price=0.0, size=0.0,
                                 sequence=sequence, ts_event=ts_event, ts_init=ts_init))
     for side, key in ((OrderSide.BUY, "bids"), (OrderSide.SELL, "asks")):
+        # ccxt's levels are [price, size] floats, best first: one pass to index them, one
+        # over them for adds and updates, one over the old ones for deletes
         now = {float(level[0]): float(level[1]) for level in book.get(key) or ()}
-        before = previous.setdefault(side, {})
-        for price in sorted(now):
-            size = now[price]
-            if before.get(price) == size:
+        before = previous.get(side) or {}
+        for price, size in now.items():
+            old = before.get(price)
+            if old == size:
                 continue
-            action = BookAction.UPDATE if price in before else BookAction.ADD
-            deltas.append(BookDelta(instrument_id=item_id, side=side, action=action,
+            deltas.append(BookDelta(instrument_id=item_id, side=side,
+                                    action=BookAction.ADD if old is None else BookAction.UPDATE,
                                     price=price, size=size, sequence=sequence,
                                     ts_event=ts_event, ts_init=ts_init))
-        for price in sorted(set(before) - set(now)):
-            deltas.append(BookDelta(instrument_id=item_id, side=side,
-                                    action=BookAction.DELETE, price=price, size=0.0,
-                                    sequence=sequence, ts_event=ts_event, ts_init=ts_init))
+        for price in before:
+            if price not in now:
+                deltas.append(BookDelta(instrument_id=item_id, side=side,
+                                        action=BookAction.DELETE, price=price, size=0.0,
+                                        sequence=sequence, ts_event=ts_event, ts_init=ts_init))
         previous[side] = now
     return deltas
