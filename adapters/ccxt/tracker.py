@@ -22,6 +22,7 @@ does no I/O; the execution client feeds it and asks it what to check.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,9 @@ from engine.events.orders import (
 __all__ = ("OrderTracker", "TrackedOrder")
 
 logger = logging.getLogger(__name__)
+
+_FOREIGN_REMEMBERED = 10_000
+"""Venue order ids of orders not ours kept, so their later trades are not held."""
 
 
 @dataclass
@@ -107,6 +111,7 @@ class OrderTracker:
         self._by_venue_id: dict[str, str] = {}
         self._by_exchange_id: dict[str, str] = {}
         self._held: dict[str, list[dict[str, Any]]] = {}
+        self._foreign: OrderedDict[str, None] = OrderedDict()
         self.duplicate_trades = 0
         self.foreign_updates = 0
 
@@ -153,7 +158,7 @@ class OrderTracker:
         order = self.find(venue_order_id=venue_order_id,
                           exchange_client_id=raw.get("clientOrderId"))
         if order is None or venue_order_id is None:
-            self.foreign_updates += 1
+            self._not_ours(venue_order_id)
             return None
         self._link(order, venue_order_id, raw.get("clientOrderId"))
         status = raw.get("status")
@@ -180,8 +185,8 @@ class OrderTracker:
     def on_trade(self, raw: dict[str, Any]) -> None:
         """A ccxt trade of ours (REST answer fills, `watch_my_trades`, `fetch_my_trades`)."""
         venue_order_id = None if raw.get("order") is None else str(raw["order"])
-        if venue_order_id is None:
-            self.foreign_updates += 1
+        if venue_order_id is None or venue_order_id in self._foreign:
+            self._not_ours(venue_order_id)
             return
         order = self.find(venue_order_id=venue_order_id,
                           exchange_client_id=raw.get("clientOrderId"))
@@ -251,6 +256,18 @@ class OrderTracker:
         self.settle(order)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _not_ours(self, venue_order_id: str | None) -> None:
+        """News of an order the adapter did not place (by hand, another program): counted,
+        never delivered; its held trades are dropped and later ones recognized."""
+        self.foreign_updates += 1
+        if venue_order_id is None:
+            return
+        self._held.pop(venue_order_id, None)
+        self._foreign[venue_order_id] = None
+        self._foreign.move_to_end(venue_order_id)
+        while len(self._foreign) > _FOREIGN_REMEMBERED:
+            self._foreign.popitem(last=False)
 
     def _link(self, order: TrackedOrder, venue_order_id: str,
               exchange_client_id: str | None = None) -> None:

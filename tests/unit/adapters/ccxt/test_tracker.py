@@ -106,10 +106,13 @@ def test_rejection_after_acceptance_is_not_delivered() -> None:
     assert not any(isinstance(e, OrderRejected | OrderCanceled | OrderFilled) for e in events)
 
 
-def test_update_of_an_order_not_ours_is_counted_not_delivered() -> None:
+def test_news_of_an_order_not_ours_is_counted_not_delivered_nor_kept() -> None:
     events: list[Event] = []
     tracker, _ = tracked(events)
 
-    tracker.on_order(order(venue_order_id="99", client_id="web_abc"))
+    tracker.on_trade(trade("t9", venue_order_id="99"))  # held: it might be ours
+    tracker.on_order(order(venue_order_id="99", client_id="web_abc"))  # it is not
+    tracker.on_trade(trade("t10", venue_order_id="99"))
 
-    assert events == [] and tracker.foreign_updates == 1
+    assert events == [] and tracker.foreign_updates == 2
+    assert tracker.in_flight()[0].client_order_id == "c1"  # ours, still working
