@@ -112,10 +112,27 @@ class CcxtMarketDataClient:
             await self._start(subscription)
 
     async def unsubscribe(self, subscription: DataSubscription) -> None:
+        """Stop streaming `subscription` and tell the exchange (best effort: a failure to
+        unsubscribe is logged, the stream is stopped here either way)."""
         scope = self._scopes.pop(subscription, None)
-        if scope is not None:
-            scope.cancel()
-        await anyio.lowlevel.checkpoint()
+        if scope is None:
+            await anyio.lowlevel.checkpoint()
+            return
+        scope.cancel()
+        symbol = symbol_of(subscription.instrument_id)
+        exchange = self._exchange
+        try:
+            if subscription.kind == "trades":
+                await exchange.un_watch_trades_for_symbols([symbol])
+            elif subscription.kind == "bars":
+                await exchange.un_watch_ohlcv(symbol, subscription.timeframe)
+            elif subscription.kind == "quotes":
+                await exchange.un_watch_bids_asks([symbol])
+            else:
+                await exchange.un_watch_order_book_for_symbols([symbol])
+        except (ccxt.BaseError, OSError) as error:
+            logger.warning("venue %s: unsubscribe of %s %s failed (%s)", self.venue,
+                           subscription.kind, subscription.instrument_id, unwrap(error))
 
     def subscriptions(self) -> list[DataSubscription]:
         return list(self._scopes)
@@ -165,7 +182,7 @@ class CcxtMarketDataClient:
                 result = await self._watch(subscription, symbol)
             if timer.cancelled_caught:
                 self._stale += 1
-                await self._close_market_sockets()
+                await self._close_market_sockets()  # every market stream reconnects
                 raise _Stale(f"no message in {self._config.stale_after_s} s")
             self._messages += 1
             try:

@@ -227,6 +227,7 @@ async def _serve_socket(fake: FakeBinance, websocket: WebSocket, *, private: boo
             request = orjson.loads(text)
             request_id = request.get("id")
             method = request.get("method")
+            fake.socket_methods.append(str(method))
             if method == "SUBSCRIBE":
                 streams.update(request.get("params", []))
                 send.send_nowait(orjson.dumps({"result": None, "id": request_id}))

@@ -63,6 +63,9 @@ class FakeBinance:
         )
         self.port = 0
         self.requests: list[str] = []
+        """Every REST request, as "METHOD /path", in order."""
+        self.socket_methods: list[str] = []
+        """Every WebSocket request's method (SUBSCRIBE, userDataStream...), in order."""
         self.klines: list[list[Any]] = []
         self.market_muted = False
         self.user_subscriptions = 0

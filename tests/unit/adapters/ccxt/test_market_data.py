@@ -204,3 +204,19 @@ async def test_malformed_trade_is_counted_and_skipped(
 
     assert tick.price == 100.8  # type: ignore[attr-defined]
     assert client.statistics().malformed == 1
+
+
+async def test_unsubscribe_stops_the_stream_and_tells_the_exchange(
+    fake: FakeBinance, streaming: Callable[..., tuple[CcxtMarketDataClient, Collected]]
+) -> None:
+    client, collected = await started(streaming, TRADES)
+    fake.trade("100.10", "0.1")
+    await collected.wait(TradeTick)
+
+    await client.unsubscribe(TRADES)
+    await anyio.sleep(0.2)  # the UNSUBSCRIBE answered
+    fake.trade("100.20", "0.1")
+    await anyio.sleep(0.2)
+
+    assert [t.price for t in collected.of(TradeTick)] == [100.1]  # type: ignore[attr-defined]
+    assert client.subscriptions() == [] and "UNSUBSCRIBE" in fake.socket_methods
