@@ -84,6 +84,8 @@ class CcxtExecutionStatistics(msgspec.Struct, frozen=True, kw_only=True):
     backstop_requests: int
     duplicate_trades: int
     foreign_updates: int
+    adopted_orders: int
+    held_trades_dropped: int
     in_flight: int
     stopped: str = ""
     """Why the client stopped (empty while it runs)."""
@@ -121,7 +123,7 @@ class CcxtExecutionClient:
         self._now_ns = now_ns
         self._on_reconnected = on_reconnected
         self._account_id = account_id or f"{config.venue}-spot"
-        self._tracker = OrderTracker(config.venue, sink, now_ns)
+        self._tracker = OrderTracker(config.venue, sink, now_ns, self._instrument_of)
         self._instruments: dict[str, Instrument] = {}
         self._backstop = Backstop(config, exchange, self._tracker, self._call)
         self._backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s,
@@ -443,6 +445,8 @@ class CcxtExecutionClient:
             backstop_requests=self._backstop.requests,
             duplicate_trades=self._tracker.duplicate_trades,
             foreign_updates=self._tracker.foreign_updates,
+            adopted_orders=self._tracker.adopted,
+            held_trades_dropped=self._tracker.held_dropped,
             in_flight=len(self._tracker.in_flight()), stopped=self._stopped,
         )
 
@@ -464,6 +468,12 @@ class CcxtExecutionClient:
             raise VenueUnavailable(f"venue {self.venue}: {self._stopped}")
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def _instrument_of(self, symbol: str) -> Instrument | None:
+        for item in self._instruments.values():
+            if item.symbol == symbol:
+                return item
+        return None
 
     def _instrument(self, instrument_id: str) -> Instrument:
         item = self._instruments.get(instrument_id)

@@ -10,7 +10,11 @@ the backstop's REST queries. The tracker makes one consistent story of them:
 - OrderCanceled / OrderExpired / OrderRejected once, and a cancel only after every
   fill the exchange counted for the order has been delivered;
 - a trade of an order not known yet (its submit answer still on the way) is held
-  until the order is, so no fill is dropped.
+  until the order is, so no fill is dropped;
+- an order this session did not place (placed before a restart, or by hand) is tracked
+  from its first news, so its later fills and cancel are delivered too; its earlier
+  fills are left to reconciliation (never backfilled here, which could book a fill that
+  reconciliation already inferred under another trade id).
 
 An engine order may be several exchange orders ("legs"): a modify is a cancel-replace,
 so the tracker keeps every leg's venue order id, ignores the cancel of a replaced leg,
@@ -22,18 +26,19 @@ does no I/O; the execution client feeds it and asks it what to check.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from adapters.ccxt.ids import engine_client_id
 from adapters.ccxt.parsing import decimal, fill_report
 from engine.domain.enums import OrderSide, OrderType
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.market import Instrument
 from engine.events.orders import (
+    EXTERNAL_STRATEGY_ID,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -46,8 +51,8 @@ __all__ = ("OrderTracker", "TrackedOrder")
 
 logger = logging.getLogger(__name__)
 
-_FOREIGN_REMEMBERED = 10_000
-"""Venue order ids of orders not ours kept, so their later trades are not held."""
+_HELD_ORDERS = 10_000
+"""Orders whose trades may wait for their order news at once; the oldest go beyond."""
 
 
 @dataclass
@@ -73,6 +78,9 @@ class TrackedOrder:
     """Per venue order id, the filled quantity the exchange reported (may run ahead)."""
     pending_close: str | None = None
     in_doubt_since: float | None = None
+    adopted: bool = False
+    """Not placed in this session (before a restart, or by hand): its news is delivered
+    from when it was first seen, earlier fills are reconciliation's to book."""
     new_terms: tuple[Decimal, Decimal | None, float] | None = None
     """A cancel-replace under way: (quantity, price, when it was sent, monotonic s).
     The new leg's first news delivers OrderUpdated with them."""
@@ -95,25 +103,30 @@ class TrackedOrder:
 
     @property
     def fills_missing(self) -> bool:
-        """The exchange counted more fills than trades were delivered."""
-        return sum(self.leg_filled.values(), Decimal(0)) > self.filled
+        """The exchange counted more fills than trades were delivered (never for an
+        adopted order: its earlier fills are not this session's to deliver)."""
+        return not self.adopted and sum(self.leg_filled.values(), Decimal(0)) > self.filled
 
 
 class OrderTracker:
     """See the module docstring. `deliver` takes each event; `now_ns` stamps `ts_init`."""
 
     def __init__(self, venue: str, deliver: Callable[[Event], None],
-                 now_ns: Callable[[], int]) -> None:
+                 now_ns: Callable[[], int],
+                 instrument_for: Callable[[str], Instrument | None] = lambda symbol: None,
+                 ) -> None:
         self._venue = venue
         self._deliver = deliver
         self._now_ns = now_ns
+        self._instrument_for = instrument_for
         self._orders: dict[str, TrackedOrder] = {}
         self._by_venue_id: dict[str, str] = {}
         self._by_exchange_id: dict[str, str] = {}
         self._held: dict[str, list[dict[str, Any]]] = {}
-        self._foreign: OrderedDict[str, None] = OrderedDict()
         self.duplicate_trades = 0
         self.foreign_updates = 0
+        self.adopted = 0
+        self.held_dropped = 0
 
     # -- what the client registers -------------------------------------------------------
 
@@ -157,8 +170,10 @@ class OrderTracker:
         venue_order_id = None if raw.get("id") is None else str(raw["id"])
         order = self.find(venue_order_id=venue_order_id,
                           exchange_client_id=raw.get("clientOrderId"))
+        if order is None and venue_order_id is not None:
+            order = self._adopt(raw, venue_order_id)
         if order is None or venue_order_id is None:
-            self._not_ours(venue_order_id)
+            self.foreign_updates += 1
             return None
         self._link(order, venue_order_id, raw.get("clientOrderId"))
         status = raw.get("status")
@@ -179,19 +194,21 @@ class OrderTracker:
         if status in ("canceled", "expired") and venue_order_id not in order.replaced:
             if venue_order_id == order.venue_order_id:
                 order.pending_close = status
+        if status == "closed" and order.adopted:
+            order.closed = True  # filled: the fills before adoption were not ours to count
         self.settle(order)
         return order
 
     def on_trade(self, raw: dict[str, Any]) -> None:
         """A ccxt trade of ours (REST answer fills, `watch_my_trades`, `fetch_my_trades`)."""
         venue_order_id = None if raw.get("order") is None else str(raw["order"])
-        if venue_order_id is None or venue_order_id in self._foreign:
-            self._not_ours(venue_order_id)
+        if venue_order_id is None:
+            self.foreign_updates += 1
             return
         order = self.find(venue_order_id=venue_order_id,
                           exchange_client_id=raw.get("clientOrderId"))
         if order is None:
-            self._held.setdefault(venue_order_id, []).append(raw)
+            self._hold(venue_order_id, raw)
             return
         self._link(order, venue_order_id)
         trade_id = str(raw.get("id"))
@@ -257,17 +274,43 @@ class OrderTracker:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _not_ours(self, venue_order_id: str | None) -> None:
-        """News of an order the adapter did not place (by hand, another program): counted,
-        never delivered; its held trades are dropped and later ones recognized."""
-        self.foreign_updates += 1
-        if venue_order_id is None:
-            return
-        self._held.pop(venue_order_id, None)
-        self._foreign[venue_order_id] = None
-        self._foreign.move_to_end(venue_order_id)
-        while len(self._foreign) > _FOREIGN_REMEMBERED:
-            self._foreign.popitem(last=False)
+    def _adopt(self, raw: dict[str, Any], venue_order_id: str) -> TrackedOrder | None:
+        """Track an order this session did not place, from its first news (None when its
+        market is not one of ours). Its client id is the engine's when the adapter made
+        it before a restart; the order manager finds the strategy by it (or by the venue
+        order id for an order reconciliation adopted), so `external` is a placeholder."""
+        item = self._instrument_for(str(raw.get("symbol") or ""))
+        if item is None or raw.get("side") not in ("buy", "sell"):
+            return None
+        exchange_id = str(raw.get("clientOrderId") or "")
+        client_order_id = engine_client_id(exchange_id) or f"ext-{venue_order_id}"
+        if client_order_id in self._orders:
+            client_order_id = f"ext-{venue_order_id}"
+        price = raw.get("price")
+        order = TrackedOrder(
+            strategy_id=EXTERNAL_STRATEGY_ID, client_order_id=client_order_id,
+            instrument=item, side=OrderSide.BUY if raw["side"] == "buy" else OrderSide.SELL,
+            order_type=OrderType.MARKET if raw.get("type") == "market" else OrderType.LIMIT,
+            quantity=decimal(raw.get("amount"), item.size_increment),
+            price=decimal(price, item.price_increment) if price else None,
+            exchange_client_ids=[exchange_id], accepted=True, adopted=True,
+        )
+        self._orders[client_order_id] = order
+        if exchange_id:
+            self._by_exchange_id.setdefault(exchange_id, client_order_id)
+        self.adopted += 1
+        logger.info("venue %s: tracking order %s (%s), not placed in this session",
+                    self._venue, venue_order_id, client_order_id)
+        return order
+
+    def _hold(self, venue_order_id: str, raw: dict[str, Any]) -> None:
+        """Keep a trade of an order not known yet until its order news comes (bounded)."""
+        self._held.setdefault(venue_order_id, []).append(raw)
+        while len(self._held) > _HELD_ORDERS:
+            oldest = next(iter(self._held))
+            self.held_dropped += len(self._held.pop(oldest))
+            logger.warning("venue %s: trades of order %s dropped unclaimed (no order news)",
+                           self._venue, oldest)
 
     def _link(self, order: TrackedOrder, venue_order_id: str,
               exchange_client_id: str | None = None) -> None:

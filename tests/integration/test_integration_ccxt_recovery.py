@@ -17,6 +17,7 @@ from adapters.ccxt import CcxtExecutionClient
 from engine.errors import OutcomeUnknown
 from engine.events.fills import OrderFilled
 from engine.events.orders import (
+    EXTERNAL_STRATEGY_ID,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -204,7 +205,7 @@ async def test_modify_whose_new_leg_got_no_answer_is_settled_by_the_backstop(
     assert not events_of(recorder.events, OrderCanceled if placed else OrderUpdated, "mod-2")
 
 
-async def test_order_placed_by_hand_is_reported_not_delivered(
+async def test_order_placed_by_hand_is_reported_and_its_fills_delivered_as_external(
     fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
 ) -> None:
     client, recorder = running
@@ -212,7 +213,7 @@ async def test_order_placed_by_hand_is_reported_not_delivered(
                                  "quantity": "0.1", "price": "110.00",
                                  "newClientOrderId": "web_abc"})
     fake.trade_through(Decimal("110.00"), Decimal("0.05"))
-    await anyio.sleep(0.3)  # the private stream carried both updates to the client
+    await wait_for_count(recorder, OrderFilled, "web_abc")
 
     (report,) = await client.open_orders()
     fills = await client.fills_since(0, INSTRUMENT_ID)
@@ -221,6 +222,10 @@ async def test_order_placed_by_hand_is_reported_not_delivered(
     assert (report.client_order_id, report.venue_order_id, report.filled_quantity) == (
         "web_abc", str(by_hand.order_id), Decimal("0.05"))
     assert [(f.client_order_id, f.venue_order_id, f.last_quantity) for f in fills] == [
-        (None, str(by_hand.order_id), Decimal("0.05"))]
+        ("web_abc", str(by_hand.order_id), Decimal("0.05"))]
     assert balances["BTC"].locked == Decimal("0.05")
-    assert recorder.events == [] and client.statistics().foreign_updates >= 2
+    (fill,) = events_of(recorder.events, OrderFilled, "web_abc")
+    assert (fill.strategy_id, fill.venue_order_id) == (  # type: ignore[attr-defined]
+        EXTERNAL_STRATEGY_ID, str(by_hand.order_id))
+    assert not events_of(recorder.events, OrderAccepted, "web_abc")
+    assert client.statistics().adopted_orders == 1

@@ -9,7 +9,13 @@ from adapters.ccxt import OrderTracker
 from engine.domain.enums import OrderSide, OrderType
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
-from engine.events.orders import OrderAccepted, OrderCanceled, OrderRejected, SubmitOrder
+from engine.events.orders import (
+    EXTERNAL_STRATEGY_ID,
+    OrderAccepted,
+    OrderCanceled,
+    OrderRejected,
+    SubmitOrder,
+)
 from tests.fakes.binance.ccxt_support import binance_instrument
 
 
@@ -106,13 +112,29 @@ def test_rejection_after_acceptance_is_not_delivered() -> None:
     assert not any(isinstance(e, OrderRejected | OrderCanceled | OrderFilled) for e in events)
 
 
-def test_news_of_an_order_not_ours_is_counted_not_delivered_nor_kept() -> None:
+def test_order_not_placed_this_session_is_tracked_from_its_first_news() -> None:
+    events: list[Event] = []
+    item = binance_instrument()
+    tracker = OrderTracker("BINANCE", events.append, lambda: 7,
+                           lambda symbol: item if symbol == "BTC/USDT" else None)
+
+    tracker.on_trade(trade("t5", venue_order_id="40"))  # held: whose is it?
+    tracker.on_order({**order(filled=0.3, venue_order_id="40", client_id="pre-1"),
+                      "symbol": "BTC/USDT", "amount": 0.5, "price": 90.0, "type": "limit"})
+    tracker.on_order({**order("canceled", filled=0.3, venue_order_id="40",
+                              client_id="pre-1"), "symbol": "BTC/USDT"})
+
+    assert kinds(events) == ["OrderFilled", "OrderCanceled"]  # no second acceptance
+    fill = events[0]
+    assert (fill.client_order_id, fill.strategy_id, fill.trade_id) == (  # type: ignore[attr-defined]
+        "pre-1", EXTERNAL_STRATEGY_ID, "t5")  # the order manager knows whose it is
+    assert tracker.adopted == 1 and tracker.in_flight() == []
+
+
+def test_news_of_an_order_of_another_market_is_counted_not_delivered() -> None:
     events: list[Event] = []
     tracker, _ = tracked(events)
 
-    tracker.on_trade(trade("t9", venue_order_id="99"))  # held: it might be ours
-    tracker.on_order(order(venue_order_id="99", client_id="web_abc"))  # it is not
-    tracker.on_trade(trade("t10", venue_order_id="99"))
+    tracker.on_order({**order(venue_order_id="99", client_id="web_abc"), "symbol": "ETH/BTC"})
 
-    assert events == [] and tracker.foreign_updates == 2
-    assert tracker.in_flight()[0].client_order_id == "c1"  # ours, still working
+    assert events == [] and tracker.foreign_updates == 1 and tracker.adopted == 0
