@@ -21,6 +21,7 @@ from engine.domain.enums import (
     OrderType,
     TimeInForce,
 )
+from engine.domain.ids import split_instrument_id
 from engine.domain.reports import (
     AccountReport,
     BalanceReport,
@@ -64,11 +65,12 @@ def instrument_id(symbol: str, venue: str) -> str:
 
 
 def symbol_of(instrument_id: str) -> str:
-    """The ccxt symbol of an engine instrument id ("BTC/USDT.BINANCE" -> "BTC/USDT")."""
-    symbol, dot, _ = instrument_id.rpartition(".")
-    if not dot:
-        raise ValueError(f"instrument_id {instrument_id!r}: expected <symbol>.<venue>")
-    return symbol
+    """The ccxt symbol of an engine instrument id ("BTC/USDT.BINANCE" -> "BTC/USDT").
+
+    Raises:
+        ValueError: not SYMBOL.VENUE (`engine.domain.ids.split_instrument_id`).
+    """
+    return split_instrument_id(instrument_id)[0]
 
 
 def decimal(value: Any, step: Decimal | None = None) -> Decimal:
