@@ -25,7 +25,9 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The delay before the next attempt (and count the attempt)."""
-        base = min(self._maximum, self._initial * (2 ** self._attempt))
+        # the exponent stops growing once the cap is reached: a long outage (thousands of
+        # attempts) must not overflow a float
+        base = min(self._maximum, self._initial * 2.0 ** min(self._attempt, 60))
         self._attempt += 1
         return base * (0.5 + self._random.random() / 2)
 

@@ -20,3 +20,11 @@ def test_the_same_seed_gives_the_same_delays() -> None:
     first, second = Backoff(0.1, 5.0, seed=9), Backoff(0.1, 5.0, seed=9)
 
     assert [first.next_delay() for _ in range(5)] == [second.next_delay() for _ in range(5)]
+
+
+def test_a_long_outage_stays_at_the_cap() -> None:
+    backoff = Backoff(0.5, 30.0)
+
+    delays = [backoff.next_delay() for _ in range(5_000)]
+
+    assert 15.0 <= delays[-1] < 30.0
