@@ -31,7 +31,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from adapters.ccxt.backoff import Backoff
 from adapters.ccxt.config import CcxtConfig
-from adapters.ccxt.errors import unwrap
+from adapters.ccxt.errors import Outcome, classify, unwrap
 from adapters.ccxt.exchange import TradebusBinance
 from adapters.ccxt.parsing import bar, book_deltas, quote_tick, symbol_of, trade_tick
 from engine.domain.enums import OrderSide
@@ -88,7 +88,7 @@ class CcxtMarketDataClient:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Load markets, start every subscription, report started; stream until cancelled."""
         try:
-            await self._exchange.load_markets()
+            await self._load_markets()
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
                 for subscription in list(self._scopes):
@@ -99,6 +99,23 @@ class CcxtMarketDataClient:
             self._tasks = None
             with anyio.CancelScope(shield=True):
                 await self._exchange.close()
+
+    async def _load_markets(self) -> None:
+        """Load markets, retrying network trouble with backoff (the exchange may be down
+        when the node starts: the feed waits rather than ending)."""
+        backoff = Backoff(self._config.reconnect_initial_s, self._config.reconnect_max_s,
+                          seed=self._config.jitter_seed)
+        while True:
+            try:
+                await self._exchange.load_markets()
+                return
+            except (ccxt.BaseError, OSError) as error:
+                if classify(error) not in (Outcome.UNKNOWN, Outcome.REFUSED):
+                    raise  # refused with a reason: retrying cannot help
+                self._reconnects += 1
+                logger.warning("venue %s: markets not loaded (%s); retrying", self.venue,
+                               unwrap(error))
+                await anyio.sleep(backoff.next_delay())
 
     async def subscribe(self, subscription: DataSubscription) -> None:
         """Stream `subscription` (now if running, else once `run` starts)."""

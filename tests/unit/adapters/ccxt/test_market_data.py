@@ -220,3 +220,17 @@ async def test_unsubscribe_stops_the_stream_and_tells_the_exchange(
 
     assert [t.price for t in collected.of(TradeTick)] == [100.1]  # type: ignore[attr-defined]
     assert client.subscriptions() == [] and "UNSUBSCRIBE" in fake.socket_methods
+
+
+async def test_markets_not_loadable_at_start_are_retried(
+    fake: FakeBinance, streaming: Callable[..., tuple[CcxtMarketDataClient, Collected]]
+) -> None:
+    fake.fail_next(-1001, "Internal error; unable to process your request.", 503,
+                   path="/api/v3/exchangeInfo")
+
+    client, collected = await started(streaming, TRADES)
+    fake.trade("100.30", "0.1")
+    (tick,) = await collected.wait(TradeTick)
+
+    assert tick.price == 100.3 and client.statistics().reconnects == 1  # type: ignore[attr-defined]
+    assert fake.requests.count("GET /api/v3/exchangeInfo") == 2
