@@ -276,6 +276,9 @@ class CcxtExecutionClient:
             return
         exchange_id = exchange_client_id(command.client_order_id)
         order = self._tracker.track(command, item, exchange_id)
+        # in doubt from before it leaves until an answer says otherwise: a caller that
+        # gives up waiting (the bridge's own timeout cancels us) leaves it to the backstop
+        order.in_doubt_since = anyio.current_time()
         try:
             answer = await self._place(order, exchange_id, command.quantity, command.price,
                                        command.time_in_force, command.post_only)
@@ -283,8 +286,8 @@ class CcxtExecutionClient:
             self._rejected += 1
             self._tracker.reject(order, rejected.reason)
             return
-        except OutcomeUnknown:
-            order.in_doubt_since = anyio.current_time()
+        except VenueUnavailable:
+            self._tracker.abandon(order)  # never processed: the caller rejects it
             raise
         self._tracker.on_order(answer)
 

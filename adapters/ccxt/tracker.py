@@ -248,6 +248,12 @@ class OrderTracker:
             ts_event=now, ts_init=now,
         ))
 
+    def abandon(self, order: TrackedOrder) -> None:
+        """The submit was refused unprocessed and the caller reports it: closed, nothing
+        delivered here."""
+        order.closed = True
+        order.in_doubt_since = None
+
     def begin_replace(self, order: TrackedOrder, exchange_client_id: str, quantity: Decimal,
                       price: Decimal | None, now: float) -> None:
         """A cancel-replace: the working leg is being canceled; the new leg, under

@@ -120,6 +120,7 @@ async def test_rate_limited_beyond_retries_raises_venue_unavailable(
         await client.submit_order(submit("limited-2"))
 
     assert fake.state.orders == {}
+    assert client.statistics().in_flight == 0  # the caller rejects it; nothing to poll
 
 
 async def test_cancel_of_unknown_order_is_cancel_rejected_as_order_not_found(

@@ -229,3 +229,21 @@ async def test_order_placed_by_hand_is_reported_and_its_fills_delivered_as_exter
         EXTERNAL_STRATEGY_ID, str(by_hand.order_id))
     assert not events_of(recorder.events, OrderAccepted, "web_abc")
     assert client.statistics().adopted_orders == 1
+
+
+async def test_submit_abandoned_by_its_caller_is_settled_by_the_backstop(
+    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
+) -> None:
+    client, recorder = running
+    fake.delay_next_submit(0.5)
+
+    async with anyio.create_task_group() as caller:  # the bridge, whose timeout is shorter
+        caller.start_soon(client.submit_order, submit("gave-up-1"))
+        with anyio.fail_after(5):
+            while "POST /api/v3/order" not in fake.requests:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        caller.cancel_scope.cancel()  # gives up while the exchange works on it
+    await wait_for_count(recorder, OrderFilled, "gave-up-1")
+
+    assert len(events_of(recorder.events, OrderAccepted, "gave-up-1")) == 1
+    assert fake.requests.count("POST /api/v3/order") == 1
