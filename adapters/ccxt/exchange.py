@@ -56,11 +56,15 @@ def make_exchange(config: CcxtConfig, api_key: Secret | None = None,
     Without credentials it reaches public market data only.
 
     Raises:
-        ValueError: `exchange_id` is not one this adapter supports.
+        ValueError: `exchange_id` is not one this adapter supports, or both `sandbox` and
+            `urls` are given.
     """
     if config.exchange_id != "binance":
         raise ValueError(f"exchange_id {config.exchange_id!r}: only 'binance' (spot) is "
                          "supported by this adapter")
+    if config.sandbox and config.urls:
+        raise ValueError("sandbox and urls: give one (sandbox switches ccxt to the testnet's "
+                         "own URLs, which the overrides of production URLs would not match)")
     keys = {} if api_key is None or secret is None else {
         "apiKey": api_key.reveal(), "secret": secret.reveal()}
     exchange = TradebusBinance({

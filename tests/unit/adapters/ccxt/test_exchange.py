@@ -39,3 +39,8 @@ async def test_error_table_of_an_overridden_host_is_the_production_spot_table() 
 def test_only_binance_is_supported() -> None:
     with pytest.raises(ValueError, match="kraken"):
         make_exchange(CcxtConfig(exchange_id="kraken"))
+
+
+def test_sandbox_with_url_overrides_is_refused() -> None:
+    with pytest.raises(ValueError, match="sandbox and urls"):
+        make_exchange(CcxtConfig(sandbox=True, urls=OVERRIDES))
