@@ -22,7 +22,6 @@ from typing import Any, TypeVar, Union
 
 import msgspec
 
-from adapters.ccxt import CcxtFeedEntry, make_ccxt_feed
 from api.compose.replay import ReplayFeedConfig, make_replay_feed
 from api.compose.sim import SimVenueEntry, make_sim_venue
 from engine.cache import MarketCache
@@ -215,12 +214,10 @@ def _lookup(
 
 
 def default_registry() -> AdapterRegistry:
-    """The registry with every adapter this version ships: the `sim` venue, `replay` and
-    `ccxt` (live market data) feeds."""
+    """The registry with every adapter this version ships: the `sim` venue, `replay` feeds."""
     registry = AdapterRegistry()
     registry.register_venue("sim", SimVenueEntry, make_sim_venue)
     registry.register_feed("replay", ReplayFeedConfig, make_replay_feed)
-    registry.register_feed("ccxt", CcxtFeedEntry, make_ccxt_feed)
     return registry
 
 

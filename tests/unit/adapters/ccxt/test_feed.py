@@ -1,17 +1,15 @@
-"""The `ccxt` feed kind: the entry checked, registered, and streaming the fake's market."""
+"""The `ccxt` feed kind: the entry checked, and streaming the fake's market."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import anyio
-import msgspec
 import pytest
 
 from adapters.ccxt import CcxtFeedBinding, CcxtFeedEntry, make_ccxt_feed
-from api.compose.registry import REGISTRY
 from engine.errors import ConfigError
-from engine.events.market import BarType, TradeTick
+from engine.events.market import TradeTick
 from engine.ports import MarketData
 from tests.fakes.binance import FakeBinance
 
@@ -30,25 +28,6 @@ class FixedClock:
 
     async def sleep_until(self, ts_ns: int) -> None:
         await anyio.sleep_forever()
-
-
-def test_feed_entry_decodes_through_the_registry_union() -> None:
-    raw = {"kind": "ccxt", "instrument_id": "BTC/USDT.BINANCE", "stream": "bars",
-           "timeframe": "5m", "urls": {"https://api.binance.com": "http://127.0.0.1:1"}}
-
-    entry = msgspec.convert(raw, type=REGISTRY.feed_config_type())
-
-    assert type(entry) is CcxtFeedEntry
-    assert make_ccxt_feed(entry, Location()).bar_type == BarType(
-        instrument_id="BTC/USDT.BINANCE", timeframe="5m")
-    assert "ccxt" in REGISTRY.feed_kinds
-
-
-def test_feed_entry_with_unknown_field_fails_naming_it() -> None:
-    raw = {"kind": "ccxt", "instrument_id": "BTC/USDT.BINANCE", "strem": "bars"}
-
-    with pytest.raises(msgspec.ValidationError, match="strem"):
-        msgspec.convert(raw, type=REGISTRY.feed_config_type())
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
