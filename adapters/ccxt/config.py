@@ -46,7 +46,7 @@ class CcxtConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_field
 
     venue: str = "BINANCE"
     exchange_id: str = "binance"
-    symbols: tuple[str, ...] = ()
+    symbols: list[str] = msgspec.field(default_factory=list)
     api_key_env: str = "TRADEBUS_BINANCE_API_KEY"
     secret_env: str = "TRADEBUS_BINANCE_SECRET"
     sandbox: bool = False

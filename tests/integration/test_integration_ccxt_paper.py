@@ -17,8 +17,14 @@ from pathlib import Path
 import anyio
 import pytest
 
+from adapters.ccxt import CcxtFeedEntry, make_ccxt_feed
 from adapters.data.recording import RecordingSource
-from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
+from api.compose import (
+    DEFAULT_DAEMON_CONFIG,
+    build_node,
+    default_registry,
+    load_daemon_config,
+)
 from engine.persistence import JournalReader
 from tests.fakes.binance import running_fake
 from tests.fakes.binance.exchange import ORIGIN_MS
@@ -69,8 +75,11 @@ async def test_paper_session_on_the_fake_feed_trades_through_the_sim_venue(
     (tmp_path / "buys_first_trade.py").write_text(STRATEGY_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     async with running_fake() as fake:
-        config, file = load_daemon_config(paper_on_fake(tmp_path, fake.urls), environ={})
-        node = build_node(config, file=file, cwd=tmp_path)
+        registry = default_registry()  # with the ccxt feed kind, as it will ship
+        registry.register_feed("ccxt", CcxtFeedEntry, make_ccxt_feed)
+        config, file = load_daemon_config(paper_on_fake(tmp_path, fake.urls), environ={},
+                                          registry=registry)
+        node = build_node(config, file=file, cwd=tmp_path, registry=registry)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(node.run)
             price = 100  # one trade a step, the price moving once the feed listens

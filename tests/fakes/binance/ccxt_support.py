@@ -35,7 +35,7 @@ ENVIRON = {"TRADEBUS_BINANCE_API_KEY": "fake-key", "TRADEBUS_BINANCE_SECRET": "f
 
 def config_for(fake: FakeBinance, **overrides: Any) -> CcxtConfig:
     """The adapter's config pointed at `fake`, with short timers for tests."""
-    base = CcxtConfig(symbols=("BTC/USDT",), urls=fake.urls, request_timeout_s=2.0,
+    base = CcxtConfig(symbols=["BTC/USDT"], urls=fake.urls, request_timeout_s=2.0,
                       recv_window_s=1.0, backstop_interval_s=0.5,
                       reconnect_initial_s=0.05, reconnect_max_s=0.2)
     return msgspec.structs.replace(base, **overrides)

@@ -13,7 +13,7 @@ def test_venue_entry_decodes_tagged_and_refuses_unknown_fields() -> None:
     entry = msgspec.convert({"kind": "ccxt", "symbols": ["BTC/USDT"], "sandbox": True},
                             type=CcxtVenueEntry)
 
-    assert entry.symbols == ("BTC/USDT",) and entry.sandbox
+    assert entry.symbols == ["BTC/USDT"] and entry.sandbox
     with pytest.raises(msgspec.ValidationError, match="api_key"):
         msgspec.convert({"kind": "ccxt", "api_key": "secret-in-file"}, type=CcxtVenueEntry)
 
