@@ -19,7 +19,7 @@ import importlib
 from typing import Any
 
 from adapters.ccxt.backoff import Backoff
-from adapters.ccxt.config import CcxtConfig, CcxtFeedEntry, CcxtVenueEntry
+from adapters.ccxt.config import CcxtConfig, CcxtConnection, CcxtFeedEntry, CcxtVenueEntry
 from adapters.ccxt.feed import CcxtFeedBinding, FeedLocation, make_ccxt_feed
 from adapters.ccxt.ids import exchange_client_id
 from adapters.ccxt.tracker import OrderTracker, TrackedOrder
@@ -29,6 +29,7 @@ __all__ = (
     "Backoff",
     "Backstop",
     "CcxtConfig",
+    "CcxtConnection",
     "CcxtExecutionClient",
     "CcxtExecutionStatistics",
     "CcxtFeedBinding",

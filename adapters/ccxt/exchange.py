@@ -17,7 +17,7 @@ from typing import Any
 
 import ccxt.pro as ccxtpro
 
-from adapters.ccxt.config import CcxtConfig
+from adapters.ccxt.config import CcxtConfig, CcxtConnection
 from engine.config import Secret, secret_from_env
 
 __all__ = ("TradebusBinance", "credentials", "make_exchange", "rewrite_urls")
@@ -49,7 +49,7 @@ class TradebusBinance(ccxtpro.binance):  # type: ignore[misc]
         return result
 
 
-def make_exchange(config: CcxtConfig, api_key: Secret | None = None,
+def make_exchange(config: CcxtConnection, api_key: Secret | None = None,
                   secret: Secret | None = None) -> TradebusBinance:
     """The exchange object for `config` (not connected: ccxt connects on first use).
 
@@ -76,10 +76,11 @@ def make_exchange(config: CcxtConfig, api_key: Secret | None = None,
             "fetchCurrencies": False,
             "fetchMargins": False,
             "defaultType": "spot",
-            "recvWindow": int(config.recv_window_s * 1000),
             "warnOnFetchOpenOrdersWithoutSymbol": False,
         },
     })
+    if isinstance(config, CcxtConfig):
+        exchange.options["recvWindow"] = int(config.recv_window_s * 1000)
     if config.sandbox:
         exchange.set_sandbox_mode(True)
     if config.urls:

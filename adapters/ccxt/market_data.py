@@ -30,7 +30,7 @@ import msgspec
 from anyio.abc import TaskGroup, TaskStatus
 
 from adapters.ccxt.backoff import Backoff
-from adapters.ccxt.config import CcxtConfig
+from adapters.ccxt.config import CcxtConnection
 from adapters.ccxt.errors import Outcome, classify, unwrap
 from adapters.ccxt.exchange import TradebusBinance
 from adapters.ccxt.parsing import bar, book_deltas, quote_tick, symbol_of, trade_tick
@@ -69,7 +69,8 @@ class CcxtMarketDataClient:
         now_ns: engine time for `ts_init` (default: the wall clock, at the edge).
     """
 
-    def __init__(self, config: CcxtConfig, exchange: TradebusBinance, sink: MarketDataSink,
+    def __init__(self, config: CcxtConnection, exchange: TradebusBinance,
+                 sink: MarketDataSink,
                  *, now_ns: Callable[[], int] = time.time_ns) -> None:
         self._config = config
         self._exchange = exchange
