@@ -174,6 +174,12 @@ class ExecutionBridge(Actor):
         self._outbox = outbox
         self._on_reconnect = on_reconnect
 
+    def deliver(self, event: Event) -> None:
+        """Hand a venue event to the node's inbox (the sink `attach` gave; until then the
+        constructor's). A client built before the node attached its sink delivers
+        through this bound method, so it always reaches the current sink."""
+        self._deliver(event)
+
     async def reconnected(self) -> None:
         """The client calls this after every reconnect: the books are reconciled with the
         venue (the gate closed meanwhile) before another command leaves."""

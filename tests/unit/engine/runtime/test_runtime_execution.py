@@ -169,3 +169,21 @@ def test_account_states_go_to_the_portfolio_and_order_events_to_the_order_manage
                              venue_order_id="v", ts_event=0, ts_init=0)
     assert venue_event_endpoint(state) == PORTFOLIO_PROCESS
     assert venue_event_endpoint(accepted) == ORDERS_PROCESS
+
+
+def test_a_client_built_before_attach_delivers_through_the_bridge_to_the_attached_sink() -> None:
+    # A binding builds its client before the node exists: the client is given the
+    # bridge's `deliver`, and its events reach whatever sink the node attached later.
+    early: list[Event] = []
+    late: list[Event] = []
+    bridge = ExecutionBridge(ScriptedExecutionClient("SIM"), deliver=early.append,
+                             orders=make_graph(clock=SimClock(start_ns=START)).orders)
+    client_sink = bridge.deliver
+    event = OrderAccepted(strategy_id="s1", client_order_id="c1", instrument_id=INSTRUMENT_ID,
+                          venue_order_id="v1", ts_event=START, ts_init=START)
+
+    client_sink(event)
+    bridge.attach(gate=SendGate(), deliver=late.append)
+    client_sink(event)
+
+    assert early == [event] and late == [event]
