@@ -7,7 +7,11 @@ every figure comes from one moment: `node.statistics()` (bus, actors, inbox, run
 journal, venues, feeds, taps) and the core actors' public read methods (orders, fills,
 positions, equity, pnl). Nothing here writes to the graph.
 
-Two figures are not counters the engine keeps, and are measured here:
+Three figures are not counters the engine keeps, and are measured here:
+
+- handler latency per actor (wall seconds), by the bus's dispatch probe that this
+  collector installs on its first scrape (`api.http.handler_latency`): every delivery
+  of 1 drain in `sample_every` is timed. Without a collector the bus has no probe.
 
 - market-data latency (`ts_init - ts_event`: source time to engine time, engine-clock
   seconds) from a tap on `data.#` that this collector attaches on its first scrape and
@@ -34,6 +38,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from api.http.handler_latency import DEFAULT_SAMPLE_EVERY, HandlerLatency, Histogram
 from engine.domain.enums import OrderStatus, TradingState
 from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.graph import TradingGraph, instrument_of
@@ -44,6 +49,7 @@ from engine.taps import Tap
 from engine.topics import ALL_DATA
 
 __all__ = (
+    "HandlerLatency",
     "LATENCY_BUCKETS_S",
     "MetricsApp",
     "TAP_NAME",
@@ -61,6 +67,7 @@ _GRAPH_STATES = (RunnerState.RUNNING, RunnerState.STOPPING, RunnerState.STOPPED)
 _NS = 1e-9
 _DATA_KINDS: dict[type, str] = {Bar: "bar", QuoteTick: "quote", TradeTick: "trade",
                                 BookDelta: "book"}
+_FEED_ERRORS = (("malformed", "malformed"), ("errors", "error"))
 _IRREGULAR_ORDER_EVENTS = (
     ("illegal_transitions", "illegal_transition"),
     ("unknown_order_events", "unknown_order"),
@@ -73,14 +80,16 @@ _IRREGULAR_ORDER_EVENTS = (
 )
 
 
-def metrics_app(node: TradingNode, *, tap_capacity: int = 8192) -> MetricsApp:
+def metrics_app(node: TradingNode, *, tap_capacity: int = 8192,
+                sample_every: int = DEFAULT_SAMPLE_EVERY) -> MetricsApp:
     """The ASGI app serving `node`'s metrics in Prometheus's text format (`/metrics`).
 
     An object, not a function, so Starlette routes to it as a raw ASGI app:
     `Route("/metrics", metrics_app(node))` answers `/metrics` itself, where a `Mount`
     would first redirect it to `/metrics/`.
     """
-    return MetricsApp(metrics_registry(node, tap_capacity=tap_capacity))
+    return MetricsApp(metrics_registry(node, tap_capacity=tap_capacity,
+                                       sample_every=sample_every))
 
 
 class MetricsApp:
@@ -99,50 +108,26 @@ class MetricsApp:
         await self._app(scope, receive, send)
 
 
-def metrics_registry(node: TradingNode, *, tap_capacity: int = 8192) -> CollectorRegistry:
+def metrics_registry(node: TradingNode, *, tap_capacity: int = 8192,
+                     sample_every: int = DEFAULT_SAMPLE_EVERY) -> CollectorRegistry:
     """A registry holding only a `NodeCollector` on `node` (no process or GC collectors)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(NodeCollector(node, tap_capacity=tap_capacity))
+    registry.register(NodeCollector(node, tap_capacity=tap_capacity,
+                                    sample_every=sample_every))
     return registry
-
-
-class _Histogram:
-    """Cumulative buckets, a sum and a count per label tuple: a histogram kept here."""
-
-    def __init__(self, bounds: Iterable[float]) -> None:
-        self.bounds = tuple(bounds)
-        self.series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
-
-    def observe(self, labels: tuple[str, ...], value: float) -> None:
-        counts, total = self.series.setdefault(labels, ([0] * (len(self.bounds) + 1), [0.0]))
-        for index, bound in enumerate(self.bounds):
-            if value <= bound:
-                counts[index] += 1
-                break
-        else:
-            counts[-1] += 1
-        total[0] += value
-
-    def family(self, name: str, documentation: str, labels: list[str]) -> HistogramMetricFamily:
-        family = HistogramMetricFamily(name, documentation, labels=labels)
-        for key, (counts, total) in sorted(self.series.items()):
-            cumulative, buckets = 0, []
-            for bound, count in zip((*map(str, self.bounds), "+Inf"), counts, strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
-            family.add_metric(list(key), buckets, total[0])
-        return family
 
 
 class NodeCollector(Collector):
     """Read a node's figures at scrape time (call `collect` on the node's event loop)."""
 
-    def __init__(self, node: TradingNode, *, tap_capacity: int = 8192) -> None:
+    def __init__(self, node: TradingNode, *, tap_capacity: int = 8192,
+                 sample_every: int = DEFAULT_SAMPLE_EVERY) -> None:
         self._node = node
         self._tap_capacity = tap_capacity
+        self._sample_every = sample_every
         self._tap_graph: TradingGraph | None = None
         self._tap: Tap | None = None
-        self._latency = _Histogram(LATENCY_BUCKETS_S)
+        self._latency = Histogram(LATENCY_BUCKETS_S)
         self._peak: Decimal | None = None
         self._curve_seen = 0
         self._snapshot_failures = 0
@@ -164,6 +149,7 @@ class NodeCollector(Collector):
         if graph is None or node.state not in _GRAPH_STATES:
             return
         tap = self._attach_tap(graph)
+        yield self._handler_latency(graph)
         yield from self._orders(graph)
         yield from self._fill_families(graph)
         yield from self._risk(graph)
@@ -414,6 +400,16 @@ class NodeCollector(Collector):
                                           name=TAP_NAME)
         return self._tap
 
+    def _handler_latency(self, graph: TradingGraph) -> Any:
+        # One probe per bus: a second collector on the node reads the first one's.
+        probe = graph.bus.probe
+        if probe is None:
+            probe = HandlerLatency(self._sample_every)
+            graph.bus.set_probe(probe)
+        if not isinstance(probe, HandlerLatency):  # someone else's: the family stays, empty
+            probe = HandlerLatency(self._sample_every)
+        return probe.family()
+
     def _market_data(self, node: TradingNode, tap: Tap) -> Iterator[Any]:
         feeds: dict[str, tuple[str, Any]] = {}  # instrument -> (feed name, its bar type)
         for index, feed in enumerate(node.feeds):
@@ -443,6 +439,21 @@ class NodeCollector(Collector):
                         "Largest engine time at delivery minus item time, so far.", ["feed"],
                         [((n,), s["max_lag_ns"] * _NS) for n, s in feed_stats
                          if "max_lag_ns" in s])
+        # Live feeds report their connection's troubles under these keys (replay feeds
+        # have none); the data bridges (actors) count the subscriptions a venue refused.
+        yield _labelled(CounterMetricFamily, "tradebus_feed_reconnects",
+                        "Reconnections of a feed's adapter.", ["feed"],
+                        [((n,), s["reconnects"]) for n, s in feed_stats if "reconnects" in s])
+        yield _labelled(CounterMetricFamily, "tradebus_feed_errors",
+                        "Wire messages a feed could not use, and its other errors.",
+                        ["feed", "kind"],
+                        [((n, kind), s[field]) for n, s in feed_stats
+                         for field, kind in _FEED_ERRORS if field in s])
+        yield _labelled(CounterMetricFamily, "tradebus_market_data_subscriptions_failed",
+                        "Subscriptions a venue's market data client refused.", ["venue"],
+                        [((a.statistics["venue"],), a.statistics["failed"])
+                         for a in snapshot.actors if a.statistics is not None
+                         and a.kind == "MarketDataBridge"])
 
     def _venues(self, snapshot: NodeStatistics) -> Iterator[Any]:
         # Venue statistics differ by adapter; the fields read here are the execution

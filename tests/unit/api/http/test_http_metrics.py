@@ -23,7 +23,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
-from api.http.metrics import TAP_NAME, metrics_app, metrics_registry
+from api.http.handler_latency import UNOWNED
+from api.http.metrics import TAP_NAME, HandlerLatency, metrics_app, metrics_registry
 from engine.domain.enums import TradingState
 from engine.events.orders import SetTradingState
 from engine.runtime import RunnerState, TradingNode
@@ -232,3 +233,43 @@ async def test_metrics_app_is_routed_at_metrics_without_a_redirect(tmp_path: Pat
 
     assert response.status_code == 200
     assert "tradebus_node_state" in response.text
+
+
+async def test_handler_latency_histogram_times_the_actors_once_a_collector_scrapes(
+        tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    registry = metrics_registry(node, sample_every=1)
+
+    async with running(node):
+        assert node.graph is not None
+        probe_before = node.graph.bus.probe
+        generate_latest(registry)  # the first scrape installs the probe
+        probe = node.graph.bus.probe
+        await wait_feeds_done(node)
+        found = samples(generate_latest(registry).decode())
+        actors = {actor.id for actor in node.statistics().actors}
+
+    name = "tradebus_actor_handler_seconds"
+    timed = {dict(labels)["actor"]: v for (sample, labels), v in found.items()
+             if sample == f"{name}_count"}
+    assert probe_before is None and isinstance(probe, HandlerLatency)
+    assert {"sma-cross", "risk"} <= set(timed) <= actors | {UNOWNED}
+    assert all(count > 0 for count in timed.values())
+    assert sum(timed.values()) == sum(sum(buckets) for buckets, _ in
+                                      probe.histogram.series.values())
+    for actor, count in timed.items():
+        assert value(found, f"{name}_bucket", actor=actor, le="+Inf") == count
+        assert value(found, f"{name}_sum", actor=actor) > 0
+
+
+async def test_a_second_collector_reads_the_first_ones_probe(tmp_path: Path) -> None:
+    node = make_node(tmp_path, bars=60)
+    first, second = metrics_registry(node), metrics_registry(node)
+
+    async with running(node):
+        generate_latest(first)
+        assert node.graph is not None
+        probe = node.graph.bus.probe
+        generate_latest(second)
+
+        assert isinstance(probe, HandlerLatency) and node.graph.bus.probe is probe
