@@ -25,10 +25,11 @@ import logging
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import msgspec
 import orjson
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from api.http.auth import BEARER_SUBPROTOCOL
 from api.http.context import ApiContext, context
@@ -73,9 +74,11 @@ class _Client:
         self._name = api.tap_name()
         self._taps: dict[str, Tap] = {}  # pattern -> tap, in subscription order
         self._send_lock = anyio.Lock()
+        self._group: anyio.abc.TaskGroup | None = None
 
     async def serve(self) -> None:
         async with anyio.create_task_group() as group:
+            self._group = group
             try:
                 while True:
                     text = await self._websocket.receive_text()
@@ -147,8 +150,7 @@ class _Client:
                     continue  # an earlier pattern of this client sends it
                 frame = (b'{"type":"event","topic":' + orjson.dumps(topic)
                          + b',"event":' + encode_json(message) + b"}")
-                async with self._send_lock:
-                    await self._websocket.send_text(frame.decode())
+                await self._send_text(frame.decode())
 
     def _earlier_patterns(self, pattern: str) -> list[str]:
         earlier = []
@@ -159,8 +161,19 @@ class _Client:
         return earlier
 
     async def _send(self, content: dict[str, object]) -> None:
-        async with self._send_lock:
-            await self._websocket.send_text(orjson.dumps(content).decode())
+        await self._send_text(orjson.dumps(content).decode())
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            async with self._send_lock:
+                await self._websocket.send_text(text)
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            # The client went while a frame was on its way: the end of the connection,
+            # as when the receive loop sees the close (not an error of the app).
+            if self._group is not None:
+                self._group.cancel_scope.cancel()
+            await anyio.lowlevel.checkpoint()  # raises the cancellation just requested
+            raise
 
 
 ROUTES = (WebSocketRoute("/ws/events", events_stream),)
