@@ -20,10 +20,11 @@ Two ways to watch the bus, for different needs:
   in-place fast path is only taken by untapped topics, so it never tests for taps, and
   an untapped topic on the queued path costs one attribute test.
 
-A *dispatch probe* (`set_probe`, the metrics side's handler timing) is asked once per
-drain whether to time that drain's deliveries; without one, a delivery costs one local
-test more, and the in-place fast path one attribute test. The bus itself reads no clock:
-the probe does, outside the engine, and it changes nothing that is delivered.
+A *dispatch probe* (`set_probe`, the metrics side's) is shown the first message of each
+drain (the input it delivers, in place or through the queue) and says whether to time
+that drain's deliveries; without one, a delivery costs one local test more and the
+in-place path one attribute test. The bus itself reads no clock: the probe does,
+outside the engine, and it changes nothing that is delivered.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class ErrorHandler(Protocol):
 class DispatchProbe(Protocol):
     """Times a sample of deliveries (handler latency metrics); the engine reads no clock."""
 
-    def sample(self) -> bool:
-        """Whether to time the deliveries of the drain starting now (1 in N, say)."""
+    def sample(self, first: Any) -> bool:
+        """Whether to time the deliveries of the drain starting now with `first` (1 in N,
+        say); it may also keep `first` (an input), never change it."""
         ...
 
     def call(self, owner: str | None, handler: Handler, message: Any) -> None:
@@ -307,7 +309,7 @@ class MessageBus:
             for observer in self._observers:
                 observer(topic, message)
         handler = route.single
-        if handler is None or self._draining or self._queue or self._probe is not None:
+        if handler is None or self._draining or self._queue:
             if route.taps:
                 for offer in route.taps:
                     offer(topic, message)
@@ -318,11 +320,15 @@ class MessageBus:
                 self.drain()
             return
         # Fast path, taken once per bar of a backtest: nothing is queued, one handler
-        # listens, no tap, no probe: delivering in place is exactly what the queue would do.
+        # listens and no tap: delivering in place is exactly what the queue would do.
         self._draining = True
         self._handled += 1
+        probe = self._probe
         try:
-            handler(message)
+            if probe is None or not probe.sample(message):
+                handler(message)
+            else:
+                probe.call(self._owners.get(handler), handler, message)
         except Exception as error:  # the error policy decides: isolate or re-raise
             self._fail(handler, message, error)
         finally:
@@ -388,7 +394,7 @@ class MessageBus:
         queue = self._queue
         removed = self._removed
         probe = self._probe
-        if probe is not None and not probe.sample():
+        if probe is not None and (not queue or not probe.sample(queue[0][0])):
             probe = None
         handled = 0
         try:

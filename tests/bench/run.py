@@ -65,6 +65,7 @@ DAEMON_SHOWN = (
     "backtest_bars_per_second_plain",
     "backtest_bars_per_second_with_metrics",
     "backtest_metrics_overhead_percent",
+    "backtest_metrics_cpu_overhead_percent",
     "tick_to_order_plain_median_us",
     "tick_to_order_ws2_median_us",
     "tick_to_order_ws2_median_overhead_percent",

@@ -1,4 +1,4 @@
-"""The handler-latency probe on a real MessageBus: what it times, and what it never changes."""
+"""The metrics probe on a real MessageBus: what it times and keeps, what it never changes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from api.http.handler_latency import UNOWNED, HandlerLatency, Histogram
+from api.http.handler_latency import UNOWNED, GraphProbe, Histogram
 from engine.bus import MessageBus
+from engine.testing import make_bar
 
 
-def counts(probe: HandlerLatency) -> dict[str, int]:
+def counts(probe: GraphProbe) -> dict[str, int]:
     return {labels[0]: sum(buckets) for labels, (buckets, _) in probe.histogram.series.items()}
 
 
@@ -19,7 +20,7 @@ def test_probe_times_every_delivery_of_one_drain_in_n() -> None:
     seen: list[tuple[str, int]] = []
     bus.subscribe("data.a", lambda m: seen.append(("first", m)), owner="first")
     bus.subscribe("data.a", lambda m: seen.append(("second", m)), owner="second")
-    probe = HandlerLatency(sample_every=3)
+    probe = GraphProbe(sample_every=3)
     bus.set_probe(probe)
 
     for number in range(9):
@@ -34,7 +35,7 @@ def test_probe_sees_single_handler_topics_the_fast_path_would_deliver_in_place()
     bus = MessageBus()
     seen: list[int] = []
     bus.subscribe("data.one", seen.append, owner="only")
-    bus.set_probe(probe := HandlerLatency(sample_every=1))
+    bus.set_probe(probe := GraphProbe(sample_every=1))
 
     bus.publish("data.one", 1)
     bus.publish("data.one", 2)
@@ -44,7 +45,7 @@ def test_probe_sees_single_handler_topics_the_fast_path_would_deliver_in_place()
 
 
 def test_probe_keeps_delivery_order_and_labels_unowned_handlers() -> None:
-    def run(probe: HandlerLatency | None) -> list[Any]:
+    def run(probe: GraphProbe | None) -> list[Any]:
         bus = MessageBus()
         order: list[Any] = []
 
@@ -60,7 +61,7 @@ def test_probe_keeps_delivery_order_and_labels_unowned_handlers() -> None:
             bus.publish("data.a", number)
         return order
 
-    probe = HandlerLatency(sample_every=1)
+    probe = GraphProbe(sample_every=1)
 
     assert run(probe) == run(None)
     assert counts(probe) == {"first": 4, UNOWNED: 3}
@@ -75,7 +76,7 @@ def test_probe_passes_a_handler_exception_to_the_error_policy_with_its_owner() -
         raise RuntimeError(f"bad {message}")
 
     bus.subscribe("data.a", broken, owner="strategy")
-    bus.set_probe(probe := HandlerLatency(sample_every=1))
+    bus.set_probe(probe := GraphProbe(sample_every=1))
 
     bus.publish("data.a", 7)
 
@@ -86,7 +87,7 @@ def test_probe_passes_a_handler_exception_to_the_error_policy_with_its_owner() -
 def test_set_probe_none_stops_the_timing() -> None:
     bus = MessageBus()
     bus.subscribe("data.a", lambda m: None, owner="a")
-    probe = HandlerLatency(sample_every=1)
+    probe = GraphProbe(sample_every=1)
     bus.set_probe(probe)
     bus.publish("data.a", 1)
 
@@ -98,7 +99,7 @@ def test_set_probe_none_stops_the_timing() -> None:
 
 def test_sample_every_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="sample_every 0"):
-        HandlerLatency(sample_every=0)
+        GraphProbe(sample_every=0)
 
 
 def test_histogram_buckets_are_cumulative_with_inf_last() -> None:
@@ -111,3 +112,26 @@ def test_histogram_buckets_are_cumulative_with_inf_last() -> None:
     buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
     assert buckets == {"0.1": 2, "1.0": 3, "+Inf": 4}
     assert [s.value for s in family.samples if s.name.endswith("_sum")] == [pytest.approx(3.65)]
+
+
+def test_probe_keeps_each_market_data_input_once_not_what_handlers_publish() -> None:
+    bus = MessageBus()
+    bars = [make_bar(close=float(n), ts_event=n) for n in range(1, 6)]
+    built = make_bar(close=99.0, ts_event=99)
+    bus.subscribe("data.bars.x", lambda m: bus.publish("data.bars.y", built), owner="a")
+    bus.subscribe("data.bars.x", lambda m: None, owner="b")
+    bus.subscribe("data.bars.y", lambda m: None, owner="c")
+    probe = GraphProbe(sample_every=4, capacity=3)
+    bus.set_probe(probe)
+
+    for bar in bars:
+        bus.publish("data.bars.x", bar)
+
+    assert probe.inputs_seen == 5 and probe.overwritten == 2
+    assert probe.take_inputs() == bars[2:]
+    assert probe.take_inputs() == [] and probe.overwritten == 2
+
+
+def test_capacity_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="capacity 0"):
+        GraphProbe(capacity=0)
