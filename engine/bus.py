@@ -19,6 +19,12 @@ Two ways to watch the bus, for different needs:
   at their own pace. Taps are resolved per concrete topic into the same `_Route`; the
   in-place fast path is only taken by untapped topics, so it never tests for taps, and
   an untapped topic on the queued path costs one attribute test.
+
+A *dispatch probe* (`set_probe`, the metrics side's) is shown the first message of each
+drain (the input it delivers, in place or through the queue) and says whether to time
+that drain's deliveries; without one, a delivery costs one local test more and the
+in-place path one attribute test. The bus itself reads no clock: the probe does,
+outside the engine, and it changes nothing that is delivered.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from engine.errors import UnknownEndpoint
 from engine.taps import Tap, TapPolicy
 from engine.topics import matches
 
-__all__ = ("BusStatistics", "ErrorHandler", "Handler", "MessageBus", "Observer")
+__all__ = ("BusStatistics", "DispatchProbe", "ErrorHandler", "Handler", "MessageBus", "Observer")
 
 Handler: TypeAlias = Callable[[Any], object]
 """A message handler: called with one message; its return value is ignored (except for
@@ -46,6 +52,19 @@ class ErrorHandler(Protocol):
     """Decides what a handler's exception means: re-raise (fail fast) or isolate its owner."""
 
     def __call__(self, owner: str | None, message: Any, error: Exception) -> None: ...
+
+
+class DispatchProbe(Protocol):
+    """Times a sample of deliveries (handler latency metrics); the engine reads no clock."""
+
+    def sample(self, first: Any) -> bool:
+        """Whether to time the deliveries of the drain starting now with `first` (1 in N,
+        say); it may also keep `first` (an input), never change it."""
+        ...
+
+    def call(self, owner: str | None, handler: Handler, message: Any) -> None:
+        """Call `handler(message)` and time it; its exception must propagate unchanged."""
+        ...
 
 
 class BusStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,7 +117,7 @@ class MessageBus:
 
     __slots__ = (
         "_draining", "_endpoints", "_error_handler", "_errors", "_handled", "_observers",
-        "_owners", "_queue", "_removed", "_subscriptions", "_taps", "_topics",
+        "_owners", "_probe", "_queue", "_removed", "_subscriptions", "_taps", "_topics",
     )
 
     def __init__(self, *, error_handler: ErrorHandler | None = None) -> None:
@@ -112,6 +131,7 @@ class MessageBus:
         self._draining = False
         self._removed: set[Handler] = set()  # handlers removed while a delivery is in flight
         self._error_handler = error_handler
+        self._probe: DispatchProbe | None = None
         self._handled = 0
         self._errors = 0
 
@@ -198,6 +218,14 @@ class MessageBus:
     def add_observer(self, observer: Observer) -> None:
         """Let `observer` see every message in delivery order (journal, determinism checks)."""
         self._observers = (*self._observers, observer)
+
+    @property
+    def probe(self) -> DispatchProbe | None:
+        return self._probe
+
+    def set_probe(self, probe: DispatchProbe | None) -> None:
+        """Let `probe` time a sample of deliveries (None: stop). One probe at a time."""
+        self._probe = probe
 
     # -- taps ----------------------------------------------------------------------------
 
@@ -292,11 +320,15 @@ class MessageBus:
                 self.drain()
             return
         # Fast path, taken once per bar of a backtest: nothing is queued, one handler
-        # listens and no tap, so delivering in place is exactly what the queue would do.
+        # listens and no tap: delivering in place is exactly what the queue would do.
         self._draining = True
         self._handled += 1
+        probe = self._probe
         try:
-            handler(message)
+            if probe is None or not probe.sample(message):
+                handler(message)
+            else:
+                probe.call(self._owners.get(handler), handler, message)
         except Exception as error:  # the error policy decides: isolate or re-raise
             self._fail(handler, message, error)
         finally:
@@ -361,6 +393,9 @@ class MessageBus:
         self._draining = True
         queue = self._queue
         removed = self._removed
+        probe = self._probe
+        if probe is not None and (not queue or not probe.sample(queue[0][0])):
+            probe = None
         handled = 0
         try:
             while queue:
@@ -370,7 +405,10 @@ class MessageBus:
                     if removed and handler in removed:
                         continue  # its owner stopped or faulted during this delivery
                     try:
-                        handler(message)
+                        if probe is None:
+                            handler(message)
+                        else:
+                            probe.call(self._owners.get(handler), handler, message)
                     except Exception as error:  # the error policy decides: isolate or re-raise
                         self._fail(handler, message, error)
                 if removed:

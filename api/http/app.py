@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.http.auth import Guard
 from api.http.config import ApiConfig
-from api.http.context import ApiContext
+from api.http.context import DEFAULT_RECORDING, ApiContext
 from api.http.dashboard import ROUTES as DASHBOARD_ROUTES
 from api.http.errors import error_handlers
 from api.http.jobs import BacktestJobs
@@ -37,7 +37,7 @@ _METRICS_MODULE = "api.http.metrics"
 
 
 def create_app(node: TradingNode, config: ApiConfig, token: Secret | None, *,
-               data_dir: Path | None = None) -> Starlette:
+               data_dir: Path | None = None, recording: Path | None = None) -> Starlette:
     """Build the app on `node`.
 
     Args:
@@ -46,6 +46,8 @@ def create_app(node: TradingNode, config: ApiConfig, token: Secret | None, *,
         token: the bearer token (None: every mutating route and the WebSocket refuse).
         data_dir: the daemon's data folder: backtest jobs keep `backtests/` there (None:
             no backtest routes; they answer 503).
+        recording: the daemon's market data recording, where candles come from (None:
+            `recording.sqlite` in `data_dir`).
     """
     routes: list[BaseRoute] = [*REST_ROUTES, *WS_ROUTES, *OPENAPI_ROUTES, *DASHBOARD_ROUTES]
     metrics = _metrics_app(node)
@@ -63,9 +65,11 @@ def create_app(node: TradingNode, config: ApiConfig, token: Secret | None, *,
                     exception_handlers=error_handlers())
     jobs = (BacktestJobs(data_dir / "backtests", workers=config.backtest_workers)
             if data_dir is not None else None)
+    if recording is None and data_dir is not None:
+        recording = data_dir / DEFAULT_RECORDING
     app.state.api = ApiContext(node, config,
                                Guard(token, read_requires_token=config.read_requires_token),
-                               jobs)
+                               jobs, recording=recording)
     app.state.openapi = openapi_schema()
     return app
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -22,9 +23,12 @@ from engine.runtime.node import TradingNode
 from engine.runtime.runner import RunnerState
 from engine.topics import RISK_EXECUTE
 
-__all__ = ("ApiContext", "context")
+__all__ = ("DEFAULT_RECORDING", "ApiContext", "context")
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_RECORDING = "recording.sqlite"
+"""The recording's file name in the data folder (`[runtime] recording`'s default)."""
 
 
 class ApiContext:
@@ -35,15 +39,19 @@ class ApiContext:
         config: the `[api]` settings.
         guard: the token checks.
         jobs: the backtest jobs, run in worker processes.
+        recording: the daemon's market data recording, where candles are read.
     """
 
     def __init__(self, node: TradingNode, config: ApiConfig, guard: Guard,
-                 jobs: BacktestJobs | None = None) -> None:
+                 jobs: BacktestJobs | None = None, *,
+                 recording: Path | None = None) -> None:
         self.node = node
         self.config = config
         self.guard = guard
         self.jobs = jobs
         """The backtest jobs (None: the app was made without a data folder)."""
+        self.recording = recording if recording is not None else Path(DEFAULT_RECORDING)
+        """The recording file (relative: none was given; candles then find no file)."""
         self.started_monotonic = time.monotonic()  # the API's own uptime, not engine time
         self._next_client_tap = 0
         self._order_ids: tuple[int, ClientOrderIds] | None = None  # (session epoch, ids)

@@ -7,12 +7,16 @@ every figure comes from one moment: `node.statistics()` (bus, actors, inbox, run
 journal, venues, feeds, taps) and the core actors' public read methods (orders, fills,
 positions, equity, pnl). Nothing here writes to the graph.
 
-Two figures are not counters the engine keeps, and are measured here:
+Three figures are not counters the engine keeps, and are measured here:
+
+- handler latency per actor (wall seconds), by the bus's dispatch probe that this
+  collector installs on its first scrape (`api.http.handler_latency`): every delivery
+  of 1 drain in `sample_every` is timed. Without a collector the bus has no probe.
 
 - market-data latency (`ts_init - ts_event`: source time to engine time, engine-clock
-  seconds) from a tap on `data.#` that this collector attaches on its first scrape and
-  drains at every scrape. The tap is bounded: a burst larger than its capacity between
-  two scrapes is sampled (its drops show in `tradebus_tap_dropped_total`).
+  seconds) of every market data input the same probe was shown since the last scrape
+  (it keeps the newest `capacity`: a larger burst between two scrapes is sampled,
+  counted in `tradebus_market_data_inputs_overwritten_total`).
 - drawdown: the peak of the equity curve's samples and of the equity seen at scrapes.
 
 Names follow Prometheus's rules: `tradebus_<subsystem>_<thing>`, units in the name,
@@ -34,19 +38,23 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from api.http.handler_latency import (
+    DEFAULT_CAPACITY,
+    DEFAULT_SAMPLE_EVERY,
+    GraphProbe,
+    Histogram,
+)
 from engine.domain.enums import OrderStatus, TradingState
 from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.graph import TradingGraph, instrument_of
 from engine.persistence.journal_schema import COMMIT_SECONDS_BUCKETS
 from engine.runtime import RunnerState, TradingNode
 from engine.runtime.statistics import NodeStatistics
-from engine.taps import Tap
-from engine.topics import ALL_DATA
 
 __all__ = (
     "LATENCY_BUCKETS_S",
+    "GraphProbe",
     "MetricsApp",
-    "TAP_NAME",
     "NodeCollector",
     "metrics_app",
     "metrics_registry",
@@ -56,11 +64,11 @@ LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.
                      5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 """Market-data latency buckets (seconds of engine time)."""
 
-TAP_NAME = "metrics.market_data"
 _GRAPH_STATES = (RunnerState.RUNNING, RunnerState.STOPPING, RunnerState.STOPPED)
 _NS = 1e-9
 _DATA_KINDS: dict[type, str] = {Bar: "bar", QuoteTick: "quote", TradeTick: "trade",
                                 BookDelta: "book"}
+_FEED_ERRORS = (("malformed", "malformed"), ("errors", "error"))
 _IRREGULAR_ORDER_EVENTS = (
     ("illegal_transitions", "illegal_transition"),
     ("unknown_order_events", "unknown_order"),
@@ -73,14 +81,16 @@ _IRREGULAR_ORDER_EVENTS = (
 )
 
 
-def metrics_app(node: TradingNode, *, tap_capacity: int = 8192) -> MetricsApp:
+def metrics_app(node: TradingNode, *, capacity: int = DEFAULT_CAPACITY,
+                sample_every: int = DEFAULT_SAMPLE_EVERY) -> MetricsApp:
     """The ASGI app serving `node`'s metrics in Prometheus's text format (`/metrics`).
 
     An object, not a function, so Starlette routes to it as a raw ASGI app:
     `Route("/metrics", metrics_app(node))` answers `/metrics` itself, where a `Mount`
     would first redirect it to `/metrics/`.
     """
-    return MetricsApp(metrics_registry(node, tap_capacity=tap_capacity))
+    return MetricsApp(metrics_registry(node, capacity=capacity,
+                                       sample_every=sample_every))
 
 
 class MetricsApp:
@@ -99,50 +109,24 @@ class MetricsApp:
         await self._app(scope, receive, send)
 
 
-def metrics_registry(node: TradingNode, *, tap_capacity: int = 8192) -> CollectorRegistry:
+def metrics_registry(node: TradingNode, *, capacity: int = DEFAULT_CAPACITY,
+                     sample_every: int = DEFAULT_SAMPLE_EVERY) -> CollectorRegistry:
     """A registry holding only a `NodeCollector` on `node` (no process or GC collectors)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(NodeCollector(node, tap_capacity=tap_capacity))
+    registry.register(NodeCollector(node, capacity=capacity,
+                                    sample_every=sample_every))
     return registry
-
-
-class _Histogram:
-    """Cumulative buckets, a sum and a count per label tuple: a histogram kept here."""
-
-    def __init__(self, bounds: Iterable[float]) -> None:
-        self.bounds = tuple(bounds)
-        self.series: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
-
-    def observe(self, labels: tuple[str, ...], value: float) -> None:
-        counts, total = self.series.setdefault(labels, ([0] * (len(self.bounds) + 1), [0.0]))
-        for index, bound in enumerate(self.bounds):
-            if value <= bound:
-                counts[index] += 1
-                break
-        else:
-            counts[-1] += 1
-        total[0] += value
-
-    def family(self, name: str, documentation: str, labels: list[str]) -> HistogramMetricFamily:
-        family = HistogramMetricFamily(name, documentation, labels=labels)
-        for key, (counts, total) in sorted(self.series.items()):
-            cumulative, buckets = 0, []
-            for bound, count in zip((*map(str, self.bounds), "+Inf"), counts, strict=True):
-                cumulative += count
-                buckets.append((bound, cumulative))
-            family.add_metric(list(key), buckets, total[0])
-        return family
 
 
 class NodeCollector(Collector):
     """Read a node's figures at scrape time (call `collect` on the node's event loop)."""
 
-    def __init__(self, node: TradingNode, *, tap_capacity: int = 8192) -> None:
+    def __init__(self, node: TradingNode, *, capacity: int = DEFAULT_CAPACITY,
+                 sample_every: int = DEFAULT_SAMPLE_EVERY) -> None:
         self._node = node
-        self._tap_capacity = tap_capacity
-        self._tap_graph: TradingGraph | None = None
-        self._tap: Tap | None = None
-        self._latency = _Histogram(LATENCY_BUCKETS_S)
+        self._capacity = capacity
+        self._sample_every = sample_every
+        self._latency = Histogram(LATENCY_BUCKETS_S)
         self._peak: Decimal | None = None
         self._curve_seen = 0
         self._snapshot_failures = 0
@@ -163,12 +147,13 @@ class NodeCollector(Collector):
         # would be half-rebuilt. Only the node's state until it runs.
         if graph is None or node.state not in _GRAPH_STATES:
             return
-        tap = self._attach_tap(graph)
+        probe = self._probe(graph)
+        yield probe.family()
         yield from self._orders(graph)
         yield from self._fill_families(graph)
         yield from self._risk(graph)
         yield from self._portfolio(graph)
-        yield from self._market_data(node, tap)
+        yield from self._market_data(node, probe)
         try:
             snapshot = node.statistics()
         except TypeError:
@@ -286,10 +271,16 @@ class NodeCollector(Collector):
     # -- orders, fills, risk -----------------------------------------------------------------
 
     def _orders(self, graph: TradingGraph) -> Iterator[Any]:
+        # Every order this session, O(orders) at each scrape: counted by the raw pair
+        # first, then mapped to (venue, status) once per pair (a third of the time).
+        pairs: dict[tuple[str, OrderStatus], int] = {}
+        for order in graph.orders.orders():
+            pair = (order.instrument_id, order.status)
+            pairs[pair] = pairs.get(pair, 0) + 1
         counts: dict[tuple[str, str], int] = {}
-        for order in graph.orders.orders():  # every order this session: O(orders)
-            key = (_venue_of(graph, order.instrument_id), str(order.status))
-            counts[key] = counts.get(key, 0) + 1
+        for (instrument_id, status), count in pairs.items():
+            key = (_venue_of(graph, instrument_id), str(status))
+            counts[key] = counts.get(key, 0) + count
         venues = {instrument.venue for instrument in graph.instruments}
         for venue in venues:  # every status a series, so a rate over it starts at zero
             for status in OrderStatus:
@@ -407,21 +398,23 @@ class NodeCollector(Collector):
 
     # -- market data, venues, taps --------------------------------------------------------
 
-    def _attach_tap(self, graph: TradingGraph) -> Tap:
-        if self._tap is None or self._tap_graph is not graph:
-            self._tap_graph = graph
-            self._tap = graph.bus.add_tap(ALL_DATA, capacity=self._tap_capacity,
-                                          name=TAP_NAME)
-        return self._tap
+    def _probe(self, graph: TradingGraph) -> GraphProbe:
+        # One probe per bus: a second collector on the node reads the first one's (the
+        # inputs are shared too: each reaches the histogram of the collector taking it).
+        probe = graph.bus.probe
+        if probe is None:
+            probe = GraphProbe(self._sample_every, self._capacity)
+            graph.bus.set_probe(probe)
+        if not isinstance(probe, GraphProbe):  # someone else's: the families stay, empty
+            probe = GraphProbe(self._sample_every, self._capacity)
+        return probe
 
-    def _market_data(self, node: TradingNode, tap: Tap) -> Iterator[Any]:
+    def _market_data(self, node: TradingNode, probe: GraphProbe) -> Iterator[Any]:
         feeds: dict[str, tuple[str, Any]] = {}  # instrument -> (feed name, its bar type)
         for index, feed in enumerate(node.feeds):
             feeds[feed.instrument_id] = (f"{index}-{feed.instrument_id}", feed.bar_type)
-        for _, message in tap.drain():
-            kind = _DATA_KINDS.get(type(message))
-            if kind is None:
-                continue  # not market data (instrument definitions share `data.`)
+        for message in probe.take_inputs():
+            kind = _DATA_KINDS[type(message)]
             source = feeds.get(instrument_of(message))
             # Bars the engine built itself (aggregation) share the topic family: only the
             # feed's own bar type measures the feed.
@@ -433,6 +426,9 @@ class NodeCollector(Collector):
             "tradebus_market_data_latency_seconds",
             "Source time to engine time (ts_init - ts_event) of each feed's items, "
             "engine-clock seconds.", ["feed", "kind"])
+        yield _counter("tradebus_market_data_inputs_overwritten_total",
+                       "Market data inputs past the probe's capacity between two scrapes "
+                       "(left out of the latency histogram).", probe.overwritten)
 
     def _feeds(self, snapshot: NodeStatistics) -> Iterator[Any]:
         feed_stats = snapshot.feeds.items()
@@ -443,6 +439,21 @@ class NodeCollector(Collector):
                         "Largest engine time at delivery minus item time, so far.", ["feed"],
                         [((n,), s["max_lag_ns"] * _NS) for n, s in feed_stats
                          if "max_lag_ns" in s])
+        # Live feeds report their connection's troubles under these keys (replay feeds
+        # have none); the data bridges (actors) count the subscriptions a venue refused.
+        yield _labelled(CounterMetricFamily, "tradebus_feed_reconnects",
+                        "Reconnections of a feed's adapter.", ["feed"],
+                        [((n,), s["reconnects"]) for n, s in feed_stats if "reconnects" in s])
+        yield _labelled(CounterMetricFamily, "tradebus_feed_errors",
+                        "Wire messages a feed could not use, and its other errors.",
+                        ["feed", "kind"],
+                        [((n, kind), s[field]) for n, s in feed_stats
+                         for field, kind in _FEED_ERRORS if field in s])
+        yield _labelled(CounterMetricFamily, "tradebus_market_data_subscriptions_failed",
+                        "Subscriptions a venue's market data client refused.", ["venue"],
+                        [((a.statistics["venue"],), a.statistics["failed"])
+                         for a in snapshot.actors if a.statistics is not None
+                         and a.kind == "MarketDataBridge"])
 
     def _venues(self, snapshot: NodeStatistics) -> Iterator[Any]:
         # Venue statistics differ by adapter; the fields read here are the execution

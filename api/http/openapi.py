@@ -45,6 +45,17 @@ _PAGE = PAGE_PARAMETERS
 _FILTERS = [_query("strategy_id", {"type": "string"}, "one strategy's"),
             _query("instrument_id", {"type": "string"}, "one instrument's")]
 
+_INSTANT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string",
+                                                        "format": "date-time"}]}
+_CANDLES = [
+    {**_query("instrument_id", {"type": "string"}, "the instrument"), "required": True},
+    _query("timeframe", {"type": "string", "pattern": "^[1-9][0-9]*[smhd]$"},
+           "candle length (default: the feed's); a multiple of a recorded timeframe"),
+    _query("start", _INSTANT, "first close time (ns since the epoch, or ISO 8601)"),
+    _query("end", _INSTANT, "close times before this (excluded)"),
+    *(p for p in _PAGE if p["name"] != "offset"),
+]
+
 
 def _operation(summary: str, *, write: bool = False, body: str | None = None,
                parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -125,6 +136,9 @@ def openapi_schema() -> dict[str, Any]:
             "/api/v1/market/latest": {"get": _operation(
                 "the last price and market data item per instrument",
                 parameters=_FILTERS[1:])},
+            "/api/v1/market/candles": {"get": _operation(
+                "OHLCV candles from the daemon's recording, cursor-paged",
+                parameters=_CANDLES)},
             "/api/v1/strategies": {"get": _operation("strategies, parameters and state")},
             "/api/v1/strategies/{strategy_id}/start": {"post": _operation(
                 "start a stopped strategy", write=True, parameters=[strategy_id])},

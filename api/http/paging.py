@@ -22,7 +22,8 @@ from starlette.requests import Request
 from api.http.errors import ApiError
 from api.http.inputs import query_int
 
-__all__ = ("MAX_PAGE", "PAGE_PARAMETERS", "decode_cursor", "encode_cursor", "page")
+__all__ = ("DEFAULT_PAGE", "MAX_PAGE", "PAGE_PARAMETERS", "decode_cursor", "encode_cursor",
+           "page")
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100

@@ -42,13 +42,16 @@ class ApiServer:
         config: the `[api]` settings.
         token: the bearer token, or None.
         data_dir: the daemon's data folder (backtest jobs keep their files there).
+        recording: the market data recording candles are read from (None: the default
+            file name in `data_dir`).
     """
 
     def __init__(self, config: ApiConfig, token: Secret | None, *,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, recording: Path | None = None) -> None:
         self.config = config
         self._token = token
         self._data_dir = data_dir
+        self._recording = recording
         self._node: TradingNode | None = None
         self.port: int | None = None
         """The port listened on (the configured one, or the one the OS chose for 0)."""
@@ -69,7 +72,8 @@ class ApiServer:
             raise RuntimeError("api server: attach(node) before run()")
         listener = _listen(self.config.host, self.config.port)
         self.port = listener.getsockname()[1]
-        app = create_app(self._node, self.config, self._token, data_dir=self._data_dir)
+        app = create_app(self._node, self.config, self._token, data_dir=self._data_dir,
+                         recording=self._recording)
         config = uvicorn.Config(
             app, lifespan="off",
             log_config=None, access_log=False, ws="auto", ws_max_size=64 * 1024,

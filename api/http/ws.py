@@ -17,6 +17,12 @@ are removed when the client unsubscribes or goes.
 
 Other replies: `{"type": "subscribed", "patterns": [...]}`, `{"type": "error", ...}`
 for a malformed message or pattern (the connection stays open).
+
+A pump that has sent a batch pauses `COALESCE_S` before it takes the next: under a
+steady flow its tap then fills while nobody waits on it, so the bus's `offer` only
+appends (it wakes a waiting pump otherwise, a loop callback inside the handler that
+published). Events reach a busy client in batches at most that much later; an idle
+one waits on its tap and is woken at once.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ import logging
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import msgspec
 import orjson
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from api.http.auth import BEARER_SUBPROTOCOL
 from api.http.context import ApiContext, context
@@ -38,11 +45,12 @@ from engine.events.codec import encode_json
 from engine.taps import Tap
 from engine.topics import matches
 
-__all__ = ("MAX_PATTERNS", "ROUTES", "events_stream")
+__all__ = ("COALESCE_S", "MAX_PATTERNS", "ROUTES", "events_stream")
 
 logger = logging.getLogger(__name__)
 
 MAX_PATTERNS = 32
+COALESCE_S = 0.002
 _BATCH = 256
 _POLICY_VIOLATION = 1008
 _decoder = msgspec.json.Decoder(ClientMessage)
@@ -73,9 +81,11 @@ class _Client:
         self._name = api.tap_name()
         self._taps: dict[str, Tap] = {}  # pattern -> tap, in subscription order
         self._send_lock = anyio.Lock()
+        self._group: anyio.abc.TaskGroup | None = None
 
     async def serve(self) -> None:
         async with anyio.create_task_group() as group:
+            self._group = group
             try:
                 while True:
                     text = await self._websocket.receive_text()
@@ -147,8 +157,8 @@ class _Client:
                     continue  # an earlier pattern of this client sends it
                 frame = (b'{"type":"event","topic":' + orjson.dumps(topic)
                          + b',"event":' + encode_json(message) + b"}")
-                async with self._send_lock:
-                    await self._websocket.send_text(frame.decode())
+                await self._send_text(frame.decode())
+            await anyio.sleep(COALESCE_S)
 
     def _earlier_patterns(self, pattern: str) -> list[str]:
         earlier = []
@@ -159,8 +169,19 @@ class _Client:
         return earlier
 
     async def _send(self, content: dict[str, object]) -> None:
-        async with self._send_lock:
-            await self._websocket.send_text(orjson.dumps(content).decode())
+        await self._send_text(orjson.dumps(content).decode())
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            async with self._send_lock:
+                await self._websocket.send_text(text)
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            # The client went while a frame was on its way: the end of the connection,
+            # as when the receive loop sees the close (not an error of the app).
+            if self._group is not None:
+                self._group.cancel_scope.cancel()
+            await anyio.lowlevel.checkpoint()  # raises the cancellation just requested
+            raise
 
 
 ROUTES = (WebSocketRoute("/ws/events", events_stream),)

@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -234,11 +235,14 @@ class StampingVenue(SimVenue):
         super().on_submit_order(command)
 
 
-def tick_to_order(path: Path, ticks: int, *, rate: float, every: int = 1) -> Probe:
+def tick_to_order(path: Path, ticks: int, *, rate: float, every: int = 1,
+                  attach: Callable[..., Awaitable[None]] | None = None) -> Probe:
     """Time bars from the runner taking them to their order reaching the venue.
 
     With `every` = 2 an order goes out on every other bar, so the bars that make one fill
-    nothing (the fill comes on the bar after): the quiet case.
+    nothing (the fill comes on the bar after): the quiet case. `attach(graph,
+    task_status=...)` is started in the loop's task group once the runner runs, before
+    the first bar (observer_bench.py serves the API and its WebSocket clients so).
     """
     config, file = load_daemon_config(None, environ={})
     bars = sample_bars()
@@ -294,6 +298,8 @@ def tick_to_order(path: Path, ticks: int, *, rate: float, every: int = 1) -> Pro
                                      SessionStarted(session=1, ts_event=now, ts_init=now))
                 await group.start(clock.run)
                 await group.start(runner.run)
+                if attach is not None:
+                    await group.start(attach, graph)
                 topic = topic_for(bars[0])
                 started = time.perf_counter()
                 put = 0

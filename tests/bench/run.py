@@ -13,11 +13,13 @@ every 65,536 bars (through `progress=`), as the API's streams would: that is
 `bars_per_second_with_tap`, and its trades must be the same. Then the daemon's
 figures, each script in a child process of its own: journal append throughput
 (journal_bench.py), the latency journaling adds to an order and the tick-to-order
-latency of the live graph (live_latency.py; their docstrings say what exactly is timed),
-printed with their targets. Then L2 order book deltas applied per second beside a bare
-dict loop (book_bench.py, in a child of its own). Speed is only measured here, never
-asserted in tests: the exit status is non-zero only when the engine and the bare loop
-(or the tapped run, or the book and its bare loop) disagree.
+latency of the live graph (live_latency.py), and what observers cost: the backtest with
+the metrics collector and a tap, tick to order with two WebSocket clients
+(observer_bench.py; their docstrings say what exactly is timed), printed with their
+targets. Then L2 order book deltas applied per second beside a bare dict loop
+(book_bench.py, in a child of its own). Speed is only measured here, never asserted in
+tests: the exit status is non-zero only when the engine and the bare loop (or the tapped
+run, or the book and its bare loop) disagree.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +49,9 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("order_journal_latency_p99_us", "<", 1_000),
     ("tick_to_order_p99_us", "<", 100),
     ("book_deltas_per_second", ">=", 300_000),
+    ("backtest_metrics_overhead_percent", "<", 10),
+    ("tick_to_order_ws2_median_overhead_percent", "<", 10),
+    ("tick_to_order_ws2_p99_overhead_percent", "<", 10),
 )
 DAEMON_SHOWN = (
     "journal_events_per_second",
@@ -57,6 +64,16 @@ DAEMON_SHOWN = (
     "inbox_to_order_p99_us",
     "tick_to_order_no_fill_median_us",
     "tick_to_order_no_fill_p99_us",
+    "backtest_bars_per_second_plain",
+    "backtest_bars_per_second_with_metrics",
+    "backtest_metrics_overhead_percent",
+    "backtest_metrics_cpu_overhead_percent",
+    "tick_to_order_plain_median_us",
+    "tick_to_order_ws2_median_us",
+    "tick_to_order_ws2_median_overhead_percent",
+    "tick_to_order_plain_p99_us",
+    "tick_to_order_ws2_p99_us",
+    "tick_to_order_ws2_p99_overhead_percent",
 )
 
 
@@ -80,7 +97,12 @@ def canonical_csv(bars: int) -> Path:
 # -- the engine, in its own process ---------------------------------------------------
 
 
-def engine_run(csv_path: Path, *, with_tap: bool = False) -> dict[str, float | int | str]:
+def engine_run(
+    csv_path: Path, *, with_tap: bool = False, attach: Callable[[Any], Callable[[int], None]]
+    | None = None,
+) -> dict[str, float | int | str]:
+    """The canonical backtest; `with_tap` drains an `events.#` tap every 65,536 bars, and
+    `attach(graph)` (observer_bench.py's metrics collector) returns what runs then too."""
     sys.path.insert(0, str(ROOT))
     from adapters.data import load_bars_csv
     from adapters.sim import SimVenue, SimVenueConfig
@@ -112,13 +134,19 @@ def engine_run(csv_path: Path, *, with_tap: bool = False) -> dict[str, float | i
     taps: list[Tap] = []
     drained = [0]
 
+    steps: list[Callable[[int], None]] = []
+
     def attach_tap(graph: TradingGraph) -> None:
         taps.append(graph.bus.add_tap(ALL_EVENTS, capacity=1 << 16, name="bench"))
+        if attach is not None:
+            steps.append(attach(graph))
 
     def drain_tap(count: int) -> None:
         drained[0] += len(taps[0].drain())
+        for step in steps:
+            step(count)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = run_backtest(
         settings=BacktestSettings(name="bench"),
         instruments=[instrument],
@@ -135,12 +163,14 @@ def engine_run(csv_path: Path, *, with_tap: bool = False) -> dict[str, float | i
     if with_tap:
         drain_tap(result.items_processed)
     run_seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started  # what a busy machine's waits leave out
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "bars": result.items_processed,
         "load_seconds": load_seconds,
         "run_seconds": run_seconds,
         "bars_per_second": result.items_processed / run_seconds,
+        "run_cpu_seconds": cpu_seconds,
         "peak_rss_mb": peak_kb / 1024,
         "fills": len(result.fills),
         "round_trips": len(result.trades),
@@ -213,7 +243,8 @@ def child_figures(script: str) -> dict[str, float | int]:
 
 
 def daemon_figures() -> dict[str, float | int]:
-    return {**child_figures("journal_bench.py"), **child_figures("live_latency.py")}
+    return {**child_figures("journal_bench.py"), **child_figures("live_latency.py"),
+            **child_figures("observer_bench.py")}
 
 
 def print_daemon_table(figures: dict[str, float | int], shown: tuple[str, ...] = DAEMON_SHOWN,

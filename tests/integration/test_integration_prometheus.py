@@ -1,12 +1,12 @@
-"""A real Prometheus scrapes a running daemon node; the trading-halted alert fires.
+"""A real Prometheus scrapes a running daemon; the kill switch through the API fires an alert.
 
-The node is the paper daemon `api.compose.build_node` makes, on sample bars; its
-`metrics_app` is served by uvicorn on 127.0.0.1 from the test's task group (the API app
-mounts the same app at `/metrics`). Prometheus (Debian's `prometheus` package) scrapes it
-every second and evaluates a copy of `deploy/prometheus/alerts.yml` whose `for:` are
-0s. The test reads a metric back through Prometheus's HTTP API, then trips the kill
-switch the way the API's route does (`SetTradingState` injected at `risk.execute`) and
-waits for the `TradebusTradingHalted` alert to fire.
+The node is the paper daemon `api.compose.build_node` makes, on sample bars, with its
+own API (uvicorn on 127.0.0.1, an OS-chosen port, the bearer token from the
+environment). Prometheus (Debian's `prometheus` package) scrapes the API's `/metrics`
+every 0.5 s and evaluates, as often, a copy of `deploy/prometheus/alerts.yml`
+whose `for:` are 0s. The test reads a metric back through Prometheus's HTTP API, then
+trips the kill switch as an operator does, `PUT /api/v1/trading-state` with the token,
+and waits for the `TradebusTradingHalted` alert to fire.
 """
 
 from __future__ import annotations
@@ -24,20 +24,17 @@ import anyio
 import anyio.abc
 import httpx
 import pytest
-import uvicorn
 
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
-from api.http.metrics import metrics_app
-from engine.domain.enums import TradingState
-from engine.events.orders import SetTradingState
-from engine.runtime import RunnerState, TradingNode
-from engine.topics import RISK_EXECUTE
+from api.http import TOKEN_VARIABLE, ApiServer
+from engine.runtime import TradingNode
 
 pytestmark = pytest.mark.integration
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "prometheus-test-token"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 SAMPLE = ROOT / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 T = TypeVar("T")
@@ -50,7 +47,8 @@ requires_prometheus = pytest.mark.skipif(
 
 
 def make_node(folder: Path) -> TradingNode:
-    """The bundled paper daemon on 600 sample bars at 6000x (a bar every 10 ms)."""
+    """The bundled paper daemon on 600 sample bars at 6000x (a bar every 10 ms), its API
+    on 127.0.0.1 at a port the OS chooses, with a token."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = SAMPLE.read_text().splitlines()[:601]
     (folder / "bars.csv").write_text("\n".join(lines) + "\n")
@@ -59,16 +57,15 @@ def make_node(folder: Path) -> TradingNode:
     text = re.sub(r"^speed = .*$", "speed = 6000.0", text, flags=re.MULTILINE)
     text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
     (folder / "paper.toml").write_text(text)
-    config, file = load_daemon_config(folder / "paper.toml", environ={})
-    return build_node(config, file=file, cwd=folder)
+    environ = {TOKEN_VARIABLE: TOKEN, "TRADEBUS__API__PORT": "0"}
+    config, file = load_daemon_config(folder / "paper.toml", environ=environ)
+    return build_node(config, file=file, cwd=folder, environ=environ)
 
 
-def listening_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    return sock
+def api_server(node: TradingNode) -> ApiServer:
+    """The node's API service (build_node made it and gave it to the node to run)."""
+    return next(service.__self__ for service in node.services
+                if isinstance(getattr(service, "__self__", None), ApiServer))
 
 
 def free_port() -> int:
@@ -77,22 +74,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def serve(app: Any, sock: socket.socket, server_box: list[uvicorn.Server]) -> None:
-    """Serve `app` on the already-listening `sock` (connections queue until it accepts)."""
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", ws="none",
-                            http="h11", access_log=False)
-    server = uvicorn.Server(config)
-    server_box.append(server)
-    await server.serve(sockets=[sock])
-
-
 def write_prometheus_config(folder: Path, metrics_port: int) -> Path:
-    """A scrape config on the node (1 s) and the deploy rules with every `for:` at 0s."""
+    """A scrape config on the node (every 0.5 s, rules evaluated as often) and the deploy
+    rules with every `for:` at 0s."""
     rules = re.sub(r"^(\s+)for: .*$", r"\1for: 0s", ALERTS.read_text(), flags=re.MULTILINE)
     (folder / "alerts.yml").write_text(rules)
     config = folder / "prometheus.yml"
     config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "global:\n  scrape_interval: 500ms\n  scrape_timeout: 500ms\n"
+        "  evaluation_interval: 500ms\n"
         "rule_files:\n  - alerts.yml\n"
         "scrape_configs:\n  - job_name: tradebus\n    metrics_path: /metrics\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{metrics_port}']\n"
@@ -158,24 +148,24 @@ async def firing(client: httpx.AsyncClient, name: str) -> dict[str, Any] | None:
 
 
 @requires_prometheus
-async def test_prometheus_scrapes_the_node_and_fires_trading_halted(tmp_path: Path) -> None:
+async def test_prometheus_scrapes_the_daemon_and_fires_trading_halted_set_through_the_api(
+        tmp_path: Path) -> None:
     node = make_node(tmp_path / "node")
-    sock = listening_socket()
-    metrics_port = int(sock.getsockname()[1])
-    config = write_prometheus_config(tmp_path, metrics_port)
-    check = await anyio.run_process([PROMTOOL, "check", "rules", str(tmp_path / "alerts.yml")],
-                                    check=False)
-    assert check.returncode == 0, (check.stdout + check.stderr).decode()
-    servers: list[uvicorn.Server] = []
+    server = api_server(node)
+    rules = tmp_path / "alerts.yml"
 
     async with anyio.create_task_group() as group:
         group.start_soon(node.run)
-        group.start_soon(serve, metrics_app(node), sock, servers)
         with anyio.fail_after(20):
-            while node.state is not RunnerState.RUNNING:  # noqa: ASYNC110 - no event to wait on
+            while server.port is None:  # noqa: ASYNC110 - the API starts once the node runs
                 await anyio.sleep(0.01)
+        config = write_prometheus_config(tmp_path, server.port)
+        check = await anyio.run_process([PROMTOOL, "check", "rules", str(rules)], check=False)
+        assert check.returncode == 0, (check.stdout + check.stderr).decode()
+        headers = {"Authorization": f"Bearer {TOKEN}"}
         try:
-            async with prometheus(tmp_path, config) as client:
+            async with prometheus(tmp_path, config) as client, httpx.AsyncClient(
+                    base_url=server.url, headers=headers, timeout=10) as api:
                 published = await poll(
                     lambda: query(client, 'tradebus_bus_messages_published_total{job="tradebus"}'
                                           ' > 0'),
@@ -183,20 +173,20 @@ async def test_prometheus_scrapes_the_node_and_fires_trading_halted(tmp_path: Pa
                 halted_before = await query(
                     client, 'tradebus_risk_trading_state{state="halted"} == 1')
                 firing_before = await firing(client, "TradebusTradingHalted")
+                refused = await api.put("/api/v1/trading-state", json={"state": "HALTED"},
+                                        headers={"Authorization": "Bearer wrong"})
 
-                assert node.runner is not None and node.clock is not None
-                now = node.clock.timestamp_ns()
-                node.runner.inject(SetTradingState(state=TradingState.HALTED, reason="test",
-                                                   ts_event=now, ts_init=now), RISK_EXECUTE)
+                switched = await api.put("/api/v1/trading-state",
+                                         json={"state": "HALTED", "reason": "test"})
                 alert = await poll(lambda: firing(client, "TradebusTradingHalted"),
                                    within=30, what="TradebusTradingHalted firing", log=tmp_path)
         finally:
             node.request_stop()
-            for server in servers:
-                server.should_exit = True
 
     assert float(published[0]["value"][1]) > 0
-    assert published[0]["metric"]["instance"] == f"127.0.0.1:{metrics_port}"
+    assert published[0]["metric"]["instance"] == f"127.0.0.1:{server.port}"
     assert halted_before is None and firing_before is None
+    assert refused.status_code == 401
+    assert switched.status_code == 200 and switched.json() == {"state": "HALTED"}
     assert alert["labels"]["severity"] == "critical"
     assert alert["labels"]["state"] == "halted"

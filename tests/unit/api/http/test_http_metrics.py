@@ -23,7 +23,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
-from api.http.metrics import TAP_NAME, metrics_app, metrics_registry
+from api.http.handler_latency import UNOWNED
+from api.http.metrics import GraphProbe, metrics_app, metrics_registry
 from engine.domain.enums import TradingState
 from engine.events.orders import SetTradingState
 from engine.runtime import RunnerState, TradingNode
@@ -107,7 +108,7 @@ async def test_metrics_of_a_running_node_equal_its_statistics(tmp_path: Path) ->
     registry = metrics_registry(node)
 
     async with running(node):
-        generate_latest(registry)  # the first scrape attaches the market-data tap
+        generate_latest(registry)  # the first scrape installs the probe
         await wait_feeds_done(node)
         found = samples(generate_latest(registry).decode())
         stats = node.statistics()  # no await since the scrape: the same moment
@@ -151,15 +152,17 @@ async def test_metrics_of_a_running_node_equal_its_statistics(tmp_path: Path) ->
     assert value(found, "tradebus_venue_connected", venue="SIM") == 1  # in-process
 
 
-async def test_market_data_latency_histogram_counts_the_tapped_bars(tmp_path: Path) -> None:
+async def test_market_data_latency_histogram_counts_every_feed_input(tmp_path: Path) -> None:
     node = make_node(tmp_path)
     registry = metrics_registry(node)
 
     async with running(node):
-        generate_latest(registry)
+        generate_latest(registry)  # installs the probe, which sees the inputs from then on
         await wait_feeds_done(node)
         found = samples(generate_latest(registry).decode())
-        taps = {tap.name: tap for tap in node.statistics().taps}
+        assert node.graph is not None
+        probe = node.graph.bus.probe
+        taps = node.statistics().taps
 
     name = "tradebus_market_data_latency_seconds"
     count = value(found, f"{name}_count", feed=FEED, kind="bar")
@@ -167,11 +170,13 @@ async def test_market_data_latency_histogram_counts_the_tapped_bars(tmp_path: Pa
         ((float(dict(labels)["le"]), v) for (sample, labels), v in found.items()
          if sample == f"{name}_bucket"),
     )
-    assert count == taps[TAP_NAME].delivered > 0
+    assert isinstance(probe, GraphProbe)
+    assert 0 < count == probe.inputs_seen <= 600
     assert [v for _, v in buckets] == sorted(v for _, v in buckets)  # cumulative
     assert buckets[-1] == (float("inf"), count)
     assert value(found, f"{name}_sum", feed=FEED, kind="bar") >= 0
-    assert value(found, "tradebus_tap_dropped_total", tap=TAP_NAME) == taps[TAP_NAME].dropped
+    assert value(found, "tradebus_market_data_inputs_overwritten_total") == 0
+    assert taps == ()  # the collector attaches no tap: bars keep the bus's in-place path
 
 
 async def test_metrics_when_halted_count_denials_by_reason(tmp_path: Path) -> None:
@@ -209,21 +214,19 @@ async def test_kill_switch_injected_shows_as_halted_at_the_next_scrape(tmp_path:
     assert value(after, "tradebus_risk_trading_state", state="halted") == 1
 
 
-async def test_two_collectors_on_one_node_export_one_series_per_tap_name(tmp_path: Path) -> None:
+async def test_taps_sharing_a_name_export_one_series(tmp_path: Path) -> None:
     node = make_node(tmp_path, bars=60)
-    first, second = metrics_registry(node), metrics_registry(node)
+    registry = metrics_registry(node)
 
     async with running(node):
-        generate_latest(first)
-        generate_latest(second)
-        text = generate_latest(first).decode()
-        taps = [tap for tap in node.statistics().taps if tap.name == TAP_NAME]
+        assert node.graph is not None
+        taps = [node.graph.bus.add_tap("events.#", name="watcher") for _ in range(2)]
+        text = generate_latest(registry).decode()
+        received = sum(tap.statistics().received for tap in taps)
 
     lines = [line for line in text.splitlines()
              if line.startswith("tradebus_tap_received_total{")]
-    assert len(taps) == 2
-    assert lines == [f'tradebus_tap_received_total{{tap="{TAP_NAME}"}} '
-                     f'{float(sum(tap.received for tap in taps))}']
+    assert lines == [f'tradebus_tap_received_total{{tap="watcher"}} {float(received)}']
 
 
 async def test_metrics_app_is_routed_at_metrics_without_a_redirect(tmp_path: Path) -> None:
@@ -236,3 +239,43 @@ async def test_metrics_app_is_routed_at_metrics_without_a_redirect(tmp_path: Pat
 
     assert response.status_code == 200
     assert "tradebus_node_state" in response.text
+
+
+async def test_handler_latency_histogram_times_the_actors_once_a_collector_scrapes(
+        tmp_path: Path) -> None:
+    node = make_node(tmp_path)
+    registry = metrics_registry(node, sample_every=1)
+
+    async with running(node):
+        assert node.graph is not None
+        probe_before = node.graph.bus.probe
+        generate_latest(registry)  # the first scrape installs the probe
+        probe = node.graph.bus.probe
+        await wait_feeds_done(node)
+        found = samples(generate_latest(registry).decode())
+        actors = {actor.id for actor in node.statistics().actors}
+
+    name = "tradebus_actor_handler_seconds"
+    timed = {dict(labels)["actor"]: v for (sample, labels), v in found.items()
+             if sample == f"{name}_count"}
+    assert probe_before is None and isinstance(probe, GraphProbe)
+    assert {"sma-cross", "risk"} <= set(timed) <= actors | {UNOWNED}
+    assert all(count > 0 for count in timed.values())
+    assert sum(timed.values()) == sum(sum(buckets) for buckets, _ in
+                                      probe.histogram.series.values())
+    for actor, count in timed.items():
+        assert value(found, f"{name}_bucket", actor=actor, le="+Inf") == count
+        assert value(found, f"{name}_sum", actor=actor) > 0
+
+
+async def test_a_second_collector_reads_the_first_ones_probe(tmp_path: Path) -> None:
+    node = make_node(tmp_path, bars=60)
+    first, second = metrics_registry(node), metrics_registry(node)
+
+    async with running(node):
+        generate_latest(first)
+        assert node.graph is not None
+        probe = node.graph.bus.probe
+        generate_latest(second)
+
+        assert isinstance(probe, GraphProbe) and node.graph.bus.probe is probe

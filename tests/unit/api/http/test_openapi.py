@@ -109,3 +109,25 @@ def test_fuzz_read_queries_never_500(client: httpx.Client, path: str,
 def test_fuzz_order_ids_never_500(client: httpx.Client, order_id: str) -> None:
     check(client.get(f"/api/v1/orders/{quote(order_id, safe='')}"))
     check(client.delete(f"/api/v1/orders/{quote(order_id, safe='')}"))
+
+
+def test_openapi_schema_lists_the_candles_route_and_its_parameters(daemon: Daemon) -> None:
+    with daemon.client(token=None) as http:
+        operation = http.get("/openapi.json").json()["paths"]["/api/v1/market/candles"]["get"]
+
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert set(parameters) == {"instrument_id", "timeframe", "start", "end", "limit", "cursor"}
+    assert parameters["instrument_id"]["required"] is True
+    assert "security" not in operation
+
+
+CANDLE_QUERY = st.dictionaries(
+    st.sampled_from(["instrument_id", "timeframe", "start", "end", "limit", "cursor"]),
+    st.sampled_from(["BTC/USDT.SIM", "1m", "5m", "0", "2024-01-01", "-1", "9" * 30]) |
+    st.text(max_size=16), max_size=6)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=CANDLE_QUERY)
+def test_fuzz_candle_queries_never_500(client: httpx.Client, query: dict[str, str]) -> None:
+    check(client.get("/api/v1/market/candles", params=query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -157,3 +158,22 @@ def test_malformed_messages_get_errors_and_the_connection_stays(daemon: Daemon) 
     assert bad_pattern["type"] == "error" and bad_pattern["field"] == "$.patterns"
     assert acknowledged == {"type": "subscribed", "patterns": []}
     assert unsubscribed == {"type": "unsubscribed", "patterns": [TOPIC]}
+
+
+def test_client_gone_while_events_are_sent_ends_quietly(
+        daemon: Daemon, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    with ExitStack() as stack:
+        client = connect(stack, daemon, [TOPIC])
+        publish_batch(daemon, 0, 200, "x" * 2000)
+        client.socket.close()  # gone without a close handshake, frames still on their way
+        for first in range(200, 2200, 200):
+            publish_batch(daemon, first, 200, "x" * 2000)
+
+    for _ in range(500):
+        if not client_taps(daemon):
+            break
+        time.sleep(0.01)
+
+    assert client_taps(daemon) == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
