@@ -128,13 +128,8 @@ class NodeCollector(Collector):
         self._sample_every = sample_every
         self._latency = Histogram(LATENCY_BUCKETS_S)
         self._peak: Decimal | None = None
-        self._curve_seen = 0
+        self._curve_seen_ns = 0  # the time of the last equity sample folded into the peak
         self._snapshot_failures = 0
-        self._fills_seen = 0
-        self._fills: dict[tuple[str, str, str, str], int] = {}
-        self._fill_quantity: dict[tuple[str, str], Decimal] = {}
-        self._fill_notional: dict[tuple[str, str], Decimal] = {}
-        self._fees: dict[str, Decimal] = {}
 
     def describe(self) -> Iterable[Any]:
         return ()  # names vary with the config; nothing to check at registration
@@ -271,12 +266,10 @@ class NodeCollector(Collector):
     # -- orders, fills, risk -----------------------------------------------------------------
 
     def _orders(self, graph: TradingGraph) -> Iterator[Any]:
-        # Every order this session, O(orders) at each scrape: counted by the raw pair
-        # first, then mapped to (venue, status) once per pair (a third of the time).
-        pairs: dict[tuple[str, OrderStatus], int] = {}
-        for order in graph.orders.orders():
-            pair = (order.instrument_id, order.status)
-            pairs[pair] = pairs.get(pair, 0) + 1
+        # Every order this session, exactly, also those retention let go (the order
+        # manager counts them by final status): by the raw pair first, then mapped to
+        # (venue, status) once per pair.
+        pairs = graph.orders.order_counts()
         counts: dict[tuple[str, str], int] = {}
         for (instrument_id, status), count in pairs.items():
             key = (_venue_of(graph, instrument_id), str(status))
@@ -300,34 +293,35 @@ class NodeCollector(Collector):
                          for field, label in _IRREGULAR_ORDER_EVENTS])
 
     def _fill_families(self, graph: TradingGraph) -> Iterator[Any]:
-        fills = graph.portfolio.fills()
-        for fill in fills[self._fills_seen:]:  # the list only grows: add the new ones
-            venue = _venue_of(graph, fill.instrument_id)
-            instrument = graph.instruments.get(fill.instrument_id)
+        # The portfolio's running totals: exact session sums, whatever retention let go
+        # of the fills themselves, at O(instruments x sides) a scrape.
+        fills: dict[tuple[str, str, str, str], int] = {}
+        quantity: dict[tuple[str, str], Decimal] = {}
+        notional: dict[tuple[str, str], Decimal] = {}
+        fees: dict[str, Decimal] = {}
+        for totals in graph.portfolio.fill_totals():
+            instrument_id, side = totals.instrument_id, str(totals.side)
+            venue = _venue_of(graph, instrument_id)
+            instrument = graph.instruments.get(instrument_id)
             currency = instrument.quote_currency if instrument is not None else ""
-            side = str(fill.side)
-            key = (venue, fill.instrument_id, side, str(fill.liquidity_side))
-            self._fills[key] = self._fills.get(key, 0) + 1
-            volume_key = (fill.instrument_id, side)
-            self._fill_quantity[volume_key] = (self._fill_quantity.get(volume_key, Decimal(0))
-                                               + fill.last_quantity)
-            notional_key = (fill.instrument_id, currency)
-            self._fill_notional[notional_key] = (
-                self._fill_notional.get(notional_key, Decimal(0))
-                + fill.last_quantity * fill.last_price)
-            fee = fill.commission_currency
-            self._fees[fee] = self._fees.get(fee, Decimal(0)) + fill.commission
-        self._fills_seen = len(fills)
+            key = (venue, instrument_id, side, str(totals.liquidity_side))
+            fills[key] = fills.get(key, 0) + totals.fills
+            quantity[(instrument_id, side)] = (quantity.get((instrument_id, side), Decimal(0))
+                                               + totals.quantity)
+            notional[(instrument_id, currency)] = (
+                notional.get((instrument_id, currency), Decimal(0)) + totals.notional)
+            fees[totals.commission_currency] = (fees.get(totals.commission_currency, Decimal(0))
+                                                + totals.commission)
         yield _labelled(CounterMetricFamily, "tradebus_fills", "Fills applied.",
-                        ["venue", "instrument", "side", "liquidity"], self._fills.items())
+                        ["venue", "instrument", "side", "liquidity"], fills.items())
         yield _labelled(CounterMetricFamily, "tradebus_fill_quantity",
                         "Quantity filled (base units).", ["instrument", "side"],
-                        self._fill_quantity.items())
+                        quantity.items())
         yield _labelled(CounterMetricFamily, "tradebus_fill_notional",
                         "Notional filled (quantity x price, quote currency).",
-                        ["instrument", "currency"], self._fill_notional.items())
+                        ["instrument", "currency"], notional.items())
         yield _labelled(CounterMetricFamily, "tradebus_fill_fees", "Commissions paid.",
-                        ["currency"], [((k,), v) for k, v in self._fees.items()])
+                        ["currency"], [((k,), v) for k, v in fees.items()])
 
     def _risk(self, graph: TradingGraph) -> Iterator[Any]:
         stats = graph.risk.statistics()
@@ -351,10 +345,11 @@ class NodeCollector(Collector):
         portfolio = graph.portfolio
         base = portfolio.statistics().account_currency
         equity = portfolio.equity()
-        curve = portfolio.equity_curve()
-        for _, value in curve[self._curve_seen:]:
-            self._peak = value if self._peak is None else max(self._peak, value)
-        self._curve_seen = len(curve)
+        # By time, not by index: under retention the curve is thinned when it is full.
+        for ts_ns, value in portfolio.equity_curve():
+            if ts_ns > self._curve_seen_ns:
+                self._peak = value if self._peak is None else max(self._peak, value)
+                self._curve_seen_ns = ts_ns
         peak = self._peak = equity if self._peak is None else max(self._peak, equity)
         drawdown = (peak - equity) / peak if peak > 0 else Decimal(0)
         yield _labelled(GaugeMetricFamily, "tradebus_portfolio_equity",

@@ -3,13 +3,20 @@
 from engine.actors.aggregation import TimeBarBuilder
 from engine.actors.market_data import MarketDataActor, MarketDataStatistics
 from engine.actors.orders import OrderManager, OrderManagerStatistics
-from engine.actors.portfolio import EQUITY_TIMER, Portfolio, PortfolioConfig, PortfolioStatistics
+from engine.actors.portfolio import (
+    EQUITY_TIMER,
+    FillTotals,
+    Portfolio,
+    PortfolioConfig,
+    PortfolioStatistics,
+)
 from engine.actors.positions import Position
 from engine.actors.retention import Retaining, RetentionConfig, apply_retention
 from engine.actors.risk import RiskActor, RiskConfig, RiskStatistics
 
 __all__ = (
     "EQUITY_TIMER",
+    "FillTotals",
     "MarketDataActor",
     "MarketDataStatistics",
     "OrderManager",

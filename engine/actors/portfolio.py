@@ -55,7 +55,7 @@ from engine.actors.positions import (
 from engine.actors.retention import RetentionConfig
 from engine.analysis import ClosedTrade
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide
+from engine.domain.enums import LiquiditySide, OrderSide
 from engine.domain.money import ZERO, to_decimal
 from engine.events.fills import AccountState, AccountUpdated, Balance, OrderFilled
 from engine.events.market import Instrument
@@ -66,6 +66,7 @@ from engine.topics import ALL_ORDER_EVENTS, PORTFOLIO_PROCESS, account_topic, po
 
 __all__ = (
     "EQUITY_TIMER",
+    "FillTotals",
     "Portfolio",
     "PortfolioConfig",
     "PortfolioSnapshot",
@@ -113,6 +114,37 @@ class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
     latest, numbered from `fills_evicted` (`fills_from`)."""
 
 
+class FillTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """Every fill of one (instrument, side, liquidity, commission currency) this session,
+    summed as it was booked: exact whatever retention let go of the fills themselves."""
+
+    instrument_id: str
+    side: OrderSide
+    liquidity_side: LiquiditySide
+    commission_currency: str
+    fills: int
+    quantity: Decimal
+    notional: Decimal
+    """Quantity x price, in the instrument's quote currency."""
+    commission: Decimal
+
+
+_FillKey = tuple[str, OrderSide, LiquiditySide, str]
+
+
+class _RunningTotals:
+    """One `FillTotals` as it grows (mutable: added to on every fill)."""
+
+    __slots__ = ("commission", "fills", "notional", "quantity")
+
+    def __init__(self, fills: int, quantity: Decimal, notional: Decimal,
+                 commission: Decimal) -> None:
+        self.fills = fills
+        self.quantity = quantity
+        self.notional = notional
+        self.commission = commission
+
+
 _COUNTERS = (
     "_fills_applied", "_fills_ignored", "_unattributed_commissions", "_positions_opened",
     "_balance_corrections", "_account_states", "_positions_closed",
@@ -131,6 +163,8 @@ class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     net: dict[str, Decimal]
     venue_free: dict[str, Decimal]
     counters: dict[str, int]
+    fill_totals: list[FillTotals] = []
+    """Empty in a snapshot from before the totals: rebuilt from its fills then."""
 
 
 class Portfolio(Actor):
@@ -154,6 +188,8 @@ class Portfolio(Actor):
         self._equity_points: int | None = None
         self._fills_applied = 0
         self._fills: deque[OrderFilled] = deque()
+        # count, quantity, notional, commission by (instrument, side, liquidity, currency)
+        self._fill_totals: dict[_FillKey, _RunningTotals] = {}
         self._net: dict[str, Decimal] = {}  # account net per instrument: risk asks per order
         self._fills_ignored = 0
         self._unattributed_commissions = 0
@@ -197,6 +233,7 @@ class Portfolio(Actor):
             net=dict(self._net),
             venue_free=dict(self._venue_free),
             counters=counters_of(self, _COUNTERS),
+            fill_totals=self.fill_totals(),
         )
 
     def restore_state(self, state: PortfolioSnapshot) -> None:
@@ -209,6 +246,16 @@ class Portfolio(Actor):
         self._net = dict(state.net)
         self._venue_free = dict(state.venue_free)
         set_counters(self, state.counters, _COUNTERS)
+        self._fill_totals = {}
+        if state.fill_totals:
+            for totals in state.fill_totals:
+                key = (totals.instrument_id, totals.side, totals.liquidity_side,
+                       totals.commission_currency)
+                self._fill_totals[key] = _RunningTotals(
+                    totals.fills, totals.quantity, totals.notional, totals.commission)
+        else:  # a snapshot from before the totals: what its fills say
+            for fill in state.fills:
+                self._add_to_totals(fill)
         if "_positions_closed" not in state.counters:  # a snapshot from before the counter
             self._positions_closed = len(state.closed_trades)
 
@@ -286,6 +333,15 @@ class Portfolio(Actor):
         or under a retention policy the most recent ones."""
         return list(self._fills)
 
+    def fill_totals(self) -> list[FillTotals]:
+        """Every fill this session summed by (instrument, side, liquidity, commission
+        currency), in that order: the metrics' fill counters (exact under retention)."""
+        return [FillTotals(instrument_id=key[0], side=key[1], liquidity_side=key[2],
+                           commission_currency=key[3], fills=totals.fills,
+                           quantity=totals.quantity, notional=totals.notional,
+                           commission=totals.commission)
+                for key, totals in sorted(self._fill_totals.items())]
+
     def fills_from(self, number: int = 0) -> list[tuple[int, OrderFilled]]:
         """The fills held whose number is `number` or more, each with it, in order.
 
@@ -342,6 +398,7 @@ class Portfolio(Actor):
             return
         self._fills_applied += 1
         self._fills.append(fill)
+        self._add_to_totals(fill)
         self._move_cash(fill, instrument)
         signed = fill.last_quantity if fill.side is OrderSide.BUY else -fill.last_quantity
         self._net[fill.instrument_id] = self._net.get(fill.instrument_id, ZERO) + signed
@@ -364,6 +421,18 @@ class Portfolio(Actor):
         for step in steps:
             self._publish_step(step, fill, now)
         self._publish_account(fill.ts_event, now)
+
+    def _add_to_totals(self, fill: OrderFilled) -> None:
+        key = (fill.instrument_id, fill.side, fill.liquidity_side, fill.commission_currency)
+        totals = self._fill_totals.get(key)
+        if totals is None:
+            self._fill_totals[key] = _RunningTotals(
+                1, fill.last_quantity, fill.last_quantity * fill.last_price, fill.commission)
+            return
+        totals.fills += 1
+        totals.quantity += fill.last_quantity
+        totals.notional += fill.last_quantity * fill.last_price
+        totals.commission += fill.commission
 
     def _on_account_state(self, message: object) -> None:
         if not isinstance(message, AccountState):

@@ -40,7 +40,7 @@ FEED = "0-BTC/USDT.SIM"
 
 
 def make_node(folder: Path, *, bars: int = 600, speed: float = 60_000.0,
-              risk: str = "") -> TradingNode:
+              risk: str = "", runtime: str = "") -> TradingNode:
     """The bundled paper daemon on `bars` sample bars at `speed`x, its data in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = SAMPLE.read_text().splitlines()[: bars + 1]
@@ -50,6 +50,7 @@ def make_node(folder: Path, *, bars: int = 600, speed: float = 60_000.0,
     text = re.sub(r"^speed = .*$", f"speed = {speed}", text, flags=re.MULTILINE)
     text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
     text = text.replace("[risk]\n", f"[risk]\n{risk}")
+    text = text + runtime
     (folder / "paper.toml").write_text(text)
     config, file = load_daemon_config(folder / "paper.toml", environ=FREE_API_PORT)
     return build_node(config, file=file, cwd=folder)
@@ -150,6 +151,32 @@ async def test_metrics_of_a_running_node_equal_its_statistics(tmp_path: Path) ->
               if name == "tradebus_journal_commit_seconds_bucket"]
     assert all(count <= commits for count in bounds)
     assert value(found, "tradebus_venue_connected", venue="SIM") == 1  # in-process
+
+
+async def test_counters_stay_exact_when_retention_lets_history_go(tmp_path: Path) -> None:
+    # A window of 5 fills and 5 closed orders: the session makes many more. The counters
+    # are session totals, so they count what the portfolio and order manager let go too.
+    node = make_node(tmp_path, runtime=(
+        "\n[runtime.retention]\nclosed_orders = 5\nfills = 5\nclosed_trades = 5\n"
+        "equity_points = 5\nlate_fill_horizon_s = 1.0\n"))
+    registry = metrics_registry(node)
+
+    async with running(node):
+        generate_latest(registry)
+        await wait_feeds_done(node)
+        found = samples(generate_latest(registry).decode())
+        graph = node.graph
+        assert graph is not None
+        orders = graph.orders.statistics()
+        held_fills = len(graph.portfolio.fills())
+        portfolio = graph.portfolio.statistics()
+
+    assert held_fills <= 5 < portfolio.fills_applied  # the window did let fills go
+    exported_fills = sum(v for (name, _), v in found.items() if name == "tradebus_fills_total")
+    assert exported_fills == portfolio.fills_applied == orders.fills
+    exported_orders = sum(v for (name, _), v in found.items() if name == "tradebus_orders")
+    assert exported_orders == orders.submitted
+    assert value(found, "tradebus_orders", venue="SIM", status="filled") == orders.submitted
 
 
 async def test_market_data_latency_histogram_counts_every_feed_input(tmp_path: Path) -> None:

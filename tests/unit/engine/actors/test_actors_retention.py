@@ -303,3 +303,19 @@ async def test_a_venue_reporting_trades_of_evicted_orders_books_nothing_twice() 
     assert "trades of orders let go skipped" in report.summary()
     assert totals(graph) == before
     assert graph.orders.statistics().stale_fills == 0  # nothing reached the order manager
+
+
+def test_fill_totals_stay_exact_under_retention_and_survive_a_snapshot() -> None:
+    kept, _, _ = live_session(300, WINDOW)
+    everything, _, _ = live_session(300, None)
+    portfolio = kept.portfolio
+
+    assert len(portfolio.fills()) <= WINDOW.fills < portfolio.statistics().fills_applied
+    assert portfolio.fill_totals() == everything.portfolio.fill_totals()
+    assert sum(t.fills for t in portfolio.fill_totals()) == portfolio.statistics().fills_applied
+    assert sum(t.commission for t in portfolio.fill_totals()) == sum(
+        f.commission for f in everything.portfolio.fills())
+
+    restored, _, _ = build_graph(WINDOW)
+    restored.portfolio.restore_state(portfolio.snapshot_state())
+    assert restored.portfolio.fill_totals() == portfolio.fill_totals()
