@@ -166,7 +166,8 @@ def build_node(
     data_dir = ((cwd if cwd is not None else Path.cwd()) / runtime.data_dir).resolve()
     feeds = build_feeds(config, file, registry=registry)
     _check_writable_dir(data_dir, where)
-    server = (ApiServer(config.api, token, data_dir=data_dir) if config.api.enabled
+    server = (ApiServer(config.api, token, data_dir=data_dir,
+                        recording=data_dir / runtime.recording) if config.api.enabled
               else None)
     node = TradingNode(
         runtime,

@@ -61,6 +61,11 @@ class ApiServer:
         self._node = node
 
     @property
+    def recording(self) -> Path | None:
+        """The recording the candles route reads (None: the default name in the data dir)."""
+        return self._recording
+
+    @property
     def url(self) -> str:
         host = self.config.host
         shown = f"[{host}]" if ":" in host else host

@@ -30,6 +30,7 @@ from api.compose import (
 )
 from api.compose.replay import ReplayFeedBinding
 from api.compose.sim import SimVenueBinding, make_sim_venue
+from api.http import ApiServer
 from engine.domain.enums import OrderSide, OrderStatus, OrderType
 from engine.domain.reports import OrderStatusReport
 from engine.errors import ConfigError, JournalDamaged
@@ -418,3 +419,14 @@ async def test_daemon_inbox_overflow_is_counted_and_restart_does_not_replay_old_
     await run_session(config)
     after_restart = [r.message.ts_event for r in journal_of(tmp_path) if r.kind == "bar"]
     assert after_restart == sorted(set(after_restart))
+
+
+def test_daemon_api_reads_candles_from_the_configured_recording(tmp_path: Path) -> None:
+    config = paper_config(tmp_path, record="true", recording='"bars-recorded.sqlite"')
+
+    node = make_daemon(config)
+
+    [run_api] = node.services
+    server = run_api.__self__  # type: ignore[attr-defined]
+    assert isinstance(server, ApiServer)
+    assert server.recording == (tmp_path / "tradebus-data" / "bars-recorded.sqlite").resolve()
