@@ -9,13 +9,15 @@ from typing import Any
 import msgspec
 
 from adapters.sim.venue import SimVenue, SimVenueConfig
+from engine.actor import Actor
 from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestResult, BacktestSettings, run_backtest
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide
+from engine.domain.enums import LiquiditySide, OrderSide
 from engine.domain.money import to_decimal
-from engine.events.fills import OrderFilled
+from engine.events.fills import OrderFilled, PositionClosed
 from engine.events.market import Bar
+from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
 from engine.replay import ReplaySource
 from engine.strategy import Strategy
@@ -26,7 +28,7 @@ from engine.testing import (
     make_instrument,
     make_portfolio_config,
 )
-from engine.topics import bars_topic
+from engine.topics import ALL_POSITION_EVENTS, ORDERS_PROCESS, bars_topic
 
 MINUTE = 60_000_000_000
 T0 = 19_700 * 86_400_000_000_000
@@ -70,6 +72,9 @@ def backtest(
     bars: list[Bar],
     strategies: list[Strategy] | None = None,
     balances: dict[str, Decimal] | None = None,
+    *,
+    others: list[Actor] | None = None,
+    observe: Callable[[TradingGraph], None] | None = None,
 ) -> BacktestResult:
     cache = MarketCache()
     instruments = [make_instrument()]
@@ -79,7 +84,8 @@ def backtest(
         instruments=instruments,
         sources=[ReplaySource(bars, bars_topic(ID, "1m"), ID)],
         bar_types=[BAR_TYPE],
-        venues=[venue],
+        venues=[venue, *(others or [])],
+        observe=observe,
         strategies=[Scripted(script=trading_script())] if strategies is None else strategies,
         portfolio=make_portfolio_config(
             equity_interval_ns=INTERVAL, starting_balances=balances or {"USDT": START}),
@@ -128,6 +134,76 @@ def test_backtest_trades_are_the_closed_round_trips() -> None:
         "long", D(1), D("101.25"), D("103.00"))
     assert trade.realized_pnl == D("1.75")
     assert trade.fees == (D("101.25") + D("103.00")) * D("0.001")
+
+
+class Outsider(Actor):
+    """A venue's private stream filling orders the engine never placed: a buy at bar 2, a
+    sell of the same size at bar 9 (two unknown venue orders, adopted as external)."""
+
+    def __init__(self) -> None:
+        super().__init__("outsider")
+        self.bars = 0
+
+    def on_start(self) -> None:
+        self.subscribe(bars_topic(ID, "1m"), Bar)
+
+    def on_bar(self, bar: Bar) -> None:
+        self.bars += 1
+        side = {2: OrderSide.BUY, 9: OrderSide.SELL}.get(self.bars)
+        if side is not None:
+            self.send(ORDERS_PROCESS, OrderFilled(
+                strategy_id="", client_order_id="", instrument_id=ID,
+                venue_order_id=f"x-{self.bars}", trade_id=f"xt-{self.bars}", side=side,
+                last_quantity=D(3), last_price=to_decimal(bar.close), commission=D(0),
+                commission_currency="USDT", liquidity_side=LiquiditySide.TAKER,
+                ts_event=bar.ts_init, ts_init=bar.ts_init))
+
+
+def closes_seen(into: list[str]) -> Callable[[TradingGraph], None]:
+    """An observe hook recording the strategy of every PositionClosed: the truth."""
+    def observe(graph: TradingGraph) -> None:
+        graph.bus.subscribe(ALL_POSITION_EVENTS, lambda m: into.append(m.strategy_id)
+                            if type(m) is PositionClosed else None)
+    return observe
+
+
+def test_backtest_names_the_strategy_of_each_trade_with_one_strategy() -> None:
+    seen: list[str] = []
+    script = {**trading_script(), 14: lambda s: s.close_position(ID)}
+
+    result = backtest(make_bars(CLOSES, start_ns=T0), [Scripted(script=script)],
+                      observe=closes_seen(seen))
+
+    assert result.trade_strategy_ids == seen == ["s1", "s1"]
+    assert len(result.trades) == 2
+
+
+def test_backtest_names_the_strategy_of_each_trade_with_several_strategies() -> None:
+    seen: list[str] = []
+    strategies = [Scripted("a", {1: lambda s: s.market_order(ID, OrderSide.BUY, 1),
+                                 9: lambda s: s.close_position(ID)}),
+                  Scripted("b", {2: lambda s: s.market_order(ID, OrderSide.SELL, 1),
+                                 5: lambda s: s.close_position(ID)})]
+
+    result = backtest(make_bars(CLOSES, start_ns=T0), strategies, observe=closes_seen(seen))
+
+    assert result.trade_strategy_ids == seen == ["b", "a"]
+
+
+def test_backtest_names_external_trades_with_one_strategy() -> None:
+    # One strategy, and a venue filling orders nobody placed: the trades before the first
+    # adoption are the strategy's, the external round trip and those after are told apart.
+    seen: list[str] = []
+    script = {0: lambda s: s.market_order(ID, OrderSide.BUY, 1),
+              1: lambda s: s.close_position(ID),
+              12: lambda s: s.market_order(ID, OrderSide.BUY, 1),
+              14: lambda s: s.close_position(ID)}
+
+    result = backtest(make_bars(CLOSES, start_ns=T0), [Scripted(script=script)],
+                      others=[Outsider()], observe=closes_seen(seen))
+
+    assert result.trade_strategy_ids == seen == ["s1", "external", "s1"]
+    assert result.faults == []
 
 
 def test_backtest_equity_curve_is_sampled_from_the_first_bar_at_each_interval_and_at_end() -> None:
