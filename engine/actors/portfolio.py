@@ -74,6 +74,9 @@ __all__ = (
 )
 
 _log = logging.getLogger(__name__)
+_BUY: Final = OrderSide.BUY
+_OPENED: Final = PositionChange.OPENED
+_CLOSED_STEP: Final = PositionChange.CLOSED
 
 EQUITY_TIMER: Final = "equity"
 _ONE: Final = Decimal(1)
@@ -400,7 +403,7 @@ class Portfolio(Actor):
         self._fills.append(fill)
         self._add_to_totals(fill)
         self._move_cash(fill, instrument)
-        signed = fill.last_quantity if fill.side is OrderSide.BUY else -fill.last_quantity
+        signed = fill.last_quantity if fill.side is _BUY else -fill.last_quantity
         self._net[fill.instrument_id] = self._net.get(fill.instrument_id, ZERO) + signed
         key = (fill.strategy_id, fill.instrument_id)
         state, steps = apply_fill(
@@ -459,7 +462,7 @@ class Portfolio(Actor):
 
     def _move_cash(self, fill: OrderFilled, instrument: Instrument) -> None:
         notional = fill.last_quantity * fill.last_price
-        buy = fill.side is OrderSide.BUY
+        buy = fill.side is _BUY
         self._add(instrument.quote_currency, -notional if buy else notional)
         self._add(instrument.base_currency, fill.last_quantity if buy else -fill.last_quantity)
         self._add(fill.commission_currency, -fill.commission)
@@ -529,9 +532,9 @@ class Portfolio(Actor):
     # -- egress ----------------------------------------------------------------------------
 
     def _publish_step(self, step: PositionStep, fill: OrderFilled, now: int) -> None:
-        if step.change is PositionChange.OPENED:
+        if step.change is _OPENED:
             self._positions_opened += 1
-        elif step.change is PositionChange.CLOSED:
+        elif step.change is _CLOSED_STEP:
             state = step.state
             key = (state.strategy_id, state.instrument_id)
             realized, fees = self._closed.get(key, (ZERO, ZERO))

@@ -49,12 +49,17 @@ SPLIT_EXPONENT: Final = -10
 """Pro-rata shares (cost basis on a partial close, a fee on a flip) round to 1E-10 or finer."""
 
 
+_LONG: Final = PositionSide.LONG
+_SHORT: Final = PositionSide.SHORT
+_FLAT: Final = PositionSide.FLAT
+
+
 def _side_of(quantity: Decimal) -> PositionSide:
     if quantity > 0:
-        return PositionSide.LONG
+        return _LONG
     if quantity < 0:
-        return PositionSide.SHORT
-    return PositionSide.FLAT
+        return _SHORT
+    return _FLAT
 
 
 class Position(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -137,6 +142,11 @@ class PositionStep(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     fill_price: Decimal
 
 
+_P_OPENED: Final = PositionChange.OPENED
+_P_CHANGED: Final = PositionChange.CHANGED
+_P_CLOSED: Final = PositionChange.CLOSED
+
+
 def _exponent(value: Decimal) -> int:
     exponent = value.as_tuple().exponent
     if not isinstance(exponent, int):
@@ -171,7 +181,7 @@ def _open(
         entry_notional=quantity * price,
     )
     return PositionStep(
-        change=PositionChange.OPENED, state=state, position_side=state.side,
+        change=_P_OPENED, state=state, position_side=state.side,
         fill_quantity=quantity, fill_price=price,
     )
 
@@ -188,7 +198,7 @@ def _increase(state: PositionState, signed: Decimal, price: Decimal, fee: Decima
         entry_notional=state.entry_notional + abs(signed) * price,
     )
     return PositionStep(
-        change=PositionChange.CHANGED, state=new, position_side=new.side,
+        change=_P_CHANGED, state=new, position_side=new.side,
         fill_quantity=abs(signed), fill_price=price,
     )
 
@@ -208,7 +218,7 @@ def _reduce(state: PositionState, closed: Decimal, price: Decimal, fee: Decimal)
         exit_quantity=state.exit_quantity + closed,
         exit_notional=state.exit_notional + closed * price,
     )
-    change = PositionChange.CLOSED if closed == held else PositionChange.CHANGED
+    change = _P_CLOSED if closed == held else _P_CHANGED
     return PositionStep(
         change=change, state=new, position_side=state.side, fill_quantity=closed,
         fill_price=price,
@@ -243,7 +253,7 @@ def apply_fill(
     held = abs(state.quantity)
     if quantity <= held:
         step = _reduce(state, quantity, price, fee)
-        return (None if step.change is PositionChange.CLOSED else step.state), (step,)
+        return (None if step.change is _P_CLOSED else step.state), (step,)
     closing_fee = _share(fee, held, quantity)
     closing = _reduce(state, held, price, closing_fee)
     opening = _open(
@@ -289,9 +299,9 @@ def position_event(step: PositionStep, *, ts_event: int, ts_init: int) -> Positi
         "ts_event": ts_event,
         "ts_init": ts_init,
     }
-    if step.change is PositionChange.OPENED:
+    if step.change is _P_OPENED:
         return PositionOpened(**common)
-    if step.change is PositionChange.CHANGED:
+    if step.change is _P_CHANGED:
         return PositionChanged(**common)
     return PositionClosed(
         **common,
@@ -303,7 +313,7 @@ def position_event(step: PositionStep, *, ts_event: int, ts_init: int) -> Positi
 
 def closed_trade(step: PositionStep, *, closed_ns: int) -> ClosedTrade:
     """Return the round trip a CLOSED `step` ended: averages over all its entries and exits."""
-    if step.change is not PositionChange.CLOSED:
+    if step.change is not _P_CLOSED:
         raise ValueError(f"position step {step.change}: only a closed position is a trade")
     state = step.state
     return ClosedTrade(

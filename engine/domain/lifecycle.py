@@ -112,12 +112,16 @@ def restored_status(previous: S | None) -> S:
     return previous
 
 
+_FILLED: Final = S.FILLED
+_FILL_OPEN: Final = (S.SUBMITTED, *_OPEN)
+
+
 def status_after_fill(status: S, complete: bool) -> S:
     """The state after a fill the table allowed: FILLED once complete; else an order at
     the venue is PARTIALLY_FILLED, except that a pending or in-doubt order stays so (its
     question is still open) and a late fill leaves a closed order closed."""
     if complete:
-        return S.FILLED
-    if status in (S.SUBMITTED, *_OPEN):
+        return _FILLED
+    if status in _FILL_OPEN:
         return S.PARTIALLY_FILLED
     return status
