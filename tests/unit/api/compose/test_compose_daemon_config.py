@@ -126,6 +126,8 @@ def test_daemon_config_examples_load_and_live_needs_its_credentials(tmp_path: Pa
     paper, _ = load_daemon_config(EXAMPLES / "paper.toml", environ={})
     live, live_file = load_daemon_config(EXAMPLES / "live.toml", environ={})
     on_ccxt, _ = load_daemon_config(EXAMPLES / "paper-ccxt.toml", environ={})
+    ibkr, ibkr_file = load_daemon_config(EXAMPLES / "live-ibkr.toml", environ={})
+    ibkr_node = build_node(ibkr, file=ibkr_file, cwd=tmp_path, environ={})  # no secret
     with pytest.raises(ConfigError) as no_credentials:
         build_node(live, file=live_file, cwd=tmp_path, environ={})
     backtest = prepare_backtest(EXAMPLES / "backtest.toml")
@@ -137,4 +139,6 @@ def test_daemon_config_examples_load_and_live_needs_its_credentials(tmp_path: Pa
     assert "TRADEBUS_BINANCE_API_KEY is not set" in no_credentials.value.reason
     assert [(v.__struct_config__.tag, f.__struct_config__.tag)
             for v, f in zip(on_ccxt.venues, on_ccxt.feeds, strict=True)] == [("sim", "ccxt")]
+    assert [(venue.venue, feed.instrument_id) for venue, feed in zip(
+        ibkr_node.venues, ibkr_node.feeds, strict=True)] == [("IBKR", "AAPL.IBKR")]
     assert backtest.config == prepare_backtest(DEFAULT_BACKTEST_CONFIG).config
