@@ -13,10 +13,15 @@ buys at market on the first trade tick, then rests a sell at 120.
 3. While it is down the sell fills in part at the fake and someone places an order by
    hand. Restarted, reconciliation books that fill once (inferred, by the exchange's
    trade id) and adopts the hand-placed order as external; nothing is sent twice.
+
+And parity: `tradebus record` of the same file's ccxt feed, beside a live session, then
+`tradebus backtest` of that recording (the simulated venue in place of the exchange)
+makes the live session's decisions: the same orders, in the same order.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -109,10 +114,14 @@ exit_price = "120.00"
     return path
 
 
-def start(config: Path) -> subprocess.Popen[bytes]:
+def start(config: Path, *command_line: str) -> subprocess.Popen[bytes]:
+    """`tradebus run config` (or another subcommand's `command_line`), credentials set."""
     command = daemon_command(config)
+    if command_line:
+        command["args"] = [*command["args"][:3], *command_line]
     command["env"] = {**command["env"], **ENVIRON}
-    with (config.parent / "daemon.log").open("ab") as log:  # the child keeps its own copy
+    name = command_line[0] if command_line else "daemon"
+    with (config.parent / f"{name}.log").open("ab") as log:  # the child keeps its own copy
         return subprocess.Popen(**command, stdout=subprocess.DEVNULL, stderr=log)
 
 
@@ -222,3 +231,87 @@ async def test_live_ccxt_daemon_trades_stops_crashes_and_reconciles_with_the_exc
     # found none to correct).
     accounts = [r.message for r in records if r.kind == "account.updated"]
     assert {b.currency: b.total for b in accounts[-1].balances} == fake_balances
+
+
+BACKTEST = """
+[backtest]
+name = "parity"
+
+[portfolio]
+account_id = "BINANCE-spot"
+base_currency = "USDT"
+starting_balances = { USDT = "100000", BTC = "10" }
+
+[venue]
+venue = "BINANCE"
+
+[[instruments]]
+symbol = "BTC/USDT"
+venue = "BINANCE"
+base_currency = "BTC"
+quote_currency = "USDT"
+price_increment = "0.01"
+size_increment = "0.00001"
+min_quantity = "0.00001"
+min_notional = "5"
+maker_fee = "0.001"
+taker_fee = "0.001"
+
+[[data]]
+kind = "recording"
+path = "RECORDING"
+instrument_id = "BTC/USDT.BINANCE"
+
+[[strategies]]
+id = "ticker"
+class = "live_strategy:BuyThenRestSell"
+[strategies.params]
+instrument_id = "BTC/USDT.BINANCE"
+quantity = "0.1"
+exit_price = "120.00"
+"""
+
+
+def backtest(folder: Path, recording: Path) -> list[tuple[str, str, Decimal, str | None]]:
+    """`tradebus backtest` of `recording`: the orders of its result, in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "backtest.toml"
+    config.write_text(BACKTEST.replace("RECORDING", str(recording)))
+    command = daemon_command(config)
+    command["args"] = [*command["args"][:3], "backtest", str(config),
+                       "--output-dir", str(folder / "results"), "--progress", "never"]
+    done = subprocess.run(**command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    [result] = (folder / "results").glob("*.json")
+    orders = json.loads(result.read_text())["orders"]
+    return [(o["side"], o["order_type"], Decimal(o["quantity"]), o["price"]) for o in orders]
+
+
+async def test_live_ccxt_session_recorded_by_tradebus_record_backtests_to_its_decisions(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "daemon"
+    recording = tmp_path / "recorded" / "btcusdt.sqlite"
+    async with running_fake() as fake:
+        fake.state.now_ms = time.time_ns() // 1_000_000
+        fake.set_level("SELL", "100.01", "1000")
+        fake.set_level("BUY", "99.99", "1000")
+        config = live_config(folder, fake)
+        recorder = start(config, "record", str(config), "--out", str(recording))
+        with anyio.fail_after(WAIT_S):  # the recorder listens before the session starts
+            while fake.open_sockets(private=False) < 1:  # noqa: ASYNC110 (the fake has no event)
+                await anyio.sleep(0.05)
+        daemon = start(config)
+        await trade_until(fake, daemon, lambda: bool(fake.state.open_orders("BTCUSDT")),
+                          folder / "daemon.log")
+        live_stopped = await stop(daemon, signal.SIGTERM)
+        recorder_stopped = await stop(recorder, signal.SIGTERM)
+
+    sent = [r.message for r in read_journal(folder) if r.kind == "command.submit_order"
+            and r.topic == venue_endpoint("BINANCE")]
+    live = [(c.side.value, c.order_type.value, c.quantity,
+             None if c.price is None else str(c.price)) for c in sent]
+    assert (live_stopped, recorder_stopped) == (0, 0)
+    assert live == [("buy", "market", Decimal("0.1"), None),
+                    ("sell", "limit", Decimal("0.1"), "120.00")]
+    assert backtest(tmp_path / "backtest", recording) == live
