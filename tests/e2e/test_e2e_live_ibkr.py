@@ -1,7 +1,8 @@
 """`tradebus run` live at the fake TWS gateway through ib_async: trade, then stop gracefully.
 
-The daemon runs as a subprocess with a `kind = "ibkr"` venue and a `kind = "ibkr"` trades
-feed (two connections, two client ids) to a fake gateway the test serves on 127.0.0.1.
+At both server versions the fake speaks (157, 178), the daemon runs as a subprocess
+with a `kind = "ibkr"` venue and a `kind = "ibkr"` trades feed (two connections, two
+client ids) to a fake gateway the test serves on 127.0.0.1.
 The strategy (live_strategy.py) buys at market on the first trade tick; the gateway
 fills it in two parts with commission; the strategy then rests a sell at 160. Both
 orders are journaled before they reach the gateway, the fills are journaled as inputs,
@@ -28,7 +29,7 @@ from daemon_support import daemon_command, read_journal
 from engine.domain.enums import OrderSide, OrderType
 from engine.events.fills import OrderFilled
 from engine.topics import ORDERS_PROCESS, venue_endpoint
-from tests.fakes.tws import FakeTws
+from tests.fakes.tws import SUPPORTED_VERSIONS, FakeTws
 
 pytestmark = pytest.mark.e2e
 
@@ -130,11 +131,12 @@ def fills_journaled(config: Path) -> int:
         return 0
 
 
+@pytest.mark.parametrize("server_version", SUPPORTED_VERSIONS, ids=lambda v: f"v{v}")
 async def test_live_ibkr_daemon_trades_at_the_gateway_and_stops_gracefully(
-    tmp_path: Path,
+    tmp_path: Path, server_version: int,
 ) -> None:
     folder = tmp_path / "daemon"
-    async with FakeTws(server_version=178) as fake:
+    async with FakeTws(server_version=server_version) as fake:
         config = live_config(folder, fake.port)
         daemon = start(config)
         filled = False
