@@ -116,9 +116,10 @@ def load_daemon_config(
 def _check_mode(config: DaemonFileConfig, registry: AdapterRegistry, where: str) -> None:
     """A paper file trades at simulated venues only, a live file at a live venue at least:
     the mode in the file is what the operator believes is at stake, and must be true."""
-    live = [registry.is_live_venue(venue) for venue in config.venues]
+    venues: list[msgspec.Struct] = list(config.venues)
+    live = [registry.is_live_venue(venue) for venue in venues]
     if config.mode == "paper":
-        for index, (venue, is_live) in enumerate(zip(config.venues, live, strict=True)):
+        for index, (venue, is_live) in enumerate(zip(venues, live, strict=True)):
             if is_live:
                 kind = venue.__struct_config__.tag
                 raise ConfigError(f"$.venues[{index}].kind", f"{kind!r} sends real orders: "
