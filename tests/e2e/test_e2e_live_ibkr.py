@@ -9,6 +9,9 @@ orders are journaled before they reach the gateway, the fills are journaled as i
 and SIGTERM ends the daemon with exit code 0, the sell left working (open orders stay
 across a graceful stop unless configured otherwise).
 
+`tradebus record` of the same file records the IBKR feed's trades: what the gateway
+printed, in order, stamped with the engine time they arrived at.
+
 The in-process tests attach a handler to ib_async's decoder logger to fail on a message
 it dropped; here the client is in the daemon, so the test checks what that would break:
 every fill and order status arrived.
@@ -26,8 +29,10 @@ import anyio
 import pytest
 from daemon_support import daemon_command, read_journal
 
+from adapters.data.recording import RecordingSource
 from engine.domain.enums import OrderSide, OrderType
 from engine.events.fills import OrderFilled
+from engine.events.market import TradeTick
 from engine.topics import ORDERS_PROCESS, venue_endpoint
 from tests.fakes.tws import SUPPORTED_VERSIONS, FakeTws
 
@@ -105,10 +110,14 @@ exit_price = "160.00"
     return path
 
 
-def start(config: Path) -> subprocess.Popen[bytes]:
-    with (config.parent / "daemon.log").open("ab") as log:  # the child keeps its own copy
-        return subprocess.Popen(**daemon_command(config), stdout=subprocess.DEVNULL,
-                                stderr=log)
+def start(config: Path, *command_line: str) -> subprocess.Popen[bytes]:
+    """`tradebus run config` (or another subcommand's `command_line`)."""
+    command = daemon_command(config)
+    if command_line:
+        command["args"] = [*command["args"][:3], *command_line]
+    name = command_line[0] if command_line else "daemon"
+    with (config.parent / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(**command, stdout=subprocess.DEVNULL, stderr=log)
 
 
 def tail(log: Path) -> str:
@@ -177,3 +186,40 @@ async def test_live_ibkr_daemon_trades_at_the_gateway_and_stops_gracefully(
         (Decimal(4), Decimal("150.05"), Decimal("1.0")),
         (Decimal(6), Decimal("150.10"), Decimal("1.0"))]
     assert [r for r in records if r.is_input][-1].kind == "system.session_stopping"
+
+
+def recorded_count(recording: Path) -> int:
+    try:
+        return len(list(RecordingSource(recording)))
+    except (OSError, sqlite3.Error):  # not made yet, or its schema not written yet
+        return 0
+
+
+async def test_tradebus_record_records_the_ibkr_feed_of_a_live_file(tmp_path: Path) -> None:
+    folder = tmp_path / "daemon"
+    recording = tmp_path / "recorded" / "aapl.sqlite"
+    prices = [Decimal("150.00") + Decimal(i) / 100 for i in range(5)]
+    async with FakeTws(server_version=178) as fake:
+        config = live_config(folder, fake.port)
+        recorder = start(config, "record", str(config), "--out", str(recording))
+        with anyio.fail_after(WAIT_S):
+            while not fake.subscriber_count(AAPL_CON_ID):
+                if recorder.poll() is not None:
+                    raise AssertionError(f"record exited {recorder.returncode}:\n"
+                                         f"{tail(folder / 'record.log')}")
+                await anyio.sleep(0.05)
+        for price in prices:
+            fake.push_trade(AAPL_CON_ID, price, Decimal(100))
+        with anyio.fail_after(WAIT_S):  # written (the recorder writes behind, in batches)
+            while recorded_count(recording) < len(prices):  # noqa: ASYNC110 (another process)
+                await anyio.sleep(0.05)
+        recorder.send_signal(signal.SIGTERM)
+        with anyio.fail_after(WAIT_S):
+            while recorder.poll() is None:  # noqa: ASYNC110 (a subprocess offers no event here)
+                await anyio.sleep(0.05)
+
+    recorded = list(RecordingSource(recording))
+    assert recorder.returncode == 0
+    assert [(type(item), item.instrument_id, item.price) for item in recorded] == [
+        (TradeTick, "AAPL.IBKR", float(price)) for price in prices]
+    assert fake.orders == {}  # recording needs no venue: nothing was traded
