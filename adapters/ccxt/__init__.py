@@ -5,12 +5,13 @@ The adapter implements the engine's three ports (`engine.ports`):
 behind the private stream), `CcxtMarketDataClient` (trades, bars, quotes and books
 from ccxt.pro's `watch_*` streams, reconnecting and resubscribing by itself) and
 `CcxtInstrumentProvider` (instruments from `load_markets`); `CcxtFeedBinding` is a live
-feed for the node (`[[feeds]] kind = "ccxt"`). `make_exchange` builds the ccxt object
+feed for the node (`[[feeds]] kind = "ccxt"`), `CcxtVenueBinding` a live venue
+(`[[venues]] kind = "ccxt"`). `make_exchange` builds the ccxt object
 from a `CcxtConfig`, credentials only from the environment. See docs/live-ccxt.md.
 
-The names that need ccxt are imported on first use (PEP 562 `__getattr__`): ccxt takes
-seconds to import, and the registry, which every `tradebus` command loads, imports this
-package for the feed kind.
+Only the config Structs are imported with the package; every other name on first use
+(PEP 562 `__getattr__`): ccxt takes seconds to import, and the registry, which every
+`tradebus` command loads, imports this package for the config types.
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from adapters.ccxt.backoff import Backoff
 from adapters.ccxt.config import CcxtConfig, CcxtConnection, CcxtFeedEntry, CcxtVenueEntry
-from adapters.ccxt.feed import CcxtFeedBinding, FeedLocation, make_ccxt_feed
-from adapters.ccxt.ids import exchange_client_id
-from adapters.ccxt.tracker import OrderTracker, TrackedOrder
 
 __all__ = (
     "AuthenticationFailed",
@@ -37,6 +34,7 @@ __all__ = (
     "CcxtInstrumentProvider",
     "CcxtMarketDataClient",
     "CcxtMarketDataStatistics",
+    "CcxtVenueBinding",
     "CcxtVenueEntry",
     "CommandRefused",
     "FeedLocation",
@@ -53,6 +51,14 @@ __all__ = (
 )
 
 _LAZY = {
+    "Backoff": "adapters.ccxt.backoff",
+    "CcxtFeedBinding": "adapters.ccxt.feed",
+    "FeedLocation": "adapters.ccxt.feed",
+    "make_ccxt_feed": "adapters.ccxt.feed",
+    "exchange_client_id": "adapters.ccxt.ids",
+    "OrderTracker": "adapters.ccxt.tracker",
+    "TrackedOrder": "adapters.ccxt.tracker",
+    "CcxtVenueBinding": "adapters.ccxt.binding",
     "AuthenticationFailed": "adapters.ccxt.errors",
     "Outcome": "adapters.ccxt.errors",
     "classify": "adapters.ccxt.errors",

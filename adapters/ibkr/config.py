@@ -15,6 +15,7 @@ refuses two connections with one client id). Both name their instruments through
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 import msgspec
@@ -96,7 +97,7 @@ class IbkrVenueConfig(
 
     venue: str = "IBKR"
     connection: IbkrConnectionConfig = IbkrConnectionConfig()
-    contracts: tuple[IbkrContractConfig, ...] = ()
+    contracts: list[IbkrContractConfig] = []
 
     def __post_init__(self) -> None:
         if not self.venue or "." in self.venue:
@@ -110,14 +111,14 @@ class IbkrFeedConfig(
 ):
     """A `[[feeds]] kind = "ibkr"` entry: quotes, trades or 5-second bars of one instrument.
 
-    `data` picks what flows ("bars" are IB's real-time 5-second bars); `warmup_bars`
-    historical bars of `bar_timeframe` are delivered first when bars are asked for.
+    `data` picks what flows ("bars" are IB's real-time 5-second bars; empty: quotes and
+    trades); `warmup_bars` historical bars are delivered first when bars are asked for.
     """
 
     instrument_id: str
     contract: IbkrContractConfig
     venue: str = "IBKR"
-    data: tuple[Literal["quotes", "trades", "bars"], ...] = ("quotes", "trades")
+    data: list[Literal["quotes", "trades", "bars"]] = []
     warmup_bars: Annotated[int, msgspec.Meta(ge=0)] = 0
     connection: IbkrConnectionConfig = IbkrConnectionConfig(client_id=2)
 
@@ -127,8 +128,13 @@ class IbkrFeedConfig(
                              f"the feed's instrument_id {self.instrument_id!r}")
         _check_contracts(self.venue, (self.contract,))
 
+    @property
+    def streams(self) -> tuple[Literal["quotes", "trades", "bars"], ...]:
+        """What flows, in the order given (`data`; empty: quotes and trades)."""
+        return tuple(self.data) if self.data else ("quotes", "trades")
 
-def _check_contracts(venue: str, contracts: tuple[IbkrContractConfig, ...]) -> None:
+
+def _check_contracts(venue: str, contracts: Sequence[IbkrContractConfig]) -> None:
     seen: set[str] = set()
     for contract in contracts:
         if not contract.instrument_id.endswith(f".{venue}"):

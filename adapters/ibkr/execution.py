@@ -135,7 +135,7 @@ class IbkrExecutionClient:
         self._sink = sink
         self._now_ns = now_ns
         self.connection = connection or IbkrConnection(config.connection, name=config.venue)
-        self.contracts = ContractMap(config.venue, config.contracts)
+        self.contracts = ContractMap(config.venue, tuple(config.contracts))
         self._orders = OrderRecords(config.connection.client_id)
         self._ledger = FillLedger()
         self._submitted = self._rejected = self._duplicates = 0

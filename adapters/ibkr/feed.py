@@ -38,7 +38,7 @@ class IbkrFeedBinding:
     @property
     def bar_type(self) -> BarType | None:
         """5-second bars when the feed carries bars alone (a bar source of the graph)."""
-        if self.config.data == ("bars",):
+        if self.config.streams == ("bars",):
             return BarType(instrument_id=self.instrument_id, timeframe=REALTIME_BAR_TIMEFRAME)
         return None
 
@@ -66,7 +66,7 @@ class IbkrFeedBinding:
         self._client = client
         async with anyio.create_task_group() as tasks:
             await tasks.start(client.run)
-            if config.warmup_bars and "bars" in config.data:
+            if config.warmup_bars and "bars" in config.streams:
                 after = resume_after[0] if resume_after is not None else None
                 bars = await client.historical_bars(self.instrument_id, REALTIME_BAR_TIMEFRAME,
                                                     config.warmup_bars)
@@ -74,7 +74,7 @@ class IbkrFeedBinding:
                     if after is None or bar.ts_event > after:
                         item: MarketData = bar
                         deliver(item)
-            for kind in config.data:
+            for kind in config.streams:
                 await client.subscribe(DataSubscription(
                     kind=kind, instrument_id=self.instrument_id,
                     timeframe=REALTIME_BAR_TIMEFRAME if kind == "bars" else None,

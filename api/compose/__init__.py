@@ -27,6 +27,7 @@ from api.compose.registry import (
     REGISTRY,
     AdapterRegistry,
     FeedContext,
+    LateOrdersView,
     VenueContext,
     default_registry,
 )
@@ -41,6 +42,7 @@ __all__ = (
     "DaemonFileConfig",
     "FeedContext",
     "FeedRecording",
+    "LateOrdersView",
     "PreparedBacktest",
     "SqliteSessionRecorder",
     "VenueContext",

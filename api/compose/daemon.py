@@ -20,7 +20,13 @@ import msgspec
 
 from adapters.data.recording import AsyncRecordingStore, MarketData, RecordingWriter
 from api.compose.parts import build_instruments, build_strategies, check_portfolio
-from api.compose.registry import REGISTRY, AdapterRegistry, FeedContext, VenueContext
+from api.compose.registry import (
+    REGISTRY,
+    AdapterRegistry,
+    FeedContext,
+    LateOrdersView,
+    VenueContext,
+)
 from api.compose.settings import DaemonFileConfig, daemon_file_type
 from api.http import TOKEN_VARIABLE, ApiServer, api_token
 from engine.actors.retention import apply_retention
@@ -72,9 +78,6 @@ def load_daemon_config(
         raw = {}  # not TOML: decode_config reports it, with the same wording as everywhere
     if environ:
         raw = apply_env_overrides(raw, environ)
-    if raw.get("mode") == "live":  # before the kinds: a live file names kinds to come
-        raise ConfigError("$.mode", "live execution adapters (ccxt, IBKR) are not in this "
-                          "version yet; use mode = \"paper\"", file=where)
     registry.check_kinds(raw, file=where)
     try:
         config = decode_config(data, daemon_file_type(registry), file=where, environ=environ)
@@ -94,6 +97,7 @@ def load_daemon_config(
             raise ConfigError(f"$.venues[{index}].venue",
                               f"{venue.venue!r} is listed twice", file=where)
         venues.add(venue.venue)
+    _check_mode(config, registry, where)
     known = {spec.to_instrument().instrument_id for spec in config.instruments}
     instruments_fed: set[str] = set()
     for index, feed in enumerate(config.feeds):
@@ -107,6 +111,24 @@ def load_daemon_config(
                               "per instrument)", file=where)
         instruments_fed.add(feed.instrument_id)
     return config, file
+
+
+def _check_mode(config: DaemonFileConfig, registry: AdapterRegistry, where: str) -> None:
+    """A paper file trades at simulated venues only, a live file at a live venue at least:
+    the mode in the file is what the operator believes is at stake, and must be true."""
+    venues: list[msgspec.Struct] = list(config.venues)
+    live = [registry.is_live_venue(venue) for venue in venues]
+    if config.mode == "paper":
+        for index, (venue, is_live) in enumerate(zip(venues, live, strict=True)):
+            if is_live:
+                kind = venue.__struct_config__.tag
+                raise ConfigError(f"$.venues[{index}].kind", f"{kind!r} sends real orders: "
+                                  'set mode = "live", or trade on paper at kind = "sim"',
+                                  file=where)
+    elif not any(live):
+        raise ConfigError("$.mode", '"live" needs a live venue ([[venues]] kind = "ccxt" '
+                          'or "ibkr"); every venue here is simulated: use mode = "paper"',
+                          file=where)
 
 
 def build_feeds(
@@ -155,10 +177,12 @@ def build_node(
     # one branch per item (see SimVenue).
     cache = MarketCache()
     shared_instruments = InstrumentRegistry(instruments)
+    orders = LateOrdersView()  # the graph is built later, by the node: resolved then
     venues: list[VenueBinding] = [
         registry.build_venue(venue, VenueContext(instruments=shared_instruments,
                                                  cache=cache, file=where,
-                                                 at=f"$.venues[{index}]"))
+                                                 at=f"$.venues[{index}]", orders=orders,
+                                                 environ=environ))
         for index, venue in enumerate(config.venues)
     ]
     runtime = config.runtime
@@ -171,7 +195,7 @@ def build_node(
               else None)
     node = TradingNode(
         runtime,
-        graph_factory=_CoreGraph(config, instruments, cache),
+        graph_factory=_CoreGraph(config, instruments, cache, orders),
         strategies=strategies,
         venues=venues,
         feeds=feeds,
@@ -244,14 +268,17 @@ def _check_writable_dir(data_dir: Path, where: str) -> None:
 
 
 class _CoreGraph:
-    """The node's graph factory: the core graph on the node's clock, sharing `cache`."""
+    """The node's graph factory: the core graph on the node's clock, sharing `cache`, its
+    order manager the view the live venues' bridges were given (`orders`)."""
 
     def __init__(
-        self, config: DaemonFileConfig, instruments: list[Instrument], cache: MarketCache
+        self, config: DaemonFileConfig, instruments: list[Instrument], cache: MarketCache,
+        orders: LateOrdersView,
     ) -> None:
         self._config = config
         self._instruments = instruments
         self._cache = cache
+        self._orders = orders
 
     def __call__(self, clock: LiveClock) -> TradingGraph:
         graph = TradingGraph(clock=clock, instruments=self._instruments,
@@ -259,6 +286,7 @@ class _CoreGraph:
                              cache=self._cache)
         # A daemon keeps closed history only within its window (a backtest keeps it all).
         apply_retention(graph.actors(), self._config.runtime.retention)
+        self._orders.resolve(graph.orders)
         return graph
 
 

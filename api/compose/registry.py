@@ -10,23 +10,33 @@ config type: adding a venue is an adapter and a `register_venue` line in
 
 Every venue config has a `venue` field (its name) and every feed config an
 `instrument_id` (the node keeps one feed per instrument), so the daemon file can be
-checked before anything is built.
+checked before anything is built. A venue kind is registered as live or not: a
+`mode = "live"` file needs a live venue, a `"paper"` one trades at simulated venues only.
+
+The live adapters' libraries (ccxt, ib_async) take a noticeable time to import and every
+`tradebus` command loads this module, so only their config Structs are imported here;
+their factories import the rest when a binding is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
 import msgspec
 
+from adapters.ccxt.config import CcxtFeedEntry, CcxtVenueEntry
+from adapters.ibkr.config import IbkrFeedConfig, IbkrVenueConfig
 from api.compose.replay import ReplayFeedConfig, make_replay_feed
 from api.compose.sim import SimVenueEntry, make_sim_venue
 from engine.cache import MarketCache
+from engine.domain.order import Order
 from engine.errors import ConfigError
 from engine.instruments import InstrumentRegistry
+from engine.ports import OpenOrdersView
 from engine.runtime import FeedBinding, VenueBinding
 
 __all__ = (
@@ -34,6 +44,7 @@ __all__ = (
     "AdapterRegistry",
     "FeedContext",
     "FeedFactory",
+    "LateOrdersView",
     "VenueContext",
     "VenueFactory",
     "default_registry",
@@ -44,9 +55,43 @@ TAG_FIELD = "kind"
 C = TypeVar("C", bound=msgspec.Struct)
 
 
+class LateOrdersView:
+    """The order manager's view, for bindings built before the graph that holds it.
+
+    The composition root builds the venue bindings first (they are the node's inputs)
+    and the node builds the graph later, on its own clock; an execution bridge only reads
+    the view once commands flow, after the graph factory has called `resolve`.
+    """
+
+    def __init__(self) -> None:
+        self._view: OpenOrdersView | None = None
+
+    def resolve(self, view: OpenOrdersView) -> None:
+        """Point at the graph's order manager (the graph factory calls this once)."""
+        self._view = view
+
+    def _target(self) -> OpenOrdersView:
+        if self._view is None:
+            raise RuntimeError("order manager view: read before the graph was built")
+        return self._view
+
+    def open_orders(
+        self, *, strategy_id: str | None = None, instrument_id: str | None = None
+    ) -> list[Order]:
+        return self._target().open_orders(strategy_id=strategy_id, instrument_id=instrument_id)
+
+    def order(self, client_order_id: str) -> Order | None:
+        return self._target().order(client_order_id)
+
+    def open_order_count(self) -> int:
+        return self._target().open_order_count()
+
+
 @dataclass(frozen=True, slots=True)
 class VenueContext:
-    """What a venue factory may use: the node's instruments and the cache its graph uses.
+    """What a venue factory may use: the node's instruments and the cache its graph uses,
+    the order manager's view (resolved once the graph is built) and the environment the
+    credentials are read from (None: the process's).
 
     `file` and `at` (`$.venues[0]`) are for the ConfigErrors a factory raises.
     """
@@ -55,6 +100,8 @@ class VenueContext:
     cache: MarketCache
     file: str
     at: str
+    orders: OpenOrdersView = field(default_factory=LateOrdersView)
+    environ: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +122,7 @@ class _Entry:
     kind: str
     config_type: type[Any]
     factory: Callable[[Any, Any], Any]
+    live: bool = False
 
 
 class AdapterRegistry:
@@ -87,16 +135,20 @@ class AdapterRegistry:
     # -- registering ---------------------------------------------------------------------
 
     def register_venue(
-        self, kind: str, config_type: type[C], factory: VenueFactory[C]
+        self, kind: str, config_type: type[C], factory: VenueFactory[C], *, live: bool = False
     ) -> None:
         """Make `[[venues]] kind = "<kind>"` decode into `config_type`, built by `factory`.
+
+        `live`: the kind sends orders to a real venue (only a `mode = "live"` file may
+        list it); otherwise it is simulated (a `"paper"` file's).
 
         Raises:
             ValueError: the kind is taken, or `config_type` is not a Struct tagged with it
                 that forbids unknown fields and has a `venue` field.
         """
-        self._venues[kind] = _entry("venue", self._venues, kind, config_type, factory,
-                                    required_field="venue")
+        entry = _entry("venue", self._venues, kind, config_type, factory,
+                       required_field="venue")
+        self._venues[kind] = _Entry(entry.kind, entry.config_type, entry.factory, live)
 
     def register_feed(self, kind: str, config_type: type[C], factory: FeedFactory[C]) -> None:
         """Make `[[feeds]] kind = "<kind>"` decode into `config_type`, built by `factory`.
@@ -117,6 +169,10 @@ class AdapterRegistry:
     @property
     def feed_kinds(self) -> tuple[str, ...]:
         return tuple(sorted(self._feeds))
+
+    def is_live_venue(self, config: msgspec.Struct) -> bool:
+        """Whether a decoded `[[venues]]` entry trades at a real venue (its kind's `live`)."""
+        return _lookup("venue", self._venues, config).live
 
     def venue_config_type(self) -> Any:
         """The tagged union of the registered venue configs (what `[[venues]]` decodes into)."""
@@ -213,11 +269,84 @@ def _lookup(
     return entry
 
 
+def make_ccxt_venue(config: CcxtVenueEntry, context: VenueContext) -> VenueBinding:
+    """Build a `kind = "ccxt"` venue (imports ccxt: seconds, paid only by a ccxt venue).
+
+    Raises:
+        ConfigError: no `symbols`, a symbol not in `[[instruments]]` at this venue, an
+            unsupported exchange, `sandbox` with `urls`, or a credential variable unset.
+    """
+    at, file = context.at, context.file
+    if not config.symbols:
+        raise ConfigError(f"{at}.symbols", "a ccxt venue needs the symbols it trades "
+                          '(for example ["BTC/USDT"])', file=file)
+    for index, symbol in enumerate(config.symbols):
+        if f"{symbol}.{config.venue}" not in context.instruments:
+            raise ConfigError(f"{at}.symbols[{index}]", f"{symbol!r}: no instrument "
+                              f"{symbol}.{config.venue} in [[instruments]]", file=file)
+    if config.exchange_id != "binance":
+        raise ConfigError(f"{at}.exchange_id", f"{config.exchange_id!r}: only 'binance' "
+                          "(spot) is supported", file=file)
+    if config.sandbox and config.urls:
+        raise ConfigError(f"{at}.urls", "give sandbox or urls, not both (sandbox switches "
+                          "ccxt to the testnet's own URLs)", file=file)
+    for name, variable in (("api_key_env", config.api_key_env),
+                           ("secret_env", config.secret_env)):
+        environ = context.environ if context.environ is not None else os.environ
+        if not environ.get(variable):
+            raise ConfigError(f"{at}.{name}", f"environment variable {variable} is not set "
+                              "(the credential is read from it)", file=file)
+    from adapters.ccxt.binding import CcxtVenueBinding
+
+    return CcxtVenueBinding(config, orders=context.orders, environ=context.environ)
+
+
+def make_ibkr_venue(config: IbkrVenueConfig, context: VenueContext) -> VenueBinding:
+    """Build a `kind = "ibkr"` venue (imports ib_async, only when an IBKR venue is built).
+
+    Raises:
+        ConfigError: no contracts, or a contract whose instrument is not in [[instruments]].
+    """
+    _check_instruments(context, [c.instrument_id for c in config.contracts],
+                       f"{context.at}.contracts")
+    from adapters.ibkr.binding import IbkrVenueBinding
+
+    return IbkrVenueBinding(config, orders=context.orders)
+
+
+def _check_instruments(context: VenueContext, instrument_ids: Sequence[str], at: str) -> None:
+    if not instrument_ids:
+        raise ConfigError(at, "a live venue needs the instruments it trades", file=context.file)
+    for index, instrument in enumerate(instrument_ids):
+        if instrument not in context.instruments:
+            raise ConfigError(f"{at}[{index}].instrument_id",
+                              f"{instrument!r} is not in [[instruments]]", file=context.file)
+
+
+def make_ccxt_feed(config: CcxtFeedEntry, context: FeedContext) -> FeedBinding:
+    """Build a `kind = "ccxt"` feed (ccxt is imported when the feed runs)."""
+    from adapters.ccxt.feed import make_ccxt_feed as make
+
+    return make(config, context)
+
+
+def make_ibkr_feed(config: IbkrFeedConfig, context: FeedContext) -> FeedBinding:
+    """Build a `kind = "ibkr"` feed (imports ib_async, only when an IBKR feed is built)."""
+    from adapters.ibkr.feed import IbkrFeedBinding
+
+    return IbkrFeedBinding(config)
+
+
 def default_registry() -> AdapterRegistry:
-    """The registry with every adapter this version ships: the `sim` venue, `replay` feeds."""
+    """The registry with every adapter this version ships: the `sim` venue and `replay`
+    feeds, and the live `ccxt` and `ibkr` venues and feeds."""
     registry = AdapterRegistry()
     registry.register_venue("sim", SimVenueEntry, make_sim_venue)
+    registry.register_venue("ccxt", CcxtVenueEntry, make_ccxt_venue, live=True)
+    registry.register_venue("ibkr", IbkrVenueConfig, make_ibkr_venue, live=True)
     registry.register_feed("replay", ReplayFeedConfig, make_replay_feed)
+    registry.register_feed("ccxt", CcxtFeedEntry, make_ccxt_feed)
+    registry.register_feed("ibkr", IbkrFeedConfig, make_ibkr_feed)
     return registry
 
 

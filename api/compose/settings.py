@@ -111,9 +111,10 @@ class RuntimeConfig(NodeConfig, kw_only=True, frozen=True):
 class DaemonFileConfig(Config, kw_only=True):
     """The config of `tradebus run` and `tradebus record`.
 
-    `mode = "paper"` trades the feeds' data at the `[[venues]]` (the simulated venue:
-    `kind = "sim"`); `"live"` needs a live execution adapter (ccxt, IBKR), which this
-    version does not have yet. `[api]` is the HTTP API's (`api.http.config.ApiConfig`).
+    `mode = "paper"` trades the feeds' data at simulated venues only (`kind = "sim"`);
+    `"live"` needs at least one live venue (`kind = "ccxt"`, `"ibkr"`): the mode is what
+    the operator believes is at stake (`api.compose.daemon` checks it). `[api]` is the
+    HTTP API's (`api.http.config.ApiConfig`).
     """
 
     mode: Literal["paper", "live"] = "paper"

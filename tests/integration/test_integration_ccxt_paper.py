@@ -17,7 +17,6 @@ from pathlib import Path
 import anyio
 import pytest
 
-from adapters.ccxt import CcxtFeedEntry, make_ccxt_feed
 from adapters.data.recording import RecordingSource
 from api.compose import (
     DEFAULT_DAEMON_CONFIG,
@@ -75,8 +74,7 @@ async def test_paper_session_on_the_fake_feed_trades_through_the_sim_venue(
     (tmp_path / "buys_first_trade.py").write_text(STRATEGY_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     async with running_fake() as fake:
-        registry = default_registry()  # with the ccxt feed kind, as it will ship
-        registry.register_feed("ccxt", CcxtFeedEntry, make_ccxt_feed)
+        registry = default_registry()  # it lists the ccxt feed kind
         config, file = load_daemon_config(paper_on_fake(tmp_path, fake.urls), environ={},
                                           registry=registry)
         node = build_node(config, file=file, cwd=tmp_path, registry=registry)

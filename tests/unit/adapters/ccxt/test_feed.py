@@ -1,9 +1,5 @@
-"""The `ccxt` feed kind: the entry checked, decoded by a registry that has it, and
-streaming the fake's market.
-
-The default registry does not list the kind yet (see docs/live-ccxt.md): the tests
-register it on a registry of their own, as the one line in `default_registry` would.
-"""
+"""The `ccxt` feed kind: the entry checked, decoded by the default registry (which lists
+it), and streaming the fake's market."""
 
 from __future__ import annotations
 
@@ -38,9 +34,7 @@ class FixedClock:
 
 
 def registry_with_ccxt() -> AdapterRegistry:
-    registry = default_registry()
-    registry.register_feed("ccxt", CcxtFeedEntry, make_ccxt_feed)
-    return registry
+    return default_registry()
 
 
 def test_feed_entry_decodes_through_a_registry_union() -> None:
@@ -53,7 +47,7 @@ def test_feed_entry_decodes_through_a_registry_union() -> None:
     assert type(entry) is CcxtFeedEntry
     assert make_ccxt_feed(entry, Location()).bar_type == BarType(
         instrument_id="BTC/USDT.BINANCE", timeframe="5m")
-    assert registry.feed_kinds == ("ccxt", "replay")
+    assert registry.feed_kinds == ("ccxt", "ibkr", "replay")
 
 
 def test_feed_entry_with_unknown_field_fails_naming_it() -> None:

@@ -87,7 +87,7 @@ def test_cli_daemon_file_with_unknown_venue_kind_exits_2_naming_the_field(
     assert code == 2
     [line] = capsys.readouterr().err.splitlines()
     assert line == (f"config error {config}: config field $.venues[0].kind: "
-                    "unknown venue kind 'simm' (one of: sim)")
+                    "unknown venue kind 'simm' (one of: ccxt, ibkr, sim)")
 
 
 def test_cli_journal_without_a_journal_exits_2(

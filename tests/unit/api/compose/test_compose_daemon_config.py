@@ -45,14 +45,20 @@ def write(folder: Path, text: str) -> Path:
 
 
 CONFIG_ERRORS = [
-    pytest.param(VENUE, '[[venues]]\nkind = "ccxt"\nvenue = "SIM"\n', "$.venues[0].kind",
-                 "unknown venue kind 'ccxt' (one of: sim)", id="unknown-venue-kind"),
+    pytest.param(VENUE, '[[venues]]\nkind = "fix"\nvenue = "SIM"\n', "$.venues[0].kind",
+                 "unknown venue kind 'fix' (one of: ccxt, ibkr, sim)", id="unknown-venue-kind"),
     pytest.param(FEED, '[[feeds]]\nkind = "websocket"\n', "$.feeds[0].kind",
-                 "unknown feed kind 'websocket' (one of: replay)", id="unknown-feed-kind"),
+                 "unknown feed kind 'websocket' (one of: ccxt, ibkr, replay)",
+                 id="unknown-feed-kind"),
     pytest.param(VENUE, '[[venues]]\nvenue = "SIM"\n', "$.venues[0].kind",
-                 "required field is missing (one of: sim)", id="venue-without-kind"),
+                 "required field is missing (one of: ccxt, ibkr, sim)", id="venue-without-kind"),
     pytest.param(FEED, "[[feeds]]\n", "$.feeds[0].kind",
-                 "required field is missing (one of: replay)", id="feed-without-kind"),
+                 "required field is missing (one of: ccxt, ibkr, replay)",
+                 id="feed-without-kind"),
+    pytest.param(VENUE, '[[venues]]\nkind = "ccxt"\nvenue = "SIM"\n', "$.venues[0].kind",
+                 "'ccxt' sends real orders: set mode = \"live\"", id="live-venue-on-paper"),
+    pytest.param('mode = "paper"', 'mode = "live"', "$.mode",
+                 '"live" needs a live venue', id="live-mode-without-live-venue"),
     pytest.param(FEED, FEED + "speedd = 2.0\n", "$.feeds[0].speedd",
                  "unknown field (a typo?)", id="field-the-feed-kind-lacks"),
     pytest.param(VENUE, VENUE + "max_volume_fractoin = 0.5\n", "$.venues[0].max_volume_fractoin",
@@ -116,12 +122,23 @@ def test_daemon_config_builds_one_binding_per_entry_by_kind(tmp_path: Path) -> N
     assert node.journal_path == tmp_path / "tradebus-data" / "journal.sqlite"
 
 
-def test_daemon_config_examples_load_or_are_refused_as_documented() -> None:
+def test_daemon_config_examples_load_and_live_needs_its_credentials(tmp_path: Path) -> None:
     paper, _ = load_daemon_config(EXAMPLES / "paper.toml", environ={})
-    with pytest.raises(ConfigError) as live:
-        load_daemon_config(EXAMPLES / "live.toml", environ={})
+    live, live_file = load_daemon_config(EXAMPLES / "live.toml", environ={})
+    on_ccxt, _ = load_daemon_config(EXAMPLES / "paper-ccxt.toml", environ={})
+    ibkr, ibkr_file = load_daemon_config(EXAMPLES / "live-ibkr.toml", environ={})
+    ibkr_node = build_node(ibkr, file=ibkr_file, cwd=tmp_path, environ={})  # no secret
+    with pytest.raises(ConfigError) as no_credentials:
+        build_node(live, file=live_file, cwd=tmp_path, environ={})
     backtest = prepare_backtest(EXAMPLES / "backtest.toml")
 
     assert paper == load_daemon_config(None, environ={})[0]  # the example is the default
-    assert live.value.path == "$.mode"
+    assert (live.mode, [venue.__struct_config__.tag for venue in live.venues]) == (
+        "live", ["ccxt"])
+    assert no_credentials.value.path == "$.venues[0].api_key_env"
+    assert "TRADEBUS_BINANCE_API_KEY is not set" in no_credentials.value.reason
+    assert [(v.__struct_config__.tag, f.__struct_config__.tag)
+            for v, f in zip(on_ccxt.venues, on_ccxt.feeds, strict=True)] == [("sim", "ccxt")]
+    assert [(venue.venue, feed.instrument_id) for venue, feed in zip(
+        ibkr_node.venues, ibkr_node.feeds, strict=True)] == [("IBKR", "AAPL.IBKR")]
     assert backtest.config == prepare_backtest(DEFAULT_BACKTEST_CONFIG).config

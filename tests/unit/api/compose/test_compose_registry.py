@@ -8,7 +8,16 @@ from typing import Any
 import msgspec
 import pytest
 
-from api.compose import REGISTRY, AdapterRegistry, FeedContext, VenueContext, default_registry
+from adapters.ccxt import CcxtFeedEntry, CcxtVenueEntry
+from adapters.ibkr import IbkrContractConfig, IbkrFeedConfig, IbkrVenueConfig
+from api.compose import (
+    REGISTRY,
+    AdapterRegistry,
+    FeedContext,
+    LateOrdersView,
+    VenueContext,
+    default_registry,
+)
 from api.compose.replay import ReplayFeedBinding, ReplayFeedConfig, make_replay_feed
 from api.compose.settings import DaemonFileConfig, daemon_file_type
 from api.compose.sim import SimVenueBinding, SimVenueEntry, make_sim_venue
@@ -16,7 +25,8 @@ from engine.cache import MarketCache
 from engine.config import Config
 from engine.errors import ConfigError
 from engine.instruments import InstrumentRegistry
-from engine.testing import make_instrument
+from engine.runtime import ExecutionBridge
+from engine.testing import make_graph, make_instrument
 
 
 class PaperVenueConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag="paper"):
@@ -82,10 +92,79 @@ def test_registry_register_venue_config_type_that_cannot_be_decoded_by_kind_is_r
     assert registry.venue_kinds == ()
 
 
-def test_registry_default_has_the_sim_venue_and_the_replay_feed() -> None:
-    assert (REGISTRY.venue_kinds, REGISTRY.feed_kinds) == (("sim",), ("replay",))
-    assert REGISTRY.venue_config_type() is SimVenueEntry
-    assert REGISTRY.feed_config_type() is ReplayFeedConfig
+def test_registry_default_has_the_simulated_and_the_live_kinds() -> None:
+    assert (REGISTRY.venue_kinds, REGISTRY.feed_kinds) == (("ccxt", "ibkr", "sim"),
+                                                           ("ccxt", "ibkr", "replay"))
+    assert REGISTRY.venue_config_type() == CcxtVenueEntry | IbkrVenueConfig | SimVenueEntry
+    assert REGISTRY.feed_config_type() == CcxtFeedEntry | IbkrFeedConfig | ReplayFeedConfig
+    assert [REGISTRY.is_live_venue(config) for config in (
+        SimVenueEntry(), CcxtVenueEntry(symbols=["BTC/USDT"]), IbkrVenueConfig())] == [
+        False, True, True]
+
+
+def ccxt_context(environ: dict[str, str]) -> VenueContext:
+    btc = make_instrument(instrument_id="BTC/USDT.BINANCE", symbol="BTC/USDT",
+                          venue="BINANCE")
+    return VenueContext(instruments=InstrumentRegistry([btc]), cache=MarketCache(),
+                        file="daemon.toml", at="$.venues[1]", environ=environ)
+
+
+def test_registry_build_ccxt_venue_is_an_execution_bridge_over_the_ccxt_client() -> None:
+    environ = {"TRADEBUS_BINANCE_API_KEY": "key", "TRADEBUS_BINANCE_SECRET": "secret"}
+    config = CcxtVenueEntry(symbols=["BTC/USDT"])
+
+    binding = REGISTRY.build_venue(config, ccxt_context(environ))
+
+    assert isinstance(binding.actor, ExecutionBridge)
+    client = binding.execution_client()
+    assert client is not None and client is binding.actor.client
+    assert (binding.venue, len(binding.tasks)) == ("BINANCE", 1)
+
+
+@pytest.mark.parametrize(
+    ("config", "environ", "field", "reason"),
+    [
+        pytest.param(CcxtVenueEntry(), {}, "$.venues[1].symbols", "needs the symbols",
+                     id="no-symbols"),
+        pytest.param(CcxtVenueEntry(symbols=["ETH/USDT"]), {}, "$.venues[1].symbols[0]",
+                     "no instrument ETH/USDT.BINANCE", id="symbol-not-an-instrument"),
+        pytest.param(CcxtVenueEntry(symbols=["BTC/USDT"]), {"TRADEBUS_BINANCE_SECRET": "s"},
+                     "$.venues[1].api_key_env",
+                     "environment variable TRADEBUS_BINANCE_API_KEY is not set",
+                     id="key-unset"),
+        pytest.param(CcxtVenueEntry(symbols=["BTC/USDT"], sandbox=True,
+                                    urls={"https://api.binance.com": "http://127.0.0.1:1"}),
+                     {}, "$.venues[1].urls", "not both", id="sandbox-and-urls"),
+    ],
+)
+def test_registry_build_ccxt_venue_that_cannot_trade_names_the_field(
+    config: CcxtVenueEntry, environ: dict[str, str], field: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        REGISTRY.build_venue(config, ccxt_context(environ))
+
+    assert (raised.value.path, raised.value.file) == (field, "daemon.toml")
+    assert reason in raised.value.reason
+
+
+def test_registry_build_ibkr_venue_of_an_unknown_instrument_names_the_contract() -> None:
+    contract = IbkrContractConfig(instrument_id="AAPL.IBKR", sec_type="STK", symbol="AAPL")
+
+    with pytest.raises(ConfigError) as raised:
+        REGISTRY.build_venue(IbkrVenueConfig(contracts=[contract]), venue_context())
+
+    assert raised.value.path == "$.venues[0].contracts[0].instrument_id"
+
+
+def test_late_orders_view_reads_the_graph_it_was_resolved_to() -> None:
+    view = LateOrdersView()
+    with pytest.raises(RuntimeError, match="before the graph was built"):
+        view.open_order_count()
+    graph = make_graph()
+
+    view.resolve(graph.orders)
+
+    assert (view.open_order_count(), view.open_orders(), view.order("x")) == (0, [], None)
 
 
 def test_registry_venue_union_decodes_each_registered_kind() -> None:
@@ -96,7 +175,7 @@ def test_registry_venue_union_decodes_each_registered_kind() -> None:
                               type=list[registry.venue_config_type()])
 
     assert decoded == [PaperVenueConfig(), SimVenueEntry(venue="B")]
-    assert registry.venue_kinds == ("paper", "sim")
+    assert registry.venue_kinds == ("ccxt", "ibkr", "paper", "sim")
 
 
 def test_registry_build_venue_calls_the_factory_of_the_config_type() -> None:
@@ -146,13 +225,16 @@ def test_registry_build_feed_of_csv_bars_declares_them_a_bar_source() -> None:
     ("raw", "path", "reason"),
     [
         pytest.param({"venues": [{"venue": "SIM"}]}, "$.venues[0].kind",
-                     "required field is missing (one of: sim)", id="venue-without-kind"),
+                     "required field is missing (one of: ccxt, ibkr, sim)",
+                     id="venue-without-kind"),
         pytest.param({"feeds": [{}, {"path": "x.csv"}]}, "$.feeds[0].kind",
-                     "required field is missing (one of: replay)", id="feed-without-kind"),
-        pytest.param({"venues": [{"kind": "sim"}, {"kind": "ccxt"}]}, "$.venues[1].kind",
-                     "unknown venue kind 'ccxt' (one of: sim)", id="unknown-venue-kind"),
+                     "required field is missing (one of: ccxt, ibkr, replay)",
+                     id="feed-without-kind"),
+        pytest.param({"venues": [{"kind": "sim"}, {"kind": "fix"}]}, "$.venues[1].kind",
+                     "unknown venue kind 'fix' (one of: ccxt, ibkr, sim)",
+                     id="unknown-venue-kind"),
         pytest.param({"feeds": [{"kind": 3}]}, "$.feeds[0].kind",
-                     "unknown feed kind 3 (one of: replay)", id="kind-not-a-string"),
+                     "unknown feed kind 3 (one of: ccxt, ibkr, replay)", id="kind-not-a-string"),
     ],
 )
 def test_registry_check_kinds_names_the_entry_without_a_registered_kind(
