@@ -12,7 +12,7 @@ applies (ccxt picks it by hostname). `sandbox` switches ccxt to the exchange's t
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -75,6 +75,11 @@ class CcxtVenueEntry(
     forbid_unknown_fields=True,
 ):
     """A `[[venues]] kind = "ccxt"` entry: the adapter's config, tagged."""
+
+    journal_identity_fields: ClassVar[tuple[str, ...]] = ("venue", "exchange_id", "sandbox")
+    """What makes a journal this venue's: the exchange and which of its environments (the
+    account is the credentials'). Timeouts, URLs, backoff and the backstop are an
+    operator's to change between sessions: the journal's inputs do not depend on them."""
 
 
 class CcxtFeedEntry(

@@ -16,7 +16,7 @@ refuses two connections with one client id). Both name their instruments through
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -94,6 +94,11 @@ class IbkrVenueConfig(
 
     `account` empty: the one account managedAccounts names (several: configure one).
     """
+
+    journal_identity_fields: ClassVar[tuple[str, ...]] = (
+        "venue", "connection.account", "contracts")
+    """What makes a journal this venue's: the account and the contracts traded. Host,
+    port, client id, timeouts and backoff are an operator's to change between sessions."""
 
     venue: str = "IBKR"
     connection: IbkrConnectionConfig = IbkrConnectionConfig()

@@ -217,7 +217,8 @@ def journal_identity(
 ) -> JournalIdentity:
     """Whose journal it is: what a replay's history depends on, one readable field each.
 
-    The mode, the account (`[portfolio]`), each venue's config, each instrument's spec
+    The mode, the account (`[portfolio]`), each venue's config (a live venue's identity
+    fields only: `_venue_identity`), each instrument's spec
     and each strategy's class and parameters (as built: defaults included, so writing a
     default out does not count as a change). Not the runtime, risk, feed or API
     settings: an operator may change those between sessions, and the journal's inputs
@@ -226,7 +227,7 @@ def journal_identity(
     fields: dict[str, object] = {"mode": config.mode}
     _flatten(fields, "account", _builtins(config.portfolio))
     for venue in config.venues:
-        _flatten(fields, f"venue {venue.venue}", _builtins(venue))
+        _flatten(fields, f"venue {venue.venue}", _venue_identity(venue))
     for instrument in instruments:
         spec = _builtins(instrument)
         for stamp in ("ts_event", "ts_init"):
@@ -237,6 +238,23 @@ def journal_identity(
         fields[f"strategy {strategy.id} class"] = f"{kind.__module__}:{kind.__qualname__}"
         _flatten(fields, f"strategy {strategy.id} parameter", _builtins(strategy.config))
     return JournalIdentity.of(fields)
+
+
+def _venue_identity(venue: msgspec.Struct) -> dict[str, object]:
+    """A venue's part of the identity: every field (the simulated venue's fill rules make
+    its history), or only the `journal_identity_fields` its entry names (a live venue:
+    its fills are inputs, so only which account it is matters, not how it is reached)."""
+    built = _builtins(venue)
+    names: tuple[str, ...] | None = getattr(type(venue), "journal_identity_fields", None)
+    if names is None:
+        return built
+    kept: dict[str, object] = {"kind": built.get("kind")}
+    for name in names:
+        value: object = built
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        kept[name] = value
+    return kept
 
 
 def _builtins(value: object) -> dict[str, object]:

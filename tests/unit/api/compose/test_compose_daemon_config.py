@@ -17,9 +17,11 @@ from api.compose import (
     load_daemon_config,
     prepare_backtest,
 )
+from api.compose.daemon import journal_identity
 from api.compose.replay import ReplayFeedBinding
 from api.compose.sim import SimVenueBinding, SimVenueEntry
 from engine.errors import ConfigError
+from engine.persistence import JournalIdentity
 
 PAPER_TEXT = DEFAULT_DAEMON_CONFIG.read_text()
 EXAMPLES = Path(__file__).resolve().parents[4] / "docs" / "examples"
@@ -142,3 +144,31 @@ def test_daemon_config_examples_load_and_live_needs_its_credentials(tmp_path: Pa
     assert [(venue.venue, feed.instrument_id) for venue, feed in zip(
         ibkr_node.venues, ibkr_node.feeds, strict=True)] == [("IBKR", "AAPL.IBKR")]
     assert backtest.config == prepare_backtest(DEFAULT_BACKTEST_CONFIG).config
+
+
+EXAMPLES = Path(__file__).resolve().parents[4] / "docs" / "examples"
+
+
+@pytest.mark.parametrize(("example", "operational", "identity"), [
+    ("live.toml", ("\nrequest_timeout_s = 10.0", "\nrequest_timeout_s = 3.0"),
+     ("\nsandbox = true", "\nsandbox = false")),  # the first: the venue's
+    ("live-ibkr.toml", ("\nport = 4002", "\nport = 4001"),
+     ('\naccount = "', '\naccount = "X')),
+])
+def test_a_live_venues_operational_settings_are_not_its_journals_identity(
+    tmp_path: Path, example: str, operational: tuple[str, str], identity: tuple[str, str],
+) -> None:
+    # A live venue's fills are inputs: how it is reached (timeouts, ports) may change
+    # between sessions; which account it is may not.
+    text = (EXAMPLES / example).read_text()
+
+    def identity_of(edited: str) -> JournalIdentity:
+        path = tmp_path / example
+        path.write_text(edited)
+        config, _ = load_daemon_config(path, environ={})
+        return journal_identity(config, [], [])
+
+    base = identity_of(text)
+    assert operational[0] in text and identity[0] in text
+    assert identity_of(text.replace(*operational, 1)) == base
+    assert identity_of(text.replace(*identity, 1)) != base
