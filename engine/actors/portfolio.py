@@ -135,6 +135,26 @@ class FillTotals(msgspec.Struct, frozen=True, kw_only=True):
 _FillKey = tuple[str, OrderSide, LiquiditySide, str]
 
 
+def _add_fill(totals: dict[_FillKey, _RunningTotals], fill: OrderFilled) -> None:
+    key = (fill.instrument_id, fill.side, fill.liquidity_side, fill.commission_currency)
+    running = totals.get(key)
+    if running is None:
+        totals[key] = _RunningTotals(1, fill.last_quantity,
+                                     fill.last_quantity * fill.last_price, fill.commission)
+        return
+    running.fills += 1
+    running.quantity += fill.last_quantity
+    running.notional += fill.last_quantity * fill.last_price
+    running.commission += fill.commission
+
+
+def _totals_list(totals: dict[_FillKey, _RunningTotals]) -> list[FillTotals]:
+    return [FillTotals(instrument_id=key[0], side=key[1], liquidity_side=key[2],
+                       commission_currency=key[3], fills=t.fills, quantity=t.quantity,
+                       notional=t.notional, commission=t.commission)
+            for key, t in sorted(totals.items())]
+
+
 class _RunningTotals:
     """One `FillTotals` as it grows (mutable: added to on every fill)."""
 
@@ -166,8 +186,8 @@ class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     net: dict[str, Decimal]
     venue_free: dict[str, Decimal]
     counters: dict[str, int]
-    fill_totals: list[FillTotals] = []
-    """Empty in a snapshot from before the totals: rebuilt from its fills then."""
+    evicted_fill_totals: list[FillTotals] = []
+    """The fills retention let go, summed (the held ones are in `fills`)."""
 
 
 class Portfolio(Actor):
@@ -191,8 +211,9 @@ class Portfolio(Actor):
         self._equity_points: int | None = None
         self._fills_applied = 0
         self._fills: deque[OrderFilled] = deque()
-        # count, quantity, notional, commission by (instrument, side, liquidity, currency)
-        self._fill_totals: dict[_FillKey, _RunningTotals] = {}
+        # The fills retention let go, summed by (instrument, side, liquidity, currency):
+        # added to only when one goes, so a backtest (which keeps all) never pays for it.
+        self._evicted_totals: dict[_FillKey, _RunningTotals] = {}
         self._net: dict[str, Decimal] = {}  # account net per instrument: risk asks per order
         self._fills_ignored = 0
         self._unattributed_commissions = 0
@@ -236,7 +257,7 @@ class Portfolio(Actor):
             net=dict(self._net),
             venue_free=dict(self._venue_free),
             counters=counters_of(self, _COUNTERS),
-            fill_totals=self.fill_totals(),
+            evicted_fill_totals=_totals_list(self._evicted_totals),
         )
 
     def restore_state(self, state: PortfolioSnapshot) -> None:
@@ -249,16 +270,12 @@ class Portfolio(Actor):
         self._net = dict(state.net)
         self._venue_free = dict(state.venue_free)
         set_counters(self, state.counters, _COUNTERS)
-        self._fill_totals = {}
-        if state.fill_totals:
-            for totals in state.fill_totals:
-                key = (totals.instrument_id, totals.side, totals.liquidity_side,
-                       totals.commission_currency)
-                self._fill_totals[key] = _RunningTotals(
-                    totals.fills, totals.quantity, totals.notional, totals.commission)
-        else:  # a snapshot from before the totals: what its fills say
-            for fill in state.fills:
-                self._add_to_totals(fill)
+        self._evicted_totals = {}
+        for totals in state.evicted_fill_totals:
+            key = (totals.instrument_id, totals.side, totals.liquidity_side,
+                   totals.commission_currency)
+            self._evicted_totals[key] = _RunningTotals(
+                totals.fills, totals.quantity, totals.notional, totals.commission)
         if "_positions_closed" not in state.counters:  # a snapshot from before the counter
             self._positions_closed = len(state.closed_trades)
 
@@ -338,12 +355,13 @@ class Portfolio(Actor):
 
     def fill_totals(self) -> list[FillTotals]:
         """Every fill this session summed by (instrument, side, liquidity, commission
-        currency), in that order: the metrics' fill counters (exact under retention)."""
-        return [FillTotals(instrument_id=key[0], side=key[1], liquidity_side=key[2],
-                           commission_currency=key[3], fills=totals.fills,
-                           quantity=totals.quantity, notional=totals.notional,
-                           commission=totals.commission)
-                for key, totals in sorted(self._fill_totals.items())]
+        currency), in that order: the metrics' fill counters, exact under retention (the
+        fills let go were summed as they went; the held ones are summed now)."""
+        totals = {key: _RunningTotals(t.fills, t.quantity, t.notional, t.commission)
+                  for key, t in self._evicted_totals.items()}
+        for fill in self._fills:
+            _add_fill(totals, fill)
+        return _totals_list(totals)
 
     def fills_from(self, number: int = 0) -> list[tuple[int, OrderFilled]]:
         """The fills held whose number is `number` or more, each with it, in order.
@@ -400,8 +418,10 @@ class Portfolio(Actor):
                          fill.trade_id, fill.instrument_id)
             return
         self._fills_applied += 1
-        self._fills.append(fill)
-        self._add_to_totals(fill)
+        fills = self._fills
+        if len(fills) == fills.maxlen:  # full (retention): the oldest goes, summed
+            _add_fill(self._evicted_totals, fills[0])
+        fills.append(fill)
         self._move_cash(fill, instrument)
         signed = fill.last_quantity if fill.side is _BUY else -fill.last_quantity
         self._net[fill.instrument_id] = self._net.get(fill.instrument_id, ZERO) + signed
@@ -424,18 +444,6 @@ class Portfolio(Actor):
         for step in steps:
             self._publish_step(step, fill, now)
         self._publish_account(fill.ts_event, now)
-
-    def _add_to_totals(self, fill: OrderFilled) -> None:
-        key = (fill.instrument_id, fill.side, fill.liquidity_side, fill.commission_currency)
-        totals = self._fill_totals.get(key)
-        if totals is None:
-            self._fill_totals[key] = _RunningTotals(
-                1, fill.last_quantity, fill.last_quantity * fill.last_price, fill.commission)
-            return
-        totals.fills += 1
-        totals.quantity += fill.last_quantity
-        totals.notional += fill.last_quantity * fill.last_price
-        totals.commission += fill.commission
 
     def _on_account_state(self, message: object) -> None:
         if not isinstance(message, AccountState):
