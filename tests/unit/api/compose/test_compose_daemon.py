@@ -140,7 +140,9 @@ def state_of(daemon: TradingNode) -> dict[str, Any]:
 # -- config ----------------------------------------------------------------------------------
 
 
-def test_daemon_config_live_mode_is_refused_naming_mode(tmp_path: Path) -> None:
+def test_daemon_config_live_mode_without_a_live_venue_is_refused_naming_mode(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "live.toml"
     path.write_text(edit(PAPER_TEXT, 'mode = "paper"', 'mode = "live"'))
     with pytest.raises(ConfigError) as caught:
