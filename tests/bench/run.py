@@ -13,8 +13,9 @@ every 65,536 bars (through `progress=`), as the API's streams would: that is
 `bars_per_second_with_tap`, and its trades must be the same. Then the daemon's
 figures, each script in a child process of its own: journal append throughput
 (journal_bench.py), the latency journaling adds to an order and the tick-to-order
-latency of the live graph (live_latency.py; their docstrings say what exactly is timed),
-printed with their targets. Speed is only measured here, never asserted in tests: the
+latency of the live graph (live_latency.py; their docstrings say what exactly is timed)
+and the restart time from a journal of `--restart-records` records, from a snapshot
+and in full (restart_bench.py), printed with their targets. Speed is only measured here, never asserted in tests: the
 exit status is non-zero only when the engine and the bare loop (or the tapped run)
 disagree.
 """
@@ -43,6 +44,7 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("journal_events_per_second", ">=", 100_000),
     ("order_journal_latency_p99_us", "<", 1_000),
     ("tick_to_order_p99_us", "<", 100),
+    ("restart_seconds", "<", 2),
 )
 DAEMON_SHOWN = (
     "journal_events_per_second",
@@ -55,6 +57,12 @@ DAEMON_SHOWN = (
     "inbox_to_order_p99_us",
     "tick_to_order_no_fill_median_us",
     "tick_to_order_no_fill_p99_us",
+    "restart_seconds",
+    "restart_seconds_full_replay",
+    "restart_seconds_graceful",
+    "restart_verify_seconds",
+    "restart_journal_records",
+    "restart_records_after_snapshot",
 )
 
 
@@ -202,16 +210,18 @@ def bare_loop(opens: list[float], closes: list[float]) -> tuple[int, int, float]
 # -- the daemon's figures, each script in a child process ---------------------------------
 
 
-def child_figures(script: str) -> dict[str, float | int]:
+def child_figures(script: str, *arguments: str) -> dict[str, float | int]:
     """Run a bench script in a child process and return the JSON its last line prints."""
-    child = subprocess.run([sys.executable, str(HERE / script)], check=True,
+    child = subprocess.run([sys.executable, str(HERE / script), *arguments], check=True,
                            capture_output=True, text=True)
     figures: dict[str, float | int] = json.loads(child.stdout.strip().splitlines()[-1])
     return figures
 
 
-def daemon_figures() -> dict[str, float | int]:
-    return {**child_figures("journal_bench.py"), **child_figures("live_latency.py")}
+def daemon_figures(restart_records: int) -> dict[str, float | int]:
+    return {**child_figures("journal_bench.py"), **child_figures("live_latency.py"),
+            **child_figures("restart_bench.py", "--records", str(restart_records),
+                            "--tail", str(max(restart_records // 10, 1)))}
 
 
 def print_daemon_table(figures: dict[str, float | int]) -> None:
@@ -219,7 +229,10 @@ def print_daemon_table(figures: dict[str, float | int]) -> None:
     width = max(len(key) for key in DAEMON_SHOWN)
     print(f"\n{'daemon':<{width}}  {'value':>12}  {'target':>12}")
     for key in DAEMON_SHOWN:
-        value = figures[key]
+        value = figures.get(key)
+        if value is None:  # not measured (restart_verify_seconds without a snapshot)
+            print(f"{key:<{width}}  {'-':>12}")
+            continue
         line = f"{key:<{width}}  {value:>12,}"
         if key in targets:
             comparison, bound = targets[key]
@@ -291,6 +304,8 @@ def main() -> None:
                         help="skip the daemon's figures (journal, order and tick latency)")
     parser.add_argument("--skip-backtest", action="store_true",
                         help="skip the backtest and the bare loop")
+    parser.add_argument("--restart-records", type=int, default=1_000_000,
+                        help="the journal's size for restart_seconds (restart_bench.py)")
     parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--with-tap", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -304,7 +319,7 @@ def main() -> None:
         backtest, same = backtest_figures(arguments.bars)
         figures |= backtest
     if not arguments.skip_live:
-        daemon = daemon_figures()
+        daemon = daemon_figures(arguments.restart_records)
         print_daemon_table(daemon)
         figures |= daemon
     if arguments.json:
