@@ -415,6 +415,8 @@ class TradingNode:
                 await self._shutdown(graph, runner, journal)
                 if sink is not None:
                     await sink.flush()
+                if self.snapshots is not None:
+                    await self.snapshots.wait_verified()
                 group.cancel_scope.cancel()
         self.state = RunnerState.STOPPED
         logger.info("session %d stopped", self.session)

@@ -27,6 +27,7 @@ checksum pass costs ~2.6 us a record, more than the bounded restart allows.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -79,6 +80,8 @@ class SnapshotStatistics(msgspec.Struct, frozen=True, kw_only=True):
     last_seq: int
     """The journal seq of the newest snapshot written (or restored), 0 for none."""
     last_bytes: int
+    last_capture_seconds: float
+    """How long the newest one held the event loop (its state encoded between inputs)."""
     restored_seq: int
     """The seq of the snapshot this start restored, 0 after a full replay."""
 
@@ -118,8 +121,10 @@ class NodeSnapshots:
         self._lock: anyio.Lock | None = None
         self._unsnapshottable: str | None = None
         self._retired = False  # set aside: no start may use this store again, nor this run
+        self._verifying: anyio.Event | None = None  # set once `verify_before` is done
         self._taken = self._unchanged = self._refused = self._failed = 0
         self._last_seq = self._last_bytes = self._restored_seq = 0
+        self._capture_seconds = 0.0
 
     # -- restoring ----------------------------------------------------------------------------
 
@@ -170,6 +175,7 @@ class NodeSnapshots:
                 f"{error}; the snapshots were moved aside to {where}",
                 advice="start again: the journal is then replayed in full") from error
         self._restored_seq = self._last_seq = seq
+        self._verifying = anyio.Event()  # the records before it wait for `verify_before`
         logger.info("recovery: from the snapshot at seq %d of %s; the journal is replayed "
                     "after it", seq, self.store.path)
 
@@ -189,7 +195,27 @@ class NodeSnapshots:
             JournalDamaged: naming the record; the snapshots are set aside first, so the
                 next start replays in full and refuses the journal there, before trading.
         """
-        corruption = await anyio.to_thread.run_sync(self._scan, seq)
+        # A daemon thread, not a worker: a stop must not wait for a scan of the whole
+        # history (it only reads), and a worker thread is joined at exit.
+        outcome: list[JournalCorruption | None | Exception] = []
+
+        def scan() -> None:
+            try:
+                outcome.append(self._scan(seq))
+            except Exception as error:  # JournalDamaged (an unreadable file) and kin
+                outcome.append(error)
+
+        done = self._verifying = self._verifying or anyio.Event()
+        threading.Thread(target=scan, name="journal verify", daemon=True).start()
+        try:
+            while not outcome:  # noqa: ASYNC110 (a thread's result: polled, 10 per second)
+                await anyio.sleep(0.1)
+        finally:
+            done.set()
+        corruption = outcome[0]
+        if isinstance(corruption, Exception):
+            self._set_aside("damaged-journal")
+            raise corruption
         if corruption is None:
             logger.info("journal %s: records up to the snapshot at seq %d verified",
                         self.journal_path, seq)
@@ -200,6 +226,13 @@ class NodeSnapshots:
             f"({corruption.reason}), before the snapshot at seq {seq} this start began "
             f"from: {corruption.skipped} committed records from there on cannot be "
             f"replayed; the snapshots were moved aside to {where}", advice=DAMAGE_ADVICE)
+
+    async def wait_verified(self) -> None:
+        """Return once `verify_before` (if started) is done: a graceful stop waits for it,
+        so a short session still reports a damaged journal (a second signal forces the
+        exit; the scan's thread does not hold the process)."""
+        if self._verifying is not None:
+            await self._verifying.wait()
 
     def _set_aside(self, label: str) -> Path | None:
         self._retired = True
@@ -231,7 +264,10 @@ class NodeSnapshots:
             self._unsnapshottable = reason
             return None
         self._unsnapshottable = None
-        return _Captured(seq=seq, graph=graph.snapshot(), feed_progress=dict(feed_progress))
+        started = anyio.current_time()
+        captured = _Captured(seq=seq, graph=graph.snapshot(), feed_progress=dict(feed_progress))
+        self._capture_seconds = anyio.current_time() - started
+        return captured
 
     async def write(self, captured: _Captured) -> None:
         """Store `captured` (its seq must be committed): in a worker thread, one at a time.
@@ -255,7 +291,8 @@ class NodeSnapshots:
                 return
         self._taken += 1
         self._last_seq, self._last_bytes = captured.seq, size
-        logger.debug("snapshot at seq %d: %d bytes written in %.3f s", captured.seq, size,
+        logger.debug("snapshot at seq %d: %d bytes, %.3f s on the loop, written in %.3f s",
+                     captured.seq, size, self._capture_seconds,
                      anyio.current_time() - started)
 
     def _store(self, captured: _Captured) -> int:
@@ -290,6 +327,7 @@ class NodeSnapshots:
             taken=self._taken, skipped_unchanged=self._unchanged,
             skipped_unsnapshottable=self._refused, failed=self._failed,
             last_seq=self._last_seq, last_bytes=self._last_bytes,
+            last_capture_seconds=round(self._capture_seconds, 6),
             restored_seq=self._restored_seq,
         )
 

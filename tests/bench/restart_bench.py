@@ -5,11 +5,13 @@
 
 Builds the bundled paper config's node (SMA cross on the simulated venue, API off, no
 recording) on a CSV of the bundled sample repeated end to end, and lets it journal: a
-first session with snapshots on runs until the journal holds `records - tail` records
-and stops (its stop snapshot is there), a second with snapshots off journals `tail`
-records more, as a session killed one snapshot interval after its last snapshot leaves
-it. Each restart then runs the node's `run()` until the session is RUNNING (recovery,
-reconciliation, the session marker, the feeds started), timed on the event loop's clock:
+session with snapshots off runs until the journal holds `records - tail` records, a
+start with snapshots on replays it all and stops at once (its stop snapshot is then the
+newest), and a session with snapshots off journals `tail` records more, as a session
+killed one snapshot interval after its last snapshot leaves it. (Snapshots are off
+while the bulk is journaled because their cost grows with the state: see the report in
+docs/daemon.md.) Each restart runs the node's `run()` until the session is RUNNING (recovery,
+reconciliation, the session marker, the feeds started: its log line), then stops it:
 
 - `restart_seconds`: snapshots on: the snapshot, then the `tail` records after it;
 - `restart_seconds_full_replay`: snapshots off: every record replayed;
@@ -17,8 +19,10 @@ reconciliation, the session marker, the feeds started), timed on the event loop'
 
 `restart_verify_seconds` is how long after the start the records the snapshot let
 recovery skip were verified (a checksum pass in a worker thread, while the session
-runs). The journal is built once per size (a minute or two at 1,000,000 records) in a
-temporary directory. Prints one JSON line.
+runs); `restart_feed_resumed_seconds` when the loop next turned after RUNNING (a CSV
+replay feed reads up to where it resumes first, on the loop: the adapter's cost). The
+journal is built in a temporary directory (about two minutes at 1,000,000 records).
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from engine.runtime import RunnerState, TradingNode  # noqa: E402
 SAMPLE = ROOT / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 MINUTE_MS = 60_000
 VERIFIED = "records up to the snapshot at seq"
+RUNNING = "running (paper mode"  # the node's log line as its state becomes RUNNING
 
 
 def write_bars(path: Path, bars: int) -> None:
@@ -102,21 +107,25 @@ def journal_until(config_path: Path, records: int) -> None:
     anyio.run(main, backend="asyncio")
 
 
-class _Verified(logging.Handler):
-    def __init__(self) -> None:
+class _Seen(logging.Handler):
+    """When a log line containing `text` was emitted (the node says what it did)."""
+
+    def __init__(self, text: str) -> None:
         super().__init__()
+        self.text = text
         self.at: float | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if VERIFIED in record.getMessage():
+        if self.at is None and self.text in record.getMessage():
             self.at = time.perf_counter()
 
 
 def restart(config_path: Path, *, wait_verified: bool = False) -> dict[str, Any]:
     """Start a node on the journal, time it to RUNNING, then stop it gracefully."""
     node = make_node(config_path)
-    verified = _Verified()
+    verified, running = _Seen(VERIFIED), _Seen(RUNNING)
     logging.getLogger("engine.runtime.snapshots").addHandler(verified)
+    logging.getLogger("engine.runtime.node").addHandler(running)
     timings: dict[str, Any] = {}
 
     async def main() -> None:
@@ -124,7 +133,7 @@ def restart(config_path: Path, *, wait_verified: bool = False) -> dict[str, Any]
             async def watch() -> None:
                 while node.state is not RunnerState.RUNNING:  # noqa: ASYNC110 (polled: 1 ms)
                     await anyio.sleep(0.001)
-                timings["running"] = time.perf_counter()
+                timings["seen"] = time.perf_counter()
                 deadline = anyio.current_time() + 120
                 while (wait_verified and verified.at is None  # noqa: ASYNC110
                        and anyio.current_time() < deadline):
@@ -140,9 +149,14 @@ def restart(config_path: Path, *, wait_verified: bool = False) -> dict[str, Any]
         anyio.run(main, backend="asyncio")
     finally:
         logging.getLogger("engine.runtime.snapshots").removeHandler(verified)
+        logging.getLogger("engine.runtime.node").removeHandler(running)
     report = node.recovery
     assert report is not None and report.poison is None and not report.stopped_early
-    return {"seconds": timings["running"] - timings["start"],
+    assert running.at is not None
+    return {"seconds": running.at - timings["start"],
+            # The feeds start with the session: a replay feed first skips (reads) the
+            # items the journal holds, on the loop, before the watcher sees RUNNING.
+            "feed_resumed_seconds": timings["seen"] - timings["start"],
             "verify_seconds": None if verified.at is None else verified.at - timings["start"],
             "records_replayed": report.records_read, "snapshot_seq": report.snapshot_seq}
 
@@ -154,7 +168,9 @@ def main() -> None:
                         help="records journaled after the newest snapshot")
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("engine.runtime.snapshots").setLevel(logging.INFO)  # for `_Verified`
+    logging.getLogger().handlers[0].setLevel(logging.ERROR)  # the INFO below is for `_Seen`
+    for name in ("engine.runtime.snapshots", "engine.runtime.node"):  # for `_Seen`
+        logging.getLogger(name).setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="tradebus-restart-") as directory:
         folder = Path(directory)
         bars = folder / "bars.csv"
@@ -162,7 +178,8 @@ def main() -> None:
         snapshots = write_config(folder, bars, snapshots=True)
         full = write_config(folder, bars, snapshots=False)
         started = time.perf_counter()
-        journal_until(snapshots, arguments.records - arguments.tail)
+        journal_until(full, arguments.records - arguments.tail)
+        first_start = restart(snapshots)  # a full replay, then the stop's snapshot
         journal_until(full, arguments.records)
         built = time.perf_counter() - started
         journal = folder / "tradebus-data" / "journal.sqlite"
@@ -179,12 +196,14 @@ def main() -> None:
         "restart_seconds": round(from_snapshot["seconds"], 3),
         "restart_seconds_full_replay": round(full_replay["seconds"], 3),
         "restart_seconds_graceful": round(graceful["seconds"], 3),
+        "restart_feed_resumed_seconds": round(from_snapshot["feed_resumed_seconds"], 3),
         "restart_verify_seconds": (round(from_snapshot["verify_seconds"], 3)
                                    if from_snapshot["verify_seconds"] is not None else None),
         "restart_journal_records": records,
         "restart_records_after_snapshot": from_snapshot["records_replayed"],
         "restart_snapshot_seq": from_snapshot["snapshot_seq"],
         "restart_build_seconds": round(built, 1),
+        "restart_first_start_seconds": round(first_start["seconds"], 3),
     }))
 
 
