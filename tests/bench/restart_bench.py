@@ -158,7 +158,8 @@ def restart(config_path: Path, *, wait_verified: bool = False) -> dict[str, Any]
             # items the journal holds, on the loop, before the watcher sees RUNNING.
             "feed_resumed_seconds": timings["seen"] - timings["start"],
             "verify_seconds": None if verified.at is None else verified.at - timings["start"],
-            "records_replayed": report.records_read, "snapshot_seq": report.snapshot_seq}
+            "records_replayed": report.records_read, "snapshot_seq": report.snapshot_seq,
+            "snapshots": node.snapshots.statistics() if node.snapshots is not None else None}
 
 
 def main() -> None:
@@ -204,6 +205,9 @@ def main() -> None:
         "restart_snapshot_seq": from_snapshot["snapshot_seq"],
         "restart_build_seconds": round(built, 1),
         "restart_first_start_seconds": round(first_start["seconds"], 3),
+        # The stop snapshot the first start took: its size and how long it held the loop.
+        "restart_snapshot_bytes": first_start["snapshots"].last_bytes,
+        "restart_snapshot_capture_seconds": first_start["snapshots"].last_capture_seconds,
     }))
 
 
