@@ -332,6 +332,10 @@ class TradingNode:
                            "again", report.records_read, self.journal_path)
             self.state = RunnerState.STOPPED
             return 0
+        if self.snapshots is not None and report.snapshot_seq:
+            # Every record checked from seq 1 (the skipped ones too): the first bad one is
+            # named as a full replay names it, before the tail read's view of it.
+            await self.snapshots.verify_before(report.snapshot_seq)
         refuse_partial_read(reader)  # a damaged journal waits for the operator
         if report.records_read or report.snapshot_seq:
             after = (f" after the snapshot at seq {report.snapshot_seq}"
@@ -400,8 +404,6 @@ class TradingNode:
                 group.start_soon(self._status_loop)
                 if self.snapshots is not None:
                     group.start_soon(self._snapshot_loop, graph, journal, self.snapshots)
-                    if report.snapshot_seq:
-                        group.start_soon(self.snapshots.verify_before, report.snapshot_seq)
                 async with anyio.create_task_group() as feeds_group:
                     self._start_feeds(feeds_group, clock, progress)
                     if self.poison is None:  # a poison entry may have halted it already
@@ -415,8 +417,6 @@ class TradingNode:
                 await self._shutdown(graph, runner, journal)
                 if sink is not None:
                     await sink.flush()
-                if self.snapshots is not None:
-                    await self.snapshots.wait_verified()
                 group.cancel_scope.cancel()
         self.state = RunnerState.STOPPED
         logger.info("session %d stopped", self.session)
@@ -450,13 +450,10 @@ class TradingNode:
         was for the operator (and the next start reports the same record again).
         """
         self.halt(graph, poison)
-        snapshot_seq = self.recovery.snapshot_seq if self.recovery is not None else 0
         async with anyio.create_task_group() as group:
             for service in self.services:
                 await group.start(service)
             group.start_soon(self._heartbeat_loop)
-            if self.snapshots is not None and snapshot_seq:
-                group.start_soon(self.snapshots.verify_before, snapshot_seq)
             await self._stop.wait()
             group.cancel_scope.cancel()
         self.state = RunnerState.STOPPED

@@ -20,8 +20,9 @@ Starting from one (`NodeSnapshots.latest` then `restore`): the newest row that c
 out (format version, CRC, the graph's fingerprint, the journal record it follows) and
 whose parts decode into this graph's actors' Structs is restored; otherwise the node
 replays in full, saying why in one log line. The journal records a restart skips are
-still checked (`verify_before`): in a worker thread once the session runs, because a
-checksum pass costs ~2.6 us a record, more than the bounded restart allows.
+still checked (`verify_before`): a checksum pass (~2.6 us a record, no decoding) in a
+thread while the loop restores and replays the rest, awaited before the journal is
+opened for writing, so a damaged journal is refused as a full replay refuses it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class SnapshotStatistics(msgspec.Struct, frozen=True, kw_only=True):
     """Interval ends with nothing journaled since the last snapshot."""
     skipped_unsnapshottable: int
     failed: int
-    """Writes that failed (logged; a snapshot is a cache: the session goes on)."""
+    """Captures or writes that failed (logged; a snapshot is a cache: the session goes on)."""
     last_seq: int
     """The journal seq of the newest snapshot written (or restored), 0 for none."""
     last_bytes: int
@@ -121,10 +122,11 @@ class NodeSnapshots:
         self._lock: anyio.Lock | None = None
         self._unsnapshottable: str | None = None
         self._retired = False  # set aside: no start may use this store again, nor this run
-        self._verifying: anyio.Event | None = None  # set once `verify_before` is done
+        self._scan_outcome: list[JournalCorruption | None | Exception] | None = None
         self._taken = self._unchanged = self._refused = self._failed = 0
         self._last_seq = self._last_bytes = self._restored_seq = 0
         self._capture_seconds = 0.0
+        self._capture_error: str | None = None  # the last capture failure, logged once
 
     # -- restoring ----------------------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class NodeSnapshots:
                 f"{error}; the snapshots were moved aside to {where}",
                 advice="start again: the journal is then replayed in full") from error
         self._restored_seq = self._last_seq = seq
-        self._verifying = anyio.Event()  # the records before it wait for `verify_before`
+        self._start_scan()  # the records recovery skips: checked meanwhile, in a thread
         logger.info("recovery: from the snapshot at seq %d of %s; the journal is replayed "
                     "after it", seq, self.store.path)
 
@@ -184,55 +186,51 @@ class NodeSnapshots:
         there (the next one's time is the largest of this and the records after it)."""
         self._base_seq, self._base_ts = last_seq, last_ts
 
-    async def verify_before(self, seq: int) -> None:
-        """Check every journal record up to this session's start (those a snapshot let
-        recovery skip included), in a worker thread; raise on the first bad one.
+    def _start_scan(self) -> None:
+        """Check every journal record's checksum in a thread of its own (no record is
+        decoded), while the loop restores the snapshot and replays the records after it.
 
-        Reads checksums only (no record decodes but the session markers), from seq 1
-        until the first session start after `seq`: this session's own marker.
-
-        Raises:
-            JournalDamaged: naming the record; the snapshots are set aside first, so the
-                next start replays in full and refuses the journal there, before trading.
-        """
-        # A daemon thread, not a worker: a stop must not wait for a scan of the whole
-        # history (it only reads), and a worker thread is joined at exit.
-        outcome: list[JournalCorruption | None | Exception] = []
+        A daemon thread, not a worker: a stop during recovery must not wait for a scan
+        of the whole history (it only reads), and a worker thread is joined at exit."""
+        outcome = self._scan_outcome = []
 
         def scan() -> None:
             try:
-                outcome.append(self._scan(seq))
+                for _ in (reader := JournalReader(self.journal_path, chunk_size=8192)
+                          ).records(kinds=()):
+                    pass  # nothing is yielded: every record is only checked
+                outcome.append(reader.corruption)
             except Exception as error:  # JournalDamaged (an unreadable file) and kin
                 outcome.append(error)
 
-        done = self._verifying = self._verifying or anyio.Event()
         threading.Thread(target=scan, name="journal verify", daemon=True).start()
-        try:
-            while not outcome:  # noqa: ASYNC110 (a thread's result: polled, 10 per second)
-                await anyio.sleep(0.1)
-        finally:
-            done.set()
+
+    async def verify_before(self, seq: int) -> None:
+        """Wait for the checksum pass `restore` started (recovery skipped the records up
+        to `seq`); raise on the first bad record, before the journal is opened for writing.
+
+        Raises:
+            JournalDamaged: naming the record, as a full replay would. Nothing in the data
+                dir is changed (each start checks again); once `tradebus journal repair`
+                cut the journal, snapshots after the cut no longer match it.
+        """
+        outcome = self._scan_outcome
+        if outcome is None:
+            raise RuntimeError("snapshots: no scan was started (`restore` starts it)")
+        while not outcome:  # noqa: ASYNC110 (a thread's result: polled every 5 ms)
+            await anyio.sleep(0.005)
         corruption = outcome[0]
         if isinstance(corruption, Exception):
-            self._set_aside("damaged-journal")
             raise corruption
         if corruption is None:
             logger.info("journal %s: records up to the snapshot at seq %d verified",
                         self.journal_path, seq)
             return
-        where = self._set_aside("damaged-journal")
         raise JournalDamaged(
             f"journal {self.journal_path}: damaged at seq {corruption.seq} "
-            f"({corruption.reason}), before the snapshot at seq {seq} this start began "
-            f"from: {corruption.skipped} committed records from there on cannot be "
-            f"replayed; the snapshots were moved aside to {where}", advice=DAMAGE_ADVICE)
-
-    async def wait_verified(self) -> None:
-        """Return once `verify_before` (if started) is done: a graceful stop waits for it,
-        so a short session still reports a damaged journal (a second signal forces the
-        exit; the scan's thread does not hold the process)."""
-        if self._verifying is not None:
-            await self._verifying.wait()
+            f"({corruption.reason}): {corruption.skipped} committed records from there on "
+            f"cannot be replayed (found checking the records before the snapshot at seq "
+            f"{seq})", advice=DAMAGE_ADVICE)
 
     def _set_aside(self, label: str) -> Path | None:
         self._retired = True
@@ -265,9 +263,20 @@ class NodeSnapshots:
             return None
         self._unsnapshottable = None
         started = anyio.current_time()
-        captured = _Captured(seq=seq, graph=graph.snapshot(), feed_progress=dict(feed_progress))
+        try:
+            state = graph.snapshot()
+        except Exception as error:  # an actor's snapshot_state is broken: a cache, not fatal
+            self._failed += 1
+            message = f"{type(error).__name__}: {error}"
+            if message != self._capture_error:
+                logger.error("snapshot at seq %d: not taken, an actor's state could not be "
+                             "captured (%s); the session goes on, a restart replays more",
+                             seq, message, exc_info=error)
+            self._capture_error = message
+            return None
+        self._capture_error = None
         self._capture_seconds = anyio.current_time() - started
-        return captured
+        return _Captured(seq=seq, graph=state, feed_progress=dict(feed_progress))
 
     async def write(self, captured: _Captured) -> None:
         """Store `captured` (its seq must be committed): in a worker thread, one at a time.

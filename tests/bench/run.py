@@ -15,9 +15,9 @@ figures, each script in a child process of its own: journal append throughput
 (journal_bench.py), the latency journaling adds to an order and the tick-to-order
 latency of the live graph (live_latency.py; their docstrings say what exactly is timed)
 and the restart time from a journal of `--restart-records` records, from a snapshot
-and in full (restart_bench.py), printed with their targets. Speed is only measured here, never asserted in tests: the
-exit status is non-zero only when the engine and the bare loop (or the tapped run)
-disagree.
+and in full (restart_bench.py), printed with their targets. Speed is only measured
+here, never asserted in tests: the exit status is non-zero only when the engine and the
+bare loop (or the tapped run) disagree.
 """
 
 from __future__ import annotations

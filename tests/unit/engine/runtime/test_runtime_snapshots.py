@@ -117,6 +117,21 @@ class Stubborn(Actor):
         super().__init__("stubborn")
 
 
+class Broken(Actor):
+    """An actor whose snapshot_state raises (a bug in its snapshot code)."""
+
+    snapshot_type = Flipper.snapshot_type
+
+    def __init__(self) -> None:
+        super().__init__("broken")
+
+    def snapshot_state(self) -> Any:
+        raise KeyError("an order the books hold but the index does not")
+
+    def restore_state(self, state: Any) -> None:
+        raise AssertionError("never restored: never snapshotted")
+
+
 def make_node(journal: Path, config: NodeConfig, bars: int, *,
               extra: tuple[Actor, ...] = ()) -> tuple[TradingNode, Bars, Flipper]:
     """A paper node: the kernel and the simulated venue on one cache, `Flipper` trading
@@ -260,20 +275,21 @@ async def test_a_snapshot_that_does_not_check_out_falls_back_to_a_full_replay(
 
 
 @pytest.mark.anyio
-async def test_a_journal_damaged_before_the_snapshot_is_refused_and_the_snapshots_set_aside(
+async def test_a_journal_damaged_before_the_snapshot_is_refused_before_anything_is_written(
     tmp_path: Path,
 ) -> None:
     journal = await two_sessions(tmp_path)
     with sqlite3.connect(journal) as connection:  # a record the snapshot lets recovery skip
         connection.execute("UPDATE journal SET payload = payload || x'00' WHERE seq = 5")
+    last_seq = JournalReader(journal).last_seq()
     node, _, _ = make_node(journal, SNAPSHOTS, 40)
 
-    with pytest.raises(BaseExceptionGroup) as raised, anyio.fail_after(30):
-        await node.run()
+    with pytest.raises(JournalDamaged, match="damaged at seq 5"), anyio.fail_after(30):
+        await node.run()  # refused before the journal is opened: nothing written
 
-    assert raised.group_contains(JournalDamaged, match="damaged at seq 5")
-    assert not snapshot_path(journal).exists()
-    assert list(journal.parent.glob("journal.snapshots.sqlite.damaged-journal"))
+    assert node.recovery is not None and node.recovery.snapshot_seq > 5
+    assert JournalReader(journal).last_seq() == last_seq
+    assert snapshot_path(journal).exists()  # left as it was: the next start checks again
     again, _, _ = make_node(journal, SNAPSHOTS, 40)
     with pytest.raises(JournalDamaged, match="damaged at seq 5"):  # at start, before trading
         await again.run()
@@ -340,3 +356,20 @@ def test_the_snapshot_interval_is_checked_and_named_in_the_error() -> None:
 def test_snapshots_are_kept_beside_the_journal() -> None:
     assert snapshot_path(Path("/data/journal.sqlite")) == Path("/data/journal.snapshots.sqlite")
     assert isinstance(NodeSnapshots(SnapshotStore(Path("x")), Path("y")).statistics().taken, int)
+
+
+@pytest.mark.anyio
+async def test_an_actor_whose_snapshot_raises_costs_the_snapshot_not_the_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    node, feed, strategy = make_node(tmp_path / "journal.sqlite", SNAPSHOTS, 10,
+                                     extra=(Broken(),))
+
+    with caplog.at_level(logging.INFO):
+        await run(node)
+
+    assert node.snapshots is not None
+    statistics = node.snapshots.statistics()
+    assert statistics.failed >= 1 and statistics.taken == 0
+    assert caplog.text.count("an actor's state could not be captured") == 1
+    assert strategy.bars == 10 and node.state is RunnerState.STOPPED
