@@ -17,9 +17,8 @@ reconciliation, the session marker, the feeds started: its log line), then stops
 - `restart_seconds_full_replay`: snapshots off: every record replayed;
 - `restart_seconds_graceful`: snapshots on, after a graceful stop (its own snapshot).
 
-`restart_verify_seconds` is how long after the start the records the snapshot let
-recovery skip were verified (a checksum pass in a worker thread, while the session
-runs); `restart_feed_resumed_seconds` when the loop next turned after RUNNING (a CSV
+`restart_verify_seconds` is when the checksum pass over the journal (a thread beside
+the restore and the tail replay, awaited before the session starts) was done; `restart_feed_resumed_seconds` when the loop next turned after RUNNING (a CSV
 replay feed reads up to where it resumes first, on the loop: the adapter's cost). The
 journal is built in a temporary directory (about two minutes at 1,000,000 records).
 Prints one JSON line.
