@@ -454,4 +454,5 @@ class LiveClock:
             heap._by_key[(owner, name)] = timer
             heap._push(timer)
         heap._sequence = sequence
+        self._refresh_deadline()  # the runner compares each input with it: it must be theirs
         self._wake()

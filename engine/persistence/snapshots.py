@@ -9,8 +9,12 @@ actors and configuration: a changed graph cannot reuse it) and the journal's anc
 CRC and time of the record at that seq: a different or truncated journal cannot either).
 
 Anything that does not check out is skipped with its reason; `latest` says why none
-was usable, and the caller replays in full. The store keeps the newest `keep` rows.
-Every method is blocking: the node calls them in a worker thread.
+was usable, and the caller replays in full. The store keeps the newest `keep` rows, and a
+write at seq N drops every row after N: those belong to another history (a journal
+moved aside for a new one, a snapshot that failed its checks), and left in place they
+would crowd out this journal's. `set_aside` renames the file (kept, not deleted) when
+the node must never start from it again. Every method is blocking: the node calls them
+in a worker thread.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from typing import Any, Final
 
 import msgspec
 
-__all__ = ("SNAPSHOT_VERSION", "JournalAnchor", "SnapshotRow", "SnapshotStore", "journal_anchor")
+__all__ = (
+    "SNAPSHOT_VERSION", "JournalAnchor", "SnapshotRow", "SnapshotStore", "journal_anchor",
+    "journal_time",
+)
 
 SNAPSHOT_VERSION: Final = 1
 """The state format's version: bumped whenever an actor's snapshot Struct changes."""
@@ -70,6 +77,16 @@ def journal_anchor(journal_path: Path, seq: int) -> JournalAnchor | None:
     return None if row is None else JournalAnchor(seq=seq, crc=int(row[0]), ts_init=int(row[1]))
 
 
+def journal_time(journal_path: Path, after_seq: int, through_seq: int) -> int | None:
+    """The largest `ts_init` of the journal's records after `after_seq` through
+    `through_seq` (the time a replay holds there), None when it has none in that range."""
+    uri = f"{journal_path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as connection:
+        row = connection.execute("SELECT max(ts_init) FROM journal WHERE seq > ? AND seq <= ?",
+                                 (after_seq, through_seq)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 class SnapshotStore:
     """Write, list and check snapshots in one SQLite file (made on first write)."""
 
@@ -89,9 +106,27 @@ class SnapshotStore:
                 "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (anchor.seq, SNAPSHOT_VERSION, fingerprint, anchor.crc, anchor.ts_init,
                  zlib.crc32(body), body))
+            connection.execute("DELETE FROM snapshots WHERE seq > ?", (anchor.seq,))
             connection.execute(
                 "DELETE FROM snapshots WHERE seq NOT IN "
                 "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)", (self.keep,))
+
+    def set_aside(self, label: str) -> Path | None:
+        """Rename the file (and SQLite's -wal/-shm beside it) to `<name>.<label>`, so no
+        start uses it again; return the new name, None when there was no file."""
+        if not self.path.exists():
+            return None
+        target = self.path.with_name(f"{self.path.name}.{label}")
+        counter = 0
+        while target.exists():
+            counter += 1
+            target = self.path.with_name(f"{self.path.name}.{label}-{counter}")
+        for suffix in ("-wal", "-shm"):
+            companion = self.path.with_name(self.path.name + suffix)
+            if companion.exists():
+                companion.rename(target.with_name(target.name + suffix))
+        self.path.rename(target)
+        return target
 
     def seqs(self) -> list[int]:
         """The journal seqs of the snapshots stored, oldest first."""

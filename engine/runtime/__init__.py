@@ -42,6 +42,7 @@ from engine.runtime.recovery import (
     replay_inputs_async,
 )
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
+from engine.runtime.snapshots import NodeSnapshot, NodeSnapshots, SnapshotStatistics, snapshot_path
 from engine.runtime.statistics import (
     ActorStatistics,
     BusSummary,
@@ -83,6 +84,10 @@ __all__ = (
     "RunnerStatistics",
     "replay_inputs",
     "replay_inputs_async",
+    "NodeSnapshot",
+    "NodeSnapshots",
+    "SnapshotStatistics",
+    "snapshot_path",
     "ActorStatistics",
     "BusSummary",
     "NodeStatistics",

@@ -11,6 +11,10 @@ the journal already holds. A graceful stop reverses it: feeds stop, the runner s
 taking entries, the stop is marked (an input, so a replay repeats it), strategies stop
 (canceling open orders if configured), the core stops, the journal is flushed.
 
+With `snapshot_interval_s` set, recovery begins from the newest snapshot that checks out
+and replays only the journal after it, and the running session snapshots its state on
+that interval and at a graceful stop (`engine.runtime.snapshots`).
+
 `health()` gives the liveness and readiness the API reports: live while the loop turns
 (a heartbeat task), ready once recovery is done and the runner is handling entries.
 
@@ -64,6 +68,7 @@ from engine.persistence import (
     prepare_journal,
     refuse_partial_read,
 )
+from engine.persistence.snapshots import SnapshotStore
 from engine.ports import ExecutionClient, MarketData
 from engine.runtime.bindings import (
     Deliver,
@@ -83,6 +88,7 @@ from engine.runtime.reconciliation import (
 )
 from engine.runtime.recovery import PoisonInput, RecoveryReport, Replay, replay_inputs_async
 from engine.runtime.runner import LiveRunner, RunnerState
+from engine.runtime.snapshots import NodeSnapshots, snapshot_path
 from engine.runtime.statistics import NodeStatistics, SupportsStatistics, node_statistics
 from engine.strategy import Strategy
 from engine.topics import RISK_EXECUTE, system_topic
@@ -118,6 +124,12 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     `data_capacity` and `overflow` bound each feed's inbox lane (market data only:
     order events never drop). `reconcile_lookback_s` is how far before the oldest open
     order (or the journal's end) reconciliation asks a venue for trades.
+
+    `snapshot_interval_s` is in seconds of real time (the event loop's clock, not engine
+    time: a paper session at 100,000x journals as much per real second as one at 1x
+    that is as busy), 0 for no snapshots. A snapshot is taken between two inputs, after
+    the journal's last record is committed, into `<journal stem>.snapshots.sqlite`
+    beside the journal; a restart then replays at most about one interval's records.
     """
 
     journal_synchronous: Literal["normal", "full"] = "normal"
@@ -132,6 +144,7 @@ class NodeConfig(Config, kw_only=True, frozen=True):
     status_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     reconcile_lookback_s: Annotated[float, msgspec.Meta(ge=0)] = 3600.0
     retention: RetentionConfig = RetentionConfig()  # closed history kept in memory
+    snapshot_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
 
 
 class NodeHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -207,6 +220,11 @@ class TradingNode:
         self._last_beat: float | None = None  # the event loop's time of the last heartbeat
         self._open_at_stop = 0
         self.poison: PoisonInput | None = None
+        self.snapshots = (NodeSnapshots(SnapshotStore(snapshot_path(journal_path)),
+                                        journal_path)
+                          if config.snapshot_interval_s > 0 else None)
+        """Takes the snapshots and finds the one a restart begins from (None: they are off)."""
+        self._progress = _FeedProgress()
 
     # -- control and health ----------------------------------------------------------------
 
@@ -280,7 +298,7 @@ class TradingNode:
         prepare_journal(self.journal_path, self.journal_identity, start_new=self.new_journal,
                         now_ns=_real_time_ns())
         reader = JournalReader(self.journal_path)
-        progress = _FeedProgress()
+        progress = self._progress
         records = progress.tally(reader.records())
         first = next(records, None)
         # Held from here on, at the journal's first time (a replay never goes back), or
@@ -293,13 +311,26 @@ class TradingNode:
             # What the replay makes strategies send left in the session replayed (or was
             # lost with the crash, which reconciliation settles): nothing is sent again.
             bridge.replaying = True
+        replay = Replay(graph, clock)
+        inputs: Iterable[JournalRecord] = (
+            itertools.chain([first], records) if first is not None else ())
+        begin = None
+        if self.snapshots is not None:
+            self.snapshots.bind(graph)
+            if first is not None:
+                begin = await self.snapshots.latest(graph)
+        if self.snapshots is not None and begin is not None:
+            seq, snapshot = begin
+            records.close()
+            self.snapshots.restore(graph, clock, seq, snapshot)
+            progress.resume_after.clear()
+            progress.resume_after.update(snapshot.feed_progress)
+            inputs = records = progress.tally(reader.records(from_seq=seq + 1))
+            replay.resume_from(last_seq=seq, last_ts=snapshot.last_ts)
         # In chunks, yielding to the loop between them: the heartbeat keeps turning and a
         # stop requested meanwhile ends the run before anything is written.
         report = self.recovery = await replay_inputs_async(
-            Replay(graph, clock),
-            itertools.chain([first], records) if first is not None else (),
-            stop_requested=self._recovery_beat,
-        )
+            replay, inputs, stop_requested=self._recovery_beat)
         for bridge in bridges:
             bridge.replaying = False
         if report.stopped_early:  # a signal during recovery: end before anything is written
@@ -309,10 +340,18 @@ class TradingNode:
                            "again", report.records_read, self.journal_path)
             self.state = RunnerState.STOPPED
             return 0
+        if self.snapshots is not None and report.snapshot_seq:
+            # Every record checked from seq 1 (the skipped ones too): the first bad one is
+            # named as a full replay names it, before the tail read's view of it.
+            await self.snapshots.verify_before(report.snapshot_seq)
         refuse_partial_read(reader)  # a damaged journal waits for the operator
-        if report.records_read:
-            logger.info("recovered %d inputs (%d records) from %s", report.inputs_replayed,
-                        report.records_read, self.journal_path)
+        if report.records_read or report.snapshot_seq:
+            after = (f" after the snapshot at seq {report.snapshot_seq}"
+                     if report.snapshot_seq else "")
+            logger.info("recovered %d inputs (%d records) from %s%s", report.inputs_replayed,
+                        report.records_read, self.journal_path, after)
+        if self.snapshots is not None:
+            self.snapshots.begin(last_seq=report.last_seq, last_ts=report.last_ts)
         if report.poison is not None:
             return await self._serve_halted(graph, report.poison)
         # What start-up and recovery built lives as long as the node: keep the cyclic
@@ -339,8 +378,7 @@ class TradingNode:
                 await group.start(journal.run)
                 sink = (await self._start_recorder(self._recorder, group, resources)
                         if self._recorder is not None else None)
-                if sink is not None:
-                    runner.on_data = sink.append
+                runner.on_data = self._data_observer(sink)
                 for bridge in bridges:
                     # Commands leave only once journaled, and only through the gate, which
                     # stays closed until reconciliation is done.
@@ -372,6 +410,8 @@ class TradingNode:
                     await group.start(service)
                 group.start_soon(self._heartbeat_loop)
                 group.start_soon(self._status_loop)
+                if self.snapshots is not None:
+                    group.start_soon(self._snapshot_loop, graph, journal, self.snapshots)
                 async with anyio.create_task_group() as feeds_group:
                     self._start_feeds(feeds_group, clock, progress)
                     if self.poison is None:  # a poison entry may have halted it already
@@ -508,6 +548,33 @@ class TradingNode:
                 logger.error("the fatal error could not be journaled: %s", marker_error)
             raise
 
+    def _data_observer(self, sink: RecordingSink | None) -> Callable[[Any], None] | None:
+        """What the runner calls with each market data item the graph handled (and the
+        journal holds as an input): the recording, and, with snapshots, the feeds'
+        progress, which a snapshot carries as the replay of the same records counts it."""
+        record = sink.append if sink is not None else None
+        if self.snapshots is None:
+            return record
+        count = self._progress.count
+
+        def observe(message: Any) -> None:
+            count(message)
+            if record is not None:
+                record(message)
+
+        return observe
+
+    async def _snapshot_loop(
+        self, graph: TradingGraph, journal: JournalWriter, snapshots: NodeSnapshots
+    ) -> None:
+        """Snapshot every `snapshot_interval_s` while the session runs; never after a poison
+        input (a restart must reach that record again and halt on it)."""
+        interval = self.config.snapshot_interval_s
+        while True:
+            await anyio.sleep(interval)
+            if self.state is RunnerState.RUNNING and self.poison is None:
+                await snapshots.take(graph, journal, self._progress.resume_after)
+
     def _venue_event_sink(self, event: Event) -> None:
         """Where venue adapters (and bridges) deliver order events and account states."""
         self.inbox.put_critical_nowait(event, venue_event_endpoint(event))
@@ -519,6 +586,7 @@ class TradingNode:
             raise RuntimeError("node: statistics exist once run() has built the graph")
         return node_statistics(
             graph, inbox=self.inbox, runner=self.runner, journal=self._journal,
+            snapshots=self.snapshots.statistics() if self.snapshots is not None else None,
             venues=[(v.venue, v.actor) for v in self.venues
                     if isinstance(v.actor, SupportsStatistics)],
             feeds=[(f"{index}-{feed.instrument_id}", feed) for index, feed
@@ -567,6 +635,12 @@ class TradingNode:
                 "are canceled (cancel_open_orders_on_stop = true); each strategy is told "
                 "which on the next start" if cancel else "stay working at the venues "
                 "(cancel_open_orders_on_stop = false)")
+        # The stop's snapshot is the state before the stop marker: a restart from it
+        # replays the marker (strategies stop and save) like any other input.
+        snapshots = self.snapshots
+        captured = (snapshots.capture(graph, journal.last_appended_seq,
+                                      self._progress.resume_after)
+                    if snapshots is not None and self.poison is None else None)
         runner.publish_input(system_topic("session"),
                              SessionStopping(session=self.session, cancel_open_orders=cancel,
                                              ts_event=now, ts_init=now))
@@ -574,6 +648,8 @@ class TradingNode:
         graph.stop()
         with anyio.CancelScope(shield=True):
             await journal.flush()
+            if snapshots is not None and captured is not None:
+                await snapshots.write(captured)
 
     def _require_clock(self) -> LiveClock:
         if self.clock is None:
@@ -689,13 +765,18 @@ class _FeedProgress:
         self.resume_after: dict[str, tuple[int, int]] = {}
 
     def tally(self, records: Iterable[JournalRecord]) -> Generator[JournalRecord, None, None]:
-        resume_after = self.resume_after
+        """Count the market data inputs among `records` as they pass through."""
+        count = self.count
         for record in records:
             message = record.message
             if record.is_input and isinstance(message, _MARKET_DATA_TYPES):
-                instrument = instrument_of(message)
-                ts_event = message.ts_event
-                last = resume_after.get(instrument)
-                count = last[1] + 1 if last is not None and last[0] == ts_event else 1
-                resume_after[instrument] = (ts_event, count)
+                count(message)
             yield record
+
+    def count(self, message: MarketData) -> None:
+        """One more journaled market data input (replayed, or handled live)."""
+        instrument = instrument_of(message)
+        ts_event = message.ts_event
+        last = self.resume_after.get(instrument)
+        same = last[1] + 1 if last is not None and last[0] == ts_event else 1
+        self.resume_after[instrument] = (ts_event, same)

@@ -3,9 +3,11 @@
 The graph is deterministic, so the inputs a session handled (market data, venue events,
 operator commands, timer firings, session markers), replayed in journal order through a
 fresh graph with the clock held at each input's time, rebuild every order, position,
-balance, risk counter, simulated-venue order and strategy state exactly as they were:
-nothing needs a snapshot format of its own. Derived records are not replayed (they are
-made again); only their count is reported.
+balance, risk counter, simulated-venue order and strategy state exactly as they were.
+Derived records are not replayed (they are made again); only their count is reported.
+A restart may begin from a snapshot instead (`engine.runtime.snapshots`) and replay only
+the records after it (`Replay.resume_from`): the same state, in a time bounded by the
+snapshot interval.
 
 While replaying, the live clock is held: time is each input's `ts_init`, and journaled
 timer firings are applied in place instead of timers firing by themselves. Strategies
@@ -76,6 +78,9 @@ class RecoveryReport(msgspec.Struct, frozen=True, kw_only=True):
     """The input the replay stopped at because the graph raised on it, if any."""
     stopped_early: bool = False
     """A stop was requested before the replay was done: the graph is part-built."""
+    snapshot_seq: int = 0
+    """The journal seq of the snapshot the replay started after (0: from the first
+    record); the counts above are then those of the records after it."""
 
 
 REPLAY_CHUNK = 2_000
@@ -100,10 +105,13 @@ class Replay:
         self.last_ts: int | None = None
         self.last_seq = 0
         self.poison: PoisonInput | None = None
+        self.snapshot_seq = 0
 
     def resume_from(self, *, last_seq: int, last_ts: int) -> None:
-        """Continue after a restored snapshot: the graph already runs, time is `last_ts`."""
+        """Continue after a restored snapshot: the graph already runs, time is `last_ts`
+        (the largest `ts_init` of the records up to `last_seq`, as a full replay has it)."""
         self.start = False
+        self.snapshot_seq = last_seq
         self.first_ts = last_ts
         self.last_ts = last_ts
         self.last_seq = last_seq
@@ -171,6 +179,7 @@ class Replay:
             timers_missing=self.missing,
             stopped_early=stopped_early,
             poison=self.poison,
+            snapshot_seq=self.snapshot_seq,
         )
 
 

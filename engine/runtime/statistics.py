@@ -24,6 +24,7 @@ from engine.persistence.journal_schema import JournalStatistics
 from engine.runtime.inbox import Inbox, InboxStatistics
 from engine.runtime.outbound import DurableOutbox, OutboxStatistics
 from engine.runtime.runner import LiveRunner, RunnerStatistics
+from engine.runtime.snapshots import SnapshotStatistics
 from engine.taps import TapStatistics
 
 __all__ = (
@@ -86,6 +87,8 @@ class NodeStatistics(msgspec.Struct, frozen=True, kw_only=True):
     outbox: OutboxStatistics | None = None
     venues: dict[str, Builtins] = {}
     feeds: dict[str, Builtins] = {}
+    snapshots: SnapshotStatistics | None = None
+    """The node's snapshots (None when they are off)."""
 
 
 def topic_family(topic: str) -> str:
@@ -102,12 +105,14 @@ def node_statistics(
     outbox: DurableOutbox | None = None,
     venues: Named = (),
     feeds: Named = (),
+    snapshots: SnapshotStatistics | None = None,
 ) -> NodeStatistics:
     """Read every part's counters now. Never blocks; call it on the graph's event loop.
 
     Args:
         graph: the node's graph (its bus, actors and taps).
         inbox, runner, journal, outbox: the live runtime's parts, where there are some.
+        snapshots: the node's snapshot counters, when it takes snapshots.
         venues, feeds: adapters outside the graph's actors (venue clients, feeds),
             as a dict or (name, part) pairs; any object with `statistics()` will do.
 
@@ -139,6 +144,7 @@ def node_statistics(
         outbox=outbox.statistics() if outbox is not None else None,
         venues=_named_statistics("venue", venues),
         feeds=_named_statistics("feed", feeds),
+        snapshots=snapshots,
     )
 
 

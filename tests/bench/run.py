@@ -13,13 +13,14 @@ every 65,536 bars (through `progress=`), as the API's streams would: that is
 `bars_per_second_with_tap`, and its trades must be the same. Then the daemon's
 figures, each script in a child process of its own: journal append throughput
 (journal_bench.py), the latency journaling adds to an order and the tick-to-order
-latency of the live graph (live_latency.py), and what observers cost: the backtest with
+latency of the live graph (live_latency.py), what observers cost: the backtest with
 the metrics collector and a tap, tick to order with two WebSocket clients
-(observer_bench.py; their docstrings say what exactly is timed), printed with their
-targets. Then L2 order book deltas applied per second beside a bare dict loop
-(book_bench.py, in a child of its own). Speed is only measured here, never asserted in
-tests: the exit status is non-zero only when the engine and the bare loop (or the tapped
-run, or the book and its bare loop) disagree.
+(observer_bench.py), and the restart time from a journal of `--restart-records` records,
+from a snapshot and in full (restart_bench.py; their docstrings say what exactly is
+timed), printed with their targets. Then L2 order book deltas applied per second beside
+a bare dict loop (book_bench.py, in a child of its own). Speed is only measured here,
+never asserted in tests: the exit status is non-zero only when the engine and the bare
+loop (or the tapped run, or the book and its bare loop) disagree.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("backtest_metrics_overhead_percent", "<", 10),
     ("tick_to_order_ws2_median_overhead_percent", "<", 10),
     ("tick_to_order_ws2_p99_overhead_percent", "<", 10),
+    ("restart_seconds", "<", 2),
 )
 DAEMON_SHOWN = (
     "journal_events_per_second",
@@ -74,6 +76,12 @@ DAEMON_SHOWN = (
     "tick_to_order_plain_p99_us",
     "tick_to_order_ws2_p99_us",
     "tick_to_order_ws2_p99_overhead_percent",
+    "restart_seconds",
+    "restart_seconds_full_replay",
+    "restart_seconds_graceful",
+    "restart_verify_seconds",
+    "restart_journal_records",
+    "restart_records_after_snapshot",
 )
 
 
@@ -234,17 +242,19 @@ def bare_loop(opens: list[float], closes: list[float]) -> tuple[int, int, float]
 # -- the daemon's figures, each script in a child process ---------------------------------
 
 
-def child_figures(script: str) -> dict[str, float | int]:
+def child_figures(script: str, *arguments: str) -> dict[str, float | int]:
     """Run a bench script in a child process and return the JSON its last line prints."""
-    child = subprocess.run([sys.executable, str(HERE / script)], check=True,
+    child = subprocess.run([sys.executable, str(HERE / script), *arguments], check=True,
                            capture_output=True, text=True)
     figures: dict[str, float | int] = json.loads(child.stdout.strip().splitlines()[-1])
     return figures
 
 
-def daemon_figures() -> dict[str, float | int]:
+def daemon_figures(restart_records: int) -> dict[str, float | int]:
     return {**child_figures("journal_bench.py"), **child_figures("live_latency.py"),
-            **child_figures("observer_bench.py")}
+            **child_figures("observer_bench.py"),
+            **child_figures("restart_bench.py", "--records", str(restart_records),
+                            "--tail", str(max(restart_records // 10, 1)))}
 
 
 def print_daemon_table(figures: dict[str, float | int], shown: tuple[str, ...] = DAEMON_SHOWN,
@@ -253,7 +263,10 @@ def print_daemon_table(figures: dict[str, float | int], shown: tuple[str, ...] =
     width = max(len(key) for key in shown)
     print(f"\n{title:<{width}}  {'value':>12}  {'target':>12}")
     for key in shown:
-        value = figures[key]
+        value = figures.get(key)
+        if value is None:  # not measured (restart_verify_seconds without a snapshot)
+            print(f"{key:<{width}}  {'-':>12}")
+            continue
         line = f"{key:<{width}}  {value:>12,}"
         if key in targets:
             comparison, bound = targets[key]
@@ -327,6 +340,8 @@ def main() -> None:
                         help="skip the backtest and the bare loop")
     parser.add_argument("--skip-book", action="store_true",
                         help="skip the order book figures (book_bench.py)")
+    parser.add_argument("--restart-records", type=int, default=1_000_000,
+                        help="the journal's size for restart_seconds (restart_bench.py)")
     parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--with-tap", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -340,7 +355,7 @@ def main() -> None:
         backtest, same = backtest_figures(arguments.bars)
         figures |= backtest
     if not arguments.skip_live:
-        daemon = daemon_figures()
+        daemon = daemon_figures(arguments.restart_records)
         print_daemon_table(daemon)
         figures |= daemon
     if not arguments.skip_book:

@@ -10,7 +10,7 @@ import pytest
 
 from engine.events.system import SessionStarted
 from engine.persistence import JournalWriter
-from engine.persistence.snapshots import SnapshotStore, journal_anchor
+from engine.persistence.snapshots import SnapshotStore, journal_anchor, journal_time
 
 
 async def make_journal(path: Path, records: int) -> None:
@@ -49,3 +49,42 @@ async def test_the_newest_valid_snapshot_is_found_and_bad_ones_are_skipped_with_
     assert store.latest(journal, "fp")[0] is not None
     assert SnapshotStore(tmp_path / "none.sqlite").latest(journal, "fp") == (
         None, f"no snapshot in {tmp_path / 'none.sqlite'}")
+
+
+@pytest.mark.anyio
+async def test_a_write_drops_the_rows_after_its_seq_of_another_history(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    await make_journal(journal, 5)
+    store = SnapshotStore(tmp_path / "snapshots.sqlite", keep=3)
+    for seq in (4, 5):  # an older journal's, moved aside for a new one
+        store.write(journal_anchor(journal, seq) or pytest.fail(), "fp", b"old")
+
+    store.write(journal_anchor(journal, 2) or pytest.fail(), "fp", b"new")
+
+    assert store.seqs() == [2]
+
+
+@pytest.mark.anyio
+async def test_set_aside_renames_the_file_so_no_start_finds_it(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    await make_journal(journal, 2)
+    store = SnapshotStore(tmp_path / "snapshots.sqlite")
+    store.write(journal_anchor(journal, 2) or pytest.fail(), "fp", b"state")
+
+    moved = store.set_aside("rejected")
+    again = SnapshotStore(tmp_path / "snapshots.sqlite")
+    again.write(journal_anchor(journal, 1) or pytest.fail(), "fp", b"state")
+
+    assert moved == tmp_path / "snapshots.sqlite.rejected" and moved.exists()
+    assert again.set_aside("rejected") == tmp_path / "snapshots.sqlite.rejected-1"
+    assert SnapshotStore(tmp_path / "snapshots.sqlite").latest(journal, "fp")[0] is None
+    assert SnapshotStore(tmp_path / "none.sqlite").set_aside("rejected") is None
+
+
+@pytest.mark.anyio
+async def test_journal_time_is_the_largest_ts_init_in_the_range(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite"
+    await make_journal(journal, 5)  # ts_init 0..4 at seq 1..5
+
+    assert journal_time(journal, 1, 3) == 2
+    assert journal_time(journal, 5, 9) is None

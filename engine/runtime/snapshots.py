@@ -1,0 +1,355 @@
+"""Node snapshots: taken on an interval while a session runs, and where a restart begins.
+
+A snapshot is the graph's state after journal seq N (`TradingGraph.snapshot`) plus what
+the node itself derives from records 1..N when it replays them: the replay's time
+there (the largest `ts_init` of those records, which `Replay` holds the clock at) and
+where each feed resumes (`feed_progress`). Restoring it and replaying records N+1..
+gives the state, clock and feed positions a full replay gives, so a restart replays
+at most what one interval journaled, however long the history.
+
+Taking one (`NodeSnapshots.take`): on the event loop, between two inputs (any task
+switch is one: handlers are synchronous and the bus drains before they return), the
+actors' states are encoded at the journal's last appended seq N (`capture`: a msgpack
+encode per actor); once N is committed, a worker thread adds the time and the journal
+anchor and writes the row (`engine.persistence.snapshots.SnapshotStore`), so the graph
+never waits on the disk. Nothing is taken when nothing was journaled since the last
+snapshot, nor while the graph cannot be snapshotted (a live execution bridge, a
+strategy without `on_save`/`on_load`, a stopped strategy): counted, logged once.
+
+Starting from one (`NodeSnapshots.latest` then `restore`): the newest row that checks
+out (format version, CRC, the graph's fingerprint, the journal record it follows) and
+whose parts decode into this graph's actors' Structs is restored; otherwise the node
+replays in full, saying why in one log line. The journal records a restart skips are
+still checked (`verify_before`): a checksum pass (~2.6 us a record, no decoding) in a
+thread while the loop restores and replays the rest, awaited before the journal is
+opened for writing, so a damaged journal is refused as a full replay refuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+import anyio
+import anyio.to_thread
+import msgspec
+
+from engine.clock import LiveClock
+from engine.errors import FatalError, JournalDamaged
+from engine.events.codec import TAGS
+from engine.events.system import SessionStarted
+from engine.graph import GraphSnapshot, TradingGraph
+from engine.persistence import JournalCorruption, JournalReader
+from engine.persistence.journal_reader import DAMAGE_ADVICE
+from engine.persistence.snapshots import SnapshotStore, journal_anchor, journal_time
+from engine.snapshot import Snapshotting
+
+__all__ = ("NodeSnapshot", "NodeSnapshots", "SnapshotStatistics", "snapshot_path")
+
+logger = logging.getLogger(__name__)
+
+FeedProgress = dict[str, tuple[int, int]]
+"""Per instrument: (ts_event of its last journaled item, how many share that ts_event)."""
+
+_SESSION_STARTED: Final = TAGS[SessionStarted]
+
+
+def snapshot_path(journal_path: Path) -> Path:
+    """Where a journal's snapshots are kept: `<stem>.snapshots<suffix>` beside it."""
+    return journal_path.with_name(f"{journal_path.stem}.snapshots{journal_path.suffix}")
+
+
+class NodeSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored snapshot's body: the graph's state after a journal seq, and the node's."""
+
+    graph: GraphSnapshot
+    last_ts: int
+    """The largest `ts_init` of the journal's records up to the seq (a replay's time there)."""
+    feed_progress: FeedProgress
+
+
+class SnapshotStatistics(msgspec.Struct, frozen=True, kw_only=True):
+    taken: int
+    skipped_unchanged: int
+    """Interval ends with nothing journaled since the last snapshot."""
+    skipped_unsnapshottable: int
+    failed: int
+    """Captures or writes that failed (logged; a snapshot is a cache: the session goes on)."""
+    last_seq: int
+    """The journal seq of the newest snapshot written (or restored), 0 for none."""
+    last_bytes: int
+    last_capture_seconds: float
+    """How long the newest one held the event loop (its state encoded between inputs)."""
+    restored_seq: int
+    """The seq of the snapshot this start restored, 0 after a full replay."""
+
+
+class _CommittedJournal(Protocol):
+    """What taking a snapshot needs of the journal writer."""
+
+    @property
+    def last_appended_seq(self) -> int: ...
+
+    async def wait_committed(self, seq: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Captured:
+    """A snapshot encoded on the loop, waiting for its seq to be committed."""
+
+    seq: int
+    graph: GraphSnapshot
+    feed_progress: FeedProgress
+
+
+class NodeSnapshots:
+    """Take a node's snapshots and find the one a restart begins from.
+
+    Args:
+        store: where they are kept.
+        journal_path: the journal they follow (read for anchors and times).
+    """
+
+    def __init__(self, store: SnapshotStore, journal_path: Path) -> None:
+        self.store = store
+        self.journal_path = journal_path
+        self._fingerprint: str | None = None
+        self._base_seq = 0  # the latest seq whose replay time is known ...
+        self._base_ts: int | None = None  # ... and that time
+        self._lock: anyio.Lock | None = None
+        self._unsnapshottable: str | None = None
+        self._retired = False  # set aside: no start may use this store again, nor this run
+        self._scan_outcome: list[JournalCorruption | None | Exception] | None = None
+        self._taken = self._unchanged = self._refused = self._failed = 0
+        self._last_seq = self._last_bytes = self._restored_seq = 0
+        self._capture_seconds = 0.0
+        self._capture_error: str | None = None  # the last capture failure, logged once
+
+    # -- restoring ----------------------------------------------------------------------------
+
+    def bind(self, graph: TradingGraph) -> str:
+        """Take snapshots of `graph` (built): its fingerprint goes with each one."""
+        fingerprint = self._fingerprint = graph.fingerprint()
+        return fingerprint
+
+    async def latest(self, graph: TradingGraph) -> tuple[int, NodeSnapshot] | None:
+        """The newest snapshot `graph` (built, not started) can be restored from, with its
+        seq; None after one log line saying why the journal is replayed in full."""
+        fingerprint = self.bind(graph)
+        row, why = await anyio.to_thread.run_sync(self.store.latest, self.journal_path,
+                                                  fingerprint)
+        if row is None:
+            level = logging.INFO if why.startswith("no snapshot") else logging.WARNING
+            logger.log(level, "recovery: no usable snapshot (%s); the whole journal is "
+                       "replayed", why)
+            return None
+        seq = row.anchor.seq
+        try:
+            snapshot = msgspec.msgpack.decode(row.body, type=NodeSnapshot)
+            _check_parts(graph, snapshot.graph)
+        except (msgspec.DecodeError, ValueError) as error:
+            logger.warning("recovery: the snapshot at seq %d does not fit this graph (%s); "
+                           "the whole journal is replayed", seq, error)
+            return None
+        if why:
+            logger.warning("recovery: newer snapshots skipped: %s", why)
+        return seq, snapshot
+
+    def restore(self, graph: TradingGraph, clock: LiveClock, seq: int,
+                snapshot: NodeSnapshot) -> None:
+        """Start `graph` from `snapshot`, the clock held at the replay's time there.
+
+        Raises:
+            FatalError: the graph refused it once started (its wiring differs): the
+                strategies have run `on_start`, so no full replay can follow on them.
+                The file is set aside first: the next start replays in full.
+        """
+        clock.hold(snapshot.last_ts)
+        try:
+            graph.restore(snapshot.graph)
+        except ValueError as error:
+            where = self._set_aside("rejected")
+            raise FatalError(
+                f"snapshot at seq {seq} does not fit the graph it was restored into: "
+                f"{error}; the snapshots were moved aside to {where}",
+                advice="start again: the journal is then replayed in full") from error
+        self._restored_seq = self._last_seq = seq
+        self._start_scan()  # the records recovery skips: checked meanwhile, in a thread
+        logger.info("recovery: from the snapshot at seq %d of %s; the journal is replayed "
+                    "after it", seq, self.store.path)
+
+    def begin(self, *, last_seq: int, last_ts: int | None) -> None:
+        """Recovery ended at `last_seq`, its clock at `last_ts`: snapshots follow on from
+        there (the next one's time is the largest of this and the records after it)."""
+        self._base_seq, self._base_ts = last_seq, last_ts
+
+    def _start_scan(self) -> None:
+        """Check every journal record's checksum in a thread of its own (no record is
+        decoded), while the loop restores the snapshot and replays the records after it.
+
+        A daemon thread, not a worker: a stop during recovery must not wait for a scan
+        of the whole history (it only reads), and a worker thread is joined at exit."""
+        outcome = self._scan_outcome = []
+
+        def scan() -> None:
+            try:
+                for _ in (reader := JournalReader(self.journal_path, chunk_size=8192)
+                          ).records(kinds=()):
+                    pass  # nothing is yielded: every record is only checked
+                outcome.append(reader.corruption)
+            except Exception as error:  # JournalDamaged (an unreadable file) and kin
+                outcome.append(error)
+
+        threading.Thread(target=scan, name="journal verify", daemon=True).start()
+
+    async def verify_before(self, seq: int) -> None:
+        """Wait for the checksum pass `restore` started (recovery skipped the records up
+        to `seq`); raise on the first bad record, before the journal is opened for writing.
+
+        Raises:
+            JournalDamaged: naming the record, as a full replay would. Nothing in the data
+                dir is changed (each start checks again); once `tradebus journal repair`
+                cut the journal, snapshots after the cut no longer match it.
+        """
+        outcome = self._scan_outcome
+        if outcome is None:
+            raise RuntimeError("snapshots: no scan was started (`restore` starts it)")
+        while not outcome:  # noqa: ASYNC110 (a thread's result: polled every 5 ms)
+            await anyio.sleep(0.005)
+        corruption = outcome[0]
+        if isinstance(corruption, Exception):
+            raise corruption
+        if corruption is None:
+            logger.info("journal %s: records up to the snapshot at seq %d verified",
+                        self.journal_path, seq)
+            return
+        raise JournalDamaged(
+            f"journal {self.journal_path}: damaged at seq {corruption.seq} "
+            f"({corruption.reason}): {corruption.skipped} committed records from there on "
+            f"cannot be replayed (found checking the records before the snapshot at seq "
+            f"{seq})", advice=DAMAGE_ADVICE)
+
+    def _set_aside(self, label: str) -> Path | None:
+        self._retired = True
+        return self.store.set_aside(label)
+
+    def _scan(self, seq: int) -> JournalCorruption | None:
+        reader = JournalReader(self.journal_path, chunk_size=8192)
+        for record in reader.records(kinds=(_SESSION_STARTED,)):
+            if record.seq > seq:
+                return None  # this session's start: the rest is what it journals
+        return reader.corruption
+
+    # -- taking --------------------------------------------------------------------------------
+
+    def capture(self, graph: TradingGraph, seq: int,
+                feed_progress: FeedProgress) -> _Captured | None:
+        """Encode the graph's state after journal seq `seq` (the last appended), on the
+        loop between two inputs; None when there is nothing new or it cannot be taken."""
+        if self._retired:
+            return None
+        if seq <= self._last_seq:
+            self._unchanged += 1
+            return None
+        reason = graph.unsnapshottable()
+        if reason is not None:
+            self._refused += 1
+            if reason != self._unsnapshottable:
+                logger.info("snapshots: none is taken while %s", reason)
+            self._unsnapshottable = reason
+            return None
+        self._unsnapshottable = None
+        started = anyio.current_time()
+        try:
+            state = graph.snapshot()
+        except Exception as error:  # an actor's snapshot_state is broken: a cache, not fatal
+            self._failed += 1
+            message = f"{type(error).__name__}: {error}"
+            if message != self._capture_error:
+                logger.error("snapshot at seq %d: not taken, an actor's state could not be "
+                             "captured (%s); the session goes on, a restart replays more",
+                             seq, message, exc_info=error)
+            self._capture_error = message
+            return None
+        self._capture_error = None
+        self._capture_seconds = anyio.current_time() - started
+        return _Captured(seq=seq, graph=state, feed_progress=dict(feed_progress))
+
+    async def write(self, captured: _Captured) -> None:
+        """Store `captured` (its seq must be committed): in a worker thread, one at a time.
+        A failure is logged and counted, never raised: a snapshot is only a cache."""
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            if self._retired:
+                return
+            started = anyio.current_time()
+            try:
+                size = await anyio.to_thread.run_sync(self._store, captured)
+            except (OSError, ValueError, msgspec.EncodeError) as error:
+                self._failed += 1
+                logger.warning("snapshot at seq %d: not written: %s", captured.seq, error)
+                return
+            except Exception as error:  # sqlite3.Error and kin: still only a cache
+                self._failed += 1
+                logger.warning("snapshot at seq %d: not written: %s: %s", captured.seq,
+                               type(error).__name__, error)
+                return
+        self._taken += 1
+        self._last_seq, self._last_bytes = captured.seq, size
+        logger.debug("snapshot at seq %d: %d bytes, %.3f s on the loop, written in %.3f s",
+                     captured.seq, size, self._capture_seconds,
+                     anyio.current_time() - started)
+
+    def _store(self, captured: _Captured) -> int:
+        seq = captured.seq
+        anchor = journal_anchor(self.journal_path, seq)
+        if anchor is None:
+            raise ValueError(f"the journal holds no record at seq {seq}")
+        newest = journal_time(self.journal_path, self._base_seq, seq)
+        times = [t for t in (self._base_ts, newest) if t is not None]
+        if not times:
+            raise ValueError(f"no journal time up to seq {seq}")
+        last_ts = max(times)
+        body = msgspec.msgpack.encode(NodeSnapshot(
+            graph=captured.graph, last_ts=last_ts, feed_progress=captured.feed_progress))
+        fingerprint = self._fingerprint
+        if fingerprint is None:
+            raise ValueError("no fingerprint: `bind` was not called")
+        self.store.write(anchor, fingerprint, body)
+        self._base_seq, self._base_ts = seq, last_ts
+        return len(body)
+
+    async def take(self, graph: TradingGraph, journal: _CommittedJournal,
+                   feed_progress: FeedProgress) -> None:
+        """Capture now (on the loop), then write once the seq is committed."""
+        captured = self.capture(graph, journal.last_appended_seq, feed_progress)
+        if captured is not None:
+            await journal.wait_committed(captured.seq)
+            await self.write(captured)
+
+    def statistics(self) -> SnapshotStatistics:
+        return SnapshotStatistics(
+            taken=self._taken, skipped_unchanged=self._unchanged,
+            skipped_unsnapshottable=self._refused, failed=self._failed,
+            last_seq=self._last_seq, last_bytes=self._last_bytes,
+            last_capture_seconds=round(self._capture_seconds, 6),
+            restored_seq=self._restored_seq,
+        )
+
+
+def _check_parts(graph: TradingGraph, snapshot: GraphSnapshot) -> None:
+    """Refuse, before the graph starts, a snapshot whose parts do not decode into this
+    graph's actors' Structs (what `TradingGraph.restore` can only find once started)."""
+    actors = {actor.id: actor for actor in graph.actors()}
+    if sorted(actors) != sorted(snapshot.actors):
+        raise ValueError(f"snapshot of actors {sorted(snapshot.actors)}, the graph has "
+                         f"{sorted(actors)}")
+    for actor_id, encoded in snapshot.actors.items():
+        actor = actors[actor_id]
+        if not isinstance(actor, Snapshotting):
+            raise ValueError(f"actor {actor_id}: has no restore_state")
+        msgspec.msgpack.decode(encoded, type=actor.snapshot_type)
