@@ -327,8 +327,10 @@ class SimVenue(Actor):
             order_ids=order_ids,
             working=working,
             closed=closed,
-            books={instrument: [ids_of[id(order)] for order in book]
-                   for instrument, book in self._books.items()},
+            # A book may still hold orders closed since its last item (it is settled
+            # lazily, on the next item, which skips them): only the working ones count.
+            books={instrument: ids for instrument, book in self._books.items()
+                   if (ids := [ids_of[id(order)] for order in book if order.working])},
             fill_events=list(self._fill_events),
             own_cache=(dict(self._cache.last)
                        if self.process_market_data == self._track_and_match else None),

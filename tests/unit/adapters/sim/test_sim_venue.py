@@ -625,3 +625,24 @@ def test_a_retaining_venue_restored_from_its_snapshot_evicts_alike() -> None:
             harness.bar(minute, 100, 101, 99, 100)
 
     assert restored.venue.snapshot_state() == live.venue.snapshot_state()
+
+
+def test_a_snapshot_right_after_a_cancel_holds_only_the_working_orders() -> None:
+    # The book lets a canceled order go on its next item; a snapshot in between (the
+    # daemon takes one at any input boundary) must not trip over it.
+    live = Harness()
+    live.submit(client_order_id="O-1", order_type=OrderType.LIMIT, price=D("95.00"))
+    live.submit(client_order_id="O-2", order_type=OrderType.LIMIT, price=D("96.00"))
+    live.cancel("O-1")
+    live.take()
+
+    state = live.venue.snapshot_state()
+    restored = Harness()
+    restored.venue.restore_state(state)
+    restored.clock.advance_to(live.clock.timestamp_ns())
+    for harness in (live, restored):
+        harness.bar(1, 100.0, 110.0, 90.0, 105.0)
+
+    assert state.books == {make_instrument().instrument_id: ["O-2"]}
+    assert kinds(restored.take()) == kinds(live.take()) == [OrderFilled]
+    assert restored.venue.snapshot_state() == live.venue.snapshot_state()
