@@ -35,7 +35,7 @@ pytestmark = pytest.mark.e2e
 BARS = 3_000
 SPEED = 50_000.0  # a one-minute bar every 1.2 ms: 3,000 bars in under 4 s
 SNAPSHOTS_ON = (
-    ("status_interval_s = 10.0", "status_interval_s = 10.0\nsnapshot_interval_s = 0.2"),
+    ("snapshot_interval_s = 60.0", "snapshot_interval_s = 0.2"),
 )
 
 
