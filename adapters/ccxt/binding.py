@@ -14,20 +14,18 @@ built, never to read a config.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from adapters.ccxt.config import CcxtConfig
 from adapters.ccxt.exchange import credentials, make_exchange
 from adapters.ccxt.execution import CcxtExecutionClient
-from engine.actor import Actor
-from engine.events.base import Event
 from engine.ports import OpenOrdersView
-from engine.runtime import AdapterTask, ExecutionBridge
+from engine.runtime import BridgedVenueBinding, ExecutionBridge
 
 __all__ = ("CcxtVenueBinding",)
 
 
-class CcxtVenueBinding:
+class CcxtVenueBinding(BridgedVenueBinding):
     """One `kind = "ccxt"` venue for the node (module docstring).
 
     Args:
@@ -39,6 +37,8 @@ class CcxtVenueBinding:
     Raises:
         ConfigError: a credential variable is not set (named `env.<variable>`).
     """
+
+    _client: CcxtExecutionClient
 
     def __init__(self, config: CcxtConfig, *, orders: OpenOrdersView,
                  environ: Mapping[str, str] | None = None) -> None:
@@ -52,31 +52,3 @@ class CcxtVenueBinding:
         self._bridge = ExecutionBridge(
             self._client, orders=orders,
             timeout_s=config.request_timeout_s * config.retry_attempts + 1.0)
-
-    @property
-    def venue(self) -> str:
-        return self._client.venue
-
-    @property
-    def actor(self) -> Actor:
-        return self._bridge
-
-    @property
-    def bridge(self) -> ExecutionBridge:
-        return self._bridge
-
-    @property
-    def tasks(self) -> Sequence[AdapterTask]:
-        return (self._client.run,)
-
-    def execution_client(self) -> CcxtExecutionClient:
-        return self._client
-
-    def _deliver(self, event: Event) -> None:
-        self._bridge.deliver(event)
-
-    async def _reconnected(self) -> None:
-        await self._bridge.reconnected()
-
-    def _now_ns(self) -> int:
-        return self._bridge.clock.timestamp_ns()

@@ -14,19 +14,15 @@ the caller passes one (it may resolve lazily, as the graph is built after the bi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from adapters.ibkr.config import IbkrVenueConfig
 from adapters.ibkr.execution import IbkrExecutionClient
-from engine.actor import Actor
-from engine.events.base import Event
 from engine.ports import OpenOrdersView
-from engine.runtime import AdapterTask, ExecutionBridge
+from engine.runtime import BridgedVenueBinding, ExecutionBridge
 
 __all__ = ("IbkrVenueBinding",)
 
 
-class IbkrVenueBinding:
+class IbkrVenueBinding(BridgedVenueBinding):
     """One `kind = "ibkr"` venue for the node (module docstring).
 
     Args:
@@ -34,32 +30,9 @@ class IbkrVenueBinding:
         orders: the order manager's view (for venue order ids of cancels and modifies).
     """
 
+    _client: IbkrExecutionClient
+
     def __init__(self, config: IbkrVenueConfig, *, orders: OpenOrdersView) -> None:
         self._client = IbkrExecutionClient(config, self._deliver, now_ns=self._now_ns)
         self._bridge = ExecutionBridge(self._client, orders=orders)
         self._client.on_reconnected = self._bridge.reconnected
-
-    @property
-    def venue(self) -> str:
-        return self._client.venue
-
-    @property
-    def actor(self) -> Actor:
-        return self._bridge
-
-    @property
-    def bridge(self) -> ExecutionBridge:
-        return self._bridge
-
-    @property
-    def tasks(self) -> Sequence[AdapterTask]:
-        return (self._client.run,)
-
-    def execution_client(self) -> IbkrExecutionClient:
-        return self._client
-
-    def _deliver(self, event: Event) -> None:
-        self._bridge.deliver(event)
-
-    def _now_ns(self) -> int:
-        return self._bridge.clock.timestamp_ns()

@@ -2,6 +2,7 @@
 
 from engine.runtime.bindings import (
     AdapterTask,
+    BridgedVenueBinding,
     Deliver,
     FeedBinding,
     FeedClock,
@@ -96,6 +97,7 @@ __all__ = (
     "topic_family",
     # the trading node and its bindings
     "AdapterTask",
+    "BridgedVenueBinding",
     "Deliver",
     "FeedBinding",
     "FeedClock",

@@ -18,11 +18,14 @@ import anyio
 from anyio.abc import TaskStatus
 
 from engine.actor import Actor
+from engine.events.base import Event
 from engine.events.market import BarType
 from engine.ports import ExecutionClient, MarketData
+from engine.runtime.execution import ExecutionBridge
 
 __all__ = (
     "AdapterTask",
+    "BridgedVenueBinding",
     "Deliver",
     "FeedBinding",
     "FeedClock",
@@ -73,6 +76,49 @@ class VenueBinding(Protocol):
         reconnect.
         """
         ...
+
+
+class BridgedVenueBinding:
+    """A live venue as a `VenueBinding`: one execution client behind an `ExecutionBridge`.
+
+    The bridge is the in-graph actor; the client's `run` is the one task. The client is
+    built before the node attaches its inbox to the bridge, so a subclass builds it with
+    `self._deliver` as its event sink (it reaches whatever sink the node attached last),
+    `self._now_ns` as its clock (the graph's, once the bridge is in the graph) and
+    `self._reconnected` to await after each reconnect (the node reconciles the venue
+    before anything is sent again), then sets `self._client` and `self._bridge`.
+    """
+
+    _client: ExecutionClient
+    _bridge: ExecutionBridge
+
+    @property
+    def venue(self) -> str:
+        return self._client.venue
+
+    @property
+    def actor(self) -> Actor:
+        return self._bridge
+
+    @property
+    def bridge(self) -> ExecutionBridge:
+        return self._bridge
+
+    @property
+    def tasks(self) -> Sequence[AdapterTask]:
+        return (self._client.run,)
+
+    def execution_client(self) -> ExecutionClient:
+        return self._client
+
+    def _deliver(self, event: Event) -> None:
+        self._bridge.deliver(event)
+
+    def _now_ns(self) -> int:
+        return self._bridge.clock.timestamp_ns()
+
+    async def _reconnected(self) -> None:
+        await self._bridge.reconnected()
 
 
 class FeedClock(Protocol):
