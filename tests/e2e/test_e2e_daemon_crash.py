@@ -19,17 +19,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import daemon_support as support
 import pytest
-from daemon_support import bars_journaled, journal_path, read_journal
+from daemon_support import bars_journaled, daemon_command, journal_path, read_journal
 
 from adapters.data import CsvBarSource
-from api.compose import DEFAULT_DAEMON_CONFIG, build_node, load_daemon_config
+from api.compose import build_node, load_daemon_config
 from engine.clock import LiveClock
 from engine.events.fills import OrderFilled
 from engine.events.orders import SubmitOrder
@@ -41,45 +41,18 @@ from engine.topics import RISK_EXECUTE
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 BARS = 600
 SPEED = 6_000.0  # a one-minute bar every 10 ms: 600 bars in six seconds
 
 
 def write_bars(folder: Path) -> Path:
     """The first BARS rows of the sample, in a file of their own."""
-    lines = SAMPLE.read_text().splitlines()[: BARS + 1]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "bars.csv"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return support.write_bars(folder, BARS)
 
 
 def write_config(folder: Path, bars: Path) -> Path:
-    text = DEFAULT_DAEMON_CONFIG.read_text()
-    for old, new in [
-        ('path = "sample:btcusdt_1m.csv"', f'path = "{bars}"'),
-        ("speed = 600.0", f"speed = {SPEED}\nstop_when_feeds_finish = true"),
-        ('log_format = "auto"', 'log_format = "json"'),
-        ("record = true", "record = false"),
-    ]:
-        if old not in text:
-            raise ValueError(f"edit {old!r}: not in the bundled paper config")
-        text = text.replace(old, new, 1)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "paper.toml"
-    path.write_text(text)
-    return path
-
-
-def daemon_command(config: Path) -> dict[str, Any]:
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith("TRADEBUS__")}
-    environment["TRADEBUS__API__PORT"] = "0"  # a free port: 8000 may be taken
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
-    return {"args": [sys.executable, "-m", "api.cli", "run", str(config)],
-            "cwd": config.parent, "env": environment}
+    """The bundled paper config on `bars` at SPEED, not recording."""
+    return support.write_config(folder, bars, speed=SPEED, record=False)
 
 
 def run_to_the_end(config: Path) -> None:
