@@ -62,15 +62,18 @@ def kill_at(config: Path, target: int) -> bool:
     Returns False when the session finished first (nothing was left to kill).
     """
     journal = journal_path(config.parent)
-    process = subprocess.Popen(**daemon_command(config), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    log = config.parent / "session.log"  # the last session's stderr, to say why it ended
+    with log.open("w") as stderr:
+        process = subprocess.Popen(**daemon_command(config), stdout=subprocess.DEVNULL,
+                                   stderr=stderr)
     try:
         deadline = time.monotonic() + 60
         while bars_journaled(journal) < target:
             if process.poll() is not None:
-                assert process.returncode == 0
+                assert process.returncode == 0, log.read_text()[-3000:]
                 return False
-            assert time.monotonic() < deadline, "the restarted session made no progress"
+            assert time.monotonic() < deadline, (
+                f"the restarted session made no progress: {log.read_text()[-3000:]}")
             time.sleep(0.002)
         os.kill(process.pid, signal.SIGKILL)
     finally:
