@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from adapters.sim.book import ClosedOrder, WorkingOrder
 from adapters.sim.fees import notional
+from adapters.sim.records import ClosedOrder, WorkingOrder
 from engine.domain.money import ZERO
 from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.fills import OrderFilled

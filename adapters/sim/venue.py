@@ -98,7 +98,6 @@ from typing import ClassVar, Final
 
 import msgspec
 
-from adapters.sim.book import ClosedOrder, WorkingOrder, modify_rejection, submit_rejection
 from adapters.sim.fees import commission
 from adapters.sim.matching import (
     MarketData,
@@ -108,6 +107,7 @@ from adapters.sim.matching import (
     fill_quantity,
     market_item,
 )
+from adapters.sim.records import ClosedOrder, WorkingOrder, modify_rejection, submit_rejection
 from adapters.sim.reports import fill_report, order_status_report
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
