@@ -393,8 +393,26 @@ class JournalWriter:
                 self._commit_seconds_counts[index] += 1
                 break
 
+    def _batch_cut(self) -> int:
+        """How many pending records the next batch takes: `batch_max`, stretched so it
+        never ends inside one input's records.
+
+        An input and everything it caused are appended while the clock is pinned at the
+        input's time, so they share `ts_init` (and the derived records of a bar, the
+        venue's fills, are appended before the bar itself). A batch cut between two of
+        them would let a kill leave a fill committed without the bar that made it, which
+        a restart cannot replay. So the cut moves past every record with the `ts_init` of
+        the one before it: only whole inputs are committed.
+        """
+        pending = self._pending
+        cut = min(self._batch_max, len(pending))
+        while cut < len(pending) and pending[cut][2] == pending[cut - 1][2]:
+            cut += 1
+        return cut
+
     async def _commit_batch(self) -> int:
-        """Commit up to `batch_max` pending records in one transaction; return how many."""
+        """Commit up to `batch_max` pending records (whole inputs: `_batch_cut`) in one
+        transaction; return how many."""
         if self._connection is None or self._lock is None:
             raise RuntimeError(f"journal {self.path}: not open")
         connection = self._connection
@@ -402,7 +420,7 @@ class JournalWriter:
         with anyio.CancelScope(shield=True):
             async with self._lock:
                 self._raise_failure()
-                pending = self._pending[: self._batch_max]
+                pending = self._pending[: self._batch_cut()]
                 if not pending:
                     return 0
                 del self._pending[: len(pending)]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
 from api.cli.journal import add_parser as add_journal_parser, run_journal
@@ -191,6 +192,28 @@ async def test_journal_many_appends_commit_in_few_batches(tmp_path: Path) -> Non
         statistics = journal.statistics()
 
     assert (statistics.committed, statistics.batches, statistics.max_batch) == (1000, 4, 300)
+
+
+@pytest.mark.anyio
+async def test_a_batch_never_ends_inside_one_inputs_records(tmp_path: Path) -> None:
+    # One input and what it caused share the input's time (the clock is pinned to it),
+    # and a venue's fills are appended before the bar that made them: a batch cut between
+    # them would let a kill commit the fill without its bar. The cut stretches past them.
+    path = tmp_path / "journal.sqlite"
+    bars = make_bars([30_000.0] * 3, start_ns=START_NS)
+    fill = msgspec.structs.replace(make_fill(1), ts_init=bars[1].ts_init)
+    topic = bars_topic(INSTRUMENT_ID, "1m")
+
+    async with running(path, batch_max=2) as journal:
+        journal.append(topic, bars[0], is_input=True)
+        journal.append(order_topic(STRATEGY), fill)  # bar 1's fill, before bar 1
+        journal.append(order_topic(STRATEGY), fill)
+        journal.append(topic, bars[1], is_input=True)
+        last = journal.append(topic, bars[2], is_input=True)
+        await journal.wait_committed(last)
+        statistics = journal.statistics()
+
+    assert (statistics.committed, statistics.batches, statistics.max_batch) == (5, 2, 4)
 
 
 @pytest.mark.anyio
