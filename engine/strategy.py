@@ -31,7 +31,14 @@ import msgspec
 
 from engine.actor import Actor
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from engine.domain.enums import (
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.domain.ids import ClientOrderIds
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
@@ -389,6 +396,111 @@ class Strategy(Actor):
         return self._submit(instrument_id, side, OrderType.STOP_LIMIT, quantity, price=price,
                             trigger_price=trigger_price, time_in_force=time_in_force,
                             reduce_only=reduce_only)
+
+    def market_if_touched_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        trigger_price: Number,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_ns: int | None = None,
+        trigger_type: TriggerType = TriggerType.DEFAULT,
+        reduce_only: bool = False,
+    ) -> str:
+        """Send a market-if-touched order (a buy triggers as the price falls to the trigger)."""
+        return self._submit(instrument_id, side, OrderType.MARKET_IF_TOUCHED, quantity,
+                            trigger_price=trigger_price, time_in_force=time_in_force,
+                            expire_ns=expire_ns, trigger_type=trigger_type,
+                            reduce_only=reduce_only)
+
+    def limit_if_touched_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        trigger_price: Number,
+        price: Number,
+        *,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_ns: int | None = None,
+        trigger_type: TriggerType = TriggerType.DEFAULT,
+        reduce_only: bool = False,
+    ) -> str:
+        """Send a limit-if-touched order: a limit at `price` once the trigger is touched."""
+        return self._submit(instrument_id, side, OrderType.LIMIT_IF_TOUCHED, quantity,
+                            price=price, trigger_price=trigger_price,
+                            time_in_force=time_in_force, expire_ns=expire_ns,
+                            trigger_type=trigger_type, reduce_only=reduce_only)
+
+    def trailing_stop_market_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        trailing_offset: Number,
+        *,
+        trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE,
+        trigger_price: Number | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_ns: int | None = None,
+        trigger_type: TriggerType = TriggerType.DEFAULT,
+        reduce_only: bool = False,
+    ) -> str:
+        """Send a trailing stop: its trigger follows the market `trailing_offset` behind.
+
+        `trigger_price` is the first trigger; without it the venue sets one from the market.
+        """
+        return self._submit(instrument_id, side, OrderType.TRAILING_STOP_MARKET, quantity,
+                            trigger_price=trigger_price, time_in_force=time_in_force,
+                            expire_ns=expire_ns, trigger_type=trigger_type,
+                            reduce_only=reduce_only,
+                            trailing_offset=self._offset(instrument_id, trailing_offset,
+                                                         trailing_offset_type),
+                            trailing_offset_type=trailing_offset_type)
+
+    def trailing_stop_limit_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        trailing_offset: Number,
+        limit_offset: Number,
+        *,
+        trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE,
+        trigger_price: Number | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_ns: int | None = None,
+        trigger_type: TriggerType = TriggerType.DEFAULT,
+        reduce_only: bool = False,
+    ) -> str:
+        """Send a trailing stop whose triggered order is a limit `limit_offset` past the trigger.
+
+        Both offsets are in `trailing_offset_type` units; `trigger_price` as for
+        `trailing_stop_market_order`.
+        """
+        return self._submit(instrument_id, side, OrderType.TRAILING_STOP_LIMIT, quantity,
+                            trigger_price=trigger_price, time_in_force=time_in_force,
+                            expire_ns=expire_ns, trigger_type=trigger_type,
+                            reduce_only=reduce_only,
+                            trailing_offset=self._offset(instrument_id, trailing_offset,
+                                                         trailing_offset_type),
+                            limit_offset=self._offset(instrument_id, limit_offset,
+                                                      trailing_offset_type),
+                            trailing_offset_type=trailing_offset_type)
+
+    def _offset(
+        self, instrument_id: str, offset: Number, offset_type: TrailingOffsetType
+    ) -> Decimal:
+        """Round a trailing offset as its unit needs: a price to the increment, ticks whole."""
+        value = to_decimal(offset)
+        if offset_type is TrailingOffsetType.TICKS:
+            return round_to_increment(value, Decimal(1))
+        instrument = self.instruments.get(instrument_id)
+        if offset_type is TrailingOffsetType.PRICE and instrument is not None:
+            return round_to_increment(value, instrument.price_increment)
+        return value
 
     def cancel_order(self, client_order_id: str) -> None:
         order = self.orders.order(client_order_id)

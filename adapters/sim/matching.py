@@ -8,6 +8,7 @@ keeps the actor about bookkeeping only.
 
 A quote is matched as a bar whose open, high and low are all the price the order can
 trade at (the ask for a buy, the bid for a sell): a quote is an instant, like an open.
+Trailing stops, until they trigger, follow `adapters.sim.trailing` (a bar's path).
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from typing import TypeAlias
 
 import msgspec
 
-from engine.domain.enums import LiquiditySide, OrderSide, OrderType
+from adapters.sim.terms import Match, OrderTerms
+from adapters.sim.trailing import bar_path, match_trailing
+from engine.domain.enums import LiquiditySide, OrderSide, OrderType, TriggerType
 from engine.domain.money import ZERO, price_from_float, round_down_to_increment, to_decimal
 from engine.events.market import Bar, Instrument, QuoteTick, TradeTick
 
 __all__ = (
+    "LIMIT_ONCE_TRIGGERED",
+    "MARKET_ONCE_TRIGGERED",
+    "TRAILING",
     "MarketData",
     "MarketItem",
     "Match",
@@ -41,58 +47,49 @@ MarketData: TypeAlias = Bar | TradeTick | QuoteTick
 _BUY = OrderSide.BUY
 _MAKER = LiquiditySide.MAKER
 _TAKER = LiquiditySide.TAKER
+_MARKET = OrderType.MARKET
+_LIMIT = OrderType.LIMIT
+_DEFAULT_TRIGGER = TriggerType.DEFAULT
+_LAST = TriggerType.LAST
+_BID_ASK = TriggerType.BID_ASK
 
-
-class OrderTerms(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """What matching needs to know about a working order (prices on the increment).
-
-    `triggered` is True once a stop's trigger was hit: a triggered stop-market then
-    matches as a market order and a triggered stop-limit as a limit order.
-    """
-
-    side: OrderSide
-    order_type: OrderType
-    price: Decimal | None = None
-    trigger_price: Decimal | None = None
-    triggered: bool = False
-    post_only: bool = False
-
-
-class Match(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """What one item does to one order: trigger it, fill it at `price`, or both.
-
-    `price` None means no fill on this item (a stop-limit that triggered without its
-    limit being marketable). `at_open` says the event happened at the item's first
-    instant (a bar's open), not somewhere inside it.
-    """
-
-    price: Decimal | None = None
-    liquidity_side: LiquiditySide = LiquiditySide.TAKER
-    at_open: bool = False
-    triggered: bool = False
+MARKET_ONCE_TRIGGERED = frozenset({
+    OrderType.STOP_MARKET, OrderType.MARKET_IF_TOUCHED, OrderType.TRAILING_STOP_MARKET,
+})
+"""The types that become a market order when triggered."""
+LIMIT_ONCE_TRIGGERED = frozenset({
+    OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED, OrderType.TRAILING_STOP_LIMIT,
+})
+"""The types that become a limit order when triggered (the venue reports OrderTriggered)."""
+TRAILING = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
+_IF_TOUCHED = frozenset({OrderType.MARKET_IF_TOUCHED, OrderType.LIMIT_IF_TOUCHED})
 
 
 def match_bar(order: OrderTerms, open_price: Decimal, high: Decimal, low: Decimal) -> Match | None:
-    """Return what a bar with these prices does to `order`, or None if nothing happens."""
+    """Return what a bar with these prices does to `order`, or None if nothing happens.
+
+    Trailing stops need the bar's path: `match_trailing` decides for them until they
+    trigger.
+    """
     order_type = order.order_type
-    if order_type is OrderType.MARKET or (
-        order_type is OrderType.STOP_MARKET and order.triggered
-    ):
+    if order_type is _MARKET or (order.triggered and order_type in MARKET_ONCE_TRIGGERED):
         return Match(price=open_price, at_open=True)
-    if order_type is OrderType.LIMIT or order.triggered:
+    if order_type is _LIMIT or order.triggered:
         return _match_limit(order, _required(order.price, "price"), open_price, high, low)
     trigger = _required(order.trigger_price, "trigger_price")
-    buy = order.side is _BUY
-    if (open_price >= trigger) if buy else (open_price <= trigger):
+    # A buy stop triggers as the price rises to its trigger, a buy if-touched order as
+    # it falls to it; sells mirror both.
+    rising = (order.side is _BUY) is (order_type not in _IF_TOUCHED)
+    if (open_price >= trigger) if rising else (open_price <= trigger):
         triggered_at, at_open = open_price, True
-    elif (high >= trigger) if buy else (low <= trigger):
+    elif (high >= trigger) if rising else (low <= trigger):
         triggered_at, at_open = trigger, False
     else:
         return None
-    if order_type is OrderType.STOP_MARKET:
+    if order_type in MARKET_ONCE_TRIGGERED:
         return Match(price=triggered_at, at_open=at_open, triggered=True)
     limit = _required(order.price, "price")
-    marketable = (triggered_at <= limit) if buy else (triggered_at >= limit)
+    marketable = (triggered_at <= limit) if order.side is _BUY else (triggered_at >= limit)
     if marketable and not order.post_only:
         return Match(price=triggered_at, at_open=at_open, triggered=True)
     return Match(at_open=at_open, triggered=True)
@@ -125,7 +122,7 @@ def match_trade(order: OrderTerms, price: Decimal) -> Match | None:
     price as maker when the print is at or through it.
     """
     order_type = order.order_type
-    if order_type is OrderType.LIMIT or (order_type is OrderType.STOP_LIMIT and order.triggered):
+    if order_type is _LIMIT or (order.triggered and order_type in LIMIT_ONCE_TRIGGERED):
         limit = _required(order.price, "price")
         touched = (price <= limit) if order.side is _BUY else (price >= limit)
         return Match(price=limit, liquidity_side=_MAKER, at_open=True) if touched else None
@@ -198,9 +195,17 @@ def market_item(
             # order, and each conversion is a repr, a parse and a quantize).
             if _open_only(terms):
                 return match_bar(terms, open_price, open_price, open_price)
+            if _waits_for(terms, _LAST):
+                return None
             if not extremes:
                 extremes.extend((price_from_float(bar.high, increment),
                                  price_from_float(bar.low, increment)))
+            if not terms.triggered and terms.order_type in TRAILING:
+                if not math.isfinite(bar.close):
+                    return None
+                path = bar_path(open_price, extremes[0], extremes[1],
+                                price_from_float(bar.close, increment))
+                return match_trailing(terms, path, increment)
             return match_bar(terms, open_price, extremes[0], extremes[1])
 
         capacity = _capacity(message.volume, volume_fraction, size_increment)
@@ -223,7 +228,7 @@ def market_item(
             spans_time=False,
             buy_capacity=capacity,
             sell_capacity=capacity,
-            match=lambda terms: match_trade(terms, trade_price),
+            match=lambda terms: _match_trade_item(terms, trade_price, increment),
         )
     if type(message) is not QuoteTick:
         raise TypeError(
@@ -239,16 +244,38 @@ def market_item(
         spans_time=False,
         buy_capacity=_capacity(message.ask_size, volume_fraction, size_increment),
         sell_capacity=_capacity(message.bid_size, volume_fraction, size_increment),
-        match=lambda terms: match_quote(terms, bid, ask),
+        match=lambda terms: _match_quote_item(terms, bid, ask, increment),
     )
+
+
+def _match_trade_item(terms: OrderTerms, price: Decimal, increment: Decimal) -> Match | None:
+    if _waits_for(terms, _LAST):
+        return None
+    if not terms.triggered and terms.order_type in TRAILING:
+        return match_trailing(terms, (price,), increment)
+    return match_trade(terms, price)
+
+
+def _match_quote_item(
+    terms: OrderTerms, bid: Decimal, ask: Decimal, increment: Decimal
+) -> Match | None:
+    if _waits_for(terms, _BID_ASK):
+        return None
+    if not terms.triggered and terms.order_type in TRAILING:
+        return match_trailing(terms, (ask if terms.side is _BUY else bid,), increment)
+    return match_quote(terms, bid, ask)
+
+
+def _waits_for(terms: OrderTerms, trigger_type: TriggerType) -> bool:
+    """True for an untriggered order whose trigger watches prices of another kind."""
+    watched = terms.trigger_type
+    return watched is not _DEFAULT_TRIGGER and watched is not trigger_type and not terms.triggered
 
 
 def _open_only(order: OrderTerms) -> bool:
     """True for the orders `match_bar` fills at the open without looking at high or low."""
     order_type = order.order_type
-    return order_type is OrderType.MARKET or (
-        order_type is OrderType.STOP_MARKET and order.triggered
-    )
+    return order_type is _MARKET or (order.triggered and order_type in MARKET_ONCE_TRIGGERED)
 
 
 def _price(value: float, increment: Decimal) -> Decimal | None:

@@ -12,16 +12,36 @@ from typing import Final
 
 import msgspec
 
-from adapters.sim.matching import OrderTerms
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from adapters.sim.matching import LIMIT_ONCE_TRIGGERED, TRAILING, OrderTerms
+from engine.actors.risk_checks import check_trailing_terms
+from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce, TriggerType
 from engine.domain.money import ZERO, is_on_increment, to_decimal
 from engine.events.market import Instrument
 from engine.events.orders import ModifyOrder, SubmitOrder
 
-__all__ = ("ClosedOrder", "WorkingOrder", "modify_rejection", "submit_rejection")
+__all__ = (
+    "DAY_NS",
+    "ClosedOrder",
+    "WorkingOrder",
+    "day_end_ns",
+    "modify_rejection",
+    "reduce_only_rejection",
+    "submit_rejection",
+)
 
-_PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
-_TRIGGERED: Final = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
+_PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED})
+_TRIGGERED: Final = frozenset({
+    OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED,
+    OrderType.LIMIT_IF_TOUCHED,
+})
+_EXPIRING: Final = frozenset({TimeInForce.GTD, TimeInForce.DAY})
+DAY_NS: Final = 86_400 * 1_000_000_000
+"""A day of engine time, in nanoseconds: a DAY order expires on a multiple of it (UTC midnight)."""
+
+
+def day_end_ns(ts_ns: int) -> int:
+    """Return the end of the UTC day `ts_ns` falls in: the next midnight, strictly after it."""
+    return (ts_ns // DAY_NS + 1) * DAY_NS
 
 
 class WorkingOrder:
@@ -56,14 +76,27 @@ class WorkingOrder:
         self.updated_ns = accepted_ns
         self.quantity = command.quantity
         self.filled = ZERO
-        self.terms = OrderTerms(
-            side=command.side,
-            order_type=command.order_type,
-            price=command.price if command.order_type in _PRICED else None,
-            trigger_price=command.trigger_price if command.order_type in _TRIGGERED else None,
-            post_only=command.post_only,
-        )
-        self.expire_ns = command.expire_ns if time_in_force is TimeInForce.GTD else None
+        order_type = command.order_type
+        if order_type in TRAILING:
+            self.terms = OrderTerms(
+                side=command.side, order_type=order_type, trigger_price=command.trigger_price,
+                post_only=command.post_only, trailing_offset=command.trailing_offset,
+                trailing_offset_type=command.trailing_offset_type,
+                limit_offset=command.limit_offset, trigger_type=command.trigger_type,
+            )
+        else:
+            self.terms = OrderTerms(
+                side=command.side,
+                order_type=order_type,
+                price=command.price if order_type in _PRICED else None,
+                trigger_price=command.trigger_price if order_type in _TRIGGERED else None,
+                post_only=command.post_only,
+                trigger_type=command.trigger_type,
+            )
+        if time_in_force is TimeInForce.DAY:
+            self.expire_ns: int | None = day_end_ns(accepted_ns)
+        else:
+            self.expire_ns = command.expire_ns if time_in_force is TimeInForce.GTD else None
         self.once = time_in_force is TimeInForce.IOC or time_in_force is TimeInForce.FOK
         self.fill_or_kill = time_in_force is TimeInForce.FOK
         self.working = True
@@ -77,7 +110,7 @@ class WorkingOrder:
         """The status a venue would report for this working order now."""
         if self.filled > ZERO:
             return OrderStatus.PARTIALLY_FILLED
-        if self.terms.triggered and self.terms.order_type is OrderType.STOP_LIMIT:
+        if self.terms.triggered and self.terms.order_type in LIMIT_ONCE_TRIGGERED:
             return OrderStatus.TRIGGERED
         return OrderStatus.ACCEPTED
 
@@ -123,6 +156,10 @@ def submit_rejection(
         reason = _price_rejection("price", command.price, order_type, instrument)
     if not reason and order_type in _TRIGGERED:
         reason = _price_rejection("trigger_price", command.trigger_price, order_type, instrument)
+    if not reason and order_type in TRAILING:
+        reason = _trailing_rejection(command, instrument)
+    if not reason and command.trigger_type is TriggerType.MARK:
+        return "trigger_type mark: the simulated venue has no mark-price data to trigger on"
     if reason:
         return reason
     if command.post_only:
@@ -130,7 +167,7 @@ def submit_rejection(
             return f"post_only True: a {order_type} order cannot be post-only"
         if order_type is OrderType.LIMIT and command.price is not None:
             reason = _post_only_rejection(command.side, command.price, last_price)
-    if not reason and command.time_in_force is TimeInForce.GTD:
+    if not reason and command.time_in_force is TimeInForce.GTD:  # DAY: the venue sets it
         if command.expire_ns is None:
             return "expire_ns None: a GTD order needs an expiry time"
         if command.expire_ns <= now_ns:
@@ -160,6 +197,10 @@ def modify_rejection(
             reason = _post_only_rejection(terms.side, command.price, last_price)
             if reason:
                 return reason
+    if order_type in TRAILING and (command.price is not None or command.trigger_price is not None):
+        name = "price" if command.price is not None else "trigger_price"
+        return f"{name} {command.price or command.trigger_price}: a {order_type} order's " \
+            "prices follow the market (the venue moves them)"
     if command.trigger_price is not None:
         if order_type not in _TRIGGERED:
             return f"trigger_price {command.trigger_price}: a {order_type} order has no trigger"
@@ -167,6 +208,36 @@ def modify_rejection(
             return f"trigger_price {command.trigger_price}: the order has already triggered"
         return _price_rejection("trigger_price", command.trigger_price, order_type, instrument)
     return ""
+
+
+def reduce_only_rejection(side: OrderSide, position: Decimal) -> str:
+    """Return why a reduce-only order on `side` is refused against the net `position`.
+
+    It must face a position on the other side: against a flat one, or one on its own
+    side, any fill would open or increase a position.
+    """
+    if position == ZERO or (position > ZERO) is (side is OrderSide.BUY):
+        return (
+            f"reduce_only True: a {side} order would open or increase the net position "
+            f"{position} at the venue"
+        )
+    return ""
+
+
+def _trailing_rejection(command: SubmitOrder, instrument: Instrument) -> str:
+    if command.price is not None:
+        return (f"price {command.price}: a {command.order_type} order's limit is set by the "
+                "venue from its limit_offset")
+    if command.trigger_price is not None:
+        reason = _price_rejection("trigger_price", command.trigger_price, command.order_type,
+                                  instrument)
+        if reason:
+            return reason
+    # The same rule as the risk actor's (one implementation), in its words.
+    return check_trailing_terms(
+        command.order_type, command.trailing_offset, command.trailing_offset_type,
+        command.limit_offset, command.trigger_type, instrument.price_increment,
+    ) or ""
 
 
 def _quantity_rejection(quantity: Decimal, instrument: Instrument) -> str:

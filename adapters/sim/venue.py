@@ -31,6 +31,30 @@ Prices
     - stop-limit T, P: triggers like a stop-market (OrderTriggered) at the open or at T,
       the trigger price. On that bar it fills only if the trigger price <= P, at the
       trigger price, taker; otherwise it rests as a limit P from the next item on.
+    - market-if-touched T: the mirror of a stop: open <= T: at the open; else low <= T:
+      at T; taker. A gap fills at the open, never at T.
+    - limit-if-touched T, P: triggers like a market-if-touched (OrderTriggered), then
+      as a stop-limit: on that bar at the trigger price if that is <= P (taker), else
+      it rests as a limit P from the next item on.
+    - trailing-stop-market, offset d: a stop whose trigger T follows the market: after
+      every price p the order sees, T = min(T, p + d) (a sell: T = max(T, p - d)), so it
+      only moves in the order's favour. Inside a bar the prices are taken in the bar's
+      path, open -> low -> high -> close when close >= open, else open -> high -> low
+      -> close, checking T before moving it at each point: T passed at the open is a
+      gap and fills at the open; T reached later fills at T, taker. A move is reported
+      as OrderUpdated(trigger_price) when T changes, at the item's (a bar's close) time.
+      The first T is the order's `trigger_price`; without one the venue sets it from
+      the last known price at acceptance (an OrderUpdated), or from the first price it
+      matches. d is the offset in its unit: a price, ticks × the price increment, or
+      basis points of p rounded up to the increment (never nearer than asked).
+    - trailing-stop-limit, offsets d and l: trails like a trailing-stop-market, with a
+      limit P = T + l (a sell: T - l; basis points of T) moved with it (OrderUpdated
+      carries both). It triggers (OrderTriggered) like a trailing-stop-market, then
+      fills as a stop-limit with limit P.
+
+    Trigger types: DEFAULT triggers (and trails) on every kind of item, LAST on bars
+    and trades only, BID_ASK on quotes only (a buy the ask, a sell the bid); once
+    triggered an order fills on any item. MARK is rejected: no data carries a mark price.
 
     Trade ticks: market and stop orders match as on a bar whose open, high and low are
     the trade's price; a limit (or triggered stop-limit) fills at P, maker, when a trade
@@ -59,21 +83,37 @@ Time in force
     exactly one matching item: what does not fill on it is canceled (FOK fills entirely
     or not at all, so a volume cap that leaves it short cancels it unfilled). GTD orders
     need `expire_ns` after the current time, and expire, before matching, on the first
-    item of their instrument whose `ts_event` (a bar's close) is >= `expire_ns`.
+    item of their instrument whose `ts_event` (a bar's close) is >= `expire_ns`. DAY
+    orders expire the same way at the end of the UTC day of their acceptance (the next
+    midnight of engine time; instruments carry no trading session yet): a 1m bar
+    closing at midnight expires it, so it never fills on that bar.
 
 Rejections
     An order is rejected for: a client_order_id the venue has seen before (an order
     working here, one filled, canceled or expired, or one it rejected: a client order id
     names one order, so a resubmission after a lost answer never makes a second), an
     unknown instrument or one of another venue, a quantity <= 0, off the size increment or
-    below the minimum, a missing or off-increment price (limit) or trigger (stop),
+    below the minimum, a missing or off-increment price (limit, stop-limit,
+    limit-if-touched) or trigger (stop, if-touched), a trailing stop without a
+    trailing offset > 0 (a trailing-stop-limit also without a limit offset >= 0), with
+    a price, an off-increment trigger, or a fractional tick offset; the MARK trigger
+    type; a reduce-only order facing no opposite position (below),
     post-only on a market or stop-market order, a post-only limit at or through the
     last known price (a bar's close, a trade's price, a quote's mid: the MarketCache's
     view), a GTD order without a future `expire_ns`. Cancel and modify of an order that
     is not working here are rejected; so is a modify to a quantity not above the filled
     quantity, a price or trigger the order type lacks, a trigger on a triggered order,
-    or a post-only price that would take. The venue does not know positions:
-    `reduce_only` is the risk actor's business.
+    a price or trigger of a trailing stop (the venue moves them), or a post-only price
+    that would take.
+
+Reduce-only
+    The venue keeps the account's net position per instrument from the fills it sent
+    (the whole account, not one strategy's: the risk actor checks the strategy's). A
+    reduce-only order facing a flat position, or one on its own side, is rejected. Its
+    fills are capped at the position it faces, so it never increases or flips one: a
+    remainder the position can no longer take (after its own fill, or once other fills
+    closed the position) is canceled with OrderCanceled(reason=...). A fill-or-kill
+    larger than the position fills nothing and is canceled.
 
 Queries
     The venue keeps a record of every order it accepted, working or closed, and the
@@ -91,6 +131,7 @@ Queries
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
@@ -100,6 +141,8 @@ import msgspec
 
 from adapters.sim.fees import commission
 from adapters.sim.matching import (
+    LIMIT_ONCE_TRIGGERED,
+    TRAILING,
     MarketData,
     MarketItem,
     Match,
@@ -107,13 +150,20 @@ from adapters.sim.matching import (
     fill_quantity,
     market_item,
 )
-from adapters.sim.records import ClosedOrder, WorkingOrder, modify_rejection, submit_rejection
+from adapters.sim.records import (
+    ClosedOrder,
+    WorkingOrder,
+    modify_rejection,
+    reduce_only_rejection,
+    submit_rejection,
+)
 from adapters.sim.reports import fill_report, order_status_report
+from adapters.sim.trailing import initial_trailing_terms
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderStatus, OrderType
-from engine.domain.money import ZERO, to_decimal
+from engine.domain.enums import OrderSide, OrderStatus
+from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
@@ -147,6 +197,7 @@ __all__ = (
 _CANCELED: Final = OrderStatus.CANCELED
 _EXPIRED: Final = OrderStatus.EXPIRED
 _FILLED: Final = OrderStatus.FILLED
+_BUY: Final = OrderSide.BUY
 
 
 class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -231,6 +282,9 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     closed_ids: list[tuple[int, str]] = []
     """Under a retention policy: (engine time, client order id) of each record held of a
     closed or rejected order, in the order they closed."""
+    positions: dict[str, Decimal] | None = None
+    """The net position per instrument the venue's fills made (None in a snapshot from
+    before the venue kept them: rebuilt from the fills held)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -280,6 +334,8 @@ class SimVenue(Actor):
         self._orders: dict[str, WorkingOrder | ClosedOrder | None] = {}
         self._working = 0
         self._fill_events: list[OrderFilled] = []  # the trade history, in the order sent
+        # The account's net position per instrument, from the fills sent (reduce-only).
+        self._positions: dict[str, Decimal] = {}
         self._order_count = 0
         self._trade_count = 0
         self._received = self._accepted = self._rejected = self._triggered = 0
@@ -336,6 +392,7 @@ class SimVenue(Actor):
                        if self.process_market_data == self._track_and_match else None),
             counters=counters_of(self, _COUNTERS),
             closed_ids=list(self._closed_ids),
+            positions={iid: net for iid, net in self._positions.items() if net != ZERO},
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -351,6 +408,12 @@ class SimVenue(Actor):
         if state.own_cache is not None:
             self._cache.last = dict(state.own_cache)
         set_counters(self, state.counters, _COUNTERS)
+        if state.positions is not None:
+            self._positions = dict(state.positions)
+        else:
+            self._positions = {}
+            for fill in self._fill_events:
+                self._book_position(fill.instrument_id, fill.side, fill.last_quantity)
         self._closed_ids = deque(state.closed_ids)
         self._fill_counts = {}
         self._dead_fills = 0
@@ -467,6 +530,9 @@ class SimVenue(Actor):
                 last_price=self._cache.last_price(instrument_id),
                 now_ns=now,
             )
+            if not reason and command.reduce_only:
+                reason = reduce_only_rejection(
+                    command.side, self._positions.get(instrument_id, ZERO))
         if reason:
             self._rejected += 1
             if client_order_id not in self._orders:  # a duplicate keeps the original
@@ -490,6 +556,24 @@ class SimVenue(Actor):
             instrument_id=instrument_id, venue_order_id=order.venue_order_id,
             ts_event=now, ts_init=now,
         ))
+        if command.order_type in TRAILING:
+            self._start_trailing(order, now)
+
+    def _start_trailing(self, order: WorkingOrder, now: int) -> None:
+        """Set a trailing stop's first trigger (and limit) from the last price, if known."""
+        instrument = self._instruments.require(order.command.instrument_id)
+        terms = order.terms
+        last = self._cache.last_price(order.command.instrument_id)
+        if terms.trigger_price is None and (last is None or not math.isfinite(last)):
+            return  # the first item the venue matches sets it
+        increment = instrument.price_increment
+        reference = terms.trigger_price
+        if reference is None and last is not None:
+            reference = price_from_float(last, increment)
+        if reference is None:
+            return
+        order.terms = initial_trailing_terms(terms, reference, increment)
+        self.send(ORDERS_PROCESS, _updated(order, now, now))
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         now = self.clock.timestamp_ns()
@@ -648,24 +732,35 @@ class SimVenue(Actor):
     ) -> None:
         moment = max(item.start_ns if match.at_open else item.end_ns, order.accepted_ns)
         terms = order.terms
+        trigger = match.trigger_price
+        if trigger is not None and trigger != terms.trigger_price:  # a trailing stop moved
+            order.terms = terms = msgspec.structs.replace(
+                terms, trigger_price=trigger, price=match.limit_price)
+            order.updated_ns = moment
+            events.append(_updated(order, moment, now))
         if match.triggered and not terms.triggered:
             order.terms = msgspec.structs.replace(terms, triggered=True)
             order.updated_ns = moment
-            if terms.order_type is OrderType.STOP_LIMIT:
+            if terms.order_type in LIMIT_ONCE_TRIGGERED:
                 self._triggered += 1
                 events.append(_order_event(OrderTriggered, order, moment, now))
         price = match.price
         if price is None:
             return
         side = terms.side
-        capacity = item.buy_capacity if side is OrderSide.BUY else item.sell_capacity
+        capacity = item.buy_capacity if side is _BUY else item.sell_capacity
+        command = order.command
+        if command.reduce_only:
+            capacity = self._reduce_only_capacity(order, capacity, moment, now, events)
+            if capacity is None:
+                return
         quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
         if quantity <= ZERO:
             return
         order.filled += quantity
+        self._book_position(command.instrument_id, side, quantity)
         self._fills += 1
         self._trade_count += 1
-        command = order.command
         fill = OrderFilled(
             strategy_id=command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=command.instrument_id, venue_order_id=order.venue_order_id,
@@ -683,6 +778,41 @@ class SimVenue(Actor):
         if order.leaves <= ZERO:
             self._close(order, _FILLED, moment)
             self._filled += 1
+        elif command.reduce_only and reduce_only_rejection(
+            side, self._positions[command.instrument_id]
+        ):
+            self._cancel_reduce_only(order, moment, now, events)
+
+    def _reduce_only_capacity(
+        self, order: WorkingOrder, capacity: Decimal | None, moment: int, now: int,
+        events: list[Event],
+    ) -> Decimal | None:
+        """Cap a reduce-only fill at the position it faces; None (canceled) when flat."""
+        position = self._positions.get(order.command.instrument_id, ZERO)
+        if reduce_only_rejection(order.terms.side, position):
+            self._cancel_reduce_only(order, moment, now, events)
+            return None
+        facing = abs(position)
+        return facing if capacity is None or capacity > facing else capacity
+
+    def _cancel_reduce_only(
+        self, order: WorkingOrder, moment: int, now: int, events: list[Event]
+    ) -> None:
+        position = self._positions.get(order.command.instrument_id, ZERO)
+        reason = (f"reduce_only True: the remaining {order.leaves} would open or increase "
+                  f"the net position {position}: canceled")
+        self._close(order, _CANCELED, moment, reason)
+        self._canceled += 1
+        events.append(OrderCanceled(
+            strategy_id=order.command.strategy_id, client_order_id=order.command.client_order_id,
+            instrument_id=order.command.instrument_id, reason=reason, ts_event=moment,
+            ts_init=now,
+        ))
+
+    def _book_position(self, instrument_id: str, side: OrderSide, quantity: Decimal) -> None:
+        positions = self._positions
+        positions[instrument_id] = positions.get(instrument_id, ZERO) + (
+            quantity if side is _BUY else -quantity)
 
     def _close(
         self, order: WorkingOrder, status: OrderStatus, ts_ns: int, reason: str = ""
@@ -737,6 +867,16 @@ def _order_event(
     return event_type(
         strategy_id=command.strategy_id, client_order_id=command.client_order_id,
         instrument_id=command.instrument_id, ts_event=ts_event, ts_init=ts_init,
+    )
+
+
+def _updated(order: WorkingOrder, ts_event: int, ts_init: int) -> OrderUpdated:
+    """The report of a trailing stop's terms after the venue moved them."""
+    command, terms = order.command, order.terms
+    return OrderUpdated(
+        strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+        instrument_id=command.instrument_id, quantity=order.quantity, price=terms.price,
+        trigger_price=terms.trigger_price, ts_event=ts_event, ts_init=ts_init,
     )
 
 

@@ -41,7 +41,7 @@ import msgspec
 from engine.actor import Actor
 from engine.actors.order_validation import invalid_amounts, invalid_reason
 from engine.actors.retention import RetentionConfig
-from engine.domain.enums import OrderStatus, OrderType, TimeInForce
+from engine.domain.enums import OrderStatus, OrderType
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
 from engine.domain.order import Order
@@ -735,6 +735,10 @@ def adopted_order_record(event: ExternalOrderAdopted) -> Order:
         venue_order_id=event.venue_order_id,
         ts_created=event.ts_init,
         ts_last=event.ts_init,
+        trailing_offset=event.trailing_offset,
+        trailing_offset_type=event.trailing_offset_type,
+        limit_offset=event.limit_offset,
+        trigger_type=event.trigger_type,
     )
 
 
@@ -746,12 +750,8 @@ def order_record(
 ) -> Order:
     """Return the first record of the order `source` carries, created and last seen at `ts_ns`.
 
-    A denial carries no time in force or reduce-only flag: its record has the defaults.
+    A denial copies the order's terms (one decoded from an older journal has the defaults).
     """
-    if type(source) is SubmitOrder:
-        time_in_force, reduce_only = source.time_in_force, source.reduce_only
-    else:
-        time_in_force, reduce_only = TimeInForce.GTC, False
     return Order(
         client_order_id=source.client_order_id,
         strategy_id=source.strategy_id,
@@ -761,9 +761,13 @@ def order_record(
         quantity=source.quantity,
         price=source.price,
         trigger_price=source.trigger_price,
-        time_in_force=time_in_force,
-        reduce_only=reduce_only,
+        time_in_force=source.time_in_force,
+        reduce_only=source.reduce_only,
         status=status,
         ts_created=ts_ns,
         ts_last=ts_ns,
+        trailing_offset=source.trailing_offset,
+        trailing_offset_type=source.trailing_offset_type,
+        limit_offset=source.limit_offset,
+        trigger_type=source.trigger_type,
     )

@@ -12,7 +12,8 @@ A submission is checked in this fixed order; the first failure is the reason:
  2. reduce_only      a reduce-only order must shrink the strategy's own position
  3. instrument       known to the graph
  4. quantity         > 0 and a multiple of the size increment
- 5. prices           present exactly for the types that use them, on the price increment
+ 5. prices           present exactly for the types that use them, on the price increment;
+                     trailing offsets likewise (> 0), the trigger type one that can work
  6. min_quantity     of the instrument
  7. notional         >= the instrument's min_notional, <= max_order_notional
  8. position         max_position_quantity, across strategies, after fills (see below)
@@ -68,11 +69,12 @@ from engine.actors.risk_checks import (
     check_quantity,
     check_reduce_only,
     check_trading_state,
+    check_trailing_terms,
     order_notional,
     reason_key,
 )
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderStatus, TradingState
+from engine.domain.enums import OrderSide, OrderStatus, OrderType, TradingState, TriggerType
 from engine.domain.money import ZERO, price_from_float
 from engine.domain.order import Order
 from engine.events.market import Instrument
@@ -103,6 +105,8 @@ _PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 # enum costs ten times more.
 _INITIALIZED = OrderStatus.INITIALIZED
 _SUBMITTED = OrderStatus.SUBMITTED
+_DEFAULT = TriggerType.DEFAULT
+_TRAILING = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
 
 
 def _holding(
@@ -334,9 +338,16 @@ class RiskActor(Actor):
         if instrument is None:
             return
         yield check_quantity(quantity, instrument.size_increment)
+        order_type = command.order_type
         yield check_prices(
-            command.order_type, command.price, command.trigger_price, instrument.price_increment
+            order_type, command.price, command.trigger_price, instrument.price_increment
         )
+        if (order_type in _TRAILING or command.trailing_offset is not None
+                or command.limit_offset is not None or command.trigger_type is not _DEFAULT):
+            yield check_trailing_terms(
+                order_type, command.trailing_offset, command.trailing_offset_type,
+                command.limit_offset, command.trigger_type, instrument.price_increment,
+            )
         yield check_min_quantity(quantity, instrument.min_quantity)
         # The last price (a float made Decimal and rounded) is only worth computing when a
         # limit needs it; with none set this saves the conversion on every order.
@@ -428,6 +439,8 @@ class RiskActor(Actor):
             return
         if command.quantity is not None:
             yield check_quantity(command.quantity, instrument.size_increment)
+        if order.order_type in _TRAILING:
+            price = command.price  # the venue sets a trailing-stop-limit's limit
         yield check_prices(order.order_type, price, trigger_price, instrument.price_increment)
         yield check_min_quantity(quantity, instrument.min_quantity)
         last_price = self._last_price(instrument)

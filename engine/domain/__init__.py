@@ -9,6 +9,8 @@ from engine.domain.enums import (
     PositionSide,
     TimeInForce,
     TradingState,
+    TrailingOffsetType,
+    TriggerType,
 )
 from engine.domain.ids import instrument_id, split_instrument_id
 from engine.domain.lifecycle import TRANSITIONS, next_status
@@ -50,6 +52,8 @@ __all__ = (
     "TakeEstimate",
     "TimeInForce",
     "TradingState",
+    "TrailingOffsetType",
+    "TriggerType",
     "instrument_id",
     "is_on_increment",
     "next_status",

@@ -16,6 +16,8 @@ __all__ = (
     "PositionSide",
     "TimeInForce",
     "TradingState",
+    "TrailingOffsetType",
+    "TriggerType",
 )
 
 
@@ -34,17 +36,51 @@ class OrderSide(StrEnum):
 
 
 class OrderType(StrEnum):
+    """What an order is. Stops trigger when the market moves against the position they
+    protect (a buy stop as the price rises to its trigger); if-touched orders are their
+    mirror (a buy market-if-touched triggers as the price falls to its trigger); trailing
+    stops move their trigger after the market, in the order's favour only."""
+
     MARKET = "market"
     LIMIT = "limit"
     STOP_MARKET = "stop_market"
     STOP_LIMIT = "stop_limit"
+    MARKET_IF_TOUCHED = "market_if_touched"
+    LIMIT_IF_TOUCHED = "limit_if_touched"
+    TRAILING_STOP_MARKET = "trailing_stop_market"
+    TRAILING_STOP_LIMIT = "trailing_stop_limit"
 
 
 class TimeInForce(StrEnum):
+    """How long an order works. DAY ends at the end of the trading day (the simulated
+    venue: the next UTC midnight of engine time)."""
+
     GTC = "gtc"
     IOC = "ioc"
     FOK = "fok"
     GTD = "gtd"
+    DAY = "day"
+
+
+class TrailingOffsetType(StrEnum):
+    """The unit of a trailing stop's offsets: a price distance, basis points of the
+    market price (100 is 1%), or ticks (multiples of the instrument's price increment)."""
+
+    PRICE = "price"
+    BASIS_POINTS = "basis_points"
+    TICKS = "ticks"
+
+
+class TriggerType(StrEnum):
+    """Which prices a trigger watches. LAST: trades and bars; BID_ASK: quotes (a buy the
+    ask, a sell the bid); MARK: the mark price (no engine data carries one yet, so orders
+    asking for it are refused); DEFAULT: whatever the venue uses (the simulated venue:
+    every kind of item it matches)."""
+
+    DEFAULT = "default"
+    LAST = "last"
+    BID_ASK = "bid_ask"
+    MARK = "mark"
 
 
 class OrderStatus(StrEnum):

@@ -10,7 +10,14 @@ from decimal import Decimal
 
 import msgspec
 
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from engine.domain.enums import (
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
 
 __all__ = ("Order",)
 
@@ -35,6 +42,10 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
     previous_status: OrderStatus | None = None
     """The state before the current pending or in-doubt one (what a rejection restores)."""
+    trailing_offset: Decimal | None = None
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
+    limit_offset: Decimal | None = None
+    trigger_type: TriggerType = TriggerType.DEFAULT
 
     @property
     def leaves_quantity(self) -> Decimal:

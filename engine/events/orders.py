@@ -10,7 +10,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final, Literal, TypeVar
 
-from engine.domain.enums import OrderSide, OrderType, TimeInForce, TradingState
+from engine.domain.enums import (
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingState,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.events.base import Command, Event
 
 __all__ = (
@@ -44,7 +51,17 @@ EXTERNAL_STRATEGY_ID: Final = "external"
 
 
 class SubmitOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.submit_order"):
-    """Place a new order. `price` is for limit orders, `trigger_price` for stop orders."""
+    """Place a new order.
+
+    `price` is the limit of limit, stop-limit and limit-if-touched orders; `trigger_price`
+    the trigger of stop and if-touched orders, and the optional first trigger of a
+    trailing stop (the venue sets one from the market when it is None).
+    `trailing_offset` (in `trailing_offset_type` units) is how far a trailing stop's
+    trigger follows the market; `limit_offset` (same units) how far a triggered
+    trailing-stop-limit's limit lies beyond its trigger. `trigger_type` says which prices
+    a trigger watches. The fields after `post_only` came later: their defaults keep
+    older journals decoding.
+    """
 
     strategy_id: str
     client_order_id: str
@@ -58,6 +75,10 @@ class SubmitOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.sub
     expire_ns: int | None = None
     reduce_only: bool = False
     post_only: bool = False
+    trailing_offset: Decimal | None = None
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
+    limit_offset: Decimal | None = None
+    trigger_type: TriggerType = TriggerType.DEFAULT
 
 
 class CancelOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.cancel_order"):
@@ -103,6 +124,12 @@ class OrderDenied(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.de
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     reason: str
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    trailing_offset: Decimal | None = None
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
+    limit_offset: Decimal | None = None
+    trigger_type: TriggerType = TriggerType.DEFAULT
 
 
 def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
@@ -117,6 +144,12 @@ def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
         price=command.price,
         trigger_price=command.trigger_price,
         reason=reason,
+        time_in_force=command.time_in_force,
+        reduce_only=command.reduce_only,
+        trailing_offset=command.trailing_offset,
+        trailing_offset_type=command.trailing_offset_type,
+        limit_offset=command.limit_offset,
+        trigger_type=command.trigger_type,
         ts_event=ts_ns,
         ts_init=ts_ns,
     )
@@ -135,12 +168,15 @@ class OrderRejected(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.
 
 
 class OrderTriggered(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.triggered"):
-    """A stop-limit order's trigger was hit; it now rests as a limit order."""
+    """A stop-limit, limit-if-touched or trailing-stop-limit order's trigger was hit; it
+    now rests as a limit order."""
 
 
 class OrderUpdated(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.updated"):
-    """The venue applied a modify. `venue_order_id` is set when the venue did it as a
-    cancel-replace under a new id; the order manager links the old id to the new one."""
+    """The venue applied a modify, or moved a trailing stop's trigger (and a
+    trailing-stop-limit's limit) after the market. `venue_order_id` is set when the
+    venue did a modify as a cancel-replace under a new id; the order manager links the
+    old id to the new one."""
 
     quantity: Decimal
     price: Decimal | None = None
@@ -191,6 +227,10 @@ class ExternalOrderAdopted(
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
+    trailing_offset: Decimal | None = None
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
+    limit_offset: Decimal | None = None
+    trigger_type: TriggerType = TriggerType.DEFAULT
 
 
 class OrderModifyRejected(
@@ -206,7 +246,10 @@ class OrderCancelRejected(
 
 
 class OrderCanceled(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.canceled"):
-    pass
+    """The order no longer works. `reason` says why when the venue canceled it on its
+    own (a reduce-only remainder that would open a position); empty for a requested cancel."""
+
+    reason: str = ""
 
 
 class OrderExpired(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.expired"):
