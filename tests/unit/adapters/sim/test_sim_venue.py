@@ -13,7 +13,14 @@ from engine.actors.retention import RetentionConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import SimClock
-from engine.domain.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
+from engine.domain.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.events.base import Message
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BarType, Instrument, QuoteTick, TradeTick
@@ -646,3 +653,393 @@ def test_a_snapshot_right_after_a_cancel_holds_only_the_working_orders() -> None
     assert state.books == {make_instrument().instrument_id: ["O-2"]}
     assert kinds(restored.take()) == kinds(live.take()) == [OrderFilled]
     assert restored.venue.snapshot_state() == live.venue.snapshot_state()
+
+
+# -- scenarios: order types, trigger types, time in force, reduce-only -------------------------
+# Each scenario hands the venue hand-built bars, trades or quotes and writes out the fills
+# it must make: (price, quantity, ts_event, liquidity side). Bar n closes at T0 + n minutes
+# and opens a minute earlier.
+
+TAKER = LiquiditySide.TAKER
+MAKER = LiquiditySide.MAKER
+
+
+def fills(messages: list[Message]) -> list[tuple[Decimal, Decimal, int, LiquiditySide]]:
+    return [(m.last_price, m.last_quantity, m.ts_event, m.liquidity_side)
+            for m in messages if isinstance(m, OrderFilled)]
+
+
+def updates(messages: list[Message]) -> list[tuple[Decimal | None, Decimal | None, int]]:
+    """(trigger_price, price, ts_event) of each OrderUpdated."""
+    return [(m.trigger_price, m.price, m.ts_event)
+            for m in messages if isinstance(m, OrderUpdated)]
+
+
+def trade(harness: Harness, minute: int, price: float, size: float = 1.0) -> None:
+    ts = T0 + minute * MINUTE
+    harness.clock.advance_to(ts)
+    harness.venue.process_market_data(TradeTick(
+        instrument_id=INSTRUMENT_ID, price=price, size=size, ts_event=ts, ts_init=ts))
+
+
+def quote(harness: Harness, minute: int, bid: float, ask: float) -> None:
+    ts = T0 + minute * MINUTE
+    harness.clock.advance_to(ts)
+    harness.venue.process_market_data(QuoteTick(
+        instrument_id=INSTRUMENT_ID, bid_price=bid, ask_price=ask, bid_size=5.0, ask_size=5.0,
+        ts_event=ts, ts_init=ts))
+
+
+def test_market_if_touched_buy_fills_at_trigger_when_the_price_falls_to_it() -> None:
+    harness = Harness()
+    harness.submit(order_type=OrderType.MARKET_IF_TOUCHED, trigger_price=D("95.00"))
+    harness.take()
+
+    harness.bar(1, 100.0, 110.0, 96.0, 105.0)  # above the trigger all bar
+    untouched = harness.take()
+    harness.bar(2, 100.0, 101.0, 94.0, 99.0)
+    touched = harness.take()
+
+    assert untouched == []
+    assert kinds(touched) == [OrderFilled]  # no OrderTriggered: it becomes a market order
+    assert fills(touched) == [(D("95.00"), D(1), T0 + 2 * MINUTE, TAKER)]
+
+
+def test_market_if_touched_sell_gapping_through_the_trigger_fills_at_the_open() -> None:
+    harness = Harness()
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.MARKET_IF_TOUCHED,
+                   trigger_price=D("105.00"))
+    harness.take()
+
+    harness.bar(1, 107.5, 108.0, 104.0, 106.0)
+
+    assert fills(harness.take()) == [(D("107.50"), D(1), T0, TAKER)]
+
+
+def test_limit_if_touched_buy_triggers_then_fills_at_the_trigger_when_marketable() -> None:
+    harness = Harness()
+    harness.submit(order_type=OrderType.LIMIT_IF_TOUCHED, trigger_price=D("95.00"),
+                   price=D("95.50"))
+    harness.take()
+
+    harness.bar(1, 100.0, 101.0, 94.0, 99.0)
+    sent = harness.take()
+
+    assert kinds(sent) == [OrderTriggered, OrderFilled]
+    assert sent[0].ts_event == T0 + MINUTE
+    assert fills(sent) == [(D("95.00"), D(1), T0 + MINUTE, TAKER)]
+
+
+def test_limit_if_touched_not_marketable_rests_as_a_limit_from_the_next_bar() -> None:
+    harness = Harness()
+    harness.submit(order_type=OrderType.LIMIT_IF_TOUCHED, trigger_price=D("95.00"),
+                   price=D("94.00"))
+    harness.take()
+
+    harness.bar(1, 100.0, 101.0, 93.0, 99.0)  # touches 95 and 94: the limit waits a bar
+    triggered = harness.take()
+    harness.bar(2, 96.0, 97.0, 93.5, 95.0)
+    filled = harness.take()
+
+    assert kinds(triggered) == [OrderTriggered]
+    assert fills(filled) == [(D("94.00"), D(1), T0 + 2 * MINUTE, MAKER)]
+    assert harness.statistics().orders_triggered == 1
+
+
+def test_trailing_stop_market_sell_follows_the_bar_path_and_fills_at_its_trigger() -> None:
+    harness = Harness()
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET,
+                   trailing_offset=D("2.00"))
+    accepted = harness.take()
+
+    # Up bar: open 100 -> low 99 -> high 103 -> close 102. The trigger starts at the open
+    # (98: no price known at acceptance) and rises with the high to 101.
+    harness.bar(1, 100.0, 103.0, 99.0, 102.0)
+    first = harness.take()
+    # Down bar: open 102 -> high 104 -> low 100 -> close 100.5. The high lifts it to 102
+    # before the low reaches it.
+    harness.bar(2, 102.0, 104.0, 100.0, 100.5)
+    second = harness.take()
+
+    assert kinds(accepted) == [OrderAccepted]
+    assert updates(first) == [(D("101.00"), None, T0 + MINUTE)]
+    assert updates(second) == [(D("102.00"), None, T0 + 2 * MINUTE)]
+    assert fills(second) == [(D("102.00"), D(1), T0 + 2 * MINUTE, TAKER)]
+
+
+def test_trailing_stop_market_reports_the_trigger_only_when_it_moves() -> None:
+    cache = MarketCache()
+    cache.set_price(INSTRUMENT_ID, 100.0)
+    harness = Harness(cache=cache)
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET,
+                   trailing_offset=D("2.00"))
+    accepted = harness.take()
+
+    harness.bar(1, 99.5, 100.0, 98.5, 99.0)  # never above 100: the trigger stays at 98
+    quiet = harness.take()
+
+    assert kinds(accepted) == [OrderAccepted, OrderUpdated]
+    assert updates(accepted) == [(D("98.00"), None, T0)]
+    assert quiet == []
+
+
+def test_trailing_stop_market_buy_in_ticks_gapping_through_fills_at_the_open() -> None:
+    harness = Harness()
+    harness.submit(order_type=OrderType.TRAILING_STOP_MARKET, trailing_offset=D(50),
+                   trailing_offset_type=TrailingOffsetType.TICKS, trigger_price=D("100.50"))
+    harness.take()
+
+    harness.bar(1, 99.0, 99.2, 98.0, 98.2)  # down: the trigger follows to 98.00 + 0.50
+    moved = harness.take()
+    harness.bar(2, 99.0, 99.5, 98.9, 99.2)  # opens above 98.50: a gap
+    gapped = harness.take()
+
+    assert kinds(moved) == [OrderUpdated]
+    assert updates(moved) == [(D("98.50"), None, T0 + MINUTE)]
+    assert fills(gapped) == [(D("99.00"), D(1), T0 + MINUTE, TAKER)]
+
+
+def test_trailing_stop_in_basis_points_is_a_fraction_of_the_price_rounded_away() -> None:
+    harness = Harness()
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET,
+                   trailing_offset=D(150), trailing_offset_type=TrailingOffsetType.BASIS_POINTS)
+    harness.take()
+
+    trade(harness, 1, 200.01)  # 1.5% of 200.01 is 3.00015: rounded up to 3.01
+    moved = harness.take()
+    trade(harness, 2, 197.00)
+    filled = harness.take()
+
+    assert updates(moved) == [(D("197.00"), None, T0 + MINUTE)]
+    assert fills(filled) == [(D("197.00"), D(1), T0 + 2 * MINUTE, TAKER)]
+
+
+def test_trailing_stop_limit_moves_its_limit_and_fills_at_the_trigger() -> None:
+    harness = Harness()
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_LIMIT,
+                   trailing_offset=D("2.00"), limit_offset=D("0.50"), trigger_price=D("97.00"))
+    accepted = harness.take()
+
+    harness.bar(1, 100.0, 104.0, 99.0, 103.0)
+    moved = harness.take()
+    harness.bar(2, 103.0, 103.5, 100.0, 100.2)
+    sent = harness.take()
+
+    assert updates(accepted) == [(D("97.00"), D("96.50"), T0)]
+    assert updates(moved) == [(D("102.00"), D("101.50"), T0 + MINUTE)]
+    assert kinds(sent) == [OrderTriggered, OrderFilled]
+    assert fills(sent) == [(D("102.00"), D(1), T0 + 2 * MINUTE, TAKER)]
+
+
+def test_trailing_stop_limit_gapping_below_its_limit_rests_and_fills_as_a_limit() -> None:
+    harness = Harness()
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_LIMIT,
+                   trailing_offset=D("2.00"), limit_offset=D("0.50"), trigger_price=D("98.00"))
+    harness.take()
+
+    harness.bar(1, 97.0, 97.2, 96.0, 96.5)  # opens under the limit 97.50
+    triggered = harness.take()
+    harness.bar(2, 96.5, 98.0, 96.4, 97.9)
+    filled = harness.take()
+
+    assert kinds(triggered) == [OrderTriggered]
+    assert triggered[0].ts_event == T0
+    assert fills(filled) == [(D("97.50"), D(1), T0 + 2 * MINUTE, MAKER)]
+
+
+@pytest.mark.parametrize(
+    ("trigger_type", "expected"),
+    [
+        # LAST ignores the quote and triggers on the trade at 106.
+        (TriggerType.LAST, [(D("106.00"), D(1), T0 + 2 * MINUTE, TAKER)]),
+        # BID_ASK ignores the trade and triggers on the quote, filling at its ask.
+        (TriggerType.BID_ASK, [(D("105.50"), D(1), T0 + MINUTE, TAKER)]),
+    ],
+)
+def test_trigger_type_chooses_which_prices_trigger_a_stop(
+    trigger_type: TriggerType, expected: list[tuple[Decimal, Decimal, int, LiquiditySide]]
+) -> None:
+    harness = Harness()
+    harness.submit(order_type=OrderType.STOP_MARKET, trigger_price=D("105.00"),
+                   trigger_type=trigger_type)
+    harness.take()
+
+    quote(harness, 1, 105.0, 105.5)
+    trade(harness, 2, 106.0)
+    trade(harness, 3, 107.0)
+
+    assert fills(harness.take()) == expected
+
+
+def test_mark_trigger_type_is_rejected_naming_the_field() -> None:
+    harness = Harness()
+
+    harness.submit(order_type=OrderType.STOP_MARKET, trigger_price=D("105.00"),
+                   trigger_type=TriggerType.MARK)
+
+    sent = harness.take()
+    assert kinds(sent) == [OrderRejected]
+    assert sent[0].reason.startswith("trigger_type mark:")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({}, "trailing_offset: a trailing_stop_market order needs a trailing_offset"),
+        ({"trailing_offset": D(0)}, "trailing_offset: 0 must be > 0"),
+        ({"trailing_offset": D("2.5"), "trailing_offset_type": TrailingOffsetType.TICKS},
+         "trailing_offset: 2.5 ticks must be a whole number"),
+        ({"trailing_offset": D("1.00"), "price": D("99.00")},
+         "price 99.00: a trailing_stop_market order's limit is set by the venue from its "
+         "limit_offset"),
+        ({"trailing_offset": D("1.00"), "trigger_price": D("99.001")},
+         "trigger_price 99.001: not a multiple of the price increment 0.01"),
+    ],
+)
+def test_trailing_stop_with_bad_terms_is_rejected(overrides: dict[str, Any], reason: str) -> None:
+    harness = Harness()
+
+    harness.submit(order_type=OrderType.TRAILING_STOP_MARKET, **overrides)
+
+    sent = harness.take()
+    assert kinds(sent) == [OrderRejected]
+    assert sent[0].reason == reason
+
+
+def test_modify_of_a_trailing_stops_trigger_is_rejected() -> None:
+    harness = Harness()
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET,
+                   trailing_offset=D("2.00"), trigger_price=D("97.00"))
+    harness.take()
+
+    harness.modify(trigger_price=D("99.00"))
+
+    sent = harness.take()
+    assert kinds(sent) == [OrderModifyRejected]
+    assert "follow the market" in sent[0].reason
+
+
+def test_day_order_expires_at_utc_midnight_before_the_bar_closing_then() -> None:
+    harness = Harness()  # T0 is 1000 minutes into a day: midnight is 440 minutes later
+    harness.submit(order_type=OrderType.LIMIT, price=D("90.00"), time_in_force=TimeInForce.DAY)
+    harness.take()
+
+    harness.bar(439, 100.0, 101.0, 91.0, 100.0)
+    before = harness.take()
+    harness.bar(440, 100.0, 101.0, 80.0, 100.0)  # closes at midnight: too late to fill
+    at_midnight = harness.take()
+
+    midnight = 86_400 * 1_000_000_000
+    assert T0 + 440 * MINUTE == midnight
+    assert before == []
+    assert at_midnight == [OrderExpired(strategy_id="s1", client_order_id="O-1",
+                                        instrument_id=INSTRUMENT_ID, ts_event=midnight,
+                                        ts_init=midnight)]
+
+
+def test_day_order_fills_like_a_gtc_order_within_its_day() -> None:
+    harness = Harness()
+    harness.submit(order_type=OrderType.LIMIT, price=D("90.00"), time_in_force=TimeInForce.DAY)
+    harness.take()
+
+    harness.bar(439, 100.0, 101.0, 89.0, 100.0)
+
+    assert fills(harness.take()) == [(D("90.00"), D(1), T0 + 439 * MINUTE, MAKER)]
+
+
+def open_long(harness: Harness, minute: int, quantity: str = "1") -> None:
+    harness.submit(client_order_id=f"long-{minute}", quantity=D(quantity))
+    harness.bar(minute, 100.0, 101.0, 99.0, 100.0)
+    harness.take()
+
+
+@pytest.mark.parametrize("side", [OrderSide.SELL, OrderSide.BUY])
+def test_reduce_only_order_facing_no_position_is_rejected(side: OrderSide) -> None:
+    harness = Harness()
+
+    harness.submit(side=side, reduce_only=True)
+
+    sent = harness.take()
+    assert kinds(sent) == [OrderRejected]
+    assert sent[0].reason == (f"reduce_only True: a {side} order would open or increase the "
+                              "net position 0 at the venue")
+
+
+def test_reduce_only_buy_against_a_long_is_rejected() -> None:
+    harness = Harness()
+    open_long(harness, 1)
+
+    harness.submit(side=OrderSide.BUY, reduce_only=True)
+
+    assert kinds(harness.take()) == [OrderRejected]
+
+
+def test_reduce_only_larger_than_the_position_fills_it_and_cancels_the_rest() -> None:
+    harness = Harness()
+    open_long(harness, 1)
+    harness.submit(side=OrderSide.SELL, quantity=D("1.5"), reduce_only=True)
+    assert kinds(harness.take()) == [OrderAccepted]
+
+    harness.bar(2, 101.0, 102.0, 100.0, 101.0)
+    sent = harness.take()
+
+    assert kinds(sent) == [OrderFilled, OrderCanceled]
+    assert fills(sent) == [(D("101.00"), D(1), T0 + MINUTE, TAKER)]
+    assert sent[1] == OrderCanceled(
+        strategy_id="s1", client_order_id="O-1", instrument_id=INSTRUMENT_ID,
+        reason="reduce_only True: the remaining 0.5 would open or increase the net position "
+        "0: canceled", ts_event=T0 + MINUTE, ts_init=T0 + 2 * MINUTE)
+
+
+def test_reduce_only_orders_share_the_position_they_reduce() -> None:
+    harness = Harness()
+    open_long(harness, 1)
+    harness.submit(client_order_id="A", side=OrderSide.SELL, quantity=D("0.6"),
+                   reduce_only=True)
+    harness.submit(client_order_id="B", side=OrderSide.SELL, quantity=D("0.6"),
+                   reduce_only=True)
+    harness.take()
+
+    harness.bar(2, 101.0, 102.0, 100.0, 101.0)
+    sent = harness.take()
+
+    assert [(m.client_order_id, type(m)) for m in sent] == [
+        ("A", OrderFilled), ("B", OrderFilled), ("B", OrderCanceled)]
+    assert fills(sent) == [(D("101.00"), D("0.6"), T0 + MINUTE, TAKER),
+                           (D("101.00"), D("0.4"), T0 + MINUTE, TAKER)]
+
+
+def test_reduce_only_fill_or_kill_larger_than_the_position_fills_nothing() -> None:
+    harness = Harness()
+    open_long(harness, 1)
+    harness.submit(side=OrderSide.SELL, quantity=D(2), reduce_only=True,
+                   time_in_force=TimeInForce.FOK)
+    harness.take()
+
+    harness.bar(2, 101.0, 102.0, 100.0, 101.0)
+
+    assert kinds(harness.take()) == [OrderCanceled]
+
+
+def test_venue_positions_survive_a_snapshot() -> None:
+    live = Harness()
+    open_long(live, 1)
+    restored = Harness()
+    restored.venue.restore_state(live.venue.snapshot_state())
+
+    for harness in (live, restored):
+        harness.submit(client_order_id="R", side=OrderSide.SELL, reduce_only=True)
+
+    assert kinds(restored.take()) == kinds(live.take()) == [OrderAccepted]
+    assert live.venue.snapshot_state().positions == {INSTRUMENT_ID: D(1)}
+
+
+def test_venue_positions_are_rebuilt_from_the_fills_of_an_older_snapshot() -> None:
+    live = Harness()
+    open_long(live, 1)
+    older = msgspec.structs.replace(live.venue.snapshot_state(), positions=None)
+    restored = Harness()
+
+    restored.venue.restore_state(older)
+
+    assert restored.venue.snapshot_state().positions == {INSTRUMENT_ID: D(1)}
