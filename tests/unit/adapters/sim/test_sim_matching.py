@@ -25,6 +25,8 @@ MARKET = OrderType.MARKET
 LIMIT = OrderType.LIMIT
 STOP = OrderType.STOP_MARKET
 STOP_LIMIT = OrderType.STOP_LIMIT
+MIT = OrderType.MARKET_IF_TOUCHED
+LIT = OrderType.LIMIT_IF_TOUCHED
 MAKER = LiquiditySide.MAKER
 TAKER = LiquiditySide.TAKER
 D = Decimal
@@ -125,6 +127,32 @@ BAR_CASES = [
     ("stop-limit buy triggered no touch", terms(BUY, STOP_LIMIT, "85", "200", triggered=True),
      None),
     ("stop-limit sell triggered intrabar", terms(SELL, STOP_LIMIT, "105", "1", triggered=True),
+     fill("105", MAKER, at_open=False)),
+    # market-if-touched: the mirror of a stop (a buy triggers as the price falls)
+    ("mit buy gap", terms(BUY, MIT, trigger="105"), fill("100", at_open=True, triggered=True)),
+    ("mit buy intrabar", terms(BUY, MIT, trigger="95"),
+     fill("95", at_open=False, triggered=True)),
+    ("mit buy at low", terms(BUY, MIT, trigger="90"), fill("90", at_open=False, triggered=True)),
+    ("mit buy no touch", terms(BUY, MIT, trigger="89.99"), None),
+    ("mit sell gap", terms(SELL, MIT, trigger="95"), fill("100", at_open=True, triggered=True)),
+    ("mit sell intrabar", terms(SELL, MIT, trigger="105"),
+     fill("105", at_open=False, triggered=True)),
+    ("mit sell no touch", terms(SELL, MIT, trigger="110.01"), None),
+    ("mit buy triggered earlier", terms(BUY, MIT, trigger="50", triggered=True),
+     fill("100", at_open=True)),
+    # limit-if-touched: triggers as a market-if-touched, fills as a stop-limit
+    ("lit buy intrabar marketable", terms(BUY, LIT, "95.5", "95"),
+     fill("95", at_open=False, triggered=True)),
+    ("lit buy intrabar not marketable", terms(BUY, LIT, "94", "95"),
+     Match(at_open=False, triggered=True)),
+    ("lit buy gap marketable", terms(BUY, LIT, "101", "105"),
+     fill("100", at_open=True, triggered=True)),
+    ("lit buy gap not marketable", terms(BUY, LIT, "99", "105"),
+     Match(at_open=True, triggered=True)),
+    ("lit sell intrabar marketable", terms(SELL, LIT, "104", "105"),
+     fill("105", at_open=False, triggered=True)),
+    ("lit sell no touch", terms(SELL, LIT, "111", "111"), None),
+    ("lit sell triggered: a plain limit", terms(SELL, LIT, "105", "1", triggered=True),
      fill("105", MAKER, at_open=False)),
 ]
 
