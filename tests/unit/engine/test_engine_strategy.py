@@ -19,6 +19,9 @@ from engine.domain.enums import (
     OrderStatus,
     OrderType,
     PositionSide,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
 )
 from engine.events.base import Message
 from engine.events.fills import OrderFilled, PositionClosed, PositionEvent, PositionOpened
@@ -259,6 +262,61 @@ def test_stop_limit_order_not_marketable_rests_as_limit_then_fills_at_limit() ->
     assert triggered.ts_init == close_ns(1)
     assert (fill.last_price, fill.liquidity_side, fill.ts_init) == (
         D("102.00"), LiquiditySide.MAKER, close_ns(2))
+
+
+def test_new_order_helpers_round_prices_and_offsets_to_their_units() -> None:
+    def orders(strategy: Scripted, _: Bar) -> None:
+        strategy.market_if_touched_order(ID, OrderSide.BUY, D("0.1239"), "95.004")
+        strategy.limit_if_touched_order(ID, OrderSide.BUY, 1, "95.006", D("95.504"),
+                                        time_in_force=TimeInForce.DAY)
+        strategy.trailing_stop_market_order(ID, OrderSide.SELL, 1, "2.004",
+                                            trigger_type=TriggerType.LAST)
+        strategy.trailing_stop_limit_order(ID, OrderSide.SELL, 1, D("20.4"), 5,
+                                           trailing_offset_type=TrailingOffsetType.TICKS,
+                                           trigger_price="97.996")
+        strategy.trailing_stop_market_order(ID, OrderSide.SELL, 1, "12.5",
+                                            trailing_offset_type=TrailingOffsetType.BASIS_POINTS)
+
+    run = run_graph([Scripted("s1", {0: orders})], flat_bars(1))
+
+    rows = [(c.order_type, str(c.quantity), c.price and str(c.price),
+             c.trigger_price and str(c.trigger_price), c.trailing_offset and str(c.trailing_offset),
+             c.limit_offset and str(c.limit_offset), c.trailing_offset_type, c.trigger_type,
+             c.time_in_force) for c in run.commands()]
+    price, ticks, bps = (TrailingOffsetType.PRICE, TrailingOffsetType.TICKS,
+                         TrailingOffsetType.BASIS_POINTS)
+    default, gtc = TriggerType.DEFAULT, TimeInForce.GTC
+    assert rows == [
+        (OrderType.MARKET_IF_TOUCHED, "0.123", None, "95.00", None, None, price, default, gtc),
+        (OrderType.LIMIT_IF_TOUCHED, "1.000", "95.50", "95.01", None, None, price, default,
+         TimeInForce.DAY),
+        (OrderType.TRAILING_STOP_MARKET, "1.000", None, None, "2.00", None, price,
+         TriggerType.LAST, gtc),
+        (OrderType.TRAILING_STOP_LIMIT, "1.000", None, "98.00", "20", "5", ticks, default, gtc),
+        (OrderType.TRAILING_STOP_MARKET, "1.000", None, None, "12.5", None, bps, default, gtc),
+    ]
+    assert run.graph.orders.statistics().denied == 0
+
+
+def test_trailing_stop_order_record_follows_the_venue_and_the_stop_fills() -> None:
+    strategy = Scripted(script={
+        0: lambda s, _: s.market_order(ID, OrderSide.BUY, 1),
+        1: lambda s, _: s.trailing_stop_market_order(ID, OrderSide.SELL, 1, 2, reduce_only=True),
+    })
+    bars = [bar(0, 100, 100, 100, 100), bar(1, 100, 100, 100, 100),
+            bar(2, 100, 104, 99.5, 103), bar(3, 103, 103, 101, 101.5)]
+
+    run = run_graph([strategy], bars)
+
+    updates = [(u.trigger_price, u.ts_event) for u in strategy.events(OrderUpdated)]
+    fills = [(f.side, f.last_price, f.ts_event) for f in strategy.events(OrderFilled)]
+    assert updates == [(D("98.00"), close_ns(1)), (D("102.00"), close_ns(2))]
+    assert fills == [(OrderSide.BUY, D("100.00"), close_ns(0)),
+                     (OrderSide.SELL, D("102.00"), close_ns(3))]
+    record = run.graph.orders.order("s1-2")
+    assert record is not None
+    assert (record.status, record.trigger_price, record.trailing_offset) == (
+        OrderStatus.FILLED, D("102.00"), D("2.00"))
 
 
 # -- cancel, modify, close ---------------------------------------------------------------------

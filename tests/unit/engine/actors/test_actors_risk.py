@@ -14,7 +14,14 @@ from engine.actors.risk import RiskActor, RiskConfig
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import SimClock
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TradingState
+from engine.domain.enums import (
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TradingState,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.domain.order import Order
 from engine.events.base import Message
 from engine.events.market import Instrument
@@ -272,6 +279,12 @@ def test_submit_order_quantity_must_be_positive_on_increment(
          "price_increment: price 30000.005 is not a multiple of 0.01"),
         (OrderType.STOP_LIMIT, "31000", "31000.001",
          "price_increment: trigger_price 31000.001 is not a multiple of 0.01"),
+        (OrderType.MARKET_IF_TOUCHED, None, "29000", None),
+        (OrderType.MARKET_IF_TOUCHED, None, None,
+         "trigger_price: a market_if_touched order needs a trigger_price"),
+        (OrderType.LIMIT_IF_TOUCHED, "29000.5", "29000", None),
+        (OrderType.LIMIT_IF_TOUCHED, None, "29000",
+         "price: a limit_if_touched order needs a price"),
     ],
 )
 def test_submit_order_prices_must_match_the_type_and_increment(
@@ -288,6 +301,79 @@ def test_submit_order_prices_must_match_the_type_and_increment(
 
     assert rig.reasons() == ([] if expected is None else [expected])
     assert rig.forwarded == ([command] if expected is None else [])
+
+
+TRAILING_MARKET = OrderType.TRAILING_STOP_MARKET
+TRAILING_LIMIT = OrderType.TRAILING_STOP_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "50"}, None),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "50", "trigger_price": "29950"},
+         None),
+        ({"order_type": TRAILING_LIMIT, "trailing_offset": "50", "limit_offset": "0"}, None),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "25",
+          "trailing_offset_type": TrailingOffsetType.BASIS_POINTS}, None),
+        ({"order_type": TRAILING_MARKET},
+         "trailing_offset: a trailing_stop_market order needs a trailing_offset"),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "0"},
+         "trailing_offset: 0 must be > 0"),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "-1"},
+         "trailing_offset: -1 must be > 0"),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "50.005"},
+         "price_increment: trailing_offset 50.005 is not a multiple of 0.01"),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "1.5",
+          "trailing_offset_type": TrailingOffsetType.TICKS},
+         "trailing_offset: 1.5 ticks must be a whole number"),
+        ({"order_type": TRAILING_LIMIT, "trailing_offset": "50"},
+         "limit_offset: a trailing_stop_limit order needs a limit_offset"),
+        ({"order_type": TRAILING_LIMIT, "trailing_offset": "50", "limit_offset": "-0.01"},
+         "limit_offset: -0.01 must be >= 0"),
+        ({"order_type": TRAILING_MARKET, "trailing_offset": "50", "limit_offset": "1"},
+         "limit_offset: a trailing_stop_market order takes no limit_offset"),
+        ({"order_type": TRAILING_LIMIT, "trailing_offset": "50", "limit_offset": "1",
+          "price": "29000"}, "price: a trailing_stop_limit order takes no price"),
+        ({"order_type": OrderType.LIMIT, "price": "30000", "trailing_offset": "50"},
+         "trailing_offset: a limit order takes no trailing_offset"),
+        ({"order_type": OrderType.LIMIT, "price": "30000", "trigger_type": TriggerType.LAST},
+         "trigger_type: a limit order has no trigger to watch last"),
+        ({"order_type": OrderType.STOP_MARKET, "trigger_price": "31000",
+          "trigger_type": TriggerType.BID_ASK}, None),
+        ({"order_type": OrderType.STOP_MARKET, "trigger_price": "31000",
+          "trigger_type": TriggerType.MARK},
+         "trigger_type: mark needs mark-price data, which the engine does not have"),
+    ],
+)
+def test_submit_order_trailing_terms_and_trigger_type_are_checked(
+    overrides: dict[str, Any], expected: str | None
+) -> None:
+    rig = _rig(last_price=30000.0)
+    fields = {key: Decimal(value) if type(value) is str else value  # enums are str too
+              for key, value in ({"price": None} | overrides).items()}
+    command = _submit(**fields)
+
+    rig.send(command)
+
+    assert rig.reasons() == ([] if expected is None else [expected])
+    assert rig.forwarded == ([command] if expected is None else [])
+
+
+def test_submit_order_denial_copies_the_new_order_terms() -> None:
+    rig = _rig()
+    command = _submit(order_type=TRAILING_LIMIT, price=None, trailing_offset=Decimal("5"),
+                      trailing_offset_type=TrailingOffsetType.TICKS, limit_offset=Decimal("2"),
+                      trigger_type=TriggerType.MARK, reduce_only=False)
+
+    rig.send(command)
+
+    [denied] = rig.processed
+    assert isinstance(denied, OrderDenied)
+    record = order_record(denied)
+    assert (record.order_type, record.trailing_offset, record.trailing_offset_type,
+            record.limit_offset, record.trigger_type) == (
+        TRAILING_LIMIT, Decimal("5"), TrailingOffsetType.TICKS, Decimal("2"), TriggerType.MARK)
 
 
 def test_submit_order_below_min_quantity_is_denied() -> None:
