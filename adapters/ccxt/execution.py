@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import ccxt
@@ -524,13 +524,23 @@ def _check_terms(item: Instrument, quantity: Decimal, price: Decimal | None) -> 
     return ""
 
 
+_TIMES_IN_FORCE: Final = frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK})
+
+
 def _check(command: SubmitOrder, item: Instrument | None) -> str:
     """Why `command` cannot be sent as it is ('' when it can)."""
     if item is None:
         return ""
     if command.order_type not in (OrderType.MARKET, OrderType.LIMIT):
-        return (f"order_type {command.order_type}: not placed by this adapter (stop orders "
-                "are emulated by the engine)")
+        return (f"order_type {command.order_type}: not placed by this adapter (it places "
+                "market and limit orders only)")
+    time_in_force = command.time_in_force
+    if time_in_force not in _TIMES_IN_FORCE:
+        return (f"time_in_force {time_in_force}: not placed by this adapter (it sends GTC, "
+                "IOC and FOK, what ccxt's unified API and Binance spot take)")
+    if command.order_type is OrderType.MARKET and time_in_force is TimeInForce.FOK:
+        return ("time_in_force fok: a market order here fills what the book has (IOC), "
+                "not all or nothing")
     if command.order_type is OrderType.LIMIT and command.price is None:
         return "price: a limit order needs one"
     return _check_terms(item, command.quantity,

@@ -200,7 +200,8 @@ class IbkrExecutionClient:
                          "(not configured, or the gateway did not qualify it)")
             return
         try:
-            order = ib_order(command, account=self.connection.account)
+            order = ib_order(command, account=self.connection.account,
+                             price_increment=qualified.instrument.price_increment)
         except ValueError as error:
             self._reject(command, str(error))
             return

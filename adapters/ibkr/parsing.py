@@ -17,15 +17,26 @@ the code instead, so a rejection is reported as one, with IB's reason.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Final
 
 from ib_async import Order
 
-from engine.domain.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
+from engine.domain.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.events.orders import SubmitOrder
 
 __all__ = (
+    "LIMIT_PRICED",
+    "TRAILING_TYPES",
+    "TRIGGER_PRICED",
     "ErrorKind",
     "WORKING_STATUSES",
     "classify_error",
@@ -48,11 +59,26 @@ _ORDER_TYPES: Final = {
     OrderType.LIMIT: "LMT",
     OrderType.STOP_MARKET: "STP",
     OrderType.STOP_LIMIT: "STP LMT",
+    OrderType.MARKET_IF_TOUCHED: "MIT",
+    OrderType.LIMIT_IF_TOUCHED: "LIT",
+    OrderType.TRAILING_STOP_MARKET: "TRAIL",
+    OrderType.TRAILING_STOP_LIMIT: "TRAIL LIMIT",
 }
 _ENGINE_TYPES: Final = {name: kind for kind, name in _ORDER_TYPES.items()}
+LIMIT_PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED})
+"""The types whose IB order carries a limit price (`lmtPrice`)."""
+TRIGGER_PRICED: Final = frozenset({
+    OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED,
+    OrderType.LIMIT_IF_TOUCHED,
+})
+"""The types whose IB order carries a fixed trigger (`auxPrice`)."""
+TRAILING_TYPES: Final = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
+"""The types whose trigger is `trailStopPrice` (their `auxPrice` is the trailing amount)."""
 _TIFS: Final = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
-                TimeInForce.GTD: "GTD"}
-_ENGINE_TIFS: Final = {name: tif for tif, name in _TIFS.items()} | {"DAY": TimeInForce.GTC}
+                TimeInForce.GTD: "GTD", TimeInForce.DAY: "DAY"}
+_ENGINE_TIFS: Final = {name: tif for tif, name in _TIFS.items()}
+_TRIGGER_METHODS: Final = {TriggerType.DEFAULT: 0, TriggerType.LAST: 2, TriggerType.BID_ASK: 4}
+"""IB's triggerMethod: 0 its default, 2 last, 4 bid/ask (a buy the ask, a sell the bid)."""
 
 
 class ErrorKind(Enum):
@@ -70,12 +96,26 @@ def classify_error(code: int) -> ErrorKind:
     return ErrorKind.REFUSAL
 
 
-def ib_order(command: SubmitOrder, *, account: str) -> Order:
+def ib_order(
+    command: SubmitOrder, *, account: str, price_increment: Decimal | None = None
+) -> Order:
     """The ib_async order of a submit; `orderRef` carries the client order id.
 
+    Every engine type has an IB one: if-touched orders are MIT / LIT (trigger in
+    `auxPrice`), trailing stops TRAIL / TRAIL LIMIT with the offset as an amount in
+    `auxPrice` (ticks times `price_increment`) or, in basis points, as `trailingPercent`,
+    the first trigger in `trailStopPrice` and a trailing-stop-limit's limit offset in
+    `lmtPriceOffset` (an amount: IB takes no percentage there). The trigger type is
+    `triggerMethod`.
+
     Raises:
-        ValueError: a term IB orders cannot carry (a GTD without its expiry).
+        ValueError: a term IB orders cannot carry (a GTD without its expiry, a mark
+            trigger, a limit offset in basis points, ticks without the increment).
     """
+    trigger_method = _TRIGGER_METHODS.get(command.trigger_type)
+    if trigger_method is None:
+        raise ValueError(f"order {command.client_order_id}: trigger_type "
+                         f"{command.trigger_type} has no IB trigger method")
     order = Order(
         action="BUY" if command.side is OrderSide.BUY else "SELL",
         totalQuantity=float(command.quantity),
@@ -84,20 +124,53 @@ def ib_order(command: SubmitOrder, *, account: str) -> Order:
         orderRef=command.client_order_id,
         account=account,
     )
-    if command.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+    order.triggerMethod = trigger_method
+    if command.order_type in LIMIT_PRICED:
         if command.price is None:
             raise ValueError(f"order {command.client_order_id}: a limit needs a price")
         order.lmtPrice = float(command.price)
-    if command.order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT):
+    if command.order_type in TRIGGER_PRICED:
         if command.trigger_price is None:
             raise ValueError(f"order {command.client_order_id}: a stop needs a trigger price")
         order.auxPrice = float(command.trigger_price)
+    if command.order_type in TRAILING_TYPES:
+        _set_trailing(order, command, price_increment)
     if command.time_in_force is TimeInForce.GTD:
         if command.expire_ns is None:
             raise ValueError(f"order {command.client_order_id}: GTD needs expire_ns")
         expiry = datetime.fromtimestamp(command.expire_ns // 1_000_000_000, UTC)
         order.goodTillDate = expiry.strftime("%Y%m%d-%H:%M:%S")  # IB reads this form as UTC
     return order
+
+
+def _set_trailing(order: Order, command: SubmitOrder, price_increment: Decimal | None) -> None:
+    name = command.client_order_id
+    offset_type = command.trailing_offset_type
+    if command.trailing_offset is None:
+        raise ValueError(f"order {name}: a trailing stop needs a trailing_offset")
+    if offset_type is TrailingOffsetType.TICKS and price_increment is None:
+        raise ValueError(f"order {name}: trailing_offset in ticks needs the price increment")
+    if offset_type is TrailingOffsetType.BASIS_POINTS:
+        order.trailingPercent = float(command.trailing_offset / 100)
+    else:
+        order.auxPrice = float(_amount(command.trailing_offset, offset_type, price_increment))
+    if command.trigger_price is not None:
+        order.trailStopPrice = float(command.trigger_price)
+    if command.order_type is OrderType.TRAILING_STOP_LIMIT:
+        if command.limit_offset is None:
+            raise ValueError(f"order {name}: a trailing-stop-limit needs a limit_offset")
+        if offset_type is TrailingOffsetType.BASIS_POINTS:
+            raise ValueError(f"order {name}: limit_offset in basis_points: IB takes a "
+                             "trailing-stop-limit's limit offset as a price amount")
+        order.lmtPriceOffset = float(_amount(command.limit_offset, offset_type, price_increment))
+
+
+def _amount(
+    offset: Decimal, offset_type: TrailingOffsetType, price_increment: Decimal | None
+) -> Decimal:
+    if offset_type is TrailingOffsetType.TICKS and price_increment is not None:
+        return offset * price_increment
+    return offset
 
 
 def side_of(action: str) -> OrderSide:

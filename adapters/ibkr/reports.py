@@ -14,8 +14,17 @@ from ib_async import AccountValue, CommissionReport, Fill, Position, Trade
 
 from adapters.ibkr.contracts import ContractMap, to_decimal
 from adapters.ibkr.orders import OrderRecord
-from adapters.ibkr.parsing import liquidity_side, order_type_of, side_of, time_in_force_of, to_ns
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from adapters.ibkr.parsing import (
+    LIMIT_PRICED,
+    TRAILING_TYPES,
+    TRIGGER_PRICED,
+    liquidity_side,
+    order_type_of,
+    side_of,
+    time_in_force_of,
+    to_ns,
+)
+from engine.domain.enums import OrderSide, OrderStatus, TimeInForce
 from engine.domain.reports import (
     AccountReport,
     BalanceReport,
@@ -27,6 +36,11 @@ from engine.domain.reports import (
 __all__ = ("account_report", "fill_report", "position_reports", "record_report", "trade_report")
 
 _NOT_A_CURRENCY = ("", "BASE")
+_UNSET = 1e300  # ib_async leaves unset doubles at sys.float_info.max
+
+
+def _trail_stop(value: float, increment: Decimal) -> Decimal | None:
+    return None if value >= _UNSET or value <= 0 else to_decimal(value, increment)
 
 
 def record_report(venue: str, record: OrderRecord, price_increment: Decimal
@@ -67,9 +81,13 @@ def trade_report(venue: str, trade: Trade, contracts: ContractMap) -> OrderStatu
     else:
         status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACCEPTED
     order_type = order_type_of(order.orderType)
-    has_limit = order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-    has_stop = order_type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+    has_limit = order_type in LIMIT_PRICED
+    has_stop = order_type in TRIGGER_PRICED
     increment = instrument.price_increment
+    # A trailing stop's trigger is trailStopPrice (its auxPrice is the trailing amount).
+    trigger = (to_decimal(order.auxPrice, increment) if has_stop
+               else _trail_stop(order.trailStopPrice, increment)
+               if order_type in TRAILING_TYPES else None)
     return OrderStatusReport(
         venue=venue, instrument_id=instrument_id,
         client_order_id=order.orderRef or None, venue_order_id=str(order.permId),
@@ -77,7 +95,7 @@ def trade_report(venue: str, trade: Trade, contracts: ContractMap) -> OrderStatu
         status=status, filled_quantity=filled,
         average_fill_price=to_decimal(state.avgFillPrice, increment) if filled else None,
         price=to_decimal(order.lmtPrice, increment) if has_limit else None,
-        trigger_price=to_decimal(order.auxPrice, increment) if has_stop else None,
+        trigger_price=trigger,
         time_in_force=time_in_force_of(order.tif) if order.tif else TimeInForce.GTC,
     )
 

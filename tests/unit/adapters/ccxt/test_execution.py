@@ -17,13 +17,15 @@ import anyio
 import pytest
 
 from adapters.ccxt import CcxtExecutionClient
-from engine.domain.enums import OrderSide
+from engine.domain.enums import OrderSide, OrderType, TimeInForce
 from engine.events.base import Event
+from engine.events.orders import OrderRejected, SubmitOrder
 from engine.testing.conformance import (
     EXECUTION_CHECKS,
     EventRecorder,
     ExecutionCheck,
     check_name,
+    running,
 )
 from tests.fakes.binance import FakeBinance
 from tests.fakes.binance.ccxt_support import binance_instrument
@@ -76,3 +78,40 @@ async def test_ccxt_execution_client_passes(
     await check(harness)
 
     assert fake.state.open_orders(None) == []  # each check cleans up
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"order_type": OrderType.STOP_MARKET, "trigger_price": Decimal(90)},
+         "order_type stop_market: not placed by this adapter"),
+        ({"order_type": OrderType.MARKET_IF_TOUCHED, "trigger_price": Decimal(90)},
+         "order_type market_if_touched: not placed by this adapter"),
+        ({"order_type": OrderType.TRAILING_STOP_MARKET, "trailing_offset": Decimal(1)},
+         "order_type trailing_stop_market: not placed by this adapter"),
+        ({"time_in_force": TimeInForce.DAY}, "time_in_force day: not placed by this adapter"),
+        ({"time_in_force": TimeInForce.GTD, "expire_ns": 2**62},
+         "time_in_force gtd: not placed by this adapter"),
+        ({"order_type": OrderType.MARKET, "price": None, "time_in_force": TimeInForce.FOK},
+         "time_in_force fok: a market order here fills what the book has"),
+    ],
+)
+async def test_ccxt_execution_client_refuses_what_it_cannot_place_with_a_reason(
+    overrides: dict[str, object], reason: str, fake: FakeBinance,
+    make_client: Callable[..., CcxtExecutionClient],
+) -> None:
+    harness = CcxtHarness(fake, make_client)
+    fields: dict[str, object] = {
+        "strategy_id": "s", "client_order_id": "refused-1",
+        "instrument_id": harness.instrument.instrument_id, "side": OrderSide.BUY,
+        "order_type": OrderType.LIMIT, "quantity": harness.quantity, "price": Decimal(90),
+        "ts_event": 0, "ts_init": 0,
+    }
+
+    async with running(harness) as client:
+        await client.submit_order(SubmitOrder(**(fields | overrides)))  # type: ignore[arg-type]
+        rejected = await harness.wait_for(lambda event: isinstance(event, OrderRejected))
+
+    assert isinstance(rejected, OrderRejected)
+    assert rejected.reason.startswith(reason)
+    assert fake.state.open_orders(None) == []

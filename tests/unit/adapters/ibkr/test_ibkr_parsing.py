@@ -14,9 +14,17 @@ from adapters.ibkr.parsing import (
     liquidity_side,
     order_type_of,
     side_of,
+    time_in_force_of,
     to_ns,
 )
-from engine.domain.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
+from engine.domain.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.events.orders import SubmitOrder
 
 
@@ -74,3 +82,61 @@ def test_to_ns_is_exact_to_the_microsecond() -> None:
     moment = datetime(2026, 12, 2, 14, 30, 0, 123456, tzinfo=UTC)
 
     assert to_ns(moment) == 1_796_221_800_123_456_000
+
+
+def test_if_touched_orders_are_ib_mit_and_lit_with_the_trigger_method() -> None:
+    mit = ib_order(command(order_type=OrderType.MARKET_IF_TOUCHED, price=None,
+                           trigger_type=TriggerType.LAST), account="")
+    lit = ib_order(command(order_type=OrderType.LIMIT_IF_TOUCHED,
+                           trigger_type=TriggerType.BID_ASK, time_in_force=TimeInForce.DAY),
+                   account="")
+
+    assert (mit.orderType, mit.auxPrice, mit.triggerMethod) == ("MIT", 100.0, 2)
+    assert (lit.orderType, lit.lmtPrice, lit.auxPrice, lit.triggerMethod, lit.tif) == (
+        "LIT", 99.5, 100.0, 4, "DAY")
+
+
+def test_trailing_stops_carry_amount_or_percent_first_trigger_and_limit_offset() -> None:
+    in_ticks = ib_order(command(order_type=OrderType.TRAILING_STOP_LIMIT, price=None,
+                                trailing_offset=Decimal(25), limit_offset=Decimal(10),
+                                trailing_offset_type=TrailingOffsetType.TICKS),
+                        account="", price_increment=Decimal("0.01"))
+    in_bps = ib_order(command(order_type=OrderType.TRAILING_STOP_MARKET, price=None,
+                              trigger_price=None, trailing_offset=Decimal(150),
+                              trailing_offset_type=TrailingOffsetType.BASIS_POINTS),
+                      account="")
+
+    assert (in_ticks.orderType, in_ticks.auxPrice, in_ticks.trailStopPrice,
+            in_ticks.lmtPriceOffset) == ("TRAIL LIMIT", 0.25, 100.0, 0.1)
+    assert (in_bps.orderType, in_bps.trailingPercent) == ("TRAIL", 1.5)
+    assert in_bps.trailStopPrice > 1e300  # unset: IB sets it from the market
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"order_type": OrderType.STOP_MARKET, "price": None, "trigger_type": TriggerType.MARK},
+         "c-1: trigger_type mark has no IB trigger method"),
+        ({"order_type": OrderType.TRAILING_STOP_LIMIT, "price": None,
+          "trailing_offset": Decimal(100), "limit_offset": Decimal(10),
+          "trailing_offset_type": TrailingOffsetType.BASIS_POINTS},
+         "c-1: limit_offset in basis_points: IB takes"),
+        ({"order_type": OrderType.TRAILING_STOP_MARKET, "price": None,
+          "trailing_offset": Decimal(3), "trailing_offset_type": TrailingOffsetType.TICKS},
+         "c-1: trailing_offset in ticks needs the price increment"),
+        ({"order_type": OrderType.TRAILING_STOP_MARKET, "price": None},
+         "c-1: a trailing stop needs a trailing_offset"),
+    ],
+)
+def test_terms_ib_cannot_carry_are_refused_naming_the_order(
+    overrides: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        ib_order(command(**overrides), account="")
+
+
+def test_new_words_back_to_the_engines() -> None:
+    assert [order_type_of(name) for name in ("MIT", "LIT", "TRAIL", "TRAIL LIMIT")] == [
+        OrderType.MARKET_IF_TOUCHED, OrderType.LIMIT_IF_TOUCHED,
+        OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT]
+    assert time_in_force_of("DAY") is TimeInForce.DAY

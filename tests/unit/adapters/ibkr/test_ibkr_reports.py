@@ -41,6 +41,18 @@ def test_trade_report_of_a_partly_filled_stop_limit() -> None:
     assert (report.price, report.trigger_price) == (Decimal("99.50"), Decimal("100.00"))
 
 
+def test_trade_report_of_a_trailing_stop_reads_its_trigger_from_trail_stop_price() -> None:
+    order = Order(action="SELL", totalQuantity=10.0, orderType="TRAIL", auxPrice=1.5,
+                  trailStopPrice=98.5, tif="GTC", permId=78, orderRef="c-10")
+
+    report = trade_report("IBKR", Trade(Contract(conId=265598), order,
+                                        OrderStatus(status="Submitted"), [], []), contracts())
+
+    assert report is not None
+    assert (report.order_type, report.price, report.trigger_price) == (
+        OrderType.TRAILING_STOP_MARKET, None, Decimal("98.50"))
+
+
 def test_trade_of_an_instrument_not_configured_has_no_report() -> None:
     trade = Trade(Contract(conId=1), Order(permId=5), OrderStatus(status="Submitted"), [], [])
 
