@@ -24,6 +24,9 @@ from typing import Final
 from ib_async import Order
 
 from engine.domain.enums import (
+    LIMIT_PRICED_TYPES,
+    TRAILING_TYPES,
+    TRIGGER_PRICED_TYPES,
     LiquiditySide,
     OrderSide,
     OrderType,
@@ -34,9 +37,6 @@ from engine.domain.enums import (
 from engine.events.orders import SubmitOrder
 
 __all__ = (
-    "LIMIT_PRICED",
-    "TRAILING_TYPES",
-    "TRIGGER_PRICED",
     "ErrorKind",
     "WORKING_STATUSES",
     "classify_error",
@@ -65,15 +65,6 @@ _ORDER_TYPES: Final = {
     OrderType.TRAILING_STOP_LIMIT: "TRAIL LIMIT",
 }
 _ENGINE_TYPES: Final = {name: kind for kind, name in _ORDER_TYPES.items()}
-LIMIT_PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED})
-"""The types whose IB order carries a limit price (`lmtPrice`)."""
-TRIGGER_PRICED: Final = frozenset({
-    OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED,
-    OrderType.LIMIT_IF_TOUCHED,
-})
-"""The types whose IB order carries a fixed trigger (`auxPrice`)."""
-TRAILING_TYPES: Final = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
-"""The types whose trigger is `trailStopPrice` (their `auxPrice` is the trailing amount)."""
 _TIFS: Final = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
                 TimeInForce.GTD: "GTD", TimeInForce.DAY: "DAY"}
 _ENGINE_TIFS: Final = {name: tif for tif, name in _TIFS.items()}
@@ -125,11 +116,11 @@ def ib_order(
         account=account,
     )
     order.triggerMethod = trigger_method
-    if command.order_type in LIMIT_PRICED:
+    if command.order_type in LIMIT_PRICED_TYPES:
         if command.price is None:
             raise ValueError(f"order {command.client_order_id}: a limit needs a price")
         order.lmtPrice = float(command.price)
-    if command.order_type in TRIGGER_PRICED:
+    if command.order_type in TRIGGER_PRICED_TYPES:
         if command.trigger_price is None:
             raise ValueError(f"order {command.client_order_id}: a stop needs a trigger price")
         order.auxPrice = float(command.trigger_price)

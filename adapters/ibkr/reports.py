@@ -14,17 +14,15 @@ from ib_async import AccountValue, CommissionReport, Fill, Position, Trade
 
 from adapters.ibkr.contracts import ContractMap, to_decimal
 from adapters.ibkr.orders import OrderRecord
-from adapters.ibkr.parsing import (
-    LIMIT_PRICED,
+from adapters.ibkr.parsing import liquidity_side, order_type_of, side_of, time_in_force_of, to_ns
+from engine.domain.enums import (
+    LIMIT_PRICED_TYPES,
     TRAILING_TYPES,
-    TRIGGER_PRICED,
-    liquidity_side,
-    order_type_of,
-    side_of,
-    time_in_force_of,
-    to_ns,
+    TRIGGER_PRICED_TYPES,
+    OrderSide,
+    OrderStatus,
+    TimeInForce,
 )
-from engine.domain.enums import OrderSide, OrderStatus, TimeInForce
 from engine.domain.reports import (
     AccountReport,
     BalanceReport,
@@ -81,8 +79,8 @@ def trade_report(venue: str, trade: Trade, contracts: ContractMap) -> OrderStatu
     else:
         status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACCEPTED
     order_type = order_type_of(order.orderType)
-    has_limit = order_type in LIMIT_PRICED
-    has_stop = order_type in TRIGGER_PRICED
+    has_limit = order_type in LIMIT_PRICED_TYPES
+    has_stop = order_type in TRIGGER_PRICED_TYPES
     increment = instrument.price_increment
     # A trailing stop's trigger is trailStopPrice (its auxPrice is the trailing amount).
     trigger = (to_decimal(order.auxPrice, increment) if has_stop

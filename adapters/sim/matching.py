@@ -22,7 +22,7 @@ import msgspec
 
 from adapters.sim.terms import Match, OrderTerms
 from adapters.sim.trailing import bar_path, match_trailing
-from engine.domain.enums import LiquiditySide, OrderSide, OrderType, TriggerType
+from engine.domain.enums import TRAILING_TYPES, LiquiditySide, OrderSide, OrderType, TriggerType
 from engine.domain.money import ZERO, price_from_float, round_down_to_increment, to_decimal
 from engine.events.market import Bar, Instrument, QuoteTick, TradeTick
 
@@ -61,7 +61,7 @@ LIMIT_ONCE_TRIGGERED = frozenset({
     OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED, OrderType.TRAILING_STOP_LIMIT,
 })
 """The types that become a limit order when triggered (the venue reports OrderTriggered)."""
-TRAILING = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
+TRAILING = TRAILING_TYPES
 _IF_TOUCHED = frozenset({OrderType.MARKET_IF_TOUCHED, OrderType.LIMIT_IF_TOUCHED})
 
 

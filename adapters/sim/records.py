@@ -14,7 +14,15 @@ import msgspec
 
 from adapters.sim.matching import LIMIT_ONCE_TRIGGERED, TRAILING, OrderTerms
 from engine.actors.risk_checks import check_trailing_terms
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce, TriggerType
+from engine.domain.enums import (
+    LIMIT_PRICED_TYPES,
+    TRIGGER_PRICED_TYPES,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TriggerType,
+)
 from engine.domain.money import ZERO, is_on_increment, to_decimal
 from engine.events.market import Instrument
 from engine.events.orders import ModifyOrder, SubmitOrder
@@ -29,11 +37,8 @@ __all__ = (
     "submit_rejection",
 )
 
-_PRICED: Final = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED})
-_TRIGGERED: Final = frozenset({
-    OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED,
-    OrderType.LIMIT_IF_TOUCHED,
-})
+_PRICED: Final = LIMIT_PRICED_TYPES
+_TRIGGERED: Final = TRIGGER_PRICED_TYPES
 _EXPIRING: Final = frozenset({TimeInForce.GTD, TimeInForce.DAY})
 DAY_NS: Final = 86_400 * 1_000_000_000
 """A day of engine time, in nanoseconds: a DAY order expires on a multiple of it (UTC midnight)."""
@@ -197,10 +202,11 @@ def modify_rejection(
             reason = _post_only_rejection(terms.side, command.price, last_price)
             if reason:
                 return reason
-    if order_type in TRAILING and (command.price is not None or command.trigger_price is not None):
-        name = "price" if command.price is not None else "trigger_price"
-        return f"{name} {command.price or command.trigger_price}: a {order_type} order's " \
-            "prices follow the market (the venue moves them)"
+    if order_type in TRAILING:
+        for name, value in (("price", command.price), ("trigger_price", command.trigger_price)):
+            if value is not None:
+                return (f"{name} {value}: a {order_type} order's prices follow the market "
+                        "(the venue moves them)")
     if command.trigger_price is not None:
         if order_type not in _TRIGGERED:
             return f"trigger_price {command.trigger_price}: a {order_type} order has no trigger"

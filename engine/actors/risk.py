@@ -74,7 +74,7 @@ from engine.actors.risk_checks import (
     reason_key,
 )
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TradingState, TriggerType
+from engine.domain.enums import TRAILING_TYPES, OrderSide, OrderStatus, TradingState, TriggerType
 from engine.domain.money import ZERO, price_from_float
 from engine.domain.order import Order
 from engine.events.market import Instrument
@@ -106,7 +106,7 @@ _PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 _INITIALIZED = OrderStatus.INITIALIZED
 _SUBMITTED = OrderStatus.SUBMITTED
 _DEFAULT = TriggerType.DEFAULT
-_TRAILING = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
+_TRAILING = TRAILING_TYPES
 
 
 def _holding(

@@ -1,6 +1,9 @@
 """Value types and rules with no I/O: enums, money, ids, the order lifecycle, the L2 book."""
 
 from engine.domain.enums import (
+    LIMIT_PRICED_TYPES,
+    TRAILING_TYPES,
+    TRIGGER_PRICED_TYPES,
     BookAction,
     LiquiditySide,
     OrderSide,
@@ -32,6 +35,9 @@ from engine.domain.reports import (
 )
 
 __all__ = (
+    "LIMIT_PRICED_TYPES",
+    "TRAILING_TYPES",
+    "TRIGGER_PRICED_TYPES",
     "AccountReport",
     "BalanceReport",
     "FillReport",

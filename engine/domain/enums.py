@@ -8,6 +8,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = (
+    "LIMIT_PRICED_TYPES",
+    "TRAILING_TYPES",
+    "TRIGGER_PRICED_TYPES",
     "BookAction",
     "LiquiditySide",
     "OrderSide",
@@ -49,6 +52,20 @@ class OrderType(StrEnum):
     LIMIT_IF_TOUCHED = "limit_if_touched"
     TRAILING_STOP_MARKET = "trailing_stop_market"
     TRAILING_STOP_LIMIT = "trailing_stop_limit"
+
+
+LIMIT_PRICED_TYPES = frozenset({
+    OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.LIMIT_IF_TOUCHED,
+})
+"""The order types whose submitter gives a limit `price`."""
+TRIGGER_PRICED_TYPES = frozenset({
+    OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED,
+    OrderType.LIMIT_IF_TOUCHED,
+})
+"""The order types with a fixed `trigger_price`, required."""
+TRAILING_TYPES = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
+"""The trailing stops: a `trailing_offset`, an optional first `trigger_price` the venue
+then moves, and (trailing-stop-limit) a `limit_offset` instead of a price."""
 
 
 class TimeInForce(StrEnum):
