@@ -107,8 +107,10 @@ Rejections
     that would take.
 
 Reduce-only
-    The venue keeps the account's net position per instrument from the fills it sent
-    (the whole account, not one strategy's: the risk actor checks the strategy's). A
+    The venue keeps the net position per strategy and instrument from the fills it sent:
+    each strategy trades here as a sub-account of its own (the engine nets strategies
+    in one account, and a venue netting them would refuse one strategy's close while
+    another holds the opposite side; the risk actor checks the same position). A
     reduce-only order facing a flat position, or one on its own side, is rejected. Its
     fills are capped at the position it faces, so it never increases or flips one: a
     remainder the position can no longer take (after its own fill, or once other fills
@@ -282,9 +284,9 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     closed_ids: list[tuple[int, str]] = []
     """Under a retention policy: (engine time, client order id) of each record held of a
     closed or rejected order, in the order they closed."""
-    positions: dict[str, Decimal] | None = None
-    """The net position per instrument the venue's fills made (None in a snapshot from
-    before the venue kept them: rebuilt from the fills held)."""
+    positions: list[tuple[str, str, Decimal]] | None = None
+    """(strategy id, instrument id, net position) the venue's fills made, non-zero ones
+    (None in a snapshot from before the venue kept them: rebuilt from the fills held)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -335,7 +337,8 @@ class SimVenue(Actor):
         self._working = 0
         self._fill_events: list[OrderFilled] = []  # the trade history, in the order sent
         # The account's net position per instrument, from the fills sent (reduce-only).
-        self._positions: dict[str, Decimal] = {}
+        # (strategy id, instrument id) -> net position, from the fills sent (reduce-only).
+        self._positions: dict[tuple[str, str], Decimal] = {}
         self._order_count = 0
         self._trade_count = 0
         self._received = self._accepted = self._rejected = self._triggered = 0
@@ -392,7 +395,8 @@ class SimVenue(Actor):
                        if self.process_market_data == self._track_and_match else None),
             counters=counters_of(self, _COUNTERS),
             closed_ids=list(self._closed_ids),
-            positions={iid: net for iid, net in self._positions.items() if net != ZERO},
+            positions=[(sid, iid, net) for (sid, iid), net in self._positions.items()
+                       if net != ZERO],
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -409,11 +413,12 @@ class SimVenue(Actor):
             self._cache.last = dict(state.own_cache)
         set_counters(self, state.counters, _COUNTERS)
         if state.positions is not None:
-            self._positions = dict(state.positions)
+            self._positions = {(sid, iid): net for sid, iid, net in state.positions}
         else:
             self._positions = {}
             for fill in self._fill_events:
-                self._book_position(fill.instrument_id, fill.side, fill.last_quantity)
+                self._book_position(fill.strategy_id, fill.instrument_id, fill.side,
+                                    fill.last_quantity)
         self._closed_ids = deque(state.closed_ids)
         self._fill_counts = {}
         self._dead_fills = 0
@@ -532,7 +537,8 @@ class SimVenue(Actor):
             )
             if not reason and command.reduce_only:
                 reason = reduce_only_rejection(
-                    command.side, self._positions.get(instrument_id, ZERO))
+                    command.side,
+                    self._positions.get((command.strategy_id, instrument_id), ZERO))
         if reason:
             self._rejected += 1
             if client_order_id not in self._orders:  # a duplicate keeps the original
@@ -758,7 +764,7 @@ class SimVenue(Actor):
         if quantity <= ZERO:
             return
         order.filled += quantity
-        self._book_position(command.instrument_id, side, quantity)
+        self._book_position(command.strategy_id, command.instrument_id, side, quantity)
         self._fills += 1
         self._trade_count += 1
         fill = OrderFilled(
@@ -779,7 +785,7 @@ class SimVenue(Actor):
             self._close(order, _FILLED, moment)
             self._filled += 1
         elif command.reduce_only and reduce_only_rejection(
-            side, self._positions[command.instrument_id]
+            side, self._positions[command.strategy_id, command.instrument_id]
         ):
             self._cancel_reduce_only(order, moment, now, events)
 
@@ -788,7 +794,8 @@ class SimVenue(Actor):
         events: list[Event],
     ) -> Decimal | None:
         """Cap a reduce-only fill at the position it faces; None (canceled) when flat."""
-        position = self._positions.get(order.command.instrument_id, ZERO)
+        position = self._positions.get(
+            (order.command.strategy_id, order.command.instrument_id), ZERO)
         if reduce_only_rejection(order.terms.side, position):
             self._cancel_reduce_only(order, moment, now, events)
             return None
@@ -798,7 +805,8 @@ class SimVenue(Actor):
     def _cancel_reduce_only(
         self, order: WorkingOrder, moment: int, now: int, events: list[Event]
     ) -> None:
-        position = self._positions.get(order.command.instrument_id, ZERO)
+        position = self._positions.get(
+            (order.command.strategy_id, order.command.instrument_id), ZERO)
         reason = (f"reduce_only True: the remaining {order.leaves} would open or increase "
                   f"the net position {position}: canceled")
         self._close(order, _CANCELED, moment, reason)
@@ -809,9 +817,12 @@ class SimVenue(Actor):
             ts_init=now,
         ))
 
-    def _book_position(self, instrument_id: str, side: OrderSide, quantity: Decimal) -> None:
+    def _book_position(
+        self, strategy_id: str, instrument_id: str, side: OrderSide, quantity: Decimal
+    ) -> None:
         positions = self._positions
-        positions[instrument_id] = positions.get(instrument_id, ZERO) + (
+        key = (strategy_id, instrument_id)
+        positions[key] = positions.get(key, ZERO) + (
             quantity if side is _BUY else -quantity)
 
     def _close(

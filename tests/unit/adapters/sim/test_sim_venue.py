@@ -1031,7 +1031,7 @@ def test_venue_positions_survive_a_snapshot() -> None:
         harness.submit(client_order_id="R", side=OrderSide.SELL, reduce_only=True)
 
     assert kinds(restored.take()) == kinds(live.take()) == [OrderAccepted]
-    assert live.venue.snapshot_state().positions == {INSTRUMENT_ID: D(1)}
+    assert live.venue.snapshot_state().positions == [("s1", INSTRUMENT_ID, D(1))]
 
 
 def test_venue_positions_are_rebuilt_from_the_fills_of_an_older_snapshot() -> None:
@@ -1042,4 +1042,20 @@ def test_venue_positions_are_rebuilt_from_the_fills_of_an_older_snapshot() -> No
 
     restored.venue.restore_state(older)
 
-    assert restored.venue.snapshot_state().positions == {INSTRUMENT_ID: D(1)}
+    assert restored.venue.snapshot_state().positions == [("s1", INSTRUMENT_ID, D(1))]
+
+
+def test_reduce_only_faces_the_position_of_its_own_strategy() -> None:
+    harness = Harness()
+    open_long(harness, 1)  # strategy s1 long 1
+    harness.submit(strategy_id="s2", client_order_id="short", side=OrderSide.SELL)
+    harness.bar(2, 100.0, 101.0, 99.0, 100.0)  # s2 short 1: the account is flat
+    harness.take()
+
+    harness.submit(strategy_id="s2", client_order_id="s2-close", reduce_only=True)
+    harness.submit(strategy_id="s1", client_order_id="s1-close", side=OrderSide.SELL,
+                   reduce_only=True)
+    harness.submit(strategy_id="s1", client_order_id="s1-more", reduce_only=True)
+
+    assert [(type(m), m.client_order_id) for m in harness.take()] == [
+        (OrderAccepted, "s2-close"), (OrderAccepted, "s1-close"), (OrderRejected, "s1-more")]
