@@ -39,7 +39,7 @@ __all__ = (
 
 _PRICED: Final = LIMIT_PRICED_TYPES
 _TRIGGERED: Final = TRIGGER_PRICED_TYPES
-_EXPIRING: Final = frozenset({TimeInForce.GTD, TimeInForce.DAY})
+_DEFAULT_TRIGGER: Final = TriggerType.DEFAULT
 DAY_NS: Final = 86_400 * 1_000_000_000
 """A day of engine time, in nanoseconds: a DAY order expires on a multiple of it (UTC midnight)."""
 
@@ -96,8 +96,9 @@ class WorkingOrder:
                 price=command.price if order_type in _PRICED else None,
                 trigger_price=command.trigger_price if order_type in _TRIGGERED else None,
                 post_only=command.post_only,
-                trigger_type=command.trigger_type,
             )
+            if command.trigger_type is not _DEFAULT_TRIGGER:  # a keyword more costs ~400 ns
+                self.terms = msgspec.structs.replace(self.terms, trigger_type=command.trigger_type)
         if time_in_force is TimeInForce.DAY:
             self.expire_ns: int | None = day_end_ns(accepted_ns)
         else:

@@ -764,7 +764,10 @@ class SimVenue(Actor):
         if quantity <= ZERO:
             return
         order.filled += quantity
-        self._book_position(command.strategy_id, command.instrument_id, side, quantity)
+        # `_book_position`, inlined: this is the market-order path of every backtest.
+        positions = self._positions
+        key = (command.strategy_id, command.instrument_id)
+        positions[key] = positions.get(key, ZERO) + (quantity if side is _BUY else -quantity)
         self._fills += 1
         self._trade_count += 1
         fill = OrderFilled(

@@ -41,7 +41,7 @@ import msgspec
 from engine.actor import Actor
 from engine.actors.order_validation import invalid_amounts, invalid_reason
 from engine.actors.retention import RetentionConfig
-from engine.domain.enums import OrderStatus, OrderType
+from engine.domain.enums import OrderStatus, OrderType, TrailingOffsetType, TriggerType
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
 from engine.domain.order import Order
@@ -86,6 +86,8 @@ _ZERO: Final = Decimal(0)
 # Enum members as module constants: a class attribute lookup on an enum costs ten times more.
 _FILLED: Final = OrderStatus.FILLED
 _PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
+_DEFAULT_TRIGGER: Final = TriggerType.DEFAULT
+_PRICE_OFFSET: Final = TrailingOffsetType.PRICE
 _CLOSED: Final = frozenset(status for status in OrderStatus if status.is_closed)
 _PENDING_OR_DOUBT = frozenset(
     {OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_UPDATE, OrderStatus.IN_DOUBT}
@@ -752,6 +754,30 @@ def order_record(
 
     A denial copies the order's terms (one decoded from an older journal has the defaults).
     """
+    if (source.trailing_offset is not None or source.limit_offset is not None
+            or source.trigger_type is not _DEFAULT_TRIGGER
+            or source.trailing_offset_type is not _PRICE_OFFSET):
+        return _trailing_record(source, status, ts_ns)
+    # The trailing terms left to their defaults: each keyword more costs msgspec about
+    # 400 ns, on the path of every order.
+    return Order(
+        client_order_id=source.client_order_id,
+        strategy_id=source.strategy_id,
+        instrument_id=source.instrument_id,
+        side=source.side,
+        order_type=source.order_type,
+        quantity=source.quantity,
+        price=source.price,
+        trigger_price=source.trigger_price,
+        time_in_force=source.time_in_force,
+        reduce_only=source.reduce_only,
+        status=status,
+        ts_created=ts_ns,
+        ts_last=ts_ns,
+    )
+
+
+def _trailing_record(source: SubmitOrder | OrderDenied, status: OrderStatus, ts_ns: int) -> Order:
     return Order(
         client_order_id=source.client_order_id,
         strategy_id=source.strategy_id,
