@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from engine.actor import Actor, ActorState
+from engine.actors.contingency import ContingencyActor
 from engine.actors.market_data import MarketDataActor
 from engine.actors.orders import OrderManager
 from engine.actors.portfolio import Portfolio, PortfolioConfig
@@ -108,7 +109,9 @@ class TradingGraph:
         self.portfolio = Portfolio(portfolio, self.instruments, self.cache)
         self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache,
                               balances=self.portfolio)
-        self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk]
+        self.contingency = ContingencyActor(self.orders)
+        self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk,
+                                   self.contingency]
         self._venues: list[Actor] = []
         self._driven: list[MarketDrivenVenue] = []
         self.strategies: list[Strategy] = []

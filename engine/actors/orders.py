@@ -20,6 +20,9 @@ What real venues send, and what this actor does with it:
   `external` (`ExternalOrderAdopted`, or a fill of an order nobody knows), so the books
   match the venue. A fill-only adoption does not know the order's size: its quantity
   follows its fills.
+- Events of an order that belongs to an order list (`Order.order_list_id`) are also
+  sent to `CONTINGENCY_PROCESS`, after they are published: the contingency actor acts
+  on them (`engine.actors.contingency`); plain orders are not sent there.
 - Cancels and modifies are marked pending (`OrderPendingCancel`, `OrderPendingUpdate`)
   when they leave, so the order is never believed canceled before the venue says so.
 
@@ -70,7 +73,14 @@ from engine.events.orders import (
 from engine.events.system import OrderTransitionRejected
 from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
-from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
+from engine.topics import (
+    CONTINGENCY_PROCESS,
+    ORDERS_EXECUTE,
+    ORDERS_PROCESS,
+    order_topic,
+    system_topic,
+    venue_endpoint,
+)
 
 __all__ = (
     "OrderManager",
@@ -469,6 +479,13 @@ class OrderManager(Actor):
                 self._closed.append(updated.client_order_id)  # it closed just now
                 self._evict()
         self.publish(order_topic(updated.strategy_id), event)
+        if updated.order_list_id is not None:  # one test per event: plain orders pay no more
+            self._send_linked(event)
+
+    def _send_linked(self, event: OrderEvent) -> None:
+        # Absent only in a graph without the contingency actor, or once it has stopped.
+        if self.bus.has_endpoint(CONTINGENCY_PROCESS):
+            self.send(CONTINGENCY_PROCESS, event)
 
     def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:
         """Find or make the order an event with an unknown client id belongs to."""
@@ -766,4 +783,7 @@ def order_record(
         status=status,
         ts_created=ts_ns,
         ts_last=ts_ns,
+        contingency=source.contingency,
+        order_list_id=source.order_list_id,
+        parent_order_id=source.parent_order_id,
     )

@@ -2,6 +2,7 @@
 
 from engine.domain.enums import (
     BookAction,
+    ContingencyType,
     LiquiditySide,
     OrderSide,
     OrderStatus,
@@ -39,6 +40,7 @@ __all__ = (
     "ZERO",
     "BookAction",
     "BookDepth",
+    "ContingencyType",
     "LiquiditySide",
     "Order",
     "OrderBook",

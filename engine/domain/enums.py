@@ -9,6 +9,7 @@ from enum import StrEnum
 
 __all__ = (
     "BookAction",
+    "ContingencyType",
     "LiquiditySide",
     "OrderSide",
     "OrderStatus",
@@ -106,3 +107,16 @@ class BookAction(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     CLEAR = "clear"
+
+
+class ContingencyType(StrEnum):
+    """How the orders of one order list depend on each other (`engine.actors.contingency`).
+
+    OCO: one fills, the others shrink by what it filled (canceled once it is complete).
+    OTO: the children are released only when the parent fills, with its filled quantity.
+    BRACKET: an OTO whose two children (stop-loss, take-profit) are an OCO pair.
+    """
+
+    OCO = "oco"
+    OTO = "oto"
+    BRACKET = "bracket"

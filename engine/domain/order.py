@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import msgspec
 
-from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from engine.domain.enums import ContingencyType, OrderSide, OrderStatus, OrderType, TimeInForce
 
 __all__ = ("Order",)
 
@@ -35,6 +35,12 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
     previous_status: OrderStatus | None = None
     """The state before the current pending or in-doubt one (what a rejection restores)."""
+    contingency: ContingencyType | None = None
+    """The kind of order list the order belongs to (None: a plain order)."""
+    order_list_id: str | None = None
+    """The order list it belongs to (`engine.actors.contingency`)."""
+    parent_order_id: str | None = None
+    """The order whose fills released it (an OTO child, a bracket's stop-loss or take-profit)."""
 
     @property
     def leaves_quantity(self) -> Decimal:

@@ -10,6 +10,13 @@ from engine.events.codec import (
     encode_json,
     encode_msgpack,
 )
+from engine.events.contingency import (
+    CancelOrderList,
+    ContingentOrderRefused,
+    OrderListClosed,
+    OrderListEvent,
+    SubmitOrderList,
+)
 from engine.events.fills import (
     AccountBalance,
     AccountState,
@@ -88,7 +95,9 @@ __all__ = (
     "BarType",
     "BookDelta",
     "CancelOrder",
+    "CancelOrderList",
     "Command",
+    "ContingentOrderRefused",
     "Event",
     "Instrument",
     "Message",
@@ -100,6 +109,8 @@ __all__ = (
     "OrderEvent",
     "OrderExpired",
     "OrderFilled",
+    "OrderListClosed",
+    "OrderListEvent",
     "OrderModifyRejected",
     "OrderRejected",
     "OrderSubmitted",
@@ -123,6 +134,7 @@ __all__ = (
     "StopStrategy",
     "SetTradingState",
     "SubmitOrder",
+    "SubmitOrderList",
     "SubscribeBars",
     "SubscribeOrderBook",
     "SubscribeQuoteTicks",

@@ -11,6 +11,12 @@ from typing import Final, TypeAlias
 import msgspec
 
 from engine.events.base import Message
+from engine.events.contingency import (
+    CancelOrderList,
+    ContingentOrderRefused,
+    OrderListClosed,
+    SubmitOrderList,
+)
 from engine.events.fills import (
     AccountState,
     AccountUpdated,
@@ -121,6 +127,10 @@ AnyMessage: TypeAlias = (
     | SessionFailed
     | StartStrategy
     | StopStrategy
+    | SubmitOrderList
+    | CancelOrderList
+    | ContingentOrderRefused
+    | OrderListClosed
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

@@ -10,7 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final, Literal, TypeVar
 
-from engine.domain.enums import OrderSide, OrderType, TimeInForce, TradingState
+from engine.domain.enums import (
+    ContingencyType,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingState,
+)
 from engine.events.base import Command, Event
 
 __all__ = (
@@ -58,6 +64,10 @@ class SubmitOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.sub
     expire_ns: int | None = None
     reduce_only: bool = False
     post_only: bool = False
+    contingency: ContingencyType | None = None
+    """Set by the contingency actor on the orders of an order list, with the two ids below."""
+    order_list_id: str | None = None
+    parent_order_id: str | None = None
 
 
 class CancelOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.cancel_order"):
@@ -103,6 +113,9 @@ class OrderDenied(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.de
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     reason: str
+    contingency: ContingencyType | None = None
+    order_list_id: str | None = None
+    parent_order_id: str | None = None
 
 
 def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
@@ -117,6 +130,9 @@ def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
         price=command.price,
         trigger_price=command.trigger_price,
         reason=reason,
+        contingency=command.contingency,
+        order_list_id=command.order_list_id,
+        parent_order_id=command.parent_order_id,
         ts_event=ts_ns,
         ts_init=ts_ns,
     )
