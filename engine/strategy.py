@@ -529,7 +529,7 @@ class Strategy(Actor):
         now = self.clock.timestamp_ns()
         self.send(CONTINGENCY_EXECUTE, SubmitOrderList(
             strategy_id=self.id, order_list_id=ids.order_list_id, contingency=kind,
-            orders=orders, ts_event=now, ts_init=now))
+            orders=tuple(orders), ts_event=now, ts_init=now))
         return ids
 
     def _submit(

@@ -35,7 +35,7 @@ class SubmitOrderList(
     strategy_id: str
     order_list_id: str
     contingency: ContingencyType
-    orders: list[SubmitOrder]
+    orders: tuple[SubmitOrder, ...]
 
 
 class CancelOrderList(
