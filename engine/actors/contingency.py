@@ -20,7 +20,9 @@ after each one the list is brought in line with what its orders have filled:
   (canceled, expired, denied, rejected) ends the list: its exits are never released.
 
 A denied or rejected order of a list is told to the strategy as `ContingentOrderRefused`
-(after its own `OrderDenied`/`OrderRejected`), with what it means for the list; a list
+(after its own `OrderDenied`/`OrderRejected`), with what it means for the list; a
+refused child is tried again by a follow-up once its parent has filled more than it
+asked for (a release too small for the instrument's minimum, say). A list
 whose orders are all done is closed (`OrderListClosed`). Both on
 `events.order_list.<strategy_id>`.
 
@@ -86,6 +88,16 @@ _MODIFIABLE: Final = frozenset(
     {OrderStatus.ACCEPTED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED}
 )
 _REFUSALS: Final = frozenset({OrderDenied, OrderRejected})
+_REFUSED: Final = frozenset({OrderStatus.DENIED, OrderStatus.REJECTED})
+
+
+def _carries_on(latest: Order, uncovered: Decimal) -> bool:
+    """True when a closed child needs a follow-up for `uncovered`: it filled completely
+    short of it, or it was refused asking for less (the parent has filled more since: a
+    refusal for a size below a minimum is tried again, a lasting one once per fill)."""
+    if latest.status is _FILLED:
+        return True
+    return latest.status in _REFUSED and uncovered > latest.quantity
 
 
 class OrderListState(msgspec.Struct, kw_only=True):
@@ -273,7 +285,7 @@ class ContingencyActor(Actor):
             uncovered = entry_filled - exit_filled
             for child in children:  # an exit done before the entry's last fills carries on
                 latest = self._latest(state, child)
-                if uncovered > 0 and latest is not None and latest.status is _FILLED:
+                if uncovered > 0 and latest is not None and _carries_on(latest, uncovered):
                     self._follow_up(state, child, uncovered)
             self._follow(state, exits, entry_filled)
             return
@@ -288,7 +300,7 @@ class ContingencyActor(Actor):
             if latest.is_open:
                 if latest.leaves_quantity < short:
                     self._modify(state, latest, latest.filled_quantity + short)
-            elif latest.status is _FILLED and not state.canceled:
+            elif not state.canceled and _carries_on(latest, short):
                 self._follow_up(state, child, short)
 
     def _latest(self, state: OrderListState, child: SubmitOrder) -> Order | None:
@@ -437,9 +449,11 @@ class ContingencyActor(Actor):
         elif state.contingency is _BRACKET:
             child_id = state.follow_ups.get(client_id, client_id)
             role = "stop-loss" if child_id == state.orders[1].client_order_id else "take-profit"
-            consequence = f"the entry's fills have no {role}; the other exit stays working"
+            consequence = (f"the entry's fills have no {role} (tried again if the entry fills "
+                           "more); the other exit stays working")
         else:
-            consequence = "the other children are unaffected"
+            consequence = ("tried again if the parent fills more; the other children are "
+                           "unaffected")
         logger.warning("order %s of list %s refused (%s): %s", client_id,
                        state.order_list_id, event.reason, consequence)
         now = self.clock.timestamp_ns()

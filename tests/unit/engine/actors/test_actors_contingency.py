@@ -98,6 +98,17 @@ def test_bracket_take_profit_fills_and_cancels_the_stop_loss() -> None:
     assert graph.portfolio.net_quantity(INSTRUMENT_ID, "s1") == 0
 
 
+def test_bracket_bar_reaching_both_exits_fills_only_the_stop_loss() -> None:
+    keep = Keep()
+
+    strategy, graph = run({0: bracket(keep)}, bars(
+        FLAT, (100, 101, 99, 100), (100, 112, 90, 100), FLAT))
+
+    entry, stop, target = keep.ids.client_order_ids
+    assert fills(strategy) == [(entry, BUY, D(1), D(100)), (stop, SELL, D(1), D(95))]
+    assert graph.orders.order(target).status is OrderStatus.CANCELED  # type: ignore[union-attr]
+
+
 def test_bracket_records_carry_the_list_and_the_parent() -> None:
     keep = Keep()
 
@@ -195,7 +206,8 @@ def test_bracket_exit_denied_by_risk_is_surfaced_and_the_other_exit_works() -> N
     assert denied.client_order_id == target and denied.order_list_id == keep.ids.order_list_id
     [refused] = strategy.events(ContingentOrderRefused)
     assert (refused.client_order_id, refused.consequence) == (
-        target, "the entry's fills have no take-profit; the other exit stays working")
+        target, "the entry's fills have no take-profit (tried again if the entry fills more); "
+                "the other exit stays working")
     assert refused.reason.startswith("max_order_notional")
     assert fills(strategy) == [(entry, BUY, D(1), D(100)), (stop, SELL, D(1), D(95))]
     assert graph.contingency.statistics().orders_refused == 1
@@ -268,6 +280,28 @@ def test_oto_children_are_released_with_and_grow_with_the_parent_fills() -> None
     records = [graph.orders.order(i) for i in (first, second)]
     assert [(r.quantity, r.status, r.parent_order_id) for r in records  # type: ignore[union-attr]
             ] == [(D(1), OrderStatus.ACCEPTED, parent), (D("0.3"), OrderStatus.ACCEPTED, parent)]
+
+
+def test_bracket_exit_too_small_for_the_minimum_is_tried_again_as_the_entry_fills() -> None:
+    keep = Keep()
+
+    strategy, graph = run(
+        {0: lambda s, _: keep(s.bracket_order(INSTRUMENT_ID, BUY, D("0.3"), stop_loss=95,
+                                              take_profit=110))},
+        [*bars(FLAT), make_bar(100, open=100, high=101, low=99, volume=0.08,
+                               ts_event=START + 2 * MINUTE),
+         *bars(FLAT, FLAT, FLAT, (100, 111, 99, 100), FLAT)[2:]],
+        fraction=0.5)
+
+    # entry 0.04 @100 (notional 4 < min_notional 10: both exits denied), then 0.26 @100
+    # on a bar of volume 1: follow-ups for 0.3; the take-profit's fills it all @110.
+    entry, stop, target = keep.ids.client_order_ids
+    assert [d.client_order_id for d in strategy.events(OrderDenied)] == [stop, target]
+    assert fills(strategy) == [
+        (entry, BUY, D("0.04"), D(100)), (entry, BUY, D("0.26"), D(100)),
+        (f"{target}-F1", SELL, D("0.3"), D(110))]
+    assert graph.orders.order(f"{stop}-F1").status is OrderStatus.CANCELED  # type: ignore[union-attr]
+    assert graph.portfolio.net_quantity(INSTRUMENT_ID, "s1") == 0
 
 
 def test_cancel_order_list_cancels_the_open_orders() -> None:
