@@ -22,6 +22,7 @@ from engine.actors.market_data import MarketDataActor
 from engine.actors.orders import OrderManager
 from engine.actors.portfolio import Portfolio, PortfolioConfig
 from engine.actors.risk import RiskActor, RiskConfig
+from engine.algos.actor import ExecAlgorithmActor
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock, LiveClock, TimerState
@@ -110,8 +111,9 @@ class TradingGraph:
         self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache,
                               balances=self.portfolio)
         self.contingency = ContingencyActor(self.orders)
+        self.algos = ExecAlgorithmActor(self.orders, self.instruments, self.cache)
         self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk,
-                                   self.contingency]
+                                   self.contingency, self.algos]
         self._venues: list[Actor] = []
         self._driven: list[MarketDrivenVenue] = []
         self.strategies: list[Strategy] = []

@@ -35,6 +35,13 @@ from engine.domain.enums import ContingencyType, OrderSide, OrderStatus, OrderTy
 from engine.domain.ids import ClientOrderIds
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
+from engine.events.algos import (
+    AlgoOrderEvent,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+    TwapParameters,
+    VwapParameters,
+)
 from engine.events.contingency import CancelOrderList, OrderListEvent, SubmitOrderList
 from engine.events.fills import PositionEvent
 from engine.events.market import (
@@ -53,9 +60,11 @@ from engine.events.orders import CancelOrder, ModifyOrder, OrderEvent, SubmitOrd
 from engine.instruments import InstrumentRegistry
 from engine.ports import OpenOrdersView
 from engine.topics import (
+    ALGOS_EXECUTE,
     CONTINGENCY_EXECUTE,
     DATA_SUBSCRIBE,
     RISK_EXECUTE,
+    algo_topic,
     bars_topic,
     book_topic,
     order_list_topic,
@@ -262,6 +271,8 @@ class Strategy(Actor):
             self.subscribe(position_topic(self.id))
         if any(issubclass(t, OrderListEvent) for t in handled):
             self.subscribe(order_list_topic(self.id))
+        if any(issubclass(t, AlgoOrderEvent) for t in handled):
+            self.subscribe(algo_topic(self.id))
         super().start()
 
     # -- read access -------------------------------------------------------------------------
@@ -531,6 +542,74 @@ class Strategy(Actor):
             strategy_id=self.id, order_list_id=ids.order_list_id, contingency=kind,
             orders=tuple(orders), ts_event=now, ts_init=now))
         return ids
+
+    # -- execution algorithms (engine.algos) ----------------------------------------------
+
+    def twap_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        *,
+        horizon_ns: int,
+        interval_ns: int,
+        limit_price: Number | None = None,
+    ) -> str:
+        """Execute `quantity` in equal slices: one now and one every `interval_ns` until
+        `horizon_ns` (market children, or limits at `limit_price`); return the parent id.
+
+        Raises:
+            ValueError: an interval not above 0 or longer than the horizon.
+        """
+        return self._submit_algo(instrument_id, side, quantity, TwapParameters(
+            horizon_ns=horizon_ns, interval_ns=interval_ns), limit_price)
+
+    def vwap_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        *,
+        horizon_ns: int,
+        participation: Number,
+        timeframe: str = "1m",
+        limit_price: Number | None = None,
+    ) -> str:
+        """Execute `quantity` following the market's volume: after each `timeframe` bar, a
+        child of `participation` x its volume; the rest at the horizon. Return the parent id.
+
+        Raises:
+            ValueError: a participation not in (0, 1] or a horizon not above 0.
+        """
+        return self._submit_algo(instrument_id, side, quantity, VwapParameters(
+            horizon_ns=horizon_ns, participation=to_decimal(participation),
+            timeframe=timeframe), limit_price)
+
+    def cancel_algo_order(self, parent_order_id: str) -> None:
+        """Stop an execution algorithm's slicing and cancel its open children."""
+        now = self.clock.timestamp_ns()
+        self.send(ALGOS_EXECUTE, CancelAlgoOrder(
+            strategy_id=self.id, parent_order_id=parent_order_id, ts_event=now, ts_init=now))
+
+    def _submit_algo(
+        self, instrument_id: str, side: OrderSide, quantity: Number,
+        parameters: TwapParameters | VwapParameters, limit_price: Number | None,
+    ) -> str:
+        instrument = self.instruments.get(instrument_id)
+        size = to_decimal(quantity)
+        limit = None if limit_price is None else to_decimal(limit_price)
+        if instrument is not None:  # an unknown one is denied by the algorithm actor
+            size = round_down_to_increment(size, instrument.size_increment)
+            if limit is not None:
+                limit = round_to_increment(limit, instrument.price_increment)
+        self._order_count += 1
+        parent_order_id = self._order_ids.make(self._order_count)
+        now = self.clock.timestamp_ns()
+        self.send(ALGOS_EXECUTE, SubmitAlgoOrder(
+            strategy_id=self.id, parent_order_id=parent_order_id, instrument_id=instrument_id,
+            side=side, quantity=size, parameters=parameters, limit_price=limit,
+            ts_event=now, ts_init=now))
+        return parent_order_id
 
     def _submit(
         self,

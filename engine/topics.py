@@ -6,7 +6,7 @@ Topics are dotted, lower-case, general to specific::
     data.quotes.<venue>.<symbol>              data.instruments.<venue>.<symbol>
     data.book.<venue>.<symbol>
     events.order.<strategy>    events.position.<strategy>    events.account.<account>
-    events.order_list.<strategy>
+    events.order_list.<strategy>    events.algo.<strategy>
     system.<subject>
 
 In a subscription pattern `*` matches exactly one segment and a final `#` matches any
@@ -30,6 +30,8 @@ __all__ = (
     "ALL_EVENTS",
     "ALL_ORDER_EVENTS",
     "ALL_POSITION_EVENTS",
+    "ALGOS_EXECUTE",
+    "ALGOS_PROCESS",
     "ALL_SYSTEM",
     "CONTINGENCY_EXECUTE",
     "CONTINGENCY_PROCESS",
@@ -41,6 +43,7 @@ __all__ = (
     "STRATEGIES_CONTROL",
     "data_endpoint",
     "account_topic",
+    "algo_topic",
     "bars_topic",
     "book_topic",
     "instrument_topic",
@@ -67,6 +70,10 @@ CONTINGENCY_EXECUTE: Final = "contingency.execute"
 """Order list commands from strategies (OCO, OTO, brackets), for the contingency actor."""
 CONTINGENCY_PROCESS: Final = "contingency.process"
 """Events of orders that belong to an order list, sent on by the order manager."""
+ALGOS_EXECUTE: Final = "algos.execute"
+"""Execution algorithm commands from strategies (TWAP, VWAP), for the algorithm actor."""
+ALGOS_PROCESS: Final = "algos.process"
+"""Events of execution algorithms' child orders, sent on by the order manager."""
 STRATEGIES_CONTROL: Final = "strategies.control"
 """Operator commands that start or stop one strategy, for the graph to carry out."""
 DATA_SUBSCRIBE: Final = "data.subscribe"
@@ -130,6 +137,12 @@ def order_topic(strategy_id: str) -> str:
 def order_list_topic(strategy_id: str) -> str:
     """Where the contingency actor tells a strategy what became of its order lists."""
     return f"events.order_list.{segment(strategy_id)}"
+
+
+@lru_cache(maxsize=4096)
+def algo_topic(strategy_id: str) -> str:
+    """Where the execution algorithm actor tells a strategy how its parent orders go."""
+    return f"events.algo.{segment(strategy_id)}"
 
 
 @lru_cache(maxsize=4096)

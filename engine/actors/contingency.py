@@ -44,7 +44,7 @@ import msgspec
 
 from engine.actor import Actor
 from engine.domain.enums import ContingencyType, OrderStatus
-from engine.domain.ids import follow_up_order_id
+from engine.domain.ids import derived_order_id
 from engine.domain.order import Order
 from engine.events.contingency import (
     CancelOrderList,
@@ -317,7 +317,7 @@ class ContingencyActor(Actor):
         """Release an order on `child`'s terms for `quantity`, carrying on for it."""
         number = sum(1 for role in state.follow_ups.values() if role == child.client_order_id)
         order = msgspec.structs.replace(
-            child, client_order_id=follow_up_order_id(child.client_order_id, number + 1))
+            child, client_order_id=derived_order_id(child.client_order_id, "F", number + 1))
         state.orders.append(order)
         state.follow_ups[order.client_order_id] = child.client_order_id
         self._list_of[order.client_order_id] = state.order_list_id
@@ -372,6 +372,8 @@ class ContingencyActor(Actor):
     def _problem(self, command: SubmitOrderList) -> str | None:
         """Why the list cannot be placed (None when it can)."""
         orders, kind = command.orders, command.contingency
+        if kind is ContingencyType.EXEC_ALGORITHM:
+            return "exec_algorithm: not a kind of order list (see engine.algos)"
         least = 3 if kind is _BRACKET else 2
         if len(orders) < least or (kind is _BRACKET and len(orders) != 3):
             return f"{kind} needs {'exactly' if kind is _BRACKET else 'at least'} {least} " \

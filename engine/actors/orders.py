@@ -21,8 +21,9 @@ What real venues send, and what this actor does with it:
   match the venue. A fill-only adoption does not know the order's size: its quantity
   follows its fills.
 - Events of an order that belongs to an order list (`Order.order_list_id`) are also
-  sent to `CONTINGENCY_PROCESS`, after they are published: the contingency actor acts
-  on them (`engine.actors.contingency`); plain orders are not sent there.
+  sent to `CONTINGENCY_PROCESS` (an execution algorithm's children to `ALGOS_PROCESS`),
+  after they are published: those actors act on them (`engine.actors.contingency`,
+  `engine.algos`); plain orders are sent nowhere else.
 - Cancels and modifies are marked pending (`OrderPendingCancel`, `OrderPendingUpdate`)
   when they leave, so the order is never believed canceled before the venue says so.
 
@@ -44,7 +45,7 @@ import msgspec
 from engine.actor import Actor
 from engine.actors.order_validation import invalid_amounts, invalid_reason
 from engine.actors.retention import RetentionConfig
-from engine.domain.enums import OrderStatus, OrderType, TimeInForce
+from engine.domain.enums import ContingencyType, OrderStatus, OrderType, TimeInForce
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
 from engine.domain.order import Order
@@ -74,6 +75,7 @@ from engine.events.system import OrderTransitionRejected
 from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
 from engine.topics import (
+    ALGOS_PROCESS,
     CONTINGENCY_PROCESS,
     ORDERS_EXECUTE,
     ORDERS_PROCESS,
@@ -480,12 +482,14 @@ class OrderManager(Actor):
                 self._evict()
         self.publish(order_topic(updated.strategy_id), event)
         if updated.order_list_id is not None:  # one test per event: plain orders pay no more
-            self._send_linked(event)
+            self._send_linked(updated, event)
 
-    def _send_linked(self, event: OrderEvent) -> None:
-        # Absent only in a graph without the contingency actor, or once it has stopped.
-        if self.bus.has_endpoint(CONTINGENCY_PROCESS):
-            self.send(CONTINGENCY_PROCESS, event)
+    def _send_linked(self, order: Order, event: OrderEvent) -> None:
+        endpoint = (ALGOS_PROCESS if order.contingency is ContingencyType.EXEC_ALGORITHM
+                    else CONTINGENCY_PROCESS)
+        # Absent only in a graph without that actor, or once it has stopped.
+        if self.bus.has_endpoint(endpoint):
+            self.send(endpoint, event)
 
     def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:
         """Find or make the order an event with an unknown client id belongs to."""

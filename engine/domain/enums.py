@@ -115,8 +115,10 @@ class ContingencyType(StrEnum):
     OCO: one fills, the others shrink by what it filled (canceled once it is complete).
     OTO: the children are released only when the parent fills, with its filled quantity.
     BRACKET: an OTO whose two children (stop-loss, take-profit) are an OCO pair.
+    EXEC_ALGORITHM: a child of an execution algorithm's parent order (`engine.algos`).
     """
 
     OCO = "oco"
     OTO = "oto"
     BRACKET = "bracket"
+    EXEC_ALGORITHM = "exec_algorithm"

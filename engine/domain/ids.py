@@ -8,7 +8,7 @@ __all__ = (
     "MAX_CLIENT_ORDER_ID_LENGTH",
     "base36",
     "ClientOrderIds",
-    "follow_up_order_id",
+    "derived_order_id",
     "instrument_id",
     "session_order_prefix",
     "split_instrument_id",
@@ -93,14 +93,17 @@ class ClientOrderIds:
         return candidate
 
 
-def follow_up_order_id(client_order_id: str, number: int) -> str:
-    """The client order id of the `number`-th order that carries on for `client_order_id`
-    (a bracket's stop-loss that filled before the entry's last fills: the contingency actor).
+def derived_order_id(client_order_id: str, mark: str, number: int) -> str:
+    """The client order id of the `number`-th order the engine derives from another: a
+    follow-up carrying on for a bracket's exit (`mark` "F"), a child of an execution
+    algorithm's parent ("C").
 
-    `<id>-F<n>`: an upper-case tail, which `ClientOrderIds` never makes, so it can name no
-    strategy's order; an id too long for it is replaced by its checksum, as there.
+    `<id>-<mark><n>`: an upper-case tail, which `ClientOrderIds` never makes, so it can
+    name no strategy's order; an id too long for it is replaced by its checksum, as there.
     """
-    tail = f"-F{base36(number)}"
+    if not mark.isupper():
+        raise ValueError(f"derived order id mark {mark!r}: must be upper case")
+    tail = f"-{mark}{base36(number)}"
     if len(client_order_id) + len(tail) <= MAX_CLIENT_ORDER_ID_LENGTH:
         return client_order_id + tail
     return base36(zlib.crc32(client_order_id.encode())).rjust(7, "0") + tail

@@ -1,5 +1,14 @@
 """Every message on the bus: frozen, tagged msgspec Structs, one module per family."""
 
+from engine.events.algos import (
+    AlgoChildSent,
+    AlgoOrderClosed,
+    AlgoOrderEvent,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+    TwapParameters,
+    VwapParameters,
+)
 from engine.events.base import Command, Event, Message
 from engine.events.codec import (
     MESSAGE_TYPES,
@@ -86,6 +95,9 @@ __all__ = (
     "AccountBalance",
     "AccountState",
     "AccountUpdated",
+    "AlgoChildSent",
+    "AlgoOrderClosed",
+    "AlgoOrderEvent",
     "ActorFaulted",
     "ActorStarted",
     "ActorStopped",
@@ -94,6 +106,7 @@ __all__ = (
     "Bar",
     "BarType",
     "BookDelta",
+    "CancelAlgoOrder",
     "CancelOrder",
     "CancelOrderList",
     "Command",
@@ -133,6 +146,7 @@ __all__ = (
     "StartStrategy",
     "StopStrategy",
     "SetTradingState",
+    "SubmitAlgoOrder",
     "SubmitOrder",
     "SubmitOrderList",
     "SubscribeBars",
@@ -143,6 +157,8 @@ __all__ = (
     "TimerFired",
     "TradeTick",
     "TradingStateChanged",
+    "TwapParameters",
+    "VwapParameters",
     "command_rejected",
     "decode_json",
     "decode_msgpack",

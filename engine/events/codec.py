@@ -10,6 +10,12 @@ from typing import Final, TypeAlias
 
 import msgspec
 
+from engine.events.algos import (
+    AlgoChildSent,
+    AlgoOrderClosed,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+)
 from engine.events.base import Message
 from engine.events.contingency import (
     CancelOrderList,
@@ -131,6 +137,10 @@ AnyMessage: TypeAlias = (
     | CancelOrderList
     | ContingentOrderRefused
     | OrderListClosed
+    | SubmitAlgoOrder
+    | CancelAlgoOrder
+    | AlgoChildSent
+    | AlgoOrderClosed
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

@@ -1,7 +1,8 @@
 """Order lists through the real graph on drawn price paths: an OCO pair never fills more
 than its quantity, a bracket's exits never more than its entry filled, an OTO child never
 more than its parent; and a daemon session's journal, replayed in full or from a
-snapshot taken anywhere in it, rebuilds the same lists and orders.
+snapshot taken anywhere in it, rebuilds the same lists, algorithm parents (their timers
+too) and orders.
 
 Bars are drawn whole (open, close, and how far high and low reach beyond them), so one
 bar may reach both legs of a pair; volumes and the venue's volume cap are drawn too, so
@@ -62,7 +63,8 @@ def path(shapes: list[Shape], sizes: list[float]) -> list[Bar]:
 
 
 class Lists(Strategy):
-    """On the first bar place `kind`'s list (and before an OCO, the position it closes)."""
+    """On the first bar place `kind`'s list (and before an OCO, the position it closes),
+    or its execution algorithm's parent."""
 
     def __init__(self, kind: str, quantity: Decimal) -> None:
         super().__init__("s1")
@@ -90,6 +92,12 @@ class Lists(Strategy):
                 self.new_order(INSTRUMENT_ID, sell, OrderType.LIMIT, quantity, price=108),
                 self.new_order(INSTRUMENT_ID, sell, OrderType.STOP_MARKET, quantity,
                                trigger_price=96))
+        elif self.kind == "twap":
+            self.twap_order(INSTRUMENT_ID, OrderSide.BUY, quantity, horizon_ns=4 * MINUTE,
+                            interval_ns=MINUTE, limit_price=104)
+        elif self.kind == "vwap":
+            self.vwap_order(INSTRUMENT_ID, OrderSide.BUY, quantity, horizon_ns=5 * MINUTE,
+                            participation="0.3")
         elif self.kind == "bracket":
             self.ids = self.bracket_order(INSTRUMENT_ID, OrderSide.BUY, quantity,
                                           stop_loss=96, take_profit=108, entry_price=103)
@@ -218,7 +226,7 @@ def state(graph: TradingGraph) -> bytes:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(["oco", "bracket", "oto"]), prices, volumes, st.data())
+@given(st.sampled_from(["oco", "bracket", "oto", "twap", "vwap"]), prices, volumes, st.data())
 def test_snapshot_anywhere_then_replay_equals_a_full_replay(
     kind: str, closes: list[Shape], sizes: list[float], data: st.DataObject,
 ) -> None:
@@ -241,3 +249,4 @@ def test_snapshot_anywhere_then_replay_equals_a_full_replay(
     assert state(restored) == state(full)
     assert restored.orders.orders() == full.orders.orders()
     assert restored.contingency.statistics() == full.contingency.statistics()
+    assert restored.algos.statistics() == full.algos.statistics()

@@ -62,6 +62,10 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("CancelOrderList", "command.cancel_order_list"),
     ("ContingentOrderRefused", "order_list.order_refused"),
     ("OrderListClosed", "order_list.closed"),
+    ("SubmitAlgoOrder", "command.submit_algo_order"),
+    ("CancelAlgoOrder", "command.cancel_algo_order"),
+    ("AlgoChildSent", "algo.child_sent"),
+    ("AlgoOrderClosed", "algo.closed"),
 )
 
 
