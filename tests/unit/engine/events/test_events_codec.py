@@ -80,6 +80,13 @@ from engine.events import (
     encode_json,
     encode_msgpack,
 )
+from engine.events.algos import (
+    AlgoChildSent,
+    AlgoOrderClosed,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+    VwapParameters,
+)
 
 INSTRUMENT = "BTC/USDT.SIM"
 BAR_TYPE = BarType(instrument_id=INSTRUMENT, timeframe="1m")
@@ -197,6 +204,17 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
         ContingentOrderRefused: lambda: ContingentOrderRefused(
             strategy_id="sma", order_list_id="l", client_order_id="sma-2", reason="no",
             consequence="the other exit stays working", **TS),
+        SubmitAlgoOrder: lambda: SubmitAlgoOrder(
+            strategy_id="sma", parent_order_id="sma-1", instrument_id="BTC/USDT.SIM",
+            side=OrderSide.BUY, quantity=Decimal(1),
+            parameters=VwapParameters(horizon_ns=60, participation=Decimal("0.1")), **TS),
+        CancelAlgoOrder: lambda: CancelAlgoOrder(strategy_id="sma", parent_order_id="p", **TS),
+        AlgoChildSent: lambda: AlgoChildSent(
+            strategy_id="sma", parent_order_id="p", client_order_id="p-C1",
+            quantity=Decimal(1), sent_quantity=Decimal(1), filled_quantity=Decimal(0), **TS),
+        AlgoOrderClosed: lambda: AlgoOrderClosed(
+            strategy_id="sma", parent_order_id="p", quantity=Decimal(1),
+            filled_quantity=Decimal(1), reason="filled", **TS),
         OrderListClosed: lambda: OrderListClosed(
             strategy_id="sma", order_list_id="l", contingency=ContingencyType.BRACKET,
             reason="every order of the list is done", **TS),

@@ -129,6 +129,7 @@ async def test_node_statistics_of_a_live_graph_covers_every_part(tmp_path: Path)
         ("portfolio", "Portfolio", "running"),
         ("risk", "RiskActor", "running"),
         ("contingency", "ContingencyActor", "running"),
+        ("algos", "ExecAlgorithmActor", "running"),
         ("venue_sim", "SimVenue", "running"),
         ("buyer", "BuyFirstBar", "running"),
     ]
