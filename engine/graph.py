@@ -17,10 +17,12 @@ from typing import Any
 import msgspec
 
 from engine.actor import Actor, ActorState
+from engine.actors.contingency import ContingencyActor
 from engine.actors.market_data import MarketDataActor
 from engine.actors.orders import OrderManager
 from engine.actors.portfolio import Portfolio, PortfolioConfig
 from engine.actors.risk import RiskActor, RiskConfig
+from engine.algos.actor import ExecAlgorithmActor
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock, LiveClock, TimerState
@@ -108,7 +110,10 @@ class TradingGraph:
         self.portfolio = Portfolio(portfolio, self.instruments, self.cache)
         self.risk = RiskActor(risk, self.instruments, self.portfolio, self.orders, self.cache,
                               balances=self.portfolio)
-        self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk]
+        self.contingency = ContingencyActor(self.orders)
+        self.algos = ExecAlgorithmActor(self.orders, self.instruments, self.cache)
+        self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk,
+                                   self.contingency, self.algos]
         self._venues: list[Actor] = []
         self._driven: list[MarketDrivenVenue] = []
         self.strategies: list[Strategy] = []

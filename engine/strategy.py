@@ -32,6 +32,7 @@ import msgspec
 from engine.actor import Actor
 from engine.cache import MarketCache
 from engine.domain.enums import (
+    ContingencyType,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -42,6 +43,14 @@ from engine.domain.enums import (
 from engine.domain.ids import ClientOrderIds
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
+from engine.events.algos import (
+    AlgoOrderEvent,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+    TwapParameters,
+    VwapParameters,
+)
+from engine.events.contingency import CancelOrderList, OrderListEvent, SubmitOrderList
 from engine.events.fills import PositionEvent
 from engine.events.market import (
     Bar,
@@ -59,10 +68,14 @@ from engine.events.orders import CancelOrder, ModifyOrder, OrderEvent, SubmitOrd
 from engine.instruments import InstrumentRegistry
 from engine.ports import OpenOrdersView
 from engine.topics import (
+    ALGOS_EXECUTE,
+    CONTINGENCY_EXECUTE,
     DATA_SUBSCRIBE,
     RISK_EXECUTE,
+    algo_topic,
     bars_topic,
     book_topic,
+    order_list_topic,
     order_topic,
     position_topic,
     quotes_topic,
@@ -73,6 +86,7 @@ if TYPE_CHECKING:
     from engine.actors.portfolio import Portfolio
 
 __all__ = (
+    "OrderListIds",
     "Strategy",
     "StrategyConfig",
     "StrategySnapshot",
@@ -89,6 +103,14 @@ T = TypeVar("T")
 
 class StrategyConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """Base of a strategy's typed parameters; subclass it and set `config_type`."""
+
+
+class OrderListIds(msgspec.Struct, frozen=True, kw_only=True):
+    """What an order list helper returns: the list's id and its orders' client ids, in
+    the list's order (a bracket's: entry, stop-loss, take-profit)."""
+
+    order_list_id: str
+    client_order_ids: tuple[str, ...]
 
 
 class StrategySnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -255,6 +277,10 @@ class Strategy(Actor):
             self.subscribe(order_topic(self.id))
         if any(issubclass(t, PositionEvent) for t in handled):
             self.subscribe(position_topic(self.id))
+        if any(issubclass(t, OrderListEvent) for t in handled):
+            self.subscribe(order_list_topic(self.id))
+        if any(issubclass(t, AlgoOrderEvent) for t in handled):
+            self.subscribe(algo_topic(self.id))
         super().start()
 
     # -- read access -------------------------------------------------------------------------
@@ -553,6 +579,151 @@ class Strategy(Actor):
         side = OrderSide.SELL if quantity > 0 else OrderSide.BUY
         return self.market_order(instrument_id, side, abs(quantity), reduce_only=True)
 
+    # -- order lists (engine.actors.contingency) ----------------------------------------------
+
+    def new_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        order_type: OrderType,
+        quantity: Number,
+        *,
+        price: Number | None = None,
+        trigger_price: Number | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_ns: int | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+    ) -> SubmitOrder:
+        """Build an order for `oco_orders` or `oto_orders`, rounded like the helpers' and
+        with its client order id, without sending it."""
+        return self._order_command(instrument_id, side, order_type, quantity, price=price,
+                                   trigger_price=trigger_price, time_in_force=time_in_force,
+                                   expire_ns=expire_ns, post_only=post_only,
+                                   reduce_only=reduce_only)
+
+    def oco_orders(self, *orders: SubmitOrder) -> OrderListIds:
+        """Place orders of one instrument and quantity as one-cancels-the-other: a fill of
+        one shrinks the others by as much, and a complete fill cancels them."""
+        return self._submit_list(ContingencyType.OCO, list(orders))
+
+    def oto_orders(self, parent: SubmitOrder, *children: SubmitOrder) -> OrderListIds:
+        """Place `parent` now and hold `children` until it fills: each is released with the
+        parent's filled quantity (at most its own) and grows as the parent fills more."""
+        return self._submit_list(ContingencyType.OTO, [parent, *children])
+
+    def bracket_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        *,
+        stop_loss: Number,
+        take_profit: Number,
+        entry_price: Number | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> OrderListIds:
+        """Enter with a market order (a limit at `entry_price` if given), protected once it
+        fills by a stop-market at `stop_loss` and a limit at `take_profit` on the other
+        side: an OCO pair whose quantity follows the entry's fills.
+
+        Returns the list id and the client ids: entry, stop-loss, take-profit.
+        """
+        entry = self.new_order(
+            instrument_id, side, OrderType.MARKET if entry_price is None else OrderType.LIMIT,
+            quantity, price=entry_price, time_in_force=time_in_force)
+        exit_side = side.opposite
+        stop = self.new_order(instrument_id, exit_side, OrderType.STOP_MARKET, quantity,
+                              trigger_price=stop_loss)
+        target = self.new_order(instrument_id, exit_side, OrderType.LIMIT, quantity,
+                                price=take_profit)
+        return self._submit_list(ContingencyType.BRACKET, [entry, stop, target])
+
+    def cancel_order_list(self, order_list_id: str) -> None:
+        """Cancel the open orders of a list and release none of its held ones."""
+        now = self.clock.timestamp_ns()
+        self.send(CONTINGENCY_EXECUTE, CancelOrderList(
+            strategy_id=self.id, order_list_id=order_list_id, ts_event=now, ts_init=now))
+
+    def _submit_list(self, kind: ContingencyType, orders: list[SubmitOrder]) -> OrderListIds:
+        if not orders:
+            raise ValueError(f"{kind} order list: no orders")
+        ids = OrderListIds(order_list_id=f"{orders[0].client_order_id}-list",
+                           client_order_ids=tuple(o.client_order_id for o in orders))
+        now = self.clock.timestamp_ns()
+        self.send(CONTINGENCY_EXECUTE, SubmitOrderList(
+            strategy_id=self.id, order_list_id=ids.order_list_id, contingency=kind,
+            orders=tuple(orders), ts_event=now, ts_init=now))
+        return ids
+
+    # -- execution algorithms (engine.algos) ----------------------------------------------
+
+    def twap_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        *,
+        horizon_ns: int,
+        interval_ns: int,
+        limit_price: Number | None = None,
+    ) -> str:
+        """Execute `quantity` in equal slices: one now and one every `interval_ns` until
+        `horizon_ns` (market children, or limits at `limit_price`); return the parent id.
+
+        Raises:
+            ValueError: an interval not above 0 or longer than the horizon.
+        """
+        return self._submit_algo(instrument_id, side, quantity, TwapParameters(
+            horizon_ns=horizon_ns, interval_ns=interval_ns), limit_price)
+
+    def vwap_order(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        quantity: Number,
+        *,
+        horizon_ns: int,
+        participation: Number,
+        timeframe: str = "1m",
+        limit_price: Number | None = None,
+    ) -> str:
+        """Execute `quantity` following the market's volume: after each `timeframe` bar, a
+        child of `participation` x its volume; the rest at the horizon. Return the parent id.
+
+        Raises:
+            ValueError: a participation not in (0, 1] or a horizon not above 0.
+        """
+        return self._submit_algo(instrument_id, side, quantity, VwapParameters(
+            horizon_ns=horizon_ns, participation=to_decimal(participation),
+            timeframe=timeframe), limit_price)
+
+    def cancel_algo_order(self, parent_order_id: str) -> None:
+        """Stop an execution algorithm's slicing and cancel its open children."""
+        now = self.clock.timestamp_ns()
+        self.send(ALGOS_EXECUTE, CancelAlgoOrder(
+            strategy_id=self.id, parent_order_id=parent_order_id, ts_event=now, ts_init=now))
+
+    def _submit_algo(
+        self, instrument_id: str, side: OrderSide, quantity: Number,
+        parameters: TwapParameters | VwapParameters, limit_price: Number | None,
+    ) -> str:
+        instrument = self.instruments.get(instrument_id)
+        size = to_decimal(quantity)
+        limit = None if limit_price is None else to_decimal(limit_price)
+        if instrument is not None:  # an unknown one is denied by the algorithm actor
+            size = round_down_to_increment(size, instrument.size_increment)
+            if limit is not None:
+                limit = round_to_increment(limit, instrument.price_increment)
+        self._order_count += 1
+        parent_order_id = self._order_ids.make(self._order_count)
+        now = self.clock.timestamp_ns()
+        self.send(ALGOS_EXECUTE, SubmitAlgoOrder(
+            strategy_id=self.id, parent_order_id=parent_order_id, instrument_id=instrument_id,
+            side=side, quantity=size, parameters=parameters, limit_price=limit,
+            ts_event=now, ts_init=now))
+        return parent_order_id
+
     def _submit(
         self,
         instrument_id: str,
@@ -564,6 +735,22 @@ class Strategy(Actor):
         trigger_price: Number | None = None,
         **options: Any,
     ) -> str:
+        command = self._order_command(instrument_id, side, order_type, quantity, price=price,
+                                      trigger_price=trigger_price, **options)
+        self.send(RISK_EXECUTE, command)
+        return command.client_order_id
+
+    def _order_command(
+        self,
+        instrument_id: str,
+        side: OrderSide,
+        order_type: OrderType,
+        quantity: Number,
+        *,
+        price: Number | None = None,
+        trigger_price: Number | None = None,
+        **options: Any,
+    ) -> SubmitOrder:
         instrument = self.instruments.get(instrument_id)
         size = to_decimal(quantity)
         limit = None if price is None else to_decimal(price)
@@ -575,25 +762,20 @@ class Strategy(Actor):
             if trigger is not None:
                 trigger = round_to_increment(trigger, instrument.price_increment)
         self._order_count += 1
-        client_order_id = self._order_ids.make(self._order_count)
         now = self.clock.timestamp_ns()
-        self.send(
-            RISK_EXECUTE,
-            SubmitOrder(
-                strategy_id=self.id,
-                client_order_id=client_order_id,
-                instrument_id=instrument_id,
-                side=side,
-                order_type=order_type,
-                quantity=size,
-                price=limit,
-                trigger_price=trigger,
-                ts_event=now,
-                ts_init=now,
-                **options,
-            ),
+        return SubmitOrder(
+            strategy_id=self.id,
+            client_order_id=self._order_ids.make(self._order_count),
+            instrument_id=instrument_id,
+            side=side,
+            order_type=order_type,
+            quantity=size,
+            price=limit,
+            trigger_price=trigger,
+            ts_event=now,
+            ts_init=now,
+            **options,
         )
-        return client_order_id
 
 
 def _bound(value: T | None, strategy_id: str) -> T:

@@ -6,6 +6,7 @@ Topics are dotted, lower-case, general to specific::
     data.quotes.<venue>.<symbol>              data.instruments.<venue>.<symbol>
     data.book.<venue>.<symbol>
     events.order.<strategy>    events.position.<strategy>    events.account.<account>
+    events.order_list.<strategy>    events.algo.<strategy>
     system.<subject>
 
 In a subscription pattern `*` matches exactly one segment and a final `#` matches any
@@ -29,7 +30,11 @@ __all__ = (
     "ALL_EVENTS",
     "ALL_ORDER_EVENTS",
     "ALL_POSITION_EVENTS",
+    "ALGOS_EXECUTE",
+    "ALGOS_PROCESS",
     "ALL_SYSTEM",
+    "CONTINGENCY_EXECUTE",
+    "CONTINGENCY_PROCESS",
     "DATA_SUBSCRIBE",
     "ORDERS_EXECUTE",
     "ORDERS_PROCESS",
@@ -38,10 +43,12 @@ __all__ = (
     "STRATEGIES_CONTROL",
     "data_endpoint",
     "account_topic",
+    "algo_topic",
     "bars_topic",
     "book_topic",
     "instrument_topic",
     "matches",
+    "order_list_topic",
     "order_topic",
     "position_topic",
     "quotes_topic",
@@ -59,6 +66,14 @@ ORDERS_PROCESS: Final = "orders.process"
 """Order events from venues and risk, for the order manager to apply and publish."""
 PORTFOLIO_PROCESS: Final = "portfolio.process"
 """Account states from venues (balances and margin), for the portfolio to apply."""
+CONTINGENCY_EXECUTE: Final = "contingency.execute"
+"""Order list commands from strategies (OCO, OTO, brackets), for the contingency actor."""
+CONTINGENCY_PROCESS: Final = "contingency.process"
+"""Events of orders that belong to an order list, sent on by the order manager."""
+ALGOS_EXECUTE: Final = "algos.execute"
+"""Execution algorithm commands from strategies (TWAP, VWAP), for the algorithm actor."""
+ALGOS_PROCESS: Final = "algos.process"
+"""Events of execution algorithms' child orders, sent on by the order manager."""
 STRATEGIES_CONTROL: Final = "strategies.control"
 """Operator commands that start or stop one strategy, for the graph to carry out."""
 DATA_SUBSCRIBE: Final = "data.subscribe"
@@ -116,6 +131,18 @@ def instrument_topic(instrument_id: str) -> str:
 @lru_cache(maxsize=4096)
 def order_topic(strategy_id: str) -> str:
     return f"events.order.{segment(strategy_id)}"
+
+
+@lru_cache(maxsize=4096)
+def order_list_topic(strategy_id: str) -> str:
+    """Where the contingency actor tells a strategy what became of its order lists."""
+    return f"events.order_list.{segment(strategy_id)}"
+
+
+@lru_cache(maxsize=4096)
+def algo_topic(strategy_id: str) -> str:
+    """Where the execution algorithm actor tells a strategy how its parent orders go."""
+    return f"events.algo.{segment(strategy_id)}"
 
 
 @lru_cache(maxsize=4096)

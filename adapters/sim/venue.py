@@ -18,6 +18,17 @@ When orders match
     reaction to one (a strategy cancelling another order) sees the venue after the item.
     Items with a non-finite price are skipped.
 
+Order lists
+    The engine holds OCO, OTO and bracket lists (`engine.actors.contingency`): this venue
+    sees plain orders that carry their list's links, and no native OCO is used. One rule
+    stands in for time inside an item: once an order of an OCO pair (an OCO list's
+    legs, a bracket's stop-loss and take-profit with follow-ups) fills on an item, the
+    others of its pair are not matched on that item. The engine shrinks or cancels them
+    in reaction to that fill, which on a real venue reaches it before the next trade; a
+    bar cannot say which of its prices traded first, so a bar reaching both a
+    take-profit and a stop-loss fills the one accepted first (a bracket's stop-loss:
+    the conservative outcome).
+
 Prices
     Market-data floats become Decimal via `to_decimal`, rounded to the price increment;
     then all comparisons are exact. Order prices and triggers must be on the increment.
@@ -164,7 +175,7 @@ from adapters.sim.trailing import initial_trailing_terms
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderStatus
+from engine.domain.enums import ContingencyType, OrderSide, OrderStatus
 from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.base import Event
@@ -687,9 +698,20 @@ class SimVenue(Actor):
             return
         now = self.clock.timestamp_ns()
         events: list[Event] = []
+        pairs_filled: set[tuple[str, str | None]] | None = None
         for order in orders:
             if order.working:
-                self._match_order(order, item, instrument, now, events)
+                if order.command.order_list_id is None:  # plain orders: one test more
+                    self._match_order(order, item, instrument, now, events)
+                    continue
+                pair = _oco_pair(order.command)
+                if pair is None:
+                    self._match_order(order, item, instrument, now, events)
+                elif pairs_filled is None or pair not in pairs_filled:
+                    filled = order.filled
+                    self._match_order(order, item, instrument, now, events)
+                    if order.filled != filled:
+                        pairs_filled = {pair} if pairs_filled is None else pairs_filled | {pair}
         working = [order for order in orders if order.working]
         if working:
             self._books[instrument_id] = working
@@ -869,6 +891,16 @@ class SimVenue(Actor):
 
     def _held_venue_ids(self) -> set[str]:
         return {o.venue_order_id for o in self._orders.values() if o is not None}
+
+
+def _oco_pair(command: SubmitOrder) -> tuple[str, str | None] | None:
+    """The OCO pair an order belongs to: an OCO list's legs, a bracket's two exits (by
+    list and parent), or None (a plain order, an OTO's, a bracket's entry)."""
+    if command.contingency is ContingencyType.OCO:
+        return command.order_list_id or "", None
+    if command.contingency is ContingencyType.BRACKET and command.parent_order_id is not None:
+        return command.order_list_id or "", command.parent_order_id
+    return None
 
 
 def _order_event(

@@ -1,6 +1,12 @@
-"""The core actors: market data, risk, order manager, portfolio."""
+"""The core actors: market data, risk, order manager, portfolio, contingency (order lists)."""
 
 from engine.actors.aggregation import TimeBarBuilder
+from engine.actors.contingency import (
+    ContingencyActor,
+    ContingencySnapshot,
+    ContingencyStatistics,
+    OrderListState,
+)
 from engine.actors.market_data import MarketDataActor, MarketDataStatistics
 from engine.actors.orders import OrderManager, OrderManagerStatistics
 from engine.actors.portfolio import (
@@ -16,11 +22,15 @@ from engine.actors.risk import RiskActor, RiskConfig, RiskStatistics
 
 __all__ = (
     "EQUITY_TIMER",
+    "ContingencyActor",
+    "ContingencySnapshot",
+    "ContingencyStatistics",
     "FillTotals",
     "MarketDataActor",
     "MarketDataStatistics",
     "OrderManager",
     "OrderManagerStatistics",
+    "OrderListState",
     "Portfolio",
     "PortfolioConfig",
     "PortfolioStatistics",

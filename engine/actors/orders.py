@@ -20,6 +20,10 @@ What real venues send, and what this actor does with it:
   `external` (`ExternalOrderAdopted`, or a fill of an order nobody knows), so the books
   match the venue. A fill-only adoption does not know the order's size: its quantity
   follows its fills.
+- Events of an order that belongs to an order list (`Order.order_list_id`) are also
+  sent to `CONTINGENCY_PROCESS` (an execution algorithm's children to `ALGOS_PROCESS`),
+  after they are published: those actors act on them (`engine.actors.contingency`,
+  `engine.algos`); plain orders are sent nowhere else.
 - Cancels and modifies are marked pending (`OrderPendingCancel`, `OrderPendingUpdate`)
   when they leave, so the order is never believed canceled before the venue says so.
 
@@ -41,7 +45,13 @@ import msgspec
 from engine.actor import Actor
 from engine.actors.order_validation import invalid_amounts, invalid_reason
 from engine.actors.retention import RetentionConfig
-from engine.domain.enums import OrderStatus, OrderType, TrailingOffsetType, TriggerType
+from engine.domain.enums import (
+    ContingencyType,
+    OrderStatus,
+    OrderType,
+    TrailingOffsetType,
+    TriggerType,
+)
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
 from engine.domain.order import Order
@@ -70,7 +80,15 @@ from engine.events.orders import (
 from engine.events.system import OrderTransitionRejected
 from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
-from engine.topics import ORDERS_EXECUTE, ORDERS_PROCESS, order_topic, system_topic, venue_endpoint
+from engine.topics import (
+    ALGOS_PROCESS,
+    CONTINGENCY_PROCESS,
+    ORDERS_EXECUTE,
+    ORDERS_PROCESS,
+    order_topic,
+    system_topic,
+    venue_endpoint,
+)
 
 __all__ = (
     "OrderManager",
@@ -471,6 +489,15 @@ class OrderManager(Actor):
                 self._closed.append(updated.client_order_id)  # it closed just now
                 self._evict()
         self.publish(order_topic(updated.strategy_id), event)
+        if updated.order_list_id is not None:  # one test per event: plain orders pay no more
+            self._send_linked(updated, event)
+
+    def _send_linked(self, order: Order, event: OrderEvent) -> None:
+        endpoint = (ALGOS_PROCESS if order.contingency is ContingencyType.EXEC_ALGORITHM
+                    else CONTINGENCY_PROCESS)
+        # Absent only in a graph without that actor, or once it has stopped.
+        if self.bus.has_endpoint(endpoint):
+            self.send(endpoint, event)
 
     def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:
         """Find or make the order an event with an unknown client id belongs to."""
@@ -754,46 +781,33 @@ def order_record(
 
     A denial copies the order's terms (one decoded from an older journal has the defaults).
     """
+    record = Order(
+        client_order_id=source.client_order_id,
+        strategy_id=source.strategy_id,
+        instrument_id=source.instrument_id,
+        side=source.side,
+        order_type=source.order_type,
+        quantity=source.quantity,
+        price=source.price,
+        trigger_price=source.trigger_price,
+        time_in_force=source.time_in_force,
+        reduce_only=source.reduce_only,
+        status=status,
+        ts_created=ts_ns,
+        ts_last=ts_ns,
+    )
+    # The trailing terms and the order list links are set on few orders: each keyword
+    # more costs msgspec about 400 ns on the path of every order, so they are copied
+    # only when one is not its default.
     if (source.trailing_offset is not None or source.limit_offset is not None
             or source.trigger_type is not _DEFAULT_TRIGGER
             or source.trailing_offset_type is not _PRICE_OFFSET):
-        return _trailing_record(source, status, ts_ns)
-    # The trailing terms left to their defaults: each keyword more costs msgspec about
-    # 400 ns, on the path of every order.
-    return Order(
-        client_order_id=source.client_order_id,
-        strategy_id=source.strategy_id,
-        instrument_id=source.instrument_id,
-        side=source.side,
-        order_type=source.order_type,
-        quantity=source.quantity,
-        price=source.price,
-        trigger_price=source.trigger_price,
-        time_in_force=source.time_in_force,
-        reduce_only=source.reduce_only,
-        status=status,
-        ts_created=ts_ns,
-        ts_last=ts_ns,
-    )
-
-
-def _trailing_record(source: SubmitOrder | OrderDenied, status: OrderStatus, ts_ns: int) -> Order:
-    return Order(
-        client_order_id=source.client_order_id,
-        strategy_id=source.strategy_id,
-        instrument_id=source.instrument_id,
-        side=source.side,
-        order_type=source.order_type,
-        quantity=source.quantity,
-        price=source.price,
-        trigger_price=source.trigger_price,
-        time_in_force=source.time_in_force,
-        reduce_only=source.reduce_only,
-        status=status,
-        ts_created=ts_ns,
-        ts_last=ts_ns,
-        trailing_offset=source.trailing_offset,
-        trailing_offset_type=source.trailing_offset_type,
-        limit_offset=source.limit_offset,
-        trigger_type=source.trigger_type,
-    )
+        record = msgspec.structs.replace(
+            record, trailing_offset=source.trailing_offset,
+            trailing_offset_type=source.trailing_offset_type,
+            limit_offset=source.limit_offset, trigger_type=source.trigger_type)
+    if source.order_list_id is not None or source.parent_order_id is not None:
+        record = msgspec.structs.replace(
+            record, contingency=source.contingency, order_list_id=source.order_list_id,
+            parent_order_id=source.parent_order_id)
+    return record

@@ -12,6 +12,7 @@ __all__ = (
     "TRAILING_TYPES",
     "TRIGGER_PRICED_TYPES",
     "BookAction",
+    "ContingencyType",
     "LiquiditySide",
     "OrderSide",
     "OrderStatus",
@@ -159,3 +160,18 @@ class BookAction(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     CLEAR = "clear"
+
+
+class ContingencyType(StrEnum):
+    """How the orders of one order list depend on each other (`engine.actors.contingency`).
+
+    OCO: one fills, the others shrink by what it filled (canceled once it is complete).
+    OTO: the children are released only when the parent fills, with its filled quantity.
+    BRACKET: an OTO whose two children (stop-loss, take-profit) are an OCO pair.
+    EXEC_ALGORITHM: a child of an execution algorithm's parent order (`engine.algos`).
+    """
+
+    OCO = "oco"
+    OTO = "oto"
+    BRACKET = "bracket"
+    EXEC_ALGORITHM = "exec_algorithm"

@@ -8,6 +8,7 @@ __all__ = (
     "MAX_CLIENT_ORDER_ID_LENGTH",
     "base36",
     "ClientOrderIds",
+    "derived_order_id",
     "instrument_id",
     "session_order_prefix",
     "split_instrument_id",
@@ -90,3 +91,19 @@ class ClientOrderIds:
         if len(candidate) > self._max_length:
             raise ValueError(f"client order id {candidate!r}: longer than {self._max_length}")
         return candidate
+
+
+def derived_order_id(client_order_id: str, mark: str, number: int) -> str:
+    """The client order id of the `number`-th order the engine derives from another: a
+    follow-up carrying on for a bracket's exit (`mark` "F"), a child of an execution
+    algorithm's parent ("C").
+
+    `<id>-<mark><n>`: an upper-case tail, which `ClientOrderIds` never makes, so it can
+    name no strategy's order; an id too long for it is replaced by its checksum, as there.
+    """
+    if not mark.isupper():
+        raise ValueError(f"derived order id mark {mark!r}: must be upper case")
+    tail = f"-{mark}{base36(number)}"
+    if len(client_order_id) + len(tail) <= MAX_CLIENT_ORDER_ID_LENGTH:
+        return client_order_id + tail
+    return base36(zlib.crc32(client_order_id.encode())).rjust(7, "0") + tail

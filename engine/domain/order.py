@@ -11,6 +11,7 @@ from decimal import Decimal
 import msgspec
 
 from engine.domain.enums import (
+    ContingencyType,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -46,6 +47,12 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
     limit_offset: Decimal | None = None
     trigger_type: TriggerType = TriggerType.DEFAULT
+    contingency: ContingencyType | None = None
+    """The kind of order list the order belongs to (None: a plain order)."""
+    order_list_id: str | None = None
+    """The order list it belongs to (`engine.actors.contingency`)."""
+    parent_order_id: str | None = None
+    """The order whose fills released it (an OTO child, a bracket's stop-loss or take-profit)."""
 
     @property
     def leaves_quantity(self) -> Decimal:

@@ -1,5 +1,14 @@
 """Every message on the bus: frozen, tagged msgspec Structs, one module per family."""
 
+from engine.events.algos import (
+    AlgoChildSent,
+    AlgoOrderClosed,
+    AlgoOrderEvent,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+    TwapParameters,
+    VwapParameters,
+)
 from engine.events.base import Command, Event, Message
 from engine.events.codec import (
     MESSAGE_TYPES,
@@ -9,6 +18,13 @@ from engine.events.codec import (
     decode_msgpack,
     encode_json,
     encode_msgpack,
+)
+from engine.events.contingency import (
+    CancelOrderList,
+    ContingentOrderRefused,
+    OrderListClosed,
+    OrderListEvent,
+    SubmitOrderList,
 )
 from engine.events.fills import (
     AccountBalance,
@@ -79,6 +95,9 @@ __all__ = (
     "AccountBalance",
     "AccountState",
     "AccountUpdated",
+    "AlgoChildSent",
+    "AlgoOrderClosed",
+    "AlgoOrderEvent",
     "ActorFaulted",
     "ActorStarted",
     "ActorStopped",
@@ -87,8 +106,11 @@ __all__ = (
     "Bar",
     "BarType",
     "BookDelta",
+    "CancelAlgoOrder",
     "CancelOrder",
+    "CancelOrderList",
     "Command",
+    "ContingentOrderRefused",
     "Event",
     "Instrument",
     "Message",
@@ -100,6 +122,8 @@ __all__ = (
     "OrderEvent",
     "OrderExpired",
     "OrderFilled",
+    "OrderListClosed",
+    "OrderListEvent",
     "OrderModifyRejected",
     "OrderRejected",
     "OrderSubmitted",
@@ -122,7 +146,9 @@ __all__ = (
     "StartStrategy",
     "StopStrategy",
     "SetTradingState",
+    "SubmitAlgoOrder",
     "SubmitOrder",
+    "SubmitOrderList",
     "SubscribeBars",
     "SubscribeOrderBook",
     "SubscribeQuoteTicks",
@@ -131,6 +157,8 @@ __all__ = (
     "TimerFired",
     "TradeTick",
     "TradingStateChanged",
+    "TwapParameters",
+    "VwapParameters",
     "command_rejected",
     "decode_json",
     "decode_msgpack",

@@ -10,7 +10,19 @@ from typing import Final, TypeAlias
 
 import msgspec
 
+from engine.events.algos import (
+    AlgoChildSent,
+    AlgoOrderClosed,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+)
 from engine.events.base import Message
+from engine.events.contingency import (
+    CancelOrderList,
+    ContingentOrderRefused,
+    OrderListClosed,
+    SubmitOrderList,
+)
 from engine.events.fills import (
     AccountState,
     AccountUpdated,
@@ -121,6 +133,14 @@ AnyMessage: TypeAlias = (
     | SessionFailed
     | StartStrategy
     | StopStrategy
+    | SubmitOrderList
+    | CancelOrderList
+    | ContingentOrderRefused
+    | OrderListClosed
+    | SubmitAlgoOrder
+    | CancelAlgoOrder
+    | AlgoChildSent
+    | AlgoOrderClosed
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

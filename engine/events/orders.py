@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Final, Literal, TypeVar
 
 from engine.domain.enums import (
+    ContingencyType,
     OrderSide,
     OrderType,
     TimeInForce,
@@ -79,6 +80,10 @@ class SubmitOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.sub
     trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
     limit_offset: Decimal | None = None
     trigger_type: TriggerType = TriggerType.DEFAULT
+    contingency: ContingencyType | None = None
+    """Set by the contingency actor on the orders of an order list, with the two ids below."""
+    order_list_id: str | None = None
+    parent_order_id: str | None = None
 
 
 class CancelOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.cancel_order"):
@@ -130,6 +135,9 @@ class OrderDenied(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.de
     trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
     limit_offset: Decimal | None = None
     trigger_type: TriggerType = TriggerType.DEFAULT
+    contingency: ContingencyType | None = None
+    order_list_id: str | None = None
+    parent_order_id: str | None = None
 
 
 def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
@@ -150,6 +158,9 @@ def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
         trailing_offset_type=command.trailing_offset_type,
         limit_offset=command.limit_offset,
         trigger_type=command.trigger_type,
+        contingency=command.contingency,
+        order_list_id=command.order_list_id,
+        parent_order_id=command.parent_order_id,
         ts_event=ts_ns,
         ts_init=ts_ns,
     )

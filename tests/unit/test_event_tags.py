@@ -58,6 +58,14 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("SubscribeOrderBook", "command.subscribe_order_book"),
     ("UnsubscribeMarketData", "command.unsubscribe_market_data"),
     ("SessionFailed", "system.session_failed"),
+    ("SubmitOrderList", "command.submit_order_list"),
+    ("CancelOrderList", "command.cancel_order_list"),
+    ("ContingentOrderRefused", "order_list.order_refused"),
+    ("OrderListClosed", "order_list.closed"),
+    ("SubmitAlgoOrder", "command.submit_algo_order"),
+    ("CancelAlgoOrder", "command.cancel_algo_order"),
+    ("AlgoChildSent", "algo.child_sent"),
+    ("AlgoOrderClosed", "algo.closed"),
 )
 
 

@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 
 from engine.domain.enums import (
     BookAction,
+    ContingencyType,
     LiquiditySide,
     OrderSide,
     OrderType,
@@ -32,6 +33,8 @@ from engine.events import (
     BarType,
     BookDelta,
     CancelOrder,
+    CancelOrderList,
+    ContingentOrderRefused,
     ExternalOrderAdopted,
     Instrument,
     Message,
@@ -42,6 +45,7 @@ from engine.events import (
     OrderDenied,
     OrderExpired,
     OrderFilled,
+    OrderListClosed,
     OrderModifyRejected,
     OrderOutcomeUnknown,
     OrderPendingCancel,
@@ -62,6 +66,7 @@ from engine.events import (
     StartStrategy,
     StopStrategy,
     SubmitOrder,
+    SubmitOrderList,
     SubscribeBars,
     SubscribeOrderBook,
     SubscribeQuoteTicks,
@@ -74,6 +79,13 @@ from engine.events import (
     decode_msgpack,
     encode_json,
     encode_msgpack,
+)
+from engine.events.algos import (
+    AlgoChildSent,
+    AlgoOrderClosed,
+    CancelAlgoOrder,
+    SubmitAlgoOrder,
+    VwapParameters,
 )
 
 INSTRUMENT = "BTC/USDT.SIM"
@@ -182,6 +194,30 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
         SessionStopping: lambda: SessionStopping(session=3, cancel_open_orders=True, **TS),
         StartStrategy: lambda: StartStrategy(strategy_id="sma", **TS),
         StopStrategy: lambda: StopStrategy(strategy_id="sma", cancel_open_orders=True, **TS),
+        SubmitOrderList: lambda: SubmitOrderList(
+            strategy_id="sma", order_list_id="sma-1-list", contingency=ContingencyType.OCO,
+            orders=(SubmitOrder(**ORDER, side=OrderSide.SELL, order_type=OrderType.LIMIT,
+                                quantity=Decimal(1), price=Decimal(110),
+                                contingency=ContingencyType.OCO, order_list_id="sma-1-list",
+                                **TS),), **TS),
+        CancelOrderList: lambda: CancelOrderList(strategy_id="sma", order_list_id="l", **TS),
+        ContingentOrderRefused: lambda: ContingentOrderRefused(
+            strategy_id="sma", order_list_id="l", client_order_id="sma-2", reason="no",
+            consequence="the other exit stays working", **TS),
+        SubmitAlgoOrder: lambda: SubmitAlgoOrder(
+            strategy_id="sma", parent_order_id="sma-1", instrument_id="BTC/USDT.SIM",
+            side=OrderSide.BUY, quantity=Decimal(1),
+            parameters=VwapParameters(horizon_ns=60, participation=Decimal("0.1")), **TS),
+        CancelAlgoOrder: lambda: CancelAlgoOrder(strategy_id="sma", parent_order_id="p", **TS),
+        AlgoChildSent: lambda: AlgoChildSent(
+            strategy_id="sma", parent_order_id="p", client_order_id="p-C1",
+            quantity=Decimal(1), sent_quantity=Decimal(1), filled_quantity=Decimal(0), **TS),
+        AlgoOrderClosed: lambda: AlgoOrderClosed(
+            strategy_id="sma", parent_order_id="p", quantity=Decimal(1),
+            filled_quantity=Decimal(1), reason="filled", **TS),
+        OrderListClosed: lambda: OrderListClosed(
+            strategy_id="sma", order_list_id="l", contingency=ContingencyType.BRACKET,
+            reason="every order of the list is done", **TS),
     }
 
 

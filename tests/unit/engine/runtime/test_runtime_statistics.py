@@ -128,6 +128,8 @@ async def test_node_statistics_of_a_live_graph_covers_every_part(tmp_path: Path)
         ("orders", "OrderManager", "running"),
         ("portfolio", "Portfolio", "running"),
         ("risk", "RiskActor", "running"),
+        ("contingency", "ContingencyActor", "running"),
+        ("algos", "ExecAlgorithmActor", "running"),
         ("venue_sim", "SimVenue", "running"),
         ("buyer", "BuyFirstBar", "running"),
     ]
