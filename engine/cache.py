@@ -54,7 +54,7 @@ class MarketCache:
                 book = self._new_book(message.instrument_id)
             book.apply(message)
         else:
-            self.last[message.instrument_id] = message  # type: ignore[union-attr]
+            self.last[message.instrument_id] = message  # type: ignore[union-attr,assignment]
 
     def _new_book(self, instrument_id: str) -> OrderBook:
         instrument = None if self.instruments is None else self.instruments.get(instrument_id)
