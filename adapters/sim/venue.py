@@ -98,6 +98,7 @@ from typing import ClassVar, Final
 
 import msgspec
 
+from adapters.sim.book_matching import BookMatcher, BookMatcherState, RestingFills, takes_from_book
 from adapters.sim.fees import commission
 from adapters.sim.matching import (
     MarketData,
@@ -112,8 +113,9 @@ from adapters.sim.reports import fill_report, order_status_report
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
-from engine.domain.enums import OrderSide, OrderStatus, OrderType
+from engine.domain.enums import LiquiditySide, OrderSide, OrderStatus, OrderType
 from engine.domain.money import ZERO, to_decimal
+from engine.domain.order_book import OrderBook, OrderBookState
 from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
@@ -159,11 +161,16 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         bar_timeframe: match only bars of this timeframe ("1m"); None matches every bar.
             Set it when several timeframes of one instrument reach the venue, so the same
             stretch of time is not matched twice.
+        resting_fills: how resting limit orders fill against an instrument with an L2
+            book: "trade_through" (only when the market goes through their price) or
+            "queue" (also at their price, behind an estimated queue); see
+            `adapters.sim.book_matching`.
     """
 
     venue: str = "SIM"
     max_volume_fraction: float | None = None
     bar_timeframe: str | None = None
+    resting_fills: RestingFills = "trade_through"
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -231,6 +238,10 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     closed_ids: list[tuple[int, str]] = []
     """Under a retention policy: (engine time, client order id) of each record held of a
     closed or rejected order, in the order they closed."""
+    book_matching: BookMatcherState | None = None
+    """What book matching remembers (liquidity taken, queue positions)."""
+    own_books: list[OrderBookState] = []
+    """The books of the venue's own cache (with `own_cache`)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -291,6 +302,7 @@ class SimVenue(Actor):
         self._closed_ids: deque[tuple[int, str]] = deque()
         self._fill_counts: dict[str, int] = {}  # venue order id -> its fills in the list
         self._dead_fills = 0  # fills in the list of records already let go
+        self._book_matcher = BookMatcher(config.resting_fills)
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match
@@ -336,6 +348,9 @@ class SimVenue(Actor):
                        if self.process_market_data == self._track_and_match else None),
             counters=counters_of(self, _COUNTERS),
             closed_ids=list(self._closed_ids),
+            book_matching=self._book_matcher.state(),
+            own_books=(self._cache.book_states()
+                       if self.process_market_data == self._track_and_match else []),
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -350,6 +365,9 @@ class SimVenue(Actor):
         self._fill_events = list(state.fill_events)
         if state.own_cache is not None:
             self._cache.last = dict(state.own_cache)
+            self._cache.restore_books(state.own_books)
+        if state.book_matching is not None:
+            self._book_matcher.restore(state.book_matching)
         set_counters(self, state.counters, _COUNTERS)
         self._closed_ids = deque(state.closed_ids)
         self._fill_counts = {}
@@ -580,8 +598,10 @@ class SimVenue(Actor):
 
     def _match_item(self, message: MarketData) -> None:
         if type(message) is BookDelta:
-            return  # a book change is no trade and no quote: nothing to fill against
-        if isinstance(message, Bar):
+            if not message.last:
+                return  # mid-message: the book is consistent only after the last delta
+            instrument_id = message.instrument_id
+        elif isinstance(message, Bar):
             bar_type = message.bar_type
             if self._bar_timeframe is not None and bar_type.timeframe != self._bar_timeframe:
                 return
@@ -592,6 +612,10 @@ class SimVenue(Actor):
         instrument = self._instruments.get(instrument_id)
         if orders is None or instrument is None or self.state is not ActorState.RUNNING:
             return
+        book = self._cache.books.get(instrument_id)
+        if book is not None:
+            self._match_book(message, book, orders, instrument)
+            return
         item = market_item(message, instrument, self._fraction)
         if item is None:
             return
@@ -600,6 +624,45 @@ class SimVenue(Actor):
         for order in orders:
             if order.working:
                 self._match_order(order, item, instrument, now, events)
+        self._settle(instrument_id, orders, events)
+
+    def _match_book(
+        self, message: MarketData | BookDelta, book: OrderBook, orders: list[WorkingOrder],
+        instrument: Instrument,
+    ) -> None:
+        """The instrument has a book, the finest data: market and limit orders (and stops
+        once triggered) match against it (`adapters.sim.book_matching`) on every item;
+        other orders keep the item rules on its trades, quotes and bars."""
+        now = self.clock.timestamp_ns()
+        ts_event = message.ts_event
+        events: list[Event] = []
+        others = [order for order in orders if order.working and not takes_from_book(order)]
+        if others and type(message) is not BookDelta:
+            item = market_item(message, instrument, self._fraction)
+            if item is not None:
+                for order in others:
+                    self._match_order(order, item, instrument, now, events)
+        for order in orders:
+            expire_ns = order.expire_ns
+            if expire_ns is not None and ts_event >= expire_ns and order.working:
+                self._close(order, _EXPIRED, expire_ns, f"expire_ns {expire_ns}: reached")
+                self._expired += 1
+                events.append(_order_event(OrderExpired, order, expire_ns, now))
+        for fill in self._book_matcher.match(orders, book, message, instrument):
+            order = fill.order
+            self._fill(order, fill.quantity, fill.price, fill.liquidity_side,
+                       max(ts_event, order.accepted_ns), instrument, now, events)
+        for order in orders:
+            if order.working and order.once and takes_from_book(order):
+                moment = max(ts_event, order.accepted_ns)
+                self._close(order, _CANCELED, moment,
+                            f"time_in_force {order.command.time_in_force}: "
+                            "what the book could not fill at once is canceled")
+                self._canceled += 1
+                events.append(_order_event(OrderCanceled, order, moment, now))
+        self._settle(instrument.instrument_id, orders, events)
+
+    def _settle(self, instrument_id: str, orders: list[WorkingOrder], events: list[Event]) -> None:
         working = [order for order in orders if order.working]
         if working:
             self._books[instrument_id] = working
@@ -662,6 +725,20 @@ class SimVenue(Actor):
         quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
         if quantity <= ZERO:
             return
+        self._fill(order, quantity, price, match.liquidity_side, moment, instrument, now, events)
+
+    def _fill(
+        self,
+        order: WorkingOrder,
+        quantity: Decimal,
+        price: Decimal,
+        liquidity_side: LiquiditySide,
+        moment: int,
+        instrument: Instrument,
+        now: int,
+        events: list[Event],
+    ) -> None:
+        side = order.terms.side
         order.filled += quantity
         self._fills += 1
         self._trade_count += 1
@@ -671,9 +748,9 @@ class SimVenue(Actor):
             instrument_id=command.instrument_id, venue_order_id=order.venue_order_id,
             trade_id=f"{self._venue}-T-{self._trade_count}", side=side,
             last_quantity=quantity, last_price=price,
-            commission=commission(instrument, quantity, price, match.liquidity_side),
+            commission=commission(instrument, quantity, price, liquidity_side),
             commission_currency=instrument.quote_currency,
-            liquidity_side=match.liquidity_side, ts_event=moment, ts_init=now,
+            liquidity_side=liquidity_side, ts_event=moment, ts_init=now,
         )
         self._fill_events.append(fill)  # the trade history: reports are built when asked
         if self._retention is not None:
