@@ -80,8 +80,8 @@ class ReplayDriver:
 
     def _merged(self) -> Iterator[tuple[MarketData, str, str]]:
         streams = [_keyed(index, source) for index, source in enumerate(self._sources)]
-        return ((item, topic, instrument) for _, _, _, item, topic, instrument in
-                heapq.merge(*streams))
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)  # one: in order
+        return ((item, topic, instrument) for _, _, _, item, topic, instrument in merged)
 
     def run(self, *, start: Callable[[], None] | None = None) -> int:
         """Replay everything; call `start` once the clock stands at the first item's time.

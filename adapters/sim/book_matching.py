@@ -32,6 +32,7 @@ Resting (a limit order that did not fill at once)
       beyond what was behind it was ahead of it). Once nothing is ahead, a trade at the
       price fills it up to what the trade left past the queue, and an opposite side at
       its price (a locked book) fills it up to what that level shows.
+    An order modified to another price is new again: it may take, its queue starts over.
     Among our own orders, price-time priority: on one item the better-priced order
     matches first, and of equal prices the one accepted first; all share one item's
     liquidity (a trade's size, a level's size).
@@ -44,6 +45,7 @@ clock or the bus: the venue turns fills into events, in the order returned.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Final, Literal, NamedTuple
 
@@ -84,12 +86,12 @@ class BookMatcherState(msgspec.Struct, frozen=True, kw_only=True):
     """The matcher as plain values (part of the venue's snapshot).
 
     `taken`: per instrument, (side of the level, price, size it showed, size we took).
-    `resting`: per instrument, venue order id -> the queue ahead of it (0.0 under
-    "trade_through": the entry says only that the order has rested).
+    `resting`: per instrument, venue order id -> (the price it rests at, the queue ahead
+    of it; 0.0 under "trade_through", where the entry says only that it has rested).
     """
 
     taken: dict[str, list[tuple[OrderSide, float, float, Decimal]]]
-    resting: dict[str, dict[str, float]]
+    resting: dict[str, dict[str, tuple[float, float]]]
 
 
 def takes_from_book(order: WorkingOrder) -> bool:
@@ -115,8 +117,9 @@ class BookMatcher:
         self._queue = resting_fills == "queue"
         # instrument -> (side of the level, price) -> (size it showed, size we took)
         self._taken: dict[str, dict[tuple[OrderSide, float], tuple[float, Decimal]]] = {}
-        # instrument -> venue order id -> queue ahead (an entry: the order has rested)
-        self._resting: dict[str, dict[str, float]] = {}
+        # instrument -> venue order id -> (price it rests at, queue ahead); an order
+        # modified to another price is new again (it may take, its queue starts over)
+        self._resting: dict[str, dict[str, tuple[float, float]]] = {}
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -155,6 +158,8 @@ class BookMatcher:
         if len(taken) > _PRUNE_TAKEN_AT:
             self._prune(taken, book)
         trade = message if type(message) is TradeTick else None
+        if trade is None and not self._queue and self._quiet(orders, book, resting):
+            return []
         fills: list[BookFill] = []
         buys: list[WorkingOrder] = []
         sells: list[WorkingOrder] = []
@@ -170,13 +175,44 @@ class BookMatcher:
                 del resting[venue_order_id]
         return fills
 
+    def _quiet(
+        self, orders: list[WorkingOrder], book: OrderBook, resting: dict[str, tuple[float, float]]
+    ) -> bool:
+        """True when no order can fill on this book: every book-matched order has rested
+        at its price and the other side is not through it (most items of a quoting
+        strategy). Not under "queue", whose estimate follows every change of the level."""
+        best_bid: tuple[float, float] | None = None
+        best_ask: tuple[float, float] | None = None
+        for order in orders:
+            if not order.working or not takes_from_book(order):
+                continue
+            record = resting.get(order.venue_order_id)
+            price = order.terms.price
+            if record is None or price is None or record[0] != float(price):
+                return False  # new, a market order, or modified: it may take
+            if order.terms.side is _BUY:
+                if best_ask is None:
+                    best_ask = book.best_ask()
+                    if best_ask is None:
+                        continue
+                if best_ask[0] < record[0]:
+                    return False
+            else:
+                if best_bid is None:
+                    best_bid = book.best_bid()
+                    if best_bid is None:
+                        continue
+                if best_bid[0] > record[0]:
+                    return False
+        return True
+
     def _match_side(
         self,
         orders: list[WorkingOrder],
         book: OrderBook,
         trade: TradeTick | None,
         instrument: Instrument,
-        resting: dict[str, float],
+        resting: dict[str, tuple[float, float]],
         taken: dict[tuple[OrderSide, float], tuple[float, Decimal]],
         fills: list[BookFill],
     ) -> None:
@@ -194,17 +230,17 @@ class BookMatcher:
             limit = order.terms.price
             limit_float = None if limit is None or _is_market(order) else float(limit)
             record = resting.get(order.venue_order_id)
-            if record is None:
+            if record is None or record[0] != limit_float:
                 if not order.terms.post_only:
                     leaves = self._take(order, leaves, limit_float, book, instrument, taken,
                                         fills)
                 if leaves > ZERO and limit_float is not None and not order.once:
                     own_side = _BUY if buy else _SELL
-                    resting[order.venue_order_id] = (
-                        book.size_at(own_side, limit_float) if self._queue else 0.0)
+                    resting[order.venue_order_id] = (limit_float, book.size_at(
+                        own_side, limit_float) if self._queue else 0.0)
                 continue
             assert limit is not None and limit_float is not None  # only limits rest
-            pool = self._rest(order, leaves, limit, limit_float, record, buy, book, trade,
+            pool = self._rest(order, leaves, limit, limit_float, record[1], buy, book, trade,
                               pool, instrument, resting, taken, fills)
 
     def _take(
@@ -255,7 +291,7 @@ class BookMatcher:
         trade: TradeTick | None,
         pool: Decimal,
         instrument: Instrument,
-        resting: dict[str, float],
+        resting: dict[str, tuple[float, float]],
         taken: dict[tuple[OrderSide, float], tuple[float, Decimal]],
         fills: list[BookFill],
     ) -> Decimal:
@@ -269,7 +305,15 @@ class BookMatcher:
         filled = ZERO
         # the opposite side through our price (and at it, once nothing is ahead in "queue")
         at_price = queue and ahead <= 0.0
-        for price, size in book.iter_levels(level_side):
+        best = book.best_ask() if buy else book.best_bid()
+        if best is None:
+            levels: Iterator[tuple[float, float]] = iter(())
+        elif (best[0] < limit_float if buy else best[0] > limit_float) or (
+                at_price and best[0] == limit_float):
+            levels = book.iter_levels(level_side)
+        else:  # the usual case: the other side is not at or through us, nothing to walk
+            levels = iter(())
+        for price, size in levels:
             if price > limit_float if buy else price < limit_float:
                 break
             if price == limit_float and not at_price:
@@ -299,7 +343,7 @@ class BookMatcher:
             if quantity > ZERO:
                 filled += quantity
                 pool -= quantity
-        resting[order.venue_order_id] = ahead
+        resting[order.venue_order_id] = (limit_float, ahead)
         if filled > ZERO:
             fills.append(BookFill(order, filled, limit, _MAKER))
         return pool

@@ -636,18 +636,22 @@ class SimVenue(Actor):
         now = self.clock.timestamp_ns()
         ts_event = message.ts_event
         events: list[Event] = []
-        others = [order for order in orders if order.working and not takes_from_book(order)]
+        others: list[WorkingOrder] = []
+        for order in orders:
+            if not order.working:
+                continue
+            expire_ns = order.expire_ns
+            if expire_ns is not None and ts_event >= expire_ns:
+                self._close(order, _EXPIRED, expire_ns, f"expire_ns {expire_ns}: reached")
+                self._expired += 1
+                events.append(_order_event(OrderExpired, order, expire_ns, now))
+            elif not takes_from_book(order):
+                others.append(order)
         if others and type(message) is not BookDelta:
             item = market_item(message, instrument, self._fraction)
             if item is not None:
                 for order in others:
                     self._match_order(order, item, instrument, now, events)
-        for order in orders:
-            expire_ns = order.expire_ns
-            if expire_ns is not None and ts_event >= expire_ns and order.working:
-                self._close(order, _EXPIRED, expire_ns, f"expire_ns {expire_ns}: reached")
-                self._expired += 1
-                events.append(_order_event(OrderExpired, order, expire_ns, now))
         for fill in self._book_matcher.match(orders, book, message, instrument):
             order = fill.order
             self._fill(order, fill.quantity, fill.price, fill.liquidity_side,

@@ -19,7 +19,7 @@ from engine.domain.enums import BookAction, LiquiditySide, OrderSide, OrderType,
 from engine.events.base import Message
 from engine.events.fills import OrderFilled
 from engine.events.market import BookDelta, QuoteTick, TradeTick
-from engine.events.orders import OrderCanceled, SubmitOrder
+from engine.events.orders import ModifyOrder, OrderCanceled, SubmitOrder
 from engine.instruments import InstrumentRegistry
 from engine.testing.factories import INSTRUMENT_ID, make_instrument
 from engine.topics import ORDERS_PROCESS, venue_endpoint
@@ -349,3 +349,16 @@ def test_fills_on_one_book_never_exceed_what_each_level_shows(
             took[level] = took.get(level, D(0)) + message.last_quantity
     for level, quantity in took.items():
         assert quantity <= shown[level]
+
+
+def test_a_resting_order_modified_through_the_touch_takes_again() -> None:
+    harness = booked()
+    order = harness.submit(BUY, "1", "99.50")
+    harness.level(BUY, 99.98, 1.0)
+
+    harness.bus.send(venue_endpoint("SIM"), ModifyOrder(
+        strategy_id="s1", client_order_id=order, instrument_id=INSTRUMENT_ID, price=D("100.02"),
+        ts_event=harness.ts, ts_init=harness.ts))
+    harness.level(BUY, 99.96, 1.0)
+
+    assert harness.fills(order) == [(D("100.02"), D("1.0"), TAKER)]
