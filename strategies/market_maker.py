@@ -12,8 +12,9 @@ large no ask, so the position stays within the limit plus one quote (a quote res
 when the limit is reached is canceled). A stale or one-sided book makes it pull both
 quotes: it does not quote a market it cannot see.
 
-It keeps no state worth saving but the mid it quoted around (`on_save`); the quotes
-themselves are orders, which the order manager keeps.
+Across a restart it keeps the mid it quoted around and whether an order event is still
+to be looked at (`on_save`); the quotes themselves are orders, which the order manager
+keeps.
 """
 
 from __future__ import annotations
@@ -25,12 +26,22 @@ from typing import Any
 from engine.domain.enums import OrderSide
 from engine.domain.order import Order
 from engine.events.market import BookDelta
-from engine.events.orders import OrderEvent
+from engine.events.fills import OrderFilled
+from engine.events.orders import (
+    OrderCanceled,
+    OrderDenied,
+    OrderEvent,
+    OrderExpired,
+    OrderModifyRejected,
+    OrderRejected,
+)
 from engine.strategy import Strategy, StrategyConfig
 
 __all__ = ("MarketMaker", "MarketMakerConfig")
 
 _BUY = OrderSide.BUY
+_LOOK_AGAIN = frozenset({OrderFilled, OrderCanceled, OrderDenied, OrderExpired,
+                         OrderModifyRejected, OrderRejected})
 
 
 class MarketMakerConfig(StrategyConfig, kw_only=True, frozen=True):
@@ -69,10 +80,11 @@ class MarketMaker(Strategy):
         self.subscribe_order_book(config.instrument_id)
 
     def on_save(self) -> dict[str, Any]:
-        return {"quoted_mid": self._quoted_mid}
+        return {"quoted_mid": self._quoted_mid, "dirty": self._dirty}
 
     def on_load(self, state: dict[str, Any]) -> None:
         self._quoted_mid = state["quoted_mid"]
+        self._dirty = state["dirty"]
 
     def on_book_delta(self, delta: BookDelta) -> None:
         if not delta.last:
@@ -86,9 +98,10 @@ class MarketMaker(Strategy):
         self._requote(mid)
 
     def on_order_event(self, event: OrderEvent) -> None:
-        # Any order event of ours (a fill, a cancel, a denial) may leave a side without
-        # its quote, or the position at its limit: the next delta looks again.
-        self._dirty = True
+        # A fill, a cancel, a denial... may leave a side without its quote, or the
+        # position at its limit: the next delta looks again (an acceptance changes neither).
+        if type(event) in _LOOK_AGAIN:
+            self._dirty = True
 
     def _requote(self, mid: float | None) -> None:
         config = self.config

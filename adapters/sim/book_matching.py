@@ -175,6 +175,21 @@ class BookMatcher:
                 del resting[venue_order_id]
         return fills
 
+    def accept(
+        self, order: WorkingOrder, book: OrderBook, instrument: Instrument
+    ) -> list[BookFill]:
+        """The fills a just-accepted `order` gets from the book as it stands (it takes if
+        marketable, else comes to rest behind the queue the book shows now); none when it
+        is not book-matched or the book is stale (then its first item decides)."""
+        if book.stale or not order.working or not takes_from_book(order):
+            return []
+        instrument_id = instrument.instrument_id
+        fills: list[BookFill] = []
+        self._match_side([order], book, None, instrument,
+                         self._resting.setdefault(instrument_id, {}),
+                         self._taken.setdefault(instrument_id, {}), fills)
+        return fills
+
     def _quiet(
         self, orders: list[WorkingOrder], book: OrderBook, resting: dict[str, tuple[float, float]]
     ) -> bool:

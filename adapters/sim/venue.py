@@ -508,6 +508,9 @@ class SimVenue(Actor):
             instrument_id=instrument_id, venue_order_id=order.venue_order_id,
             ts_event=now, ts_init=now,
         ))
+        book = self._cache.books.get(instrument_id)
+        if book is not None:
+            self._match_accepted(order, book, now)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         now = self.clock.timestamp_ns()
@@ -665,6 +668,22 @@ class SimVenue(Actor):
                 self._canceled += 1
                 events.append(_order_event(OrderCanceled, order, moment, now))
         self._settle(instrument.instrument_id, orders, events)
+
+    def _match_accepted(self, order: WorkingOrder, book: OrderBook, now: int) -> None:
+        """An order for an instrument with a book meets the book at once, as at a real
+        venue: the book is the market now, not an item from before the order."""
+        instrument = self._instruments.require(order.command.instrument_id)
+        events: list[Event] = []
+        for fill in self._book_matcher.accept(order, book, instrument):
+            self._fill(order, fill.quantity, fill.price, fill.liquidity_side, now, instrument,
+                       now, events)
+        if order.working and order.once and takes_from_book(order):
+            self._close(order, _CANCELED, now, f"time_in_force {order.command.time_in_force}: "
+                        "what the book could not fill at once is canceled")
+            self._canceled += 1
+            events.append(_order_event(OrderCanceled, order, now, now))
+        for event in events:  # the order stays in its book list until the next item settles it
+            self.send(ORDERS_PROCESS, event)
 
     def _settle(self, instrument_id: str, orders: list[WorkingOrder], events: list[Event]) -> None:
         working = [order for order in orders if order.working]

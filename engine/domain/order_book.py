@@ -113,8 +113,9 @@ class OrderBookState(msgspec.Struct, frozen=True, kw_only=True):
 
     instrument_id: str
     price_increment: Decimal | None
-    bids: list[tuple[float, float]]
-    asks: list[tuple[float, float]]
+    bids: list[tuple[int | float, float]]
+    """(key, size): keys are ints (ticks) with an increment, floats without."""
+    asks: list[tuple[int | float, float]]
     sequence: int
     stale: bool
     ts_event: int

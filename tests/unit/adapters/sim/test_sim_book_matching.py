@@ -167,35 +167,44 @@ def test_fok_fills_nothing_when_the_levels_within_its_price_are_short() -> None:
 def test_liquidity_we_took_is_gone_until_the_level_changes() -> None:
     harness = booked()
     first = harness.submit(BUY, "1")
-    harness.level(BUY, 99.98, 1.0)
-    second = harness.submit(BUY, "1")
 
-    harness.level(BUY, 99.96, 1.0)  # the asks are unchanged: 100.02 has 0.5 left for us
+    second = harness.submit(BUY, "1")  # the asks are unchanged: 100.02 has 0.5 left for us
 
     assert harness.fills(first) == [(D("100.02"), D("1.0"), TAKER)]
     assert harness.fills(second) == [(D("100.02"), D("0.5"), TAKER),
                                       (D("100.03"), D("0.5"), TAKER)]
-    third = harness.submit(BUY, "1")
     harness.level(SELL, 100.02, 2.0)  # the feed changes the level: it moved on
+    third = harness.submit(BUY, "1")
     assert harness.fills(third) == [(D("100.02"), D("1.0"), TAKER)]
 
 
-def test_our_orders_share_the_book_in_price_then_time_priority() -> None:
+def test_resting_orders_share_the_book_in_price_then_time_priority() -> None:
     harness = booked()
-    early = harness.submit(BUY, "1.5", "100.02")
-    better = harness.submit(BUY, "1", "100.03")
+    early = harness.submit(SELL, "1", "100.02")  # behind nothing of ours
+    better = harness.submit(SELL, "1", "100.01")
+    same_price_later = harness.submit(SELL, "1", "100.01")
 
-    harness.level(BUY, 99.98, 1.0)
+    harness.level(BUY, 100.03, 1.5)  # bids through all three
 
-    assert harness.fills(better) == [(D("100.02"), D("1.0"), TAKER)]
-    assert harness.fills(early) == [(D("100.02"), D("0.5"), TAKER)]
+    assert harness.fills(better) == [(D("100.01"), D("1.0"), MAKER)]
+    assert harness.fills(same_price_later) == [(D("100.01"), D("0.5"), MAKER)]
+    assert harness.fills(early) == []
+
+
+def test_an_order_meets_the_book_when_accepted() -> None:
+    harness = booked()
+
+    order = harness.submit(BUY, "1", "100.02")
+
+    assert harness.fills(order) == [(D("100.02"), D("1.0"), TAKER)]
+    assert harness.sent.index(next(m for m in harness.sent if type(m) is OrderFilled)) == 1
 
 
 def test_a_mid_message_delta_matches_nothing() -> None:
     harness = booked()
-    order = harness.submit(BUY, "1")
-
     harness.feed(delta(BUY, BookAction.CLEAR, last=False))
+    order = harness.submit(BUY, "1")  # the book is empty: nothing to take yet
+
     harness.feed(delta(SELL, BookAction.ADD, 101.0, 1.0, last=False))
 
     assert harness.fills(order) == []
