@@ -25,8 +25,8 @@ from typing import Any
 
 from engine.domain.enums import OrderSide
 from engine.domain.order import Order
-from engine.events.market import BookDelta
 from engine.events.fills import OrderFilled
+from engine.events.market import BookDelta
 from engine.events.orders import (
     OrderCanceled,
     OrderDenied,

@@ -38,6 +38,13 @@ Prices
     whose open, high and low are that price: market orders and limits at or through the
     ask fill at the ask (taker; maker for post-only).
 
+Order books
+    An instrument with an L2 book (the MarketCache's) is matched against the book, the
+    finest data: market and limit orders (and triggered stops) meet it when accepted and
+    on every later item, by the rules of `adapters.sim.book_matching` (walk the levels,
+    liquidity taken remembered, resting fills by `resting_fills`); its quotes and bars
+    then fill nothing. `docs/order-books.md` summarizes them.
+
 Times
     Events carry `ts_init` = the clock's time. A fill or trigger at a bar's open gets
     `ts_event` = the open time (`bar.ts_event - bar.bar_type.step_ns`), one inside the

@@ -34,8 +34,8 @@ def delta(side: OrderSide, action: BookAction, price: float = 0.0, size: float =
 
 
 def snapshot(bid: float, ask: float) -> list[BookDelta]:
-    return [delta(BUY, BookAction.CLEAR, last=False), delta(BUY, BookAction.ADD, bid, 1.0, last=False),
-            delta(SELL, BookAction.ADD, ask, 1.0)]
+    return [delta(BUY, BookAction.CLEAR, last=False),
+            delta(BUY, BookAction.ADD, bid, 1.0, last=False), delta(SELL, BookAction.ADD, ask, 1.0)]
 
 
 class Session:
