@@ -27,6 +27,7 @@ from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock, LiveClock, TimerState
 from engine.domain.ids import session_order_prefix
+from engine.domain.order_book import OrderBookState
 from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
 from engine.events.system import SessionStarted, StartStrategy, StopStrategy
 from engine.instruments import InstrumentRegistry
@@ -51,9 +52,10 @@ class GraphSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The whole graph's state between two inputs (`TradingGraph.snapshot`).
 
     Each actor's part is its own Struct, encoded by it (`engine.snapshot`); the rest is
-    what the graph itself holds: the clock's timers, the market cache, the session's
-    order id epoch. `wiring` (every subscription and endpoint, by owner) is checked, not
-    restored: a restored graph must have been wired alike by its own start.
+    what the graph itself holds: the clock's timers, the market cache (last items and
+    order books), the session's order id epoch. `wiring` (every subscription and
+    endpoint, by owner) is checked, not restored: a restored graph must have been wired
+    alike by its own start.
     """
 
     actors: dict[str, bytes]
@@ -63,6 +65,8 @@ class GraphSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     wiring: list[str]
     session_epoch_ms: int
     faults: int
+    books: list[OrderBookState] = []
+    """The market cache's order books (a snapshot from before books has none)."""
 
 
 def topic_for(message: MarketData | BookDelta) -> str:
@@ -105,6 +109,8 @@ class TradingGraph:
         # Passed in when an adapter (a simulated venue) must read the same cache.
         self.cache = cache if cache is not None else MarketCache()
         self.instruments = InstrumentRegistry(instruments)
+        if self.cache.instruments is None:  # books key their levels by the increment
+            self.cache.instruments = self.instruments
         self.data = MarketDataActor()
         self.orders = OrderManager(instruments=self.instruments)
         self.portfolio = Portfolio(portfolio, self.instruments, self.cache)
@@ -324,6 +330,7 @@ class TradingGraph:
             wiring=self._wiring(),
             session_epoch_ms=self.session_epoch_ms,
             faults=self.faults,
+            books=self.cache.book_states(),
         )
 
     def restore(self, snapshot: GraphSnapshot) -> None:
@@ -357,6 +364,7 @@ class TradingGraph:
         self.clock.restore_timers(snapshot.timers, snapshot.timer_sequence,
                                   lambda owner: actors[owner]._timer_callback)
         self.cache.last = dict(snapshot.cache)
+        self.cache.restore_books(snapshot.books)
         self.session_epoch_ms = snapshot.session_epoch_ms
         self.faults = snapshot.faults
 

@@ -80,8 +80,8 @@ class ReplayDriver:
 
     def _merged(self) -> Iterator[tuple[MarketData, str, str]]:
         streams = [_keyed(index, source) for index, source in enumerate(self._sources)]
-        return ((item, topic, instrument) for _, _, _, item, topic, instrument in
-                heapq.merge(*streams))
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)  # one: in order
+        return ((item, topic, instrument) for _, _, _, item, topic, instrument in merged)
 
     def run(self, *, start: Callable[[], None] | None = None) -> int:
         """Replay everything; call `start` once the clock stands at the first item's time.
@@ -95,9 +95,13 @@ class ReplayDriver:
         started = False
         step = self._step
         for item, topic, instrument_id in self._merged():
-            if not started:
+            if started:
+                step(item, topic, instrument_id)
+            else:
+                # `_start` put the first item in the cache: only venues and bus are left
+                # (a book delta applied twice would count an ADD of a level it made).
                 started = self._start(item, start)
-            step(item, topic, instrument_id)
+                self._deliver(item, topic)
             count += 1
             if self._progress is not None and not count & (PROGRESS_EVERY - 1):
                 self._progress(count)
@@ -130,6 +134,10 @@ class ReplayDriver:
         else:
             clock.advance_to(ts)
         self._graph.cache.update(item)
+        self._deliver(item, topic)
+
+    def _deliver(self, item: MarketData, topic: str) -> None:
+        # the two steps after the cache: the market-driven venues, then the bus
         for venue in self._graph.market_driven_venues:
             venue.process_market_data(item)
         self._graph.bus.publish(topic, item)

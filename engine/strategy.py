@@ -43,6 +43,7 @@ from engine.domain.enums import (
 from engine.domain.ids import ClientOrderIds
 from engine.domain.money import round_down_to_increment, round_to_increment, to_decimal
 from engine.domain.order import Order
+from engine.domain.order_book import OrderBookView
 from engine.events.algos import (
     AlgoOrderEvent,
     CancelAlgoOrder,
@@ -306,6 +307,18 @@ class Strategy(Actor):
 
     def last_price(self, instrument_id: str) -> float | None:
         return _bound(self._cache, self.id).last_price(instrument_id)
+
+    def order_book(self, instrument_id: str) -> OrderBookView | None:
+        """The L2 book of `instrument_id` as it stands now (read-only: best bid/ask,
+        spread, mid, depth, VWAP for a size); None until its first book delta.
+
+        Subscribe with `subscribe_order_book` for the book to be kept. The view follows
+        the book the graph applies every delta to before any strategy sees it (and the
+        simulated venue matches against): in `on_book_delta` it already includes that
+        delta. Act when `delta.last` is True: before it the book may be half a message.
+        """
+        book = _bound(self._cache, self.id).books.get(instrument_id)
+        return None if book is None else OrderBookView(book)
 
     # -- data -----------------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from engine.domain.enums import (
     BookAction,
     LiquiditySide,
@@ -224,7 +226,8 @@ def book_deltas(
     snapshot: bool,
 ) -> list[BookDelta]:
     """The deltas from `previous` (price -> size per side, updated in place) to ccxt's
-    order book `book`; a snapshot starts with CLEAR and lists every level as ADD."""
+    order book `book`; a snapshot starts with CLEAR and lists every level as ADD. Only
+    the message's final delta has `last` True."""
     sequence = int(book.get("nonce") or 0)
     timestamp = book.get("timestamp")
     ts_event = int(timestamp) * MS if timestamp else ts_init
@@ -234,7 +237,8 @@ def book_deltas(
             levels.clear()
         deltas.append(BookDelta(instrument_id=item_id, side=OrderSide.BUY,
                                 action=BookAction.CLEAR, price=0.0, size=0.0,
-                                sequence=sequence, ts_event=ts_event, ts_init=ts_init))
+                                sequence=sequence, last=False, ts_event=ts_event,
+                                ts_init=ts_init))
     for side, key in ((OrderSide.BUY, "bids"), (OrderSide.SELL, "asks")):
         # ccxt's levels are [price, size] floats, best first: one pass to index them, one
         # over them for adds and updates, one over the old ones for deletes
@@ -247,11 +251,14 @@ def book_deltas(
             deltas.append(BookDelta(instrument_id=item_id, side=side,
                                     action=BookAction.ADD if old is None else BookAction.UPDATE,
                                     price=price, size=size, sequence=sequence,
-                                    ts_event=ts_event, ts_init=ts_init))
+                                    last=False, ts_event=ts_event, ts_init=ts_init))
         for price in before:
             if price not in now:
                 deltas.append(BookDelta(instrument_id=item_id, side=side,
                                         action=BookAction.DELETE, price=price, size=0.0,
-                                        sequence=sequence, ts_event=ts_event, ts_init=ts_init))
+                                        sequence=sequence, last=False, ts_event=ts_event,
+                                        ts_init=ts_init))
         previous[side] = now
+    if deltas:  # one message: the book is consistent again after its last delta only
+        deltas[-1] = msgspec.structs.replace(deltas[-1], last=True)
     return deltas

@@ -73,6 +73,13 @@ Prices
     whose open, high and low are that price: market orders and limits at or through the
     ask fill at the ask (taker; maker for post-only).
 
+Order books
+    An instrument with an L2 book (the MarketCache's) is matched against the book, the
+    finest data: market and limit orders (and triggered stops) meet it when accepted and
+    on every later item, by the rules of `adapters.sim.book_matching` (walk the levels,
+    liquidity taken remembered, resting fills by `resting_fills`); its quotes and bars
+    then fill nothing. `docs/order-books.md` summarizes them.
+
 Times
     Events carry `ts_init` = the clock's time. A fill or trigger at a bar's open gets
     `ts_event` = the open time (`bar.ts_event - bar.bar_type.step_ns`), one inside the
@@ -152,6 +159,7 @@ from typing import ClassVar, Final
 
 import msgspec
 
+from adapters.sim.book_matching import BookMatcher, BookMatcherState, RestingFills, takes_from_book
 from adapters.sim.fees import commission
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
@@ -175,8 +183,9 @@ from adapters.sim.trailing import initial_trailing_terms
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
-from engine.domain.enums import ContingencyType, OrderSide, OrderStatus
+from engine.domain.enums import ContingencyType, LiquiditySide, OrderSide, OrderStatus
 from engine.domain.money import ZERO, price_from_float, to_decimal
+from engine.domain.order_book import OrderBook, OrderBookState
 from engine.domain.reports import FillReport, OrderStatusReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
@@ -223,11 +232,16 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         bar_timeframe: match only bars of this timeframe ("1m"); None matches every bar.
             Set it when several timeframes of one instrument reach the venue, so the same
             stretch of time is not matched twice.
+        resting_fills: how resting limit orders fill against an instrument with an L2
+            book: "trade_through" (only when the market goes through their price) or
+            "queue" (also at their price, behind an estimated queue); see
+            `adapters.sim.book_matching`.
     """
 
     venue: str = "SIM"
     max_volume_fraction: float | None = None
     bar_timeframe: str | None = None
+    resting_fills: RestingFills = "trade_through"
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -298,6 +312,10 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     positions: list[tuple[str, str, Decimal]] | None = None
     """(strategy id, instrument id, net position) the venue's fills made, non-zero ones
     (None in a snapshot from before the venue kept them: rebuilt from the fills held)."""
+    book_matching: BookMatcherState | None = None
+    """What book matching remembers (liquidity taken, queue positions)."""
+    own_books: list[OrderBookState] = []
+    """The books of the venue's own cache (with `own_cache`)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -361,6 +379,7 @@ class SimVenue(Actor):
         self._closed_ids: deque[tuple[int, str]] = deque()
         self._fill_counts: dict[str, int] = {}  # venue order id -> its fills in the list
         self._dead_fills = 0  # fills in the list of records already let go
+        self._book_matcher = BookMatcher(config.resting_fills)
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match
@@ -408,6 +427,9 @@ class SimVenue(Actor):
             closed_ids=list(self._closed_ids),
             positions=[(sid, iid, net) for (sid, iid), net in self._positions.items()
                        if net != ZERO],
+            book_matching=self._book_matcher.state(),
+            own_books=(self._cache.book_states()
+                       if self.process_market_data == self._track_and_match else []),
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -422,6 +444,9 @@ class SimVenue(Actor):
         self._fill_events = list(state.fill_events)
         if state.own_cache is not None:
             self._cache.last = dict(state.own_cache)
+            self._cache.restore_books(state.own_books)
+        if state.book_matching is not None:
+            self._book_matcher.restore(state.book_matching)
         set_counters(self, state.counters, _COUNTERS)
         if state.positions is not None:
             self._positions = {(sid, iid): net for sid, iid, net in state.positions}
@@ -575,6 +600,9 @@ class SimVenue(Actor):
         ))
         if command.order_type in TRAILING:
             self._start_trailing(order, now)
+        book = self._cache.books.get(instrument_id)
+        if book is not None:
+            self._match_accepted(order, book, now)
 
     def _start_trailing(self, order: WorkingOrder, now: int) -> None:
         """Set a trailing stop's first trigger (and limit) from the last price, if known."""
@@ -681,8 +709,10 @@ class SimVenue(Actor):
 
     def _match_item(self, message: MarketData) -> None:
         if type(message) is BookDelta:
-            return  # a book change is no trade and no quote: nothing to fill against
-        if isinstance(message, Bar):
+            if not message.last:
+                return  # mid-message: the book is consistent only after the last delta
+            instrument_id = message.instrument_id
+        elif isinstance(message, Bar):
             bar_type = message.bar_type
             if self._bar_timeframe is not None and bar_type.timeframe != self._bar_timeframe:
                 return
@@ -692,6 +722,10 @@ class SimVenue(Actor):
         orders = self._books.get(instrument_id)
         instrument = self._instruments.get(instrument_id)
         if orders is None or instrument is None or self.state is not ActorState.RUNNING:
+            return
+        book = self._cache.books.get(instrument_id)
+        if book is not None:
+            self._match_book(message, book, orders, instrument)
             return
         item = market_item(message, instrument, self._fraction)
         if item is None:
@@ -712,6 +746,65 @@ class SimVenue(Actor):
                     self._match_order(order, item, instrument, now, events)
                     if order.filled != filled:
                         pairs_filled = {pair} if pairs_filled is None else pairs_filled | {pair}
+        self._settle(instrument_id, orders, events)
+
+    def _match_book(
+        self, message: MarketData | BookDelta, book: OrderBook, orders: list[WorkingOrder],
+        instrument: Instrument,
+    ) -> None:
+        """The instrument has a book, the finest data: market and limit orders (and stops
+        once triggered) match against it (`adapters.sim.book_matching`) on every item;
+        other orders keep the item rules on its trades, quotes and bars."""
+        now = self.clock.timestamp_ns()
+        ts_event = message.ts_event
+        events: list[Event] = []
+        others: list[WorkingOrder] = []
+        for order in orders:
+            if not order.working:
+                continue
+            expire_ns = order.expire_ns
+            if expire_ns is not None and ts_event >= expire_ns:
+                self._close(order, _EXPIRED, expire_ns, f"expire_ns {expire_ns}: reached")
+                self._expired += 1
+                events.append(_order_event(OrderExpired, order, expire_ns, now))
+            elif not takes_from_book(order):
+                others.append(order)
+        if others and type(message) is not BookDelta:
+            item = market_item(message, instrument, self._fraction)
+            if item is not None:
+                for order in others:
+                    self._match_order(order, item, instrument, now, events)
+        for fill in self._book_matcher.match(orders, book, message, instrument):
+            order = fill.order
+            self._fill(order, fill.quantity, fill.price, fill.liquidity_side,
+                       max(ts_event, order.accepted_ns), instrument, now, events)
+        for order in orders:
+            if order.working and order.once and takes_from_book(order):
+                moment = max(ts_event, order.accepted_ns)
+                self._close(order, _CANCELED, moment,
+                            f"time_in_force {order.command.time_in_force}: "
+                            "what the book could not fill at once is canceled")
+                self._canceled += 1
+                events.append(_order_event(OrderCanceled, order, moment, now))
+        self._settle(instrument.instrument_id, orders, events)
+
+    def _match_accepted(self, order: WorkingOrder, book: OrderBook, now: int) -> None:
+        """An order for an instrument with a book meets the book at once, as at a real
+        venue: the book is the market now, not an item from before the order."""
+        instrument = self._instruments.require(order.command.instrument_id)
+        events: list[Event] = []
+        for fill in self._book_matcher.accept(order, book, instrument):
+            self._fill(order, fill.quantity, fill.price, fill.liquidity_side, now, instrument,
+                       now, events)
+        if order.working and order.once and takes_from_book(order):
+            self._close(order, _CANCELED, now, f"time_in_force {order.command.time_in_force}: "
+                        "what the book could not fill at once is canceled")
+            self._canceled += 1
+            events.append(_order_event(OrderCanceled, order, now, now))
+        for event in events:  # the order stays in its book list until the next item settles it
+            self.send(ORDERS_PROCESS, event)
+
+    def _settle(self, instrument_id: str, orders: list[WorkingOrder], events: list[Event]) -> None:
         working = [order for order in orders if order.working]
         if working:
             self._books[instrument_id] = working
@@ -785,6 +878,21 @@ class SimVenue(Actor):
         quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
         if quantity <= ZERO:
             return
+        self._fill(order, quantity, price, match.liquidity_side, moment, instrument, now, events)
+
+    def _fill(
+        self,
+        order: WorkingOrder,
+        quantity: Decimal,
+        price: Decimal,
+        liquidity_side: LiquiditySide,
+        moment: int,
+        instrument: Instrument,
+        now: int,
+        events: list[Event],
+    ) -> None:
+        side = order.terms.side
+        command = order.command
         order.filled += quantity
         # `_book_position`, inlined: this is the market-order path of every backtest.
         positions = self._positions
@@ -797,9 +905,9 @@ class SimVenue(Actor):
             instrument_id=command.instrument_id, venue_order_id=order.venue_order_id,
             trade_id=f"{self._venue}-T-{self._trade_count}", side=side,
             last_quantity=quantity, last_price=price,
-            commission=commission(instrument, quantity, price, match.liquidity_side),
+            commission=commission(instrument, quantity, price, liquidity_side),
             commission_currency=instrument.quote_currency,
-            liquidity_side=match.liquidity_side, ts_event=moment, ts_init=now,
+            liquidity_side=liquidity_side, ts_event=moment, ts_init=now,
         )
         self._fill_events.append(fill)  # the trade history: reports are built when asked
         if self._retention is not None:

@@ -26,7 +26,14 @@ from engine.domain.money import (
     to_decimal,
 )
 from engine.domain.order import Order
-from engine.domain.order_book import BookDepth, OrderBook, OrderBookStatistics, TakeEstimate
+from engine.domain.order_book import (
+    BookDepth,
+    OrderBook,
+    OrderBookState,
+    OrderBookStatistics,
+    OrderBookView,
+    TakeEstimate,
+)
 from engine.domain.reports import (
     AccountReport,
     BalanceReport,
@@ -52,7 +59,9 @@ __all__ = (
     "LiquiditySide",
     "Order",
     "OrderBook",
+    "OrderBookState",
     "OrderBookStatistics",
+    "OrderBookView",
     "OrderSide",
     "OrderStatus",
     "OrderType",

@@ -30,6 +30,7 @@ one dict operation each and one sort at its end.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -40,7 +41,14 @@ from engine.domain.enums import BookAction, OrderSide
 if TYPE_CHECKING:  # events import domain: a runtime import would be circular
     from engine.events.market import BookDelta
 
-__all__ = ("BookDepth", "OrderBook", "OrderBookStatistics", "TakeEstimate")
+__all__ = (
+    "BookDepth",
+    "OrderBook",
+    "OrderBookState",
+    "OrderBookStatistics",
+    "OrderBookView",
+    "TakeEstimate",
+)
 
 _INFINITY = float("inf")
 _MAX_TICKS = float(2**46)
@@ -94,6 +102,30 @@ class TakeEstimate(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def complete(self) -> bool:
         return self.remaining == 0.0
+
+
+class OrderBookState(msgspec.Struct, frozen=True, kw_only=True):
+    """An `OrderBook` as plain values (a graph snapshot holds one per book).
+
+    Levels are the book's own keys (integer ticks with an increment, float prices
+    without) and sizes, so a restored book is the same book, not a re-rounded one.
+    """
+
+    instrument_id: str
+    price_increment: Decimal | None
+    bids: list[tuple[int | float, float]]
+    """(key, size): keys are ints (ticks) with an increment, floats without."""
+    asks: list[tuple[int | float, float]]
+    sequence: int
+    stale: bool
+    ts_event: int
+    counters: dict[str, int]
+
+
+_STATE_COUNTERS = (
+    "_applied", "_snapshots", "_gaps", "_out_of_order", "_skipped", "_rejected",
+    "_missing_deletes", "_missing_updates", "_existing_adds",
+)
 
 
 class BookDepth(NamedTuple):
@@ -463,6 +495,64 @@ class OrderBook:
             remaining -= size
         return taken, remaining
 
+    def iter_levels(self, side: OrderSide) -> Iterator[tuple[float, float]]:
+        """Yield the levels of `side` (BUY: bids) best first, lazily: a matching engine
+        walking a deep book reads only the levels it needs. Do not apply deltas while
+        iterating (the owner never does: reads happen between deltas)."""
+        if side == OrderSide.BUY:
+            keys, sizes, sign = self._keys()[0], self._bids, 1
+        else:
+            keys, sizes, sign = self._keys()[1], self._asks, -1
+        price = self._price
+        for index in range(len(keys) - 1, -1, -1):
+            key = sign * keys[index]
+            yield price(key), sizes[key]
+
+    def vwap(self, aggressor_side: OrderSide, quantity: float) -> float | None:
+        """The volume-weighted average price a taker of `quantity` would pay (BUY: from the
+        asks) or get (SELL: from the bids); None unless the book can fill all of it.
+
+        Raises:
+            ValueError: `quantity` is not a finite number > 0.
+        """
+        estimate = self.take(aggressor_side, quantity)
+        return estimate.average_price if estimate.complete else None
+
+    def state(self) -> OrderBookState:
+        """The book as plain values: `OrderBook.from_state` makes the same book again."""
+        return OrderBookState(
+            instrument_id=self.instrument_id,
+            price_increment=self.price_increment,
+            bids=list(self._bids.items()),
+            asks=list(self._asks.items()),
+            sequence=self._sequence,
+            stale=self._stale,
+            ts_event=self.ts_event,
+            counters={name.lstrip("_"): getattr(self, name) for name in _STATE_COUNTERS},
+        )
+
+    @classmethod
+    def from_state(cls, state: OrderBookState) -> OrderBook:
+        """Make the book `state` describes (its levels, sequence, staleness, counters).
+
+        Raises:
+            ValueError: a counter this code does not know (a snapshot of newer code).
+        """
+        book = cls(state.instrument_id, price_increment=state.price_increment)
+        book._bids = dict(state.bids)
+        book._asks = dict(state.asks)
+        book._sorted = False
+        book._sequence = state.sequence
+        book._stale = state.stale
+        book.ts_event = state.ts_event
+        known = {name.lstrip("_"): name for name in _STATE_COUNTERS}
+        unknown = sorted(set(state.counters) - set(known))
+        if unknown:
+            raise ValueError(f"order book {state.instrument_id}: unknown counters {unknown}")
+        for name, attribute in known.items():
+            setattr(book, attribute, state.counters.get(name, 0))
+        return book
+
     def statistics(self) -> OrderBookStatistics:
         """The counts of applied, dropped and rejected deltas, and whether the book is stale."""
         return OrderBookStatistics(
@@ -483,3 +573,78 @@ class OrderBook:
             f"OrderBook({self.instrument_id!r}, bid={self.best_bid()}, ask={self.best_ask()}, "
             f"levels={len(self._bids)}/{len(self._asks)}, stale={self._stale})"
         )
+
+
+class OrderBookView:
+    """A read-only window on an `OrderBook`: what a strategy gets (`Strategy.order_book`).
+
+    The book itself belongs to the market cache, which applies every delta before any
+    actor sees it; the simulated venue matches against the same book. A strategy that
+    could `apply` to it would change the venue's liquidity, so it gets only the reads.
+    The view follows the book: it always shows its state now, never a copy.
+    """
+
+    __slots__ = ("_book",)
+
+    def __init__(self, book: OrderBook) -> None:
+        self._book = book
+
+    @property
+    def instrument_id(self) -> str:
+        return self._book.instrument_id
+
+    @property
+    def ts_event(self) -> int:
+        """`ts_event` of the last delta applied (0: none yet)."""
+        return self._book.ts_event
+
+    @property
+    def stale(self) -> bool:
+        """True after a sequence gap or a bad delta until the next snapshot (book empty)."""
+        return self._book.stale
+
+    @property
+    def sequence(self) -> int:
+        return self._book.sequence
+
+    @property
+    def is_crossed(self) -> bool:
+        return self._book.is_crossed
+
+    def best_bid(self) -> tuple[float, float] | None:
+        return self._book.best_bid()
+
+    def best_ask(self) -> tuple[float, float] | None:
+        return self._book.best_ask()
+
+    def spread(self) -> float | None:
+        return self._book.spread()
+
+    def mid(self) -> float | None:
+        return self._book.mid()
+
+    def depth(self, levels: int) -> BookDepth:
+        return self._book.depth(levels)
+
+    def levels(self, side: OrderSide, count: int | None = None) -> list[tuple[float, float]]:
+        return self._book.levels(side, count)
+
+    def level_count(self, side: OrderSide) -> int:
+        return self._book.level_count(side)
+
+    def size_at(self, side: OrderSide, price: float) -> float:
+        return self._book.size_at(side, price)
+
+    def take(
+        self, aggressor_side: OrderSide, quantity: float, limit_price: float | None = None
+    ) -> TakeEstimate:
+        return self._book.take(aggressor_side, quantity, limit_price)
+
+    def vwap(self, aggressor_side: OrderSide, quantity: float) -> float | None:
+        return self._book.vwap(aggressor_side, quantity)
+
+    def statistics(self) -> OrderBookStatistics:
+        return self._book.statistics()
+
+    def __repr__(self) -> str:
+        return f"OrderBookView({self._book!r})"

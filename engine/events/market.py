@@ -124,7 +124,11 @@ class BookDelta(Event, frozen=True, kw_only=True, gc=False, tag="book_delta"):
     """One change to one price level of an order book (CLEAR: the whole book is emptied).
 
     `sequence` is the venue's book sequence number when it sends one (0 when not), so a
-    consumer can detect a gap and ask for a fresh snapshot.
+    consumer can detect a gap and ask for a fresh snapshot. `last` is False on every
+    delta of one venue message but its final one (a snapshot's CLEAR and ADDs, a diff
+    of several levels): the book is consistent again only after the last, so the
+    simulated venue matches, and a strategy should act, only on `last` deltas. A feed
+    that sends one delta per message leaves the default.
     """
 
     instrument_id: str
@@ -133,6 +137,7 @@ class BookDelta(Event, frozen=True, kw_only=True, gc=False, tag="book_delta"):
     price: float
     size: float
     sequence: int = 0
+    last: bool = True
 
 
 class SubscribeBars(Command, frozen=True, kw_only=True, gc=False, tag="command.subscribe_bars"):

@@ -8,7 +8,8 @@ snapshot of `--levels` levels per side, then per 100 deltas about 80 size update
 levels and 10 deleted ones, each picked near the touch (distance from the best level
 exponentially distributed, mean ~3 levels; adds land inside the spread when there is
 room), the mid drifting as the touch moves; a fresh snapshot (CLEAR plus one ADD per level,
-one message: one sequence number) every 100,000 deltas; sequence numbers consecutive.
+one message: one sequence number, `last` on its final delta only) every 100,000 deltas;
+sequence numbers consecutive.
 The spread stays a few ticks wide (a wide one fills in: most adds into it improve the touch).
 
 Timed: the book (ticks keyed, as with an instrument's increment) over the whole list;
@@ -29,6 +30,8 @@ import time
 from bisect import bisect_left, insort
 from decimal import Decimal
 from pathlib import Path
+
+import msgspec
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -80,17 +83,20 @@ def make_deltas(count: int, levels: int, seed: int = SEED) -> list[BookDelta]:
     sequence = 1
     ts = 1_700_000_000_000_000_000
 
-    def emit(side: OrderSide, action: BookAction, tick: int, size: float) -> None:
+    def emit(side: OrderSide, action: BookAction, tick: int, size: float,
+             last: bool = True) -> None:
         deltas.append(BookDelta(instrument_id=INSTRUMENT_ID, side=side, action=action,
-                                price=tick / 100, size=size, sequence=sequence,
+                                price=tick / 100, size=size, sequence=sequence, last=last,
                                 ts_event=ts, ts_init=ts))
 
     def snapshot() -> None:
-        emit(OrderSide.BUY, BookAction.CLEAR, 0, 0.0)
+        # one venue message: only its final delta is `last`
+        emit(OrderSide.BUY, BookAction.CLEAR, 0, 0.0, last=False)
         for side, book in ((OrderSide.BUY, bids), (OrderSide.SELL, asks)):
             for key in reversed(book.keys):
                 tick = book.sign * key
-                emit(side, BookAction.ADD, tick, book.sizes[tick])
+                emit(side, BookAction.ADD, tick, book.sizes[tick], last=False)
+        deltas[-1] = msgspec.structs.replace(deltas[-1], last=True)
 
     snapshot()
     while len(deltas) < count:

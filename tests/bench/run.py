@@ -18,7 +18,9 @@ the metrics collector and a tap, tick to order with two WebSocket clients
 (observer_bench.py), and the restart time from a journal of `--restart-records` records,
 from a snapshot and in full (restart_bench.py; their docstrings say what exactly is
 timed), printed with their targets. Then L2 order book deltas applied per second beside
-a bare dict loop (book_bench.py, in a child of its own). Speed is only measured here,
+a bare dict loop (book_bench.py, in a child of its own), and the market maker backtested
+on `--book-deltas` L2 deltas through the full graph, in events per second beside a bare
+loop over the same deltas in the same child (book_backtest.py). Speed is only measured here,
 never asserted in tests: the exit status is non-zero only when the engine and the bare
 loop (or the tapped run, or the book and its bare loop) disagree.
 """
@@ -340,6 +342,8 @@ def main() -> None:
                         help="skip the backtest and the bare loop")
     parser.add_argument("--skip-book", action="store_true",
                         help="skip the order book figures (book_bench.py)")
+    parser.add_argument("--book-deltas", type=int, default=1_000_000,
+                        help="L2 deltas of the market maker backtest (book_backtest.py)")
     parser.add_argument("--restart-records", type=int, default=1_000_000,
                         help="the journal's size for restart_seconds (restart_bench.py)")
     parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
@@ -365,6 +369,11 @@ def main() -> None:
         print(f"book matches bare loop  {'yes' if matches else 'NO'}")
         same = same and matches
         figures |= book | {"book_matches_bare_loop": matches}
+        maker = child_figures("book_backtest.py", "--deltas", str(arguments.book_deltas))
+        shown = tuple(key for key, value in maker.items() if not isinstance(value, str))
+        print_daemon_table(maker, shown, "market maker on L2 deltas")
+        print(f"book_backtest_final_equity  {maker['book_backtest_final_equity']}")
+        figures |= maker
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     if not same:

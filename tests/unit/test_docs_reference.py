@@ -31,14 +31,15 @@ from engine.events.codec import MESSAGE_TYPES
 from engine.events.fills import PositionEvent
 from engine.events.orders import OrderEvent
 from engine.events.system import TimerFired
-from strategies import RsiMeanReversionConfig, SmaCrossConfig
+from strategies import MarketMakerConfig, RsiMeanReversionConfig, SmaCrossConfig
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "reference"
 CONFIG_DOC = DOCS / "config.md"
 EVENTS_DOC = DOCS / "events.md"
 
 CONFIG_ROOTS: tuple[type[msgspec.Struct], ...] = (BacktestFileConfig, DaemonFileConfig)
-STRATEGY_CONFIGS: tuple[type[msgspec.Struct], ...] = (SmaCrossConfig, RsiMeanReversionConfig)
+STRATEGY_CONFIGS: tuple[type[msgspec.Struct], ...] = (
+    SmaCrossConfig, RsiMeanReversionConfig, MarketMakerConfig)
 COMMON_MESSAGE_FIELDS = ("ts_event", "ts_init")
 """Every message has these; events.md states it once instead of in every row."""
 

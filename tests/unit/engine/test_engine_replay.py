@@ -14,7 +14,8 @@ from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestResult, BacktestSettings, run_backtest
 from engine.cache import MarketCache
 from engine.clock import SimClock
-from engine.events.market import Bar, BarType, Instrument, TradeTick
+from engine.domain.enums import BookAction, OrderSide
+from engine.events.market import Bar, BarType, BookDelta, Instrument, TradeTick
 from engine.events.system import TimerFired
 from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
@@ -335,3 +336,23 @@ def test_replay_single_path_leaves_the_cache_at_the_last_item() -> None:
 
     assert graph.cache.last_bar(ID) == bars[-1]
     assert graph.portfolio.equity() == Decimal(100_000)
+
+
+# -- book deltas -------------------------------------------------------------------------------
+
+
+def test_replay_applies_the_first_book_delta_to_the_book_once() -> None:
+    graph = make_graph()
+    deltas = [
+        BookDelta(instrument_id=ID, side=OrderSide.BUY, action=BookAction.ADD, price=99.0,
+                  size=1.0, ts_event=T0 + offset, ts_init=T0 + offset)
+        for offset in (0, 1)
+    ]
+
+    ReplayDriver(graph, sim_clock(graph), [ReplaySource(deltas)]).run(start=graph.start)
+
+    book = graph.cache.order_book(ID)
+    assert book is not None
+    statistics = book.statistics()
+    assert statistics.deltas_applied == 2
+    assert statistics.existing_level_adds == 1  # the second delta's, not the first's twice
