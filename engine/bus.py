@@ -21,10 +21,11 @@ Two ways to watch the bus, for different needs:
   an untapped topic on the queued path costs one attribute test.
 
 A *dispatch probe* (`set_probe`, the metrics side's) is shown the first message of each
-drain (the input it delivers, in place or through the queue) and says whether to time
-that drain's deliveries; without one, a delivery costs one local test more and the
-in-place path one attribute test. The bus itself reads no clock: the probe does,
-outside the engine, and it changes nothing that is delivered.
+drain (the input it delivers) and says whether to time that drain's deliveries. While a
+probe is set, every route delivers through the queue (no route is `single`), so an input
+and whatever its handlers publish are one drain, and the in-place path never tests for a
+probe; without one, a queued delivery costs one local test more. The bus itself reads no
+clock: the probe does, outside the engine, and it changes nothing that is delivered.
 """
 
 from __future__ import annotations
@@ -82,15 +83,21 @@ _Offer: TypeAlias = Callable[[str, Any], None]
 class _Route:
     """A concrete topic or endpoint: who gets its messages and how many went through."""
 
-    __slots__ = ("count", "handlers", "name", "single", "taps")
+    __slots__ = ("count", "handlers", "in_place", "name", "single", "taps")
 
     def __init__(
-        self, name: str, handlers: tuple[Handler, ...], taps: tuple[_Offer, ...] = ()
+        self,
+        name: str,
+        handlers: tuple[Handler, ...],
+        taps: tuple[_Offer, ...] = (),
+        *,
+        in_place: bool = True,
     ) -> None:
         self.name = name
         self.count = 0
         self.handlers = handlers
         self.taps = taps  # the `offer` of each tap matching this topic; () for endpoints
+        self.in_place = in_place  # False while the bus has a probe: it times drains
         self.single: Handler | None = None
         self._refresh()
 
@@ -102,11 +109,17 @@ class _Route:
         self.taps = taps
         self._refresh()
 
+    def set_in_place(self, in_place: bool) -> None:
+        self.in_place = in_place
+        self._refresh()
+
     def _refresh(self) -> None:
-        # `single` is the in-place fast path: one handler and no tap, so that path never
-        # even tests for taps; a tapped topic takes the queued path, which offers first.
+        # `single` is the in-place fast path: one handler, no tap and no probe, so that
+        # path never even tests for them; any of them sends the topic the queued way.
         handlers = self.handlers
-        self.single = handlers[0] if len(handlers) == 1 and not self.taps else None
+        self.single = (
+            handlers[0] if len(handlers) == 1 and not self.taps and self.in_place else None
+        )
 
 
 _Entry: TypeAlias = tuple[Any, tuple[Handler, ...]]
@@ -224,8 +237,14 @@ class MessageBus:
         return self._probe
 
     def set_probe(self, probe: DispatchProbe | None) -> None:
-        """Let `probe` time a sample of deliveries (None: stop). One probe at a time."""
+        """Let `probe` time a sample of deliveries (None: stop). One probe at a time.
+
+        With a probe, every topic delivers through the queue, which shows it each drain's
+        first message; without, single-handler topics deliver in place again.
+        """
         self._probe = probe
+        for route in self._topics.values():
+            route.set_in_place(probe is None)
 
     # -- taps ----------------------------------------------------------------------------
 
@@ -275,7 +294,8 @@ class MessageBus:
 
     def _new_route(self, topic: str) -> _Route:
         route = self._topics[topic] = _Route(
-            topic, self._handlers_for(topic), self._taps_for(topic)
+            topic, self._handlers_for(topic), self._taps_for(topic),
+            in_place=self._probe is None,
         )
         return route
 
@@ -320,15 +340,11 @@ class MessageBus:
                 self.drain()
             return
         # Fast path, taken once per bar of a backtest: nothing is queued, one handler
-        # listens and no tap: delivering in place is exactly what the queue would do.
+        # listens, no tap and no probe: delivering in place is exactly what the queue would.
         self._draining = True
         self._handled += 1
-        probe = self._probe
         try:
-            if probe is None or not probe.sample(message):
-                handler(message)
-            else:
-                probe.call(self._owners.get(handler), handler, message)
+            handler(message)
         except Exception as error:  # the error policy decides: isolate or re-raise
             self._fail(handler, message, error)
         finally:
