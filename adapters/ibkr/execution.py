@@ -266,12 +266,18 @@ class IbkrExecutionClient:
     # -- queries -----------------------------------------------------------------------------
 
     async def open_orders(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
-        """Orders working now: this client's, then the gateway's others (by permId)."""
+        """Orders working now: this client's, then the gateway's others (by permId).
+
+        The others come from reqAllOpenOrders: the open orders ib_async synced on
+        connect are only this client id's, so an order placed by hand at TWS (client id
+        0) or by another API client would never be seen, nor adopted by reconciliation.
+        """
         await anyio.lowlevel.checkpoint()
         reports = [self._record_report(r) for r in self._orders if not r.closed and r.accepted]
         known = {r.perm_id for r in self._orders}
-        for trade in self.ib.openTrades() if self.connection.connected else []:
-            if trade.order.permId not in known:
+        trades = await self.ib.reqAllOpenOrdersAsync() if self.connection.connected else []
+        for trade in {t.order.permId: t for t in trades}.values():
+            if trade.order.permId not in known and not trade.isDone():
                 report = trade_report(self.venue, trade, self.contracts)
                 if report is not None:
                     reports.append(report)

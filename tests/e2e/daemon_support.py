@@ -4,10 +4,14 @@ its rebuild (as recovery does it) and a backtest of the session's recording."""
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from adapters.data import RecordingSource
 from adapters.sim import SimVenue
@@ -86,17 +90,52 @@ def journal_path(folder: Path) -> Path:
 
 def bars_journaled(path: Path) -> int:
     """Committed bar records, read the way another process sees them (0 before the file)."""
+    return records_journaled(path, "bar")
+
+
+def records_journaled(path: Path, kind: str, *, inputs_only: bool = False) -> int:
+    """Committed records of `kind` (only inputs: `inputs_only`), read the way another
+    process sees them (0 before the file or its table exists)."""
     if not path.exists():
         return 0
+    query = "SELECT count(*) FROM journal WHERE kind = ?" + (
+        " AND is_input = 1" if inputs_only else "")
     try:
         connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
         try:
-            return int(connection.execute(
-                "SELECT count(*) FROM journal WHERE kind = 'bar'").fetchone()[0])
+            return int(connection.execute(query, (kind,)).fetchone()[0])
         finally:
             connection.close()
     except sqlite3.OperationalError:  # the writer has not made the table yet
         return 0
+
+
+def start_daemon(config: Path, *command_line: str,
+                 environ: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`tradebus run config` (or another subcommand's `command_line`) in the background,
+    `environ` added (credentials), its stderr appended to `<name>.log` beside `config`."""
+    command = daemon_command(config)
+    if command_line:
+        command["args"] = [*command["args"][:3], *command_line]
+    command["env"] = {**command["env"], **(environ or {})}
+    name = command_line[0] if command_line else "daemon"
+    with (config.parent / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(**command, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def tail(log: Path) -> str:
+    """The end of a daemon's log, for a failure message."""
+    return log.read_text()[-3000:]
+
+
+async def stop_daemon(process: subprocess.Popen[bytes], how: signal.Signals,
+                      wait_s: float = 20.0) -> int:
+    """Send `how` and wait (at most `wait_s`) for the process to end: its exit code."""
+    process.send_signal(how)
+    with anyio.fail_after(wait_s):
+        while process.poll() is None:  # noqa: ASYNC110 (a subprocess offers no event here)
+            await anyio.sleep(0.05)
+    return process.returncode
 
 
 def read_journal(folder: Path) -> list[JournalRecord]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -32,7 +31,15 @@ from pathlib import Path
 
 import anyio
 import pytest
-from daemon_support import daemon_command, journal_path, read_journal
+from daemon_support import (
+    daemon_command,
+    journal_path,
+    read_journal,
+    records_journaled,
+    start_daemon,
+    stop_daemon,
+    tail,
+)
 
 from engine.domain.enums import OrderSide, OrderType
 from engine.events.orders import EXTERNAL_STRATEGY_ID, ExternalOrderAdopted
@@ -115,34 +122,12 @@ exit_price = "120.00"
 
 
 def start(config: Path, *command_line: str) -> subprocess.Popen[bytes]:
-    """`tradebus run config` (or another subcommand's `command_line`), credentials set."""
-    command = daemon_command(config)
-    if command_line:
-        command["args"] = [*command["args"][:3], *command_line]
-    command["env"] = {**command["env"], **ENVIRON}
-    name = command_line[0] if command_line else "daemon"
-    with (config.parent / f"{name}.log").open("ab") as log:  # the child keeps its own copy
-        return subprocess.Popen(**command, stdout=subprocess.DEVNULL, stderr=log)
+    """`tradebus run config` (or `command_line`) with the fake's credentials set."""
+    return start_daemon(config, *command_line, environ=ENVIRON)
 
 
 def journaled(folder: Path, kind: str) -> int:
-    """Committed records of `kind`, read as another process sees them (0 before the file)."""
-    path = journal_path(folder)
-    if not path.exists():
-        return 0
-    try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(connection.execute("SELECT count(*) FROM journal WHERE kind = ?",
-                                          (kind,)).fetchone()[0])
-        finally:
-            connection.close()
-    except sqlite3.OperationalError:  # the writer has not made the table yet
-        return 0
-
-
-def tail(log: Path) -> str:
-    return log.read_text()[-3000:]
+    return records_journaled(journal_path(folder), kind)
 
 
 async def trade_until(fake: FakeBinance, process: subprocess.Popen[bytes],
@@ -155,14 +140,6 @@ async def trade_until(fake: FakeBinance, process: subprocess.Popen[bytes],
             if fake.open_sockets(private=False):
                 fake.trade("100.00", "0.01")
             await anyio.sleep(0.1)
-
-
-async def stop(process: subprocess.Popen[bytes], how: signal.Signals) -> int:
-    process.send_signal(how)
-    with anyio.fail_after(WAIT_S):
-        while process.poll() is None:  # noqa: ASYNC110 (a subprocess offers no event here)
-            await anyio.sleep(0.05)
-    return process.returncode
 
 
 def inputs(records: list[JournalRecord], kind: str) -> list[JournalRecord]:
@@ -184,13 +161,13 @@ async def test_live_ccxt_daemon_trades_stops_crashes_and_reconciles_with_the_exc
 
         first = start(config)
         await trade_until(fake, first, lambda: bool(fake.state.open_orders("BTCUSDT")), log)
-        graceful = await stop(first, signal.SIGTERM)
+        graceful = await stop_daemon(first, signal.SIGTERM)
         after_first = read_journal(config_folder)
 
         second = start(config)
         await trade_until(fake, second,
                           lambda: journaled(config_folder, "system.session_started") >= 2, log)
-        killed = await stop(second, signal.SIGKILL)
+        killed = await stop_daemon(second, signal.SIGKILL)
 
         fake.trade_through(Decimal("120.00"), Decimal("0.04"))  # while nobody listens
         by_hand = fake.state.submit({"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT",
@@ -199,7 +176,7 @@ async def test_live_ccxt_daemon_trades_stops_crashes_and_reconciles_with_the_exc
         third = start(config)
         await trade_until(fake, third,
                           lambda: journaled(config_folder, "system.session_started") >= 3, log)
-        last = await stop(third, signal.SIGTERM)
+        last = await stop_daemon(third, signal.SIGTERM)
         submitted_at_fake = fake.requests.count("POST /api/v3/order")
         fake_balances = {c: fake.state.balances[c] for c in ("BTC", "USDT")}
         [(sell_order_id, sell_trade_id)] = [(t.order_id, t.trade_id) for t in fake.state.trades
@@ -304,8 +281,8 @@ async def test_live_ccxt_session_recorded_by_tradebus_record_backtests_to_its_de
         daemon = start(config)
         await trade_until(fake, daemon, lambda: bool(fake.state.open_orders("BTCUSDT")),
                           folder / "daemon.log")
-        live_stopped = await stop(daemon, signal.SIGTERM)
-        recorder_stopped = await stop(recorder, signal.SIGTERM)
+        live_stopped = await stop_daemon(daemon, signal.SIGTERM)
+        recorder_stopped = await stop_daemon(recorder, signal.SIGTERM)
 
     sent = [r.message for r in read_journal(folder) if r.kind == "command.submit_order"
             and r.topic == venue_endpoint("BINANCE")]

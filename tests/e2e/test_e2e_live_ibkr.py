@@ -1,4 +1,4 @@
-"""`tradebus run` live at the fake TWS gateway through ib_async: trade, then stop gracefully.
+"""`tradebus run` live at the fake TWS gateway through ib_async: trade, stop, crash, reconcile.
 
 At both server versions the fake speaks (157, 178), the daemon runs as a subprocess
 with a `kind = "ibkr"` venue and a `kind = "ibkr"` trades feed (two connections, two
@@ -8,6 +8,12 @@ fills it in two parts with commission; the strategy then rests a sell at 160. Bo
 orders are journaled before they reach the gateway, the fills are journaled as inputs,
 and SIGTERM ends the daemon with exit code 0, the sell left working (open orders stay
 across a graceful stop unless configured otherwise).
+
+Killed (SIGKILL) with that sell working, the daemon is restarted after the gateway
+filled 4 of it and someone placed a sell at TWS by hand (client id 0, seen only through
+reqAllOpenOrders): reconciliation books the fill once (by IB's execId), adopts the order
+placed by hand as external, and the books' cash, position and open orders are the
+gateway's; nothing is placed twice.
 
 `tradebus record` of the same file records the IBKR feed's trades: what the gateway
 printed, in order, stamped with the engine time they arrived at.
@@ -22,19 +28,31 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import anyio
 import pytest
-from daemon_support import daemon_command, read_journal
+from daemon_support import (
+    journal_path,
+    read_journal,
+    rebuild,
+    records_journaled,
+    start_daemon,
+    stop_daemon,
+    tail,
+)
 
 from adapters.data.recording import RecordingSource
-from engine.domain.enums import OrderSide, OrderType
-from engine.events.fills import OrderFilled
+from engine.domain.enums import OrderSide, OrderStatus, OrderType
+from engine.events.fills import AccountUpdated, OrderFilled
 from engine.events.market import TradeTick
+from engine.events.orders import EXTERNAL_STRATEGY_ID, ExternalOrderAdopted
 from engine.topics import ORDERS_PROCESS, venue_endpoint
 from tests.fakes.tws import SUPPORTED_VERSIONS, FakeTws
+from tests.fakes.tws.model import cash, positions
 
 pytestmark = pytest.mark.e2e
 
@@ -110,34 +128,8 @@ exit_price = "160.00"
     return path
 
 
-def start(config: Path, *command_line: str) -> subprocess.Popen[bytes]:
-    """`tradebus run config` (or another subcommand's `command_line`)."""
-    command = daemon_command(config)
-    if command_line:
-        command["args"] = [*command["args"][:3], *command_line]
-    name = command_line[0] if command_line else "daemon"
-    with (config.parent / f"{name}.log").open("ab") as log:  # the child keeps its own copy
-        return subprocess.Popen(**command, stdout=subprocess.DEVNULL, stderr=log)
-
-
-def tail(log: Path) -> str:
-    return log.read_text()[-3000:]
-
-
 def fills_journaled(config: Path) -> int:
-    path = config.parent / "tradebus-data" / "journal.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(connection.execute(
-                "SELECT count(*) FROM journal WHERE kind = 'order.filled' AND is_input = 1"
-            ).fetchone()[0])
-        finally:
-            connection.close()
-    except sqlite3.OperationalError:
-        return 0
+    return records_journaled(journal_path(config.parent), "order.filled", inputs_only=True)
 
 
 @pytest.mark.parametrize("server_version", SUPPORTED_VERSIONS, ids=lambda v: f"v{v}")
@@ -147,7 +139,7 @@ async def test_live_ibkr_daemon_trades_at_the_gateway_and_stops_gracefully(
     folder = tmp_path / "daemon"
     async with FakeTws(server_version=server_version) as fake:
         config = live_config(folder, fake.port)
-        daemon = start(config)
+        daemon = start_daemon(config)
         filled = False
         with anyio.fail_after(WAIT_S):
             while len(fake.working_orders()) < 1 or not filled:
@@ -164,10 +156,7 @@ async def test_live_ibkr_daemon_trades_at_the_gateway_and_stops_gracefully(
                 await anyio.sleep(0.1)
             while fills_journaled(config) < 2:  # noqa: ASYNC110 (another process writes it)
                 await anyio.sleep(0.05)
-        daemon.send_signal(signal.SIGTERM)
-        with anyio.fail_after(WAIT_S):
-            while daemon.poll() is None:  # noqa: ASYNC110 (a subprocess offers no event here)
-                await anyio.sleep(0.05)
+        await stop_daemon(daemon, signal.SIGTERM)
         placed = [(o.action, o.order_type, o.quantity, o.limit_price, o.status)
                   for o in fake.orders.values()]
 
@@ -201,7 +190,7 @@ async def test_tradebus_record_records_the_ibkr_feed_of_a_live_file(tmp_path: Pa
     prices = [Decimal("150.00") + Decimal(i) / 100 for i in range(5)]
     async with FakeTws(server_version=178) as fake:
         config = live_config(folder, fake.port)
-        recorder = start(config, "record", str(config), "--out", str(recording))
+        recorder = start_daemon(config, "record", str(config), "--out", str(recording))
         with anyio.fail_after(WAIT_S):
             while not fake.subscriber_count(AAPL_CON_ID):
                 if recorder.poll() is not None:
@@ -213,13 +202,81 @@ async def test_tradebus_record_records_the_ibkr_feed_of_a_live_file(tmp_path: Pa
         with anyio.fail_after(WAIT_S):  # written (the recorder writes behind, in batches)
             while recorded_count(recording) < len(prices):  # noqa: ASYNC110 (another process)
                 await anyio.sleep(0.05)
-        recorder.send_signal(signal.SIGTERM)
-        with anyio.fail_after(WAIT_S):
-            while recorder.poll() is None:  # noqa: ASYNC110 (a subprocess offers no event here)
-                await anyio.sleep(0.05)
+        await stop_daemon(recorder, signal.SIGTERM)
 
     recorded = list(RecordingSource(recording))
     assert recorder.returncode == 0
     assert [(type(item), item.instrument_id, item.price) for item in recorded] == [
         (TradeTick, "AAPL.IBKR", float(price)) for price in prices]
     assert fake.orders == {}  # recording needs no venue: nothing was traded
+
+
+async def tick_until(fake: FakeTws, process: subprocess.Popen[bytes], done: Callable[[], bool],
+                     log: Path) -> None:
+    """Print a trade at the gateway every 100 ms, and fill each market order working there
+    at once (10 at 150.05), until `done()`; the daemon must stay alive."""
+    with anyio.fail_after(WAIT_S):
+        while not done():
+            if process.poll() is not None:
+                raise AssertionError(f"the daemon exited {process.returncode}:\n{tail(log)}")
+            for order in fake.working_orders():
+                if order.order_type == "MKT":
+                    fake.fill(order, order.remaining, Decimal("150.05"))
+            if fake.subscriber_count(AAPL_CON_ID):
+                fake.push_trade(AAPL_CON_ID, Decimal("150.00"), Decimal(100))
+            await anyio.sleep(0.1)
+
+
+@pytest.mark.parametrize("server_version", SUPPORTED_VERSIONS, ids=lambda v: f"v{v}")
+async def test_live_ibkr_daemon_killed_and_restarted_reconciles_with_the_gateway(
+    tmp_path: Path, server_version: int,
+) -> None:
+    folder = tmp_path / "daemon"
+    log = folder / "daemon.log"
+    async with FakeTws(server_version=server_version) as fake:
+        # The gateway's execution times are real time, as the engine's live clock is
+        # (reconciliation asks for trades since a look-back from its own time).
+        fake.advance(int(time.time()) - fake.time_s)
+        config = live_config(folder, fake.port)
+        first = start_daemon(config)
+        await tick_until(fake, first, lambda: any(
+            o.order_type == "LMT" for o in fake.working_orders()), log)
+        killed = await stop_daemon(first, signal.SIGKILL)
+        with anyio.fail_after(WAIT_S):  # the gateway saw both connections go
+            await fake.wait_until(lambda: fake.session_count == 0)
+
+        [sell] = fake.working_orders()
+        while_down = fake.fill(sell, Decimal(4), Decimal("160.00"))  # nobody listens
+        by_hand = fake.place_by_hand(AAPL_CON_ID, "SELL", Decimal(5), Decimal("170.00"))
+        second = start_daemon(config)
+        await tick_until(fake, second, lambda: records_journaled(
+            journal_path(folder), "system.session_started") >= 2, log)
+        last = await stop_daemon(second, signal.SIGTERM)
+        gateway_cash = cash(fake.starting_cash, fake.executions)
+        [(_, gateway_position, _)] = positions(fake.executions)
+        placed = [(o.action, o.order_type, o.quantity) for o in fake.orders.values()
+                  if o.client_id]
+
+    records = read_journal(folder)
+    fills = [r.message for r in records if type(r.message) is OrderFilled and r.is_input
+             and r.topic == ORDERS_PROCESS]
+    adopted = [r.message for r in records if r.is_input and type(r.message) is
+               ExternalOrderAdopted and r.message.strategy_id == EXTERNAL_STRATEGY_ID]
+    accounts = [r.message for r in records if type(r.message) is AccountUpdated]
+    state = rebuild(config, records)
+    assert (killed, last) == (-signal.SIGKILL, 0)
+    assert placed == [("BUY", "MKT", Decimal(10)), ("SELL", "LMT", Decimal(10))]  # once each
+    assert [(f.side, f.last_quantity, f.last_price, f.trade_id) for f in fills] == [
+        (OrderSide.BUY, Decimal(10), Decimal("150.05"), fills[0].trade_id),
+        (OrderSide.SELL, Decimal(4), Decimal("160.00"), while_down.exec_id)]  # booked once
+    assert [(a.venue_order_id, a.side, a.quantity, a.price) for a in adopted] == [
+        (str(by_hand.perm_id), OrderSide.SELL, Decimal(5), Decimal("170.00"))]
+    # The books are the gateway's: cash after both fills and commissions, and 6 held.
+    assert {b.currency: b.total for b in accounts[-1].balances} == {
+        "USD": gateway_cash, "AAPL": gateway_position}
+    assert [(p[0], p[3]) for p in state["positions"]] == [("ticker", gateway_position)]
+    working = [(side, quantity, status, filled) for _, side, quantity, status, filled, _
+               in state["orders"] if status is not OrderStatus.FILLED]
+    assert working == [(OrderSide.SELL, Decimal(10), OrderStatus.PARTIALLY_FILLED, Decimal(4)),
+                       (OrderSide.SELL, Decimal(5), OrderStatus.ACCEPTED, Decimal(0))]
+    assert len(state["open_orders"]) == 2  # ours, 6 left, and the one placed by hand

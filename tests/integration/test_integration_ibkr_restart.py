@@ -96,3 +96,18 @@ async def test_restarted_client_reports_and_cancels_what_the_gateway_holds(
     assert [e.trade_id for e in after.events if isinstance(e, OrderFilled)] == [
         live_fill.trade_id]  # the fill before the restart is not delivered again
     assert canceled.client_order_id == "x-1" and canceled.strategy_id == "s1"
+
+
+@pytest.mark.parametrize("server_version", SUPPORTED_VERSIONS, ids=lambda v: f"v{v}")
+async def test_open_orders_include_an_order_placed_by_hand_at_tws(server_version: int) -> None:
+    with decode_error_guard():
+        async with FakeTws(server_version=server_version) as fake:
+            by_hand = fake.place_by_hand(AAPL_CON_ID, "SELL", Decimal(5), Decimal("170.00"))
+            async with running(fake, EventRecorder()) as client:
+                reports = await client.open_orders("AAPL.IBKR")
+                again = await client.open_orders()
+
+    assert [(r.client_order_id, r.venue_order_id, r.side, r.quantity, r.price, r.status)
+            for r in reports] == [(None, str(by_hand.perm_id), OrderSide.SELL, Decimal(5),
+                                   Decimal("170.00"), OrderStatus.ACCEPTED)]
+    assert again == reports  # asked twice, reported once

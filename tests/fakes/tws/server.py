@@ -170,6 +170,11 @@ class FakeTws:
     def working_orders(self) -> list[FakeOrder]:
         return [order for order in self.orders.values() if order.is_working]
 
+    @property
+    def time_s(self) -> int:
+        """The gateway's clock (execution times), in epoch seconds."""
+        return self._time_s
+
     def advance(self, seconds: int) -> None:
         """Move the gateway's clock (execution times) forward."""
         self._time_s += seconds
@@ -196,6 +201,21 @@ class FakeTws:
         """Send a 5-second real-time bar starting at `time_s` to every subscriber."""
         for session, req_id in self._subscribers(con_id, "realtime_bars"):
             self._send(session, messages.realtime_bar(req_id, time_s, bar))
+
+    def place_by_hand(self, con_id: int, action: str, quantity: Decimal,
+                      limit_price: Decimal) -> FakeOrder:
+        """Place a limit order as someone at TWS would, not through the API: client id 0,
+        order id 0 (TWS binds no API id to a manual order) and no orderRef. Only a
+        reqAllOpenOrders (or a master client) sees it."""
+        [spec] = [spec for spec in self.contracts if spec.con_id == con_id]
+        order = FakeOrder(
+            order_id=0, client_id=0, perm_id=next(self._perm_ids), contract=spec,
+            action=action, quantity=quantity, order_type="LMT", limit_price=limit_price,
+            aux_price=None, tif="GTC", account=self.account, order_ref="",
+        )
+        self.orders[order.perm_id] = order
+        self._notify()
+        return order
 
     def trade_through(self, con_id: int, price: Decimal,
                       max_quantity: Decimal | None = None) -> int:
