@@ -236,22 +236,36 @@ def book_deltas(
                                 action=BookAction.CLEAR, price=0.0, size=0.0,
                                 sequence=sequence, ts_event=ts_event, ts_init=ts_init))
     for side, key in ((OrderSide.BUY, "bids"), (OrderSide.SELL, "asks")):
-        # ccxt's levels are [price, size] floats, best first: one pass to index them, one
-        # over them for adds and updates, one over the old ones for deletes
-        now = {float(level[0]): float(level[1]) for level in book.get(key) or ()}
+        # ccxt's levels are [price, size], best first: one pass to index them, one over
+        # them for adds and updates, one over the old ones for deletes. Indexing and the
+        # checks that skip a pass (no level changed, none removed: most diffs touch few
+        # levels) run in C; the passes in Python were most of this function's time.
+        now = _levels(book.get(key) or ())
         before = previous.get(side) or {}
-        for price, size in now.items():
-            old = before.get(price)
-            if old == size:
-                continue
-            deltas.append(BookDelta(instrument_id=item_id, side=side,
-                                    action=BookAction.ADD if old is None else BookAction.UPDATE,
-                                    price=price, size=size, sequence=sequence,
-                                    ts_event=ts_event, ts_init=ts_init))
+        previous[side] = now
+        if not now.items() <= before.items():
+            for price, size in now.items():
+                old = before.get(price)
+                if old == size:
+                    continue
+                deltas.append(BookDelta(
+                    instrument_id=item_id, side=side,
+                    action=BookAction.ADD if old is None else BookAction.UPDATE, price=price,
+                    size=size, sequence=sequence, ts_event=ts_event, ts_init=ts_init))
+        if before.keys() <= now.keys():
+            continue
         for price in before:
             if price not in now:
                 deltas.append(BookDelta(instrument_id=item_id, side=side,
                                         action=BookAction.DELETE, price=price, size=0.0,
                                         sequence=sequence, ts_event=ts_event, ts_init=ts_init))
-        previous[side] = now
     return deltas
+
+
+def _levels(levels: Any) -> dict[float, float]:
+    """price -> size of ccxt's [price, size] levels (floats in its unified book); levels
+    that carry more (an order count, a timestamp) take the slower path."""
+    try:
+        return dict(levels)
+    except (TypeError, ValueError):
+        return {float(level[0]): float(level[1]) for level in levels}
