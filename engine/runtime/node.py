@@ -403,7 +403,6 @@ class TradingNode:
                                          ts_event=resume_at, ts_init=resume_at)
                 runner.publish_input(system_topic("session"), started)
                 graph.begin_session(started)
-                clock.release()
                 await group.start(clock.run)
                 await group.start(runner.run)
                 for service in self.services:
@@ -412,6 +411,12 @@ class TradingNode:
                 group.start_soon(self._status_loop)
                 if self.snapshots is not None:
                     group.start_soon(self._snapshot_loop, graph, journal, self.snapshots)
+                # Time flows from here, as the feeds start, not before the services: the
+                # API server's start-up (~90 ms) at 50,000x was 75 minutes of engine time
+                # a replay then delivered as one burst. On the wall clock it flows from
+                # real time, not from before reconciliation and start-up.
+                clock.release(max(resume_at, _real_time_ns())
+                              if config.clock_origin == "wall" else None)
                 async with anyio.create_task_group() as feeds_group:
                     self._start_feeds(feeds_group, clock, progress)
                     if self.poison is None:  # a poison entry may have halted it already

@@ -70,8 +70,7 @@ def write_config(folder: Path, bars: Path, *, snapshots: bool) -> Path:
         ('path = "sample:btcusdt_1m.csv"', f'path = "{bars}"'),
         ("speed = 600.0", "speed = 1000000.0"),  # a bar every 60 us: the runner keeps up
         ("record = true", "record = false"),
-        ('overflow = "drop_oldest"', 'overflow = "drop_oldest"\n'
-         f"snapshot_interval_s = {5.0 if snapshots else 0.0}"),
+        ("snapshot_interval_s = 60.0", f"snapshot_interval_s = {5.0 if snapshots else 0.0}"),
         ('log_format = "auto"', 'log_format = "text"'),
     ]:
         if old not in text:

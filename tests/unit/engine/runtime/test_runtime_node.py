@@ -377,3 +377,38 @@ async def test_a_stop_requested_during_recovery_ends_the_run_writing_nothing(
     assert venue.log == []  # no adapter task was started
     assert journaled(restarted) == before  # nothing written
     assert any("stopped during recovery" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.anyio
+async def test_engine_time_starts_to_flow_after_the_services_have_started(
+    tmp_path: Path,
+) -> None:
+    # Regression: the clock was released before the services (the API server) started,
+    # so their start-up, scaled by the replay speed, was engine time the feed then
+    # delivered as one burst (90 ms at 50,000x: 75 minutes of bars at once).
+    seen: list[tuple[bool, int]] = []
+    startup_s = 0.3
+    speed = 1_000.0  # the start-up is 300 s of engine time: five one-minute bars
+
+    bars = make_bars([100.0 + i for i in range(10)], start_ns=START_NS)
+    feed = ListFeed(bars)
+    node = TradingNode(NodeConfig(speed=speed, stop_when_feeds_finish=True),
+                       graph_factory=graph_factory, strategies=[], venues=[],
+                       feeds=[feed], journal_path=tmp_path / "journal.sqlite")
+
+    async def slow_service(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        await anyio.sleep(startup_s)
+        assert node.clock is not None
+        seen.append((node.clock.is_held, node.clock.timestamp_ns()))
+        task_status.started()
+        await anyio.sleep_forever()
+
+    node.services.append(slow_service)
+    await run(node)
+
+    # Still held at the resume point when the service said it was up ...
+    assert seen == [(True, bars[0].ts_event)]
+    # ... so the first bar arrives about when its time comes, not 300 s of engine time
+    # late (half of that is the slack this test gives a loaded machine).
+    first = [r.message for r in JournalReader(node.journal_path).records() if r.kind == "bar"][0]
+    assert first.ts_init - first.ts_event < startup_s * speed / 2 * 1e9
