@@ -187,6 +187,16 @@ class NodeCollector(Collector):
                      health.venue_agrees)
         yield _gauge("tradebus_engine_time_seconds", "The engine clock (epoch seconds).",
                      health.engine_ts * _NS)
+        audit = health.journal_audit
+        audit_state = GaugeMetricFamily(
+            "tradebus_journal_audit_state", "1 for where the second look at the journal "
+            "records this start trusted is (none: it trusted none).", labels=["state"])
+        for value in ("none", "running", "clean", "damaged", "failed"):
+            audit_state.add_metric([value], float((audit.state if audit else "none") == value))
+        yield audit_state
+        yield _gauge("tradebus_journal_audit_damaged",
+                     "1 when that look found a damaged record (the log line names it).",
+                     audit is not None and audit.state == "damaged")
 
     # -- bus, actors, inbox, runner, journal -------------------------------------------------
 

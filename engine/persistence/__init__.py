@@ -22,6 +22,13 @@ from engine.persistence.journal_check import (
     verify_journal,
 )
 from engine.persistence.journal_mark import HighWaterMark, read_mark
+from engine.persistence.journal_scan import ScanOutcome, scan_checksums
+from engine.persistence.journal_verified import (
+    VerifiedThrough,
+    mark_verified,
+    read_verified,
+    verify_from,
+)
 from engine.persistence.results import ResultStore, write_result_json
 from engine.persistence.storage_failure import storage_failure
 
@@ -37,15 +44,21 @@ __all__ = (
     "JournalWriter",
     "RepairResult",
     "ResultStore",
+    "ScanOutcome",
     "SessionSummary",
+    "VerifiedThrough",
     "append_throughput",
     "check_journal",
+    "mark_verified",
     "move_journal_aside",
     "prepare_journal",
     "read_mark",
+    "read_verified",
     "refuse_partial_read",
     "repair_journal",
+    "scan_checksums",
     "storage_failure",
     "verify_journal",
+    "verify_from",
     "write_result_json",
 )

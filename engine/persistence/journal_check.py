@@ -43,6 +43,7 @@ from engine.persistence.journal_reader import (
     table_names,
 )
 from engine.persistence.journal_schema import SCHEMA, SCHEMA_VERSION, JournalIdentity
+from engine.persistence.journal_verified import VERIFIED_SUFFIX
 
 __all__ = (
     "JournalFacts",
@@ -60,7 +61,7 @@ __all__ = (
 
 logger = logging.getLogger(__name__)
 
-_COMPANIONS: Final = ("-wal", "-shm", MARK_SUFFIX)
+_COMPANIONS: Final = ("-wal", "-shm", MARK_SUFFIX, VERIFIED_SUFFIX)
 _FOREIGN_ADVICE: Final = (
     "run with the config that wrote this journal, or start a new journal with `tradebus run "
     "--new-journal` (the old one is moved aside under a timestamped name, not deleted)"

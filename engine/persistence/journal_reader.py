@@ -45,8 +45,9 @@ logger = logging.getLogger(__name__)
 
 _SELECT: Final = (
     "SELECT seq, session, ts_init, topic, kind, is_input, crc, payload FROM journal"
-    " WHERE seq >= ? ORDER BY seq LIMIT ?"
+    " WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
 )
+_LAST_SEQ: Final = (1 << 63) - 1
 _SESSIONS: Final = """
 SELECT s.session, s.first_seq, s.last_seq, f.ts_init, l.ts_init, s.records, s.inputs
 FROM (
@@ -74,19 +75,24 @@ class JournalReader:
         self.corruption: JournalCorruption | None = None
         self.last_good_seq = 0
         """The last seq the last `records` read checked good (every record up to it)."""
+        self.last_good_crc = 0
+        """The stored CRC of record `last_good_seq` (0 when it is 0 or before `from_seq`)."""
 
     def records(
         self,
         *,
         from_seq: int = 1,
+        through_seq: int = _LAST_SEQ,
         inputs_only: bool = False,
         kinds: Iterable[str] | None = None,
     ) -> Iterator[JournalRecord]:
-        """Yield checked records from `from_seq` on, `chunk_size` rows per query.
+        """Yield checked records from `from_seq` through `through_seq` (default: the last),
+        `chunk_size` rows per query.
 
         Filters apply after the checks: a bad record stops the read even when the
-        filters would have left it out. Seq continuity is checked between the records
-        read (from `from_seq` on), not before the first one.
+        filters would have left it out. Seq continuity is checked from `from_seq` on: a
+        read after a snapshot at seq N (from N + 1) that finds N + 2 first reports N + 1
+        missing, as a read from seq 1 would.
 
         Raises:
             JournalError: the file is not a readable journal.
@@ -96,10 +102,9 @@ class JournalReader:
         with self._connect() as connection:
             if connection is None:
                 return
-            expected: int | None = None
-            next_seq = from_seq
-            self.last_good_seq = from_seq - 1
-            while rows := self._fetch(connection, next_seq):
+            expected = next_seq = from_seq
+            self.last_good_seq, self.last_good_crc = from_seq - 1, 0
+            while rows := self._fetch(connection, next_seq, through_seq):
                 for seq, session, ts_init, topic, kind, is_input, crc, payload in rows:
                     reason = _check(seq, session, ts_init, topic, kind, is_input, crc, payload,
                                     expected)
@@ -117,16 +122,17 @@ class JournalReader:
                             )
                     if reason is not None:
                         self._stop_at(connection, expected if reason.startswith("seq gap")
-                                      and expected is not None else seq, reason)
+                                      else seq, reason)
                         return
                     expected = seq + 1
-                    self.last_good_seq = seq
+                    self.last_good_seq, self.last_good_crc = seq, crc
                 next_seq = rows[-1][0] + 1
 
-    def _fetch(self, connection: sqlite3.Connection, next_seq: int) -> list[tuple[Any, ...]]:
+    def _fetch(self, connection: sqlite3.Connection, next_seq: int,
+               through_seq: int) -> list[tuple[Any, ...]]:
         try:
             rows: list[tuple[Any, ...]] = connection.execute(
-                _SELECT, (next_seq, self.chunk_size)).fetchall()
+                _SELECT, (next_seq, through_seq, self.chunk_size)).fetchall()
         except sqlite3.DatabaseError as error:
             raise JournalDamaged(
                 f"journal {self.path}: unreadable after seq {next_seq - 1}: {error}",
@@ -240,10 +246,10 @@ def check_version(path: Path, connection: sqlite3.Connection) -> None:
 
 def _check(
     seq: int, session: object, ts_init: object, topic: object, kind: object,
-    is_input: object, crc: object, payload: object, expected: int | None,
+    is_input: object, crc: object, payload: object, expected: int,
 ) -> str | None:
     """Why a row fails its checks, or None: seq order first, then the checksum."""
-    if expected is not None and seq != expected:
+    if seq != expected:
         return f"seq gap: record {expected} is missing, the next is {seq}"
     if not (isinstance(session, int) and isinstance(ts_init, int) and isinstance(is_input, int)
             and isinstance(topic, bytes) and isinstance(kind, bytes)

@@ -25,6 +25,7 @@ from engine.runtime.inbox import (
     OverflowPolicy,
 )
 from engine.runtime.instance_lock import LOCK_FILE, InstanceHolder, InstanceLock, read_holder
+from engine.runtime.journal_audit import JournalAudit, JournalAuditStatus
 from engine.runtime.node import GraphFactory, NodeConfig, NodeHealth, TradingNode
 from engine.runtime.outbound import DurableOutbox, JournalBarrier, OutboxStatistics
 from engine.runtime.reconciliation import (
@@ -57,6 +58,8 @@ __all__ = (
     "LOCK_FILE",
     "InstanceHolder",
     "InstanceLock",
+    "JournalAudit",
+    "JournalAuditStatus",
     "read_holder",
     "BridgeStatistics",
     "DurableOutbox",

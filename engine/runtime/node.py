@@ -65,8 +65,10 @@ from engine.persistence import (
     JournalReader,
     JournalRecord,
     JournalWriter,
+    mark_verified,
     prepare_journal,
     refuse_partial_read,
+    verify_from,
 )
 from engine.persistence.snapshots import SnapshotStore
 from engine.ports import ExecutionClient, MarketData
@@ -80,6 +82,7 @@ from engine.runtime.bindings import (
 )
 from engine.runtime.execution import ExecutionBridge, SendGate, venue_event_endpoint
 from engine.runtime.inbox import Inbox, OverflowPolicy
+from engine.runtime.journal_audit import JournalAudit, JournalAuditStatus
 from engine.runtime.outbound import DurableOutbox
 from engine.runtime.reconciliation import (
     ReconciliationReport,
@@ -157,6 +160,8 @@ class NodeHealth(msgspec.Struct, frozen=True, kw_only=True):
     engine_ts: int
     poison: PoisonInput | None = None
     """The input the node halted on (state "halted"), for the operator to inspect."""
+    journal_audit: JournalAuditStatus | None = None
+    """The second look at the journal records this start trusted (None: it trusted none)."""
 
 
 class TradingNode:
@@ -220,6 +225,8 @@ class TradingNode:
         self._last_beat: float | None = None  # the event loop's time of the last heartbeat
         self._open_at_stop = 0
         self.poison: PoisonInput | None = None
+        self.journal_audit: JournalAudit | None = None
+        """Set when a restart trusted records an earlier start checked (see journal_audit)."""
         self.snapshots = (NodeSnapshots(SnapshotStore(snapshot_path(journal_path)),
                                         journal_path)
                           if config.snapshot_interval_s > 0 else None)
@@ -243,6 +250,7 @@ class TradingNode:
             venue_agrees=all(report.agrees for report in self.reconciliations),
             engine_ts=self.clock.timestamp_ns() if self.clock is not None else 0,
             poison=self.poison,
+            journal_audit=self.journal_audit.status if self.journal_audit else None,
         )
 
     def _recovery_beat(self) -> bool:
@@ -295,8 +303,8 @@ class TradingNode:
 
         self.state = RunnerState.RECOVERING
         logger.info("recovering from %s", self.journal_path)
-        prepare_journal(self.journal_path, self.journal_identity, start_new=self.new_journal,
-                        now_ns=_real_time_ns())
+        facts = prepare_journal(self.journal_path, self.journal_identity,
+                                start_new=self.new_journal, now_ns=_real_time_ns())
         reader = JournalReader(self.journal_path)
         progress = self._progress
         records = progress.tally(reader.records())
@@ -322,7 +330,10 @@ class TradingNode:
         if self.snapshots is not None and begin is not None:
             seq, snapshot = begin
             records.close()
-            self.snapshots.restore(graph, clock, seq, snapshot)
+            check_from = verify_from(self.journal_path, facts.journal_id)
+            self.snapshots.restore(graph, clock, seq, snapshot, check_from=check_from)
+            if check_from > 1:  # trusted now, checked again once the session runs
+                self.journal_audit = JournalAudit(self.journal_path, check_from - 1)
             progress.resume_after.clear()
             progress.resume_after.update(snapshot.feed_progress)
             inputs = records = progress.tally(reader.records(from_seq=seq + 1))
@@ -345,6 +356,8 @@ class TradingNode:
             # named as a full replay names it, before the tail read's view of it.
             await self.snapshots.verify_before(report.snapshot_seq)
         refuse_partial_read(reader)  # a damaged journal waits for the operator
+        # Every record up to here was checked: the next start checks only what follows.
+        mark_verified(self.journal_path, facts.journal_id, report.last_seq)
         if report.records_read or report.snapshot_seq:
             after = (f" after the snapshot at seq {report.snapshot_seq}"
                      if report.snapshot_seq else "")
@@ -409,6 +422,8 @@ class TradingNode:
                     await group.start(service)
                 group.start_soon(self._heartbeat_loop)
                 group.start_soon(self._status_loop)
+                if self.journal_audit is not None:
+                    group.start_soon(self.journal_audit.run)
                 if self.snapshots is not None:
                     group.start_soon(self._snapshot_loop, graph, journal, self.snapshots)
                 # Time flows from here, as the feeds start, not before the services: the

@@ -20,9 +20,11 @@ Starting from one (`NodeSnapshots.latest` then `restore`): the newest row that c
 out (format version, CRC, the graph's fingerprint, the journal record it follows) and
 whose parts decode into this graph's actors' Structs is restored; otherwise the node
 replays in full, saying why in one log line. The journal records a restart skips are
-still checked (`verify_before`): a checksum pass (~2.6 us a record, no decoding) in a
+still checked (`verify_before`): a checksum pass (~3 us a record, no decoding) in a
 thread while the loop restores and replays the rest, awaited before the journal is
-opened for writing, so a damaged journal is refused as a full replay refuses it.
+opened for writing, so a damaged journal is refused as a full replay refuses it. The
+pass begins after the records an earlier start checked (`journal_verified`), so a
+restart checks what was journaled since, not the whole history again.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Protocol
 
 import anyio
 import anyio.to_thread
@@ -39,11 +41,9 @@ import msgspec
 
 from engine.clock import LiveClock
 from engine.errors import FatalError, JournalDamaged
-from engine.events.codec import TAGS
-from engine.events.system import SessionStarted
 from engine.graph import GraphSnapshot, TradingGraph
-from engine.persistence import JournalCorruption, JournalReader
 from engine.persistence.journal_reader import DAMAGE_ADVICE
+from engine.persistence.journal_scan import ScanOutcome, scan_checksums
 from engine.persistence.snapshots import SnapshotStore, journal_anchor, journal_time
 from engine.snapshot import Snapshotting
 
@@ -53,9 +53,6 @@ logger = logging.getLogger(__name__)
 
 FeedProgress = dict[str, tuple[int, int]]
 """Per instrument: (ts_event of its last journaled item, how many share that ts_event)."""
-
-_SESSION_STARTED: Final = TAGS[SessionStarted]
-
 
 def snapshot_path(journal_path: Path) -> Path:
     """Where a journal's snapshots are kept: `<stem>.snapshots<suffix>` beside it."""
@@ -122,7 +119,7 @@ class NodeSnapshots:
         self._lock: anyio.Lock | None = None
         self._unsnapshottable: str | None = None
         self._retired = False  # set aside: no start may use this store again, nor this run
-        self._scan_outcome: list[JournalCorruption | None | Exception] | None = None
+        self._scan_outcome: list[ScanOutcome | Exception] | None = None
         self._taken = self._unchanged = self._refused = self._failed = 0
         self._last_seq = self._last_bytes = self._restored_seq = 0
         self._capture_seconds = 0.0
@@ -159,8 +156,10 @@ class NodeSnapshots:
         return seq, snapshot
 
     def restore(self, graph: TradingGraph, clock: LiveClock, seq: int,
-                snapshot: NodeSnapshot) -> None:
-        """Start `graph` from `snapshot`, the clock held at the replay's time there.
+                snapshot: NodeSnapshot, *, check_from: int = 1) -> None:
+        """Start `graph` from `snapshot`, the clock held at the replay's time there, and
+        start checking the records recovery skips from `check_from` (those before it
+        were checked at an earlier start: `journal_verified.verify_from`).
 
         Raises:
             FatalError: the graph refused it once started (its wiring differs): the
@@ -177,7 +176,7 @@ class NodeSnapshots:
                 f"{error}; the snapshots were moved aside to {where}",
                 advice="start again: the journal is then replayed in full") from error
         self._restored_seq = self._last_seq = seq
-        self._start_scan()  # the records recovery skips: checked meanwhile, in a thread
+        self._start_scan(check_from, seq)  # what recovery skips: checked meanwhile
         logger.info("recovery: from the snapshot at seq %d of %s; the journal is replayed "
                     "after it", seq, self.store.path)
 
@@ -186,21 +185,23 @@ class NodeSnapshots:
         there (the next one's time is the largest of this and the records after it)."""
         self._base_seq, self._base_ts = last_seq, last_ts
 
-    def _start_scan(self) -> None:
-        """Check every journal record's checksum in a thread of its own (no record is
-        decoded), while the loop restores the snapshot and replays the records after it.
+    def _start_scan(self, from_seq: int, through_seq: int) -> None:
+        """Check the checksums of records `from_seq`..`through_seq` in a thread of its own
+        (no record is decoded), while the loop restores the snapshot and replays the
+        records after it (which that replay checks as it reads them).
 
         A daemon thread, not a worker: a stop during recovery must not wait for a scan
         of the whole history (it only reads), and a worker thread is joined at exit."""
         outcome = self._scan_outcome = []
+        if from_seq > through_seq:  # an earlier start checked them all
+            outcome.append(ScanOutcome(from_seq=from_seq, through_seq=through_seq,
+                                       checked_through=through_seq))
+            return
 
         def scan() -> None:
             try:
-                for _ in (reader := JournalReader(self.journal_path, chunk_size=8192)
-                          ).records(kinds=()):
-                    pass  # nothing is yielded: every record is only checked
-                outcome.append(reader.corruption)
-            except Exception as error:  # JournalDamaged (an unreadable file) and kin
+                outcome.append(scan_checksums(self.journal_path, from_seq, through_seq))
+            except Exception as error:  # a bug: raised on the loop, not lost in a thread
                 outcome.append(error)
 
         threading.Thread(target=scan, name="journal verify", daemon=True).start()
@@ -219,12 +220,16 @@ class NodeSnapshots:
             raise RuntimeError("snapshots: no scan was started (`restore` starts it)")
         while not outcome:  # noqa: ASYNC110 (a thread's result: polled every 5 ms)
             await anyio.sleep(0.005)
-        corruption = outcome[0]
-        if isinstance(corruption, Exception):
-            raise corruption
+        scanned = outcome[0]
+        if isinstance(scanned, Exception):
+            raise scanned
+        if scanned.error is not None:
+            raise JournalDamaged(scanned.error, advice=DAMAGE_ADVICE)
+        corruption = scanned.corruption
         if corruption is None:
-            logger.info("journal %s: records up to the snapshot at seq %d verified",
-                        self.journal_path, seq)
+            logger.info("journal %s: records up to the snapshot at seq %d verified (%d "
+                        "checked now, %d at an earlier start)", self.journal_path, seq,
+                        max(seq - scanned.from_seq + 1, 0), scanned.from_seq - 1)
             return
         raise JournalDamaged(
             f"journal {self.journal_path}: damaged at seq {corruption.seq} "
@@ -235,13 +240,6 @@ class NodeSnapshots:
     def _set_aside(self, label: str) -> Path | None:
         self._retired = True
         return self.store.set_aside(label)
-
-    def _scan(self, seq: int) -> JournalCorruption | None:
-        reader = JournalReader(self.journal_path, chunk_size=8192)
-        for record in reader.records(kinds=(_SESSION_STARTED,)):
-            if record.seq > seq:
-                return None  # this session's start: the rest is what it journals
-        return reader.corruption
 
     # -- taking --------------------------------------------------------------------------------
 

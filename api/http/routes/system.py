@@ -30,7 +30,10 @@ async def ready(request: Request) -> Response:
         {"ready": is_ready, "state": node_health.state,
          "venue_agrees": node_health.venue_agrees,
          **({"reason": f"halted: {poison.describe()}", "poison": poison}
-            if poison is not None else {})},
+            if poison is not None else {}),
+         # Damage there does not make the node unready: its state does not depend on it.
+         **({"journal_audit": node_health.journal_audit}
+            if node_health.journal_audit is not None else {})},
         status=200 if is_ready else 503,
     )
 
@@ -53,6 +56,7 @@ async def status(request: Request) -> Response:
         "recovered_inputs": node_health.recovered_inputs,
         "venue_agrees": node_health.venue_agrees,
         "poison": node_health.poison,
+        "journal_audit": node_health.journal_audit,
         "uptime_s": round(time.monotonic() - api.started_monotonic, 3),
         "engine_ts": node_health.engine_ts,
         "trading_state": str(graph.risk.trading_state).upper(),

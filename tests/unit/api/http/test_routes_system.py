@@ -30,6 +30,7 @@ def test_status_reports_mode_session_actors_and_queues(daemon: Daemon) -> None:
     assert status["trading_state"] in {"ACTIVE", "REDUCING", "HALTED"}
     assert status["engine_ts"] > 0
     assert status["uptime_s"] >= 0
+    assert status["journal_audit"] is None  # a first start trusted no earlier check
     actors = {actor["id"]: actor for actor in status["actors"]}
     assert {"orders", "risk", "portfolio", "sma-cross"} <= set(actors)
     assert actors["risk"]["state"] == "running"

@@ -32,11 +32,12 @@ from engine.errors import ConfigError, JournalDamaged
 from engine.events.market import Bar
 from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
-from engine.persistence import JournalReader
+from engine.persistence import JournalReader, read_verified
 from engine.persistence.snapshots import SnapshotStore
 from engine.runtime import (
     Deliver,
     FeedClock,
+    JournalAuditStatus,
     NodeConfig,
     NodeSnapshots,
     RunnerState,
@@ -279,20 +280,93 @@ async def test_a_journal_damaged_before_the_snapshot_is_refused_before_anything_
     tmp_path: Path,
 ) -> None:
     journal = await two_sessions(tmp_path)
+    verified = read_verified(journal)  # what the second start checked: the first session
+    assert verified is not None
+    damaged = verified.seq + 5  # a record of the second session, before its stop snapshot
     with sqlite3.connect(journal) as connection:  # a record the snapshot lets recovery skip
-        connection.execute("UPDATE journal SET payload = payload || x'00' WHERE seq = 5")
+        connection.execute(f"UPDATE journal SET payload = payload || x'00' WHERE seq = {damaged}")
     last_seq = JournalReader(journal).last_seq()
     node, _, _ = make_node(journal, SNAPSHOTS, 40)
 
-    with pytest.raises(JournalDamaged, match="damaged at seq 5"), anyio.fail_after(30):
+    with pytest.raises(JournalDamaged, match=f"damaged at seq {damaged}"), anyio.fail_after(30):
         await node.run()  # refused before the journal is opened: nothing written
 
-    assert node.recovery is not None and node.recovery.snapshot_seq > 5
+    assert node.recovery is not None and node.recovery.snapshot_seq > damaged
     assert JournalReader(journal).last_seq() == last_seq
     assert snapshot_path(journal).exists()  # left as it was: the next start checks again
+    assert read_verified(journal) == verified  # and from where it did
     again, _, _ = make_node(journal, SNAPSHOTS, 40)
-    with pytest.raises(JournalDamaged, match="damaged at seq 5"):  # at start, before trading
+    with pytest.raises(JournalDamaged, match=f"damaged at seq {damaged}"):  # before trading
         await again.run()
+
+
+async def run_until_audited(node: TradingNode) -> None:
+    """Run `node` until its journal audit has an answer, then stop it."""
+    async def stop_when_audited() -> None:
+        while node.journal_audit is None:  # noqa: ASYNC110 (made by run(), on the loop)
+            await anyio.sleep(0.001)
+        await node.journal_audit.done.wait()
+        node.request_stop()
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(stop_when_audited)
+            assert await node.run() == 0
+
+
+KEEP_RUNNING = msgspec.structs.replace(SNAPSHOTS, stop_when_feeds_finish=False)
+
+
+@pytest.mark.anyio
+async def test_a_restart_checks_only_what_was_journaled_since_an_earlier_start_checked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    journal = await two_sessions(tmp_path)
+    verified = read_verified(journal)
+    assert verified is not None and verified.seq > 1
+    node, _, _ = make_node(journal, KEEP_RUNNING, 40)
+
+    with caplog.at_level(logging.INFO):
+        await run_until_audited(node)
+
+    assert node.recovery is not None and node.recovery.snapshot_seq > verified.seq
+    assert (f"{verified.seq} at an earlier start" in caplog.text)  # the rest checked now
+    # The trusted records were checked again, in a child process, once the session ran.
+    assert node.journal_audit is not None
+    assert node.journal_audit.status == JournalAuditStatus(
+        state="clean", from_seq=1, through_seq=verified.seq, checked_through=verified.seq)
+    assert node.health().journal_audit == node.journal_audit.status
+    assert f"records 1..{verified.seq} (checked at an earlier start) checked again" in (
+        caplog.text)
+    # This start checked everything up to where its recovery ended.
+    now = read_verified(journal)
+    assert now is not None and now.seq == node.recovery.last_seq
+
+
+@pytest.mark.anyio
+async def test_damage_to_records_an_earlier_start_checked_is_reported_once_the_session_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A restart from a snapshot never reads them (its state does not depend on them), so
+    # it trades on; the audit finds the damage and says so; a full replay refuses.
+    journal = await two_sessions(tmp_path)
+    verified = read_verified(journal)
+    assert verified is not None and verified.seq > 5
+    with sqlite3.connect(journal) as connection:
+        connection.execute("UPDATE journal SET payload = payload || x'00' WHERE seq = 5")
+    node, _, _ = make_node(journal, KEEP_RUNNING, 40)
+
+    with caplog.at_level(logging.INFO):
+        await run_until_audited(node)
+
+    assert node.recovery is not None and node.recovery.snapshot_seq > 5
+    audit = node.health().journal_audit
+    assert audit is not None and audit.state == "damaged" and audit.checked_through == 4
+    assert audit.problem == "damaged at seq 5 (crc mismatch)"
+    assert "damaged at seq 5 (crc mismatch), in records 1.." in caplog.text
+    full, _, _ = make_node(journal, FULL_REPLAY, 40)
+    with pytest.raises(JournalDamaged, match="damaged at seq 5"), anyio.fail_after(30):
+        await full.run()
 
 
 @pytest.mark.anyio
