@@ -179,6 +179,8 @@ class JournalWriter:
         self._checkpointer = Checkpointer(self.path, synchronous)
         self._unchecked_commits = self._unchecked_bytes = 0
         self._identity = identity
+        self.journal_id: str | None = None
+        """The journal's id (`journal_meta`), once open: new journals get one then."""
         self._mark: MarkWriter | None = None
 
     async def __aenter__(self) -> Self:
@@ -233,6 +235,7 @@ class JournalWriter:
                     [value for pair in changed for value in pair])
             mark = MarkWriter(self.path, journal_id)
             mark.open(int(last_seq), int(last_crc))
+            self.journal_id = journal_id
         except BaseException as error:
             with anyio.CancelScope(shield=True):
                 await connection.close()

@@ -24,7 +24,7 @@ from engine.errors import JournalError
 from engine.persistence.journal_reader import JournalReader
 from engine.persistence.journal_schema import JournalCorruption
 
-__all__ = ("ScanOutcome", "scan_checksums")
+__all__ = ("ScanOutcome", "main", "scan_checksums")
 
 
 class ScanOutcome(msgspec.Struct, frozen=True, kw_only=True):

@@ -102,6 +102,8 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 0.5
 _MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta)
+_AUDIT_MIN_PERIOD_S = 5.0
+"""The journal audit moves the verified mark on at most this often (a child process each)."""
 
 GraphFactory = Callable[[LiveClock], TradingGraph]
 """Make the core graph (bus, core actors, instruments, the cache the venues read) on a clock."""
@@ -323,6 +325,7 @@ class TradingNode:
         inputs: Iterable[JournalRecord] = (
             itertools.chain([first], records) if first is not None else ())
         begin = None
+        trusted_through = 0
         if self.snapshots is not None:
             self.snapshots.bind(graph)
             if first is not None:
@@ -332,8 +335,7 @@ class TradingNode:
             records.close()
             check_from = verify_from(self.journal_path, facts.journal_id)
             self.snapshots.restore(graph, clock, seq, snapshot, check_from=check_from)
-            if check_from > 1:  # trusted now, checked again once the session runs
-                self.journal_audit = JournalAudit(self.journal_path, check_from - 1)
+            trusted_through = check_from - 1  # checked again once the session runs
             progress.resume_after.clear()
             progress.resume_after.update(snapshot.feed_progress)
             inputs = records = progress.tally(reader.records(from_seq=seq + 1))
@@ -422,10 +424,16 @@ class TradingNode:
                     await group.start(service)
                 group.start_soon(self._heartbeat_loop)
                 group.start_soon(self._status_loop)
-                if self.journal_audit is not None:
-                    group.start_soon(self.journal_audit.run)
-                if self.snapshots is not None:
-                    group.start_soon(self._snapshot_loop, graph, journal, self.snapshots)
+                if (snapshots := self.snapshots) is not None:
+                    group.start_soon(self._snapshot_loop, graph, journal, snapshots)
+                    if journal.journal_id is not None:
+                        audit = self.journal_audit = JournalAudit(
+                            self.journal_path, journal.journal_id,
+                            trusted_through=trusted_through,
+                            verified_through=report.last_seq,
+                            latest=lambda: snapshots.statistics().last_seq,
+                            period_s=max(config.snapshot_interval_s, _AUDIT_MIN_PERIOD_S))
+                        group.start_soon(audit.run)
                 # Time flows from here, as the feeds start, not before the services: the
                 # API server's start-up (~90 ms) at 50,000x was 75 minutes of engine time
                 # a replay then delivered as one burst. On the wall clock it flows from

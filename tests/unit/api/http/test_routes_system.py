@@ -19,6 +19,7 @@ def test_ready_when_recovered_and_reconciled_is_ready(daemon: Daemon) -> None:
 
     assert response.status_code == 200
     assert response.json()["ready"] is True
+    assert response.json()["journal_audit"]["state"] == "clean"
 
 
 def test_status_reports_mode_session_actors_and_queues(daemon: Daemon) -> None:
@@ -30,7 +31,9 @@ def test_status_reports_mode_session_actors_and_queues(daemon: Daemon) -> None:
     assert status["trading_state"] in {"ACTIVE", "REDUCING", "HALTED"}
     assert status["engine_ts"] > 0
     assert status["uptime_s"] >= 0
-    assert status["journal_audit"] is None  # a first start trusted no earlier check
+    # A first start trusted no earlier check: nothing to check again, nothing found.
+    assert status["journal_audit"]["state"] == "clean"
+    assert status["journal_audit"]["trusted_through"] == 0
     actors = {actor["id"]: actor for actor in status["actors"]}
     assert {"orders", "risk", "portfolio", "sma-cross"} <= set(actors)
     assert actors["risk"]["state"] == "running"

@@ -305,7 +305,7 @@ async def run_until_audited(node: TradingNode) -> None:
     async def stop_when_audited() -> None:
         while node.journal_audit is None:  # noqa: ASYNC110 (made by run(), on the loop)
             await anyio.sleep(0.001)
-        await node.journal_audit.done.wait()
+        await node.journal_audit.rechecked.wait()
         node.request_stop()
 
     with anyio.fail_after(60):
@@ -334,7 +334,8 @@ async def test_a_restart_checks_only_what_was_journaled_since_an_earlier_start_c
     # The trusted records were checked again, in a child process, once the session ran.
     assert node.journal_audit is not None
     assert node.journal_audit.status == JournalAuditStatus(
-        state="clean", from_seq=1, through_seq=verified.seq, checked_through=verified.seq)
+        state="clean", trusted_through=verified.seq, passes=1,
+        verified_through=node.recovery.last_seq)
     assert node.health().journal_audit == node.journal_audit.status
     assert f"records 1..{verified.seq} (checked at an earlier start) checked again" in (
         caplog.text)
@@ -361,9 +362,10 @@ async def test_damage_to_records_an_earlier_start_checked_is_reported_once_the_s
 
     assert node.recovery is not None and node.recovery.snapshot_seq > 5
     audit = node.health().journal_audit
-    assert audit is not None and audit.state == "damaged" and audit.checked_through == 4
+    assert audit is not None and audit.state == "damaged"
     assert audit.problem == "damaged at seq 5 (crc mismatch)"
-    assert "damaged at seq 5 (crc mismatch), in records 1.." in caplog.text
+    assert (f"damaged at seq 5 (crc mismatch), found checking records 1..{verified.seq} (an "
+            "earlier start had checked them)") in caplog.text
     full, _, _ = make_node(journal, FULL_REPLAY, 40)
     with pytest.raises(JournalDamaged, match="damaged at seq 5"), anyio.fail_after(30):
         await full.run()
@@ -447,3 +449,35 @@ async def test_an_actor_whose_snapshot_raises_costs_the_snapshot_not_the_session
     assert statistics.failed >= 1 and statistics.taken == 0
     assert caplog.text.count("an actor's state could not be captured") == 1
     assert strategy.bars == 10 and node.state is RunnerState.STOPPED
+
+
+@pytest.mark.anyio
+async def test_the_verified_mark_follows_the_snapshots_while_the_session_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # So that a restart after a long session checks about one interval, not the session.
+    monkeypatch.setattr("engine.runtime.node._AUDIT_MIN_PERIOD_S", 0.01)
+    journal = tmp_path / "data" / "journal.sqlite"
+    node, _, _ = make_node(journal, KEEP_RUNNING, 40)
+
+    async def stop_once_marked() -> None:
+        while True:
+            await anyio.sleep(0.01)
+            audit = node.journal_audit
+            if audit is not None and audit.status.verified_through > 0:  # it moved once
+                node.request_stop()
+                return
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            group.start_soon(stop_once_marked)
+            assert await node.run() == 0
+
+    assert node.journal_audit is not None and node.journal_audit.status.passes >= 1
+    marked = read_verified(journal)
+    assert marked is not None and marked.seq == node.journal_audit.status.verified_through
+    restarted, _, _ = make_node(journal, SNAPSHOTS, 40)
+    with caplog.at_level(logging.INFO):
+        await run(restarted)
+    assert restarted.recovery is not None and restarted.recovery.snapshot_seq >= marked.seq
+    assert f"{marked.seq} at an earlier start" in caplog.text
