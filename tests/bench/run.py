@@ -1,6 +1,7 @@
 """The benchmark: the canonical SMA-cross workload through the graph, and the daemon figures.
 
     python tests/bench/run.py [--bars 1000000] [--json PATH] [--skip-live] [--skip-backtest]
+                              [--skip-book] [--skip-venues]
     (or: make bench)
 
 Generates the canonical bars itself (canonical_bars.py, byte-identical to the shared
@@ -20,9 +21,11 @@ from a snapshot and in full (restart_bench.py; their docstrings say what exactly
 timed), printed with their targets. Then L2 order book deltas applied per second beside
 a bare dict loop (book_bench.py, in a child of its own), and the market maker backtested
 on `--book-deltas` L2 deltas through the full graph, in events per second beside a bare
-loop over the same deltas in the same child (book_backtest.py). Speed is only measured here,
-never asserted in tests: the exit status is non-zero only when the engine and the bare
-loop (or the tapped run, or the book and its bare loop) disagree.
+loop over the same deltas in the same child (book_backtest.py). Then the live venues'
+figures (live_venues.py): ccxt parse throughput, and tick to order through the daemon's
+node at the fake Binance (ccxt.pro) and the fake TWS gateway (ib_async). Speed is only
+measured here, never asserted in tests: the exit status is non-zero only when the engine
+and the bare loop (or the tapped run, or the book and its bare loop) disagree.
 """
 
 from __future__ import annotations
@@ -56,6 +59,21 @@ TARGETS: tuple[tuple[str, str, float], ...] = (
     ("tick_to_order_ws2_median_overhead_percent", "<", 10),
     ("tick_to_order_ws2_p99_overhead_percent", "<", 10),
     ("restart_seconds", "<", 2),
+    ("ccxt_parse_messages_per_second", ">=", 100_000),
+)
+VENUES_SHOWN = (
+    "ccxt_parse_messages_per_second",
+    "ccxt_parse_messages_per_cpu_second",
+    "ccxt_parser_messages_per_cpu_second",
+    "ccxt_translation_messages_per_cpu_second",
+    "ccxt_parser_share_percent",
+    "ccxt_tick_to_order_median_us",
+    "ccxt_tick_to_order_p99_us",
+    "ccxt_tick_to_order_limiter_wait_median_us",
+    "ccxt_tick_to_order_without_limiter_median_us",
+    "ccxt_tick_to_order_without_limiter_p99_us",
+    "ibkr_tick_to_order_median_us",
+    "ibkr_tick_to_order_p99_us",
 )
 DAEMON_SHOWN = (
     "journal_events_per_second",
@@ -342,6 +360,9 @@ def main() -> None:
                         help="skip the backtest and the bare loop")
     parser.add_argument("--skip-book", action="store_true",
                         help="skip the order book figures (book_bench.py)")
+    parser.add_argument("--skip-venues", action="store_true",
+                        help="skip the live venues' figures (live_venues.py: ccxt parse "
+                             "throughput, tick to order at the fake Binance and TWS)")
     parser.add_argument("--book-deltas", type=int, default=1_000_000,
                         help="L2 deltas of the market maker backtest (book_backtest.py)")
     parser.add_argument("--restart-records", type=int, default=1_000_000,
@@ -374,6 +395,10 @@ def main() -> None:
         print_daemon_table(maker, shown, "market maker on L2 deltas")
         print(f"book_backtest_final_equity  {maker['book_backtest_final_equity']}")
         figures |= maker
+    if not arguments.skip_venues:
+        venues = child_figures("live_venues.py")
+        print_daemon_table(venues, VENUES_SHOWN, "live venues (fakes on 127.0.0.1)")
+        figures |= venues
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=2) + "\n")
     if not same:
