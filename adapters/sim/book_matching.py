@@ -37,6 +37,12 @@ Resting (a limit order that did not fill at once)
     matches first, and of equal prices the one accepted first; all share one item's
     liquidity (a trade's size, a level's size).
 
+Reduce-only
+    The venue says how much of a reduce-only order the position it faces can still take
+    (`room`): the order fills at most that (a FOK order, nothing unless it all fits).
+    The venue caps each fill again as it books them, so two such orders on one item
+    never take more than the position between them.
+
 Quantities are Decimals: a level's or trade's size is rounded down to the size
 increment, so no fill exceeds what the data showed. Fill prices are the level's price
 (taking) or the order's own (resting), on the price increment. Nothing here reads a
@@ -45,7 +51,7 @@ clock or the bus: the venue turns fills into events, in the order returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Final, Literal, NamedTuple
 
@@ -57,9 +63,12 @@ from engine.domain.money import ZERO, price_from_float, round_down_to_increment,
 from engine.domain.order_book import OrderBook
 from engine.events.market import Instrument, TradeTick
 
-__all__ = ("BookFill", "BookMatcher", "BookMatcherState", "RestingFills", "takes_from_book")
+__all__ = ("BookFill", "BookMatcher", "BookMatcherState", "RestingFills", "Room",
+           "takes_from_book")
 
 RestingFills = Literal["trade_through", "queue"]
+Room = Callable[[WorkingOrder], Decimal]
+"""How much a reduce-only order may still fill: what the position it faces can take."""
 
 _BUY: Final = OrderSide.BUY
 _SELL: Final = OrderSide.SELL
@@ -146,10 +155,12 @@ class BookMatcher:
         book: OrderBook,
         message: object,
         instrument: Instrument,
+        room: Room,
     ) -> list[BookFill]:
         """The fills `message` (a last BookDelta, a trade, a quote or a bar of the
         instrument; `book` already includes it) gives the book-matched `orders` (the
-        instrument's working orders, in acceptance order; others are skipped)."""
+        instrument's working orders, in acceptance order; others are skipped); `room`
+        caps reduce-only orders."""
         instrument_id = instrument.instrument_id
         resting = self._resting.setdefault(instrument_id, {})
         if book.stale:  # empty until the next snapshot: nothing to match, nothing to learn
@@ -168,7 +179,8 @@ class BookMatcher:
                 (buys if order.terms.side is _BUY else sells).append(order)
         for side_orders in (buys, sells):
             if side_orders:
-                self._match_side(side_orders, book, trade, instrument, resting, taken, fills)
+                self._match_side(side_orders, book, trade, instrument, resting, taken, fills,
+                                 room)
         if len(resting) > len(buys) + len(sells):
             working = {order.venue_order_id for order in (*buys, *sells)}
             for venue_order_id in [key for key in resting if key not in working]:
@@ -176,7 +188,7 @@ class BookMatcher:
         return fills
 
     def accept(
-        self, order: WorkingOrder, book: OrderBook, instrument: Instrument
+        self, order: WorkingOrder, book: OrderBook, instrument: Instrument, room: Room
     ) -> list[BookFill]:
         """The fills a just-accepted `order` gets from the book as it stands (it takes if
         marketable, else comes to rest behind the queue the book shows now); none when it
@@ -187,7 +199,7 @@ class BookMatcher:
         fills: list[BookFill] = []
         self._match_side([order], book, None, instrument,
                          self._resting.setdefault(instrument_id, {}),
-                         self._taken.setdefault(instrument_id, {}), fills)
+                         self._taken.setdefault(instrument_id, {}), fills, room)
         return fills
 
     def _quiet(
@@ -230,6 +242,7 @@ class BookMatcher:
         resting: dict[str, tuple[float, float]],
         taken: dict[tuple[OrderSide, float], tuple[float, Decimal]],
         fills: list[BookFill],
+        room: Room,
     ) -> None:
         buy = orders[0].terms.side is _BUY
         if len(orders) > 1:  # price priority (market orders first), then time (stable)
@@ -240,6 +253,12 @@ class BookMatcher:
                 if trade is not None and trade.size > 0.0 else ZERO)
         for order in orders:
             leaves = order.leaves
+            if order.command.reduce_only:
+                cap = room(order)
+                if cap < leaves:
+                    if order.fill_or_kill:
+                        continue  # all or nothing: the position cannot take all of it
+                    leaves = cap
             if leaves <= ZERO:
                 continue
             limit = order.terms.price

@@ -133,7 +133,11 @@ Reduce-only
     fills are capped at the position it faces, so it never increases or flips one: a
     remainder the position can no longer take (after its own fill, or once other fills
     closed the position) is canceled with OrderCanceled(reason=...). A fill-or-kill
-    larger than the position fills nothing and is canceled.
+    larger than the position fills nothing and is canceled. Against an L2 book the same
+    holds: the book matcher fills a reduce-only order at most what its position can
+    take, each fill is capped again as it is booked (two such orders on one item take
+    the position once between them), and one facing no position any more is canceled
+    on the next item.
 
 Queries
     The venue keeps a record of every order it accepted, working or closed, and the
@@ -769,15 +773,22 @@ class SimVenue(Actor):
                 events.append(_order_event(OrderExpired, order, expire_ns, now))
             elif not takes_from_book(order):
                 others.append(order)
+            elif order.command.reduce_only and reduce_only_rejection(
+                    order.terms.side, self._position_of(order)):
+                self._cancel_reduce_only(order, max(ts_event, order.accepted_ns), now, events)
         if others and type(message) is not BookDelta:
             item = market_item(message, instrument, self._fraction)
             if item is not None:
                 for order in others:
                     self._match_order(order, item, instrument, now, events)
-        for fill in self._book_matcher.match(orders, book, message, instrument):
+        for fill in self._book_matcher.match(orders, book, message, instrument,
+                                             self._reduce_only_room):
             order = fill.order
-            self._fill(order, fill.quantity, fill.price, fill.liquidity_side,
-                       max(ts_event, order.accepted_ns), instrument, now, events)
+            moment = max(ts_event, order.accepted_ns)
+            quantity = self._book_fill_quantity(order, fill.quantity, moment, now, events)
+            if quantity > ZERO:
+                self._fill(order, quantity, fill.price, fill.liquidity_side, moment,
+                           instrument, now, events)
         for order in orders:
             if order.working and order.once and takes_from_book(order):
                 moment = max(ts_event, order.accepted_ns)
@@ -793,9 +804,11 @@ class SimVenue(Actor):
         venue: the book is the market now, not an item from before the order."""
         instrument = self._instruments.require(order.command.instrument_id)
         events: list[Event] = []
-        for fill in self._book_matcher.accept(order, book, instrument):
-            self._fill(order, fill.quantity, fill.price, fill.liquidity_side, now, instrument,
-                       now, events)
+        for fill in self._book_matcher.accept(order, book, instrument, self._reduce_only_room):
+            quantity = self._book_fill_quantity(order, fill.quantity, now, now, events)
+            if quantity > ZERO:
+                self._fill(order, quantity, fill.price, fill.liquidity_side, now, instrument,
+                           now, events)
         if order.working and order.once and takes_from_book(order):
             self._close(order, _CANCELED, now, f"time_in_force {order.command.time_in_force}: "
                         "what the book could not fill at once is canceled")
@@ -934,6 +947,33 @@ class SimVenue(Actor):
             return None
         facing = abs(position)
         return facing if capacity is None or capacity > facing else capacity
+
+    def _position_of(self, order: WorkingOrder) -> Decimal:
+        return self._positions.get((order.command.strategy_id, order.command.instrument_id),
+                                   ZERO)
+
+    def _reduce_only_room(self, order: WorkingOrder) -> Decimal:
+        """What the position a reduce-only order faces can still take (0: none)."""
+        position = self._position_of(order)
+        return ZERO if reduce_only_rejection(order.terms.side, position) else abs(position)
+
+    def _book_fill_quantity(
+        self, order: WorkingOrder, quantity: Decimal, moment: int, now: int,
+        events: list[Event],
+    ) -> Decimal:
+        """How much of a book fill the order takes: all of it, unless it is reduce-only
+        and the position it faces shrank since the matcher looked (another reduce-only
+        order on the same item): then what is left of it, or nothing (the order is
+        canceled; a FOK order all or nothing). 0 for an order already closed."""
+        if not order.working:
+            return ZERO
+        if not order.command.reduce_only:
+            return quantity
+        room = self._reduce_only_room(order)
+        if room <= ZERO or (order.fill_or_kill and room < order.leaves):
+            self._cancel_reduce_only(order, moment, now, events)
+            return ZERO
+        return quantity if quantity <= room else room
 
     def _cancel_reduce_only(
         self, order: WorkingOrder, moment: int, now: int, events: list[Event]

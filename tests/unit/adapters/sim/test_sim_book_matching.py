@@ -371,3 +371,113 @@ def test_a_resting_order_modified_through_the_touch_takes_again() -> None:
     harness.level(BUY, 99.96, 1.0)
 
     assert harness.fills(order) == [(D("100.02"), D("1.0"), TAKER)]
+
+
+# -- reduce-only against the book --------------------------------------------------------
+
+
+def long_position(harness: Harness, quantity: str) -> None:
+    """Buy `quantity` at market (it takes from the asks on the next item)."""
+    harness.submit(BUY, quantity)
+    harness.level(BUY, 99.98, 1.0)
+    assert harness.venue.statistics().orders_filled >= 1
+
+
+def test_a_reduce_only_order_walking_the_book_never_flips_the_position() -> None:
+    harness = booked()
+    long_position(harness, "1")
+    close = harness.submit(SELL, "5", reduce_only=True)  # faces a long of 1
+
+    harness.level(BUY, 99.96, 1.0)
+
+    assert sum(quantity for _, quantity, _ in harness.fills(close)) == D("1")
+    assert harness.canceled() == [close]  # the remainder would have opened a short
+    assert harness.venue.statistics().orders_working == 0
+
+
+def test_a_reduce_only_order_meeting_the_book_on_acceptance_is_capped_too() -> None:
+    harness = booked()
+    long_position(harness, "2")
+    close = harness.submit(SELL, "3", "99.97", reduce_only=True)  # marketable at once
+
+    assert sum(quantity for _, quantity, _ in harness.fills(close)) == D("2")
+    harness.level(BUY, 99.96, 1.0)  # the next item settles it
+    assert harness.canceled() == [close]
+
+
+def test_a_reduce_only_fok_larger_than_the_position_fills_nothing_against_the_book() -> None:
+    harness = booked()
+    long_position(harness, "1")
+    close = harness.submit(SELL, "2", "99.97", reduce_only=True,
+                           time_in_force=TimeInForce.FOK)
+
+    harness.level(BUY, 99.96, 1.0)
+
+    assert harness.fills(close) == []
+    assert harness.canceled() == [close]
+
+
+def test_two_reduce_only_orders_on_one_item_close_the_position_once() -> None:
+    harness = booked()
+    long_position(harness, "1")
+    first = harness.submit(SELL, "1", "100.01", reduce_only=True)  # both rest: the bids
+    second = harness.submit(SELL, "1", "100.01", reduce_only=True)  # are below them
+
+    harness.level(BUY, 100.02, 5.0)  # bids through both: one item fills them in turn
+
+    sold = sum(quantity for cid in (first, second) for _, quantity, _ in harness.fills(cid))
+    assert sold == D("1")
+    assert harness.fills(first) == [(D("100.01"), D("1.000"), MAKER)]
+    assert harness.canceled() == [second]
+
+
+def test_a_resting_reduce_only_order_is_canceled_once_other_fills_closed_the_position() -> None:
+    harness = booked()
+    long_position(harness, "1")
+    resting = harness.submit(SELL, "1", "100.10", reduce_only=True)  # rests above the asks
+    harness.level(BUY, 99.96, 1.0)
+    harness.submit(SELL, "1")  # closes the long
+    harness.level(BUY, 99.95, 1.0)
+
+    harness.level(SELL, 100.11, 1.0)  # any later item
+
+    assert harness.fills(resting) == []
+    assert resting in harness.canceled()
+
+
+@settings(max_examples=150, deadline=None)
+@given(bids=levels, asks=levels, opening=st.integers(-4_000, 4_000),
+       order_list=st.lists(st.tuples(st.booleans(), orders.map(lambda items: items[0])),
+                           min_size=1, max_size=6),
+       moves=st.lists(st.tuples(st.sampled_from([BUY, SELL]), st.integers(-10, 10),
+                                st.integers(0, 8_000)), max_size=4))
+def test_reduce_only_orders_against_the_book_never_flip_or_increase_a_position(
+    bids: list[tuple[int, int]], asks: list[tuple[int, int]], opening: int,
+    order_list: list[tuple[bool, tuple[OrderSide, int, int | None, TimeInForce]]],
+    moves: list[tuple[OrderSide, int, int]],
+) -> None:
+    harness = Harness()
+    harness.book([(round(100.0 - tick / 100, 2), lots / 1000) for tick, lots in bids],
+                 [(round(100.0 + tick / 100, 2), lots / 1000) for tick, lots in asks])
+    if opening:  # a position to face, from whatever the book gives a market order
+        harness.submit(BUY if opening > 0 else SELL, str(D(abs(opening)) / 1000))
+        harness.trade(100.0, 0.0)
+    reduce_only: set[str] = set()
+    for is_reduce_only, (side, lots, offset, time_in_force) in order_list:
+        price = None if offset is None else f"{100 + offset / 100:.2f}"
+        client_order_id = harness.submit(side, str(D(lots) / 1000), price,
+                                         time_in_force=time_in_force,
+                                         reduce_only=is_reduce_only)
+        if is_reduce_only:
+            reduce_only.add(client_order_id)
+    for side, tick, lots in moves:  # the book moves: resting orders may fill
+        harness.level(side, round(100.0 + tick / 100, 2), lots / 1000)
+
+    position = D(0)
+    for message in harness.sent:
+        if type(message) is OrderFilled:
+            before = position
+            position += message.last_quantity if message.side is BUY else -message.last_quantity
+            if message.client_order_id in reduce_only:
+                assert before != 0 and abs(position) < abs(before)  # it reduced
+                assert position == 0 or (position > 0) is (before > 0)  # never flipped
