@@ -43,6 +43,10 @@ Reduce-only
     The venue caps each fill again as it books them, so two such orders on one item
     never take more than the position between them.
 
+Volume cap
+    With the venue's `max_volume_fraction` f, our fills take at most f × what a level
+    shows (in all, until the feed changes the level) and f × a trade's size.
+
 Quantities are Decimals: a level's or trade's size is rounded down to the size
 increment, so no fill exceeds what the data showed. Fill prices are the level's price
 (taking) or the order's own (resting), on the price increment. Nothing here reads a
@@ -120,10 +124,12 @@ def _is_market(order: WorkingOrder) -> bool:
 class BookMatcher:
     """Decide book fills by the rules in the module docstring; owned by one venue."""
 
-    __slots__ = ("_queue", "_resting", "_taken")
+    __slots__ = ("_fraction", "_queue", "_resting", "_taken")
 
-    def __init__(self, resting_fills: RestingFills = "trade_through") -> None:
+    def __init__(self, resting_fills: RestingFills = "trade_through",
+                 max_volume_fraction: Decimal | None = None) -> None:
         self._queue = resting_fills == "queue"
+        self._fraction = max_volume_fraction
         # instrument -> (side of the level, price) -> (size it showed, size we took)
         self._taken: dict[str, dict[tuple[OrderSide, float], tuple[float, Decimal]]] = {}
         # instrument -> venue order id -> (price it rests at, queue ahead); an order
@@ -249,7 +255,7 @@ class BookMatcher:
             orders.sort(key=_priority_key_buy if buy else _priority_key_sell)
         size_increment = instrument.size_increment
         # what the item's trade may still fill, shared by the orders in priority order
-        pool = (round_down_to_increment(to_decimal(trade.size), size_increment)
+        pool = (_share(trade.size, self._fraction, size_increment)
                 if trade is not None and trade.size > 0.0 else ZERO)
         for order in orders:
             leaves = order.leaves
@@ -296,7 +302,8 @@ class BookMatcher:
         for price, size in book.iter_levels(level_side):
             if limit is not None and (price > limit if buy else price < limit):
                 break
-            available = _available(taken, level_side, price, size, size_increment)
+            available = _available(taken, level_side, price, size, size_increment,
+                                   self._fraction)
             if available <= ZERO:
                 continue
             walked.append((price, size, available))
@@ -352,7 +359,8 @@ class BookMatcher:
                 break
             if price == limit_float and not at_price:
                 break
-            available = _available(taken, level_side, price, size, size_increment)
+            available = _available(taken, level_side, price, size, size_increment,
+                                   self._fraction)
             if available <= ZERO:
                 continue
             quantity = min(available, leaves - filled)
@@ -390,16 +398,25 @@ class BookMatcher:
             del taken[key]
 
 
+def _share(size: float, fraction: Decimal | None, size_increment: Decimal) -> Decimal:
+    """What of `size` (a level's, a trade's) our fills may take: all of it, or `fraction`
+    of it (`max_volume_fraction`), rounded down to the size increment."""
+    amount = to_decimal(size)
+    return round_down_to_increment(amount if fraction is None else amount * fraction,
+                                   size_increment)
+
+
 def _available(
     taken: dict[tuple[OrderSide, float], tuple[float, Decimal]],
     side: OrderSide,
     price: float,
     size: float,
     size_increment: Decimal,
+    fraction: Decimal | None,
 ) -> Decimal:
-    """What a level showing `size` still has for us: all of it, rounded down to the size
-    increment, less what we took while it showed this same size."""
-    shown = round_down_to_increment(to_decimal(size), size_increment)
+    """What a level showing `size` still has for us: all of it (or `fraction` of it),
+    rounded down to the size increment, less what we took while it showed this size."""
+    shown = _share(size, fraction, size_increment)
     entry = taken.get((side, price))
     if entry is None:
         return shown

@@ -93,7 +93,8 @@ Quantities and fees
     With it, each fill takes at most fraction × the item's volume (a bar's volume, a
     trade's size, the ask size for a buy, the bid size for a sell), rounded down to
     the size increment; the rest stays working (a triggered stop-market then matches as
-    a market order, at the next item's open). Commission is the instrument's
+    a market order, at the next item's open). Against an L2 book it caps what fills take
+    of each level (f × its size, until the feed changes it) and of each trade. Commission is the instrument's
     `maker_fee` or `taker_fee` × quantity × price, exact, in the quote currency.
 
 Time in force
@@ -232,7 +233,8 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     Attributes:
         venue: the venue name; instruments it trades have ids ending in `.<venue>`.
         max_volume_fraction: cap each fill at this fraction (0 < f <= 1) of the item's
-            volume, giving partial fills; None fills any size at once.
+            volume (of each book level's size, against a book), giving partial fills;
+            None fills any size at once.
         bar_timeframe: match only bars of this timeframe ("1m"); None matches every bar.
             Set it when several timeframes of one instrument reach the venue, so the same
             stretch of time is not matched twice.
@@ -383,7 +385,7 @@ class SimVenue(Actor):
         self._closed_ids: deque[tuple[int, str]] = deque()
         self._fill_counts: dict[str, int] = {}  # venue order id -> its fills in the list
         self._dead_fills = 0  # fills in the list of records already let go
-        self._book_matcher = BookMatcher(config.resting_fills)
+        self._book_matcher = BookMatcher(config.resting_fills, self._fraction)
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match

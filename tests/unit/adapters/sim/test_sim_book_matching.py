@@ -481,3 +481,37 @@ def test_reduce_only_orders_against_the_book_never_flip_or_increase_a_position(
             if message.client_order_id in reduce_only:
                 assert before != 0 and abs(position) < abs(before)  # it reduced
                 assert position == 0 or (position > 0) is (before > 0)  # never flipped
+
+
+# -- max_volume_fraction against the book ------------------------------------------------
+
+
+def test_a_volume_cap_takes_a_fraction_of_each_level_and_the_rest_keeps_working() -> None:
+    harness = booked(SimVenueConfig(max_volume_fraction=0.5))
+    order = harness.submit(BUY, "3")  # asks: 1.5 @ 100.02, 3.0 @ 100.03, 1.0 @ 100.05
+
+    assert harness.fills(order) == [(D("100.02"), D("0.750"), TAKER),
+                                    (D("100.03"), D("1.500"), TAKER),
+                                    (D("100.05"), D("0.500"), TAKER)]
+    assert harness.venue.working_order_ids() == [order]
+    harness.level(BUY, 99.98, 1.0)  # the levels did not change: their share is taken
+    assert len(harness.fills(order)) == 3
+    harness.level(SELL, 100.03, 2.0)  # the feed changed a level: half of it again
+    assert harness.fills(order)[-1] == (D("100.03"), D("0.250"), TAKER)
+
+
+def test_a_volume_cap_leaves_a_fok_short_and_it_fills_nothing() -> None:
+    harness = booked(SimVenueConfig(max_volume_fraction=0.5))
+    order = harness.submit(BUY, "1", "100.02", time_in_force=TimeInForce.FOK)  # 0.75 there
+
+    assert harness.fills(order) == []
+    assert harness.canceled() == [order]
+
+
+def test_a_volume_cap_takes_a_fraction_of_a_trade_through_a_resting_order() -> None:
+    harness = booked(SimVenueConfig(max_volume_fraction=0.25))
+    order = harness.submit(BUY, "2", "99.95")  # rests below the bids
+
+    harness.trade(99.94, 2.0)  # a trade through its price
+
+    assert harness.fills(order) == [(D("99.95"), D("0.500"), MAKER)]
