@@ -94,8 +94,9 @@ Quantities and fees
     trade's size, the ask size for a buy, the bid size for a sell), rounded down to
     the size increment; the rest stays working (a triggered stop-market then matches as
     a market order, at the next item's open). Against an L2 book it caps what fills take
-    of each level (f × its size, until the feed changes it) and of each trade. Commission is the instrument's
-    `maker_fee` or `taker_fee` × quantity × price, exact, in the quote currency.
+    of each level (f × its size, until the feed changes it) and of each trade.
+    Commission is the instrument's `maker_fee` or `taker_fee` × quantity × price, exact,
+    in the quote currency.
 
 Time in force
     GTC (default) works until filled or canceled. IOC and FOK orders, of any type, get
