@@ -5,6 +5,12 @@ updated by the item) to `BookMatcher.match`, which decides the fills of the orde
 book takes: market and limit orders, and stops once triggered (as market and limit).
 Its rules (the venue's docstring summarizes them):
 
+Stops
+    A stop-market or stop-limit triggers on the instrument's items (`book_triggers`:
+    trades and bars, the book's touch on its updates), then is matched here as a market
+    or limit order: it walks the book from the touch, so a gap fills at the first price
+    there is.
+
 Taking (a new order, checked against the book for the first time)
     A market order, or a limit order at or through the opposite touch, walks the
     opposite side best level first (a limit up to its price), taker, at each level's
@@ -62,13 +68,13 @@ from typing import Final, Literal, NamedTuple
 import msgspec
 
 from adapters.sim.records import WorkingOrder
-from engine.domain.enums import LiquiditySide, OrderSide, OrderType
+from engine.domain.enums import LiquiditySide, OrderSide, OrderType, TriggerType
 from engine.domain.money import ZERO, price_from_float, round_down_to_increment, to_decimal
 from engine.domain.order_book import OrderBook
-from engine.events.market import Instrument, TradeTick
+from engine.events.market import Bar, BookDelta, Instrument, TradeTick
 
 __all__ = ("BookFill", "BookMatcher", "BookMatcherState", "RestingFills", "Room",
-           "takes_from_book")
+           "book_triggers", "takes_from_book")
 
 RestingFills = Literal["trade_through", "queue"]
 Room = Callable[[WorkingOrder], Decimal]
@@ -114,6 +120,42 @@ def takes_from_book(order: WorkingOrder) -> bool:
     if order_type is _MARKET or order_type is _LIMIT:
         return True
     return terms.triggered and (order_type is _STOP_MARKET or order_type is _STOP_LIMIT)
+
+
+def book_triggers(order: WorkingOrder, message: object, book: OrderBook) -> bool:
+    """True when `message` (with `book`, which already includes it) triggers `order`, a
+    stop-market or stop-limit that has not triggered: a buy once the market is at or
+    above its trigger, a sell at or below; the market is a trade's price or a bar's
+    high (low for a sell) for the DEFAULT and LAST trigger types, and the book's best
+    ask (bid for a sell) on a book update or a quote for DEFAULT and BID_ASK. Once
+    triggered the order is book-matched: it walks the book from the touch, so a stop in
+    a gap fills at the first price there is, not at its trigger. Trailing stops and the
+    if-touched types keep the venue's item rules."""
+    terms = order.terms
+    if terms.triggered or terms.trigger_price is None or not (
+            terms.order_type is _STOP_MARKET or terms.order_type is _STOP_LIMIT):
+        return False
+    trigger = float(terms.trigger_price)
+    buy = terms.side is _BUY
+    watches = terms.trigger_type
+    price: float
+    if isinstance(message, TradeTick) or isinstance(message, Bar):
+        if watches is TriggerType.BID_ASK:
+            return False
+        if isinstance(message, TradeTick):
+            price = message.price
+        else:
+            price = message.high if buy else message.low
+    else:  # a book update or a quote: the book's touch
+        if watches is TriggerType.LAST:
+            return False
+        if isinstance(message, BookDelta) and not message.last:
+            return False  # mid-message: the book is not whole
+        touch = book.best_ask() if buy else book.best_bid()
+        if touch is None:
+            return False
+        price = touch[0]
+    return price >= trigger if buy else price <= trigger
 
 
 def _is_market(order: WorkingOrder) -> bool:

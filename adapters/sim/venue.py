@@ -78,7 +78,9 @@ Order books
     finest data: market and limit orders (and triggered stops) meet it when accepted and
     on every later item, by the rules of `adapters.sim.book_matching` (walk the levels,
     liquidity taken remembered, resting fills by `resting_fills`); its quotes and bars
-    then fill nothing. `docs/order-books.md` summarizes them.
+    then fill nothing. Stop-market and stop-limit orders trigger on its trades and bars
+    and on the book's touch (`book_triggers`), then walk the book like a market or
+    limit order: in a gap, at the first price the book has. `docs/order-books.md` summarizes them.
 
 Times
     Events carry `ts_init` = the clock's time. A fill or trigger at a bar's open gets
@@ -165,7 +167,13 @@ from typing import ClassVar, Final
 
 import msgspec
 
-from adapters.sim.book_matching import BookMatcher, BookMatcherState, RestingFills, takes_from_book
+from adapters.sim.book_matching import (
+    BookMatcher,
+    BookMatcherState,
+    RestingFills,
+    book_triggers,
+    takes_from_book,
+)
 from adapters.sim.fees import commission
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
@@ -775,7 +783,10 @@ class SimVenue(Actor):
                 self._expired += 1
                 events.append(_order_event(OrderExpired, order, expire_ns, now))
             elif not takes_from_book(order):
-                others.append(order)
+                if book_triggers(order, message, book):  # the matcher takes it from here
+                    self._trigger(order, max(ts_event, order.accepted_ns), now, events)
+                else:
+                    others.append(order)
             elif order.command.reduce_only and reduce_only_rejection(
                     order.terms.side, self._position_of(order)):
                 self._cancel_reduce_only(order, max(ts_event, order.accepted_ns), now, events)
@@ -876,11 +887,8 @@ class SimVenue(Actor):
             order.updated_ns = moment
             events.append(_updated(order, moment, now))
         if match.triggered and not terms.triggered:
-            order.terms = msgspec.structs.replace(terms, triggered=True)
-            order.updated_ns = moment
-            if terms.order_type in LIMIT_ONCE_TRIGGERED:
-                self._triggered += 1
-                events.append(_order_event(OrderTriggered, order, moment, now))
+            self._trigger(order, moment, now, events)
+            terms = order.terms
         price = match.price
         if price is None:
             return
@@ -895,6 +903,16 @@ class SimVenue(Actor):
         if quantity <= ZERO:
             return
         self._fill(order, quantity, price, match.liquidity_side, moment, instrument, now, events)
+
+    def _trigger(self, order: WorkingOrder, moment: int, now: int, events: list[Event]) -> None:
+        """Mark `order`'s trigger hit (an OrderTriggered for the types that then rest as a
+        limit): from now on it matches as a market or limit order."""
+        terms = order.terms
+        order.terms = msgspec.structs.replace(terms, triggered=True)
+        order.updated_ns = moment
+        if terms.order_type in LIMIT_ONCE_TRIGGERED:
+            self._triggered += 1
+            events.append(_order_event(OrderTriggered, order, moment, now))
 
     def _fill(
         self,

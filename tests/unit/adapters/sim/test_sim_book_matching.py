@@ -15,11 +15,18 @@ from hypothesis import given, settings, strategies as st
 from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueSnapshot
 from engine.bus import MessageBus
 from engine.clock import SimClock
-from engine.domain.enums import BookAction, LiquiditySide, OrderSide, OrderType, TimeInForce
+from engine.domain.enums import (
+    BookAction,
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TriggerType,
+)
 from engine.events.base import Message
 from engine.events.fills import OrderFilled
 from engine.events.market import BookDelta, QuoteTick, TradeTick
-from engine.events.orders import ModifyOrder, OrderCanceled, SubmitOrder
+from engine.events.orders import ModifyOrder, OrderCanceled, OrderTriggered, SubmitOrder
 from engine.instruments import InstrumentRegistry
 from engine.testing.factories import INSTRUMENT_ID, make_instrument
 from engine.topics import ORDERS_PROCESS, venue_endpoint
@@ -515,3 +522,56 @@ def test_a_volume_cap_takes_a_fraction_of_a_trade_through_a_resting_order() -> N
     harness.trade(99.94, 2.0)  # a trade through its price
 
     assert harness.fills(order) == [(D("99.95"), D("0.500"), MAKER)]
+
+
+# -- stops against the book ----------------------------------------------------------------
+
+
+def stop(harness: Harness, side: OrderSide, quantity: str, trigger: str,
+         price: str | None = None, **overrides: Any) -> str:
+    return harness.submit(side, quantity, price, trigger_price=D(trigger),
+                          order_type=OrderType.STOP_MARKET if price is None
+                          else OrderType.STOP_LIMIT, **overrides)
+
+
+def test_a_sell_stop_triggers_on_the_touch_and_walks_the_bids() -> None:
+    harness = booked()  # bids 1.0 @ 100.00, 2.0 @ 99.99, 4.0 @ 99.97
+    order = stop(harness, SELL, "3", "99.99")
+    harness.level(SELL, 100.06, 1.0)  # the touch is above the trigger: nothing
+    assert harness.fills(order) == []
+
+    harness.level(BUY, 100.00, 0.0)  # the best bid falls to the trigger, by book data alone
+
+    assert harness.fills(order) == [(D("99.99"), D("2.0"), TAKER), (D("99.97"), D("1.0"), TAKER)]
+
+
+def test_a_stop_in_a_gap_fills_at_the_first_price_the_book_has() -> None:
+    harness = booked()
+    order = stop(harness, SELL, "1", "99.99")
+
+    harness.book([(99.90, 5.0)], [(99.95, 5.0)])  # the market gapped below the trigger
+
+    assert harness.fills(order) == [(D("99.90"), D("1.0"), TAKER)]
+
+
+def test_a_buy_stop_triggered_by_a_trade_takes_from_the_asks() -> None:
+    harness = booked()  # asks 1.5 @ 100.02, 3.0 @ 100.03
+    order = stop(harness, BUY, "2", "100.03", trigger_type=TriggerType.LAST)
+    harness.level(BUY, 100.01, 1.0)  # a book update: LAST does not watch the book
+    assert harness.fills(order) == []
+
+    harness.trade(100.03, 0.5)
+
+    assert harness.fills(order) == [(D("100.02"), D("1.5"), TAKER), (D("100.03"), D("0.5"), TAKER)]
+
+
+def test_a_stop_limit_triggers_on_the_book_then_takes_up_to_its_limit_and_rests() -> None:
+    harness = booked()
+    order = stop(harness, SELL, "3", "100.00", price="99.99")
+
+    harness.level(BUY, 100.00, 0.5)  # the best bid is at the trigger (an update, not a cut)
+
+    triggered = [m for m in harness.sent if type(m) is OrderTriggered]
+    assert [m.client_order_id for m in triggered] == [order]
+    assert harness.fills(order) == [(D("100.00"), D("0.5"), TAKER), (D("99.99"), D("2.0"), TAKER)]
+    assert harness.venue.working_order_ids() == [order]  # the rest of it rests at 99.99
