@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from engine.domain.enums import OrderSide, OrderType, TimeInForce
+from engine.domain.enums import (
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+    TriggerType,
+)
 
 __all__ = (
     "BacktestRequest",
@@ -32,10 +38,15 @@ Pattern = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class OrderRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """A manual order. Quantities and prices are decimal strings ("0.5") or numbers.
+    """A manual order, of any type a strategy can place. Quantities, prices and offsets
+    are decimal strings ("0.5") or numbers.
 
-    `price` is required for limit orders, `trigger_price` for stop orders; both are
-    rounded and checked by risk exactly as a strategy's order is.
+    `price` is required for the limit types (limit, stop-limit, limit-if-touched),
+    `trigger_price` for the stop and if-touched types, `trailing_offset` for the
+    trailing stops (in `trailing_offset_type` units; a trailing-stop-limit also needs
+    `limit_offset`, and its first trigger is optional: the venue sets and moves it),
+    `expire_ns` (engine time, epoch nanoseconds) for GTD. Risk and the venue check the
+    rest exactly as for a strategy's order; the response says what they decided.
     """
 
     instrument_id: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -45,8 +56,13 @@ class OrderRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fie
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
+    expire_ns: Annotated[int, msgspec.Meta(ge=0)] | None = None
     reduce_only: bool = False
     post_only: bool = False
+    trailing_offset: Decimal | None = None
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
+    limit_offset: Decimal | None = None
+    trigger_type: TriggerType = TriggerType.DEFAULT
 
 
 class TradingStateRequest(

@@ -24,7 +24,15 @@ from api.http.inputs import query_choice, query_str, read_body
 from api.http.paging import page
 from api.http.responses import json_response
 from api.http.schemas import MANUAL_STRATEGY_ID, OrderRequest, TradingStateRequest
-from engine.domain.enums import OrderStatus, OrderType, TradingState
+from engine.domain.enums import (
+    LIMIT_PRICED_TYPES,
+    TRAILING_TYPES,
+    TRIGGER_PRICED_TYPES,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TradingState,
+)
 from engine.domain.order import Order
 from engine.events.orders import CancelOrder, SetTradingState, SubmitOrder
 
@@ -46,8 +54,7 @@ _STATUSES = frozenset(str(status) for status in OrderStatus)
 _ZERO = Decimal(0)
 _TOO_LARGE = Decimal("1e15")
 _MAX_PLACES = 18
-_NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
-_NEEDS_TRIGGER = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT})
+_NEEDS_LIMIT_OFFSET = frozenset({OrderType.TRAILING_STOP_LIMIT})
 
 
 def _reader(request: Request) -> ApiContext:
@@ -146,8 +153,11 @@ async def submit_order(request: Request) -> Response:
         strategy_id=MANUAL_STRATEGY_ID, client_order_id=client_order_id,
         instrument_id=body.instrument_id, side=body.side, order_type=body.order_type,
         quantity=body.quantity, price=body.price, trigger_price=body.trigger_price,
-        time_in_force=body.time_in_force, reduce_only=body.reduce_only,
-        post_only=body.post_only, ts_event=now, ts_init=now,
+        time_in_force=body.time_in_force, expire_ns=body.expire_ns,
+        reduce_only=body.reduce_only, post_only=body.post_only,
+        trailing_offset=body.trailing_offset, trailing_offset_type=body.trailing_offset_type,
+        limit_offset=body.limit_offset, trigger_type=body.trigger_type,
+        ts_event=now, ts_init=now,
     ))
     order = _require_order(graph.orders.order(client_order_id), client_order_id)
     outcome = "denied" if order.status is OrderStatus.DENIED else str(order.status)
@@ -208,29 +218,39 @@ def _require_order(order: Order | None, client_order_id: str) -> Order:
 def _check_order(body: OrderRequest, *, known: bool) -> None:
     # What a Struct cannot say (msgspec has no bounds on Decimal); risk checks the rest.
     _positive("quantity", body.quantity)
-    for name, value in (("price", body.price), ("trigger_price", body.trigger_price)):
+    for name, value in (("price", body.price), ("trigger_price", body.trigger_price),
+                        ("trailing_offset", body.trailing_offset)):
         if value is not None:
             _positive(name, value)
-    if body.order_type in _NEEDS_PRICE and body.price is None:
-        raise ApiError(422, f"field $.price: required for a {body.order_type} order",
-                       field="$.price")
-    if body.order_type in _NEEDS_TRIGGER and body.trigger_price is None:
-        raise ApiError(422, f"field $.trigger_price: required for a {body.order_type} order",
-                       field="$.trigger_price")
+    if body.limit_offset is not None:
+        _positive("limit_offset", body.limit_offset, zero=True)
+    order_type = body.order_type
+    for name, value, needed_by in (
+        ("price", body.price, LIMIT_PRICED_TYPES),
+        ("trigger_price", body.trigger_price, TRIGGER_PRICED_TYPES),
+        ("trailing_offset", body.trailing_offset, TRAILING_TYPES),
+        ("limit_offset", body.limit_offset, _NEEDS_LIMIT_OFFSET),
+    ):
+        if order_type in needed_by and value is None:
+            raise ApiError(422, f"field $.{name}: required for a {order_type} order",
+                           field=f"$.{name}")
+    if body.time_in_force is TimeInForce.GTD and body.expire_ns is None:
+        raise ApiError(422, "field $.expire_ns: required for a gtd order", field="$.expire_ns")
     if not known:
         raise ApiError(422, f"field $.instrument_id: {body.instrument_id[:60]!r} is not an "
                        "instrument of this node", field="$.instrument_id")
 
 
-def _positive(name: str, value: Decimal) -> None:
+def _positive(name: str, value: Decimal, *, zero: bool = False) -> None:
     # Bounded too: an absurd magnitude or precision would reach risk's arithmetic.
     try:
-        ok = (value.is_finite() and _ZERO < value < _TOO_LARGE
-              and int(value.as_tuple().exponent) >= -_MAX_PLACES)
+        ok = (value.is_finite() and (_ZERO <= value if zero else _ZERO < value)
+              and value < _TOO_LARGE and int(value.as_tuple().exponent) >= -_MAX_PLACES)
     except InvalidOperation:
         ok = False
     if not ok:
-        raise ApiError(422, f"field $.{name} {str(value)[:40]}: must be a number > 0 and "
+        least = ">= 0" if zero else "> 0"
+        raise ApiError(422, f"field $.{name} {str(value)[:40]}: must be a number {least} and "
                        f"< {_TOO_LARGE}, with at most {_MAX_PLACES} decimal places",
                        field=f"$.{name}")
 

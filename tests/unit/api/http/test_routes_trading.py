@@ -96,6 +96,18 @@ def test_submit_order_invalid_fields_are_named(daemon: Daemon) -> None:
         (market_order(quantity="1e40"), "$.quantity"),
         (market_order(order_type="limit"), "$.price"),
         (market_order(order_type="stop_market"), "$.trigger_price"),
+        (market_order(order_type="limit_if_touched", price="1"), "$.trigger_price"),
+        (market_order(order_type="trailing_stop_market"), "$.trailing_offset"),
+        (market_order(order_type="trailing_stop_limit", trailing_offset="5"), "$.limit_offset"),
+        (market_order(order_type="trailing_stop_market", trailing_offset="0"),
+         "$.trailing_offset"),
+        (market_order(order_type="trailing_stop_limit", trailing_offset="5",
+                      limit_offset="-1"), "$.limit_offset"),
+        (market_order(order_type="trailing_stop_market", trailing_offset="5",
+                      trailing_offset_type="percent"), "$.trailing_offset_type"),
+        (market_order(trigger_type="sideways"), "$.trigger_type"),
+        (market_order(order_type="limit", price="1", time_in_force="gtd"), "$.expire_ns"),
+        (market_order(expire_ns=-5), "$.expire_ns"),
         (market_order(instrument_id="DOGE/USDT.SIM"), "$.instrument_id"),
         (market_order(colour="red"), "$"),
         ({"side": "buy", "quantity": "1"}, "$"),
@@ -108,6 +120,27 @@ def test_submit_order_invalid_fields_are_named(daemon: Daemon) -> None:
         assert response.status_code == 422, response.text
         assert response.json()["error"] == "invalid"
         assert response.json()["field"] == field, response.text
+
+
+def test_submit_trailing_stop_and_gtd_orders_carry_their_terms(daemon: Daemon) -> None:
+    expire_ns = daemon.on_loop(lambda: daemon.node.graph.clock.timestamp_ns()) + 3_600 * 10**9
+    with daemon.client() as client:
+        trailing = client.post("/api/v1/orders", json=market_order(
+            side="sell", order_type="trailing_stop_limit", trailing_offset="100",
+            trailing_offset_type="ticks", limit_offset="5", trigger_type="last"))
+        gtd = client.post("/api/v1/orders", json=market_order(
+            order_type="limit", price=resting_limit_price(daemon), time_in_force="gtd",
+            expire_ns=expire_ns))
+
+    assert trailing.status_code == 201, trailing.text
+    order = trailing.json()["order"]
+    assert trailing.json()["outcome"] != "denied", trailing.text
+    assert (order["order_type"], order["trailing_offset"], order["trailing_offset_type"],
+            order["limit_offset"], order["trigger_type"]) == (
+        "trailing_stop_limit", "100", "ticks", "5", "last")
+    assert gtd.status_code == 201, gtd.text
+    assert gtd.json()["order"]["time_in_force"] == "gtd"
+    assert gtd.json()["outcome"] != "denied", gtd.text
 
 
 def test_submit_order_not_json_is_400(daemon: Daemon) -> None:
