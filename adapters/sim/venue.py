@@ -161,12 +161,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import ClassVar, Final
 
 import msgspec
 
+from adapters.sim.account import CashAccount, CashAccountState, Hold
 from adapters.sim.book_matching import (
     BookMatcher,
     BookMatcherState,
@@ -197,7 +198,14 @@ from adapters.sim.trailing import initial_trailing_terms
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
-from engine.domain.enums import ContingencyType, LiquiditySide, OrderSide, OrderStatus
+from engine.domain.enums import (
+    LIMIT_PRICED_TYPES,
+    TRIGGER_PRICED_TYPES,
+    ContingencyType,
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+)
 from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook, OrderBookState
 from engine.domain.reports import FillReport, OrderStatusReport
@@ -251,12 +259,16 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             book: "trade_through" (only when the market goes through their price) or
             "queue" (also at their price, behind an estimated queue); see
             `adapters.sim.book_matching`.
+        cash_account: keep the account's balances (from the portfolio's starting
+            balances) and refuse an order the free balance cannot cover, as a spot
+            exchange does (`adapters.sim.account`); off, the venue checks no balance.
     """
 
     venue: str = "SIM"
     max_volume_fraction: float | None = None
     bar_timeframe: str | None = None
     resting_fills: RestingFills = "trade_through"
+    cash_account: bool = False
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -331,6 +343,8 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """What book matching remembers (liquidity taken, queue positions)."""
     own_books: list[OrderBookState] = []
     """The books of the venue's own cache (with `own_cache`)."""
+    account: CashAccountState | None = None
+    """The cash account's balances and holds (with `cash_account`)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -365,8 +379,13 @@ class SimVenue(Actor):
         instruments: InstrumentRegistry,
         *,
         cache: MarketCache | None = None,
+        starting_balances: Mapping[str, Decimal] | None = None,
     ) -> None:
         super().__init__(f"venue_{segment(config.venue)}")
+        if config.cash_account and starting_balances is None:
+            raise ValueError("cash_account: the venue needs the account's starting balances")
+        self._account = (CashAccount(starting_balances)
+                         if config.cash_account and starting_balances is not None else None)
         self._config = config
         self._venue = config.venue
         self._instruments = instruments
@@ -445,6 +464,7 @@ class SimVenue(Actor):
             book_matching=self._book_matcher.state(),
             own_books=(self._cache.book_states()
                        if self.process_market_data == self._track_and_match else []),
+            account=self._account.state() if self._account is not None else None,
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -462,6 +482,10 @@ class SimVenue(Actor):
             self._cache.restore_books(state.own_books)
         if state.book_matching is not None:
             self._book_matcher.restore(state.book_matching)
+        if self._account is not None:
+            if state.account is None:
+                raise ValueError("snapshot: the venue keeps a cash account, the snapshot has none")
+            self._account.restore(state.account)
         set_counters(self, state.counters, _COUNTERS)
         if state.positions is not None:
             self._positions = {(sid, iid): net for sid, iid, net in state.positions}
@@ -575,6 +599,7 @@ class SimVenue(Actor):
         now = self.clock.timestamp_ns()
         client_order_id = command.client_order_id
         instrument_id = command.instrument_id
+        hold: Hold | str = ""
         if client_order_id in self._orders:
             self._duplicates_rejected += 1
             reason = self._duplicate(client_order_id)
@@ -590,6 +615,11 @@ class SimVenue(Actor):
                 reason = reduce_only_rejection(
                     command.side,
                     self._positions.get((command.strategy_id, instrument_id), ZERO))
+            if not reason and self._account is not None:
+                hold = self._account.hold_for(
+                    command, self._instruments.require(instrument_id),
+                    last_price=self._cache.last_price(instrument_id))
+                reason = hold if isinstance(hold, str) else self._account.refusal(hold)
         if reason:
             self._rejected += 1
             if client_order_id not in self._orders:  # a duplicate keeps the original
@@ -608,6 +638,8 @@ class SimVenue(Actor):
         self._orders[client_order_id] = order
         self._working += 1
         self._books.setdefault(instrument_id, []).append(order)
+        if self._account is not None and isinstance(hold, Hold):
+            self._account.hold(order.venue_order_id, hold)
         self.send(ORDERS_PROCESS, OrderAccepted(
             strategy_id=command.strategy_id, client_order_id=client_order_id,
             instrument_id=instrument_id, venue_order_id=order.venue_order_id,
@@ -662,6 +694,19 @@ class SimVenue(Actor):
                 self._instruments.require(order.command.instrument_id),
                 last_price=self._cache.last_price(order.command.instrument_id),
             )
+        new_hold: Hold | None = None
+        if order is not None and not reason and self._account is not None:
+            held = self._account.hold_for(
+                order.command, self._instruments.require(order.command.instrument_id),
+                price=_modified_hold_price(order, command),
+                last_price=self._cache.last_price(order.command.instrument_id),
+                quantity=(order.quantity if command.quantity is None
+                          else command.quantity) - order.filled)
+            if isinstance(held, str):
+                reason = held
+            else:
+                new_hold = held
+                reason = self._account.refusal(held, replacing=order.venue_order_id)
         if order is None or reason:
             self._modifies_rejected += 1
             self.send(ORDERS_PROCESS, OrderModifyRejected(
@@ -679,6 +724,8 @@ class SimVenue(Actor):
             else command.trigger_price,
         )
         order.updated_ns = now
+        if self._account is not None and new_hold is not None:
+            self._account.hold(order.venue_order_id, new_hold)
         self._modifies_accepted += 1
         self.send(ORDERS_PROCESS, OrderUpdated(
             strategy_id=order.command.strategy_id, client_order_id=command.client_order_id,
@@ -944,6 +991,9 @@ class SimVenue(Actor):
             liquidity_side=liquidity_side, ts_event=moment, ts_init=now,
         )
         self._fill_events.append(fill)  # the trade history: reports are built when asked
+        if self._account is not None:
+            self._account.book_fill(order.venue_order_id, side, instrument, quantity, price,
+                                    fill.commission)
         if self._retention is not None:
             counts = self._fill_counts
             counts[order.venue_order_id] = counts.get(order.venue_order_id, 0) + 1
@@ -1026,6 +1076,8 @@ class SimVenue(Actor):
         # it; its record replaces it here for good.
         order.working = False
         command = order.command
+        if self._account is not None:
+            self._account.release(order.venue_order_id)
         self._orders[command.client_order_id] = ClosedOrder(  # positional: built per order
             command, order.venue_order_id, order.quantity, order.filled, order.terms, status,
             ts_ns, reason,
@@ -1069,6 +1121,18 @@ def _oco_pair(command: SubmitOrder) -> tuple[str, str | None] | None:
         return command.order_list_id or "", None
     if command.contingency is ContingencyType.BRACKET and command.parent_order_id is not None:
         return command.order_list_id or "", command.parent_order_id
+    return None
+
+
+def _modified_hold_price(order: WorkingOrder, command: ModifyOrder) -> Decimal | None:
+    """The price a modified buy holds at: its (new) limit, else its (new) trigger; None
+    for the types valued at the market (market, trailing)."""
+    order_type, terms = order.command.order_type, order.terms
+    if order_type in LIMIT_PRICED_TYPES:
+        return command.price if command.price is not None else terms.price
+    if order_type in TRIGGER_PRICED_TYPES:
+        return command.trigger_price if command.trigger_price is not None else (
+            terms.trigger_price)
     return None
 
 

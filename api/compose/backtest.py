@@ -61,7 +61,8 @@ class PreparedBacktest:
         """Run the backtest; `observe` sees the wired graph first (see `run_backtest`)."""
         config = self.config
         cache = MarketCache()
-        venue = SimVenue(config.venue, InstrumentRegistry(self.instruments), cache=cache)
+        venue = SimVenue(config.venue, InstrumentRegistry(self.instruments), cache=cache,
+                         starting_balances=config.portfolio.starting_balances)
         return run_backtest(
             settings=config.backtest,
             instruments=self.instruments,

@@ -182,7 +182,9 @@ def build_node(
         registry.build_venue(venue, VenueContext(instruments=shared_instruments,
                                                  cache=cache, file=where,
                                                  at=f"$.venues[{index}]", orders=orders,
-                                                 environ=environ))
+                                                 environ=environ,
+                                                 starting_balances=(
+                                                     config.portfolio.starting_balances)))
         for index, venue in enumerate(config.venues)
     ]
     runtime = config.runtime

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
@@ -102,6 +103,8 @@ class VenueContext:
     at: str
     orders: OpenOrdersView = field(default_factory=LateOrdersView)
     environ: Mapping[str, str] | None = None
+    starting_balances: Mapping[str, Decimal] | None = None
+    """The account's starting balances (`[portfolio]`), for a venue that keeps them."""
 
 
 @dataclass(frozen=True, slots=True)

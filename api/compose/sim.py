@@ -54,5 +54,6 @@ class SimVenueBinding:
 
 def make_sim_venue(config: SimVenueEntry, context: VenueContext) -> SimVenueBinding:
     """Build the simulated venue on the node's instruments and the cache its graph uses."""
-    return SimVenueBinding(SimVenue(config, context.instruments, cache=context.cache),
+    return SimVenueBinding(SimVenue(config, context.instruments, cache=context.cache,
+                                    starting_balances=context.starting_balances),
                            config.venue)
