@@ -5,22 +5,25 @@
     (or: make bench)
 
 Generates the canonical bars itself (canonical_bars.py, byte-identical to the shared
-benchmark's ../shared/bench/make_bars.py --seed 42; cached in bench-data/),
-runs the backtest in a child process of its own (so its peak memory is the engine's
-alone), runs a bare plain-Python loop doing the same arithmetic in this process, checks
-both made the same trades, and prints a table. The backtest runs a second time, in a
-child of its own, with one tap on `events.#` attached (through `observe=`) and drained
-every 65,536 bars (through `progress=`), as the API's streams would: that is
-`bars_per_second_with_tap`, and its trades must be the same. Then the daemon's
-figures, each script in a child process of its own: journal append throughput
-(journal_bench.py), the latency journaling adds to an order and the tick-to-order
-latency of the live graph (live_latency.py), what observers cost: the backtest with
-the metrics collector and a tap, tick to order with two WebSocket clients
-(observer_bench.py), and the restart time from a journal of `--restart-records` records,
-from a snapshot and in full (restart_bench.py; their docstrings say what exactly is
-timed), printed with their targets. Then L2 order book deltas applied per second beside
-a bare dict loop (book_bench.py, in a child of its own), and the market maker backtested
-on `--book-deltas` L2 deltas through the full graph, in events per second beside a bare
+benchmark's ../shared/bench/make_bars.py --seed 42; cached in bench-data/), runs the
+backtest in a child process of its own (so its peak memory is the engine's alone), runs
+a bare plain-Python loop doing the same arithmetic in this process, checks both made the
+same trades, and prints a table. A second workload trades rarely: the same SMA cross on
+5-minute bars the graph aggregates from the 1-minute data (`bars_per_second_aggregated`,
+1-minute bars per second, beside a bare loop doing the same aggregation and arithmetic),
+so the bar path's cost shows on its own. The backtest runs a second time, in a child of
+its own, with one tap on `events.#` attached (through `observe=`) and drained every
+65,536 bars (through `progress=`), as the API's streams would: that is
+`bars_per_second_with_tap`, and its trades must be the same. Then the daemon's figures,
+each script in a child process of its own: journal append throughput (journal_bench.py),
+the latency journaling adds to an order and the tick-to-order latency of the live graph
+(live_latency.py), what observers cost: the backtest with the metrics collector and a
+tap, tick to order with two WebSocket clients (observer_bench.py), and the restart time
+from a journal of `--restart-records` records, from a snapshot and in full
+(restart_bench.py; their docstrings say what exactly is timed), printed with their
+targets. Then L2 order book deltas applied per second beside a bare dict loop
+(book_bench.py, in a child of its own), and the market maker backtested on
+`--book-deltas` L2 deltas through the full graph, in events per second beside a bare
 loop over the same deltas in the same child (book_backtest.py). Then the live venues'
 figures (live_venues.py): ccxt parse throughput, and tick to order through the daemon's
 node at the fake Binance (ccxt.pro) and the fake TWS gateway (ib_async). Speed is only
@@ -127,10 +130,12 @@ def canonical_csv(bars: int) -> Path:
 
 def engine_run(
     csv_path: Path, *, with_tap: bool = False, attach: Callable[[Any], Callable[[int], None]]
-    | None = None,
+    | None = None, timeframe: str = "1m",
 ) -> dict[str, float | int | str]:
     """The canonical backtest; `with_tap` drains an `events.#` tap every 65,536 bars, and
-    `attach(graph)` (observer_bench.py's metrics collector) returns what runs then too."""
+    `attach(graph)` (observer_bench.py's metrics collector) returns what runs then too.
+    With `timeframe` "5m" the strategy trades 5-minute bars the graph aggregates from the
+    1-minute data (the workload that trades rarely: the bar path's cost on its own)."""
     sys.path.insert(0, str(ROOT))
     from adapters.data import load_bars_csv
     from adapters.sim import SimVenue, SimVenueConfig
@@ -156,7 +161,7 @@ def engine_run(
     columns = load_bars_csv(csv_path, bar_type)
     load_seconds = time.perf_counter() - started
 
-    strategy = SmaCross("sma", SmaCrossConfig(instrument_id=INSTRUMENT_ID))
+    strategy = SmaCross("sma", SmaCrossConfig(instrument_id=INSTRUMENT_ID, timeframe=timeframe))
     cache = MarketCache()
     venue = SimVenue(SimVenueConfig(), InstrumentRegistry([instrument]), cache=cache)
     taps: list[Tap] = []
@@ -223,8 +228,39 @@ def load_lists(csv_path: Path) -> tuple[list[float], list[float]]:
     return opens, closes
 
 
-def bare_loop(opens: list[float], closes: list[float]) -> tuple[int, int, float]:
-    """SMA(10)/SMA(30) cross with incremental sums and the same bookkeeping, on floats."""
+def load_open_times(csv_path: Path) -> list[int]:
+    """Each row's `ts`: the bar's open time, epoch milliseconds."""
+    with csv_path.open() as handle:
+        next(handle)
+        return [int(line.split(",", 1)[0]) for line in handle]
+
+
+def aggregate_lists(
+    open_times: list[int], opens: list[float], closes: list[float], minutes: int = 5
+) -> tuple[list[float], list[float]]:
+    """The bare loop's aggregation, in the engine's terms: a `minutes` bar closes with the
+    1-minute bar closing on its epoch-aligned boundary, and an order decided on it fills
+    at the open of the next 1-minute bar. Returns (the open each aggregated bar's
+    predecessor's order fills at, the aggregated closes), ready for `bare_loop`."""
+    step = minutes * 60_000
+    fill_opens: list[float] = []
+    aggregated: list[float] = []
+    previous = -1
+    last = len(opens) - 1
+    for index, open_ms in enumerate(open_times):
+        if (open_ms + 60_000) % step == 0:
+            fill_opens.append(opens[min(previous + 1, last)])
+            aggregated.append(closes[index])
+            previous = index
+    return fill_opens, aggregated
+
+
+def bare_loop(
+    opens: list[float], closes: list[float], mark_price: float | None = None
+) -> tuple[int, int, float]:
+    """SMA(10)/SMA(30) cross with incremental sums and the same bookkeeping, on floats:
+    an order decided on close i fills at opens[i + 1]; the position is marked at the
+    last close (or `mark_price`)."""
     sum_fast = sum_slow = 0.0
     last_sign = 0
     position = 0
@@ -256,7 +292,8 @@ def bare_loop(opens: list[float], closes: list[float]) -> tuple[int, int, float]
                 elif sign < 0 < last_sign and position > 0:
                     pending = -position
                 last_sign = sign
-    return fills, round_trips, cash + position * closes[-1]
+    return fills, round_trips, cash + position * (closes[-1] if mark_price is None
+                                                  else mark_price)
 
 
 # -- the daemon's figures, each script in a child process ---------------------------------
@@ -312,10 +349,21 @@ def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
     )
     tapped = json.loads(child.stdout.strip().splitlines()[-1])
 
+    child = subprocess.run(
+        [sys.executable, __file__, "--engine-only", str(csv_path), "--timeframe", "5m"],
+        check=True, capture_output=True, text=True,
+    )
+    aggregated = json.loads(child.stdout.strip().splitlines()[-1])
+
     opens, closes = load_lists(csv_path)
     started = time.perf_counter()
     bare_fills, bare_trips, bare_equity = bare_loop(opens, closes)
     bare_seconds = time.perf_counter() - started
+    open_times = load_open_times(csv_path)
+    started = time.perf_counter()
+    fill_opens, aggregated_closes = aggregate_lists(open_times, opens, closes)
+    aggregated_bare = bare_loop(fill_opens, aggregated_closes, closes[-1])
+    aggregated_bare_seconds = time.perf_counter() - started
 
     figures = {
         "bars": engine["bars"],
@@ -333,9 +381,20 @@ def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
         "bare_loop_fills": bare_fills,
         "bare_loop_round_trips": bare_trips,
         "bare_loop_final_equity": round(bare_equity, 2),
+        "bars_per_second_aggregated": round(aggregated["bars_per_second"]),
+        "run_seconds_aggregated": round(aggregated["run_seconds"], 3),
+        "fills_aggregated": aggregated["fills"],
+        "final_equity_aggregated": aggregated["final_equity"],
+        "bare_loop_seconds_aggregated": round(aggregated_bare_seconds, 4),
+        "ratio_to_bare_loop_aggregated": round(
+            aggregated["run_seconds"] / aggregated_bare_seconds, 2),
+        "bare_loop_fills_aggregated": aggregated_bare[0],
+        "bare_loop_final_equity_aggregated": round(aggregated_bare[2], 2),
     }
     same = (bare_fills, bare_trips) == (engine["fills"], engine["round_trips"]) and abs(
         float(engine["final_equity"]) - bare_equity) < 0.01
+    same_aggregated = aggregated_bare[:2] == (aggregated["fills"], aggregated["round_trips"]) \
+        and abs(float(aggregated["final_equity"]) - aggregated_bare[2]) < 0.01
     trades = ("fills", "round_trips", "final_equity")
     tap_same = [tapped[key] for key in trades] == [engine[key] for key in trades]
     tap_same = tap_same and tapped["tap_events"] > 0 and not tapped["tap_dropped"]
@@ -347,7 +406,8 @@ def backtest_figures(bars: int) -> tuple[dict[str, float | int | str], bool]:
     print(f"{'engine matches bare loop':<{width}}  {'yes' if same else 'NO'}")
     print(f"{'same trades with the tap':<{width}}  {'yes' if tap_same else 'NO'}"
           f" ({tapped['tap_events']:,} events drained)")
-    return figures, same and tap_same
+    print(f"{'aggregated matches bare loop':<{width}}  {'yes' if same_aggregated else 'NO'}")
+    return figures, same and tap_same and same_aggregated
 
 
 def main() -> None:
@@ -368,10 +428,12 @@ def main() -> None:
     parser.add_argument("--restart-records", type=int, default=1_000_000,
                         help="the journal's size for restart_seconds (restart_bench.py)")
     parser.add_argument("--engine-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--timeframe", default="1m", help=argparse.SUPPRESS)
     parser.add_argument("--with-tap", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.engine_only:
-        print(json.dumps(engine_run(arguments.engine_only, with_tap=arguments.with_tap)))
+        print(json.dumps(engine_run(arguments.engine_only, with_tap=arguments.with_tap,
+                                    timeframe=arguments.timeframe)))
         return
 
     figures: dict[str, float | int | str] = {}
