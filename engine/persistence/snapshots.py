@@ -20,6 +20,7 @@ in a worker thread.
 from __future__ import annotations
 
 import sqlite3
+import time
 import zlib
 from contextlib import closing
 from pathlib import Path
@@ -34,6 +35,8 @@ __all__ = (
 
 SNAPSHOT_VERSION: Final = 1
 """The state format's version: bumped whenever an actor's snapshot Struct changes."""
+_READ_ATTEMPTS: Final = 5
+"""Tries of a journal read that fails for a moment (see `journal_anchor`)."""
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -64,16 +67,28 @@ class SnapshotRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def journal_anchor(journal_path: Path, seq: int) -> JournalAnchor | None:
-    """The journal's record at `seq` as an anchor, or None if the journal has none there."""
+    """The journal's record at `seq` as an anchor, or None if the journal has none there.
+
+    A read that fails for a moment (a lock another connection holds while it recovers
+    the WAL after a crash) is tried again: taken for "no such record", it made a restart
+    skip a good snapshot and replay the whole journal.
+
+    Raises:
+        sqlite3.Error: the journal stayed unreadable.
+    """
     if seq < 1 or not journal_path.exists():
         return None
     uri = f"{journal_path.resolve().as_uri()}?mode=ro"
-    try:
-        with closing(sqlite3.connect(uri, uri=True)) as connection:
-            row = connection.execute(
-                "SELECT crc, ts_init FROM journal WHERE seq = ?", (seq,)).fetchone()
-    except sqlite3.Error:
-        return None
+    for attempt in range(1, _READ_ATTEMPTS + 1):
+        try:
+            with closing(sqlite3.connect(uri, uri=True)) as connection:
+                row = connection.execute(
+                    "SELECT crc, ts_init FROM journal WHERE seq = ?", (seq,)).fetchone()
+            break
+        except sqlite3.OperationalError:
+            if attempt == _READ_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)  # in a worker thread: the loop never waits here
     return None if row is None else JournalAnchor(seq=seq, crc=int(row[0]), ts_init=int(row[1]))
 
 
@@ -158,11 +173,15 @@ class SnapshotStore:
             elif stored_fingerprint != fingerprint:
                 reason = "taken by a differently configured graph"
             else:
-                anchor = journal_anchor(journal_path, int(seq))
-                if anchor is None or anchor.crc != anchor_crc or anchor.ts_init != ts_init:
-                    reason = f"the journal holds no matching record at seq {seq}"
+                try:
+                    anchor = journal_anchor(journal_path, int(seq))
+                except sqlite3.Error as error:
+                    reason = f"the journal could not be read at seq {seq} ({error})"
                 else:
-                    return SnapshotRow(anchor=anchor, body=body), "; ".join(skipped)
+                    if anchor is None or anchor.crc != anchor_crc or anchor.ts_init != ts_init:
+                        reason = f"the journal holds no matching record at seq {seq}"
+                    else:
+                        return SnapshotRow(anchor=anchor, body=body), "; ".join(skipped)
             skipped.append(f"snapshot at seq {seq}: {reason}")
         return None, "; ".join(skipped)
 

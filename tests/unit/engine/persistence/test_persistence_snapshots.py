@@ -88,3 +88,39 @@ async def test_journal_time_is_the_largest_ts_init_in_the_range(tmp_path: Path) 
 
     assert journal_time(journal, 1, 3) == 2
     assert journal_time(journal, 5, 9) is None
+
+
+class FlakyConnect:
+    """sqlite3.connect that fails `failures` times for the journal (as while another
+    connection recovers its WAL), then connects."""
+
+    def __init__(self, journal: Path, failures: int) -> None:
+        self.journal, self.failures, self.calls = journal, failures, 0
+        self.connect = sqlite3.connect
+
+    def __call__(self, database: str, *args: object, **kwargs: object) -> sqlite3.Connection:
+        if self.journal.name in str(database) and "snapshots" not in str(database):
+            self.calls += 1
+            if self.calls <= self.failures:
+                raise sqlite3.OperationalError("database is locked")
+        return self.connect(database, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_a_journal_read_that_fails_for_a_moment_does_not_skip_a_good_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    journal = tmp_path / "journal.sqlite"
+    await make_journal(journal, 3)
+    store = SnapshotStore(tmp_path / "snapshots.sqlite")
+    store.write(journal_anchor(journal, 3) or pytest.fail(), "fp", b"state")
+
+    monkeypatch.setattr(sqlite3, "connect", FlakyConnect(journal, failures=2))
+    row, reason = store.latest(journal, "fp")
+    assert row is not None and row.anchor.seq == 3 and reason == ""
+
+    monkeypatch.setattr(sqlite3, "connect", FlakyConnect(journal, failures=100))
+    row, reason = store.latest(journal, "fp")
+    assert row is None
+    assert reason == ("snapshot at seq 3: the journal could not be read at seq 3 (database "
+                      "is locked)")
