@@ -163,7 +163,8 @@ class NodeHealth(msgspec.Struct, frozen=True, kw_only=True):
     poison: PoisonInput | None = None
     """The input the node halted on (state "halted"), for the operator to inspect."""
     journal_audit: JournalAuditStatus | None = None
-    """The second look at the journal records this start trusted (None: it trusted none)."""
+    """What the background check of the journal found (None: snapshots are off, so
+    every start replays, and checks, every record)."""
 
 
 class TradingNode:
@@ -228,7 +229,7 @@ class TradingNode:
         self._open_at_stop = 0
         self.poison: PoisonInput | None = None
         self.journal_audit: JournalAudit | None = None
-        """Set when a restart trusted records an earlier start checked (see journal_audit)."""
+        """With snapshots on, once the session runs: `engine.runtime.journal_audit`."""
         self.snapshots = (NodeSnapshots(SnapshotStore(snapshot_path(journal_path)),
                                         journal_path)
                           if config.snapshot_interval_s > 0 else None)
