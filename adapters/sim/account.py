@@ -35,10 +35,10 @@ from engine.domain.enums import (
     LIMIT_PRICED_TYPES,
     TRIGGER_PRICED_TYPES,
     OrderSide,
+    OrderType,
 )
 from engine.domain.money import ZERO, to_decimal
 from engine.events.market import Instrument
-from engine.events.orders import SubmitOrder
 
 __all__ = ("CashAccount", "CashAccountState", "Hold")
 
@@ -86,26 +86,23 @@ class CashAccount:
 
     # -- placing ----------------------------------------------------------------------------
 
-    def hold_for(self, command: SubmitOrder, instrument: Instrument, *,
-                 price: Decimal | None = None, last_price: float | None,
-                 quantity: Decimal | None = None) -> Hold | str:
-        """What `command` (at `price`/`quantity` when a modify changes them) would hold,
-        or why it cannot be valued."""
-        leaves = command.quantity if quantity is None else quantity
-        if command.side is not _BUY:
-            return Hold(instrument.base_currency, Decimal(1), leaves)
-        if price is None:
-            price = (command.price if command.order_type in LIMIT_PRICED_TYPES
-                     else command.trigger_price
-                     if command.order_type in TRIGGER_PRICED_TYPES else None)
-        if price is None:  # market and trailing orders: the market now
+    def hold_for(self, side: OrderSide, order_type: OrderType, quantity: Decimal, *,
+                 price: Decimal | None, trigger_price: Decimal | None,
+                 instrument: Instrument, last_price: float | None) -> Hold | str:
+        """What an order of these terms (a submit's, or a modify's new ones) would hold
+        for `quantity` still to fill, or why it cannot be valued."""
+        if side is not _BUY:
+            return Hold(instrument.base_currency, Decimal(1), quantity)
+        value = (price if order_type in LIMIT_PRICED_TYPES
+                 else trigger_price if order_type in TRIGGER_PRICED_TYPES else None)
+        if value is None:  # market and trailing orders: the market now
             if last_price is None:
-                return (f"cash account: no price known to value a {command.order_type} buy "
+                return (f"cash account: no price known to value a {order_type} buy "
                         f"of {instrument.instrument_id}")
-            price = to_decimal(last_price)
-        per_unit = notional(notional(price, instrument.multiplier),
+            value = to_decimal(last_price)
+        per_unit = notional(notional(value, instrument.multiplier),
                             Decimal(1) + max(instrument.taker_fee, ZERO))
-        return Hold(instrument.quote_currency, per_unit, leaves)
+        return Hold(instrument.quote_currency, per_unit, quantity)
 
     def refusal(self, hold: Hold, *, replacing: str | None = None) -> str:
         """Why the free balance cannot cover `hold` ("" when it can); `replacing`: the

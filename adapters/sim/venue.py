@@ -199,8 +199,6 @@ from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
 from engine.domain.enums import (
-    LIMIT_PRICED_TYPES,
-    TRIGGER_PRICED_TYPES,
     ContingencyType,
     LiquiditySide,
     OrderSide,
@@ -617,7 +615,9 @@ class SimVenue(Actor):
                     self._positions.get((command.strategy_id, instrument_id), ZERO))
             if not reason and self._account is not None:
                 hold = self._account.hold_for(
-                    command, self._instruments.require(instrument_id),
+                    command.side, command.order_type, command.quantity, price=command.price,
+                    trigger_price=command.trigger_price,
+                    instrument=self._instruments.require(instrument_id),
                     last_price=self._cache.last_price(instrument_id))
                 reason = hold if isinstance(hold, str) else self._account.refusal(hold)
         if reason:
@@ -696,12 +696,16 @@ class SimVenue(Actor):
             )
         new_hold: Hold | None = None
         if order is not None and not reason and self._account is not None:
+            terms, instrument_id = order.terms, order.command.instrument_id
             held = self._account.hold_for(
-                order.command, self._instruments.require(order.command.instrument_id),
-                price=_modified_hold_price(order, command),
-                last_price=self._cache.last_price(order.command.instrument_id),
-                quantity=(order.quantity if command.quantity is None
-                          else command.quantity) - order.filled)
+                terms.side, terms.order_type,
+                (order.quantity if command.quantity is None else command.quantity)
+                - order.filled,
+                price=terms.price if command.price is None else command.price,
+                trigger_price=terms.trigger_price if command.trigger_price is None
+                else command.trigger_price,
+                instrument=self._instruments.require(instrument_id),
+                last_price=self._cache.last_price(instrument_id))
             if isinstance(held, str):
                 reason = held
             else:
@@ -1011,12 +1015,10 @@ class SimVenue(Actor):
         events: list[Event],
     ) -> Decimal | None:
         """Cap a reduce-only fill at the position it faces; None (canceled) when flat."""
-        position = self._positions.get(
-            (order.command.strategy_id, order.command.instrument_id), ZERO)
-        if reduce_only_rejection(order.terms.side, position):
+        facing = self._reduce_only_room(order)
+        if facing <= ZERO:
             self._cancel_reduce_only(order, moment, now, events)
             return None
-        facing = abs(position)
         return facing if capacity is None or capacity > facing else capacity
 
     def _position_of(self, order: WorkingOrder) -> Decimal:
@@ -1049,8 +1051,7 @@ class SimVenue(Actor):
     def _cancel_reduce_only(
         self, order: WorkingOrder, moment: int, now: int, events: list[Event]
     ) -> None:
-        position = self._positions.get(
-            (order.command.strategy_id, order.command.instrument_id), ZERO)
+        position = self._position_of(order)
         reason = (f"reduce_only True: the remaining {order.leaves} would open or increase "
                   f"the net position {position}: canceled")
         self._close(order, _CANCELED, moment, reason)
@@ -1121,18 +1122,6 @@ def _oco_pair(command: SubmitOrder) -> tuple[str, str | None] | None:
         return command.order_list_id or "", None
     if command.contingency is ContingencyType.BRACKET and command.parent_order_id is not None:
         return command.order_list_id or "", command.parent_order_id
-    return None
-
-
-def _modified_hold_price(order: WorkingOrder, command: ModifyOrder) -> Decimal | None:
-    """The price a modified buy holds at: its (new) limit, else its (new) trigger; None
-    for the types valued at the market (market, trailing)."""
-    order_type, terms = order.command.order_type, order.terms
-    if order_type in LIMIT_PRICED_TYPES:
-        return command.price if command.price is not None else terms.price
-    if order_type in TRIGGER_PRICED_TYPES:
-        return command.trigger_price if command.trigger_price is not None else (
-            terms.trigger_price)
     return None
 
 

@@ -189,13 +189,14 @@ class NodeCollector(Collector):
                      health.engine_ts * _NS)
         audit = health.journal_audit
         audit_state = GaugeMetricFamily(
-            "tradebus_journal_audit_state", "1 for where the second look at the journal "
-            "records this start trusted is (none: it trusted none).", labels=["state"])
+            "tradebus_journal_audit_state", "1 for where the background check of the "
+            "journal is (none: snapshots are off, every start checks every record).",
+            labels=["state"])
         for value in ("none", "running", "clean", "damaged", "failed"):
             audit_state.add_metric([value], float((audit.state if audit else "none") == value))
         yield audit_state
         yield _gauge("tradebus_journal_audit_damaged",
-                     "1 when that look found a damaged record (the log line names it).",
+                     "1 when that check found a damaged record (the log line names it).",
                      audit is not None and audit.state == "damaged")
 
     # -- bus, actors, inbox, runner, journal -------------------------------------------------

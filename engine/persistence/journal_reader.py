@@ -75,8 +75,6 @@ class JournalReader:
         self.corruption: JournalCorruption | None = None
         self.last_good_seq = 0
         """The last seq the last `records` read checked good (every record up to it)."""
-        self.last_good_crc = 0
-        """The stored CRC of record `last_good_seq` (0 when it is 0 or before `from_seq`)."""
 
     def records(
         self,
@@ -103,7 +101,7 @@ class JournalReader:
             if connection is None:
                 return
             expected = next_seq = from_seq
-            self.last_good_seq, self.last_good_crc = from_seq - 1, 0
+            self.last_good_seq = from_seq - 1
             while rows := self._fetch(connection, next_seq, through_seq):
                 for seq, session, ts_init, topic, kind, is_input, crc, payload in rows:
                     reason = _check(seq, session, ts_init, topic, kind, is_input, crc, payload,
@@ -125,7 +123,7 @@ class JournalReader:
                                       else seq, reason)
                         return
                     expected = seq + 1
-                    self.last_good_seq, self.last_good_crc = seq, crc
+                    self.last_good_seq = seq
                 next_seq = rows[-1][0] + 1
 
     def _fetch(self, connection: sqlite3.Connection, next_seq: int,

@@ -29,13 +29,12 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
-from engine.persistence.journal_reader import connect_read_only
+from engine.persistence.snapshots import journal_anchor
 
 __all__ = ("VERIFIED_SUFFIX", "VerifiedThrough", "mark_verified", "read_verified",
            "verified_path", "verify_from", "write_verified")
@@ -92,12 +91,10 @@ def verify_from(journal: Path, journal_id: str | None) -> int:
     if through.journal_id != journal_id:
         return 1  # the journal was replaced: its mark moved with the old one, or not
     try:
-        with closing(connect_read_only(journal)) as connection:
-            row = connection.execute("SELECT crc FROM journal WHERE seq = ?",
-                                     (through.seq,)).fetchone()
+        anchor = journal_anchor(journal, through.seq)
     except sqlite3.Error:
         return 1
-    if row is None or row[0] != through.crc:
+    if anchor is None or anchor.crc != through.crc:
         return 1  # cut (repaired) or rewritten: check everything
     return through.seq + 1
 
@@ -108,12 +105,10 @@ def mark_verified(journal: Path, journal_id: str | None, seq: int) -> None:
     if journal_id is None or seq < 1:
         return
     try:
-        with closing(connect_read_only(journal)) as connection:
-            row = connection.execute("SELECT crc FROM journal WHERE seq = ?",
-                                     (seq,)).fetchone()
+        anchor = journal_anchor(journal, seq)
     except sqlite3.Error as error:
         logger.warning("journal %s: its verified mark was not written (%s)", journal, error)
         return
-    if row is not None:
+    if anchor is not None:
         write_verified(journal, VerifiedThrough(journal_id=journal_id, seq=seq,
-                                                crc=int(row[0])))
+                                                crc=anchor.crc))
