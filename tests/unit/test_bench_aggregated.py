@@ -5,23 +5,13 @@ size. (Its speed is measured only by the benchmark.)"""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_support import load_bench
 
 
 def test_the_aggregated_workload_matches_its_bare_loop(tmp_path: Path) -> None:
-    run, canonical = load("run"), load("canonical_bars")
+    run, canonical = load_bench("run"), load_bench("canonical_bars")
     csv_path = tmp_path / "bars.csv"
     with csv_path.open("w") as out:
         canonical.write_canonical_csv(out, 20_003, 42)  # not ending on a 5-minute boundary

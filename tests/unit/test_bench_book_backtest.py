@@ -3,20 +3,13 @@ size, and gives the same outcome twice (its speed is measured only by the benchm
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench_support import load_bench
 
 
 def workload() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "book_backtest", ROOT / "tests" / "bench" / "book_backtest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("book_backtest")
 
 
 def test_book_backtest_runs_every_delta_through_the_graph_deterministically() -> None:

@@ -4,7 +4,6 @@ generator (checked where ../shared is present) and to the bundled sample."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench_support import load_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_GENERATOR = ROOT.parent / "shared" / "bench" / "make_bars.py"
@@ -19,12 +19,7 @@ SAMPLE = ROOT / "adapters" / "data" / "sample" / "btcusdt_1m.csv"
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "canonical_bars", ROOT / "tests" / "bench" / "canonical_bars.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("canonical_bars")
 
 
 def made(bars: int, seed: int = 42) -> bytes:

@@ -6,21 +6,11 @@ benchmark."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from bench_support import run_bench
 
 
 def test_live_venues_bench_parses_and_places_orders_at_both_fakes() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "bench" / "live_venues.py"),
-         "--messages", "400", "--samples", "3"],
-        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(done.stdout.splitlines()[-1])
+    figures = run_bench("live_venues.py", "--messages", "400", "--samples", "3")
 
     assert figures["ccxt_parse_messages_per_second"] > 0
     assert figures["ccxt_parse_book_deltas"] > 0  # the depth updates became BookDeltas

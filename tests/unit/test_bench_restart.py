@@ -6,21 +6,11 @@ by the benchmark."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from bench_support import run_bench
 
 
 def test_restart_bench_restarts_from_a_snapshot_and_in_full_on_a_small_journal() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "bench" / "restart_bench.py"),
-         "--records", "6000", "--tail", "1000"],
-        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(done.stdout.splitlines()[-1])
+    figures = run_bench("restart_bench.py", "--records", "6000", "--tail", "1000")
 
     assert figures["restart_journal_records"] >= 6000
     assert 0 < figures["restart_snapshot_seq"] < figures["restart_journal_records"]

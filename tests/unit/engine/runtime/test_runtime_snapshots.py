@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from engine.persistence.snapshots import SnapshotStore
 from engine.runtime import (
     Deliver,
     FeedClock,
+    JournalAudit,
     JournalAuditStatus,
     NodeConfig,
     NodeSnapshots,
@@ -300,18 +302,22 @@ async def test_a_journal_damaged_before_the_snapshot_is_refused_before_anything_
         await again.run()
 
 
-async def run_until_audited(node: TradingNode) -> None:
-    """Run `node` until its journal audit has an answer, then stop it."""
-    async def stop_when_audited() -> None:
-        while node.journal_audit is None:  # noqa: ASYNC110 (made by run(), on the loop)
-            await anyio.sleep(0.001)
-        await node.journal_audit.rechecked.wait()
+async def run_until_audit(node: TradingNode, done: Callable[[JournalAudit], bool]) -> None:
+    """Run `node` until its journal audit (made by run(), on the loop) is `done`, then
+    stop it."""
+    async def stop_when_done() -> None:
+        while node.journal_audit is None or not done(node.journal_audit):  # noqa: ASYNC110
+            await anyio.sleep(0.005)
         node.request_stop()
 
     with anyio.fail_after(60):
         async with anyio.create_task_group() as group:
-            group.start_soon(stop_when_audited)
+            group.start_soon(stop_when_done)
             assert await node.run() == 0
+
+
+def rechecked(audit: JournalAudit) -> bool:
+    return audit.rechecked.is_set()
 
 
 KEEP_RUNNING = msgspec.structs.replace(SNAPSHOTS, stop_when_feeds_finish=False)
@@ -327,7 +333,7 @@ async def test_a_restart_checks_only_what_was_journaled_since_an_earlier_start_c
     node, _, _ = make_node(journal, KEEP_RUNNING, 40)
 
     with caplog.at_level(logging.INFO):
-        await run_until_audited(node)
+        await run_until_audit(node, rechecked)
 
     assert node.recovery is not None and node.recovery.snapshot_seq > verified.seq
     assert (f"{verified.seq} at an earlier start" in caplog.text)  # the rest checked now
@@ -358,7 +364,7 @@ async def test_damage_to_records_an_earlier_start_checked_is_reported_once_the_s
     node, _, _ = make_node(journal, KEEP_RUNNING, 40)
 
     with caplog.at_level(logging.INFO):
-        await run_until_audited(node)
+        await run_until_audit(node, rechecked)
 
     assert node.recovery is not None and node.recovery.snapshot_seq > 5
     audit = node.health().journal_audit
@@ -460,18 +466,7 @@ async def test_the_verified_mark_follows_the_snapshots_while_the_session_runs(
     journal = tmp_path / "data" / "journal.sqlite"
     node, _, _ = make_node(journal, KEEP_RUNNING, 40)
 
-    async def stop_once_marked() -> None:
-        while True:
-            await anyio.sleep(0.01)
-            audit = node.journal_audit
-            if audit is not None and audit.status.verified_through > 0:  # it moved once
-                node.request_stop()
-                return
-
-    with anyio.fail_after(60):
-        async with anyio.create_task_group() as group:
-            group.start_soon(stop_once_marked)
-            assert await node.run() == 0
+    await run_until_audit(node, lambda audit: audit.status.verified_through > 0)  # moved once
 
     assert node.journal_audit is not None and node.journal_audit.status.passes >= 1
     marked = read_verified(journal)
