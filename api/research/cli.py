@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import threading
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the handlers import Optuna and friends only when a command runs
@@ -79,16 +82,18 @@ def run(arguments: argparse.Namespace) -> int:
         return _report(arguments, console)
     if arguments.command == "studies":
         return _studies(arguments, console)
+    ctrl_c = CtrlC()
     try:
-        job = load_job(arguments.config, output_dir=arguments.output_dir)
-        job = _with_executor(job, arguments)
-        if arguments.command == "optimize":
-            return _optimize(job, arguments, console)
-        if arguments.command == "stress":
-            return _stress(job, arguments, console)
-        if arguments.command == "portfolio":
-            return _portfolio(job, console)
-        return _windowed(job, arguments, console)
+        with ctrl_c:
+            job = load_job(arguments.config, output_dir=arguments.output_dir)
+            job = _with_executor(job, arguments)
+            if arguments.command == "optimize":
+                return _optimize(job, arguments, console, ctrl_c)
+            if arguments.command == "stress":
+                return _stress(job, arguments, console, ctrl_c)
+            if arguments.command == "portfolio":
+                return _portfolio(job, console)
+            return _windowed(job, arguments, console, ctrl_c)
     except ConfigError as error:
         return _input_error("config error", error)
     except DataError as error:
@@ -99,6 +104,44 @@ def run(arguments: argparse.Namespace) -> int:
         Console(stderr=True).print("interrupted: run the same command again to resume",
                                    highlight=False)
         return 130
+
+
+class CtrlC:
+    """Ctrl-C during a study: KeyboardInterrupt, and a flag that outlives a lost one.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be. When that is
+    a finalizer run by the garbage collector, it is printed as "Exception ignored" and
+    dropped, and the study would go on to its end. The flag stays set: `check()`, called
+    as each trial is stored, raises it again.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> CtrlC:
+        # Only the main thread may set handlers; a SIGINT ignored by whoever started us
+        # (a runner in the background) stays ignored.
+        if threading.current_thread() is threading.main_thread():
+            current = signal.getsignal(signal.SIGINT)
+            if current is not signal.SIG_IGN:
+                self._previous = signal.signal(signal.SIGINT, self._on_signal)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.pressed = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed, whether or not it got through."""
+        if self.pressed:
+            raise KeyboardInterrupt
 
 
 def _with_executor(job: ResearchJob, arguments: argparse.Namespace) -> ResearchJob:
@@ -117,7 +160,8 @@ def _with_executor(job: ResearchJob, arguments: argparse.Namespace) -> ResearchJ
     return job
 
 
-def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console,
+              ctrl_c: CtrlC) -> int:
     from api.research.html import study_report
     from api.research.optimize import best_trials, optimize, save_document, study_summary
     from engine.persistence import ResultStore, write_result_json
@@ -127,6 +171,7 @@ def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console)
                             total=job.optimize.trials, best="")
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            ctrl_c.check()
             bar.update(task, completed=len(study.get_trials(deepcopy=False)),
                        best=_best_text(study))
 
@@ -155,7 +200,8 @@ def _optimize(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     return 0
 
 
-def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console,
+              ctrl_c: CtrlC) -> int:
     import msgspec
     from rich.table import Table
 
@@ -169,6 +215,7 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
         task = bar.add_task(f"{job.study_name()} {arguments.command}", total=None, best="")
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            ctrl_c.check()
             bar.update(task, advance=1, best=f"{study.study_name}: {_best_text(study)}")
 
         run = run_walk_forward if walk else run_validation
@@ -205,7 +252,8 @@ def _windowed(job: ResearchJob, arguments: argparse.Namespace, console: Console)
     return 0
 
 
-def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -> int:
+def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console,
+            ctrl_c: CtrlC) -> int:
     import msgspec
 
     from api.research.html import stress_report
@@ -216,6 +264,7 @@ def _stress(job: ResearchJob, arguments: argparse.Namespace, console: Console) -
         task = bar.add_task(f"{job.study_name()} stress", total=None, best="")
 
         def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            ctrl_c.check()
             bar.update(task, advance=1, best=_best_text(study))
 
         stress, _ = run_stress(job, executor, on_trial=on_trial)

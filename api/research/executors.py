@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from types import TracebackType
@@ -45,13 +46,19 @@ class ProcessExecutor:
     Workers start through a forkserver: a fork of a parent that already runs threads
     (the progress bar, a Dask client) can deadlock, and spawn would re-import
     everything for each worker.
+
+    Workers ignore Ctrl-C: it reaches the whole process group, and a worker that died
+    of it while idle broke the pool, so the study raised BrokenProcessPool (exit 1, a
+    traceback per worker) instead of stopping as interrupted. Stopping is the parent's
+    decision; leaving the `with` block on an error ends the workers at once.
     """
 
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers or os.cpu_count() or 1
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["api.research.trial"])
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                         initializer=_ignore_interrupts)
 
     def start(self) -> None:
         """Start every worker now (they start lazily, on the first trials, otherwise)."""
@@ -68,8 +75,15 @@ class ProcessExecutor:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        # An interrupted study must not wait for the batch in flight: it resumes later.
-        self._pool.shutdown(wait=error is None, cancel_futures=True)
+        if error is None:
+            self._pool.shutdown(wait=True)
+            return
+        # An interrupted study must not wait for the batch in flight: it resumes later,
+        # and the workers would otherwise finish their trials before the process exits.
+        workers = _worker_processes(self._pool)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
 
 
 class DaskExecutor:
@@ -112,6 +126,18 @@ class DaskExecutor:
 
 def _ready() -> int:
     return os.getpid()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_processes(pool: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    # The pool names its workers only in a private map (Python 3.14 adds
+    # terminate_workers()), which shutdown() drops; read it defensively: a pool without
+    # it still ends its workers, once their trials finish.
+    processes = getattr(pool, "_processes", None) or {}
+    return list(processes.values())
 
 
 def make_executor(config: ExecutorConfig) -> ProcessExecutor | DaskExecutor:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +46,31 @@ def test_research_command_missing_file_exits_2(tmp_path: Path,
 
     assert code == 2
     assert "cannot read the file" in capsys.readouterr().err
+
+
+def test_ctrl_c_lost_in_a_finalizer_is_raised_again_at_the_next_check() -> None:
+    from api.research.cli import CtrlC
+
+    before = signal.getsignal(signal.SIGINT)
+    with CtrlC() as ctrl_c:
+        ctrl_c.check()  # not pressed: nothing
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises during the sleep
+        except KeyboardInterrupt:
+            pass  # what the interpreter does to one raised inside a __del__
+
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c.check()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_ignored_by_the_parent_stays_ignored() -> None:
+    from api.research.cli import CtrlC
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with CtrlC():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
