@@ -14,9 +14,12 @@ Three figures are not counters the engine keeps, and are measured here:
   of 1 drain in `sample_every` is timed. Without a collector the bus has no probe.
 
 - market-data latency (`ts_init - ts_event`: source time to engine time, engine-clock
-  seconds) of every market data input the same probe was shown since the last scrape
-  (it keeps the newest `capacity`: a larger burst between two scrapes is sampled,
-  counted in `tradebus_market_data_inputs_overwritten_total`).
+  seconds) of every market data input the daemon's runner handled since the last
+  scrape, kept by this collector's `InputWindow` (`api.http.input_window`), which the
+  first scrape after the runner exists attaches. It keeps the newest `capacity`: a
+  larger burst between two scrapes is sampled, counted in
+  `tradebus_market_data_inputs_overwritten_total`. A graph with no runner (a backtest)
+  has no feeds, and no such figures.
 - drawdown: the peak of the equity curve's samples and of the equity seen at scrapes.
 
 Names follow Prometheus's rules: `tradebus_<subsystem>_<thing>`, units in the name,
@@ -38,12 +41,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from api.http.handler_latency import (
-    DEFAULT_CAPACITY,
-    DEFAULT_SAMPLE_EVERY,
-    GraphProbe,
-    Histogram,
-)
+from api.http.handler_latency import DEFAULT_SAMPLE_EVERY, GraphProbe, Histogram
+from api.http.input_window import DEFAULT_CAPACITY, InputWindow
 from engine.domain.enums import OrderStatus, TradingState
 from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
 from engine.graph import TradingGraph, instrument_of
@@ -124,7 +123,8 @@ class NodeCollector(Collector):
     def __init__(self, node: TradingNode, *, capacity: int = DEFAULT_CAPACITY,
                  sample_every: int = DEFAULT_SAMPLE_EVERY) -> None:
         self._node = node
-        self._capacity = capacity
+        self._window = InputWindow(capacity)
+        self._window_on: object | None = None  # the runner the window watches
         self._sample_every = sample_every
         self._latency = Histogram(LATENCY_BUCKETS_S)
         self._peak: Decimal | None = None
@@ -148,7 +148,7 @@ class NodeCollector(Collector):
         yield from self._fill_families(graph)
         yield from self._risk(graph)
         yield from self._portfolio(graph)
-        yield from self._market_data(node, probe)
+        yield from self._market_data(node)
         try:
             snapshot = node.statistics()
         except TypeError:
@@ -357,10 +357,9 @@ class NodeCollector(Collector):
         base = portfolio.statistics().account_currency
         equity = portfolio.equity()
         # By time, not by index: under retention the curve is thinned when it is full.
-        for ts_ns, value in portfolio.equity_curve():
-            if ts_ns > self._curve_seen_ns:
-                self._peak = value if self._peak is None else max(self._peak, value)
-                self._curve_seen_ns = ts_ns
+        for ts_ns, value in portfolio.equity_curve_since(self._curve_seen_ns):
+            self._peak = value if self._peak is None else max(self._peak, value)
+            self._curve_seen_ns = ts_ns
         peak = self._peak = equity if self._peak is None else max(self._peak, equity)
         drawdown = (peak - equity) / peak if peak > 0 else Decimal(0)
         yield _labelled(GaugeMetricFamily, "tradebus_portfolio_equity",
@@ -405,21 +404,24 @@ class NodeCollector(Collector):
     # -- market data, venues, taps --------------------------------------------------------
 
     def _probe(self, graph: TradingGraph) -> GraphProbe:
-        # One probe per bus: a second collector on the node reads the first one's (the
-        # inputs are shared too: each reaches the histogram of the collector taking it).
+        # One probe per bus: a second collector on the node reads the first one's.
         probe = graph.bus.probe
         if probe is None:
-            probe = GraphProbe(self._sample_every, self._capacity)
+            probe = GraphProbe(self._sample_every)
             graph.bus.set_probe(probe)
         if not isinstance(probe, GraphProbe):  # someone else's: the families stay, empty
-            probe = GraphProbe(self._sample_every, self._capacity)
+            probe = GraphProbe(self._sample_every)
         return probe
 
-    def _market_data(self, node: TradingNode, probe: GraphProbe) -> Iterator[Any]:
+    def _market_data(self, node: TradingNode) -> Iterator[Any]:
+        runner = node.runner
+        if runner is not None and self._window_on is not runner:
+            runner.watch_data(self._window.watch)
+            self._window_on = runner
         feeds: dict[str, tuple[str, Any]] = {}  # instrument -> (feed name, its bar type)
         for index, feed in enumerate(node.feeds):
             feeds[feed.instrument_id] = (f"{index}-{feed.instrument_id}", feed.bar_type)
-        for message in probe.take_inputs():
+        for message in self._window.take():
             kind = _DATA_KINDS[type(message)]
             source = feeds.get(instrument_of(message))
             # Bars the engine built itself (aggregation) share the topic family: only the
@@ -434,7 +436,7 @@ class NodeCollector(Collector):
             "engine-clock seconds.", ["feed", "kind"])
         yield _counter("tradebus_market_data_inputs_overwritten_total",
                        "Market data inputs past the probe's capacity between two scrapes "
-                       "(left out of the latency histogram).", probe.overwritten)
+                       "(left out of the latency histogram).", self._window.overwritten)
 
     def _feeds(self, snapshot: NodeStatistics) -> Iterator[Any]:
         feed_stats = snapshot.feeds.items()

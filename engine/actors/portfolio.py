@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from bisect import bisect_right
 from collections import deque
 from decimal import Decimal
 from typing import ClassVar, Final
@@ -214,6 +215,10 @@ class Portfolio(Actor):
         # The fills retention let go, summed by (instrument, side, liquidity, currency):
         # added to only when one goes, so a backtest (which keeps all) never pays for it.
         self._evicted_totals: dict[_FillKey, _RunningTotals] = {}
+        # `fill_totals` as of the last call, over fills numbered below `_totals_through`:
+        # the next call adds only the fills since (a read-side memo, never snapshotted).
+        self._totals_memo: dict[_FillKey, _RunningTotals] | None = None
+        self._totals_through = 0
         self._net: dict[str, Decimal] = {}  # account net per instrument: risk asks per order
         self._fills_ignored = 0
         self._unattributed_commissions = 0
@@ -241,6 +246,7 @@ class Portfolio(Actor):
         self._fills = deque(self._fills, maxlen=policy.fills)
         self._closed_trades = deque(self._closed_trades, maxlen=policy.closed_trades)
         self._equity_points = policy.equity_points
+        self._totals_memo = None
 
     # -- snapshots (engine.snapshot) ------------------------------------------------------
 
@@ -278,6 +284,7 @@ class Portfolio(Actor):
                 totals.fills, totals.quantity, totals.notional, totals.commission)
         if "_positions_closed" not in state.counters:  # a snapshot from before the counter
             self._positions_closed = len(state.closed_trades)
+        self._totals_memo = None
 
     # -- read API (values and snapshots only) ----------------------------------------
 
@@ -348,6 +355,12 @@ class Portfolio(Actor):
         """The sampled curve: every sample, or under retention at most `equity_points`."""
         return list(self._equity_curve)
 
+    def equity_curve_since(self, ts_ns: int) -> list[tuple[int, Decimal]]:
+        """The samples held after `ts_ns` (a reader that saw up to a time asks for the rest;
+        a long backtest's curve holds one sample a fill, too many to copy per scrape)."""
+        curve = self._equity_curve
+        return curve[bisect_right(curve, ts_ns, key=_sample_time):]
+
     def fills(self) -> list[OrderFilled]:
         """The fills held, in order: every fill applied (the backtest result's fill list),
         or under a retention policy the most recent ones."""
@@ -356,11 +369,24 @@ class Portfolio(Actor):
     def fill_totals(self) -> list[FillTotals]:
         """Every fill this session summed by (instrument, side, liquidity, commission
         currency), in that order: the metrics' fill counters, exact under retention (the
-        fills let go were summed as they went; the held ones are summed now)."""
-        totals = {key: _RunningTotals(t.fills, t.quantity, t.notional, t.commission)
-                  for key, t in self._evicted_totals.items()}
-        for fill in self._fills:
+        fills let go were summed as they went; the held ones are summed now).
+
+        Each call adds only the fills since the previous one (a scrape of a long backtest
+        summed every fill again: 39,000 of them, most of its time); it starts over when
+        fills it never summed were let go in between.
+        """
+        first_held = self._fills_applied - len(self._fills)
+        totals = self._totals_memo
+        if totals is None or first_held > self._totals_through:
+            totals = {key: _RunningTotals(t.fills, t.quantity, t.notional, t.commission)
+                      for key, t in self._evicted_totals.items()}
+            start = first_held
+        else:
+            start = self._totals_through
+        for fill in itertools.islice(self._fills, start - first_held, None):
             _add_fill(totals, fill)
+        self._totals_memo = totals
+        self._totals_through = self._fills_applied
         return _totals_list(totals)
 
     def fills_from(self, number: int = 0) -> list[tuple[int, OrderFilled]]:
@@ -567,6 +593,10 @@ class Portfolio(Actor):
             ts_event=ts_event,
             ts_init=now,
         ))
+
+
+def _sample_time(sample: tuple[int, Decimal]) -> int:
+    return sample[0]
 
 
 def _wanted(key: _Key, strategy_id: str | None, instrument_id: str | None) -> bool:

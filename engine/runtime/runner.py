@@ -91,6 +91,7 @@ class LiveRunner:
         """Told of the poison entry (the node halts trading)."""
         self.on_data: Callable[[Any], None] | None = None
         """Called with each market data item the graph handled (the session recorder)."""
+        self._data_watchers: tuple[Callable[[Any], None], ...] = ()
         clock = graph.clock
         self._clock = clock if isinstance(clock, LiveClock) else None
         """The clock pinned at each input's time (None: a graph on a simulated clock)."""
@@ -128,12 +129,19 @@ class LiveRunner:
                 self.graph.process(message, entry.target)
                 if self.on_data is not None:
                     self.on_data(message)
+                for watch in self._data_watchers:
+                    watch(message)
         except Exception as error:
             self._poisoned(entry, message, error)
             return
         finally:
             self._leave()
         self._handled += 1
+
+    def watch_data(self, watcher: Callable[[Any], None]) -> None:
+        """Show `watcher` each entry of the data lane once the graph handled it, from now
+        on (the metrics collector's feed latency); it only looks, and must not raise."""
+        self._data_watchers = (*self._data_watchers, watcher)
 
     def _poisoned(self, entry: InboxEntry, message: Any, error: Exception) -> None:
         """A core actor raised on `entry`: journal it if the graph had not yet, stop, report."""

@@ -76,6 +76,7 @@ class GraphNode:
         self.graph = graph
         self.state = RunnerState.RUNNING
         self.feeds: tuple[Any, ...] = ()
+        self.runner = None  # no daemon runner: no feed inputs to watch
         self._venues = [(actor.id, actor) for actor in graph.actors()
                         if type(actor).__name__.endswith("Venue")]
 

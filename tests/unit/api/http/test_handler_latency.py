@@ -1,4 +1,4 @@
-"""The metrics probe on a real MessageBus: what it times and keeps, what it never changes."""
+"""The metrics probe on a real MessageBus: what it times, what it never changes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from api.http.handler_latency import UNOWNED, GraphProbe, Histogram
 from engine.bus import MessageBus
-from engine.testing import make_bar
 
 
 def counts(probe: GraphProbe) -> dict[str, int]:
@@ -26,8 +25,7 @@ def test_probe_times_every_delivery_of_one_drain_in_n() -> None:
     for number in range(9):
         bus.publish("data.a", number)
 
-    assert probe.drains == 9 and probe.sampled_drains == 3
-    assert counts(probe) == {"first": 3, "second": 3}
+    assert counts(probe) == {"first": 3, "second": 3}  # drains 3, 6 and 9
     assert seen == [(who, n) for n in range(9) for who in ("first", "second")]
 
 
@@ -42,6 +40,46 @@ def test_probe_sees_single_handler_topics_the_fast_path_would_deliver_in_place()
 
     assert seen == [1, 2]
     assert counts(probe) == {"only": 2}
+
+
+def test_in_place_deliveries_count_towards_the_sample_and_the_due_one_is_timed_whole() -> None:
+    # An input on a single-handler topic is delivered in place unless its drain is the
+    # one due: then it goes the queued way, and what its handler publishes is timed too.
+    bus = MessageBus()
+    order: list[tuple[str, int]] = []
+
+    def bars(message: int) -> None:
+        order.append(("bars", message))
+        if message % 2:
+            bus.publish("data.follow", message)
+
+    bus.subscribe("data.bars", bars, owner="bars")
+    bus.subscribe("data.follow", lambda m: order.append(("follow", m)), owner="follow")
+    bus.set_probe(probe := GraphProbe(sample_every=4))
+
+    for number in range(1, 13):
+        bus.publish("data.bars", number)
+
+    # Timed: inputs 4, 8 and 12 (even: nothing follows), one drain in four.
+    assert counts(probe) == {"bars": 3}
+    assert order == [item for n in range(1, 13)
+                     for item in [("bars", n), *([("follow", n)] if n % 2 else [])]]
+
+    bus.set_probe(probe := GraphProbe(sample_every=3))
+    for number in range(1, 4):  # input 3's drain is due: it and its follower are timed
+        bus.publish("data.bars", number)
+    assert counts(probe) == {"bars": 1, "follow": 1}
+
+
+def test_a_probe_with_sample_every_below_one_is_refused_by_the_bus() -> None:
+    class Broken:
+        sample_every = 0
+
+        def call(self, owner: str | None, handler: Any, message: Any) -> None:
+            handler(message)
+
+    with pytest.raises(ValueError, match="sample_every 0"):
+        MessageBus().set_probe(Broken())
 
 
 def test_probe_keeps_delivery_order_and_labels_unowned_handlers() -> None:
@@ -112,26 +150,3 @@ def test_histogram_buckets_are_cumulative_with_inf_last() -> None:
     buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
     assert buckets == {"0.1": 2, "1.0": 3, "+Inf": 4}
     assert [s.value for s in family.samples if s.name.endswith("_sum")] == [pytest.approx(3.65)]
-
-
-def test_probe_keeps_each_market_data_input_once_not_what_handlers_publish() -> None:
-    bus = MessageBus()
-    bars = [make_bar(close=float(n), ts_event=n) for n in range(1, 6)]
-    built = make_bar(close=99.0, ts_event=99)
-    bus.subscribe("data.bars.x", lambda m: bus.publish("data.bars.y", built), owner="a")
-    bus.subscribe("data.bars.x", lambda m: None, owner="b")
-    bus.subscribe("data.bars.y", lambda m: None, owner="c")
-    probe = GraphProbe(sample_every=4, capacity=3)
-    bus.set_probe(probe)
-
-    for bar in bars:
-        bus.publish("data.bars.x", bar)
-
-    assert probe.inputs_seen == 5 and probe.overwritten == 2
-    assert probe.take_inputs() == bars[2:]
-    assert probe.take_inputs() == [] and probe.overwritten == 2
-
-
-def test_capacity_below_one_is_refused() -> None:
-    with pytest.raises(ValueError, match="capacity 0"):
-        GraphProbe(capacity=0)

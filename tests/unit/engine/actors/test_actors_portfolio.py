@@ -231,6 +231,11 @@ def test_portfolio_equity_curve_samples_at_timer_and_stop() -> None:
         (3 * HOUR + 7, D("10020")),
     ]
     assert graph.portfolio.statistics().equity_samples == 5
+    curve = graph.portfolio.equity_curve()
+    assert graph.portfolio.equity_curve_since(HOUR) == curve[2:]  # after, not at
+    assert graph.portfolio.equity_curve_since(HOUR + 1) == curve[2:]
+    assert graph.portfolio.equity_curve_since(-1) == curve
+    assert graph.portfolio.equity_curve_since(3 * HOUR + 7) == []
 
 
 def test_portfolio_equity_curve_aligns_timer_to_interval() -> None:
@@ -284,6 +289,33 @@ def test_retention_keeps_the_latest_fills_and_trades_and_exact_totals() -> None:
         full.realized_pnl(), full.total_fees(), full.balances())
     stats = book.statistics()
     assert (stats.fills_applied, stats.fills_evicted, stats.positions_closed) == (20, 17, 10)
+
+
+@pytest.mark.parametrize("held", [None, 3], ids=["all-held", "fills-3"])
+def test_fill_totals_asked_between_fills_equal_the_totals_summed_at_the_end(
+    held: int | None,
+) -> None:
+    # Each call adds only the fills since the last one; with 3 fills held, the two calls
+    # six fills apart start over (fills it never summed were let go in between).
+    asked, once = make_graph(), make_graph()
+    if held is not None:
+        asked.portfolio.retain(RetentionConfig(fills=held))
+        once.portfolio.retain(RetentionConfig(fills=held))
+    seen = []
+    for gap in (1, 1, 2, 6, 1):
+        round_trips(asked, gap)
+        round_trips(once, gap)
+        seen.append(asked.portfolio.fill_totals())
+        assert seen[-1] == once.portfolio.fill_totals() == make_totals(once)
+    assert sum(t.fills for t in seen[-1]) == 22
+    assert sum(t.fills for t in seen[0]) == 2  # an earlier answer is not changed later
+
+
+def make_totals(graph: Graph) -> list[object]:
+    """The totals summed from scratch: a fresh portfolio restored from this one's books."""
+    fresh = make_graph()
+    fresh.portfolio.restore_state(graph.portfolio.snapshot_state())
+    return list(fresh.portfolio.fill_totals())
 
 
 def test_fills_from_numbers_each_fill_by_its_place_in_the_session() -> None:

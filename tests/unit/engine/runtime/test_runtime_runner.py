@@ -140,6 +140,23 @@ def test_runner_on_data_sees_each_market_data_item_handled() -> None:
     assert seen == bars
 
 
+def test_runner_data_watchers_see_the_data_entries_handled_after_they_watch() -> None:
+    runner, _, _ = build()
+    first: list[Any] = []
+    second: list[Any] = []
+    bars = make_bars([100.0, 101.0, 102.0], start_ns=START_NS)
+    runner.watch_data(first.append)
+    put_bars(runner.inbox, bars[:1])
+    handle_all(runner)
+
+    runner.watch_data(second.append)
+    put_bars(runner.inbox, bars[1:])
+    runner.inbox.put_critical_nowait(accepted("not-data"), ORDERS_PROCESS)
+    handle_all(runner)
+
+    assert first == bars and second == bars[1:]
+
+
 def accepted(client_order_id: str) -> OrderAccepted:
     return OrderAccepted(strategy_id="buyer", client_order_id=client_order_id,
                          instrument_id=INSTRUMENT_ID, venue_order_id="V-1",
