@@ -320,9 +320,12 @@ class Portfolio(Actor):
 
     def equity(self) -> Decimal:
         """Balances converted to the account currency at the last prices (see module doc)."""
+        return self._equity_of(sorted(self._balances.items()))
+
+    def _equity_of(self, balances: list[tuple[str, Decimal]]) -> Decimal:
+        # In currency order: Decimal sums are exact, but the order stays fixed all the same.
         total = ZERO
-        for currency in sorted(self._balances):
-            amount = self._balances[currency]
+        for currency, amount in balances:
             rate = self._rate(currency) if amount else None
             if rate is not None:
                 total += amount * rate
@@ -583,12 +586,12 @@ class Portfolio(Actor):
         topic = account_topic(self._config.account_id)
         if not self.bus.has_audience(topic):
             return  # equity is computed on demand; nobody would see this one
-        balances = tuple(Balance(currency=currency, total=total)
-                         for currency, total in self.balances().items())
+        ordered = sorted(self._balances.items())  # sorted once, for both
         self.publish(topic, AccountUpdated(
             account_id=self._config.account_id,
-            balances=balances,
-            equity=self.equity(),
+            balances=tuple([Balance(currency=currency, total=total)
+                            for currency, total in ordered]),
+            equity=self._equity_of(ordered),
             currency=self._config.base_currency,
             ts_event=ts_event,
             ts_init=now,
