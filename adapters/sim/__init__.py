@@ -5,6 +5,7 @@ port, in a graph or standalone on a bus of its own.
 """
 
 from adapters.sim.client import EventForwarder, SimExecutionClient
+from adapters.sim.fee_tiers import FeeTier, FeeTiers
 from adapters.sim.fees import commission, notional
 from adapters.sim.matching import (
     MarketItem,
@@ -21,6 +22,8 @@ from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueStatistics
 
 __all__ = (
     "EventForwarder",
+    "FeeTier",
+    "FeeTiers",
     "MarketItem",
     "Match",
     "OrderTerms",

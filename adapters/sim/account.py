@@ -68,9 +68,13 @@ class CashAccountState(msgspec.Struct, frozen=True, kw_only=True):
 class CashAccount:
     """Balances and holds of the venue's one account (the engine nets its strategies)."""
 
-    __slots__ = ("_balances", "_holds", "_held")
+    __slots__ = ("_balances", "_holds", "_held", "_taker_fee")
 
-    def __init__(self, starting_balances: Mapping[str, Decimal]) -> None:
+    def __init__(self, starting_balances: Mapping[str, Decimal], *,
+                 taker_fee: Decimal | None = None) -> None:
+        """`taker_fee`: the rate a buy's hold counts on (the highest of a fee tier table);
+        None, each instrument's own."""
+        self._taker_fee = taker_fee
         self._balances: dict[str, Decimal] = dict(starting_balances)
         self._holds: dict[str, Hold] = {}
         self._held: dict[str, Decimal] = {}  # currency -> what the holds add up to
@@ -100,8 +104,9 @@ class CashAccount:
                 return (f"cash account: no price known to value a {order_type} buy "
                         f"of {instrument.instrument_id}")
             value = to_decimal(last_price)
+        fee = instrument.taker_fee if self._taker_fee is None else self._taker_fee
         per_unit = notional(notional(value, instrument.multiplier),
-                            Decimal(1) + max(instrument.taker_fee, ZERO))
+                            Decimal(1) + max(fee, ZERO))
         return Hold(instrument.quote_currency, per_unit, quantity)
 
     def refusal(self, hold: Hold, *, replacing: str | None = None) -> str:

@@ -13,14 +13,15 @@ from typing import Final
 from engine.domain.enums import LiquiditySide
 from engine.events.market import Instrument
 
-__all__ = ("commission", "notional")
+__all__ = ("EXACT", "commission", "notional")
 
-_EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""A context that never rounds: fee arithmetic is exact."""
 
 
 def notional(quantity: Decimal, price: Decimal) -> Decimal:
     """Return quantity × price, exactly."""
-    return _EXACT.multiply(quantity, price)
+    return EXACT.multiply(quantity, price)
 
 
 def commission(
@@ -28,4 +29,4 @@ def commission(
 ) -> Decimal:
     """Return the fee of a fill in the instrument's quote currency (negative: a rebate)."""
     rate = instrument.maker_fee if liquidity_side is LiquiditySide.MAKER else instrument.taker_fee
-    return _EXACT.multiply(rate, notional(quantity, price))
+    return EXACT.multiply(rate, notional(quantity, price))

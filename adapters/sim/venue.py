@@ -175,6 +175,7 @@ from adapters.sim.book_matching import (
     book_triggers,
     takes_from_book,
 )
+from adapters.sim.fee_tiers import FeeTier, FeeTiers, FeeTiersState, check_fee_tiers
 from adapters.sim.fees import commission
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
@@ -260,6 +261,10 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         cash_account: keep the account's balances (from the portfolio's starting
             balances) and refuse an order the free balance cannot cover, as a spot
             exchange does (`adapters.sim.account`); off, the venue checks no balance.
+        fee_tiers: maker and taker rates by the traded volume over the last
+            `fee_window_days` (`adapters.sim.fee_tiers`), in place of each instrument's
+            own fees; empty (the default): the instruments' fees.
+        fee_window_days: the window of volume that chooses the tier.
     """
 
     venue: str = "SIM"
@@ -267,6 +272,8 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     bar_timeframe: str | None = None
     resting_fills: RestingFills = "trade_through"
     cash_account: bool = False
+    fee_tiers: list[FeeTier] = []
+    fee_window_days: float = 30.0
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -277,6 +284,9 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             raise ValueError(f"max_volume_fraction {fraction}: must be > 0 and <= 1")
         if self.bar_timeframe is not None:
             timeframe_ns(self.bar_timeframe)  # raises ValueError naming a bad timeframe
+        check_fee_tiers(self.fee_tiers)
+        if not (math.isfinite(self.fee_window_days) and self.fee_window_days > 0):
+            raise ValueError(f"fee_window_days {self.fee_window_days}: must be > 0")
 
 
 class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -343,6 +353,8 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The books of the venue's own cache (with `own_cache`)."""
     account: CashAccountState | None = None
     """The cash account's balances and holds (with `cash_account`)."""
+    fee_tiers: FeeTiersState | None = None
+    """The fills in the fee tiers' volume window (with `fee_tiers`)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -382,8 +394,12 @@ class SimVenue(Actor):
         super().__init__(f"venue_{segment(config.venue)}")
         if config.cash_account and starting_balances is None:
             raise ValueError("cash_account: the venue needs the account's starting balances")
-        self._account = (CashAccount(starting_balances)
-                         if config.cash_account and starting_balances is not None else None)
+        self._fee_tiers = (FeeTiers(config.fee_tiers, config.fee_window_days)
+                           if config.fee_tiers else None)
+        self._account = (
+            CashAccount(starting_balances, taker_fee=max(t.taker for t in config.fee_tiers)
+                        if config.fee_tiers else None)
+            if config.cash_account and starting_balances is not None else None)
         self._config = config
         self._venue = config.venue
         self._instruments = instruments
@@ -463,6 +479,7 @@ class SimVenue(Actor):
             own_books=(self._cache.book_states()
                        if self.process_market_data == self._track_and_match else []),
             account=self._account.state() if self._account is not None else None,
+            fee_tiers=self._fee_tiers.state() if self._fee_tiers is not None else None,
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -484,6 +501,11 @@ class SimVenue(Actor):
             if state.account is None:
                 raise ValueError("snapshot: the venue keeps a cash account, the snapshot has none")
             self._account.restore(state.account)
+        if self._fee_tiers is not None:
+            if state.fee_tiers is None:
+                raise ValueError("snapshot: the venue prices fills by fee tiers, the snapshot "
+                                 "has no volume window")
+            self._fee_tiers.restore(state.fee_tiers)
         set_counters(self, state.counters, _COUNTERS)
         if state.positions is not None:
             self._positions = {(sid, iid): net for sid, iid, net in state.positions}
@@ -990,7 +1012,9 @@ class SimVenue(Actor):
             instrument_id=command.instrument_id, venue_order_id=order.venue_order_id,
             trade_id=f"{self._venue}-T-{self._trade_count}", side=side,
             last_quantity=quantity, last_price=price,
-            commission=commission(instrument, quantity, price, liquidity_side),
+            commission=(commission(instrument, quantity, price, liquidity_side)
+                        if self._fee_tiers is None else self._fee_tiers.commission(
+                            instrument, quantity, price, liquidity_side, moment)),
             commission_currency=instrument.quote_currency,
             liquidity_side=liquidity_side, ts_event=moment, ts_init=now,
         )
