@@ -168,6 +168,8 @@ class MarketItem(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     buy_capacity: Decimal | None
     sell_capacity: Decimal | None
     match: Callable[[OrderTerms], Match | None]
+    bar: Bar | None = None
+    """The bar this item is (None for a tick or quote): its range bounds slippage."""
 
 
 def market_item(
@@ -216,6 +218,7 @@ def market_item(
             buy_capacity=capacity,
             sell_capacity=capacity,
             match=match,
+            bar=message,
         )
     if type(message) is TradeTick:
         trade_price = _price(message.price, increment)

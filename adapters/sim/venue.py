@@ -177,6 +177,7 @@ from adapters.sim.book_matching import (
 )
 from adapters.sim.fee_tiers import FeeTier, FeeTiers, FeeTiersState, check_fee_tiers
 from adapters.sim.fees import commission
+from adapters.sim.fill_models import Slippage, touch_fills
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
     TRAILING,
@@ -265,6 +266,12 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             `fee_window_days` (`adapters.sim.fee_tiers`), in place of each instrument's
             own fees; empty (the default): the instruments' fees.
         fee_window_days: the window of volume that chooses the tier.
+        slippage_ticks: move a taker fill on a bar this many price increments against
+            the taker, within the bar's range (`adapters.sim.fill_models`); 0: none.
+        slippage_probability: the chance that a taker fill on a bar slips.
+        touch_fill_probability: the chance a resting limit order fills on a bar that
+            only touches its price (1: always, the default).
+        slippage_seed: the seed of both models' draws (the same seed, the same fills).
     """
 
     venue: str = "SIM"
@@ -274,6 +281,10 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     cash_account: bool = False
     fee_tiers: list[FeeTier] = []
     fee_window_days: float = 30.0
+    slippage_ticks: int = 0
+    slippage_probability: float = 1.0
+    touch_fill_probability: float = 1.0
+    slippage_seed: int = 0
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -287,6 +298,10 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         check_fee_tiers(self.fee_tiers)
         if not (math.isfinite(self.fee_window_days) and self.fee_window_days > 0):
             raise ValueError(f"fee_window_days {self.fee_window_days}: must be > 0")
+        Slippage(self.slippage_ticks, self.slippage_probability, self.slippage_seed)
+        if not 0 <= self.touch_fill_probability <= 1:
+            raise ValueError(f"touch_fill_probability {self.touch_fill_probability}: must be "
+                             "between 0 and 1")
 
 
 class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -309,7 +324,7 @@ class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
 _COUNTERS = (
     "_working", "_order_count", "_trade_count", "_received", "_accepted", "_rejected",
     "_triggered", "_filled", "_canceled", "_expired", "_fills", "_cancels_rejected",
-    "_modifies_accepted", "_modifies_rejected", "_duplicates_rejected",
+    "_modifies_accepted", "_modifies_rejected", "_duplicates_rejected", "_model_draws",
 )
 _REJECTED, _WORKING, _CLOSED = 0, 1, 2  # what a client order id came to, in a snapshot
 
@@ -396,6 +411,12 @@ class SimVenue(Actor):
             raise ValueError("cash_account: the venue needs the account's starting balances")
         self._fee_tiers = (FeeTiers(config.fee_tiers, config.fee_window_days)
                            if config.fee_tiers else None)
+        self._slippage = (Slippage(config.slippage_ticks, config.slippage_probability,
+                                   config.slippage_seed)
+                          if config.slippage_ticks and config.slippage_probability else None)
+        self._touch_probability = config.touch_fill_probability
+        self._seed = config.slippage_seed
+        self._bar_models = self._slippage is not None or self._touch_probability < 1
         self._account = (
             CashAccount(starting_balances, taker_fee=max(t.taker for t in config.fee_tiers)
                         if config.fee_tiers else None)
@@ -418,6 +439,7 @@ class SimVenue(Actor):
         self._positions: dict[tuple[str, str], Decimal] = {}
         self._order_count = 0
         self._trade_count = 0
+        self._model_draws = 0  # draws of the fill models (adapters.sim.fill_models) so far
         self._received = self._accepted = self._rejected = self._triggered = 0
         self._filled = self._canceled = self._expired = self._fills = 0
         self._cancels_rejected = self._modifies_accepted = self._modifies_rejected = 0
@@ -975,7 +997,33 @@ class SimVenue(Actor):
         quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
         if quantity <= ZERO:
             return
+        if self._bar_models and item.bar is not None:
+            modelled = self._bar_model_price(item.bar, price, side, match, instrument)
+            if modelled is None:
+                return
+            price = modelled
         self._fill(order, quantity, price, match.liquidity_side, moment, instrument, now, events)
+
+    def _bar_model_price(self, bar: Bar, price: Decimal, side: OrderSide, match: Match,
+                         instrument: Instrument) -> Decimal | None:
+        """The price `adapters.sim.fill_models` makes of a bar fill at `price`; None when a
+        limit order the bar only touched does not fill on it."""
+        increment = instrument.price_increment
+        if match.liquidity_side is LiquiditySide.TAKER:
+            if self._slippage is None:
+                return price
+            self._model_draws += 1
+            return self._slippage.price(
+                price, side, increment=increment, high=price_from_float(bar.high, increment),
+                low=price_from_float(bar.low, increment), number=self._model_draws)
+        if self._touch_probability >= 1 or match.at_open:
+            return price
+        extreme = price_from_float(bar.low if side is _BUY else bar.high, increment)
+        if extreme != price:
+            return price  # through the price: filled for sure
+        self._model_draws += 1
+        return price if touch_fills(self._touch_probability, self._seed,
+                                    self._model_draws) else None
 
     def _trigger(self, order: WorkingOrder, moment: int, now: int, events: list[Event]) -> None:
         """Mark `order`'s trigger hit (an OrderTriggered for the types that then rest as a
