@@ -15,15 +15,17 @@ Standalone (the conformance suite, tests)
     every event the venue sends to the client's `EventSink`. The test moves the market
     by advancing the clock and handing items to `sim_venue.process_market_data`.
 
-What the venue has no notion of, the client says so plainly: the sim venue holds no
-balances (the portfolio books them from fills), so `account()` lists none; it holds no
+What the venue has no notion of, the client says so plainly: without `cash_account` the
+sim venue holds no balances (the portfolio books them from fills), so `account()` lists
+none (with it, the account's balances, free and locked by open orders); it holds no
 positions (spot semantics), so `positions()` is empty. Every request is answered
 synchronously, so nothing here raises `OutcomeUnknown`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 import anyio
 from anyio.abc import TaskStatus
@@ -94,16 +96,19 @@ class SimExecutionClient:
         *,
         clock: SimClock | None = None,
         account_id: str = _DEFAULT_ACCOUNT_ID,
+        starting_balances: Mapping[str, Decimal] | None = None,
     ) -> SimExecutionClient:
         """Return a client over a new SimVenue on a bus of its own, events going to `sink`.
 
         The bus fails fast (an exception in the sink reaches the caller of the command);
-        `clock` (default: a SimClock at 0) is the venue's time, moved by the caller.
+        `clock` (default: a SimClock at 0) is the venue's time, moved by the caller;
+        `starting_balances` are a cash account's (`cash_account = true`).
         """
         bus = MessageBus()
         venue_clock = SimClock() if clock is None else clock
         forwarder = EventForwarder(sink)
-        venue = SimVenue(config, InstrumentRegistry(list(instruments)))
+        venue = SimVenue(config, InstrumentRegistry(list(instruments)),
+                         starting_balances=starting_balances)
         for actor in (forwarder, venue):
             actor.register(bus, venue_clock)
             actor.start()
@@ -174,12 +179,13 @@ class SimExecutionClient:
         return self._sim_venue.fill_reports(ts_ns, instrument_id)
 
     async def account(self) -> AccountReport:
-        """An account with no balances: the sim venue keeps none, the portfolio books them."""
+        """The cash account's balances; none without one (the portfolio books them)."""
         await checkpoint()
+        balances = self._sim_venue.balance_reports()
         return AccountReport(
             venue=self.venue,
             account_id=self._account_id,
-            balances=(),
+            balances=() if balances is None else tuple(balances),
             ts_event=self.clock.timestamp_ns(),
         )
 

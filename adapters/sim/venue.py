@@ -208,7 +208,7 @@ from engine.domain.enums import (
 )
 from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook, OrderBookState
-from engine.domain.reports import FillReport, OrderStatusReport
+from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BookDelta, Instrument, QuoteTick, TradeTick, timeframe_ns
@@ -617,6 +617,16 @@ class SimVenue(Actor):
                 of_order.append(fill)
         return [order_status_report(order, fills[order.venue_order_id], self._venue)
                 for order in orders]
+
+    def balance_reports(self) -> list[BalanceReport] | None:
+        """The cash account's balances, currency by currency (locked: what open orders
+        hold); None without `cash_account`, where the venue keeps no balances."""
+        account = self._account
+        if account is None:
+            return None
+        return [BalanceReport(currency=currency, total=total, free=account.free(currency),
+                              locked=account.held(currency))
+                for currency, total in sorted(account.balances().items())]
 
     def fill_reports(self, ts_ns: int = 0, instrument_id: str | None = None) -> list[FillReport]:
         """Return the fills with `ts_event >= ts_ns` (of `instrument_id`), oldest first.

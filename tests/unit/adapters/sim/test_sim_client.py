@@ -13,7 +13,7 @@ from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import SimClock
 from engine.domain.enums import LiquiditySide, OrderSide, OrderStatus, OrderType, TimeInForce
-from engine.domain.reports import AccountReport, FillReport
+from engine.domain.reports import AccountReport, BalanceReport, FillReport
 from engine.events.base import Event, Message
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BarType
@@ -326,6 +326,38 @@ async def test_client_account_has_no_balances_and_positions_are_empty() -> None:
     assert account == AccountReport(venue="SIM", account_id="SIM-001", balances=(),
                                     ts_event=T0 + MINUTE)
     assert positions == []
+
+
+async def test_a_cash_accounts_client_reports_its_balances_free_and_locked() -> None:
+    events: list[Event] = []
+    clock = SimClock(T0)
+    client = SimExecutionClient.standalone(
+        SimVenueConfig(cash_account=True), [make_instrument()], events.append, clock=clock,
+        starting_balances={"USDT": D("10000")})
+    venue = client.sim_venue
+    for minute, price in ((1, 20_000.0), (2, 20_000.0)):
+        if minute == 2:  # a resting limit buy (held), then a market buy filled at the open
+            for client_id, order_type, extra in (
+                ("limit", OrderType.LIMIT, {"price": D("19000.00"), "quantity": D("0.2")}),
+                ("market", OrderType.MARKET, {"quantity": D("0.1")}),
+            ):
+                await client.submit_order(SubmitOrder(
+                    strategy_id="s1", client_order_id=client_id, instrument_id=INSTRUMENT_ID,
+                    side=OrderSide.BUY, order_type=order_type, ts_event=0, ts_init=0, **extra))
+        ts = T0 + minute * MINUTE
+        clock.advance_to(ts)
+        venue.process_market_data(Bar(bar_type=BAR_TYPE, open=price, high=price, low=price,
+                                      close=price, volume=100.0, ts_event=ts, ts_init=ts))
+
+    account = await client.account()
+
+    assert [type(e) for e in events].count(OrderFilled) == 1
+    held = D("0.2") * D("19000.00") * D("1.001")  # quantity x limit x (1 + taker fee)
+    usdt = D("10000") - D("2000.000") - D("2.000000")  # the fill and its fee
+    assert account.balances == (
+        BalanceReport(currency="BTC", total=D("0.1"), free=D("0.1"), locked=D(0)),
+        BalanceReport(currency="USDT", total=usdt, free=usdt - held, locked=held),
+    )
 
 
 async def test_client_order_status_is_scoped_to_the_instrument() -> None:
