@@ -422,3 +422,39 @@ def test_client_over_an_in_graph_venue_reports_the_backtest_fills() -> None:
         (f.trade_id, f.side, f.last_quantity, f.last_price) for f in fills]
     assert len(reports) == 2
     assert open_orders == []
+
+
+async def test_a_cash_accounts_balances_agree_with_the_books_reconciliation_keeps() -> None:
+    from engine.runtime.reconciliation import reconcile
+
+    clock = SimClock()
+    graph = make_graph(clock=clock)
+    balances = graph.portfolio.balances()
+    sim_venue = SimVenue(SimVenueConfig(cash_account=True), graph.instruments,
+                         cache=graph.cache, starting_balances=balances)
+    graph.add_bar_source(BarType(instrument_id=INSTRUMENT_ID, timeframe="1m"))
+    graph.add_venue(sim_venue)
+
+    def buy(strategy: ScriptedStrategy, _: Bar) -> None:
+        strategy.market_order(INSTRUMENT_ID, OrderSide.BUY, D("0.5"))
+
+    def rest(strategy: ScriptedStrategy, _: Bar) -> None:  # holds quote while open
+        strategy.limit_order(INSTRUMENT_ID, OrderSide.BUY, D("0.2"), D("50.00"))
+
+    def sell(strategy: ScriptedStrategy, _: Bar) -> None:
+        strategy.market_order(INSTRUMENT_ID, OrderSide.SELL, D("0.3"))
+
+    graph.add_strategy(ScriptedStrategy("s1", {0: buy, 1: rest, 2: sell}))
+    bars = make_bars([100.0, 101.0, 102.0, 103.0, 104.0], start_ns=T0)
+    source = ReplaySource(bars, bars_topic(INSTRUMENT_ID, "1m"), INSTRUMENT_ID)
+    ReplayDriver(graph, clock, [source]).run(start=graph.start)
+    injected: list[Event] = []
+
+    account = await SimExecutionClient(sim_venue).account()
+    report = await reconcile(SimExecutionClient(sim_venue), graph, since_ns=0,
+                             now_ns=clock.timestamp_ns(),
+                             inject=lambda event, endpoint: injected.append(event))
+
+    assert {b.currency: b.total for b in account.balances} == graph.portfolio.balances()
+    assert any(b.locked > 0 for b in account.balances)  # the resting buy's hold
+    assert report.balance_corrections == 0 and report.agrees and injected == []
