@@ -36,6 +36,7 @@ HANDLER_BUCKETS_S = (0.000_001, 0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.0
 DEFAULT_SAMPLE_EVERY = 16
 UNOWNED = "none"
 """The actor label of a handler the bus knows no owner of (a runtime part's)."""
+_now_ns = time.perf_counter_ns
 
 
 class Histogram:
@@ -72,18 +73,36 @@ class GraphProbe:
             raise ValueError(f"sample_every {sample_every}: must be at least 1")
         self._sample_every = sample_every
         self.histogram = Histogram(HANDLER_BUCKETS_S)
+        # The histogram's own lists per owner, and its bounds in integer nanoseconds:
+        # a timed call then costs a dict lookup, a bisect on ints and two additions (it
+        # was a label tuple, a float conversion and `Histogram.observe`, 1.5 us a call).
+        self._series: dict[str | None, tuple[list[int], list[float]]] = {}
+        self._bounds_ns = tuple(round(bound * 1e9) for bound in HANDLER_BUCKETS_S)
 
     @property
     def sample_every(self) -> int:
         return self._sample_every
 
     def call(self, owner: str | None, handler: Handler, message: Any) -> None:
-        started = time.perf_counter_ns()
+        started = _now_ns()
         try:
             handler(message)
         finally:
-            elapsed = time.perf_counter_ns() - started
-            self.histogram.observe((owner if owner is not None else UNOWNED,), elapsed * 1e-9)
+            elapsed = _now_ns() - started
+            series = self._series.get(owner)
+            if series is None:
+                series = self._series_of(owner)
+            series[0][bisect_left(self._bounds_ns, elapsed)] += 1
+            series[1][0] += elapsed * 1e-9
+
+    def _series_of(self, owner: str | None) -> tuple[list[int], list[float]]:
+        label = (owner if owner is not None else UNOWNED,)
+        series = self.histogram.series.get(label)
+        if series is None:
+            series = self.histogram.series[label] = (
+                [0] * (len(self.histogram.bounds) + 1), [0.0])
+        self._series[owner] = series
+        return series
 
     def family(self) -> HistogramMetricFamily:
         return self.histogram.family(
