@@ -163,7 +163,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
 import msgspec
 
@@ -242,6 +242,8 @@ _CANCELED: Final = OrderStatus.CANCELED
 _EXPIRED: Final = OrderStatus.EXPIRED
 _FILLED: Final = OrderStatus.FILLED
 _BUY: Final = OrderSide.BUY
+VenueData: TypeAlias = MarketData | BookDelta
+"""What the venue matches against: bars, trades, quotes and L2 book deltas."""
 
 
 class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -396,7 +398,7 @@ class SimVenue(Actor):
 
     # Bound once in __init__ to the right implementation (shared cache or own), so the
     # per-item call is one direct call.
-    process_market_data: Callable[[MarketData], None]
+    process_market_data: Callable[[VenueData], None]
 
     def __init__(
         self,
@@ -816,18 +818,18 @@ class SimVenue(Actor):
 
     # -- market data ---------------------------------------------------------------------
 
-    def _match_market_data(self, message: MarketData) -> None:
+    def _match_market_data(self, message: VenueData) -> None:
         if not self._books:  # the idle path, taken on almost every bar of a backtest
             return
         self._match_item(message)
 
-    def _track_and_match(self, message: MarketData) -> None:
+    def _track_and_match(self, message: VenueData) -> None:
         self._cache.update(message)
         if not self._books:
             return
         self._match_item(message)
 
-    def _match_item(self, message: MarketData) -> None:
+    def _match_item(self, message: VenueData) -> None:
         if type(message) is BookDelta:
             if not message.last:
                 return  # mid-message: the book is consistent only after the last delta
@@ -847,6 +849,8 @@ class SimVenue(Actor):
         if book is not None:
             self._match_book(message, book, orders, instrument)
             return
+        if isinstance(message, BookDelta):
+            return  # no book was built from it (nothing to match against)
         item = market_item(message, instrument, self._fraction)
         if item is None:
             return
@@ -869,7 +873,7 @@ class SimVenue(Actor):
         self._settle(instrument_id, orders, events)
 
     def _match_book(
-        self, message: MarketData | BookDelta, book: OrderBook, orders: list[WorkingOrder],
+        self, message: VenueData, book: OrderBook, orders: list[WorkingOrder],
         instrument: Instrument,
     ) -> None:
         """The instrument has a book, the finest data: market and limit orders (and stops
@@ -895,7 +899,7 @@ class SimVenue(Actor):
             elif order.command.reduce_only and reduce_only_rejection(
                     order.terms.side, self._position_of(order)):
                 self._cancel_reduce_only(order, max(ts_event, order.accepted_ns), now, events)
-        if others and type(message) is not BookDelta:
+        if others and not isinstance(message, BookDelta):
             item = market_item(message, instrument, self._fraction)
             if item is not None:
                 for order in others:
