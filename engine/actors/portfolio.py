@@ -323,7 +323,7 @@ class Portfolio(Actor):
         return self._equity_of(sorted(self._balances.items()))
 
     def _equity_of(self, balances: list[tuple[str, Decimal]]) -> Decimal:
-        # In currency order: Decimal sums are exact, but the order stays fixed all the same.
+        # In currency order, so the sum (rounded to the Decimal context) is the same each run.
         total = ZERO
         for currency, amount in balances:
             rate = self._rate(currency) if amount else None

@@ -129,19 +129,29 @@ class LiveRunner:
                 self.graph.process(message, entry.target)
                 if self.on_data is not None:
                     self.on_data(message)
-                for watch in self._data_watchers:
-                    watch(message)
         except Exception as error:
             self._poisoned(entry, message, error)
             return
         finally:
             self._leave()
         self._handled += 1
+        if self._data_watchers and entry.lane != CRITICAL:
+            self._show_watchers(message)
 
     def watch_data(self, watcher: Callable[[Any], None]) -> None:
         """Show `watcher` each entry of the data lane once the graph handled it, from now
-        on (the metrics collector's feed latency); it only looks, and must not raise."""
+        on (the metrics collector's feed latency). It only looks: one that raises is
+        logged and dropped, never taken for a poison input that halts trading."""
         self._data_watchers = (*self._data_watchers, watcher)
+
+    def _show_watchers(self, message: Any) -> None:
+        for watcher in self._data_watchers:
+            try:
+                watcher(message)
+            except Exception:
+                logger.exception("runner: data watcher %r raised; dropped", watcher)
+                self._data_watchers = tuple(w for w in self._data_watchers
+                                            if w is not watcher)
 
     def _poisoned(self, entry: InboxEntry, message: Any, error: Exception) -> None:
         """A core actor raised on `entry`: journal it if the graph had not yet, stop, report."""

@@ -157,6 +157,26 @@ def test_runner_data_watchers_see_the_data_entries_handled_after_they_watch() ->
     assert first == bars and second == bars[1:]
 
 
+def test_a_data_watcher_that_raises_is_dropped_and_trading_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner, _, strategy = build()
+    seen: list[Any] = []
+
+    def broken(message: Any) -> None:
+        raise RuntimeError("watcher bug")
+
+    runner.watch_data(broken)
+    runner.watch_data(seen.append)
+    bars = make_bars([100.0, 101.0], start_ns=START_NS)
+    put_bars(runner.inbox, bars)
+    handle_all(runner)
+
+    assert runner.poison is None and strategy.bars == 2
+    assert seen == bars  # the other watcher still sees every entry
+    assert "data watcher" in caplog.text
+
+
 def accepted(client_order_id: str) -> OrderAccepted:
     return OrderAccepted(strategy_id="buyer", client_order_id=client_order_id,
                          instrument_id=INSTRUMENT_ID, venue_order_id="V-1",
