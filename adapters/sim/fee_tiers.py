@@ -21,12 +21,11 @@ from decimal import Decimal
 import msgspec
 
 from adapters.sim.fees import EXACT, notional
+from adapters.sim.records import DAY_NS
 from engine.domain.enums import LiquiditySide
 from engine.events.market import Instrument
 
 __all__ = ("FeeTier", "FeeTiers", "FeeTiersState", "check_fee_tiers")
-
-DAY_NS = 86_400_000_000_000
 
 
 class FeeTier(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -416,9 +416,7 @@ class SimVenue(Actor):
         self._slippage = (Slippage(config.slippage_ticks, config.slippage_probability,
                                    config.slippage_seed)
                           if config.slippage_ticks and config.slippage_probability else None)
-        self._touch_probability = config.touch_fill_probability
-        self._seed = config.slippage_seed
-        self._bar_models = self._slippage is not None or self._touch_probability < 1
+        self._bar_models = self._slippage is not None or config.touch_fill_probability < 1
         self._account = (
             CashAccount(starting_balances, taker_fee=max(t.taker for t in config.fee_tiers)
                         if config.fee_tiers else None)
@@ -742,55 +740,53 @@ class SimVenue(Actor):
         now = self.clock.timestamp_ns()
         order = self._working_order(command.client_order_id)
         if order is None:
-            reason = self._not_working(command)
-        else:
-            reason = modify_rejection(
-                order,
-                command,
-                self._instruments.require(order.command.instrument_id),
-                last_price=self._cache.last_price(order.command.instrument_id),
-            )
-        new_hold: Hold | None = None
-        if order is not None and not reason and self._account is not None:
-            terms, instrument_id = order.terms, order.command.instrument_id
-            held = self._account.hold_for(
-                terms.side, terms.order_type,
-                (order.quantity if command.quantity is None else command.quantity)
-                - order.filled,
-                price=terms.price if command.price is None else command.price,
-                trigger_price=terms.trigger_price if command.trigger_price is None
-                else command.trigger_price,
-                instrument=self._instruments.require(instrument_id),
-                last_price=self._cache.last_price(instrument_id))
+            self._reject_modify(command, self._not_working(command), now)
+            return
+        instrument_id = order.command.instrument_id
+        instrument = self._instruments.require(instrument_id)
+        last_price = self._cache.last_price(instrument_id)
+        reason = modify_rejection(order, command, instrument, last_price=last_price)
+        # The order as the modify would leave it: what the cash account holds for, and,
+        # once accepted, what the order becomes.
+        quantity = order.quantity if command.quantity is None else command.quantity
+        terms = msgspec.structs.replace(
+            order.terms,
+            price=order.terms.price if command.price is None else command.price,
+            trigger_price=order.terms.trigger_price if command.trigger_price is None
+            else command.trigger_price,
+        )
+        account = self._account
+        hold: Hold | None = None
+        if not reason and account is not None:
+            held = account.hold_for(
+                terms.side, terms.order_type, quantity - order.filled, price=terms.price,
+                trigger_price=terms.trigger_price, instrument=instrument,
+                last_price=last_price)
             if isinstance(held, str):
                 reason = held
             else:
-                new_hold = held
-                reason = self._account.refusal(held, replacing=order.venue_order_id)
-        if order is None or reason:
-            self._modifies_rejected += 1
-            self.send(ORDERS_PROCESS, OrderModifyRejected(
-                strategy_id=command.strategy_id, client_order_id=command.client_order_id,
-                instrument_id=command.instrument_id, reason=reason, ts_event=now, ts_init=now,
-            ))
+                hold = held
+                reason = account.refusal(held, replacing=order.venue_order_id)
+        if reason:
+            self._reject_modify(command, reason, now)
             return
-        terms = order.terms
-        if command.quantity is not None:
-            order.quantity = command.quantity
-        order.terms = terms = msgspec.structs.replace(
-            terms,
-            price=terms.price if command.price is None else command.price,
-            trigger_price=terms.trigger_price if command.trigger_price is None
-            else command.trigger_price,
-        )
+        order.quantity = quantity
+        order.terms = terms
         order.updated_ns = now
-        if self._account is not None and new_hold is not None:
-            self._account.hold(order.venue_order_id, new_hold)
+        if account is not None and hold is not None:
+            account.hold(order.venue_order_id, hold)
         self._modifies_accepted += 1
         self.send(ORDERS_PROCESS, OrderUpdated(
             strategy_id=order.command.strategy_id, client_order_id=command.client_order_id,
-            instrument_id=order.command.instrument_id, quantity=order.quantity,
+            instrument_id=instrument_id, quantity=quantity,
             price=terms.price, trigger_price=terms.trigger_price, ts_event=now, ts_init=now,
+        ))
+
+    def _reject_modify(self, command: ModifyOrder, reason: str, now: int) -> None:
+        self._modifies_rejected += 1
+        self.send(ORDERS_PROCESS, OrderModifyRejected(
+            strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id, reason=reason, ts_event=now, ts_init=now,
         ))
 
     def _working_order(self, client_order_id: str) -> WorkingOrder | None:
@@ -1030,13 +1026,14 @@ class SimVenue(Actor):
             return self._slippage.price(
                 price, side, increment=increment, high=price_from_float(bar.high, increment),
                 low=price_from_float(bar.low, increment), number=self._model_draws)
-        if self._touch_probability >= 1 or match.at_open:
+        probability = self._config.touch_fill_probability
+        if probability >= 1 or match.at_open:
             return price
         extreme = price_from_float(bar.low if side is _BUY else bar.high, increment)
         if extreme != price:
             return price  # through the price: filled for sure
         self._model_draws += 1
-        return price if touch_fills(self._touch_probability, self._seed,
+        return price if touch_fills(probability, self._config.slippage_seed,
                                     self._model_draws) else None
 
     def _trigger(self, order: WorkingOrder, moment: int, now: int, events: list[Event]) -> None:

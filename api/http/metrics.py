@@ -435,7 +435,7 @@ class NodeCollector(Collector):
             "Source time to engine time (ts_init - ts_event) of each feed's items, "
             "engine-clock seconds.", ["feed", "kind"])
         yield _counter("tradebus_market_data_inputs_overwritten_total",
-                       "Market data inputs past the probe's capacity between two scrapes "
+                       "Market data inputs past the window's capacity between two scrapes "
                        "(left out of the latency histogram).", self._window.overwritten)
 
     def _feeds(self, snapshot: NodeStatistics) -> Iterator[Any]:
