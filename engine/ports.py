@@ -43,6 +43,7 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
+from engine.domain.enums import ContingencyType
 from engine.domain.order import Order
 from engine.domain.reports import (
     AccountReport,
@@ -92,6 +93,17 @@ class ExecutionClient(Protocol):
 
     @property
     def venue(self) -> str: ...
+
+    @property
+    def native_order_lists(self) -> frozenset[ContingencyType]:
+        """The kinds of order list this venue holds and links itself (IB's attached
+        orders and OCA groups, say); empty for a venue that takes single orders only.
+
+        The contingency actor sends every order of such a list at once, carrying its
+        links (`contingency`, `order_list_id`, `parent_order_id`), and leaves the
+        linking to the venue; every other list it holds and links in the engine.
+        """
+        ...
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Connect, report started, keep the connection (and private streams) until cancelled."""

@@ -48,7 +48,7 @@ from adapters.ccxt.parsing import (
 )
 from adapters.ccxt.retry import CommandRefused, RequestPolicy
 from adapters.ccxt.tracker import OrderTracker, TrackedOrder
-from engine.domain.enums import OrderSide, OrderType, TimeInForce
+from engine.domain.enums import ContingencyType, OrderSide, OrderType, TimeInForce
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.errors import MalformedMessage, OutcomeUnknown, VenueUnavailable
 from engine.events.market import Instrument
@@ -137,6 +137,10 @@ class CcxtExecutionClient:
     @property
     def venue(self) -> str:
         return self._config.venue
+
+    @property
+    def native_order_lists(self) -> frozenset[ContingencyType]:
+        return frozenset()  # ccxt has no venue-neutral OCO or bracket: the engine links them
 
     @property
     def instruments(self) -> dict[str, Instrument]:

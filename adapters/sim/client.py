@@ -35,6 +35,7 @@ from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueStatistics
 from engine.actor import Actor
 from engine.bus import MessageBus
 from engine.clock import Clock, SimClock
+from engine.domain.enums import ContingencyType
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.events.base import Event
 from engine.events.market import Instrument
@@ -117,6 +118,10 @@ class SimExecutionClient:
     @property
     def venue(self) -> str:
         return self._sim_venue.config.venue
+
+    @property
+    def native_order_lists(self) -> frozenset[ContingencyType]:
+        return frozenset()  # the engine links a simulated venue's lists (as in a backtest)
 
     @property
     def sim_venue(self) -> SimVenue:

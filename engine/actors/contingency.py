@@ -26,17 +26,27 @@ asked for (a release too small for the instrument's minimum, say). A list
 whose orders are all done is closed (`OrderListClosed`). Both on
 `events.order_list.<strategy_id>`.
 
-Venue-native OCO/OTO/bracket orders are never used: the same code decides in backtest,
+By default the engine links every list itself, so the same code decides in backtest,
 paper and live. The price of it is the time between a fill and the cancel or modify it
 causes: a venue may fill both legs of an OCO within that time (a simulated venue does
-when one bar reaches both prices; see docs/contingent-orders.md). Quantities and
-statuses are read from the order manager's records, so this actor holds only what the
-records cannot say: the lists, what was released, what was asked of each order.
+when one bar reaches both prices; see docs/contingent-orders.md), and a stop-loss held
+here does not protect a position while the engine is down. A venue that links lists
+itself says so (`ExecutionClient.native_order_lists`, registered here with
+`link_natively`): a list of such a kind whose orders are all at that venue is *native*.
+Its orders are all released at once, full size, in list order, carrying their links,
+and the venue does the linking (IB: a bracket's exits are attached orders of the entry
+in one OCA group, active once it filled; an OCO is an OCA group). This actor then only
+tells refusals and closes the list; a native bracket whose exit is refused while the
+entry has not traded has its entry canceled, so an entry never works without its exits.
+Quantities and statuses are read from the order manager's records, so this actor holds
+only what the records cannot say: the lists, what was released, what was asked of each
+order.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import ClassVar, Final
 
@@ -44,7 +54,7 @@ import msgspec
 
 from engine.actor import Actor
 from engine.domain.enums import ContingencyType, OrderStatus
-from engine.domain.ids import derived_order_id
+from engine.domain.ids import derived_order_id, split_instrument_id
 from engine.domain.order import Order
 from engine.events.contingency import (
     CancelOrderList,
@@ -123,6 +133,8 @@ class OrderListState(msgspec.Struct, kw_only=True):
     """`CancelOrderList` came: nothing more is released."""
     follow_ups: dict[str, str] = {}
     """Orders released to carry on for a child that filled short (id -> the child's id)."""
+    native: bool = False
+    """The venue links this list (see the module docstring): released whole, never adjusted."""
 
     def copy(self) -> OrderListState:
         return msgspec.structs.replace(
@@ -141,10 +153,13 @@ class ContingencyStatistics(msgspec.Struct, frozen=True, kw_only=True):
     modifies_sent: int
     cancels_sent: int
     orders_refused: int
+    lists_native: int = 0
+    """Lists the venue links itself (released whole; counted in lists_submitted too)."""
 
 
 _COUNTERS = (
     "_submitted", "_denied", "_closed", "_released", "_modifies", "_cancels", "_refused",
+    "_native",
 )
 
 
@@ -174,6 +189,12 @@ class ContingencyActor(Actor):
         self._modifies = 0
         self._cancels = 0
         self._refused = 0
+        self._native = 0
+        self._native_kinds: dict[str, frozenset[ContingencyType]] = {}
+
+    def link_natively(self, venue: str, kinds: Iterable[ContingencyType]) -> None:
+        """Let `venue` link its lists of `kinds` itself (what its execution client says)."""
+        self._native_kinds[venue] = frozenset(kinds)
 
     def on_start(self) -> None:
         self.register_endpoint(CONTINGENCY_EXECUTE)
@@ -210,7 +231,8 @@ class ContingencyActor(Actor):
             open_lists=len(self._lists), lists_submitted=self._submitted,
             lists_denied=self._denied, lists_closed=self._closed,
             orders_released=self._released, modifies_sent=self._modifies,
-            cancels_sent=self._cancels, orders_refused=self._refused)
+            cancels_sent=self._cancels, orders_refused=self._refused,
+            lists_native=self._native)
 
     # -- commands (from strategies) ------------------------------------------------------
 
@@ -228,12 +250,14 @@ class ContingencyActor(Actor):
                 parent_order_id=None if command.contingency is _OCO or index == 0 else first)
             for index, order in enumerate(command.orders)
         ]
+        native = self._links_natively(command)
         state = OrderListState(order_list_id=list_id, strategy_id=command.strategy_id,
-                               contingency=command.contingency, orders=stamped)
+                               contingency=command.contingency, orders=stamped, native=native)
         self._lists[list_id] = state
         for order in stamped:
             self._list_of[order.client_order_id] = list_id
-        for order in stamped if command.contingency is _OCO else stamped[:1]:
+        self._native += native
+        for order in stamped if native or command.contingency is _OCO else stamped[:1]:
             self._release(state, order, order.quantity)
 
     def on_cancel_order_list(self, command: CancelOrderList) -> None:
@@ -243,8 +267,11 @@ class ContingencyActor(Actor):
                            "strategy; ignored", command.order_list_id, command.strategy_id)
             return
         state.canceled = True
-        for client_id in state.released:
-            record = self._orders.order(client_id)
+        records = [self._orders.order(client_id) for client_id in state.released]
+        if state.native and state.contingency is not _OCO and records[0] is not None \
+                and records[0].is_open:
+            records = records[:1]  # the venue cancels the children of a canceled parent
+        for record in records:
             if record is not None and record.is_open:
                 self._cancel(state, record)
         self._close_if_done(state)
@@ -260,11 +287,23 @@ class ContingencyActor(Actor):
             state.refused.append(event.client_order_id)
             self._refused += 1
             self._tell_refusal(state, event)  # type: ignore[arg-type]  # by the type test
-        if state.contingency is _OCO:
+        if state.native:
+            self._guard_native_entry(state)
+        elif state.contingency is _OCO:
             self._follow(state, state.orders, state.orders[0].quantity)
         else:
             self._follow_parent(state)
         self._close_if_done(state)
+
+    def _guard_native_entry(self, state: OrderListState) -> None:
+        """A native bracket's entry that has not traded is canceled once an exit is refused:
+        the venue would otherwise work it without that exit."""
+        if state.contingency is not _BRACKET or not any(
+                client_id != state.orders[0].client_order_id for client_id in state.refused):
+            return
+        entry = self._orders.order(state.orders[0].client_order_id)
+        if entry is not None and entry.is_open and entry.filled_quantity == 0:
+            self._cancel(state, entry)
 
     def _follow_parent(self, state: OrderListState) -> None:
         parent = state.orders[0]
@@ -346,6 +385,9 @@ class ContingencyActor(Actor):
             reason = "canceled by the strategy (CancelOrderList)"
         elif state.contingency is _OCO:
             reason = "every order of the list is done"
+        elif state.native and parent is not None and parent.filled_quantity == 0:
+            reason = (f"parent {parent.client_order_id} ended {parent.status} with no fill: "
+                      "the venue ended its children")
         elif held and parent is not None and parent.filled_quantity == 0:
             reason = (f"parent {parent.client_order_id} ended {parent.status} with no fill: "
                       "its children were never released")
@@ -368,6 +410,12 @@ class ContingencyActor(Actor):
             contingency=state.contingency, reason=reason, ts_event=now, ts_init=now))
 
     # -- checks ----------------------------------------------------------------------------
+
+    def _links_natively(self, command: SubmitOrderList) -> bool:
+        venues = {split_instrument_id(order.instrument_id)[1] for order in command.orders}
+        if len(venues) != 1:
+            return False
+        return command.contingency in self._native_kinds.get(venues.pop(), frozenset())
 
     def _problem(self, command: SubmitOrderList) -> str | None:
         """Why the list cannot be placed (None when it can)."""
@@ -444,7 +492,13 @@ class ContingencyActor(Actor):
 
     def _tell_refusal(self, state: OrderListState, event: OrderDenied | OrderRejected) -> None:
         client_id = event.client_order_id
-        if state.contingency is _OCO:
+        if state.native and state.contingency is not _OCO:
+            if client_id == state.orders[0].client_order_id:
+                consequence = "the parent will not work: the venue refuses its children"
+            else:
+                consequence = ("the entry is canceled unless it has traded (then its fills "
+                               "lack this exit); the other exit stays with the venue")
+        elif state.contingency is _OCO:
             consequence = "the other orders of the list stay working"
         elif client_id == state.orders[0].client_order_id:
             consequence = "the parent will not fill: its children are never released"

@@ -40,7 +40,10 @@ Counting is by the worst case. The position projection adds this order and every
 same-side order's leaves quantity to the filled net position. Submissions risk let
 through that the order manager has not recorded yet ("in flight": a strategy that sends
 several orders from one handler) count as open orders too, so a burst cannot slip past
-the open-order and position limits before the order manager catches up.
+the open-order and position limits before the order manager catches up. A bracket's exit
+is projected from the position its entry makes once it has filled, and without its
+sibling exit (the two are one OCO pair): a venue-linked bracket sends its exits before
+the entry trades, and counting them against the flat position would refuse every one.
 """
 
 from __future__ import annotations
@@ -74,7 +77,14 @@ from engine.actors.risk_checks import (
     reason_key,
 )
 from engine.cache import MarketCache
-from engine.domain.enums import TRAILING_TYPES, OrderSide, OrderStatus, TradingState, TriggerType
+from engine.domain.enums import (
+    TRAILING_TYPES,
+    ContingencyType,
+    OrderSide,
+    OrderStatus,
+    TradingState,
+    TriggerType,
+)
 from engine.domain.money import ZERO, price_from_float
 from engine.domain.order import Order
 from engine.events.market import Instrument
@@ -106,6 +116,7 @@ _PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 _INITIALIZED = OrderStatus.INITIALIZED
 _SUBMITTED = OrderStatus.SUBMITTED
 _DEFAULT = TriggerType.DEFAULT
+_BRACKET = ContingencyType.BRACKET
 _TRAILING = TRAILING_TYPES
 
 
@@ -364,10 +375,13 @@ class RiskActor(Actor):
             yield check_order_notional(notional, config.max_order_notional, command.instrument_id)
         # Each limit below costs a scan or a conversion: only a configured one is checked.
         if config.max_position_quantity is not None:
-            same_side = self._same_side_leaves(command.instrument_id, side, excluding=None)
-            yield check_position(
-                net_quantity, side, quantity, same_side, config.max_position_quantity
-            )
+            base, own_list = net_quantity, None
+            if command.contingency is _BRACKET and command.parent_order_id is not None:
+                base, own_list = self._after_entry(command.parent_order_id, net_quantity), \
+                    command.order_list_id
+            same_side = self._same_side_leaves(command.instrument_id, side, excluding=None,
+                                               excluding_list=own_list)
+            yield check_position(base, side, quantity, same_side, config.max_position_quantity)
         if config.max_open_orders is not None:
             open_count = self._orders.open_order_count() + len(self._in_flight)
             yield check_open_orders(open_count, config.max_open_orders)
@@ -475,9 +489,20 @@ class RiskActor(Actor):
             return self._orders.order(client_order_id)
         return order_record(submitted, status=_SUBMITTED)
 
+    def _after_entry(self, entry_id: str, net_quantity: Decimal) -> Decimal:
+        """The net position once a bracket's entry has filled: where its exits work from
+        (a venue-linked exit is active only then; an engine-held one follows the fills)."""
+        entry = self._current_order(entry_id)
+        if entry is None or not entry.is_open:
+            return net_quantity
+        return net_quantity + entry.side.sign * entry.leaves_quantity
+
     def _same_side_leaves(
-        self, instrument_id: str, side: OrderSide, *, excluding: str | None
+        self, instrument_id: str, side: OrderSide, *, excluding: str | None,
+        excluding_list: str | None = None,
     ) -> Decimal:
+        """Open and in-flight leaves on `side`, but `excluding` and the orders of the list
+        `excluding_list` (a bracket exit's sibling is the other leg of one OCO pair)."""
         if not self._in_flight and not self._orders.open_order_count():
             return ZERO  # the usual case: nothing else is working
         open_leaves = sum(
@@ -485,6 +510,7 @@ class RiskActor(Actor):
                 order.leaves_quantity
                 for order in self._orders.open_orders(instrument_id=instrument_id)
                 if order.side is side and order.client_order_id != excluding
+                and (excluding_list is None or order.order_list_id != excluding_list)
             ),
             ZERO,
         )
@@ -495,6 +521,7 @@ class RiskActor(Actor):
                 if submitted.instrument_id == instrument_id
                 and submitted.side is side
                 and submitted.client_order_id != excluding
+                and (excluding_list is None or submitted.order_list_id != excluding_list)
             ),
             ZERO,
         )

@@ -287,6 +287,9 @@ class TradingNode:
         graph = self.graph = self._graph_factory(clock)
         for venue in self.venues:
             graph.add_venue(venue.actor)
+            client = venue.execution_client()
+            if client is not None and client.native_order_lists:
+                graph.contingency.link_natively(venue.venue, client.native_order_lists)
         for feed in self.feeds:
             if feed.bar_type is not None:
                 graph.add_bar_source(feed.bar_type)

@@ -16,6 +16,7 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
+from engine.domain.enums import ContingencyType
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.errors import OutcomeUnknown, VenueUnavailable
 from engine.events.base import Event
@@ -54,6 +55,8 @@ class ScriptedExecutionClient:
         self.requests: list[Request] = []
         self.on_request: Callable[[Request], None] | None = None
         self.connected = anyio.Event()
+        self.native_lists: frozenset[ContingencyType] = frozenset()
+        """What `native_order_lists` says: a test sets the kinds it plays the venue links."""
         self._queries = 0
         self._lost = 0
         self._refused = 0
@@ -61,6 +64,10 @@ class ScriptedExecutionClient:
     @property
     def venue(self) -> str:
         return self._venue
+
+    @property
+    def native_order_lists(self) -> frozenset[ContingencyType]:
+        return self.native_lists
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         self.connected.set()
