@@ -103,6 +103,12 @@ class IbkrVenueConfig(
     venue: str = "IBKR"
     connection: IbkrConnectionConfig = IbkrConnectionConfig()
     contracts: list[IbkrContractConfig] = []
+    native_order_lists: list[Literal["oco", "bracket"]] = msgspec.field(
+        default_factory=lambda: ["oco", "bracket"])
+    """Order lists the gateway links itself: an OCO as an OCA group, a bracket as its
+    entry with both exits attached in one OCA group (held at IB until the entry filled,
+    so they protect the position while the engine is down). Empty: the engine links them
+    as it does at every venue (docs/contingent-orders.md)."""
 
     def __post_init__(self) -> None:
         if not self.venue or "." in self.venue:

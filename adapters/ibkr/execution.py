@@ -66,7 +66,7 @@ from adapters.ibkr.reports import (
     record_report,
     trade_report,
 )
-from engine.domain.enums import OrderStatus
+from engine.domain.enums import ContingencyType, OrderStatus
 from engine.domain.reports import (
     AccountReport,
     FillReport,
@@ -92,6 +92,9 @@ from engine.ports import EventSink
 __all__ = ("IbkrExecutionClient", "IbkrExecutionStatistics")
 
 logger = logging.getLogger(__name__)
+
+_OCA_REDUCE_WITH_BLOCK: Final = 2
+"""IB's ocaType 2: a fill shrinks the group's other orders by as much, one at a time."""
 
 _REJECTED_CODE: Final = 201
 _FINEST: Final = Decimal("0.00000001")
@@ -156,6 +159,10 @@ class IbkrExecutionClient:
         return self.config.venue
 
     @property
+    def native_order_lists(self) -> frozenset[ContingencyType]:
+        return frozenset(ContingencyType(kind) for kind in self.config.native_order_lists)
+
+    @property
     def ib(self) -> IB:
         return self.connection.ib
 
@@ -205,11 +212,21 @@ class IbkrExecutionClient:
         except ValueError as error:
             self._reject(command, str(error))
             return
+        parent = None
+        if self._is_native_exit(command):
+            parent = self._orders.find(command.parent_order_id, None)
+            if parent is None or parent.closed or not parent.held:
+                self._reject(command, f"bracket exit {cid}: its entry {command.parent_order_id}"
+                             f" is not waiting at {self.venue} for its exits (refused, done or "
+                             "never placed): not placed")
+                return
         order.orderId = self.ib.client.getReqId()
-        self._orders.add(OrderRecord(
+        record = OrderRecord(
             command=command, order_id=order.orderId, contract=qualified.contract, order=order,
             quantity=command.quantity, price=command.price, trigger_price=command.trigger_price,
-        ))
+        )
+        self._link(record, parent)
+        self._orders.add(record)
         self._submitted += 1
         self.ib.placeOrder(qualified.contract, order)
 
@@ -222,7 +239,7 @@ class IbkrExecutionClient:
         await anyio.lowlevel.checkpoint()
         self._require_connection()
         record = self._find_or_adopt(command, venue_order_id)
-        reason = self._cannot_change(record, command.client_order_id)
+        reason = self._cannot_change(record, command.client_order_id, cancel=True)
         if reason or record is None:
             self._deliver(command_rejected(OrderCancelRejected, command, reason,
                                            self._now_ns()))
@@ -350,6 +367,8 @@ class IbkrExecutionClient:
         self._accept(record)  # openOrder: the gateway has it (permId set)
         if record.pending_modify is not None and not record.closed:
             self._updated(record, trade.order)
+        elif record.accepted and not record.closed:
+            self._resized(record, trade.order)
 
     def _on_order_status(self, trade: Trade) -> None:
         record = self._orders.rekey(trade)
@@ -485,14 +504,52 @@ class IbkrExecutionClient:
                     client_order_id, record.perm_id)
         return record
 
-    def _cannot_change(self, record: OrderRecord | None, client_order_id: str) -> str:
+    def _cannot_change(self, record: OrderRecord | None, client_order_id: str, *,
+                       cancel: bool = False) -> str:
         if record is None:
             return f"order {client_order_id}: unknown at {self.venue}"
         if record.closed:
             return f"order {client_order_id}: already {record.status}"
+        if record.held and cancel:
+            return ""  # not transmitted: the gateway drops it (and its held exits)
+        if record.held:
+            return f"order {client_order_id}: held untransmitted until its bracket's exits came"
         if not record.accepted:
             return f"order {client_order_id}: not yet accepted by the gateway"
         return ""
+
+    # -- venue-linked lists -------------------------------------------------------------------
+
+    def _is_native_exit(self, command: SubmitOrder) -> bool:
+        return (command.contingency is ContingencyType.BRACKET
+                and command.parent_order_id is not None
+                and ContingencyType.BRACKET in self.native_order_lists)
+
+    def _link(self, record: OrderRecord, parent: OrderRecord | None) -> None:
+        """Set IB's links on a native list's order (see `native_order_lists`).
+
+        An OCO is one OCA group of type 2 (a fill shrinks the others by as much, with
+        overfill protection: the engine's OCO rule). A bracket's entry is placed with
+        transmit off; its exits are attached to it (parentId) in one such OCA group, and
+        the second exit transmits all three, so the entry never works without them.
+        """
+        command, order = record.command, record.order
+        kind = command.contingency
+        if kind is None or command.order_list_id is None or kind not in self.native_order_lists:
+            return
+        if kind is ContingencyType.OCO:
+            order.ocaGroup, order.ocaType = command.order_list_id, _OCA_REDUCE_WITH_BLOCK
+        elif parent is None:  # a bracket's entry
+            order.transmit, record.held = False, True
+        else:
+            order.parentId = parent.order_id
+            order.ocaGroup, order.ocaType = command.order_list_id, _OCA_REDUCE_WITH_BLOCK
+            parent.attached.append(record)
+            if len(parent.attached) < 2:
+                order.transmit, record.held = False, True
+                return
+            for held in (parent, *parent.attached):  # transmitted now: a modify sends as is
+                held.order.transmit, held.held = True, False
 
     def _require_connection(self) -> None:
         if not self.connection.connected:
@@ -523,6 +580,21 @@ class IbkrExecutionClient:
         now = self._now_ns()
         self._deliver(OrderUpdated(**record.ids, quantity=record.quantity,
                                    price=record.price, trigger_price=record.trigger_price,
+                                   venue_order_id=record.venue_order_id, ts_event=now,
+                                   ts_init=now))
+
+    def _resized(self, record: OrderRecord, order: Order) -> None:
+        """A size the gateway changed unasked (an OCA group of type 2 or 3 shrinks the
+        other orders by each fill): told as OrderUpdated, so the books hold the venue's."""
+        qualified = self.contracts.qualified(record.command.instrument_id)
+        size_increment = qualified.instrument.size_increment if qualified else Decimal(1)
+        quantity = to_decimal(order.totalQuantity, size_increment)
+        if quantity == record.quantity or quantity <= 0:
+            return
+        record.quantity = quantity
+        now = self._now_ns()
+        self._deliver(OrderUpdated(**record.ids, quantity=quantity, price=record.price,
+                                   trigger_price=record.trigger_price,
                                    venue_order_id=record.venue_order_id, ts_event=now,
                                    ts_init=now))
 

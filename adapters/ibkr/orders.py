@@ -10,7 +10,7 @@ a restart of this process) and re-keys it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypedDict
 
@@ -56,6 +56,11 @@ class OrderRecord:
     reason: str = ""
     pending_cancel: CancelOrder | None = None
     pending_modify: ModifyOrder | None = None
+    held: bool = False
+    """Placed with transmit off: the gateway holds it, not working, until the last order
+    of its bracket transmits the group (a cancel may still drop it; nothing else)."""
+    attached: list[OrderRecord] = field(default_factory=list)
+    """A native bracket entry's exits placed so far (transmitted with the second)."""
 
     @property
     def venue_order_id(self) -> str:

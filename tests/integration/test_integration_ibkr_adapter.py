@@ -392,3 +392,29 @@ async def test_an_instrument_the_gateway_does_not_know_is_refused_naming_it(
     assert isinstance(rejected, OrderRejected)
     assert "NOPE.IBKR: no IB contract" in rejected.reason
     assert client.contracts.qualified("AAPL.IBKR") is not None
+
+
+async def test_trailing_stop_ratchets_at_the_gateway_and_fills_once_reached(
+    setup: Setup,
+) -> None:
+    fake, client = setup.fake, setup.execution
+    await client.submit_order(SubmitOrder(
+        strategy_id="s1", client_order_id="t-1", instrument_id="AAPL.IBKR",
+        side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET, quantity=Decimal(5),
+        trigger_price=Decimal("149.00"), trailing_offset=Decimal("1.00"), ts_event=0,
+        ts_init=0))
+    await setup.wait(setup.events, of(OrderAccepted, "t-1"))
+
+    for price in ("150.00", "152.00", "151.50"):  # the stop follows to 151.00, untouched
+        fake.trade_through(AAPL_CON_ID, Decimal(price))
+    await setup.settle()
+    untouched = [e for e in setup.events.events if isinstance(e, OrderFilled)]
+    fake.trade_through(AAPL_CON_ID, Decimal("151.00"))
+    fill = await setup.wait(setup.events, of(OrderFilled, "t-1"))
+
+    placed = fake.order_by_ref("t-1")
+    assert (placed.order_type, placed.aux_price, placed.trail_stop) == (
+        "TRAIL", Decimal("1.00"), Decimal("151.00"))
+    assert untouched == []
+    assert isinstance(fill, OrderFilled)
+    assert (fill.last_quantity, fill.last_price) == (Decimal(5), Decimal("151.00"))

@@ -167,6 +167,8 @@ def config_default(field: mi.Field) -> str:
         return f"`{value!r}`"
     if isinstance(value, dict | list) and not value:
         return f"`{value!r}`"
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return "`[" + ", ".join(f'"{item}"' for item in value) + "]`"
     raise TypeError(f"default {value!r} of {field.name}: no rendering (add one to this test)")
 
 

@@ -106,7 +106,8 @@ def error(version: int, req_id: int, code: int, text: str) -> list[Field]:
 def order_status(order: FakeOrder, last_price: Decimal | None = None) -> list[Field]:
     """orderStatus, carrying the client id of the connection that placed the order."""
     return [3, order.order_id, order.status, order.filled, order.remaining,
-            order.average_price, order.perm_id, 0, last_price or 0, order.client_id, "", 0]
+            order.average_price, order.perm_id, order.parent_id, last_price or 0,
+            order.client_id, "", 0]
 
 
 def _price(value: Decimal | None) -> Field:
@@ -114,19 +115,25 @@ def _price(value: Decimal | None) -> Field:
 
 
 def open_order(version: int, order: FakeOrder) -> list[Field]:
-    """openOrder: the order's terms and state, in the 2.1.0 decoder's field order."""
+    """openOrder: the order's terms and state, in the 2.1.0 decoder's field order.
+
+    The decoder reads trailStopPrice twice (after referencePriceType, then again after
+    triggerPrice, which wins): both carry the order's current trailing stop.
+    """
     fields: list[Field] = [5, order.order_id, *_contract_short(order.contract)]
     fields += [
         order.action, order.quantity, order.order_type, _price(order.limit_price),
-        _price(order.aux_price), order.tif, "", order.account, "O", 0, order.order_ref,
-        order.client_id, order.perm_id, 0, 0, 0, "", "", "", "", "",
+        _price(order.aux_price), order.tif, order.oca_group, order.account, "O", 0,
+        order.order_ref, order.client_id, order.perm_id, 0, 0, 0, "", "", "", "", "",
     ]
     if version < 177:
         fields.append("")  # faProfile
     fields += [
-        "", "", "", "", "", 0, "", 0, 0, "", "", "", "", "", 0, 0, 0, 0, "", 3, 0, 0, "",
-        0, 0, "", 0, "", "",  # ... parentId 0, triggerMethod 0, volatility, type, dnOrderType
-        0, 0, "", "", "", "", "",  # continuousUpdate .. comboLegsDescrip
+        "", "", "", "", "", 0, "", 0, 0, "", "", "", "", "", 0, 0, 0, 0, "",  # .. minQty
+        order.effective_oca_type, 0, 0, "",  # ocaType, eTradeOnly, firmQuoteOnly, nbbo cap
+        order.parent_id, 0, "", 0, "", "",  # triggerMethod, volatility, type, dnOrderType/aux
+        0, 0, _price(order.trail_stop), _price(order.trailing_percent),  # continuousUpdate ..
+        "", "", "",  # basisPoints, basisPointsType, comboLegsDescrip
         0, 0, 0,  # combo legs, order combo legs, smart combo params
         "", "", "",  # scale init/subs level size, price increment
         "",  # hedgeType
@@ -134,7 +141,8 @@ def open_order(version: int, order: FakeOrder) -> list[Field]:
         "",  # algoStrategy
         0, 0, order.status, "", "", "", "", "", "", "", "", "", "", "", "", "", "", 0, 0,
         0,  # conditions
-        "", "", "", "", "", "", "", 0, "", "", "", "", 0, 0, "", 0,
+        "", "", _price(order.trail_stop), _price(order.limit_offset),  # adjustedOrderType ..
+        "", "", "", 0, "", "", "", "", 0, 0, "", 0,  # adjustedStopPrice .. usePriceMgmtAlgo
     ]
     if version >= 159:
         fields.append("")  # duration
@@ -149,18 +157,20 @@ def open_order(version: int, order: FakeOrder) -> list[Field]:
 
 def completed_order(version: int, order: FakeOrder) -> list[Field]:
     """completedOrder: a closed order's terms and final status (no order id: IB keys
-    completed orders by permId)."""
+    completed orders by permId, and an attached child's parent by parentPermId)."""
     fields: list[Field] = [101, *_contract_short(order.contract)]
     fields += [
         order.action, order.quantity, order.order_type, _price(order.limit_price),
-        _price(order.aux_price), order.tif, "", order.account, "O", 0, order.order_ref,
-        order.perm_id, 0, 0, 0, "", "", "", "",
+        _price(order.aux_price), order.tif, order.oca_group, order.account, "O", 0,
+        order.order_ref, order.perm_id, 0, 0, 0, "", "", "", "",
     ]
     if version < 177:
         fields.append("")  # faProfile
     fields += [
-        "", "", "", "", "", 0, "", 0, "", "", "", "", "", 0, 0, 0, "", 3, 0, "", 0, "", "",
-        0, 0, "", "", "",  # continuousUpdate .. comboLegsDescrip
+        "", "", "", "", "", 0, "", 0, "", "", "", "", "", 0, 0, 0, "",  # modelCode .. minQty
+        order.effective_oca_type, 0, "", 0, "", "",  # ocaType .. deltaNeutralAuxPrice
+        0, 0, _price(order.trail_stop), _price(order.trailing_percent),  # continuousUpdate ..
+        "",  # comboLegsDescrip
         0, 0, 0,  # combo legs, order combo legs, smart combo params
         "", "", "",  # scale init/subs level size, price increment
         "",  # hedgeType
@@ -168,7 +178,8 @@ def completed_order(version: int, order: FakeOrder) -> list[Field]:
         "",  # algoStrategy
         0, order.status, 0, 0,
         0,  # conditions
-        "", "", "", 0, 0, "", order.filled, 0, 0, "", 0, 0, 0, "", order.status,
+        _price(order.trail_stop), _price(order.limit_offset), "", 0, 0, "", order.filled,
+        0, 0, "", 0, 0, order.parent_perm_id, "", order.status,  # .. parentPermId, status
     ]
     if version >= 170:
         fields += ["", "", "", "", ""]

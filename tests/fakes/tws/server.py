@@ -19,8 +19,10 @@ from tests.fakes.tws.model import (
     default_contracts,
     fillable,
     positions,
+    terms_error,
     validation_error,
 )
+from tests.fakes.tws.place_order import PlaceOrderRequest, parse_place_order
 from tests.fakes.tws.wire import Field, encode_message, read_frame, read_greeting
 
 __all__ = ("SUPPORTED_VERSIONS", "FakeTws", "Rejection")
@@ -31,6 +33,13 @@ SUPPORTED_VERSIONS = (157, 178)
 _HOST = "127.0.0.1"
 _START_TIME_S = 1_764_684_000  # 2025-12-02 14:00:00 UTC: executions count seconds from here
 _PERM_ID_START = 1_000_001
+
+MISSING_PARENT = 10006
+"""The error a child whose parent id is unknown, cancelled (or was rejected) is refused with
+(IB's "Missing parent order.")."""
+_CANCELLED = "Order Canceled - reason:"
+_OCA_CANCELLED = "Order Canceled - reason:OCA group member filled"
+_PARENT_CANCELLED = "Order Canceled - reason:Parent order canceled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +95,7 @@ class FakeTws:
         self.requests_by_client: dict[int, list[list[str]]] = {}
         self.on_request: Callable[[list[str]], None] | None = None  # called as each arrives
         self.connections = 0
+        self.unreadable: list[str] = []  # requests the fake could not read (its own bug)
         self.reject_next: Rejection | None = None
         self.hold_commissions = False
         self._held: list[FakeExecution] = []
@@ -155,8 +165,15 @@ class FakeTws:
             await self.start()
 
     async def wait_until(self, condition: Callable[[], bool]) -> None:
-        """Return once `condition()` holds; it is tested after every request and change."""
+        """Return once `condition()` holds; it is tested after every request and change.
+
+        Raises:
+            AssertionError: the fake met a request it could not read: what the test waits
+                for would never come, so fail now instead of at the test's timeout.
+        """
         while not condition():
+            if self.unreadable:
+                raise AssertionError(f"fake TWS could not read: {self.unreadable[0]}")
             self._changed.clear()
             await self._changed.wait()
 
@@ -168,7 +185,18 @@ class FakeTws:
         raise KeyError(f"order_ref {order_ref!r}: no such order")
 
     def working_orders(self) -> list[FakeOrder]:
+        """Open orders (inactive children too, held ones not): what reqOpenOrders lists."""
         return [order for order in self.orders.values() if order.is_working]
+
+    def held_orders(self) -> list[FakeOrder]:
+        """Orders placed with transmit False and not transmitted yet."""
+        return [order for order in self.orders.values() if order.held]
+
+    def children_of(self, order: FakeOrder) -> list[FakeOrder]:
+        """The orders attached to `order` (its parentId), in the order they were placed."""
+        return [child for child in self.orders.values()
+                if order.order_id and child.parent_id == order.order_id
+                and child.client_id == order.client_id]
 
     @property
     def time_s(self) -> int:
@@ -222,14 +250,17 @@ class FakeTws:
         """Trade the market of `con_id` at `price`: working orders at it or better fill.
 
         Market orders fill at `price`, limits that `price` reaches fill at `price` (their
-        limit or better), stops trigger when `price` reaches them. Each order fills at
-        most `max_quantity` when given. Returns how many executions were made.
+        limit or better), stops and if-touched orders trigger when `price` reaches them,
+        trailing stops ratchet with it (see `model.fillable`). Each order fills at most
+        `max_quantity` when given. Only orders active before this trade take part: the
+        children a parent's fill activates, or OCA members its fill cancels or reduces,
+        see only the next trade. Returns how many executions were made.
         """
         made = 0
-        for order in list(self.orders.values()):
-            if not order.is_working or order.contract.con_id != con_id:
-                continue
-            if not fillable(order, price):
+        candidates = [order for order in self.orders.values()
+                      if order.is_active and order.contract.con_id == con_id]
+        for order in candidates:
+            if not order.is_active or not fillable(order, price):
                 continue
             quantity = order.remaining if max_quantity is None else min(
                 order.remaining, max_quantity)
@@ -238,8 +269,12 @@ class FakeTws:
         return made
 
     def fill(self, order: FakeOrder, quantity: Decimal, price: Decimal) -> FakeExecution:
-        """Execute `quantity` of `order` at `price`: execDetails, orderStatus, commission."""
-        if not order.is_working or not 0 < quantity <= order.remaining:
+        """Execute `quantity` of `order` at `price`: execDetails, orderStatus, commission.
+
+        Then the fill's consequences: its OCA group's other members are cancelled or
+        reduced, and a parent filled completely activates its children.
+        """
+        if not order.is_active or not 0 < quantity <= order.remaining:
             raise ValueError(f"fill of {quantity} of order {order.order_id}: "
                              f"{order.status} with {order.remaining} remaining")
         self._time_s += 1
@@ -269,6 +304,9 @@ class FakeTws:
             for spec, quantity, cost in positions(self.executions):
                 if subscriber.positions and spec.con_id == order.contract.con_id:
                     self._send(subscriber, messages.position(self.account, spec, quantity, cost))
+        self._apply_oca(order, execution.shares)
+        if order.status == "Filled":
+            self._activate_children(order)
         self._notify()
         return execution
 
@@ -287,8 +325,9 @@ class FakeTws:
             self._send(session, messages.error(self.server_version, order.order_id, code, text))
 
     def cancel_by_gateway(self, order: FakeOrder, code: int = 202,
-                          text: str = "Order Canceled - reason:") -> None:
-        """Cancel a working order from the gateway's side (a DAY order at the close, say)."""
+                          text: str = _CANCELLED) -> None:
+        """Cancel an open order from the gateway's side (a DAY order at the close, say);
+        its children still waiting for it go with it."""
         self._cancel(order, code, text)
 
     # -- serving ----------------------------------------------------------------------------
@@ -355,7 +394,7 @@ class FakeTws:
             self._send(session, [53, 1])
         elif message_id == 99:  # reqCompletedOrders: every closed order, of any client
             for order in self.orders.values():
-                if not order.is_working:
+                if order.is_done:
                     self._send(session, messages.completed_order(version, order))
             self._send(session, [102])
         elif message_id == 6:  # reqAccountUpdates
@@ -415,62 +454,172 @@ class FakeTws:
     # -- orders -----------------------------------------------------------------------------
 
     def _place(self, session: _Session, fields: list[str]) -> None:
-        order_id = int(fields[1])
-        spec = self._spec(fields[2:14])
-        action, quantity_text, order_type, limit_text, aux_text, tif = fields[16:22]
-        account, order_ref = fields[23], fields[26]
         version = self.server_version
+        try:
+            request = parse_place_order(version, fields)
+        except ValueError as exc:  # the fake misreads ib_async: make it loud, not a hang
+            logger.error("fake TWS: placeOrder %s unreadable: %s", fields[1:2], exc)
+            self.unreadable.append(f"placeOrder {fields[1:2]}: {exc}")
+            self._send(session, messages.error(version, int(fields[1]), 321,
+                                               f"Error validating request: {exc}"))
+            return
+        order_id = request.order_id
+        spec = self._spec(request.contract_fields)
         existing = self._order_of(session.client_id, order_id)
         if spec is None:
             self._send(session, messages.error(version, order_id, 200,
                                                "No security definition has been found for "
                                                "the request"))
             return
-        quantity = Decimal(quantity_text or "0")
-        limit_price = Decimal(limit_text) if limit_text else None
-        aux_price = Decimal(aux_text) if aux_text else None
-        problem = validation_error(spec, quantity, limit_price, aux_price)
+        problem = validation_error(
+            spec, request.quantity, request.limit_price,
+            # a trailing stop's auxPrice is its offset amount: a price too, on the tick
+            request.aux_price, request.trail_stop, request.limit_offset,
+        ) or terms_error(request.order_type, request.limit_price, request.aux_price,
+                         request.trailing_percent, request.limit_offset)
         if problem is None and existing is None and self.reject_next is not None:
             problem, self.reject_next = (self.reject_next.code, self.reject_next.text), None
         if problem is not None:
             code, text = problem
             self._send(session, messages.error(version, order_id, code, text))
             return
-        if existing is not None:  # a modification of a working order
-            if not existing.is_working:
-                self._send(session, messages.error(version, order_id, 104,
-                                                   "Can't modify a filled order."))
-                return
-            existing.quantity, existing.limit_price, existing.aux_price = (
-                quantity, limit_price, aux_price)
-            self._send(session, messages.open_order(version, existing))
-            self._send(session, messages.order_status(existing))
+        if existing is not None:
+            self._modify(session, existing, request)
+            return
+        parent = self._order_of(session.client_id, request.parent_id) if (
+            request.parent_id) else None
+        if request.parent_id and (parent is None or parent.status == "Cancelled"):
+            self._send(session, messages.error(version, order_id, MISSING_PARENT,
+                                               "Missing parent order."))
             return
         order = FakeOrder(
             order_id=order_id, client_id=session.client_id, perm_id=next(self._perm_ids),
-            contract=spec, action=action, quantity=quantity, order_type=order_type,
-            limit_price=limit_price, aux_price=aux_price, tif=tif,
-            account=account or self.account, order_ref=order_ref,
+            contract=spec, action=request.action, quantity=request.quantity,
+            order_type=request.order_type, limit_price=request.limit_price,
+            aux_price=request.aux_price, tif=request.tif,
+            account=request.account or self.account, order_ref=request.order_ref,
+            status="PendingSubmit", held=True, parent_id=request.parent_id,
+            parent_perm_id=parent.perm_id if parent is not None else 0,
+            oca_group=request.oca_group, oca_type=request.oca_type,
+            trail_stop=request.trail_stop, trailing_percent=request.trailing_percent,
+            limit_offset=request.limit_offset,
         )
         self.orders[order.perm_id] = order
-        self._send(session, messages.open_order(version, order))
+        if request.transmit:
+            self._transmit(order)
+        # else held at the gateway (TWS keeps an untransmitted order to itself): the client
+        # hears nothing of it until an order of its family is placed with transmit True.
+
+    def _modify(self, session: _Session, order: FakeOrder, request: PlaceOrderRequest) -> None:
+        """A placeOrder again with an order's id: new size and prices; a held order placed
+        again with transmit True is transmitted by it (with its held family)."""
+        if order.is_done:
+            self._send(session, messages.error(self.server_version, order.order_id, 104,
+                                               "Can't modify a filled order."))
+            return
+        order.quantity, order.limit_price, order.aux_price = (
+            request.quantity, request.limit_price, request.aux_price)
+        order.trailing_percent, order.limit_offset = (
+            request.trailing_percent, request.limit_offset)
+        if request.trail_stop is not None:
+            order.trail_stop = request.trail_stop
+        if order.held:
+            if request.transmit:
+                self._transmit(order)
+            return
+        self._send(session, messages.open_order(self.server_version, order))
         self._send(session, messages.order_status(order))
+
+    def _transmit(self, order: FakeOrder) -> None:
+        """Transmit `order` with its family: its held ancestors (the topmost first) and then
+        every held descendant of that one, in the order they were placed. Each becomes
+        working: Submitted, or PreSubmitted while its parent has not filled."""
+        root = order
+        while (parent := self._parent_of(root)) is not None and parent.held:
+            root = parent
+        family = [root] + [other for other in self.orders.values()
+                           if other.held and other is not root and self._descends(other, root)]
+        session = self._session_of(order.client_id)
+        for member in family:
+            parent = self._parent_of(member)
+            member.held = False
+            member.awaiting_parent = parent is not None and parent.status != "Filled"
+            member.status = "PreSubmitted" if member.awaiting_parent else "Submitted"
+            if session is not None:
+                self._send(session, messages.open_order(self.server_version, member))
+                self._send(session, messages.order_status(member))
+
+    def _activate_children(self, parent: FakeOrder) -> None:
+        """The parent filled completely: its waiting children start working."""
+        session = self._session_of(parent.client_id)
+        for child in self.children_of(parent):
+            if child.awaiting_parent and child.is_working:
+                child.awaiting_parent = False
+                child.status = "Submitted"
+                if session is not None:
+                    self._send(session, messages.open_order(self.server_version, child))
+                    self._send(session, messages.order_status(child))
+
+    def _oca_members(self, order: FakeOrder) -> tuple[list[FakeOrder], int]:
+        """The other open members of `order`'s OCA group and the group's ocaType.
+
+        An explicit group is every order of the account with the same ocaGroup. Children
+        of one parent placed without an ocaGroup form an implicit type-1 group, as IB
+        treats a bracket's take-profit and stop-loss. Held orders are not members yet.
+        """
+        if order.oca_group:
+            members = [other for other in self.orders.values()
+                       if other.account == order.account and other.oca_group == order.oca_group]
+            oca_type = order.effective_oca_type
+        elif order.parent_id:
+            members = [other for other in self.orders.values()
+                       if other.client_id == order.client_id
+                       and other.parent_id == order.parent_id and not other.oca_group]
+            oca_type = 1
+        else:
+            return [], 0
+        return [other for other in members if other is not order and other.is_working], oca_type
+
+    def _apply_oca(self, order: FakeOrder, shares: Decimal) -> None:
+        """`order` filled `shares`: type 1 cancels the rest of its group; types 2 and 3
+        (IB's "reduce", with and without overfill block: the fake does not tell them apart)
+        take `shares` off each other member's size, cancelling one left with nothing."""
+        members, oca_type = self._oca_members(order)
+        for member in members:
+            if not member.is_working:  # cancelled meanwhile, as a child of a cancelled one
+                continue
+            if oca_type == 1:
+                self._cancel(member, 202, _OCA_CANCELLED)
+                continue
+            member.quantity = max(member.filled, member.quantity - shares)
+            if member.remaining == 0:
+                self._cancel(member, 202, _OCA_CANCELLED)
+                continue
+            session = self._session_of(member.client_id)
+            if session is not None:
+                self._send(session, messages.open_order(self.server_version, member))
+                self._send(session, messages.order_status(member))
 
     def _cancel_request(self, session: _Session, order_id: int) -> None:
         order = self._order_of(session.client_id, order_id)
-        if order is None or not order.is_working:
+        if order is None or order.is_done:
             self._send(session, messages.error(
                 self.server_version, order_id, 10147,
                 f"OrderId {order_id} that needs to be cancelled is not found."))
             return
-        self._cancel(order, 202, "Order Canceled - reason:")
+        self._cancel(order, 202, _CANCELLED)
 
     def _cancel(self, order: FakeOrder, code: int, text: str) -> None:
-        order.status = "Cancelled"
+        """Cancel `order` (open or held) and, with it, its children not yet working on
+        their own: held ones and those still waiting for it to fill."""
+        order.status, order.held = "Cancelled", False
         session = self._session_of(order.client_id)
         if session is not None:
             self._send(session, messages.order_status(order))
             self._send(session, messages.error(self.server_version, order.order_id, code, text))
+        for child in self.children_of(order):
+            if child.held or child.awaiting_parent:
+                self._cancel(child, 202, _PARENT_CANCELLED)
         self._notify()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -478,6 +627,17 @@ class FakeTws:
     def _spec(self, contract_fields: list[str]) -> ContractSpec | None:
         found = [spec for spec in self.contracts if spec.matches(contract_fields)]
         return found[0] if len(found) == 1 else None
+
+    def _parent_of(self, order: FakeOrder) -> FakeOrder | None:
+        return self._order_of(order.client_id, order.parent_id) if order.parent_id else None
+
+    def _descends(self, order: FakeOrder, ancestor: FakeOrder) -> bool:
+        parent = self._parent_of(order)
+        while parent is not None:
+            if parent is ancestor:
+                return True
+            parent = self._parent_of(parent)
+        return False
 
     def _order_of(self, client_id: int, order_id: int) -> FakeOrder | None:
         for order in self.orders.values():

@@ -5,7 +5,13 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from adapters.ibkr import IbkrContractConfig, IbkrFeedConfig, IbkrVenueConfig
+from adapters.ibkr import (
+    IbkrContractConfig,
+    IbkrExecutionClient,
+    IbkrFeedConfig,
+    IbkrVenueConfig,
+)
+from engine.domain.enums import ContingencyType
 
 
 def decode_venue(text: str) -> IbkrVenueConfig:
@@ -57,3 +63,14 @@ def test_feed_contract_must_be_the_feeds_instrument() -> None:
     with pytest.raises(ValueError, match="contract.instrument_id"):
         IbkrFeedConfig(instrument_id="MSFT.IBKR", contract=contract)
     assert IbkrFeedConfig(instrument_id="AAPL.IBKR", contract=contract).connection.client_id == 2
+
+
+def test_native_order_lists_default_to_oco_and_bracket_and_refuse_other_kinds() -> None:
+    default = IbkrExecutionClient(decode_venue(""), sink=lambda event: None)
+    off = IbkrExecutionClient(decode_venue("native_order_lists = []"), sink=lambda event: None)
+
+    assert default.native_order_lists == {ContingencyType.OCO, ContingencyType.BRACKET}
+    assert off.native_order_lists == frozenset()
+    # OTO children at IB would be one OCA group of attached orders: the engine links OTO.
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.native_order_lists\[0\]"):
+        decode_venue('native_order_lists = ["oto"]')
