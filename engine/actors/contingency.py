@@ -386,8 +386,7 @@ class ContingencyActor(Actor):
         elif state.contingency is _OCO:
             reason = "every order of the list is done"
         elif state.native and parent is not None and parent.filled_quantity == 0:
-            reason = (f"parent {parent.client_order_id} ended {parent.status} with no fill: "
-                      "the venue ended its children")
+            reason = f"parent {parent.client_order_id} ended {parent.status} with no fill"
         elif held and parent is not None and parent.filled_quantity == 0:
             reason = (f"parent {parent.client_order_id} ended {parent.status} with no fill: "
                       "its children were never released")
