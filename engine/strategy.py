@@ -561,7 +561,11 @@ class Strategy(Actor):
         quantity: Number | None = None,
         price: Number | None = None,
         trigger_price: Number | None = None,
+        trailing_offset: Number | None = None,
+        limit_offset: Number | None = None,
     ) -> None:
+        """Change an open order; what is left None keeps its value. A trailing stop's
+        `trailing_offset` and `limit_offset` are in its `trailing_offset_type` units."""
         order = self.orders.order(client_order_id)
         if order is None:
             raise ValueError(f"client order id {client_order_id!r}: no such order")
@@ -579,6 +583,10 @@ class Strategy(Actor):
                 else round_to_increment(to_decimal(price), instrument.price_increment),
                 trigger_price=None if trigger_price is None
                 else round_to_increment(to_decimal(trigger_price), instrument.price_increment),
+                trailing_offset=None if trailing_offset is None else self._offset(
+                    order.instrument_id, trailing_offset, order.trailing_offset_type),
+                limit_offset=None if limit_offset is None else self._offset(
+                    order.instrument_id, limit_offset, order.trailing_offset_type),
                 ts_event=now,
                 ts_init=now,
             ),

@@ -333,6 +333,10 @@ class CcxtExecutionClient:
         if order.order_type is not OrderType.LIMIT:
             self._modify_rejected(command, "only limit orders can be modified")
             return
+        if command.trailing_offset is not None or command.limit_offset is not None:
+            self._modify_rejected(command, "trailing_offset: a limit order takes no trailing "
+                                           "offsets")
+            return
         quantity = command.quantity if command.quantity is not None else order.quantity
         price = command.price if command.price is not None else order.price
         reason = _check_terms(order.instrument, quantity, price)

@@ -47,6 +47,7 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 from ib_async import IB, CommissionReport, Contract, Fill, Order, Trade
+from ib_async.util import UNSET_DOUBLE
 
 from adapters.ibkr.config import IbkrVenueConfig
 from adapters.ibkr.connection import ConnectionStatistics, IbkrConnection
@@ -58,6 +59,7 @@ from adapters.ibkr.parsing import (
     ErrorKind,
     classify_error,
     ib_order,
+    set_trailing_terms,
 )
 from adapters.ibkr.reports import (
     account_report,
@@ -66,7 +68,7 @@ from adapters.ibkr.reports import (
     record_report,
     trade_report,
 )
-from engine.domain.enums import ContingencyType, OrderStatus
+from engine.domain.enums import TRAILING_TYPES, ContingencyType, OrderStatus
 from engine.domain.reports import (
     AccountReport,
     FillReport,
@@ -262,6 +264,12 @@ class IbkrExecutionClient:
                                            self._now_ns()))
             return
         order = record.order
+        if command.trailing_offset is not None or command.limit_offset is not None:
+            reason = self._retrail(record, command)
+            if reason:
+                self._deliver(command_rejected(OrderModifyRejected, command, reason,
+                                               self._now_ns()))
+                return
         if command.quantity is not None:
             order.totalQuantity = float(command.quantity)
         if command.price is not None:
@@ -577,11 +585,50 @@ class IbkrExecutionClient:
             record.price = to_decimal(order.lmtPrice, price_increment)
         if command.trigger_price is not None:
             record.trigger_price = to_decimal(order.auxPrice, price_increment)
+        if command.trailing_offset is not None or command.limit_offset is not None:
+            submitted = record.command  # the offsets now in force, for the next modify
+            record.command = msgspec.structs.replace(
+                submitted,
+                trailing_offset=submitted.trailing_offset if command.trailing_offset is None
+                else command.trailing_offset,
+                limit_offset=submitted.limit_offset if command.limit_offset is None
+                else command.limit_offset)
         now = self._now_ns()
         self._deliver(OrderUpdated(**record.ids, quantity=record.quantity,
                                    price=record.price, trigger_price=record.trigger_price,
-                                   venue_order_id=record.venue_order_id, ts_event=now,
+                                   venue_order_id=record.venue_order_id,
+                                   trailing_offset=command.trailing_offset,
+                                   limit_offset=command.limit_offset, ts_event=now,
                                    ts_init=now))
+
+    def _retrail(self, record: OrderRecord, command: ModifyOrder) -> str:
+        """Put a modify's new trailing offsets on the record's IB order; why not, or "".
+
+        The first trigger (`trailStopPrice`) is not sent again: the gateway keeps the stop
+        it has trailed to and follows the market at the new distance from there.
+        """
+        submitted = record.command
+        if submitted.order_type not in TRAILING_TYPES:
+            return (f"trailing_offset: a {submitted.order_type} order takes no trailing "
+                    "offsets")
+        retrailed = msgspec.structs.replace(
+            submitted, trigger_price=None,
+            trailing_offset=submitted.trailing_offset if command.trailing_offset is None
+            else command.trailing_offset,
+            limit_offset=submitted.limit_offset if command.limit_offset is None
+            else command.limit_offset)
+        qualified = self.contracts.qualified(submitted.instrument_id)
+        order = record.order
+        kept = (order.auxPrice, order.trailingPercent, order.lmtPriceOffset)
+        order.auxPrice = order.trailingPercent = UNSET_DOUBLE
+        try:
+            set_trailing_terms(order, retrailed,
+                               qualified.instrument.price_increment if qualified else None)
+        except ValueError as error:
+            order.auxPrice, order.trailingPercent, order.lmtPriceOffset = kept
+            return str(error)
+        order.trailStopPrice = UNSET_DOUBLE
+        return ""
 
     def _resized(self, record: OrderRecord, order: Order) -> None:
         """A size the gateway changed unasked (an OCA group of type 2 or 3 shrinks the

@@ -43,6 +43,7 @@ __all__ = (
     "ib_order",
     "liquidity_side",
     "order_type_of",
+    "set_trailing_terms",
     "side_of",
     "time_in_force_of",
     "to_ns",
@@ -125,7 +126,7 @@ def ib_order(
             raise ValueError(f"order {command.client_order_id}: a stop needs a trigger price")
         order.auxPrice = float(command.trigger_price)
     if command.order_type in TRAILING_TYPES:
-        _set_trailing(order, command, price_increment)
+        set_trailing_terms(order, command, price_increment)
     if command.time_in_force is TimeInForce.GTD:
         if command.expire_ns is None:
             raise ValueError(f"order {command.client_order_id}: GTD needs expire_ns")
@@ -134,7 +135,14 @@ def ib_order(
     return order
 
 
-def _set_trailing(order: Order, command: SubmitOrder, price_increment: Decimal | None) -> None:
+def set_trailing_terms(order: Order, command: SubmitOrder, price_increment: Decimal | None
+                       ) -> None:
+    """Put a trailing stop's offsets (and first trigger, if given) on IB's order fields
+    (see `ib_order`); a modify of the offsets sends them again this way.
+
+    Raises:
+        ValueError: an offset IB cannot carry (see `ib_order`).
+    """
     name = command.client_order_id
     offset_type = command.trailing_offset_type
     if command.trailing_offset is None:

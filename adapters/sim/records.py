@@ -208,6 +208,18 @@ def modify_rejection(
             if value is not None:
                 return (f"{name} {value}: a {order_type} order's prices follow the market "
                         "(the venue moves them)")
+    if command.trailing_offset is not None or command.limit_offset is not None:
+        if terms.triggered:
+            return "trailing_offset: the order has already triggered"
+        # The same rule as at submit and in risk (one implementation), on the new offsets.
+        refusal = check_trailing_terms(
+            order_type,
+            terms.trailing_offset if command.trailing_offset is None else command.trailing_offset,
+            terms.trailing_offset_type,
+            terms.limit_offset if command.limit_offset is None else command.limit_offset,
+            terms.trigger_type, instrument.price_increment)
+        if refusal:
+            return refusal
     if command.trigger_price is not None:
         if order_type not in _TRIGGERED:
             return f"trigger_price {command.trigger_price}: a {order_type} order has no trigger"

@@ -755,6 +755,9 @@ class SimVenue(Actor):
             trigger_price=order.terms.trigger_price if command.trigger_price is None
             else command.trigger_price,
         )
+        if not reason and (command.trailing_offset is not None
+                           or command.limit_offset is not None):
+            terms = _trailing_again(terms, command, instrument.price_increment, last_price)
         account = self._account
         hold: Hold | None = None
         if not reason and account is not None:
@@ -779,7 +782,9 @@ class SimVenue(Actor):
         self.send(ORDERS_PROCESS, OrderUpdated(
             strategy_id=order.command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=instrument_id, quantity=quantity,
-            price=terms.price, trigger_price=terms.trigger_price, ts_event=now, ts_init=now,
+            price=terms.price, trigger_price=terms.trigger_price,
+            trailing_offset=command.trailing_offset, limit_offset=command.limit_offset,
+            ts_event=now, ts_init=now,
         ))
 
     def _reject_modify(self, command: ModifyOrder, reason: str, now: int) -> None:
@@ -1219,6 +1224,25 @@ def _order_event(
         strategy_id=command.strategy_id, client_order_id=command.client_order_id,
         instrument_id=command.instrument_id, ts_event=ts_event, ts_init=ts_init,
     )
+
+
+def _trailing_again(terms: OrderTerms, command: ModifyOrder, increment: Decimal,
+                    last_price: float | None) -> OrderTerms:
+    """A trailing stop's terms with the distances `command` gives: its trigger set again
+    from the last price at the new distance (as if placed now; the trigger it has when no
+    price is known yet), and a trailing-stop-limit's limit from that trigger."""
+    terms = msgspec.structs.replace(
+        terms,
+        trailing_offset=terms.trailing_offset if command.trailing_offset is None
+        else command.trailing_offset,
+        limit_offset=terms.limit_offset if command.limit_offset is None else command.limit_offset,
+    )
+    if last_price is not None and math.isfinite(last_price):
+        return initial_trailing_terms(msgspec.structs.replace(terms, trigger_price=None),
+                                      price_from_float(last_price, increment), increment)
+    if terms.trigger_price is None:
+        return terms  # the first item the venue matches sets it
+    return initial_trailing_terms(terms, terms.trigger_price, increment)
 
 
 def _updated(order: WorkingOrder, ts_event: int, ts_init: int) -> OrderUpdated:

@@ -637,6 +637,10 @@ class OrderManager(Actor):
                 if updated.trigger_price is not None
                 else order.trigger_price,
             )
+            if updated.trailing_offset is not None:
+                changes["trailing_offset"] = updated.trailing_offset
+            if updated.limit_offset is not None:
+                changes["limit_offset"] = updated.limit_offset
             if updated.venue_order_id and updated.venue_order_id != order.venue_order_id:
                 # Cancel-replace: the old id stays in the index, linked to this order.
                 changes["venue_order_id"] = updated.venue_order_id

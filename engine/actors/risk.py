@@ -456,6 +456,15 @@ class RiskActor(Actor):
         if order.order_type in _TRAILING:
             price = command.price  # the venue sets a trailing-stop-limit's limit
         yield check_prices(order.order_type, price, trigger_price, instrument.price_increment)
+        if command.trailing_offset is not None or command.limit_offset is not None:
+            yield check_trailing_terms(
+                order.order_type,
+                order.trailing_offset if command.trailing_offset is None
+                else command.trailing_offset,
+                order.trailing_offset_type,
+                order.limit_offset if command.limit_offset is None else command.limit_offset,
+                order.trigger_type, instrument.price_increment,
+            )
         yield check_min_quantity(quantity, instrument.min_quantity)
         last_price = self._last_price(instrument)
         notional = order_notional(quantity, price, trigger_price, last_price)

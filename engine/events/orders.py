@@ -93,7 +93,13 @@ class CancelOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.can
 
 
 class ModifyOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.modify_order"):
-    """Change an open order; fields left as None keep their value."""
+    """Change an open order; fields left as None keep their value.
+
+    `trailing_offset` and `limit_offset` change a trailing stop's distances, in the
+    order's `trailing_offset_type` units (the venue then sets its trigger again from
+    the market at the new distance). They came later: their defaults keep older
+    journals decoding.
+    """
 
     strategy_id: str
     client_order_id: str
@@ -101,6 +107,8 @@ class ModifyOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.mod
     quantity: Decimal | None = None
     price: Decimal | None = None
     trigger_price: Decimal | None = None
+    trailing_offset: Decimal | None = None
+    limit_offset: Decimal | None = None
 
 
 class SetTradingState(
@@ -193,6 +201,9 @@ class OrderUpdated(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.u
     price: Decimal | None = None
     trigger_price: Decimal | None = None
     venue_order_id: str | None = None
+    trailing_offset: Decimal | None = None
+    """A trailing stop's distances after a modify of them (None: unchanged)."""
+    limit_offset: Decimal | None = None
 
 
 class OrderPendingCancel(

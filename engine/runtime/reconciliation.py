@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable
 from decimal import Decimal
+from typing import TypedDict
 
 import msgspec
 
@@ -377,7 +378,15 @@ def plan_reconciliation(
     return ReconciliationPlan(events=tuple(plan.events), report=summary)
 
 
-def _ids(order: Order) -> dict[str, str]:
+class _OrderIds(TypedDict):
+    """The ids every order event of one order carries."""
+
+    strategy_id: str
+    client_order_id: str
+    instrument_id: str
+
+
+def _ids(order: Order) -> _OrderIds:
     return {"strategy_id": order.strategy_id, "client_order_id": order.client_order_id,
             "instrument_id": order.instrument_id}
 

@@ -21,6 +21,7 @@ from engine.events.orders import (
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
+    OrderModifyRejected,
     OrderRejected,
     OrderUpdated,
 )
@@ -247,3 +248,21 @@ async def test_submit_abandoned_by_its_caller_is_settled_by_the_backstop(
 
     assert len(events_of(recorder.events, OrderAccepted, "gave-up-1")) == 1
     assert fake.requests.count("POST /api/v3/order") == 1
+
+
+async def test_modify_of_a_trailing_offset_is_refused_and_nothing_is_replaced(
+    fake: FakeBinance, running: tuple[CcxtExecutionClient, EventRecorder]
+) -> None:
+    client, recorder = running
+    await client.submit_order(submit("mod-9", price="90.00", quantity="0.3"))
+    await wait_for_count(recorder, OrderAccepted, "mod-9")
+
+    await client.modify_order(ModifyOrder(strategy_id="s", client_order_id="mod-9",
+                                          instrument_id=INSTRUMENT_ID,
+                                          trailing_offset=Decimal("1.00"), ts_event=0,
+                                          ts_init=0), None)
+
+    (refused,) = events_of(recorder.events, OrderModifyRejected, "mod-9")
+    assert refused.reason == (  # type: ignore[attr-defined]
+        "trailing_offset: a limit order takes no trailing offsets")
+    assert [o.status for o in fake.state.orders.values()] == ["NEW"]

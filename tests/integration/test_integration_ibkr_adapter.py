@@ -36,6 +36,7 @@ from engine.events.orders import (
     OrderCanceled,
     OrderModifyRejected,
     OrderRejected,
+    OrderUpdated,
     SubmitOrder,
 )
 from engine.ports import DataSubscription
@@ -418,3 +419,47 @@ async def test_trailing_stop_ratchets_at_the_gateway_and_fills_once_reached(
     assert untouched == []
     assert isinstance(fill, OrderFilled)
     assert (fill.last_quantity, fill.last_price) == (Decimal(5), Decimal("151.00"))
+
+
+async def test_trailing_offset_modified_at_the_gateway_keeps_the_stop_it_trailed_to(
+    setup: Setup,
+) -> None:
+    fake, client = setup.fake, setup.execution
+    await client.submit_order(SubmitOrder(
+        strategy_id="s1", client_order_id="t-2", instrument_id="AAPL.IBKR",
+        side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET, quantity=Decimal(5),
+        trigger_price=Decimal("149.00"), trailing_offset=Decimal("1.00"), ts_event=0,
+        ts_init=0))
+    await setup.wait(setup.events, of(OrderAccepted, "t-2"))
+    for price in ("150.00", "152.00"):  # the stop trails to 151.00
+        fake.trade_through(AAPL_CON_ID, Decimal(price))
+
+    await client.modify_order(ModifyOrder(
+        strategy_id="s1", client_order_id="t-2", instrument_id="AAPL.IBKR",
+        trailing_offset=Decimal("0.50"), ts_event=0, ts_init=0), None)
+    updated = await setup.wait(setup.events, of(OrderUpdated, "t-2"))
+    placed = fake.order_by_ref("t-2")
+    modified = (placed.aux_price, placed.trail_stop)
+    fake.trade_through(AAPL_CON_ID, Decimal("152.40"))  # at 0.50 the stop follows to 151.90
+    fake.trade_through(AAPL_CON_ID, Decimal("151.90"))
+    fill = await setup.wait(setup.events, of(OrderFilled, "t-2"))
+
+    assert isinstance(updated, OrderUpdated) and updated.trailing_offset == Decimal("0.50")
+    assert modified == (Decimal("0.50"), Decimal("151.00"))  # not sent back to 149
+    assert isinstance(fill, OrderFilled) and fill.last_price == Decimal("151.90")
+
+
+async def test_trailing_offset_of_a_limit_order_is_refused_unsent(setup: Setup) -> None:
+    client = setup.execution
+    await client.submit_order(submit("l-9", OrderSide.BUY, 1, "140.00"))
+    await setup.wait(setup.events, of(OrderAccepted, "l-9"))
+    sent = len(setup.fake.requests)
+
+    await client.modify_order(ModifyOrder(
+        strategy_id="s1", client_order_id="l-9", instrument_id="AAPL.IBKR",
+        trailing_offset=Decimal("1.00"), ts_event=0, ts_init=0), None)
+    refused = await setup.wait(setup.events, of(OrderModifyRejected, "l-9"))
+
+    assert isinstance(refused, OrderModifyRejected)
+    assert refused.reason == "trailing_offset: a limit order takes no trailing offsets"
+    assert len(setup.fake.requests) == sent

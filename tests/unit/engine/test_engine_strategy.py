@@ -576,3 +576,21 @@ def test_strategy_without_config_gets_its_config_type_default() -> None:
 def test_strategy_config_rejects_unknown_fields() -> None:
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.convert({"instrument_id": ID, "fast": 3}, SmaCrossConfig)
+
+
+def test_modify_order_changes_a_trailing_offset_rounded_and_the_record_keeps_it() -> None:
+    strategy = Scripted(script={
+        0: lambda s, _: s.trailing_stop_market_order(ID, OrderSide.SELL, 1, 2),
+        1: lambda s, _: s.modify_order("s1-1", trailing_offset="4.004"),
+    })
+    # After the modify the trigger is 100 - 4 = 96: the low of 97 leaves it working.
+    bars = [bar(0, 100, 100, 100, 100), flat_bars(2)[1], bar(2, 100, 100, 97, 98)]
+
+    run = run_graph([strategy], bars)
+
+    [*_, updated] = strategy.events(OrderUpdated)
+    assert (updated.trigger_price, updated.trailing_offset) == (D("96.00"), D("4.00"))
+    record = run.graph.orders.order("s1-1")
+    assert record is not None
+    assert (record.trailing_offset, record.trigger_price) == (D("4.00"), D("96.00"))
+    assert strategy.events(OrderFilled) == []

@@ -1059,3 +1059,67 @@ def test_reduce_only_faces_the_position_of_its_own_strategy() -> None:
 
     assert [(type(m), m.client_order_id) for m in harness.take()] == [
         (OrderAccepted, "s2-close"), (OrderAccepted, "s1-close"), (OrderRejected, "s1-more")]
+
+
+def test_modify_trailing_offset_sets_the_trigger_again_from_the_last_price() -> None:
+    cache = MarketCache()
+    cache.set_price(INSTRUMENT_ID, 100.0)
+    harness = Harness(cache=cache)
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_MARKET,
+                   trailing_offset=D("2.00"))
+    harness.bar(1, 100.0, 104.0, 100.0, 103.0)  # the trigger rises to 102
+    cache.set_price(INSTRUMENT_ID, 103.0)
+    harness.take()
+
+    harness.modify(trailing_offset=D("5.00"))  # widened: from the last price, 103 - 5
+    widened = harness.take()
+    harness.bar(2, 103.0, 103.0, 99.0, 99.5)  # 102 would have filled; 98 does not
+    untouched = harness.take()
+    harness.bar(3, 99.5, 99.5, 97.0, 97.5)
+    filled = harness.take()
+
+    assert widened == [OrderUpdated(
+        strategy_id="s1", client_order_id="O-1", instrument_id=INSTRUMENT_ID, quantity=D(1),
+        trigger_price=D("98.00"), trailing_offset=D("5.00"), ts_event=T0 + MINUTE,
+        ts_init=T0 + MINUTE)]
+    assert fills(untouched) == []
+    assert fills(filled) == [(D("98.00"), D(1), T0 + 3 * MINUTE, TAKER)]
+
+
+def test_modify_trailing_stop_limit_offset_moves_its_limit_with_the_trigger() -> None:
+    cache = MarketCache()
+    cache.set_price(INSTRUMENT_ID, 100.0)
+    harness = Harness(cache=cache)
+    harness.submit(side=OrderSide.SELL, order_type=OrderType.TRAILING_STOP_LIMIT,
+                   trailing_offset=D("2.00"), limit_offset=D("0.50"))
+    harness.take()
+
+    harness.modify(limit_offset=D("1.00"))
+
+    assert updates(harness.take()) == [(D("98.00"), D("97.00"), T0)]
+
+
+@pytest.mark.parametrize(
+    ("submit", "fields", "reason"),
+    [
+        ({"order_type": OrderType.LIMIT, "price": D("90.00")}, {"trailing_offset": D(1)},
+         "trailing_offset: a limit order takes no trailing_offset"),
+        ({"side": OrderSide.SELL, "order_type": OrderType.TRAILING_STOP_MARKET,
+          "trailing_offset": D("2.00")}, {"trailing_offset": D("0.005")},
+         "price_increment: trailing_offset 0.005 is not a multiple of 0.01"),
+        ({"side": OrderSide.SELL, "order_type": OrderType.TRAILING_STOP_MARKET,
+          "trailing_offset": D("2.00")}, {"limit_offset": D(1)},
+         "limit_offset: a trailing_stop_market order takes no limit_offset"),
+    ],
+)
+def test_modify_trailing_offset_refused_where_it_does_not_apply(
+    submit: dict[str, Any], fields: dict[str, Any], reason: str,
+) -> None:
+    harness = Harness()
+    harness.submit(**submit)
+    harness.take()
+
+    harness.modify(**fields)
+
+    assert [(type(m), getattr(m, "reason", "")) for m in harness.take()] == [
+        (OrderModifyRejected, reason)]

@@ -594,6 +594,8 @@ def test_modify_order_within_limits_is_forwarded() -> None:
          "max_position_quantity: net position would reach 2.1, limit 2"),
         ({"trigger_price": Decimal("29000")},
          "trigger_price: a limit order takes no trigger_price"),
+        ({"trailing_offset": Decimal("5")},
+         "trailing_offset: a limit order takes no trailing_offset"),
     ],
 )
 def test_modify_order_breaking_a_rule_is_rejected(
