@@ -178,6 +178,7 @@ from adapters.sim.book_matching import (
 from adapters.sim.fee_tiers import FeeTier, FeeTiers, FeeTiersState, check_fee_tiers
 from adapters.sim.fees import commission
 from adapters.sim.fill_models import Slippage, touch_fills
+from adapters.sim.latency import DelayLine, DelayLineState
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
     TRAILING,
@@ -210,6 +211,7 @@ from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook, OrderBookState
 from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport
 from engine.events.base import Event
+from engine.events.codec import AnyMessage
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BookDelta, Instrument, QuoteTick, TradeTick, timeframe_ns
 from engine.events.orders import (
@@ -225,6 +227,7 @@ from engine.events.orders import (
     OrderUpdated,
     SubmitOrder,
 )
+from engine.events.system import TimerFired
 from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
@@ -274,6 +277,10 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         touch_fill_probability: the chance a resting limit order fills on a bar that
             only touches its price (1: always, the default).
         slippage_seed: the seed of both models' draws (the same seed, the same fills).
+        command_latency_ns: how long after it was sent a submit, cancel or modify reaches
+            the venue, in simulated time (`adapters.sim.latency`); 0: at once.
+        event_latency_ns: how long after the venue made it an acceptance, fill or other
+            answer reaches the engine; 0: at once.
     """
 
     venue: str = "SIM"
@@ -287,6 +294,8 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     slippage_probability: float = 1.0
     touch_fill_probability: float = 1.0
     slippage_seed: int = 0
+    command_latency_ns: int = 0
+    event_latency_ns: int = 0
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -304,6 +313,9 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         if not 0 <= self.touch_fill_probability <= 1:
             raise ValueError(f"touch_fill_probability {self.touch_fill_probability}: must be "
                              "between 0 and 1")
+        for name in ("command_latency_ns", "event_latency_ns"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} {getattr(self, name)}: must be >= 0")
 
 
 class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -329,6 +341,7 @@ _COUNTERS = (
     "_modifies_accepted", "_modifies_rejected", "_duplicates_rejected", "_model_draws",
 )
 _REJECTED, _WORKING, _CLOSED = 0, 1, 2  # what a client order id came to, in a snapshot
+_INBOUND, _OUTBOUND = "latency_inbound", "latency_outbound"  # the latency legs' timers
 
 
 class WorkingOrderState(msgspec.Struct, frozen=True, kw_only=True):
@@ -372,6 +385,10 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The cash account's balances and holds (with `cash_account`)."""
     fee_tiers: FeeTiersState | None = None
     """The fills in the fee tiers' volume window (with `fee_tiers`)."""
+    inbound: DelayLineState[SubmitOrder | CancelOrder | ModifyOrder] | None = None
+    """Commands on their way to the venue (with `command_latency_ns`)."""
+    outbound: DelayLineState[AnyMessage] | None = None
+    """The venue's answers on their way to the engine (with `event_latency_ns`)."""
 
 
 def _working_state(order: WorkingOrder) -> WorkingOrderState:
@@ -450,6 +467,13 @@ class SimVenue(Actor):
         self._fill_counts: dict[str, int] = {}  # venue order id -> its fills in the list
         self._dead_fills = 0  # fills in the list of records already let go
         self._book_matcher = BookMatcher(config.resting_fills, self._fraction)
+        self._inbound: DelayLine[SubmitOrder | CancelOrder | ModifyOrder] | None = (
+            DelayLine(config.command_latency_ns) if config.command_latency_ns else None)
+        self._outbound: DelayLine[Event] | None = (
+            DelayLine(config.event_latency_ns) if config.event_latency_ns else None)
+        # Where the venue's answers go: straight to the order manager, or on their way.
+        self._emit: Callable[[Event], None] = (
+            self._answer if self._outbound is None else self._answer_later)
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match
@@ -502,6 +526,9 @@ class SimVenue(Actor):
                        if self.process_market_data == self._track_and_match else []),
             account=self._account.state() if self._account is not None else None,
             fee_tiers=self._fee_tiers.state() if self._fee_tiers is not None else None,
+            inbound=self._inbound.state() if self._inbound is not None else None,
+            outbound=(self._outbound.state()  # type: ignore[arg-type]  # events are messages
+                      if self._outbound is not None else None),
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -528,6 +555,13 @@ class SimVenue(Actor):
                 raise ValueError("snapshot: the venue prices fills by fee tiers, the snapshot "
                                  "has no volume window")
             self._fee_tiers.restore(state.fee_tiers)
+        for line, in_flight, name in ((self._inbound, state.inbound, "command_latency_ns"),
+                                      (self._outbound, state.outbound, "event_latency_ns")):
+            if line is not None:
+                line.restore(in_flight or DelayLineState())  # type: ignore[arg-type]
+            elif in_flight is not None and in_flight.in_flight:
+                raise ValueError(f"snapshot: {len(in_flight.in_flight)} messages in flight "
+                                 f"with the venue, which has no {name} now (they would be lost)")
         set_counters(self, state.counters, _COUNTERS)
         if state.positions is not None:
             self._positions = {(sid, iid): net for sid, iid, net in state.positions}
@@ -646,7 +680,62 @@ class SimVenue(Actor):
 
     # -- commands ------------------------------------------------------------------------
 
+    # -- latency (adapters.sim.latency) ---------------------------------------------------
+
     def on_submit_order(self, command: SubmitOrder) -> None:
+        if self._inbound is None:
+            self._submit(command)
+        else:
+            self._in_flight(command)
+
+    def on_cancel_order(self, command: CancelOrder) -> None:
+        if self._inbound is None:
+            self._cancel(command)
+        else:
+            self._in_flight(command)
+
+    def on_modify_order(self, command: ModifyOrder) -> None:
+        if self._inbound is None:
+            self._modify(command)
+        else:
+            self._in_flight(command)
+
+    def on_timer(self, event: TimerFired) -> None:
+        """A leg's head arrived: hand on everything due, in order, then wait for the next."""
+        now = self.clock.timestamp_ns()
+        if event.name == _INBOUND and self._inbound is not None:
+            for command in self._inbound.arrived(now):
+                if type(command) is SubmitOrder:
+                    self._submit(command)
+                elif type(command) is CancelOrder:
+                    self._cancel(command)
+                else:
+                    self._modify(command)  # type: ignore[arg-type]  # by the type tests
+            self._arm(_INBOUND, self._inbound.next_arrival())
+        elif event.name == _OUTBOUND and self._outbound is not None:
+            for answer in self._outbound.arrived(now):
+                # Received now: ts_init is when the engine saw it, ts_event the venue's time.
+                self.send(ORDERS_PROCESS, msgspec.structs.replace(answer, ts_init=now))
+            self._arm(_OUTBOUND, self._outbound.next_arrival())
+
+    def _in_flight(self, command: SubmitOrder | CancelOrder | ModifyOrder) -> None:
+        assert self._inbound is not None  # only called with a command latency
+        self._arm(_INBOUND, self._inbound.send(command, self.clock.timestamp_ns()))
+
+    def _answer(self, event: Event) -> None:
+        self.send(ORDERS_PROCESS, event)
+
+    def _answer_later(self, event: Event) -> None:
+        assert self._outbound is not None  # bound only with an event latency
+        self._arm(_OUTBOUND, self._outbound.send(event, self.clock.timestamp_ns()))
+
+    def _arm(self, name: str, at_ns: int | None) -> None:
+        if at_ns is not None:
+            self.set_time_alert(name, at_ns)
+
+    # -- commands ------------------------------------------------------------------------
+
+    def _submit(self, command: SubmitOrder) -> None:
         self._received += 1
         now = self.clock.timestamp_ns()
         client_order_id = command.client_order_id
@@ -681,7 +770,7 @@ class SimVenue(Actor):
                 if self._retention is not None:
                     self._closed_ids.append((now, client_order_id))
                     self._evict(now)
-            self.send(ORDERS_PROCESS, OrderRejected(
+            self._emit(OrderRejected(
                 strategy_id=command.strategy_id, client_order_id=client_order_id,
                 instrument_id=instrument_id, reason=reason, ts_event=now, ts_init=now,
             ))
@@ -694,7 +783,7 @@ class SimVenue(Actor):
         self._books.setdefault(instrument_id, []).append(order)
         if self._account is not None and isinstance(hold, Hold):
             self._account.hold(order.venue_order_id, hold)
-        self.send(ORDERS_PROCESS, OrderAccepted(
+        self._emit(OrderAccepted(
             strategy_id=command.strategy_id, client_order_id=client_order_id,
             instrument_id=instrument_id, venue_order_id=order.venue_order_id,
             ts_event=now, ts_init=now,
@@ -719,14 +808,14 @@ class SimVenue(Actor):
         if reference is None:
             return
         order.terms = initial_trailing_terms(terms, reference, increment)
-        self.send(ORDERS_PROCESS, _updated(order, now, now))
+        self._emit(_updated(order, now, now))
 
-    def on_cancel_order(self, command: CancelOrder) -> None:
+    def _cancel(self, command: CancelOrder) -> None:
         now = self.clock.timestamp_ns()
         order = self._working_order(command.client_order_id)
         if order is None:
             self._cancels_rejected += 1
-            self.send(ORDERS_PROCESS, OrderCancelRejected(
+            self._emit(OrderCancelRejected(
                 strategy_id=command.strategy_id, client_order_id=command.client_order_id,
                 instrument_id=command.instrument_id, reason=self._not_working(command),
                 ts_event=now, ts_init=now,
@@ -734,9 +823,9 @@ class SimVenue(Actor):
             return
         self._close(order, _CANCELED, now, "canceled on request")
         self._canceled += 1
-        self.send(ORDERS_PROCESS, _order_event(OrderCanceled, order, now, now))
+        self._emit(_order_event(OrderCanceled, order, now, now))
 
-    def on_modify_order(self, command: ModifyOrder) -> None:
+    def _modify(self, command: ModifyOrder) -> None:
         now = self.clock.timestamp_ns()
         order = self._working_order(command.client_order_id)
         if order is None:
@@ -779,7 +868,7 @@ class SimVenue(Actor):
         if account is not None and hold is not None:
             account.hold(order.venue_order_id, hold)
         self._modifies_accepted += 1
-        self.send(ORDERS_PROCESS, OrderUpdated(
+        self._emit(OrderUpdated(
             strategy_id=order.command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=instrument_id, quantity=quantity,
             price=terms.price, trigger_price=terms.trigger_price,
@@ -789,7 +878,7 @@ class SimVenue(Actor):
 
     def _reject_modify(self, command: ModifyOrder, reason: str, now: int) -> None:
         self._modifies_rejected += 1
-        self.send(ORDERS_PROCESS, OrderModifyRejected(
+        self._emit(OrderModifyRejected(
             strategy_id=command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=command.instrument_id, reason=reason, ts_event=now, ts_init=now,
         ))
@@ -939,7 +1028,7 @@ class SimVenue(Actor):
             self._canceled += 1
             events.append(_order_event(OrderCanceled, order, now, now))
         for event in events:  # the order stays in its book list until the next item settles it
-            self.send(ORDERS_PROCESS, event)
+            self._emit(event)
 
     def _settle(self, instrument_id: str, orders: list[WorkingOrder], events: list[Event]) -> None:
         working = [order for order in orders if order.working]
@@ -950,7 +1039,7 @@ class SimVenue(Actor):
         # Sent only once the book is settled: a handler reacting to one of these events
         # (a strategy cancelling another order) sees the venue's state after this item.
         for event in events:
-            self.send(ORDERS_PROCESS, event)
+            self._emit(event)
 
     def _match_order(
         self,

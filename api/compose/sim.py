@@ -21,7 +21,17 @@ class SimVenueEntry(
     """A `[[venues]] kind = "sim"` entry: the simulated venue's own config, tagged.
 
     A subclass, so the adapter's config stays untagged for the backtest file's `[venue]`.
+    The latency model is a backtest's: a paper daemon's venue answers at once, so its
+    reconciliation never meets an order still on its way to the venue (which it would
+    book as never arrived).
     """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("command_latency_ns", "event_latency_ns"):
+            if getattr(self, name):
+                raise ValueError(f"{name}: a backtest model (the paper daemon's simulated "
+                                 "venue answers at once); leave it 0 here")
 
 
 class SimVenueBinding:
