@@ -7,6 +7,7 @@ new ones, so nobody else can change an order.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 import msgspec
 
@@ -21,6 +22,11 @@ from engine.domain.enums import (
 )
 
 __all__ = ("Order",)
+
+# Asked of every order on every event: one set lookup instead of two enum reads.
+_OPEN: Final = frozenset(
+    status for status in OrderStatus
+    if status is not OrderStatus.INITIALIZED and not status.is_closed)
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,4 +68,4 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_open(self) -> bool:
         """True while the order can still trade (submitted and not closed)."""
-        return self.status is not OrderStatus.INITIALIZED and not self.status.is_closed
+        return self.status in _OPEN
