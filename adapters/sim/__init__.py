@@ -5,6 +5,7 @@ port, in a graph or standalone on a bus of its own.
 """
 
 from adapters.sim.client import EventForwarder, SimExecutionClient
+from adapters.sim.config import SimVenueConfig
 from adapters.sim.fee_tiers import FeeTier, FeeTiers
 from adapters.sim.fees import commission, notional
 from adapters.sim.matching import (
@@ -18,7 +19,8 @@ from adapters.sim.matching import (
     match_trade,
     volume_capacity,
 )
-from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueStatistics
+from adapters.sim.snapshot import SimVenueSnapshot
+from adapters.sim.venue import SimVenue, SimVenueStatistics
 
 __all__ = (
     "EventForwarder",
@@ -30,6 +32,7 @@ __all__ = (
     "SimExecutionClient",
     "SimVenue",
     "SimVenueConfig",
+    "SimVenueSnapshot",
     "SimVenueStatistics",
     "commission",
     "fill_quantity",

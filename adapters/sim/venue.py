@@ -167,15 +167,10 @@ from typing import ClassVar, Final, TypeAlias
 
 import msgspec
 
-from adapters.sim.account import CashAccount, CashAccountState, Hold
-from adapters.sim.book_matching import (
-    BookMatcher,
-    BookMatcherState,
-    RestingFills,
-    book_triggers,
-    takes_from_book,
-)
-from adapters.sim.fee_tiers import FeeTier, FeeTiers, FeeTiersState, check_fee_tiers
+from adapters.sim.account import CashAccount, Hold
+from adapters.sim.book_matching import BookMatcher, book_triggers, takes_from_book
+from adapters.sim.config import SimVenueConfig
+from adapters.sim.fee_tiers import FeeTiers
 from adapters.sim.fees import commission
 from adapters.sim.fill_models import Slippage, touch_fills
 from adapters.sim.latency import DelayLine, DelayLineState
@@ -197,6 +192,15 @@ from adapters.sim.records import (
     submit_rejection,
 )
 from adapters.sim.reports import fill_report, order_status_report
+from adapters.sim.snapshot import (
+    CLOSED,
+    REJECTED,
+    WORKING,
+    SimVenueSnapshot,
+    WorkingOrderState,
+    working_order,
+    working_state,
+)
 from adapters.sim.trailing import initial_trailing_terms
 from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
@@ -208,12 +212,11 @@ from engine.domain.enums import (
     OrderStatus,
 )
 from engine.domain.money import ZERO, price_from_float, to_decimal
-from engine.domain.order_book import OrderBook, OrderBookState
+from engine.domain.order_book import OrderBook
 from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport
 from engine.events.base import Event
-from engine.events.codec import AnyMessage
 from engine.events.fills import OrderFilled
-from engine.events.market import Bar, BookDelta, Instrument, QuoteTick, TradeTick, timeframe_ns
+from engine.events.market import Bar, BookDelta, Instrument
 from engine.events.orders import (
     CancelOrder,
     ModifyOrder,
@@ -232,6 +235,8 @@ from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
 from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
 
+# SimVenueConfig (adapters.sim.config) and the snapshot types (adapters.sim.snapshot) were
+# defined here before the split: still importable from here.
 __all__ = (
     "SimVenue",
     "SimVenueConfig",
@@ -245,77 +250,9 @@ _CANCELED: Final = OrderStatus.CANCELED
 _EXPIRED: Final = OrderStatus.EXPIRED
 _FILLED: Final = OrderStatus.FILLED
 _BUY: Final = OrderSide.BUY
+_INBOUND, _OUTBOUND = "latency_inbound", "latency_outbound"  # the latency legs' timers
 VenueData: TypeAlias = MarketData | BookDelta
 """What the venue matches against: bars, trades, quotes and L2 book deltas."""
-
-
-class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """How the simulated venue fills.
-
-    Attributes:
-        venue: the venue name; instruments it trades have ids ending in `.<venue>`.
-        max_volume_fraction: cap each fill at this fraction (0 < f <= 1) of the item's
-            volume (of each book level's size, against a book), giving partial fills;
-            None fills any size at once.
-        bar_timeframe: match only bars of this timeframe ("1m"); None matches every bar.
-            Set it when several timeframes of one instrument reach the venue, so the same
-            stretch of time is not matched twice.
-        resting_fills: how resting limit orders fill against an instrument with an L2
-            book: "trade_through" (only when the market goes through their price) or
-            "queue" (also at their price, behind an estimated queue); see
-            `adapters.sim.book_matching`.
-        cash_account: keep the account's balances (from the portfolio's starting
-            balances) and refuse an order the free balance cannot cover, as a spot
-            exchange does (`adapters.sim.account`); off, the venue checks no balance.
-        fee_tiers: maker and taker rates by the traded volume over the last
-            `fee_window_days` (`adapters.sim.fee_tiers`), in place of each instrument's
-            own fees; empty (the default): the instruments' fees.
-        fee_window_days: the window of volume that chooses the tier.
-        slippage_ticks: move a taker fill on a bar this many price increments against
-            the taker, within the bar's range (`adapters.sim.fill_models`); 0: none.
-        slippage_probability: the chance that a taker fill on a bar slips.
-        touch_fill_probability: the chance a resting limit order fills on a bar that
-            only touches its price (1: always, the default).
-        slippage_seed: the seed of both models' draws (the same seed, the same fills).
-        command_latency_ns: how long after it was sent a submit, cancel or modify reaches
-            the venue, in simulated time (`adapters.sim.latency`); 0: at once.
-        event_latency_ns: how long after the venue made it an acceptance, fill or other
-            answer reaches the engine; 0: at once.
-    """
-
-    venue: str = "SIM"
-    max_volume_fraction: float | None = None
-    bar_timeframe: str | None = None
-    resting_fills: RestingFills = "trade_through"
-    cash_account: bool = False
-    fee_tiers: list[FeeTier] = []
-    fee_window_days: float = 30.0
-    slippage_ticks: int = 0
-    slippage_probability: float = 1.0
-    touch_fill_probability: float = 1.0
-    slippage_seed: int = 0
-    command_latency_ns: int = 0
-    event_latency_ns: int = 0
-
-    def __post_init__(self) -> None:
-        # Checked when the config is decoded, so a bad file fails naming the field.
-        if not self.venue or "." in self.venue:
-            raise ValueError(f"venue {self.venue!r}: must be non-empty and contain no dot")
-        fraction = self.max_volume_fraction
-        if fraction is not None and not 0 < fraction <= 1:
-            raise ValueError(f"max_volume_fraction {fraction}: must be > 0 and <= 1")
-        if self.bar_timeframe is not None:
-            timeframe_ns(self.bar_timeframe)  # raises ValueError naming a bad timeframe
-        check_fee_tiers(self.fee_tiers)
-        if not (math.isfinite(self.fee_window_days) and self.fee_window_days > 0):
-            raise ValueError(f"fee_window_days {self.fee_window_days}: must be > 0")
-        Slippage(self.slippage_ticks, self.slippage_probability, self.slippage_seed)
-        if not 0 <= self.touch_fill_probability <= 1:
-            raise ValueError(f"touch_fill_probability {self.touch_fill_probability}: must be "
-                             "between 0 and 1")
-        for name in ("command_latency_ns", "event_latency_ns"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} {getattr(self, name)}: must be >= 0")
 
 
 class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -340,68 +277,6 @@ _COUNTERS = (
     "_triggered", "_filled", "_canceled", "_expired", "_fills", "_cancels_rejected",
     "_modifies_accepted", "_modifies_rejected", "_duplicates_rejected", "_model_draws",
 )
-_REJECTED, _WORKING, _CLOSED = 0, 1, 2  # what a client order id came to, in a snapshot
-_INBOUND, _OUTBOUND = "latency_inbound", "latency_outbound"  # the latency legs' timers
-
-
-class WorkingOrderState(msgspec.Struct, frozen=True, kw_only=True):
-    """A `WorkingOrder` as plain values: one field per slot, same names."""
-
-    accepted_ns: int
-    command: SubmitOrder
-    expire_ns: int | None
-    fill_or_kill: bool
-    filled: Decimal
-    once: bool
-    quantity: Decimal
-    terms: OrderTerms
-    updated_ns: int
-    venue_order_id: str
-    working: bool
-
-
-class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """The venue's order book and history: every client order id in arrival order (what
-    it came to), the working orders, the closed records, the books, the fills sent."""
-
-    order_ids: list[tuple[str, int]]
-    working: dict[str, WorkingOrderState]
-    closed: dict[str, ClosedOrder]
-    books: dict[str, list[str]]
-    fill_events: list[OrderFilled]
-    own_cache: dict[str, Bar | TradeTick | QuoteTick] | None
-    counters: dict[str, int]
-    closed_ids: list[tuple[int, str]] = []
-    """Under a retention policy: (engine time, client order id) of each record held of a
-    closed or rejected order, in the order they closed."""
-    positions: list[tuple[str, str, Decimal]] | None = None
-    """(strategy id, instrument id, net position) the venue's fills made, non-zero ones
-    (None in a snapshot from before the venue kept them: rebuilt from the fills held)."""
-    book_matching: BookMatcherState | None = None
-    """What book matching remembers (liquidity taken, queue positions)."""
-    own_books: list[OrderBookState] = []
-    """The books of the venue's own cache (with `own_cache`)."""
-    account: CashAccountState | None = None
-    """The cash account's balances and holds (with `cash_account`)."""
-    fee_tiers: FeeTiersState | None = None
-    """The fills in the fee tiers' volume window (with `fee_tiers`)."""
-    inbound: DelayLineState[SubmitOrder | CancelOrder | ModifyOrder] | None = None
-    """Commands on their way to the venue (with `command_latency_ns`)."""
-    outbound: DelayLineState[AnyMessage] | None = None
-    """The venue's answers on their way to the engine (with `event_latency_ns`)."""
-
-
-def _working_state(order: WorkingOrder) -> WorkingOrderState:
-    return WorkingOrderState(**{slot: getattr(order, slot) for slot in WorkingOrder.__slots__})
-
-
-def _working_order(state: WorkingOrderState) -> WorkingOrder:
-    order = WorkingOrder.__new__(WorkingOrder)
-    for slot in WorkingOrder.__slots__:
-        setattr(order, slot, getattr(state, slot))
-    return order
-
-
 class SimVenue(Actor):
     """Fill orders against market data by the rules in this module's docstring.
 
@@ -498,13 +373,13 @@ class SimVenue(Actor):
         closed: dict[str, ClosedOrder] = {}
         for client_id, order in self._orders.items():
             if type(order) is WorkingOrder:
-                order_ids.append((client_id, _WORKING))
-                working[client_id] = _working_state(order)
+                order_ids.append((client_id, WORKING))
+                working[client_id] = working_state(order)
             elif type(order) is ClosedOrder:
-                order_ids.append((client_id, _CLOSED))
+                order_ids.append((client_id, CLOSED))
                 closed[client_id] = order
             else:
-                order_ids.append((client_id, _REJECTED))
+                order_ids.append((client_id, REJECTED))
         ids_of = {id(order): cid for cid, order in self._orders.items() if order is not None}
         return SimVenueSnapshot(
             order_ids=order_ids,
@@ -532,11 +407,11 @@ class SimVenue(Actor):
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
-        working = {cid: _working_order(order) for cid, order in state.working.items()}
+        working = {cid: working_order(order) for cid, order in state.working.items()}
         orders: dict[str, WorkingOrder | ClosedOrder | None] = {}
         for client_id, kind in state.order_ids:
-            orders[client_id] = (working[client_id] if kind == _WORKING
-                                 else state.closed[client_id] if kind == _CLOSED else None)
+            orders[client_id] = (working[client_id] if kind == WORKING
+                                 else state.closed[client_id] if kind == CLOSED else None)
         self._orders = orders
         self._books = {instrument: [working[cid] for cid in ids]
                        for instrument, ids in state.books.items()}
