@@ -108,8 +108,12 @@ class LateOrders:
         return int(self._holder["graph"].orders.open_order_count())
 
 
-def make_node(fake: FakeTws, journal: Path, done: anyio.Event) -> tuple[TradingNode,
-                                                                         IbkrVenueBinding]:
+def make_node(fake: FakeTws, journal: Path, done: anyio.Event, strategy: Strategy | None = None,
+              *, risk: RiskConfig | None = None, client_id: int = 51,
+              prices: tuple[float, ...] = (150.0, 150.1, 150.2),
+              ) -> tuple[TradingNode, IbkrVenueBinding]:
+    """The node trading AAPL at the fake with `strategy` (BuysOnce by default), on bars
+    at `prices` a minute apart."""
     holder: dict[str, TradingGraph] = {}
 
     def graph_factory(clock: LiveClock) -> TradingGraph:
@@ -117,7 +121,7 @@ def make_node(fake: FakeTws, journal: Path, done: anyio.Event) -> tuple[TradingN
             clock=clock, instruments=[AAPL],
             portfolio=PortfolioConfig(starting_balances={"USD": Decimal(100_000)},
                                       account_id="DU1234567", base_currency="USD"),
-            risk=RiskConfig(),
+            risk=risk or RiskConfig(),
         )
         holder["graph"] = graph
         return graph
@@ -125,12 +129,14 @@ def make_node(fake: FakeTws, journal: Path, done: anyio.Event) -> tuple[TradingN
     config = IbkrVenueConfig(
         contracts=(IbkrContractConfig(instrument_id="AAPL.IBKR", sec_type="STK",
                                       symbol="AAPL"),),
-        connection=IbkrConnectionConfig(port=fake.port, client_id=51, connect_timeout_s=2.0,
+        connection=IbkrConnectionConfig(port=fake.port, client_id=client_id,
+                                        connect_timeout_s=2.0,
                                         backoff=BackoffConfig(initial_s=0.01, seed=2)),
     )
     binding = IbkrVenueBinding(config, orders=LateOrders(holder))
-    bars = make_bars([150.0, 150.1, 150.2], start_ns=START_NS, instrument_id="AAPL.IBKR")
-    node = TradingNode(FAST, graph_factory=graph_factory, strategies=[BuysOnce("buyer")],
+    bars = make_bars(list(prices), start_ns=START_NS, instrument_id="AAPL.IBKR")
+    node = TradingNode(FAST, graph_factory=graph_factory,
+                       strategies=[strategy or BuysOnce("buyer")],
                        venues=[binding], feeds=[BarsThenWait(bars, done)],
                        journal_path=journal)
     return node, binding

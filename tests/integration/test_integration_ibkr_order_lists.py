@@ -10,44 +10,31 @@ fills: the engine sends no cancel or modify, and still books every fill once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
 import anyio
 import pytest
 
-from adapters.ibkr import (
-    BackoffConfig,
-    IbkrConnectionConfig,
-    IbkrContractConfig,
-    IbkrVenueBinding,
-    IbkrVenueConfig,
-)
-from engine.actors.portfolio import PortfolioConfig
+from adapters.ibkr import IbkrVenueBinding
 from engine.actors.risk import RiskConfig
-from engine.clock import LiveClock
 from engine.domain.enums import OrderSide, OrderStatus, OrderType
 from engine.events.contingency import OrderListClosed
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar
-from engine.graph import TradingGraph
 from engine.persistence import JournalReader
-from engine.runtime import NodeConfig, TradingNode
+from engine.runtime import TradingNode
 from engine.strategy import OrderListIds, Strategy
-from engine.testing import make_bars
 from tests.fakes.tws import SUPPORTED_VERSIONS, FakeOrder, FakeTws, decode_error_guard
 from tests.integration.test_integration_ibkr_node import (
-    AAPL,
     AAPL_CON_ID,
     BAR_TYPE,
-    START_NS,
-    BarsThenWait,
-    LateOrders,
+    make_node as ibkr_node,
 )
 
 pytestmark = pytest.mark.integration
 
-FAST = NodeConfig(speed=1_000_000.0, stop_when_feeds_finish=True)
 D = Decimal
 
 
@@ -91,30 +78,16 @@ class PlacesList(Strategy):
 
 def make_node(fake: FakeTws, journal: Path, done: anyio.Event, strategy: PlacesList, *,
               risk: RiskConfig | None = None) -> tuple[TradingNode, IbkrVenueBinding]:
-    holder: dict[str, TradingGraph] = {}
+    return ibkr_node(fake, journal, done, strategy, risk=risk, client_id=52,
+                     prices=(150.0,) * 4)
 
-    def graph_factory(clock: LiveClock) -> TradingGraph:
-        graph = TradingGraph(
-            clock=clock, instruments=[AAPL],
-            portfolio=PortfolioConfig(starting_balances={"USD": D(100_000)},
-                                      account_id="DU1234567", base_currency="USD"),
-            risk=risk or RiskConfig(),
-        )
-        holder["graph"] = graph
-        return graph
 
-    config = IbkrVenueConfig(
-        contracts=(IbkrContractConfig(instrument_id="AAPL.IBKR", sec_type="STK",
-                                      symbol="AAPL"),),
-        connection=IbkrConnectionConfig(port=fake.port, client_id=52, connect_timeout_s=2.0,
-                                        backoff=BackoffConfig(initial_s=0.01, seed=3)),
-    )
-    binding = IbkrVenueBinding(config, orders=LateOrders(holder))
-    bars = make_bars([150.0] * 4, start_ns=START_NS, instrument_id="AAPL.IBKR")
-    node = TradingNode(FAST, graph_factory=graph_factory, strategies=[strategy],
-                       venues=[binding], feeds=[BarsThenWait(bars, done)],
-                       journal_path=journal)
-    return node, binding
+async def run_node(node: TradingNode, gateway: Callable[[], Awaitable[None]]) -> None:
+    """Run the node until its feed finishes, beside `gateway` (which sets it done)."""
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(gateway)
+            assert await node.run() == 0
 
 
 def by_ref(fake: FakeTws) -> dict[str, FakeOrder]:
@@ -155,10 +128,7 @@ async def test_bracket_is_linked_at_the_gateway_and_its_exits_trade_there(
                 await client.ib.reqCurrentTimeAsync()
                 done.set()
 
-            with anyio.fail_after(20):
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(gateway)
-                    assert await node.run() == 0
+            await run_node(node, gateway)
             graph = node.graph
             assert graph is not None and strategy.ids is not None
             entry_id, stop_id, target_id = strategy.ids.client_order_ids
@@ -194,10 +164,7 @@ async def test_bracket_exit_refused_by_risk_drops_the_held_entry_at_the_gateway(
                 await binding.execution_client().ib.reqCurrentTimeAsync()
                 done.set()
 
-            with anyio.fail_after(20):
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(gateway)
-                    assert await node.run() == 0
+            await run_node(node, gateway)
             placed = {ref: order.status for ref, order in by_ref(fake).items()}
             graph = node.graph
             assert graph is not None and strategy.ids is not None
@@ -240,10 +207,7 @@ async def test_oco_pair_is_an_oca_group_at_the_gateway(
                 await client.ib.reqCurrentTimeAsync()
                 done.set()
 
-            with anyio.fail_after(20):
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(gateway)
-                    assert await node.run() == 0
+            await run_node(node, gateway)
             graph = node.graph
             assert graph is not None and strategy.ids is not None
             limit_id, stop_id = strategy.ids.client_order_ids
