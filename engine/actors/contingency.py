@@ -411,7 +411,10 @@ class ContingencyActor(Actor):
     # -- checks ----------------------------------------------------------------------------
 
     def _links_natively(self, command: SubmitOrderList) -> bool:
-        venues = {split_instrument_id(order.instrument_id)[1] for order in command.orders}
+        try:
+            venues = {split_instrument_id(order.instrument_id)[1] for order in command.orders}
+        except ValueError:
+            return False  # no venue in an id: the order manager denies the order itself
         if len(venues) != 1:
             return False
         return command.contingency in self._native_kinds.get(venues.pop(), frozenset())

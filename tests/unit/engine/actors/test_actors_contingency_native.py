@@ -165,3 +165,17 @@ def test_native_flag_survives_a_snapshot() -> None:
     assert restored.order_list(keep.ids.order_list_id).native  # type: ignore[union-attr]
     assert restored.statistics().lists_native == 1
 
+
+
+def test_a_list_with_an_instrument_id_naming_no_venue_is_linked_by_the_engine() -> None:
+    # Its orders are denied by risk (unknown instrument), as without native lists; asking
+    # the id for its venue raised out of the contingency actor before.
+    keep = Keep()
+
+    strategy, graph = run({0: lambda s, _: keep(s.oco_orders(
+        s.new_order("NOVENUE", SELL, OrderType.LIMIT, 1, price=110),
+        s.new_order("NOVENUE", SELL, OrderType.LIMIT, 1, price=120)))}, bars(FLAT, FLAT))
+
+    assert graph.contingency.statistics().lists_native == 0
+    reasons = [d.reason for d in strategy.events(OrderDenied)]
+    assert reasons == ["unknown_instrument: NOVENUE is not known to this graph"] * 2
