@@ -90,6 +90,13 @@ Times
     its order's acceptance time. IOC cancellations get the item's `ts_event`,
     expiries the order's `expire_ns`.
 
+Latency
+    With `command_latency_ns` a command is handled that long after it was sent (its
+    acceptance time is its arrival), in the order sent; with `event_latency_ns` every
+    event reaches `ORDERS_PROCESS` that long after the venue made it, its `ts_init` then
+    the time it arrived (`adapters.sim.latency`). Both are engine timers, so they fire
+    between items at their own times, before an item at the same time.
+
 Quantities and fees
     Without `max_volume_fraction` an order fills entirely on the item that reaches it.
     With it, each fill takes at most fraction × the item's volume (a bar's volume, a
