@@ -49,7 +49,7 @@ the entry trades, and counting them against the flat position would refuse every
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from math import isfinite
 from typing import Annotated, ClassVar
@@ -138,7 +138,15 @@ def _first_failure(reasons: Iterator[str | None]) -> str | None:
     try:
         return next((reason for reason in reasons if reason is not None), None)
     except ArithmeticError as error:  # a Decimal too large or malformed to compute with
-        return f"invalid_number: {type(error).__name__} while checking the order"
+        return _invalid_number(error)
+
+
+def _invalid_number(error: ArithmeticError) -> str:
+    return f"invalid_number: {type(error).__name__} while checking the order"
+
+
+_LimitCheck = Callable[[SubmitOrder, Instrument, Decimal, Decimal | None], str | None]
+"""One configured limit: (the order, its instrument, the net position, the last price)."""
 
 
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -236,6 +244,11 @@ class RiskActor(Actor):
         self._denied = 0
         self._forwarded = 0
         self._denied_by_reason: dict[str, int] = {}
+        # Built once: only the limits the config sets are ever asked (see _submit_refusal).
+        self._limit_checks = self._limit_pipeline(config)
+        self._limits_need_price = (config.max_order_notional is not None
+                                   or config.price_band_fraction is not None
+                                   or config.check_free_balance)
 
     def on_start(self) -> None:
         self.register_endpoint(RISK_EXECUTE)
@@ -281,7 +294,10 @@ class RiskActor(Actor):
     def on_submit_order(self, command: SubmitOrder) -> None:
         self._settle_in_flight()
         self._checked += 1
-        reason = _first_failure(self._submit_checks(command))
+        try:
+            reason = self._submit_refusal(command)
+        except ArithmeticError as error:  # a Decimal too large or malformed to compute with
+            reason = _invalid_number(error)
         now = self.clock.timestamp_ns()
         if reason is None:
             if self._config.max_orders_per_interval is not None:
@@ -332,75 +348,103 @@ class RiskActor(Actor):
 
     # -- checks ------------------------------------------------------------------------------
 
-    def _submit_checks(self, command: SubmitOrder) -> Iterator[str | None]:
-        config = self._config
+    def _submit_refusal(self, command: SubmitOrder) -> str | None:
+        """The first check `command` fails (the module docstring's order), or None.
+
+        The checks every order takes run inline; the configured limits are the pipeline
+        `_limit_checks` built once from the config, so a limit left unset costs nothing.
+        """
         side, quantity = command.side, command.quantity
         net_quantity = self._positions.net_quantity(command.instrument_id)
-        yield check_trading_state(self._trading_state, net_quantity, side, quantity)
-        if command.reduce_only:
-            yield check_reduce_only(
-                True,
-                self._positions.net_quantity(command.instrument_id, command.strategy_id),
-                side,
-                quantity,
-            )
+        reason = check_trading_state(self._trading_state, net_quantity, side, quantity)
+        if reason is None and command.reduce_only:
+            reason = check_reduce_only(
+                True, self._positions.net_quantity(command.instrument_id, command.strategy_id),
+                side, quantity)
+        if reason is not None:
+            return reason
         instrument = self._instruments.get(command.instrument_id)
-        yield check_instrument_known(command.instrument_id, instrument is not None)
         if instrument is None:
-            return
-        yield check_quantity(quantity, instrument.size_increment)
+            return check_instrument_known(command.instrument_id, False)
         order_type = command.order_type
-        yield check_prices(
-            order_type, command.price, command.trigger_price, instrument.price_increment
-        )
-        if (order_type in _TRAILING or command.trailing_offset is not None
+        reason = check_quantity(quantity, instrument.size_increment) or check_prices(
+            order_type, command.price, command.trigger_price, instrument.price_increment)
+        if reason is None and (
+                order_type in _TRAILING or command.trailing_offset is not None
                 or command.limit_offset is not None or command.trigger_type is not _DEFAULT):
-            yield check_trailing_terms(
+            reason = check_trailing_terms(
                 order_type, command.trailing_offset, command.trailing_offset_type,
                 command.limit_offset, command.trigger_type, instrument.price_increment,
             )
-        yield check_min_quantity(quantity, instrument.min_quantity)
+        if reason is not None:
+            return reason
+        reason = check_min_quantity(quantity, instrument.min_quantity)
+        if reason is not None:
+            return reason
         # The last price (a float made Decimal and rounded) is only worth computing when a
-        # limit needs it; with none set this saves the conversion on every order.
-        needs_price = (
-            instrument.min_notional > 0
-            or config.max_order_notional is not None
-            or config.price_band_fraction is not None
-            or config.check_free_balance
-        )
-        last_price = self._last_price(instrument) if needs_price else None
-        if instrument.min_notional > 0 or config.max_order_notional is not None:
+        # check needs it; with none set this saves the conversion on every order.
+        min_notional = instrument.min_notional > 0
+        last_price = (self._last_price(instrument)
+                      if min_notional or self._limits_need_price else None)
+        if min_notional or self._config.max_order_notional is not None:
             notional = order_notional(quantity, command.price, command.trigger_price, last_price)
-            yield check_min_notional(notional, instrument.min_notional)
-            yield check_order_notional(notional, config.max_order_notional, command.instrument_id)
-        # Each limit below costs a scan or a conversion: only a configured one is checked.
+            reason = check_min_notional(notional, instrument.min_notional) or (
+                check_order_notional(notional, self._config.max_order_notional,
+                                     command.instrument_id))
+            if reason is not None:
+                return reason
+        for check in self._limit_checks:
+            reason = check(command, instrument, net_quantity, last_price)
+            if reason is not None:
+                return reason
+        return None
+
+    def _limit_pipeline(self, config: RiskConfig) -> tuple[_LimitCheck, ...]:
+        """The checks of the limits `config` sets, in the module docstring's order."""
+        checks: list[_LimitCheck] = []
         if config.max_position_quantity is not None:
-            base, own_list = net_quantity, None
-            if command.contingency is _BRACKET and command.parent_order_id is not None:
-                base, own_list = self._after_entry(command.parent_order_id, net_quantity), \
-                    command.order_list_id
-            same_side = self._same_side_leaves(command.instrument_id, side, excluding=None,
-                                               excluding_list=own_list)
-            yield check_position(base, side, quantity, same_side, config.max_position_quantity)
+            checks.append(self._position_limit)
         if config.max_open_orders is not None:
-            open_count = self._orders.open_order_count() + len(self._in_flight)
-            yield check_open_orders(open_count, config.max_open_orders)
+            checks.append(self._open_orders_limit)
         if config.max_orders_per_interval is not None:
-            yield check_order_rate(
-                self._recent_submissions(), config.max_orders_per_interval,
-                config.rate_interval_ns,
-            )
+            checks.append(self._rate_limit)
         if config.price_band_fraction is not None:
-            yield check_price_band("price", command.price, last_price,
-                                   config.price_band_fraction)
-            yield check_price_band(
-                "trigger_price", command.trigger_price, last_price, config.price_band_fraction
-            )
+            checks.append(self._price_band_limit)
         if config.check_free_balance:
-            yield self._free_balance_check(command, instrument, last_price)
+            checks.append(self._free_balance_check)
+        return tuple(checks)
+
+    def _position_limit(self, command: SubmitOrder, instrument: Instrument,
+                        net_quantity: Decimal, last_price: Decimal | None) -> str | None:
+        base, own_list = net_quantity, None
+        if command.contingency is _BRACKET and command.parent_order_id is not None:
+            base = self._after_entry(command.parent_order_id, net_quantity)
+            own_list = command.order_list_id
+        same_side = self._same_side_leaves(command.instrument_id, command.side, excluding=None,
+                                           excluding_list=own_list)
+        return check_position(base, command.side, command.quantity, same_side,
+                              self._config.max_position_quantity)
+
+    def _open_orders_limit(self, command: SubmitOrder, instrument: Instrument,
+                           net_quantity: Decimal, last_price: Decimal | None) -> str | None:
+        open_count = self._orders.open_order_count() + len(self._in_flight)
+        return check_open_orders(open_count, self._config.max_open_orders)
+
+    def _rate_limit(self, command: SubmitOrder, instrument: Instrument,
+                    net_quantity: Decimal, last_price: Decimal | None) -> str | None:
+        config = self._config
+        return check_order_rate(self._recent_submissions(), config.max_orders_per_interval,
+                                config.rate_interval_ns)
+
+    def _price_band_limit(self, command: SubmitOrder, instrument: Instrument,
+                          net_quantity: Decimal, last_price: Decimal | None) -> str | None:
+        fraction = self._config.price_band_fraction
+        return check_price_band("price", command.price, last_price, fraction) or (
+            check_price_band("trigger_price", command.trigger_price, last_price, fraction))
 
     def _free_balance_check(
-        self, command: SubmitOrder, instrument: Instrument, last_price: Decimal | None
+        self, command: SubmitOrder, instrument: Instrument, net_quantity: Decimal,
+        last_price: Decimal | None,
     ) -> str | None:
         balances = self._balances
         if balances is None:  # refused in __init__; kept for the type checker
