@@ -141,6 +141,7 @@ class IbkrExecutionClient:
         self._now_ns = now_ns
         self.connection = connection or IbkrConnection(config.connection, name=config.venue)
         self.contracts = ContractMap(config.venue, tuple(config.contracts))
+        self._native_lists = frozenset(ContingencyType(kind) for kind in config.native_order_lists)
         self._orders = OrderRecords(config.connection.client_id)
         self._ledger = FillLedger()
         self._submitted = self._rejected = self._duplicates = 0
@@ -162,7 +163,7 @@ class IbkrExecutionClient:
 
     @property
     def native_order_lists(self) -> frozenset[ContingencyType]:
-        return frozenset(ContingencyType(kind) for kind in self.config.native_order_lists)
+        return self._native_lists
 
     @property
     def ib(self) -> IB:
@@ -531,7 +532,7 @@ class IbkrExecutionClient:
     def _is_native_exit(self, command: SubmitOrder) -> bool:
         return (command.contingency is ContingencyType.BRACKET
                 and command.parent_order_id is not None
-                and ContingencyType.BRACKET in self.native_order_lists)
+                and ContingencyType.BRACKET in self._native_lists)
 
     def _link(self, record: OrderRecord, parent: OrderRecord | None) -> None:
         """Set IB's links on a native list's order (see `native_order_lists`).
@@ -543,7 +544,7 @@ class IbkrExecutionClient:
         """
         command, order = record.command, record.order
         kind = command.contingency
-        if kind is None or command.order_list_id is None or kind not in self.native_order_lists:
+        if kind is None or command.order_list_id is None or kind not in self._native_lists:
             return
         if kind is ContingencyType.OCO:
             order.ocaGroup, order.ocaType = command.order_list_id, _OCA_REDUCE_WITH_BLOCK
@@ -586,20 +587,18 @@ class IbkrExecutionClient:
         if command.trigger_price is not None:
             record.trigger_price = to_decimal(order.auxPrice, price_increment)
         if command.trailing_offset is not None or command.limit_offset is not None:
-            submitted = record.command  # the offsets now in force, for the next modify
-            record.command = msgspec.structs.replace(
-                submitted,
-                trailing_offset=submitted.trailing_offset if command.trailing_offset is None
-                else command.trailing_offset,
-                limit_offset=submitted.limit_offset if command.limit_offset is None
-                else command.limit_offset)
+            record.command = _retrailed(record.command, command)  # for the next modify
+        self._tell_updated(record, command)
+
+    def _tell_updated(self, record: OrderRecord, modify: ModifyOrder | None = None) -> None:
+        """OrderUpdated with the record's terms now (and the offsets `modify` changed)."""
         now = self._now_ns()
-        self._deliver(OrderUpdated(**record.ids, quantity=record.quantity,
-                                   price=record.price, trigger_price=record.trigger_price,
-                                   venue_order_id=record.venue_order_id,
-                                   trailing_offset=command.trailing_offset,
-                                   limit_offset=command.limit_offset, ts_event=now,
-                                   ts_init=now))
+        self._deliver(OrderUpdated(
+            **record.ids, quantity=record.quantity, price=record.price,
+            trigger_price=record.trigger_price, venue_order_id=record.venue_order_id,
+            trailing_offset=None if modify is None else modify.trailing_offset,
+            limit_offset=None if modify is None else modify.limit_offset,
+            ts_event=now, ts_init=now))
 
     def _retrail(self, record: OrderRecord, command: ModifyOrder) -> str:
         """Put a modify's new trailing offsets on the record's IB order; why not, or "".
@@ -611,12 +610,7 @@ class IbkrExecutionClient:
         if submitted.order_type not in TRAILING_TYPES:
             return (f"trailing_offset: a {submitted.order_type} order takes no trailing "
                     "offsets")
-        retrailed = msgspec.structs.replace(
-            submitted, trigger_price=None,
-            trailing_offset=submitted.trailing_offset if command.trailing_offset is None
-            else command.trailing_offset,
-            limit_offset=submitted.limit_offset if command.limit_offset is None
-            else command.limit_offset)
+        retrailed = msgspec.structs.replace(_retrailed(submitted, command), trigger_price=None)
         qualified = self.contracts.qualified(submitted.instrument_id)
         order = record.order
         kept = (order.auxPrice, order.trailingPercent, order.lmtPriceOffset)
@@ -639,11 +633,7 @@ class IbkrExecutionClient:
         if quantity == record.quantity or quantity <= 0:
             return
         record.quantity = quantity
-        now = self._now_ns()
-        self._deliver(OrderUpdated(**record.ids, quantity=quantity, price=record.price,
-                                   trigger_price=record.trigger_price,
-                                   venue_order_id=record.venue_order_id, ts_event=now,
-                                   ts_init=now))
+        self._tell_updated(record)
 
     def _fill(self, record: OrderRecord, fill: Fill, commission: CommissionReport) -> None:
         if commission.execId and not self._ledger.is_delivered(fill.execution.execId):
@@ -675,3 +665,11 @@ class IbkrExecutionClient:
         qualified = self.contracts.qualified(record.command.instrument_id)
         increment = qualified.instrument.price_increment if qualified else _FINEST
         return record_report(self.venue, record, increment)
+
+
+def _retrailed(submitted: SubmitOrder, modify: ModifyOrder) -> SubmitOrder:
+    """The submit as it stands once `modify`'s trailing offsets apply."""
+    trailing_offset, limit_offset = modify.offsets_over(submitted.trailing_offset,
+                                                        submitted.limit_offset)
+    return msgspec.structs.replace(submitted, trailing_offset=trailing_offset,
+                                   limit_offset=limit_offset)

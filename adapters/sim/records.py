@@ -212,11 +212,10 @@ def modify_rejection(
         if terms.triggered:
             return "trailing_offset: the order has already triggered"
         # The same rule as at submit and in risk (one implementation), on the new offsets.
+        trailing_offset, limit_offset = command.offsets_over(terms.trailing_offset,
+                                                             terms.limit_offset)
         refusal = check_trailing_terms(
-            order_type,
-            terms.trailing_offset if command.trailing_offset is None else command.trailing_offset,
-            terms.trailing_offset_type,
-            terms.limit_offset if command.limit_offset is None else command.limit_offset,
+            order_type, trailing_offset, terms.trailing_offset_type, limit_offset,
             terms.trigger_type, instrument.price_increment)
         if refusal:
             return refusal

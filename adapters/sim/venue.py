@@ -560,8 +560,6 @@ class SimVenue(Actor):
         fills.sort(key=_venue_time)
         return [fill_report(fill, self._venue) for fill in fills]
 
-    # -- commands ------------------------------------------------------------------------
-
     # -- latency (adapters.sim.latency) ---------------------------------------------------
 
     def on_submit_order(self, command: SubmitOrder) -> None:
@@ -1202,12 +1200,10 @@ def _trailing_again(terms: OrderTerms, command: ModifyOrder, increment: Decimal,
     """A trailing stop's terms with the distances `command` gives: its trigger set again
     from the last price at the new distance (as if placed now; the trigger it has when no
     price is known yet), and a trailing-stop-limit's limit from that trigger."""
-    terms = msgspec.structs.replace(
-        terms,
-        trailing_offset=terms.trailing_offset if command.trailing_offset is None
-        else command.trailing_offset,
-        limit_offset=terms.limit_offset if command.limit_offset is None else command.limit_offset,
-    )
+    trailing_offset, limit_offset = command.offsets_over(terms.trailing_offset,
+                                                         terms.limit_offset)
+    terms = msgspec.structs.replace(terms, trailing_offset=trailing_offset,
+                                    limit_offset=limit_offset)
     if last_price is not None and math.isfinite(last_price):
         return initial_trailing_terms(msgspec.structs.replace(terms, trigger_price=None),
                                       price_from_float(last_price, increment), increment)

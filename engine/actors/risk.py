@@ -501,12 +501,10 @@ class RiskActor(Actor):
             price = command.price  # the venue sets a trailing-stop-limit's limit
         yield check_prices(order.order_type, price, trigger_price, instrument.price_increment)
         if command.trailing_offset is not None or command.limit_offset is not None:
+            trailing_offset, limit_offset = command.offsets_over(order.trailing_offset,
+                                                                 order.limit_offset)
             yield check_trailing_terms(
-                order.order_type,
-                order.trailing_offset if command.trailing_offset is None
-                else command.trailing_offset,
-                order.trailing_offset_type,
-                order.limit_offset if command.limit_offset is None else command.limit_offset,
+                order.order_type, trailing_offset, order.trailing_offset_type, limit_offset,
                 order.trigger_type, instrument.price_increment,
             )
         yield check_min_quantity(quantity, instrument.min_quantity)

@@ -110,6 +110,13 @@ class ModifyOrder(Command, frozen=True, kw_only=True, gc=False, tag="command.mod
     trailing_offset: Decimal | None = None
     limit_offset: Decimal | None = None
 
+    def offsets_over(self, trailing_offset: Decimal | None, limit_offset: Decimal | None
+                     ) -> tuple[Decimal | None, Decimal | None]:
+        """A trailing stop's (trailing_offset, limit_offset) once this modify applies over
+        the ones it has: each given here replaces its own, the other stays."""
+        return (trailing_offset if self.trailing_offset is None else self.trailing_offset,
+                limit_offset if self.limit_offset is None else self.limit_offset)
+
 
 class SetTradingState(
     Command, frozen=True, kw_only=True, gc=False, tag="command.set_trading_state"
