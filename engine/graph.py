@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from engine.actor import Actor, ActorState
 from engine.actors.contingency import ContingencyActor
+from engine.actors.emulator import EMULATED_TYPES, OrderEmulator
 from engine.actors.market_data import MarketDataActor
 from engine.actors.orders import OrderManager
 from engine.actors.portfolio import Portfolio, PortfolioConfig
@@ -26,6 +28,7 @@ from engine.algos.actor import ExecAlgorithmActor
 from engine.bus import MessageBus
 from engine.cache import MarketCache
 from engine.clock import Clock, LiveClock, TimerState
+from engine.domain.enums import OrderType
 from engine.domain.ids import session_order_prefix
 from engine.domain.order_book import OrderBookState
 from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
@@ -118,8 +121,9 @@ class TradingGraph:
                               balances=self.portfolio)
         self.contingency = ContingencyActor(self.orders)
         self.algos = ExecAlgorithmActor(self.orders, self.instruments, self.cache)
+        self.emulator = OrderEmulator(self.instruments, self.cache)
         self._core: list[Actor] = [self.data, self.orders, self.portfolio, self.risk,
-                                   self.contingency, self.algos]
+                                   self.contingency, self.algos, self.emulator]
         self._venues: list[Actor] = []
         self._driven: list[MarketDrivenVenue] = []
         self.strategies: list[Strategy] = []
@@ -132,10 +136,41 @@ class TradingGraph:
     # -- wiring -----------------------------------------------------------------------------
 
     def add_venue(self, venue: Actor) -> None:
-        """Add a venue adapter; a simulated one (with `process_market_data`) is market-driven."""
+        """Add a venue adapter; a simulated one (with `process_market_data`) is market-driven.
+
+        A venue actor that says which order types it places (`native_order_types`, as the
+        simulated venue does) has the others emulated for its instruments (`emulate`);
+        the node does the same for a live venue through its execution client.
+        """
         self._venues.append(venue)
         if callable(getattr(venue, "process_market_data", None)):
             self._driven.append(venue)  # type: ignore[arg-type]
+        native_order_types = getattr(venue, "native_order_types", None)
+        venue_name = getattr(venue, "venue", None)
+        if callable(native_order_types) and isinstance(venue_name, str):
+            self.emulate_at(venue_name, native_order_types)
+
+    def emulate_at(self, venue: str,
+                   native_order_types: Callable[[str], frozenset[OrderType]]) -> None:
+        """Register with `emulate` what `venue` places, for each of its instruments here."""
+        for instrument in self.instruments:
+            if instrument.venue == venue:
+                self.emulate(instrument.instrument_id, native_order_types(instrument.instrument_id))
+
+    def emulate(self, instrument_id: str, native: frozenset[OrderType]) -> frozenset[OrderType]:
+        """The venue of `instrument_id` places only the `native` order types: orders of the
+        other types with a trigger are held by the order emulator until they trigger
+        (`engine.actors.emulator`). Returns the types emulated. Before `start`.
+
+        A type neither native nor emulatable (a venue without limit orders) is left to
+        the venue, which refuses it.
+        """
+        if self._started:
+            raise RuntimeError("graph: emulate() after start")
+        emulated = EMULATED_TYPES - native
+        self.orders.emulate(instrument_id, emulated)
+        self.emulator.emulate(instrument_id, emulated)
+        return emulated
 
     def add_strategy(self, strategy: Strategy) -> None:
         if any(s.id == strategy.id for s in self.strategies):

@@ -43,7 +43,7 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
-from engine.domain.enums import ContingencyType
+from engine.domain.enums import ContingencyType, OrderType
 from engine.domain.order import Order
 from engine.domain.reports import (
     AccountReport,
@@ -102,6 +102,15 @@ class ExecutionClient(Protocol):
         The contingency actor sends every order of such a list at once, carrying its
         links (`contingency`, `order_list_id`, `parent_order_id`), and leaves the
         linking to the venue; every other list it holds and links in the engine.
+        """
+        ...
+
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        """The order types this venue places for `instrument_id` (its capability flags).
+
+        The node registers the others with the graph (`TradingGraph.emulate`): the order
+        emulator holds those with a trigger in the engine and sends a market or limit
+        order when it triggers (`engine.actors.emulator`).
         """
         ...
 

@@ -36,6 +36,7 @@ __all__ = (
     "CONTINGENCY_EXECUTE",
     "CONTINGENCY_PROCESS",
     "DATA_SUBSCRIBE",
+    "EMULATOR_EXECUTE",
     "ORDERS_EXECUTE",
     "ORDERS_PROCESS",
     "PORTFOLIO_PROCESS",
@@ -44,6 +45,7 @@ __all__ = (
     "data_endpoint",
     "account_topic",
     "algo_topic",
+    "all_bars_pattern",
     "bars_topic",
     "book_topic",
     "instrument_topic",
@@ -74,6 +76,9 @@ ALGOS_EXECUTE: Final = "algos.execute"
 """Execution algorithm commands from strategies (TWAP, VWAP), for the algorithm actor."""
 ALGOS_PROCESS: Final = "algos.process"
 """Events of execution algorithms' child orders, sent on by the order manager."""
+EMULATOR_EXECUTE: Final = "emulator.execute"
+"""Orders of a type the venue does not place, and their cancels and modifies, from the
+order manager to the order emulator, which holds them until their trigger."""
 STRATEGIES_CONTROL: Final = "strategies.control"
 """Operator commands that start or stop one strategy, for the graph to carry out."""
 DATA_SUBSCRIBE: Final = "data.subscribe"
@@ -105,6 +110,11 @@ def _instrument_segments(instrument_id: str) -> str:
 @lru_cache(maxsize=4096)
 def bars_topic(instrument_id: str, timeframe: str) -> str:
     return f"data.bars.{_instrument_segments(instrument_id)}.{segment(timeframe)}"
+
+
+def all_bars_pattern(instrument_id: str) -> str:
+    """The subscription pattern for bars of `instrument_id` of every timeframe."""
+    return f"data.bars.{_instrument_segments(instrument_id)}.*"
 
 
 @lru_cache(maxsize=4096)

@@ -142,6 +142,11 @@ class CcxtExecutionClient:
     def native_order_lists(self) -> frozenset[ContingencyType]:
         return frozenset()  # ccxt has no venue-neutral OCO or bracket: the engine links them
 
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        """Market and limit orders (what `_check` lets through): the engine's order
+        emulator holds stops, if-touched and trailing orders and sends these."""
+        return _PLACED
+
     @property
     def instruments(self) -> dict[str, Instrument]:
         """The instruments loaded at start (by engine instrument id)."""
@@ -533,13 +538,14 @@ def _check_terms(item: Instrument, quantity: Decimal, price: Decimal | None) -> 
 
 
 _TIMES_IN_FORCE: Final = frozenset({TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK})
+_PLACED: Final = frozenset({OrderType.MARKET, OrderType.LIMIT})
 
 
 def _check(command: SubmitOrder, item: Instrument | None) -> str:
     """Why `command` cannot be sent as it is ('' when it can)."""
     if item is None:
         return ""
-    if command.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+    if command.order_type not in _PLACED:
         return (f"order_type {command.order_type}: not placed by this adapter (it places "
                 "market and limit orders only)")
     time_in_force = command.time_in_force

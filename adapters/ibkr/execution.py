@@ -68,7 +68,13 @@ from adapters.ibkr.reports import (
     record_report,
     trade_report,
 )
-from engine.domain.enums import TRAILING_TYPES, ContingencyType, OrderStatus
+from engine.domain.enums import (
+    ALL_ORDER_TYPES,
+    TRAILING_TYPES,
+    ContingencyType,
+    OrderStatus,
+    OrderType,
+)
 from engine.domain.reports import (
     AccountReport,
     FillReport,
@@ -164,6 +170,9 @@ class IbkrExecutionClient:
     @property
     def native_order_lists(self) -> frozenset[ContingencyType]:
         return self._native_lists
+
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        return ALL_ORDER_TYPES  # each type is mapped to an IB order type (`orders`)
 
     @property
     def ib(self) -> IB:

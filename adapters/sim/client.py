@@ -35,7 +35,7 @@ from adapters.sim.venue import SimVenue, SimVenueConfig, SimVenueStatistics
 from engine.actor import Actor
 from engine.bus import MessageBus
 from engine.clock import Clock, SimClock
-from engine.domain.enums import ContingencyType
+from engine.domain.enums import ContingencyType, OrderType
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.events.base import Event
 from engine.events.market import Instrument
@@ -122,6 +122,9 @@ class SimExecutionClient:
     @property
     def native_order_lists(self) -> frozenset[ContingencyType]:
         return frozenset()  # the engine links a simulated venue's lists (as in a backtest)
+
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        return self._sim_venue.native_order_types(instrument_id)
 
     @property
     def sim_venue(self) -> SimVenue:

@@ -14,6 +14,7 @@ import msgspec
 from adapters.sim.book_matching import RestingFills
 from adapters.sim.fee_tiers import FeeTier, check_fee_tiers
 from adapters.sim.fill_models import Slippage
+from engine.domain.enums import OrderType
 from engine.events.market import timeframe_ns
 
 __all__ = ("SimVenueConfig",)
@@ -51,6 +52,11 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             the venue, in simulated time (`adapters.sim.latency`); 0: at once.
         event_latency_ns: how long after the venue made it an acceptance, fill or other
             answer reaches the engine; 0: at once.
+        order_types: the order types this venue places; None (the default): every
+            type. It rejects orders of the others, and the engine's order emulator
+            holds those with a trigger until they trigger, then sends a market or limit
+            order (`engine.actors.emulator`): so a backtest can play a venue that places
+            only market and limit orders, as a crypto exchange through ccxt.
     """
 
     venue: str = "SIM"
@@ -66,6 +72,7 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     slippage_seed: int = 0
     command_latency_ns: int = 0
     event_latency_ns: int = 0
+    order_types: list[OrderType] | None = None
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -86,3 +93,7 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         for name in ("command_latency_ns", "event_latency_ns"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} {getattr(self, name)}: must be >= 0")
+        if self.order_types is not None and OrderType.MARKET not in self.order_types:
+            raise ValueError(f"order_types {sorted(map(str, self.order_types))}: must include "
+                             "market (every venue places market orders; the emulator "
+                             "releases them)")

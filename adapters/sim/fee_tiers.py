@@ -21,8 +21,8 @@ from decimal import Decimal
 import msgspec
 
 from adapters.sim.fees import EXACT, notional
-from adapters.sim.records import DAY_NS
 from engine.domain.enums import LiquiditySide
+from engine.domain.triggers import DAY_NS
 from engine.events.market import Instrument
 
 __all__ = ("FeeTier", "FeeTiers", "FeeTiersState", "check_fee_tiers")

@@ -24,6 +24,7 @@ from adapters.sim.terms import Match, OrderTerms
 from adapters.sim.trailing import bar_path, match_trailing
 from engine.domain.enums import TRAILING_TYPES, LiquiditySide, OrderSide, OrderType, TriggerType
 from engine.domain.money import ZERO, price_from_float, round_down_to_increment, to_decimal
+from engine.domain.triggers import trigger_reached
 from engine.events.market import Bar, Instrument, QuoteTick, TradeTick
 
 __all__ = (
@@ -62,7 +63,6 @@ LIMIT_ONCE_TRIGGERED = frozenset({
 })
 """The types that become a limit order when triggered (the venue reports OrderTriggered)."""
 TRAILING = TRAILING_TYPES
-_IF_TOUCHED = frozenset({OrderType.MARKET_IF_TOUCHED, OrderType.LIMIT_IF_TOUCHED})
 
 
 def match_bar(order: OrderTerms, open_price: Decimal, high: Decimal, low: Decimal) -> Match | None:
@@ -76,16 +76,12 @@ def match_bar(order: OrderTerms, open_price: Decimal, high: Decimal, low: Decima
         return Match(price=open_price, at_open=True)
     if order_type is _LIMIT or order.triggered:
         return _match_limit(order, _required(order.price, "price"), open_price, high, low)
-    trigger = _required(order.trigger_price, "trigger_price")
-    # A buy stop triggers as the price rises to its trigger, a buy if-touched order as
-    # it falls to it; sells mirror both.
-    rising = (order.side is _BUY) is (order_type not in _IF_TOUCHED)
-    if (open_price >= trigger) if rising else (open_price <= trigger):
-        triggered_at, at_open = open_price, True
-    elif (high >= trigger) if rising else (low <= trigger):
-        triggered_at, at_open = trigger, False
-    else:
+    reached = trigger_reached(order.side, order_type,
+                              _required(order.trigger_price, "trigger_price"),
+                              open_price, high, low)
+    if reached is None:
         return None
+    triggered_at, at_open = reached
     if order_type in MARKET_ONCE_TRIGGERED:
         return Match(price=triggered_at, at_open=at_open, triggered=True)
     limit = _required(order.price, "price")

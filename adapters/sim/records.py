@@ -24,6 +24,7 @@ from engine.domain.enums import (
     TriggerType,
 )
 from engine.domain.money import ZERO, is_on_increment, to_decimal
+from engine.domain.triggers import DAY_NS, day_end_ns
 from engine.events.market import Instrument
 from engine.events.orders import ModifyOrder, SubmitOrder
 
@@ -40,15 +41,6 @@ __all__ = (
 _PRICED: Final = LIMIT_PRICED_TYPES
 _TRIGGERED: Final = TRIGGER_PRICED_TYPES
 _DEFAULT_TRIGGER: Final = TriggerType.DEFAULT
-DAY_NS: Final = 86_400 * 1_000_000_000
-"""A day of engine time, in nanoseconds: a DAY order expires on a multiple of it (UTC midnight)."""
-
-
-def day_end_ns(ts_ns: int) -> int:
-    """Return the end of the UTC day `ts_ns` falls in: the next midnight, strictly after it."""
-    return (ts_ns // DAY_NS + 1) * DAY_NS
-
-
 class WorkingOrder:
     """An accepted order still able to trade. Owned and changed by the venue only.
 
@@ -149,14 +141,21 @@ def submit_rejection(
     venue: str,
     last_price: float | None,
     now_ns: int,
+    order_types: frozenset[OrderType] | None = None,
 ) -> str:
-    """Return why `venue` rejects `command`, or "" when it accepts it."""
+    """Return why `venue` rejects `command`, or "" when it accepts it.
+
+    `order_types`: the types the venue places (None: every type).
+    """
     instrument_id = command.instrument_id
     if instrument is None:
         return f"instrument {instrument_id!r}: not known to venue {venue}"
     if instrument.venue != venue:
         return f"instrument {instrument_id!r}: trades on venue {instrument.venue}, not {venue}"
     order_type = command.order_type
+    if order_types is not None and order_type not in order_types:
+        return (f"order_type {order_type}: not placed by venue {venue} (it places "
+                f"{', '.join(sorted(order_types))})")
     reason = _quantity_rejection(command.quantity, instrument)
     if not reason and order_type in _PRICED:
         reason = _price_rejection("price", command.price, order_type, instrument)

@@ -213,10 +213,12 @@ from engine.actor import Actor, ActorState
 from engine.actors.retention import RetentionConfig
 from engine.cache import MarketCache
 from engine.domain.enums import (
+    ALL_ORDER_TYPES,
     ContingencyType,
     LiquiditySide,
     OrderSide,
     OrderStatus,
+    OrderType,
 )
 from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook
@@ -322,6 +324,8 @@ class SimVenue(Actor):
             if config.cash_account and starting_balances is not None else None)
         self._config = config
         self._venue = config.venue
+        self._order_types = (None if config.order_types is None
+                             else frozenset(config.order_types))
         self._instruments = instruments
         fraction = config.max_volume_fraction
         self._fraction = None if fraction is None else to_decimal(fraction)
@@ -471,6 +475,16 @@ class SimVenue(Actor):
     @property
     def config(self) -> SimVenueConfig:
         return self._config
+
+    @property
+    def venue(self) -> str:
+        """The venue's name (`config.venue`)."""
+        return self._venue
+
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        """The types this venue places (`order_types`; every type by default): the graph
+        has the order emulator hold the others (`TradingGraph.add_venue`)."""
+        return ALL_ORDER_TYPES if self._order_types is None else self._order_types
 
     def working_order_ids(self) -> list[str]:
         """Client order ids of the orders working here (what reconciliation compares)."""
@@ -631,6 +645,7 @@ class SimVenue(Actor):
                 venue=self._venue,
                 last_price=self._cache.last_price(instrument_id),
                 now_ns=now,
+                order_types=self._order_types,
             )
             if not reason and command.reduce_only:
                 reason = reduce_only_rejection(

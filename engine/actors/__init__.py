@@ -7,6 +7,13 @@ from engine.actors.contingency import (
     ContingencyStatistics,
     OrderListState,
 )
+from engine.actors.emulator import (
+    EMULATED_TYPES,
+    EmulatorSnapshot,
+    EmulatorStatistics,
+    HeldOrder,
+    OrderEmulator,
+)
 from engine.actors.market_data import MarketDataActor, MarketDataStatistics
 from engine.actors.orders import OrderManager, OrderManagerStatistics
 from engine.actors.portfolio import (
@@ -25,6 +32,11 @@ __all__ = (
     "ContingencyActor",
     "ContingencySnapshot",
     "ContingencyStatistics",
+    "EMULATED_TYPES",
+    "EmulatorSnapshot",
+    "EmulatorStatistics",
+    "HeldOrder",
+    "OrderEmulator",
     "FillTotals",
     "MarketDataActor",
     "MarketDataStatistics",

@@ -95,7 +95,8 @@ _OCO: Final = ContingencyType.OCO
 _BRACKET: Final = ContingencyType.BRACKET
 _FILLED: Final = OrderStatus.FILLED
 _MODIFIABLE: Final = frozenset(
-    {OrderStatus.ACCEPTED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED}
+    {OrderStatus.ACCEPTED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED,
+     OrderStatus.EMULATED}  # held by the order emulator, which answers a modify at once
 )
 _REFUSALS: Final = frozenset({OrderDenied, OrderRejected})
 _REFUSED: Final = frozenset({OrderStatus.DENIED, OrderStatus.REJECTED})

@@ -26,6 +26,11 @@ What real venues send, and what this actor does with it:
   `engine.algos`); plain orders are sent nowhere else.
 - Cancels and modifies are marked pending (`OrderPendingCancel`, `OrderPendingUpdate`)
   when they leave, so the order is never believed canceled before the venue says so.
+- An order of a type its instrument's venue does not place (`emulate`, from the venue's
+  capability flags) is recorded EMULATED and sent to `EMULATOR_EXECUTE` instead of the
+  venue, and so are its cancels and modifies while it is held there. The emulator's
+  `OrderReleased` turns the record into the plain order it releases, and the released
+  `SubmitOrder` (same client order id) then goes to the venue like any other.
 
 Every order is kept unless a retention policy is given (`retain`, the daemon's): then
 open orders are always kept and closed ones within the policy's window, with the trade
@@ -65,12 +70,14 @@ from engine.events.orders import (
     OrderAccepted,
     OrderCancelRejected,
     OrderDenied,
+    OrderEmulated,
     OrderEvent,
     OrderModifyRejected,
     OrderOutcomeUnknown,
     OrderPendingCancel,
     OrderPendingUpdate,
     OrderRejected,
+    OrderReleased,
     OrderSubmitted,
     OrderUpdated,
     SubmitOrder,
@@ -83,6 +90,7 @@ from engine.snapshot import counters_of, set_counters
 from engine.topics import (
     ALGOS_PROCESS,
     CONTINGENCY_PROCESS,
+    EMULATOR_EXECUTE,
     ORDERS_EXECUTE,
     ORDERS_PROCESS,
     order_topic,
@@ -106,6 +114,9 @@ _FILLED: Final = OrderStatus.FILLED
 _PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
 _DEFAULT_TRIGGER: Final = TriggerType.DEFAULT
 _PRICE_OFFSET: Final = TrailingOffsetType.PRICE
+_EMULATED: Final = OrderStatus.EMULATED
+_RELEASED: Final = OrderStatus.RELEASED
+_NO_TYPES: Final[frozenset[OrderType]] = frozenset()
 _CLOSED: Final = frozenset(status for status in OrderStatus if status.is_closed)
 _PENDING_OR_DOUBT = frozenset(
     {OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_UPDATE, OrderStatus.IN_DOUBT}
@@ -219,6 +230,16 @@ class OrderManager(Actor):
         self._late_fills = 0
         self._external = 0
         self._in_doubt = 0
+        # instrument id -> the order types its venue does not place (held by the emulator)
+        self._emulated: dict[str, frozenset[OrderType]] = {}
+
+    def emulate(self, instrument_id: str, order_types: frozenset[OrderType]) -> None:
+        """Send orders of `order_types` for `instrument_id` to the order emulator instead
+        of the venue, which does not place them (set before the graph starts)."""
+        if order_types:
+            self._emulated[instrument_id] = order_types
+        else:
+            self._emulated.pop(instrument_id, None)
 
     def on_start(self) -> None:
         self.register_endpoint(ORDERS_EXECUTE)
@@ -361,10 +382,21 @@ class OrderManager(Actor):
     def on_submit_order(self, command: SubmitOrder) -> None:
         existing = self._orders.get(command.client_order_id)
         if existing is not None:
+            if existing.status is _RELEASED:  # the emulator's plain order, for the venue
+                self._route(command, self.clock.timestamp_ns())
+                return
             self._reject_transition(existing, "command.submit_order")
             return
         now = self.clock.timestamp_ns()
         self._orders[command.client_order_id] = order_record(command, ts_ns=now)
+        if self._emulated and command.order_type in self._emulated.get(
+                command.instrument_id, _NO_TYPES):
+            self._hold(command, now)
+            return
+        self._route(command, now)
+
+    def _route(self, command: SubmitOrder, now: int) -> None:
+        """Send a recorded order to its venue (OrderSubmitted), or deny it: no venue."""
         try:
             _, venue = split_instrument_id(command.instrument_id)
         except ValueError as error:
@@ -386,10 +418,27 @@ class OrderManager(Actor):
         )
         self.send(endpoint, command)
 
+    def _hold(self, command: SubmitOrder, now: int) -> None:
+        """Hand an order its venue does not place to the order emulator (OrderEmulated)."""
+        if not self.bus.has_endpoint(EMULATOR_EXECUTE):
+            self._process(order_denied(
+                command, f"no_emulator: venue of {command.instrument_id} does not place "
+                         f"{command.order_type} orders and the graph has no order emulator",
+                now))
+            return
+        self._process(OrderEmulated(
+            strategy_id=command.strategy_id, client_order_id=command.client_order_id,
+            instrument_id=command.instrument_id, ts_event=now, ts_init=now,
+        ))
+        self.send(EMULATOR_EXECUTE, command)
+
     def on_cancel_order(self, command: CancelOrder) -> None:
         order = self._open.get(command.client_order_id)
         if order is None:
             self._refuse(command, OrderCancelRejected, "order is not open")
+            return
+        if order.status is _EMULATED:  # held in the engine: the emulator answers at once
+            self.send(EMULATOR_EXECUTE, command)
             return
         self._mark_pending(OrderPendingCancel, order)
         self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
@@ -398,6 +447,9 @@ class OrderManager(Actor):
         order = self._open.get(command.client_order_id)
         if order is None:
             self._refuse(command, OrderModifyRejected, "order is not open")
+            return
+        if order.status is _EMULATED:
+            self.send(EMULATOR_EXECUTE, command)
             return
         if order.status not in _MODIFIABLE:
             self._refuse(command, OrderModifyRejected,
@@ -625,6 +677,11 @@ class OrderManager(Actor):
                 self._replaced_ids.setdefault(order.client_order_id, []).append(known)
         elif kind is OrderSubmitted:
             self._submitted += 1
+        elif kind is OrderReleased:
+            released: OrderReleased = event  # type: ignore[assignment]
+            changes.update(order_type=released.order_type, price=released.price,
+                           trigger_price=released.trigger_price,
+                           released_from=order.order_type)
         elif kind is OrderUpdated:
             updated: OrderUpdated = event  # type: ignore[assignment]
             # Down to the filled quantity would leave an open order with nothing to fill.

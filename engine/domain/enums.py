@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = (
+    "ALL_ORDER_TYPES",
     "LIMIT_PRICED_TYPES",
     "TRAILING_TYPES",
     "TRIGGER_PRICED_TYPES",
@@ -64,6 +65,8 @@ TRIGGER_PRICED_TYPES = frozenset({
     OrderType.LIMIT_IF_TOUCHED,
 })
 """The order types with a fixed `trigger_price`, required."""
+ALL_ORDER_TYPES = frozenset(OrderType)
+"""Every order type: what a venue that places them all says it places."""
 TRAILING_TYPES = frozenset({OrderType.TRAILING_STOP_MARKET, OrderType.TRAILING_STOP_LIMIT})
 """The trailing stops: a `trailing_offset`, an optional first `trigger_price` the venue
 then moves, and (trailing-stop-limit) a `limit_offset` instead of a price."""
@@ -112,6 +115,10 @@ class OrderStatus(StrEnum):
     PENDING_CANCEL = "pending_cancel"
     IN_DOUBT = "in_doubt"
     """A submit, cancel or modify got no answer: only a venue report can say what happened."""
+    EMULATED = "emulated"
+    """Held by the order emulator in the engine (the venue does not place its type)."""
+    RELEASED = "released"
+    """The emulator released it as a plain order; on its way to the venue."""
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELED = "canceled"

@@ -15,6 +15,9 @@ what real venues do, not for what a simulator does:
 - Fills after a cancel, an expiry or a rejection are booked (the venue matched the order
   before it processed our cancel: every exchange has this race). The order's status stays
   closed, unless the late fills complete it (FILLED).
+- An order whose type the venue does not place is EMULATED: held in the engine by the
+  order emulator, which cancels, modifies and expires it itself, and at its trigger
+  releases it (RELEASED) as a plain order that then goes to the venue (SUBMITTED).
 - Expiry may come straight from SUBMITTED (a GTD order that expired before its
   acknowledgement was read), and so may a rejection after acceptance.
 
@@ -49,6 +52,16 @@ def _table() -> dict[tuple[S, str], S]:
     table: dict[tuple[S, str], S] = {
         (S.INITIALIZED, "order.denied"): S.DENIED,
         (S.INITIALIZED, "order.submitted"): S.SUBMITTED,
+        (S.INITIALIZED, "order.emulated"): S.EMULATED,
+        (S.EMULATED, "order.released"): S.RELEASED,
+        (S.EMULATED, "order.updated"): S.EMULATED,
+        (S.EMULATED, "order.modify_rejected"): S.EMULATED,
+        (S.EMULATED, "order.cancel_rejected"): S.EMULATED,
+        (S.EMULATED, "order.canceled"): S.CANCELED,
+        (S.EMULATED, "order.expired"): S.EXPIRED,
+        (S.EMULATED, "order.rejected"): S.REJECTED,
+        (S.RELEASED, "order.submitted"): S.SUBMITTED,
+        (S.RELEASED, "order.denied"): S.DENIED,
         (S.SUBMITTED, "order.accepted"): S.ACCEPTED,
         (S.SUBMITTED, "order.triggered"): S.TRIGGERED,
         (S.ACCEPTED, "order.triggered"): S.TRIGGERED,

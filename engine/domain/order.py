@@ -59,6 +59,9 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     """The order list it belongs to (`engine.actors.contingency`)."""
     parent_order_id: str | None = None
     """The order whose fills released it (an OTO child, a bracket's stop-loss or take-profit)."""
+    released_from: OrderType | None = None
+    """The type the strategy placed, when the order emulator held it and released it as
+    this plain `order_type` order (`engine.actors.emulator`); None for every other order."""
 
     @property
     def leaves_quantity(self) -> Decimal:

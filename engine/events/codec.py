@@ -51,12 +51,14 @@ from engine.events.orders import (
     OrderCanceled,
     OrderCancelRejected,
     OrderDenied,
+    OrderEmulated,
     OrderExpired,
     OrderModifyRejected,
     OrderOutcomeUnknown,
     OrderPendingCancel,
     OrderPendingUpdate,
     OrderRejected,
+    OrderReleased,
     OrderSubmitted,
     OrderTriggered,
     OrderUpdated,
@@ -141,6 +143,8 @@ AnyMessage: TypeAlias = (
     | CancelAlgoOrder
     | AlgoChildSent
     | AlgoOrderClosed
+    | OrderEmulated
+    | OrderReleased
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

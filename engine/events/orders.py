@@ -30,6 +30,7 @@ __all__ = (
     "OrderCancelRejected",
     "OrderCanceled",
     "OrderDenied",
+    "OrderEmulated",
     "OrderEvent",
     "OrderExpired",
     "OrderModifyRejected",
@@ -37,6 +38,7 @@ __all__ = (
     "OrderPendingCancel",
     "OrderPendingUpdate",
     "OrderRejected",
+    "OrderReleased",
     "OrderSubmitted",
     "OrderTriggered",
     "OrderUpdated",
@@ -183,6 +185,27 @@ def order_denied(command: SubmitOrder, reason: str, ts_ns: int) -> OrderDenied:
 
 class OrderSubmitted(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.submitted"):
     venue: str
+
+
+class OrderEmulated(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.emulated"):
+    """The venue does not place this order's type (its capability flags say so): the
+    order emulator holds it in the engine, watching the market, and releases a plain
+    market or limit order when its trigger is reached (`engine.actors.emulator`)."""
+
+
+class OrderReleased(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.released"):
+    """An emulated order's trigger was reached: it goes to the venue, under the same
+    client order id, as a plain `order_type` order (market, or limit at `price`).
+
+    `trigger_price` is the trigger it was released at (a trailing stop's, where the
+    market had moved it); `released_price` the market price that reached it (in a gap,
+    past the trigger).
+    """
+
+    order_type: OrderType
+    price: Decimal | None = None
+    trigger_price: Decimal
+    released_price: Decimal
 
 
 class OrderAccepted(OrderEvent, frozen=True, kw_only=True, gc=False, tag="order.accepted"):

@@ -290,6 +290,8 @@ class TradingNode:
             client = venue.execution_client()
             if client is not None and client.native_order_lists:
                 graph.contingency.link_natively(venue.venue, client.native_order_lists)
+            if client is not None:  # the types it does not place are emulated in the engine
+                graph.emulate_at(venue.venue, client.native_order_types)
         for feed in self.feeds:
             if feed.bar_type is not None:
                 graph.add_bar_source(feed.bar_type)

@@ -177,9 +177,11 @@ async def fetch_venue_state(
 
 
 def engine_open_orders(graph: TradingGraph, venue: str) -> list[Order]:
-    """The orders the books hold open at `venue`."""
+    """The orders the books hold open at `venue`: not those the order emulator holds in
+    the engine (EMULATED), which the venue has never seen."""
     return [o for o in graph.orders.open_orders()
-            if split_instrument_id(o.instrument_id)[1] == venue]
+            if o.status is not OrderStatus.EMULATED
+            and split_instrument_id(o.instrument_id)[1] == venue]
 
 
 class _Planner:

@@ -16,7 +16,7 @@ import anyio
 import msgspec
 from anyio.abc import TaskStatus
 
-from engine.domain.enums import ContingencyType
+from engine.domain.enums import ALL_ORDER_TYPES, ContingencyType, OrderType
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.errors import OutcomeUnknown, VenueUnavailable
 from engine.events.base import Event
@@ -57,6 +57,8 @@ class ScriptedExecutionClient:
         self.connected = anyio.Event()
         self.native_lists: frozenset[ContingencyType] = frozenset()
         """What `native_order_lists` says: a test sets the kinds it plays the venue links."""
+        self.order_types: frozenset[OrderType] = ALL_ORDER_TYPES
+        """What `native_order_types` says (every type unless a test says otherwise)."""
         self._queries = 0
         self._lost = 0
         self._refused = 0
@@ -68,6 +70,9 @@ class ScriptedExecutionClient:
     @property
     def native_order_lists(self) -> frozenset[ContingencyType]:
         return self.native_lists
+
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        return self.order_types
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         self.connected.set()

@@ -36,6 +36,8 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("OrderCancelRejected", "order.cancel_rejected"),
     ("OrderCanceled", "order.canceled"),
     ("OrderExpired", "order.expired"),
+    ("OrderEmulated", "order.emulated"),
+    ("OrderReleased", "order.released"),
     ("OrderFilled", "order.filled"),
     ("PositionOpened", "position.opened"),
     ("PositionChanged", "position.changed"),

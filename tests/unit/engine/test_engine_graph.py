@@ -216,11 +216,11 @@ def test_stop_stops_strategies_first_then_venues_then_core_in_reverse() -> None:
     replay(graph, clock)
 
     stopped = [m.actor_id for m in system if type(m) is ActorStopped]
-    assert stopped == ["s1", "s2", "venue_sim", "algos", "contingency", "risk", "portfolio",
-                       "orders", "data"]
+    assert stopped == ["s1", "s2", "venue_sim", "emulator", "algos", "contingency", "risk",
+                       "portfolio", "orders", "data"]
     started = [m.actor_id for m in system if type(m) is ActorStarted]
     assert started == ["data", "orders", "portfolio", "risk", "contingency", "algos",
-                       "venue_sim", "s1", "s2"]
+                       "emulator", "venue_sim", "s1", "s2"]
     # The order sent from on_stop still reached a running venue.
     assert graph.orders.order("s1-1").status is OrderStatus.ACCEPTED  # type: ignore[union-attr]
 

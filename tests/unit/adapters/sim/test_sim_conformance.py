@@ -23,7 +23,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from adapters.sim import SimExecutionClient, SimVenueConfig, SimVenueStatistics
 from engine.clock import SimClock
-from engine.domain.enums import ContingencyType, OrderSide
+from engine.domain.enums import ContingencyType, OrderSide, OrderType
 from engine.domain.money import ZERO
 from engine.domain.reports import AccountReport, FillReport, OrderStatusReport, PositionReport
 from engine.events.base import Event
@@ -87,6 +87,9 @@ class StreamedClient:
     @property
     def native_order_lists(self) -> frozenset[ContingencyType]:
         return self._inner.native_order_lists
+
+    def native_order_types(self, instrument_id: str) -> frozenset[OrderType]:
+        return self._inner.native_order_types(instrument_id)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()

@@ -38,13 +38,16 @@ D = Decimal
 class World:
     """A started graph whose SIM venue is a scripted client behind an execution bridge."""
 
-    def __init__(self) -> None:
+    def __init__(self, order_types: frozenset[OrderType] | None = None) -> None:
         self.clock = SimClock(start_ns=START)
         self.graph: TradingGraph = make_graph(clock=self.clock)
         self.venue = ScriptedExecutionClient("SIM")
         self.bridge = ExecutionBridge(self.venue, deliver=self.inject_event,
                                       orders=self.graph.orders, gate=SendGate())
         self.graph.add_venue(self.bridge)
+        if order_types is not None:  # as the node registers a venue's capability flags
+            self.venue.order_types = order_types
+            self.graph.emulate_at("SIM", self.venue.native_order_types)
         self.graph.start()
         self.injected: list[Event] = []
 
@@ -300,3 +303,21 @@ async def test_a_trade_that_would_overfill_is_refused_not_booked(world: World) -
 
     assert result.unresolved == 1
     assert world.order("c1").filled_quantity == D("0.5")
+
+
+async def test_an_order_the_emulator_holds_is_neither_asked_of_nor_closed_by_the_venue(
+) -> None:
+    world = World(order_types=frozenset({OrderType.MARKET, OrderType.LIMIT}))
+    now = world.clock.timestamp_ns()
+    world.graph.bus.send(RISK_EXECUTE, SubmitOrder(
+        strategy_id="s1", client_order_id="c1", instrument_id=INSTRUMENT_ID,
+        side=OrderSide.SELL, order_type=OrderType.STOP_MARKET, quantity=D(1),
+        trigger_price=D(90), ts_event=now, ts_init=now))
+    assert world.order("c1").status is OrderStatus.EMULATED
+
+    result = await world.reconcile()
+
+    # The venue never saw it: no status query, no "never arrived" rejection.
+    assert result.agrees and result.events == 0 and result.never_arrived == 0
+    assert world.venue.requests == []  # and nothing was sent
+    assert world.order("c1").status is OrderStatus.EMULATED

@@ -130,6 +130,7 @@ async def test_node_statistics_of_a_live_graph_covers_every_part(tmp_path: Path)
         ("risk", "RiskActor", "running"),
         ("contingency", "ContingencyActor", "running"),
         ("algos", "ExecAlgorithmActor", "running"),
+        ("emulator", "OrderEmulator", "running"),
         ("venue_sim", "SimVenue", "running"),
         ("buyer", "BuyFirstBar", "running"),
     ]
@@ -137,6 +138,7 @@ async def test_node_statistics_of_a_live_graph_covers_every_part(tmp_path: Path)
     assert by_id["orders"] == msgspec.to_builtins(graph.orders.statistics())
     assert by_id["risk"] is not None and by_id["risk"]["trading_state"] == "active"
     assert by_id["venue_sim"] is not None and by_id["venue_sim"]["fills"] == 1
+    assert by_id["emulator"] == msgspec.to_builtins(graph.emulator.statistics())
     assert by_id["buyer"] is None  # a strategy without statistics()
     assert snapshot.inbox is not None and snapshot.inbox.lanes[LANE].dropped == 1
     assert snapshot.runner is not None and snapshot.runner.data_handled == 3
