@@ -25,10 +25,12 @@ When the trigger is reached
     DEFAULT every trade, quote and bar; LAST trades and bars; BID_ASK quotes (a buy the
     ask, a sell the bid). A bar counts with its open, high and low (a trailing stop: its
     path, `bar_path`) only when it began at or after the order was held; one that began
-    before counts with its close only, the one price known to be later. Trailing stops
-    trail every price they see; without a first trigger they take one from the last
-    price the market cache knows when held (else from the first price seen), and every
-    move is told as `OrderUpdated` (trigger, and a trailing-stop-limit's limit).
+    before counts with its close only, the one price known to be later. "After the hold"
+    is in engine time (an item's `ts_init`), the clock the hold is read from: a venue's
+    clock may run behind the engine's. Trailing stops trail every price they see;
+    without a first trigger they take one from the last price the market cache knows
+    when held (else from the first price seen), and every move is told as `OrderUpdated`
+    (trigger, and a trailing-stop-limit's limit).
 
 What differs from a venue that places the type
     The release is a new order the venue sees only then: it fills by the venue's rules
@@ -328,15 +330,15 @@ class OrderEmulator(Actor):
 
     def on_trade_tick(self, trade: TradeTick) -> None:
         if self._held:
-            self._watch(trade.instrument_id, trade, trade.ts_event)
+            self._watch(trade.instrument_id, trade)
 
     def on_quote_tick(self, quote: QuoteTick) -> None:
         if self._held:
-            self._watch(quote.instrument_id, quote, quote.ts_event)
+            self._watch(quote.instrument_id, quote)
 
     def on_bar(self, bar: Bar) -> None:
         if self._held:
-            self._watch(bar.bar_type.instrument_id, bar, bar.ts_event)
+            self._watch(bar.bar_type.instrument_id, bar)
 
     def on_timer(self, event: TimerFired) -> None:
         if not event.name.startswith(_EXPIRY):
@@ -348,16 +350,20 @@ class OrderEmulator(Actor):
         now = self.clock.timestamp_ns()
         self._tell(OrderExpired(**_ids(held.command), ts_event=event.ts_event, ts_init=now))
 
-    def _watch(self, instrument_id: str, item: TradeTick | QuoteTick | Bar, ts: int) -> None:
+    def _watch(self, instrument_id: str, item: TradeTick | QuoteTick | Bar) -> None:
+        # "After the hold" is judged in engine time (`ts_init`, when the item came in),
+        # the clock `held_ns` is read from: a venue's clock (`ts_event`) may run behind
+        # the engine's, and its items would then all look older than the hold.
+        arrived = item.ts_init
         # A list: releasing one sends events that may cancel or modify another held order.
         for client_order_id in [c for c, h in self._held.items()
                                 if h.command.instrument_id == instrument_id]:
             held = self._held.get(client_order_id)
-            if held is None or ts < held.held_ns:
+            if held is None or arrived < held.held_ns:
                 continue
             path = _path(held, item, self._increment(instrument_id))
             if path:
-                self._check(held, path, ts)
+                self._check(held, path, item.ts_event)
 
     def _check(self, held: HeldOrder, path: tuple[Decimal, ...], ts: int) -> None:
         order = held.command
@@ -481,7 +487,7 @@ def _path(held: HeldOrder, item: TradeTick | QuoteTick | Bar,
     bar: Bar = item  # type: ignore[assignment]
     if watches is _BID_ASK:
         return ()
-    if bar.ts_event - bar.bar_type.step_ns < held.held_ns:
+    if bar.ts_init - bar.bar_type.step_ns < held.held_ns:  # engine time, as in `_watch`
         return _prices(increment, bar.close)  # began before the hold: only its close is later
     prices = _prices(increment, bar.open, bar.high, bar.low, bar.close)
     if len(prices) < 4:

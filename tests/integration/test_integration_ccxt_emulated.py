@@ -42,13 +42,9 @@ TRIGGER = Decimal("95.00")
 ORDER_PATHS = ("POST /api/v3/order", "DELETE /api/v3/order")
 
 STRATEGY_MODULE = '''
-"""Place a sell stop-market on the first trade; cancel it on a trade at `cancel_at`."""
-
 from decimal import Decimal
-
 from engine.domain.enums import OrderSide
 from engine.strategy import Strategy, StrategyConfig
-
 
 class StopBelowConfig(StrategyConfig, kw_only=True, frozen=True):
     instrument_id: str
@@ -56,8 +52,8 @@ class StopBelowConfig(StrategyConfig, kw_only=True, frozen=True):
     trigger_price: Decimal
     cancel_at: Decimal | None = None
 
-
 class StopBelow(Strategy):
+    """A sell stop-market on the first trade; canceled on a trade at `cancel_at`."""
     config_type = StopBelowConfig
 
     def on_start(self):
@@ -70,27 +66,24 @@ class StopBelow(Strategy):
             self.stop_id = self.stop_market_order(config.instrument_id, OrderSide.SELL,
                                                   config.quantity, config.trigger_price)
         elif config.cancel_at is not None and tick.price == float(config.cancel_at):
-            order = self.orders.order(self.stop_id)
-            if order is not None and order.is_open:
-                self.cancel_order(self.stop_id)
+            self.cancel_order(self.stop_id)
 '''
 
 
 def live_on_fake(folder: Path, fake: FakeBinance, cancel_at: str | None) -> Path:
     """A live daemon file: the fake's BTC/USDT traded and streamed through ccxt."""
-    urls = "\n".join(f'"{original}" = "{replacement}"' for original, replacement in
+    urls = ", ".join(f'"{original}" = "{replacement}"' for original, replacement in
                      fake.urls.items())
-    timers = ("request_timeout_s = 2.0\nrecv_window_s = 1.0\nbackstop_interval_s = 0.5\n"
-              "reconnect_initial_s = 0.05\nreconnect_max_s = 0.2")
     instrument = binance_instrument()  # the terms the adapter loads from exchangeInfo
     terms = "\n".join(f'{name} = "{getattr(instrument, name)}"' for name in (
         "price_increment", "size_increment", "min_quantity", "min_notional", "maker_fee",
         "taker_fee"))
+    params = f'instrument_id = "{INSTRUMENT_ID}", quantity = "0.1", trigger_price = "{TRIGGER}"'
+    params += "" if cancel_at is None else f', cancel_at = "{cancel_at}"'
     path = folder / "live.toml"
     path.write_text(f'''mode = "live"
 [runtime]
 clock_origin = "wall"
-speed = 1.0
 cancel_open_orders_on_stop = false
 [api]
 enabled = false
@@ -102,9 +95,12 @@ starting_balances = {{ USDT = "100000", BTC = "10" }}
 kind = "ccxt"
 venue = "BINANCE"
 symbols = ["BTC/USDT"]
-{timers}
-[venues.urls]
-{urls}
+request_timeout_s = 2.0
+recv_window_s = 1.0
+backstop_interval_s = 0.5
+reconnect_initial_s = 0.05
+reconnect_max_s = 0.2
+urls = {{ {urls} }}
 [[instruments]]
 symbol = "BTC/USDT"
 venue = "BINANCE"
@@ -117,16 +113,12 @@ instrument_id = "{INSTRUMENT_ID}"
 stream = "trades"
 reconnect_initial_s = 0.05
 reconnect_max_s = 0.2
-[feeds.urls]
-{urls}
+urls = {{ {urls} }}
 [[strategies]]
 id = "{STRATEGY_ID}"
 class = "stop_below:StopBelow"
-[strategies.params]
-instrument_id = "{INSTRUMENT_ID}"
-quantity = "0.1"
-trigger_price = "{TRIGGER}"
-''' + (f'cancel_at = "{cancel_at}"\n' if cancel_at is not None else ""))
+params = {{ {params} }}
+''')
     return path
 
 
@@ -174,6 +166,11 @@ def graph_of(node: TradingNode) -> TradingGraph:
     return node.graph
 
 
+def status_of(node: TradingNode, client_order_id: str) -> OrderStatus | None:
+    order = graph_of(node).orders.order(client_order_id)
+    return None if order is None else order.status
+
+
 async def seen(fake: FakeBinance, node: TradingNode, price: str) -> None:
     """Print `price` and wait until the engine's market cache has it (the feed delivered)."""
     tape(fake, price)
@@ -219,8 +216,7 @@ async def test_held_stop_reaches_the_exchange_only_at_its_trigger_as_one_market_
         fake.set_level("BUY", "99.99", "0")  # the book falls with the tape
         fake.set_level("BUY", "93.99", "1000")
         tape(fake, "94.00")  # through the trigger
-        await wait_until(lambda: (o := graph_of(node).orders.order(cid)) is not None
-                         and o.status is OrderStatus.FILLED)
+        await wait_until(lambda: status_of(node, cid) is OrderStatus.FILLED)
         await seen(fake, node, "93.50")  # one more trade: nothing is released twice
         graph = graph_of(node)
         order = graph.orders.order(cid)
@@ -240,12 +236,10 @@ async def test_held_stop_reaches_the_exchange_only_at_its_trigger_as_one_market_
     assert (order.filled_quantity, order.average_fill_price, order.venue_order_id) == (
         Decimal("0.1"), Decimal("93.99"), str(placed.order_id))
     assert booked == (str(trade.trade_id),)
-    assert [(f.last_quantity, f.last_price) for f in fills] == [(Decimal("0.1"),
-                                                                 Decimal("93.99"))]
+    assert [(f.last_quantity, f.last_price) for f in fills] == [(Decimal("0.1"), Decimal("93.99"))]
     assert (emulator.held, emulator.emulated, emulator.released) == (0, 1, 1)
-    events = order_events(tmp_path, cid)
-    assert events == ["order.emulated", "order.released", "order.submitted",
-                      "order.accepted", "order.filled"]
+    assert order_events(tmp_path, cid) == ["order.emulated", "order.released", "order.submitted",
+                                           "order.accepted", "order.filled"]
 
 
 async def test_stop_canceled_while_held_never_reaches_the_exchange(
@@ -255,8 +249,7 @@ async def test_stop_canceled_while_held_never_reaches_the_exchange(
         stop = await held_stop(fake, node)
         cid = stop.client_order_id
         await seen(fake, node, "96.00")  # the strategy cancels on this trade
-        await wait_until(lambda: (o := graph_of(node).orders.order(cid)) is not None
-                         and o.status is OrderStatus.CANCELED)
+        await wait_until(lambda: status_of(node, cid) is OrderStatus.CANCELED)
         await seen(fake, node, "94.00")  # through the old trigger: nothing is released
         graph = graph_of(node)
         order = graph.orders.order(cid)

@@ -24,7 +24,7 @@ from engine.clock import SimClock
 from engine.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from engine.events.contingency import OrderListClosed
 from engine.events.fills import OrderFilled
-from engine.events.market import Bar
+from engine.events.market import Bar, TradeTick
 from engine.events.orders import (
     OrderEmulated,
     OrderEvent,
@@ -33,6 +33,7 @@ from engine.events.orders import (
     OrderReleased,
     OrderTriggered,
     OrderUpdated,
+    SubmitOrder,
 )
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
@@ -43,7 +44,7 @@ from engine.testing import (
     ScriptedStrategy,
     make_graph,
 )
-from engine.topics import bars_topic
+from engine.topics import RISK_EXECUTE, bars_topic, trades_topic
 from tests.unit.engine.actors.test_actors_contingency import MINUTE, START, Keep, bars
 
 D = Decimal
@@ -396,3 +397,29 @@ def test_new_trailing_distances_set_a_held_trigger_again_from_the_market() -> No
                               "trigger follows the market")
     [released] = strategy.events(OrderReleased)
     assert (released.trigger_price, released.released_price) == (D("99.5"), D("99.5"))
+
+
+def test_a_venue_clock_behind_the_engine_clock_still_triggers_held_orders() -> None:
+    """Found against the fake exchange: trades stamped by a venue clock 1.5 s behind the
+    engine's were all taken as older than the hold, and a stop they went through never
+    released. The hold is judged in engine time (`ts_init`)."""
+    clock = SimClock(start_ns=START)
+    cache = MarketCache()
+    graph = make_graph(clock=clock, cache=cache, fail_fast=True)
+    graph.add_venue(SimVenue(SimVenueConfig(order_types=PLACED), graph.instruments,
+                             cache=cache))
+    graph.start()
+    graph.bus.send(RISK_EXECUTE, SubmitOrder(
+        strategy_id="s1", client_order_id="c1", instrument_id=INSTRUMENT_ID, side=SELL,
+        order_type=OrderType.STOP_MARKET, quantity=D(1), trigger_price=D(95),
+        ts_event=START, ts_init=START))
+    behind = 1_500_000_000
+    clock.advance_to(START + 1_000_000)
+    graph.process(TradeTick(instrument_id=INSTRUMENT_ID, price=94.0, size=1.0,
+                            ts_event=START + 1_000_000 - behind, ts_init=START + 1_000_000),
+                  trades_topic(INSTRUMENT_ID))
+
+    order = graph.orders.order("c1")
+    assert order is not None
+    assert (order.status, order.order_type, order.released_from) == (
+        OrderStatus.ACCEPTED, OrderType.MARKET, OrderType.STOP_MARKET)
