@@ -50,13 +50,17 @@ FLAT = (100.0, 101.0, 99.0, 100.0)
 
 
 def run(script: dict[int, ScriptAction], data: list[Bar], *, fraction: float | None = None,
-        risk: RiskConfig | None = None) -> tuple[ScriptedStrategy, TradingGraph]:
+        risk: RiskConfig | None = None, order_types: list[OrderType] | None = None,
+        ) -> tuple[ScriptedStrategy, TradingGraph]:
+    """Replay `data` through a graph with one scripted strategy; `order_types` are the
+    types the simulated venue places (None: all)."""
     cache = MarketCache()
     clock = SimClock()
     graph = make_graph(clock=clock, cache=cache, risk=risk, fail_fast=True)
     graph.add_bar_source(BAR_TYPE)
-    graph.add_venue(SimVenue(SimVenueConfig(max_volume_fraction=fraction), graph.instruments,
-                             cache=cache))
+    graph.add_venue(SimVenue(SimVenueConfig(max_volume_fraction=fraction,
+                                            order_types=order_types),
+                             graph.instruments, cache=cache))
     strategy = ScriptedStrategy("s1", script)
     graph.add_strategy(strategy)
     ReplayDriver(graph, clock, [ReplaySource(data, bars_topic(INSTRUMENT_ID, "1m"),

@@ -38,14 +38,19 @@ from engine.events.orders import (
 from engine.graph import TradingGraph
 from engine.replay import ReplayDriver, ReplaySource
 from engine.testing import (
-    BAR_TYPE,
     INSTRUMENT_ID,
     ScriptAction,
     ScriptedStrategy,
     make_graph,
 )
 from engine.topics import RISK_EXECUTE, bars_topic, trades_topic
-from tests.unit.engine.actors.test_actors_contingency import MINUTE, START, Keep, bars
+from tests.unit.engine.actors.test_actors_contingency import (
+    MINUTE,
+    START,
+    Keep,
+    bars,
+    run as run_graph,
+)
 
 D = Decimal
 SELL, BUY = OrderSide.SELL, OrderSide.BUY
@@ -55,17 +60,8 @@ PLACED = [OrderType.MARKET, OrderType.LIMIT]
 
 def run(script: dict[int, ScriptAction], data: list[Bar], *,
         order_types: list[OrderType] | None = PLACED) -> tuple[ScriptedStrategy, TradingGraph]:
-    cache = MarketCache()
-    clock = SimClock()
-    graph = make_graph(clock=clock, cache=cache, fail_fast=True)
-    graph.add_bar_source(BAR_TYPE)
-    graph.add_venue(SimVenue(SimVenueConfig(order_types=order_types), graph.instruments,
-                             cache=cache))
-    strategy = ScriptedStrategy("s1", script)
-    graph.add_strategy(strategy)
-    ReplayDriver(graph, clock, [ReplaySource(data, bars_topic(INSTRUMENT_ID, "1m"),
-                                             INSTRUMENT_ID)]).run(start=graph.start)
-    return strategy, graph
+    """The order lists' test graph, on a venue placing `order_types` (market and limit)."""
+    return run_graph(script, data, order_types=order_types)
 
 
 def kinds(strategy: ScriptedStrategy, client_order_id: str) -> list[str]:
