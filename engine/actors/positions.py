@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
@@ -285,30 +285,25 @@ def position_event(step: PositionStep, *, ts_event: int, ts_init: int) -> Positi
     a flip, the closed part in PositionClosed and the remainder in PositionOpened).
     """
     state = step.state
-    common: dict[str, Any] = {
-        "strategy_id": state.strategy_id,
-        "instrument_id": state.instrument_id,
-        "side": state.side,
-        "quantity": state.quantity,
-        "average_entry_price": state.average_entry_price,
-        "realized_pnl": state.realized_pnl,
-        "fees": state.fees,
-        "opened_ns": state.opened_ns,
-        "last_fill_price": step.fill_price,
-        "last_fill_quantity": step.fill_quantity,
-        "ts_event": ts_event,
-        "ts_init": ts_init,
-    }
-    if step.change is _P_OPENED:
-        return PositionOpened(**common)
-    if step.change is _P_CHANGED:
-        return PositionChanged(**common)
-    return PositionClosed(
-        **common,
-        closed_ns=ts_event,
-        average_exit_price=state.average_exit_price,
-        peak_quantity=state.peak_quantity,
-    )
+    change = step.change
+    # One constructor call with keywords, no shared dict to splat: built on every fill
+    # that anybody (a strategy, the journal, a tap) listens to.
+    if change is _P_CLOSED:
+        return PositionClosed(
+            strategy_id=state.strategy_id, instrument_id=state.instrument_id,
+            side=_side_of(state.quantity), quantity=state.quantity,
+            average_entry_price=state.average_entry_price, realized_pnl=state.realized_pnl,
+            fees=state.fees, opened_ns=state.opened_ns, last_fill_price=step.fill_price,
+            last_fill_quantity=step.fill_quantity, ts_event=ts_event, ts_init=ts_init,
+            closed_ns=ts_event, average_exit_price=state.average_exit_price,
+            peak_quantity=state.peak_quantity)
+    event_type = PositionOpened if change is _P_OPENED else PositionChanged
+    return event_type(
+        strategy_id=state.strategy_id, instrument_id=state.instrument_id,
+        side=_side_of(state.quantity), quantity=state.quantity,
+        average_entry_price=state.average_entry_price, realized_pnl=state.realized_pnl,
+        fees=state.fees, opened_ns=state.opened_ns, last_fill_price=step.fill_price,
+        last_fill_quantity=step.fill_quantity, ts_event=ts_event, ts_init=ts_init)
 
 
 def closed_trade(step: PositionStep, *, closed_ns: int) -> ClosedTrade:

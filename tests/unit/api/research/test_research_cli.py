@@ -51,18 +51,24 @@ def test_research_command_missing_file_exits_2(tmp_path: Path,
 def test_ctrl_c_lost_in_a_finalizer_is_raised_again_at_the_next_check() -> None:
     from api.research.cli import CtrlC
 
-    before = signal.getsignal(signal.SIGINT)
-    with CtrlC() as ctrl_c:
-        ctrl_c.check()  # not pressed: nothing
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(5)  # the handler raises during the sleep
-        except KeyboardInterrupt:
-            pass  # what the interpreter does to one raised inside a __del__
+    # Python's own handler, whatever this process inherited: a runner that started the
+    # suite in the background has SIGINT ignored, which CtrlC rightly leaves ignored.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        before = signal.getsignal(signal.SIGINT)
+        with CtrlC() as ctrl_c:
+            ctrl_c.check()  # not pressed: nothing
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)  # the handler raises during the sleep
+            except KeyboardInterrupt:
+                pass  # what the interpreter does to one raised inside a __del__
 
-        with pytest.raises(KeyboardInterrupt):
-            ctrl_c.check()
-    assert signal.getsignal(signal.SIGINT) is before
+            with pytest.raises(KeyboardInterrupt):
+                ctrl_c.check()
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_ctrl_c_ignored_by_the_parent_stays_ignored() -> None:
