@@ -17,7 +17,7 @@ instrument that has none is priced at its book's mid.
 from __future__ import annotations
 
 from engine.domain.order_book import OrderBook, OrderBookState
-from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
+from engine.events.market import Bar, BookDelta, FundingRate, QuoteTick, TradeTick
 from engine.instruments import InstrumentRegistry
 
 __all__ = ("MarketCache",)
@@ -44,7 +44,7 @@ class MarketCache:
         """Instrument id -> its book. Only the cache applies deltas; everyone else reads."""
         self.instruments = instruments
 
-    def update(self, message: MarketData | BookDelta) -> None:
+    def update(self, message: MarketData | BookDelta | FundingRate) -> None:
         """Remember `message` as its instrument's last item, or apply a book delta."""
         if type(message) is Bar:
             self.last[message.bar_type.instrument_id] = message
@@ -53,6 +53,8 @@ class MarketCache:
             if book is None:
                 book = self._new_book(message.instrument_id)
             book.apply(message)
+        elif type(message) is FundingRate:
+            return  # a rate, not a price: the venue applies it, the cache keeps prices
         else:
             self.last[message.instrument_id] = message  # type: ignore[union-attr,assignment]
 

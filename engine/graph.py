@@ -31,7 +31,15 @@ from engine.clock import Clock, LiveClock, TimerState
 from engine.domain.enums import OrderType
 from engine.domain.ids import session_order_prefix
 from engine.domain.order_book import OrderBookState
-from engine.events.market import Bar, BarType, BookDelta, Instrument, QuoteTick, TradeTick
+from engine.events.market import (
+    Bar,
+    BarType,
+    BookDelta,
+    FundingRate,
+    Instrument,
+    QuoteTick,
+    TradeTick,
+)
 from engine.events.system import SessionStarted, StartStrategy, StopStrategy
 from engine.instruments import InstrumentRegistry
 from engine.ports import MarketData, MarketDrivenVenue
@@ -41,6 +49,7 @@ from engine.topics import (
     STRATEGIES_CONTROL,
     bars_topic,
     book_topic,
+    funding_topic,
     instrument_topic,
     quotes_topic,
     trades_topic,
@@ -72,7 +81,7 @@ class GraphSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The market cache's order books (a snapshot from before books has none)."""
 
 
-def topic_for(message: MarketData | BookDelta) -> str:
+def topic_for(message: MarketData) -> str:
     """The topic a market data message is published on."""
     if type(message) is Bar:
         return bars_topic(message.bar_type.instrument_id, message.bar_type.timeframe)
@@ -82,10 +91,12 @@ def topic_for(message: MarketData | BookDelta) -> str:
         return quotes_topic(message.instrument_id)
     if type(message) is BookDelta:
         return book_topic(message.instrument_id)
+    if type(message) is FundingRate:
+        return funding_topic(message.instrument_id)
     raise TypeError(f"message {type(message).__name__}: not market data")
 
 
-def instrument_of(message: MarketData | BookDelta) -> str:
+def instrument_of(message: MarketData) -> str:
     """The instrument id a market data message is about."""
     if type(message) is Bar:
         return message.bar_type.instrument_id

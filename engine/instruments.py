@@ -14,12 +14,16 @@ class InstrumentRegistry:
 
     def __init__(self, instruments: list[Instrument] | None = None) -> None:
         self._by_id: dict[str, Instrument] = {}
+        self.version = 0
+        """Counts `add`s: a reader that derives something from the instruments (the
+        portfolio's conversion paths) derives it again when this moved."""
         for instrument in instruments or ():
             self.add(instrument)
 
     def add(self, instrument: Instrument) -> None:
         """Add or replace `instrument` (a venue may update its increments or fees)."""
         self._by_id[instrument.instrument_id] = instrument
+        self.version += 1
 
     def get(self, instrument_id: str) -> Instrument | None:
         return self._by_id.get(instrument_id)

@@ -52,7 +52,7 @@ from engine.domain.reports import (
     PositionReport,
 )
 from engine.events.base import Event
-from engine.events.market import Bar, BookDelta, Instrument, QuoteTick, TradeTick
+from engine.events.market import Bar, BookDelta, FundingRate, Instrument, QuoteTick, TradeTick
 from engine.events.orders import CancelOrder, ModifyOrder, SubmitOrder
 
 __all__ = (
@@ -70,7 +70,7 @@ __all__ = (
     "PositionsView",
 )
 
-MarketData = Bar | TradeTick | QuoteTick | BookDelta
+MarketData = Bar | TradeTick | QuoteTick | BookDelta | FundingRate
 
 EventSink = Callable[[Event], None]
 """Where a client delivers order events and account states (the inbox's critical lane)."""

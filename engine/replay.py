@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 from engine.clock import SimClock
-from engine.events.market import BookDelta
+from engine.events.market import BookDelta, FundingRate
 from engine.graph import TradingGraph, instrument_of, topic_for
 from engine.ports import MarketData
 
@@ -158,6 +158,11 @@ class ReplayDriver:
         now = -1
         items = iter(source.items)
         for item in items:
+            if type(item) is FundingRate:
+                raise TypeError(
+                    f"replay source {topic}: funding rates alone set no price; replay them "
+                    "beside the instrument's bars, trades or quotes"
+                )
             if type(item) is BookDelta:
                 raise TypeError(
                     f"replay source {topic}: a fixed-topic source carries bars, trades or "

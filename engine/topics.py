@@ -4,7 +4,7 @@ Topics are dotted, lower-case, general to specific::
 
     data.bars.<venue>.<symbol>.<timeframe>    data.trades.<venue>.<symbol>
     data.quotes.<venue>.<symbol>              data.instruments.<venue>.<symbol>
-    data.book.<venue>.<symbol>
+    data.book.<venue>.<symbol>                data.funding.<venue>.<symbol>
     events.order.<strategy>    events.position.<strategy>    events.account.<account>
     events.order_list.<strategy>    events.algo.<strategy>
     system.<subject>
@@ -43,6 +43,7 @@ __all__ = (
     "RISK_EXECUTE",
     "STRATEGIES_CONTROL",
     "data_endpoint",
+    "funding_topic",
     "account_topic",
     "algo_topic",
     "all_bars_pattern",
@@ -125,6 +126,12 @@ def trades_topic(instrument_id: str) -> str:
 @lru_cache(maxsize=4096)
 def quotes_topic(instrument_id: str) -> str:
     return f"data.quotes.{_instrument_segments(instrument_id)}"
+
+
+@lru_cache(maxsize=4096)
+def funding_topic(instrument_id: str) -> str:
+    """The topic a perpetual's funding rates (`FundingRate`) are published on."""
+    return f"data.funding.{_instrument_segments(instrument_id)}"
 
 
 @lru_cache(maxsize=4096)

@@ -14,6 +14,7 @@ from engine.events.market import BarType
 __all__ = (
     "CsvBarsConfig",
     "DataSourceConfig",
+    "FundingCsvConfig",
     "RecordingDataConfig",
     "SqliteBarsConfig",
     "resolve_data_path",
@@ -65,6 +66,14 @@ class RecordingDataConfig(Config, kw_only=True, frozen=True, tag_field="kind",
 
 
 DataSourceConfig = CsvBarsConfig | SqliteBarsConfig | RecordingDataConfig
+
+
+class FundingCsvConfig(Config, kw_only=True, frozen=True):
+    """A perpetual's funding rates from a CSV file (`ts,rate[,mark_price]`, ts in epoch
+    ms; `adapters.data.funding_csv`), replayed beside the bars (`[[funding]]`)."""
+
+    path: str
+    instrument_id: str
 
 
 def resolve_data_path(path: str, *, base: Path | None) -> Path:

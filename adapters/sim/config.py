@@ -14,6 +14,7 @@ import msgspec
 from adapters.sim.book_matching import RestingFills
 from adapters.sim.fee_tiers import FeeTier, check_fee_tiers
 from adapters.sim.fill_models import Slippage
+from adapters.sim.margin import MarginConfig
 from engine.domain.enums import OrderType
 from engine.events.market import timeframe_ns
 
@@ -57,6 +58,10 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             holds those with a trigger until they trigger, then sends a market or limit
             order (`engine.actors.emulator`): so a backtest can play a venue that places
             only market and limit orders, as a crypto exchange through ccxt.
+        margin: trade perpetuals on a margin account with this leverage and maintenance
+            margin (`adapters.sim.margin`): initial margin checked on submit, liquidation
+            below maintenance; None (the default): no margin account (perpetuals then
+            still pay funding, with no margin check).
     """
 
     venue: str = "SIM"
@@ -73,6 +78,7 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     command_latency_ns: int = 0
     event_latency_ns: int = 0
     order_types: list[OrderType] | None = None
+    margin: MarginConfig | None = None
 
     def __post_init__(self) -> None:
         # Checked when the config is decoded, so a bad file fails naming the field.
@@ -93,6 +99,9 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         for name in ("command_latency_ns", "event_latency_ns"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} {getattr(self, name)}: must be >= 0")
+        if self.margin is not None and self.cash_account:
+            raise ValueError("margin: a venue's account is a cash account or a margin "
+                             "account, not both (cash_account is true)")
         if self.order_types is not None and OrderType.MARKET not in self.order_types:
             raise ValueError(f"order_types {sorted(map(str, self.order_types))}: must include "
                              "market (every venue places market orders; the emulator "

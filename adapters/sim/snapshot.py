@@ -16,6 +16,7 @@ from adapters.sim.account import CashAccountState
 from adapters.sim.book_matching import BookMatcherState
 from adapters.sim.fee_tiers import FeeTiersState
 from adapters.sim.latency import DelayLineState
+from adapters.sim.margin import MarginAccountState
 from adapters.sim.matching import OrderTerms
 from adapters.sim.records import ClosedOrder, WorkingOrder
 from engine.domain.order_book import OrderBookState
@@ -83,6 +84,8 @@ class SimVenueSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """Commands on their way to the venue (with `command_latency_ns`)."""
     outbound: DelayLineState[AnyMessage] | None = None
     """The venue's answers on their way to the engine (with `event_latency_ns`)."""
+    margin: MarginAccountState | None = None
+    """The margin account's balances and positions (with `margin`)."""
 
 
 def working_state(order: WorkingOrder) -> WorkingOrderState:

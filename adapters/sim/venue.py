@@ -135,6 +135,14 @@ Rejections
     a price or trigger of a trailing stop (the venue moves them), or a post-only price
     that would take.
 
+Perpetuals
+    Instruments of class PERPETUAL pay funding on each `FundingRate` item (a
+    `FundingPayment` per open position, sent to `PORTFOLIO_PROCESS` at once, latency or
+    not). With `margin` the venue keeps a margin account (`adapters.sim.margin`): submits
+    beyond the free margin are rejected, and after each item of a perpetual an account
+    below maintenance is liquidated at the item's worst price. A venue trading no
+    perpetual never takes this path.
+
 Reduce-only
     The venue keeps the net position per strategy and instrument from the fills it sent:
     each strategy trades here as a sub-account of its own (the engine nets strategies
@@ -166,6 +174,7 @@ Queries
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -181,6 +190,7 @@ from adapters.sim.fee_tiers import FeeTiers
 from adapters.sim.fees import commission
 from adapters.sim.fill_models import Slippage, touch_fills
 from adapters.sim.latency import DelayLine, DelayLineState
+from adapters.sim.margin import MarginAccount, funding_amount, marks_of, worst_price
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
     TRAILING,
@@ -215,6 +225,7 @@ from engine.cache import MarketCache
 from engine.domain.enums import (
     ALL_ORDER_TYPES,
     ContingencyType,
+    InstrumentClass,
     LiquiditySide,
     OrderSide,
     OrderStatus,
@@ -224,10 +235,11 @@ from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook
 from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport
 from engine.events.base import Event
-from engine.events.fills import OrderFilled
-from engine.events.market import Bar, BookDelta, Instrument
+from engine.events.fills import FundingPayment, OrderFilled
+from engine.events.market import Bar, BookDelta, FundingRate, Instrument, QuoteTick, TradeTick
 from engine.events.orders import (
     CancelOrder,
+    ExternalOrderAdopted,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -242,7 +254,7 @@ from engine.events.orders import (
 from engine.events.system import TimerFired
 from engine.instruments import InstrumentRegistry
 from engine.snapshot import counters_of, set_counters
-from engine.topics import ORDERS_PROCESS, segment, venue_endpoint
+from engine.topics import ORDERS_PROCESS, PORTFOLIO_PROCESS, segment, venue_endpoint
 
 # SimVenueConfig (adapters.sim.config) and the snapshot types (adapters.sim.snapshot) were
 # defined here before the split: still importable from here.
@@ -254,13 +266,15 @@ __all__ = (
     "WorkingOrderState",
 )
 
+logger = logging.getLogger(__name__)
+
 # Enum members as module constants: a class attribute lookup on an enum costs ten times more.
 _CANCELED: Final = OrderStatus.CANCELED
 _EXPIRED: Final = OrderStatus.EXPIRED
 _FILLED: Final = OrderStatus.FILLED
 _BUY: Final = OrderSide.BUY
 _INBOUND, _OUTBOUND = "latency_inbound", "latency_outbound"  # the latency legs' timers
-VenueData: TypeAlias = MarketData | BookDelta
+VenueData: TypeAlias = MarketData | BookDelta | FundingRate
 """What the venue matches against: bars, trades, quotes and L2 book deltas."""
 
 
@@ -279,12 +293,16 @@ class SimVenueStatistics(msgspec.Struct, frozen=True, kw_only=True):
     modifies_rejected: int
     duplicates_rejected: int
     """Submissions refused because their client_order_id was already used here."""
+    liquidations: int = 0
+    """Times the margin account fell below maintenance and its positions were closed."""
+    funding_payments: int = 0
 
 
 _COUNTERS = (
     "_working", "_order_count", "_trade_count", "_received", "_accepted", "_rejected",
     "_triggered", "_filled", "_canceled", "_expired", "_fills", "_cancels_rejected",
     "_modifies_accepted", "_modifies_rejected", "_duplicates_rejected", "_model_draws",
+    "_liquidation_count", "_liquidations", "_funding_count",
 )
 class SimVenue(Actor):
     """Fill orders against market data by the rules in this module's docstring.
@@ -312,6 +330,8 @@ class SimVenue(Actor):
         super().__init__(f"venue_{segment(config.venue)}")
         if config.cash_account and starting_balances is None:
             raise ValueError("cash_account: the venue needs the account's starting balances")
+        if config.margin is not None and starting_balances is None:
+            raise ValueError("margin: the venue needs the account's starting balances")
         self._fee_tiers = (FeeTiers(config.fee_tiers, config.fee_window_days)
                            if config.fee_tiers else None)
         self._slippage = (Slippage(config.slippage_ticks, config.slippage_probability,
@@ -366,6 +386,20 @@ class SimVenue(Actor):
         else:
             self._cache = cache
             self.process_market_data = self._match_market_data
+        # Perpetuals (funding; with `margin`, the margin account and liquidation): only a
+        # venue that trades one pays for the check after each item.
+        self._perpetuals = frozenset(
+            i.instrument_id for i in instruments
+            if i.venue == config.venue and i.instrument_class is InstrumentClass.PERPETUAL)
+        self._margin = (MarginAccount(config.margin, starting_balances)
+                        if config.margin is not None and starting_balances is not None
+                        else None)
+        self._liquidation_count = 0  # liquidation orders (one per position closed)
+        self._liquidations = 0  # times the account was liquidated
+        self._funding_count = 0
+        if self._perpetuals:
+            self._match_plain = self.process_market_data
+            self.process_market_data = self._match_perpetuals
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))
@@ -415,6 +449,7 @@ class SimVenue(Actor):
             inbound=self._inbound.state() if self._inbound is not None else None,
             outbound=(self._outbound.state()  # type: ignore[arg-type]  # events are messages
                       if self._outbound is not None else None),
+            margin=self._margin.state() if self._margin is not None else None,
         )
 
     def restore_state(self, state: SimVenueSnapshot) -> None:
@@ -441,6 +476,11 @@ class SimVenue(Actor):
                 raise ValueError("snapshot: the venue prices fills by fee tiers, the snapshot "
                                  "has no volume window")
             self._fee_tiers.restore(state.fee_tiers)
+        if self._margin is not None:
+            if state.margin is None:
+                raise ValueError("snapshot: the venue keeps a margin account, the snapshot "
+                                 "has none")
+            self._margin.restore(state.margin)
         for line, in_flight, name in ((self._inbound, state.inbound, "command_latency_ns"),
                                       (self._outbound, state.outbound, "event_latency_ns")):
             if line is not None:
@@ -506,6 +546,8 @@ class SimVenue(Actor):
             modifies_accepted=self._modifies_accepted,
             modifies_rejected=self._modifies_rejected,
             duplicates_rejected=self._duplicates_rejected,
+            liquidations=self._liquidations,
+            funding_payments=self._funding_count,
         )
 
     # -- queries (the execution-client port's reports) -----------------------------------
@@ -658,6 +700,8 @@ class SimVenue(Actor):
                     instrument=self._instruments.require(instrument_id),
                     last_price=self._cache.last_price(instrument_id))
                 reason = hold if isinstance(hold, str) else self._account.refusal(hold)
+            if not reason and self._margin is not None and instrument_id in self._perpetuals:
+                reason = self._margin_refusal(command)
         if reason:
             self._rejected += 1
             if client_order_id not in self._orders:  # a duplicate keeps the original
@@ -801,6 +845,170 @@ class SimVenue(Actor):
             "(unknown, or already filled, canceled or expired)"
         )
 
+    # -- perpetuals: margin, funding, liquidation (adapters.sim.margin) ------------------
+
+    def _match_perpetuals(self, message: VenueData) -> None:
+        """`process_market_data` of a venue trading perpetuals: funding rates are paid,
+        everything else is matched, then the margin account is checked."""
+        if type(message) is FundingRate:
+            if message.instrument_id in self._perpetuals:
+                self._fund(message)
+            return
+        self._match_plain(message)
+        margin = self._margin
+        if margin is None or not margin.positions or type(message) is BookDelta:
+            return
+        instrument_id = (message.bar_type.instrument_id if type(message) is Bar
+                         else message.instrument_id)  # type: ignore[union-attr]
+        if instrument_id in self._perpetuals:
+            self._check_margin(instrument_id, message)  # type: ignore[arg-type]
+
+    def _registry(self) -> dict[str, Instrument]:
+        return {i: self._instruments.require(i) for i in self._perpetuals}
+
+    def _fund(self, rate: FundingRate) -> None:
+        """Every open position of the instrument pays or receives its funding."""
+        instrument = self._instruments.require(rate.instrument_id)
+        now = self.clock.timestamp_ns()
+        mark_value = rate.mark_price if rate.mark_price is not None else (
+            self._cache.last_price(rate.instrument_id))
+        if (mark_value is None or not math.isfinite(mark_value)
+                or not math.isfinite(rate.rate)):
+            logger.warning("funding of %s at %d: no finite mark price or rate; skipped",
+                           rate.instrument_id, rate.ts_event)
+            return
+        mark = price_from_float(mark_value, instrument.price_increment)
+        rate_value = to_decimal(rate.rate)
+        currency = instrument.quote_currency
+        for (strategy_id, instrument_id), quantity in list(self._positions.items()):
+            if instrument_id != rate.instrument_id or not quantity:
+                continue
+            amount = funding_amount(quantity, mark, rate_value)
+            self._funding_count += 1
+            if self._margin is not None:
+                self._margin.book_funding(currency, amount)
+            self.send(PORTFOLIO_PROCESS, FundingPayment(
+                strategy_id=strategy_id, instrument_id=instrument_id, venue=self._venue,
+                currency=currency, amount=amount, rate=rate_value, mark_price=mark,
+                quantity=quantity, ts_event=rate.ts_event, ts_init=now))
+
+    def _margin_refusal(self, command: SubmitOrder) -> str:
+        margin = self._margin
+        assert margin is not None
+        instrument = self._instruments.require(command.instrument_id)
+        added = margin.added_quantity(command.instrument_id, command.side, command.quantity)
+        if added <= 0:
+            return ""  # it only reduces the position: no margin
+        price = command.price or command.trigger_price
+        if price is None:
+            last = self._cache.last_price(command.instrument_id)
+            if last is None or not math.isfinite(last):
+                return ("insufficient margin: a market order before any price cannot be "
+                        "valued")
+            price = price_from_float(last, instrument.price_increment)
+        registry = self._registry()
+        marks = marks_of(self._perpetuals, self._cache.last_price, registry)
+        return margin.refusal(currency=instrument.quote_currency,
+                              needed=margin.order_margin(added, price), marks=marks,
+                              instruments=registry,
+                              open_orders=self._open_order_margin(instrument.quote_currency,
+                                                                  marks))
+
+    def _open_order_margin(self, currency: str, marks: dict[str, Decimal]) -> Decimal:
+        """The initial margin the working orders of perpetuals settled in `currency` take."""
+        margin = self._margin
+        assert margin is not None
+        total = ZERO
+        for instrument_id in sorted(self._perpetuals):
+            if self._instruments.require(instrument_id).quote_currency != currency:
+                continue
+            for order in self._books.get(instrument_id, ()):
+                if not order.working:
+                    continue
+                price = order.terms.price or order.terms.trigger_price or marks.get(
+                    instrument_id)
+                if price is not None:
+                    total += margin.order_margin(order.leaves, price)
+        return total
+
+    def _check_margin(self, instrument_id: str, item: Bar | TradeTick | QuoteTick) -> None:
+        """After an item of a perpetual: value the account at the item's worst price for
+        each position in it; below maintenance, liquidate (the module docstring)."""
+        margin = self._margin
+        assert margin is not None
+        held = margin.net(instrument_id)
+        if not held:
+            return
+        registry = self._registry()
+        instrument = registry[instrument_id]
+        worst = worst_price(item, held > 0, instrument.price_increment)
+        if worst is None:
+            return
+        marks = marks_of(self._perpetuals, self._cache.last_price, registry)
+        marks[instrument_id] = worst
+        currency = instrument.quote_currency
+        if margin.below_maintenance(currency, marks, registry):
+            self._liquidate(currency, marks, registry, item.ts_event)
+
+    def _liquidate(self, currency: str, marks: dict[str, Decimal],
+                   registry: dict[str, Instrument], moment: int) -> None:
+        margin = self._margin
+        assert margin is not None
+        now = self.clock.timestamp_ns()
+        self._liquidations += 1
+        logger.warning("venue %s: margin in %s below maintenance; liquidating", self._venue,
+                       currency)
+        events: list[Event] = []
+        instrument_ids = [i for i in sorted(self._perpetuals)
+                          if registry[i].quote_currency == currency]
+        for instrument_id in instrument_ids:
+            for order in list(self._books.get(instrument_id, ())):
+                if order.working:
+                    self._close(order, _CANCELED, moment, "liquidation")
+                    self._canceled += 1
+                    events.append(msgspec.structs.replace(
+                        _order_event(OrderCanceled, order, moment, now),
+                        reason="liquidation: margin ran out"))
+        for (strategy_id, instrument_id), quantity in list(self._positions.items()):
+            price = marks.get(instrument_id)
+            if not quantity or instrument_id not in instrument_ids or price is None:
+                continue
+            self._liquidation_fill(strategy_id, registry[instrument_id], quantity, price,
+                                   moment, now, events)
+        for event in events:
+            self._emit(event)
+
+    def _liquidation_fill(self, strategy_id: str, instrument: Instrument, quantity: Decimal,
+                          price: Decimal, moment: int, now: int, events: list[Event]) -> None:
+        """Close one strategy's position at `price`, taker: the venue's own order."""
+        self._liquidation_count += 1
+        self._trade_count += 1
+        self._fills += 1
+        instrument_id = instrument.instrument_id
+        side = OrderSide.SELL if quantity > 0 else OrderSide.BUY
+        size = abs(quantity)
+        number = self._liquidation_count
+        client_order_id = f"{self._venue}-liquidation-{number}"
+        venue_order_id = f"{self._venue}-L-{number}"
+        events.append(ExternalOrderAdopted(
+            strategy_id=strategy_id, client_order_id=client_order_id,
+            instrument_id=instrument_id, venue_order_id=venue_order_id, side=side,
+            order_type=OrderType.MARKET, quantity=size, liquidation=True,
+            ts_event=moment, ts_init=now))
+        fee = commission(instrument, size, price, LiquiditySide.TAKER)
+        fill = OrderFilled(
+            strategy_id=strategy_id, client_order_id=client_order_id,
+            instrument_id=instrument_id, venue_order_id=venue_order_id,
+            trade_id=f"{self._venue}-T-{self._trade_count}", side=side, last_quantity=size,
+            last_price=price, commission=fee, commission_currency=instrument.quote_currency,
+            liquidity_side=LiquiditySide.TAKER, ts_event=moment, ts_init=now)
+        self._fill_events.append(fill)
+        self._positions[strategy_id, instrument_id] = ZERO
+        margin = self._margin
+        assert margin is not None
+        margin.book_fill(instrument, side, size, price, fee, instrument.quote_currency, moment)
+        events.append(fill)
+
     # -- market data ---------------------------------------------------------------------
 
     def _match_market_data(self, message: VenueData) -> None:
@@ -824,6 +1032,8 @@ class SimVenue(Actor):
             if self._bar_timeframe is not None and bar_type.timeframe != self._bar_timeframe:
                 return
             instrument_id = bar_type.instrument_id
+        elif isinstance(message, FundingRate):
+            return  # a rate matches nothing (`_match_perpetuals` applies it)
         else:
             instrument_id = message.instrument_id
         orders = self._books.get(instrument_id)
@@ -858,7 +1068,7 @@ class SimVenue(Actor):
         self._settle(instrument_id, orders, events)
 
     def _match_book(
-        self, message: VenueData, book: OrderBook, orders: list[WorkingOrder],
+        self, message: MarketData | BookDelta, book: OrderBook, orders: list[WorkingOrder],
         instrument: Instrument,
     ) -> None:
         """The instrument has a book, the finest data: market and limit orders (and stops
@@ -1070,6 +1280,9 @@ class SimVenue(Actor):
         if self._account is not None:
             self._account.book_fill(order.venue_order_id, side, instrument, quantity, price,
                                     fill.commission)
+        if self._margin is not None and command.instrument_id in self._perpetuals:
+            self._margin.book_fill(instrument, side, quantity, price, fill.commission,
+                                   fill.commission_currency, moment)
         if self._retention is not None:
             counts = self._fill_counts
             counts[order.venue_order_id] = counts.get(order.venue_order_id, 0) + 1

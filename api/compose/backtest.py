@@ -13,6 +13,7 @@ from pathlib import Path
 
 from adapters.data import CsvBarSource, RecordingSource, SqliteBarSource, check_bars_csv
 from adapters.data.config import CsvBarsConfig, RecordingDataConfig, resolve_data_path
+from adapters.data.funding_csv import load_funding_csv
 from adapters.sim import SimVenue
 from api.compose.parts import build_instruments, build_strategies, check_portfolio
 from api.compose.settings import BacktestFileConfig, DaemonFileConfig
@@ -25,7 +26,7 @@ from engine.graph import TradingGraph
 from engine.instruments import InstrumentRegistry
 from engine.replay import ReplaySource
 from engine.strategy import Strategy
-from engine.topics import bars_topic
+from engine.topics import bars_topic, funding_topic
 
 __all__ = ("DEFAULT_BACKTEST_CONFIG", "PreparedBacktest", "prepare_backtest")
 
@@ -51,6 +52,9 @@ class PreparedBacktest:
         self.strategies = strategies
         self.sources = sources
         self.rows = rows
+        self.funding_sources: list[ReplaySource] = []
+        """The `[[funding]]` rates, replayed beside `sources` (research windows leave
+        them out: they replay bar windows of `sources` alone)."""
 
     def run(
         self,
@@ -66,7 +70,7 @@ class PreparedBacktest:
         return run_backtest(
             settings=config.backtest,
             instruments=self.instruments,
-            sources=self.sources,
+            sources=[*self.sources, *self.funding_sources],
             bar_types=[source.bar_type for source in config.data],
             venues=[venue],
             strategies=self.strategies,
@@ -154,5 +158,28 @@ def prepare_backtest(
                 source.instrument_id,
             ))
             rows = None
-    return PreparedBacktest(config, file=file, instruments=instruments, strategies=strategies,
-                            sources=sources, rows=rows)
+    prepared = PreparedBacktest(config, file=file, instruments=instruments,
+                                strategies=strategies, sources=sources, rows=rows)
+    prepared.funding_sources = _funding_sources(config, file, known, where)
+    return prepared
+
+
+def _funding_sources(config: BacktestFileConfig, file: Path, known: set[str],
+                     where: str) -> list[ReplaySource]:
+    """The `[[funding]]` files, read whole (a few rows a day), one source each."""
+    sources: list[ReplaySource] = []
+    for index, funding in enumerate(config.funding):
+        at = f"$.funding[{index}]"
+        if funding.instrument_id not in known:
+            raise ConfigError(f"{at}.instrument_id",
+                              f"{funding.instrument_id!r} is not in [[instruments]]", file=where)
+        path = resolve_data_path(funding.path, base=file.parent)
+        if not path.is_file():
+            raise ConfigError(f"{at}.path", f"no such file: {path}", file=where)
+        try:
+            rates = load_funding_csv(path, funding.instrument_id)
+        except DataError as error:
+            raise ConfigError(f"{at}.path", str(error), file=where) from error
+        sources.append(ReplaySource(rates, funding_topic(funding.instrument_id),
+                                    funding.instrument_id))
+    return sources

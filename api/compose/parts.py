@@ -14,6 +14,7 @@ from pathlib import Path
 from api.compose.settings import InstrumentConfig, StrategySpec
 from engine.actors.portfolio import PortfolioConfig
 from engine.config import convert_config
+from engine.domain.enums import InstrumentClass
 from engine.errors import ConfigError
 from engine.events.market import Instrument
 from engine.strategy import Strategy, load_strategy_class
@@ -145,3 +146,6 @@ def _check_fees(spec: InstrumentConfig, at: str, where: str) -> None:
     if not (spec.multiplier.is_finite() and spec.multiplier > 0):
         raise ConfigError(f"{at}.multiplier", f"multiplier {spec.multiplier}: must be > 0",
                           file=where)
+    if spec.instrument_class is InstrumentClass.PERPETUAL and spec.multiplier != 1:
+        raise ConfigError(f"{at}.multiplier", f"multiplier {spec.multiplier}: a perpetual's "
+                          "must be 1 (linear, its quantity in base units)", file=where)

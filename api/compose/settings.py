@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapters.data.config import DataSourceConfig
+from adapters.data.config import DataSourceConfig, FundingCsvConfig
 from adapters.sim import SimVenueConfig
 from api.compose.registry import REGISTRY, AdapterRegistry
 from api.http.config import ApiConfig
@@ -23,6 +23,7 @@ from engine.actors.portfolio import PortfolioConfig
 from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestSettings
 from engine.config import Config
+from engine.domain.enums import InstrumentClass
 from engine.domain.ids import instrument_id
 from engine.events.market import Instrument
 from engine.runtime import NodeConfig
@@ -56,6 +57,7 @@ class InstrumentConfig(Config, kw_only=True):
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
     multiplier: Decimal = Decimal(1)
+    instrument_class: InstrumentClass = InstrumentClass.SPOT
 
     def to_instrument(self) -> Instrument:
         return Instrument(
@@ -71,6 +73,7 @@ class InstrumentConfig(Config, kw_only=True):
             maker_fee=self.maker_fee,
             taker_fee=self.taker_fee,
             multiplier=self.multiplier,
+            instrument_class=self.instrument_class,
             ts_event=0,
             ts_init=0,
         )
@@ -92,6 +95,7 @@ class BacktestFileConfig(Config, kw_only=True):
     instruments: list[InstrumentConfig]
     data: list[DataSourceConfig]
     strategies: list[StrategySpec]
+    funding: list[FundingCsvConfig] = []
 
 
 class RuntimeConfig(NodeConfig, kw_only=True, frozen=True):

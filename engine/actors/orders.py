@@ -571,7 +571,11 @@ class OrderManager(Actor):
         if isinstance(event, OrderDenied):
             order = order_record(event, ts_ns=event.ts_init)
         elif isinstance(event, ExternalOrderAdopted):
-            if not event.client_order_id or event.strategy_id != EXTERNAL_STRATEGY_ID:
+            # A venue's liquidation closes the position of the strategy it names: adopted
+            # under that strategy. Anything else the engine did not place is `external`'s.
+            if event.liquidation and event.client_order_id and event.strategy_id:
+                pass
+            elif not event.client_order_id or event.strategy_id != EXTERNAL_STRATEGY_ID:
                 event = msgspec.structs.replace(
                     event, strategy_id=EXTERNAL_STRATEGY_ID,
                     client_order_id=event.client_order_id or f"ext-{event.venue_order_id}")
@@ -593,7 +597,8 @@ class OrderManager(Actor):
         self._orders[order.client_order_id] = order
         self._open[order.client_order_id] = order
         self._by_venue_id[event.venue_order_id] = order.client_order_id
-        logger.warning("adopted external order %s (venue order %s) of %s",
+        logger.warning("adopted %s order %s (venue order %s) of %s",
+                       "the liquidation" if event.liquidation else "external",
                        order.client_order_id, event.venue_order_id, order.instrument_id)
         return order
 
@@ -829,6 +834,8 @@ def adopted_order_record(event: ExternalOrderAdopted) -> Order:
         trailing_offset_type=event.trailing_offset_type,
         limit_offset=event.limit_offset,
         trigger_type=event.trigger_type,
+        reason="liquidation: the venue closed the position, margin ran out"
+        if event.liquidation else "",
     )
 
 

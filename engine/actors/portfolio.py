@@ -2,7 +2,12 @@
 
 Accounting is cash-style and exact (Decimal): a buy of q at p with commission c takes
 q x p from the quote currency, adds q to the base currency and takes c from the
-commission currency; a sell is the reverse. Positions are netted per (strategy,
+commission currency; a sell is the reverse. A perpetual (`InstrumentClass.PERPETUAL`,
+linear, settled in its quote currency) moves no notional and no base currency: a fill
+adds the pnl it realizes (the position's, below) to the quote currency and takes its
+commission, and equity counts its open positions at their unrealized pnl. Funding
+payments (`FundingPayment`, from the venue at `PORTFOLIO_PROCESS`) are added to the
+balance and summed per position (`funding`). Positions are netted per (strategy,
 instrument) by `engine.actors.positions`; their amounts are in the instrument's quote
 currency, and a commission paid in the base currency counts in the position's fees at the
 fill price. A commission in any other currency leaves the balance but not the position's
@@ -38,6 +43,7 @@ import logging
 from bisect import bisect_right
 from collections import deque
 from decimal import Decimal
+from math import isfinite
 from typing import ClassVar, Final
 
 import msgspec
@@ -56,9 +62,15 @@ from engine.actors.positions import (
 from engine.actors.retention import RetentionConfig
 from engine.analysis import ClosedTrade
 from engine.cache import MarketCache
-from engine.domain.enums import LiquiditySide, OrderSide
+from engine.domain.enums import InstrumentClass, LiquiditySide, OrderSide
 from engine.domain.money import ZERO, to_decimal
-from engine.events.fills import AccountState, AccountUpdated, Balance, OrderFilled
+from engine.events.fills import (
+    AccountState,
+    AccountUpdated,
+    Balance,
+    FundingPayment,
+    OrderFilled,
+)
 from engine.events.market import Instrument
 from engine.events.system import TimerFired
 from engine.instruments import InstrumentRegistry
@@ -76,6 +88,7 @@ __all__ = (
 
 _log = logging.getLogger(__name__)
 _BUY: Final = OrderSide.BUY
+_PERPETUAL: Final = InstrumentClass.PERPETUAL
 _OPENED: Final = PositionChange.OPENED
 _CLOSED_STEP: Final = PositionChange.CLOSED
 
@@ -109,6 +122,7 @@ class PortfolioStatistics(msgspec.Struct, frozen=True, kw_only=True):
     unconverted_currencies: tuple[str, ...]
     unpriced_positions: int
     account_states: int = 0
+    funding_payments: int = 0
     balance_corrections: int = 0
     """Currencies whose book total a venue account state corrected."""
     account_currency: str = ""
@@ -171,7 +185,7 @@ class _RunningTotals:
 
 _COUNTERS = (
     "_fills_applied", "_fills_ignored", "_unattributed_commissions", "_positions_opened",
-    "_balance_corrections", "_account_states", "_positions_closed",
+    "_balance_corrections", "_account_states", "_positions_closed", "_funding_payments",
 )
 
 
@@ -189,6 +203,8 @@ class PortfolioSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     counters: dict[str, int]
     evicted_fill_totals: list[FillTotals] = []
     """The fills retention let go, summed (the held ones are in `fills`)."""
+    funding: list[tuple[tuple[str, str], Decimal]] = []
+    """Funding paid (< 0) or received per (strategy, instrument), this session."""
 
 
 class Portfolio(Actor):
@@ -227,6 +243,12 @@ class Portfolio(Actor):
         self._balance_corrections = 0
         self._account_states = 0
         self._venue_free: dict[str, Decimal] = {}
+        self._funding: dict[_Key, Decimal] = {}
+        self._funding_payments = 0
+        # The perpetuals among the instruments, found once per registry version (equity
+        # asks on every fill; a spot-only graph finds none and pays one test).
+        self._perpetuals: frozenset[str] = frozenset()
+        self._perpetuals_size = -1
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -264,6 +286,7 @@ class Portfolio(Actor):
             venue_free=dict(self._venue_free),
             counters=counters_of(self, _COUNTERS),
             evicted_fill_totals=_totals_list(self._evicted_totals),
+            funding=list(self._funding.items()),
         )
 
     def restore_state(self, state: PortfolioSnapshot) -> None:
@@ -275,6 +298,7 @@ class Portfolio(Actor):
         self._fills = deque(state.fills, maxlen=self._fills.maxlen)
         self._net = dict(state.net)
         self._venue_free = dict(state.venue_free)
+        self._funding = dict(state.funding)
         set_counters(self, state.counters, _COUNTERS)
         self._evicted_totals = {}
         for totals in state.evicted_fill_totals:
@@ -319,16 +343,53 @@ class Portfolio(Actor):
         return self._venue_free.get(currency)
 
     def equity(self) -> Decimal:
-        """Balances converted to the account currency at the last prices (see module doc)."""
+        """Balances converted to the account currency at the last prices, and open
+        perpetual positions at their unrealized pnl (see the module docstring)."""
         return self._equity_of(sorted(self._balances.items()))
+
+    def funding(self, strategy_id: str | None = None, instrument_id: str | None = None
+                ) -> Decimal:
+        """Funding received (> 0) or paid (< 0) this session by the selected positions."""
+        return sum((amount for key, amount in sorted(self._funding.items())
+                    if _wanted(key, strategy_id, instrument_id)), ZERO)
 
     def _equity_of(self, balances: list[tuple[str, Decimal]]) -> Decimal:
         # In currency order, so the sum (rounded to the Decimal context) is the same each run.
+        # The account currency is added as it is (its rate is one): this runs on every
+        # fill somebody watches the account of.
+        account = self._config.base_currency
         total = ZERO
         for currency, amount in balances:
-            rate = self._rate(currency) if amount else None
+            if not amount:
+                continue
+            if currency == account:
+                total += amount
+                continue
+            rate = self._rate(currency)
             if rate is not None:
                 total += amount * rate
+        if self._perpetual_ids():
+            total += self._perpetual_unrealized()
+        return total
+
+    def _perpetual_ids(self) -> frozenset[str]:
+        if self._perpetuals_size != self._instruments.version:
+            self._perpetuals_size = self._instruments.version
+            self._perpetuals = frozenset(
+                i.instrument_id for i in self._instruments
+                if i.instrument_class is _PERPETUAL)
+        return self._perpetuals
+
+    def _perpetual_unrealized(self) -> Decimal:
+        """Open perpetual positions' unrealized pnl at the last prices (in their quote
+        currency, taken as the account's: a perpetual is settled in it); unpriced: 0."""
+        perpetuals = self._perpetuals
+        total = ZERO
+        for state in self._positions.values():
+            if state.instrument_id in perpetuals:
+                mark = self._cache.last_price(state.instrument_id)
+                if mark is not None and isfinite(mark):
+                    total += to_decimal(mark) * state.quantity - state.cost_basis
         return total
 
     def realized_pnl(
@@ -426,6 +487,7 @@ class Portfolio(Actor):
                 1 for state in open_states if self._cache.last_price(state.instrument_id) is None
             ),
             account_states=self._account_states,
+            funding_payments=self._funding_payments,
             balance_corrections=self._balance_corrections,
             account_currency=self._config.base_currency,
             fills_evicted=self._fills_applied - len(self._fills),
@@ -451,12 +513,15 @@ class Portfolio(Actor):
         if len(fills) == fills.maxlen:  # full (retention): the oldest goes, summed
             _add_fill(self._evicted_totals, fills[0])
         fills.append(fill)
-        self._move_cash(fill, instrument)
+        perpetual = instrument.instrument_class is _PERPETUAL
+        if not perpetual:
+            self._move_cash(fill, instrument)
         signed = fill.last_quantity if fill.side is _BUY else -fill.last_quantity
         self._net[fill.instrument_id] = self._net.get(fill.instrument_id, ZERO) + signed
         key = (fill.strategy_id, fill.instrument_id)
+        before = self._positions.get(key)
         state, steps = apply_fill(
-            self._positions.get(key),
+            before,
             strategy_id=fill.strategy_id,
             instrument_id=fill.instrument_id,
             side=fill.side,
@@ -469,12 +534,21 @@ class Portfolio(Actor):
             del self._positions[key]
         else:
             self._positions[key] = state
+        if perpetual:
+            # The pnl the fill realized (its first step: a flip's second only opens).
+            realized = steps[0].state.realized_pnl - (
+                before.realized_pnl if before is not None else ZERO)
+            self._add(instrument.quote_currency, realized)
+            self._add(fill.commission_currency, -fill.commission)
         now = self.clock.timestamp_ns()
         for step in steps:
             self._publish_step(step, fill, now)
         self._publish_account(fill.ts_event, now)
 
     def _on_account_state(self, message: object) -> None:
+        if type(message) is FundingPayment:
+            self._on_funding(message)
+            return
         if not isinstance(message, AccountState):
             _log.warning("%s: %s is not an account state; dropped", PORTFOLIO_PROCESS,
                          type(message).__name__)
@@ -494,6 +568,21 @@ class Portfolio(Actor):
                 self._balances[balance.currency] = total
             self._venue_free[balance.currency] = free
         self._publish_account(message.ts_event, self.clock.timestamp_ns())
+
+    def _on_funding(self, payment: FundingPayment) -> None:
+        if not payment.amount.is_finite():
+            _log.warning("funding of %s from %s: amount %s not finite; dropped",
+                         payment.instrument_id, payment.venue, payment.amount)
+            return
+        self._funding_payments += 1
+        self._add(payment.currency, payment.amount)
+        key = (payment.strategy_id, payment.instrument_id)
+        self._funding[key] = self._funding.get(key, ZERO) + payment.amount
+        now = self.clock.timestamp_ns()
+        topic = position_topic(payment.strategy_id)
+        if self.bus.has_audience(topic):
+            self.publish(topic, payment)
+        self._publish_account(payment.ts_event, now)
 
     # -- accounting ----------------------------------------------------------------------
 
@@ -521,11 +610,11 @@ class Portfolio(Actor):
         account = self._config.base_currency
         if currency == account:
             return _ONE
-        # Candidates per currency, found once per registry size (equity is computed on
+        # Candidates per currency, found once per registry version (equity is computed on
         # every fill, and scanning every instrument each time added up).
-        if self._rate_paths_size != len(self._instruments):
+        if self._rate_paths_size != self._instruments.version:
             self._rate_paths = {}
-            self._rate_paths_size = len(self._instruments)
+            self._rate_paths_size = self._instruments.version
         paths = self._rate_paths.get(currency)
         if paths is None:
             paths = self._rate_paths[currency] = [

@@ -22,6 +22,7 @@ A submission is checked in this fixed order; the first failure is the reason:
 11. price band       limit and trigger prices near the last price (skipped without one)
 12. free balance     with `check_free_balance`: a buy's notional plus taker fee within the
                      free quote balance, a sell's quantity within the free base balance
+                     (spot only: a perpetual takes margin, which its venue checks)
 
 Limits left unset (None) are not checked at all.
 
@@ -80,6 +81,7 @@ from engine.cache import MarketCache
 from engine.domain.enums import (
     TRAILING_TYPES,
     ContingencyType,
+    InstrumentClass,
     OrderSide,
     OrderStatus,
     TradingState,
@@ -449,6 +451,8 @@ class RiskActor(Actor):
         balances = self._balances
         if balances is None:  # refused in __init__; kept for the type checker
             return "free_balance: no balances to check against"
+        if instrument.instrument_class is InstrumentClass.PERPETUAL:
+            return None  # a cash-account rule: a perpetual takes margin (the venue's check)
         buy = command.side is OrderSide.BUY
         currency = instrument.quote_currency if buy else instrument.base_currency
         held = ZERO

@@ -14,6 +14,7 @@ __all__ = (
     "TRIGGER_PRICED_TYPES",
     "BookAction",
     "ContingencyType",
+    "InstrumentClass",
     "LiquiditySide",
     "OrderSide",
     "OrderStatus",
@@ -158,6 +159,17 @@ class TradingState(StrEnum):
     ACTIVE = "active"
     REDUCING = "reducing"
     HALTED = "halted"
+
+
+class InstrumentClass(StrEnum):
+    """What holding an instrument means. SPOT: the base currency itself (a buy pays the
+    notional in the quote currency). PERPETUAL: a linear perpetual swap, settled in the
+    quote currency: a fill moves no notional, only the pnl it realizes and its fee; open
+    positions count at their unrealized pnl, take margin at a margin venue, and pay or
+    receive funding."""
+
+    SPOT = "spot"
+    PERPETUAL = "perpetual"
 
 
 class BookAction(StrEnum):

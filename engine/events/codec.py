@@ -26,6 +26,7 @@ from engine.events.contingency import (
 from engine.events.fills import (
     AccountState,
     AccountUpdated,
+    FundingPayment,
     OrderFilled,
     PositionChanged,
     PositionClosed,
@@ -34,6 +35,7 @@ from engine.events.fills import (
 from engine.events.market import (
     Bar,
     BookDelta,
+    FundingRate,
     Instrument,
     QuoteTick,
     SubscribeBars,
@@ -145,6 +147,8 @@ AnyMessage: TypeAlias = (
     | AlgoOrderClosed
     | OrderEmulated
     | OrderReleased
+    | FundingRate
+    | FundingPayment
 )
 
 MESSAGE_TYPES: Final[tuple[type[Message], ...]] = AnyMessage.__args__

@@ -19,6 +19,7 @@ __all__ = (
     "AccountState",
     "AccountUpdated",
     "Balance",
+    "FundingPayment",
     "OrderFilled",
     "PositionChanged",
     "PositionClosed",
@@ -110,3 +111,21 @@ class AccountState(Event, frozen=True, kw_only=True, gc=False, tag="account.stat
     balances: tuple[AccountBalance, ...]
     margin_used: Decimal | None = None
     margin_available: Decimal | None = None
+
+
+class FundingPayment(Event, frozen=True, kw_only=True, gc=False, tag="account.funding"):
+    """A perpetual position paid (`amount` < 0) or received (> 0) funding at `ts_event`:
+    `amount` = -`quantity` x `mark_price` x `rate`, in `currency` (the settlement currency).
+
+    The venue sends it to `PORTFOLIO_PROCESS`; the portfolio books it on the balance and
+    publishes it on the strategy's position topic (`on_funding_payment`).
+    """
+
+    strategy_id: str
+    instrument_id: str
+    venue: str
+    currency: str
+    amount: Decimal
+    rate: Decimal
+    mark_price: Decimal
+    quantity: Decimal

@@ -13,13 +13,14 @@ from typing import Literal
 
 import msgspec
 
-from engine.domain.enums import BookAction, OrderSide
+from engine.domain.enums import BookAction, InstrumentClass, OrderSide
 from engine.events.base import Command, Event
 
 __all__ = (
     "Bar",
     "BarType",
     "BookDelta",
+    "FundingRate",
     "Instrument",
     "QuoteTick",
     "SubscribeBars",
@@ -70,9 +71,10 @@ class Instrument(Event, frozen=True, kw_only=True, gc=False, tag="instrument"):
 
     Fees are fractions of notional (0.001 is 0.1%); a negative maker fee is a rebate.
     `multiplier` is the contract size (a future's or option's quote value per unit of
-    price and quantity), 1 for spot; an instrument provider loads it from the venue. The
-    portfolio's cash accounting is spot-style: a margin account (issue of the full venue
-    model) is what uses it.
+    price and quantity), 1 for spot; an instrument provider loads it from the venue.
+    `instrument_class` says how the portfolio books it (`InstrumentClass`): spot, or a linear
+    perpetual settled in the quote currency (whose contract size must be 1: its
+    quantity is in base units).
     """
 
     instrument_id: str
@@ -87,6 +89,22 @@ class Instrument(Event, frozen=True, kw_only=True, gc=False, tag="instrument"):
     maker_fee: Decimal = Decimal(0)
     taker_fee: Decimal = Decimal(0)
     multiplier: Decimal = Decimal(1)
+    instrument_class: InstrumentClass = InstrumentClass.SPOT
+
+    def __post_init__(self) -> None:
+        if self.instrument_class is InstrumentClass.PERPETUAL and self.multiplier != 1:
+            raise ValueError(f"multiplier {self.multiplier}: a perpetual's must be 1 (a linear "
+                             "perpetual, its quantity in base units)")
+
+
+class FundingRate(Event, frozen=True, kw_only=True, gc=False, tag="funding_rate"):
+    """A perpetual's funding at `ts_event`: positions pay `rate` x their notional (longs
+    pay a positive rate to shorts; a negative rate the other way), at `mark_price`, or
+    the last price where the data has none."""
+
+    instrument_id: str
+    rate: float
+    mark_price: float | None = None
 
 
 class Bar(Event, frozen=True, kw_only=True, gc=False, tag="bar"):

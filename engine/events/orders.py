@@ -269,7 +269,9 @@ class ExternalOrderAdopted(
 
     Adopted under `EXTERNAL_STRATEGY_ID` (or the strategy the client id names, when it
     is one of ours from a lost journal) so the books match the venue; its fills follow
-    as ordinary `OrderFilled` events.
+    as ordinary `OrderFilled` events. A venue's `liquidation` order (margin ran out: it
+    closes a strategy's position) is adopted under the strategy it names, whose position
+    it closes.
     """
 
     venue_order_id: str
@@ -283,6 +285,7 @@ class ExternalOrderAdopted(
     trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
     limit_offset: Decimal | None = None
     trigger_type: TriggerType = TriggerType.DEFAULT
+    liquidation: bool = False
 
 
 class OrderModifyRejected(

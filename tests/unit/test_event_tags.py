@@ -38,6 +38,8 @@ GOLDEN_TAGS: tuple[tuple[str, str], ...] = (
     ("OrderExpired", "order.expired"),
     ("OrderEmulated", "order.emulated"),
     ("OrderReleased", "order.released"),
+    ("FundingRate", "funding_rate"),
+    ("FundingPayment", "account.funding"),
     ("OrderFilled", "order.filled"),
     ("PositionOpened", "position.opened"),
     ("PositionChanged", "position.changed"),

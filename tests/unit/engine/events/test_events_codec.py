@@ -36,6 +36,8 @@ from engine.events import (
     CancelOrderList,
     ContingentOrderRefused,
     ExternalOrderAdopted,
+    FundingPayment,
+    FundingRate,
     Instrument,
     Message,
     ModifyOrder,
@@ -193,6 +195,12 @@ def _samples() -> dict[type[Message], Callable[[], Message]]:
         OrderTransitionRejected: lambda: OrderTransitionRejected(
             client_order_id="c-1", from_state="canceled", event_kind="order.filled", **TS,
         ),
+        FundingRate: lambda: FundingRate(instrument_id=INSTRUMENT, rate=0.0001,
+                                         mark_price=101.5, **TS),
+        FundingPayment: lambda: FundingPayment(
+            strategy_id="s1", instrument_id=INSTRUMENT, venue="SIM", currency="USDT",
+            amount=Decimal("-0.01015"), rate=Decimal("0.0001"), mark_price=Decimal("101.5"),
+            quantity=Decimal(1), **TS),
         BookDelta: lambda: BookDelta(instrument_id=INSTRUMENT, side=OrderSide.SELL,
                                      action=BookAction.UPDATE, price=30000.5, size=0.25,
                                      sequence=42, **TS),
