@@ -190,7 +190,6 @@ from adapters.sim.fee_tiers import FeeTiers
 from adapters.sim.fees import commission
 from adapters.sim.fill_models import Slippage, touch_fills
 from adapters.sim.latency import DelayLine, DelayLineState
-from adapters.sim.margin import MarginAccount, funding_amount, marks_of, worst_price
 from adapters.sim.matching import (
     LIMIT_ONCE_TRIGGERED,
     TRAILING,
@@ -201,6 +200,7 @@ from adapters.sim.matching import (
     fill_quantity,
     market_item,
 )
+from adapters.sim.perpetuals import PerpetualsDesk
 from adapters.sim.records import (
     ClosedOrder,
     WorkingOrder,
@@ -225,7 +225,6 @@ from engine.cache import MarketCache
 from engine.domain.enums import (
     ALL_ORDER_TYPES,
     ContingencyType,
-    InstrumentClass,
     LiquiditySide,
     OrderSide,
     OrderStatus,
@@ -235,8 +234,8 @@ from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook
 from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport
 from engine.events.base import Event
-from engine.events.fills import FundingPayment, OrderFilled
-from engine.events.market import Bar, BookDelta, FundingRate, Instrument, QuoteTick, TradeTick
+from engine.events.fills import OrderFilled
+from engine.events.market import Bar, BookDelta, FundingRate, Instrument
 from engine.events.orders import (
     CancelOrder,
     ExternalOrderAdopted,
@@ -388,16 +387,13 @@ class SimVenue(Actor):
             self.process_market_data = self._match_market_data
         # Perpetuals (funding; with `margin`, the margin account and liquidation): only a
         # venue that trades one pays for the check after each item.
-        self._perpetuals = frozenset(
-            i.instrument_id for i in instruments
-            if i.venue == config.venue and i.instrument_class is InstrumentClass.PERPETUAL)
-        self._margin = (MarginAccount(config.margin, starting_balances)
-                        if config.margin is not None and starting_balances is not None
-                        else None)
+        self._desk = PerpetualsDesk(config.venue, instruments, config.margin,
+                                    starting_balances)
+        self._margin = self._desk.account  # None without `margin`
         self._liquidation_count = 0  # liquidation orders (one per position closed)
         self._liquidations = 0  # times the account was liquidated
         self._funding_count = 0
-        if self._perpetuals:
+        if self._desk.ids:
             self._match_plain = self.process_market_data
             self.process_market_data = self._match_perpetuals
 
@@ -700,8 +696,8 @@ class SimVenue(Actor):
                     instrument=self._instruments.require(instrument_id),
                     last_price=self._cache.last_price(instrument_id))
                 reason = hold if isinstance(hold, str) else self._account.refusal(hold)
-            if not reason and self._margin is not None and instrument_id in self._perpetuals:
-                reason = self._margin_refusal(command)
+            if not reason and self._margin is not None and instrument_id in self._desk.ids:
+                reason = self._desk.refusal(command, self._cache.last_price, self._working_in)
         if reason:
             self._rejected += 1
             if client_order_id not in self._orders:  # a duplicate keeps the original
@@ -845,136 +841,64 @@ class SimVenue(Actor):
             "(unknown, or already filled, canceled or expired)"
         )
 
-    # -- perpetuals: margin, funding, liquidation (adapters.sim.margin) ------------------
+    # -- perpetuals: margin, funding, liquidation (adapters.sim.perpetuals) --------------
 
     def _match_perpetuals(self, message: VenueData) -> None:
         """`process_market_data` of a venue trading perpetuals: funding rates are paid,
         everything else is matched, then the margin account is checked."""
+        desk = self._desk
         if type(message) is FundingRate:
-            if message.instrument_id in self._perpetuals:
+            if message.instrument_id in desk.ids:
                 self._fund(message)
             return
         self._match_plain(message)
-        margin = self._margin
-        if margin is None or not margin.positions or type(message) is BookDelta:
+        if desk.account is None or not desk.account.positions or type(message) is BookDelta:
             return
         instrument_id = (message.bar_type.instrument_id if type(message) is Bar
                          else message.instrument_id)  # type: ignore[union-attr]
-        if instrument_id in self._perpetuals:
-            self._check_margin(instrument_id, message)  # type: ignore[arg-type]
-
-    def _registry(self) -> dict[str, Instrument]:
-        return {i: self._instruments.require(i) for i in self._perpetuals}
+        if instrument_id in desk.ids:
+            marks = desk.liquidation_marks(instrument_id, message,  # type: ignore[arg-type]
+                                           self._cache.last_price)
+            if marks is not None:
+                currency = desk.registry[instrument_id].quote_currency
+                self._liquidate(currency, marks, message.ts_event)
 
     def _fund(self, rate: FundingRate) -> None:
         """Every open position of the instrument pays or receives its funding."""
-        instrument = self._instruments.require(rate.instrument_id)
-        now = self.clock.timestamp_ns()
-        mark_value = rate.mark_price if rate.mark_price is not None else (
-            self._cache.last_price(rate.instrument_id))
-        if (mark_value is None or not math.isfinite(mark_value)
-                or not math.isfinite(rate.rate)):
+        payments = self._desk.funding(rate, self._positions, self._cache.last_price,
+                                      self.clock.timestamp_ns())
+        if payments is None:
             logger.warning("funding of %s at %d: no finite mark price or rate; skipped",
                            rate.instrument_id, rate.ts_event)
             return
-        mark = price_from_float(mark_value, instrument.price_increment)
-        rate_value = to_decimal(rate.rate)
-        currency = instrument.quote_currency
-        for (strategy_id, instrument_id), quantity in list(self._positions.items()):
-            if instrument_id != rate.instrument_id or not quantity:
-                continue
-            amount = funding_amount(quantity, mark, rate_value)
+        for payment in payments:
             self._funding_count += 1
-            if self._margin is not None:
-                self._margin.book_funding(currency, amount)
-            self.send(PORTFOLIO_PROCESS, FundingPayment(
-                strategy_id=strategy_id, instrument_id=instrument_id, venue=self._venue,
-                currency=currency, amount=amount, rate=rate_value, mark_price=mark,
-                quantity=quantity, ts_event=rate.ts_event, ts_init=now))
+            self.send(PORTFOLIO_PROCESS, payment)
 
-    def _margin_refusal(self, command: SubmitOrder) -> str:
-        margin = self._margin
-        assert margin is not None
-        instrument = self._instruments.require(command.instrument_id)
-        added = margin.added_quantity(command.instrument_id, command.side, command.quantity)
-        if added <= 0:
-            return ""  # it only reduces the position: no margin
-        price = command.price or command.trigger_price
-        if price is None:
-            last = self._cache.last_price(command.instrument_id)
-            if last is None or not math.isfinite(last):
-                return ("insufficient margin: a market order before any price cannot be "
-                        "valued")
-            price = price_from_float(last, instrument.price_increment)
-        registry = self._registry()
-        marks = marks_of(self._perpetuals, self._cache.last_price, registry)
-        return margin.refusal(currency=instrument.quote_currency,
-                              needed=margin.order_margin(added, price), marks=marks,
-                              instruments=registry,
-                              open_orders=self._open_order_margin(instrument.quote_currency,
-                                                                  marks))
+    def _working_in(self, instrument_id: str) -> list[WorkingOrder]:
+        return [order for order in self._books.get(instrument_id, ()) if order.working]
 
-    def _open_order_margin(self, currency: str, marks: dict[str, Decimal]) -> Decimal:
-        """The initial margin the working orders of perpetuals settled in `currency` take."""
-        margin = self._margin
-        assert margin is not None
-        total = ZERO
-        for instrument_id in sorted(self._perpetuals):
-            if self._instruments.require(instrument_id).quote_currency != currency:
-                continue
-            for order in self._books.get(instrument_id, ()):
-                if not order.working:
-                    continue
-                price = order.terms.price or order.terms.trigger_price or marks.get(
-                    instrument_id)
-                if price is not None:
-                    total += margin.order_margin(order.leaves, price)
-        return total
-
-    def _check_margin(self, instrument_id: str, item: Bar | TradeTick | QuoteTick) -> None:
-        """After an item of a perpetual: value the account at the item's worst price for
-        each position in it; below maintenance, liquidate (the module docstring)."""
-        margin = self._margin
-        assert margin is not None
-        held = margin.net(instrument_id)
-        if not held:
-            return
-        registry = self._registry()
-        instrument = registry[instrument_id]
-        worst = worst_price(item, held > 0, instrument.price_increment)
-        if worst is None:
-            return
-        marks = marks_of(self._perpetuals, self._cache.last_price, registry)
-        marks[instrument_id] = worst
-        currency = instrument.quote_currency
-        if margin.below_maintenance(currency, marks, registry):
-            self._liquidate(currency, marks, registry, item.ts_event)
-
-    def _liquidate(self, currency: str, marks: dict[str, Decimal],
-                   registry: dict[str, Instrument], moment: int) -> None:
-        margin = self._margin
-        assert margin is not None
+    def _liquidate(self, currency: str, marks: dict[str, Decimal], moment: int) -> None:
+        """Cancel the working orders of the perpetuals settled in `currency`, and close
+        every position in them at `marks` (`adapters.sim.margin`)."""
         now = self.clock.timestamp_ns()
         self._liquidations += 1
         logger.warning("venue %s: margin in %s below maintenance; liquidating", self._venue,
                        currency)
         events: list[Event] = []
-        instrument_ids = [i for i in sorted(self._perpetuals)
-                          if registry[i].quote_currency == currency]
-        for instrument_id in instrument_ids:
-            for order in list(self._books.get(instrument_id, ())):
-                if order.working:
-                    self._close(order, _CANCELED, moment, "liquidation")
-                    self._canceled += 1
-                    events.append(msgspec.structs.replace(
-                        _order_event(OrderCanceled, order, moment, now),
-                        reason="liquidation: margin ran out"))
+        instruments = {i.instrument_id: i for i in self._desk.settled_in(currency)}
+        for instrument_id in instruments:
+            for order in self._working_in(instrument_id):
+                self._close(order, _CANCELED, moment, "liquidation")
+                self._canceled += 1
+                events.append(msgspec.structs.replace(
+                    _order_event(OrderCanceled, order, moment, now),
+                    reason="liquidation: margin ran out"))
         for (strategy_id, instrument_id), quantity in list(self._positions.items()):
             price = marks.get(instrument_id)
-            if not quantity or instrument_id not in instrument_ids or price is None:
-                continue
-            self._liquidation_fill(strategy_id, registry[instrument_id], quantity, price,
-                                   moment, now, events)
+            if quantity and instrument_id in instruments and price is not None:
+                self._liquidation_fill(strategy_id, instruments[instrument_id], quantity,
+                                       price, moment, now, events)
         for event in events:
             self._emit(event)
 
@@ -1004,9 +928,9 @@ class SimVenue(Actor):
             liquidity_side=LiquiditySide.TAKER, ts_event=moment, ts_init=now)
         self._fill_events.append(fill)
         self._positions[strategy_id, instrument_id] = ZERO
-        margin = self._margin
-        assert margin is not None
-        margin.book_fill(instrument, side, size, price, fee, instrument.quote_currency, moment)
+        account = self._desk.account
+        assert account is not None  # liquidation needs a margin account
+        account.book_fill(instrument, side, size, price, fee, instrument.quote_currency, moment)
         events.append(fill)
 
     # -- market data ---------------------------------------------------------------------
@@ -1280,7 +1204,7 @@ class SimVenue(Actor):
         if self._account is not None:
             self._account.book_fill(order.venue_order_id, side, instrument, quantity, price,
                                     fill.commission)
-        if self._margin is not None and command.instrument_id in self._perpetuals:
+        if self._margin is not None and command.instrument_id in self._desk.ids:
             self._margin.book_fill(instrument, side, quantity, price, fill.commission,
                                    fill.commission_currency, moment)
         if self._retention is not None:
