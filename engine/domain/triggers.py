@@ -114,8 +114,7 @@ def trailed_trigger(
     increment: Decimal,
 ) -> Decimal:
     """The trigger a trailing stop would have right after the market traded at `price`."""
-    distance = offset_distance(offset, offset_type, price, increment)
-    return price + distance if side is _BUY else price - distance
+    return _beyond(side, price, offset, offset_type, increment)
 
 
 def trailing_limit(
@@ -123,8 +122,14 @@ def trailing_limit(
     increment: Decimal,
 ) -> Decimal:
     """A trailing-stop-limit's limit: `limit_offset` beyond its trigger (basis points of it)."""
-    distance = offset_distance(limit_offset, offset_type, trigger, increment)
-    return trigger + distance if side is _BUY else trigger - distance
+    return _beyond(side, trigger, limit_offset, offset_type, increment)
+
+
+def _beyond(side: OrderSide, reference: Decimal, offset: Decimal,
+            offset_type: TrailingOffsetType, increment: Decimal) -> Decimal:
+    """`reference` moved the offset's distance against the order: up for a buy."""
+    distance = offset_distance(offset, offset_type, reference, increment)
+    return reference + distance if side is _BUY else reference - distance
 
 
 class Trail(NamedTuple):
