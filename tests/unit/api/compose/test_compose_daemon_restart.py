@@ -41,9 +41,12 @@ stop_loss_fraction = "0.08"
 '''
 
 
-def rsi_config(folder: Path, *, cancel: bool, bars: int = 100) -> Path:
+def rsi_config(folder: Path, *, cancel: bool, bars: int = 100, emulated: bool = False
+               ) -> Path:
     """The bundled paper config on `bars` sample bars, fast, with only the RSI strategy
-    (it buys at once and rests a stop far below), stopping when the feed is done."""
+    (it buys at once and rests a stop far below), stopping when the feed is done. With
+    `emulated` the venue places market and limit orders only: the stop is held by the
+    order emulator."""
     lines = SAMPLE.read_text().splitlines()[: bars + 1]
     (folder / "bars.csv").write_text("\n".join(lines) + "\n")
     text = DEFAULT_DAEMON_CONFIG.read_text()
@@ -54,6 +57,10 @@ def rsi_config(folder: Path, *, cancel: bool, bars: int = 100) -> Path:
                   flags=re.MULTILINE)
     text = re.sub(r"^speed = .*$", "speed = 60_000.0", text, flags=re.MULTILINE)
     text = re.sub(r"^record = .*$", "record = false", text, flags=re.MULTILINE)
+    if emulated:
+        text = text.replace('kind = "sim"\nvenue = "SIM"\n',
+                            'kind = "sim"\nvenue = "SIM"\norder_types = ["market", "limit"]\n')
+        assert 'order_types = ["market", "limit"]' in text
     assert f"cancel_open_orders_on_stop = {str(cancel).lower()}" in text
     path = folder / "paper.toml"
     path.write_text(text)
@@ -151,3 +158,36 @@ async def run_and_look_fed(path: Path) -> TradingNode:
     assert node.graph is not None
     assert long_quantity(node) > 0, node.graph.orders.orders()  # type: ignore[operator]
     return node
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("snapshots", [True, False], ids=["from-snapshot", "full-replay"])
+async def test_an_emulated_stop_is_held_again_by_the_next_session(
+        tmp_path: Path, snapshots: bool) -> None:
+    """The stop is the emulator's, not the venue's: a restart (from the snapshot and the
+    journal after it, or from the whole journal) must hold it again, neither lost nor
+    sent to the venue."""
+    path = rsi_config(tmp_path, cancel=False, emulated=True)
+    if not snapshots:
+        text = path.read_text()
+        path.write_text(re.sub(r"^snapshot_interval_s = .*$", "snapshot_interval_s = 0.0",
+                               text, flags=re.MULTILINE))
+    first = await run_and_look_fed(path)
+    assert first.graph is not None
+    [stop_before] = stops(first.graph.orders.open_orders(strategy_id="rsi"))
+    assert stop_before.status == "emulated"
+    assert [h.command.client_order_id for h in first.graph.emulator.held_orders()] == [
+        stop_before.client_order_id]
+
+    second, seen = await run_and_look(path)
+
+    [stop_after] = stops(seen)
+    assert (stop_after.client_order_id, stop_after.status) == (
+        stop_before.client_order_id, "emulated")
+    assert second.graph is not None
+    [held] = second.graph.emulator.held_orders()
+    assert held.command.client_order_id == stop_before.client_order_id
+    assert held.command.trigger_price == stop_before.trigger_price
+    venue = second.graph.actor("venue_sim")
+    assert venue is not None
+    assert stop_before.client_order_id not in venue.working_order_ids()  # type: ignore[attr-defined]
