@@ -42,6 +42,7 @@ from engine.events import (
     TAGS,
     Bar,
     BookDelta,
+    FundingRate,
     QuoteTick,
     TradeTick,
     decode_msgpack,
@@ -58,7 +59,7 @@ __all__ = (
     "RecordingWriterStatistics",
 )
 
-MarketData: TypeAlias = Bar | TradeTick | QuoteTick | BookDelta
+MarketData: TypeAlias = Bar | TradeTick | QuoteTick | BookDelta | FundingRate
 """Everything a recording holds (the same union as `engine.ports.MarketData`)."""
 
 SCHEMA_COMPONENT: Final = "recording"
@@ -101,7 +102,7 @@ GROUP BY s.session ORDER BY s.session
 """
 # The wire tag is the kind: the same stable name the journal and the API use.
 _KINDS: Final[dict[type[Any], str]] = {
-    kind: TAGS[kind] for kind in (Bar, TradeTick, QuoteTick, BookDelta)
+    kind: TAGS[kind] for kind in (Bar, TradeTick, QuoteTick, BookDelta, FundingRate)
 }
 
 

@@ -187,7 +187,8 @@ class SimExecutionClient:
         return self._sim_venue.fill_reports(ts_ns, instrument_id)
 
     async def account(self) -> AccountReport:
-        """The cash account's balances; none without one (the portfolio books them)."""
+        """The cash or margin account's balances; none without one (the portfolio books
+        them)."""
         await checkpoint()
         balances = self._sim_venue.balance_reports()
         return AccountReport(
@@ -198,9 +199,10 @@ class SimExecutionClient:
         )
 
     async def positions(self) -> list[PositionReport]:
-        """None: the sim venue trades spot, where positions are balances."""
+        """The margin account's perpetual positions; none otherwise (spot positions are
+        balances)."""
         await checkpoint()
-        return []
+        return self._sim_venue.position_reports()
 
     def statistics(self) -> SimVenueStatistics:
         """The venue's counters (orders received, accepted, rejected, fills, ...)."""

@@ -5,13 +5,16 @@ settled in their quote currency) on one cross-margin account per settlement curr
 
 - **Balance**: the settlement currency's, from the account's starting balances. A fill
   adds the pnl it realizes and takes its commission; funding is added when paid.
-- **Positions**: the account's net per instrument (all strategies together), kept by the
-  same rules as the portfolio's (`engine.actors.positions`), so the two agree exactly.
+- **Positions**: per strategy and instrument (each strategy trades as a sub-account of
+  the one account, as the venue's reduce-only rule has it), kept by the same rules as
+  the portfolio's (`engine.actors.positions`), so the balances agree exactly: a netted
+  position would realize one strategy's pnl against another's entries.
 - **Equity** = balance + each position's unrealized pnl at its mark (the last price).
 - **Initial margin**: |quantity| x mark / `leverage` per position, and per working order
   its leaves x its price (limit, else trigger, else the last price) / leverage. A submit
-  is refused when the margin of what it would add (the part of it beyond the position
-  it reduces) exceeds equity less the margin already used ("insufficient margin").
+  is refused when the margin of what it would add (the part of it beyond the strategy's
+  position it reduces) exceeds equity less the margin already used ("insufficient
+  margin").
 - **Maintenance margin**: |quantity| x mark x `maintenance_margin_rate` per position.
   After every item of a perpetual, the account is valued at the item's worst price for
   each position in that instrument (a bar's low for a long, its high for a short; a
@@ -79,7 +82,7 @@ class MarginConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 class MarginAccountState(msgspec.Struct, frozen=True, kw_only=True):
     balances: dict[str, Decimal]
-    positions: list[tuple[str, PositionState]]
+    positions: list[tuple[tuple[str, str], PositionState]]
 
 
 class MarginAccount:
@@ -89,19 +92,33 @@ class MarginAccount:
         self._leverage = to_decimal(config.leverage)
         self._maintenance = to_decimal(config.maintenance_margin_rate)
         self.balances: dict[str, Decimal] = dict(starting_balances)
-        self.positions: dict[str, PositionState] = {}  # instrument id -> the account's net
+        # (strategy id, instrument id) -> the strategy's position (its sub-account's)
+        self.positions: dict[tuple[str, str], PositionState] = {}
 
     # -- values --------------------------------------------------------------------------
 
-    def net(self, instrument_id: str) -> Decimal:
-        state = self.positions.get(instrument_id)
+    def position(self, strategy_id: str, instrument_id: str) -> Decimal:
+        state = self.positions.get((strategy_id, instrument_id))
         return ZERO if state is None else state.quantity
+
+    def net(self, instrument_id: str) -> Decimal:
+        """The account's net quantity of `instrument_id`, all strategies together."""
+        return sum((state.quantity for (_, i), state in self.positions.items()
+                    if i == instrument_id), ZERO)
+
+    def holds(self, instrument_id: str) -> bool:
+        """True when some strategy has a position in `instrument_id`."""
+        return any(i == instrument_id for _, i in self.positions)
+
+    def net_cost(self, instrument_id: str) -> Decimal:
+        return sum((state.cost_basis for (_, i), state in self.positions.items()
+                    if i == instrument_id), ZERO)
 
     def equity(self, currency: str, marks: Mapping[str, Decimal],
                instruments: Mapping[str, Instrument]) -> Decimal:
         """Balance plus unrealized pnl of the positions settled in `currency`."""
         total = self.balances.get(currency, ZERO)
-        for instrument_id, state in self.positions.items():
+        for (_, instrument_id), state in self.positions.items():
             mark = marks.get(instrument_id)
             if mark is not None and instruments[instrument_id].quote_currency == currency:
                 total += mark * state.quantity - state.cost_basis
@@ -111,7 +128,7 @@ class MarginAccount:
                         instruments: Mapping[str, Instrument], *, maintenance: bool) -> Decimal:
         """Initial (or maintenance) margin of the positions settled in `currency`."""
         total = ZERO
-        for instrument_id, state in self.positions.items():
+        for (_, instrument_id), state in self.positions.items():
             mark = marks.get(instrument_id)
             if mark is not None and instruments[instrument_id].quote_currency == currency:
                 notional = abs(state.quantity) * mark
@@ -122,9 +139,11 @@ class MarginAccount:
     def order_margin(self, quantity: Decimal, price: Decimal) -> Decimal:
         return quantity * price / self._leverage
 
-    def added_quantity(self, instrument_id: str, side: OrderSide, quantity: Decimal) -> Decimal:
-        """The part of an order beyond the position it reduces (all of it when it adds)."""
-        held = self.net(instrument_id)
+    def added_quantity(self, strategy_id: str, instrument_id: str, side: OrderSide,
+                       quantity: Decimal) -> Decimal:
+        """The part of an order beyond the strategy's position it reduces (all of it when
+        it adds)."""
+        held = self.position(strategy_id, instrument_id)
         if held == 0 or (held > 0) is (side is _BUY):
             return quantity
         return max(quantity - abs(held), ZERO)
@@ -146,21 +165,22 @@ class MarginAccount:
 
     def below_maintenance(self, currency: str, marks: Mapping[str, Decimal],
                           instruments: Mapping[str, Instrument]) -> bool:
-        if not any(instruments[i].quote_currency == currency for i in self.positions):
+        if not any(instruments[i].quote_currency == currency for _, i in self.positions):
             return False
         return self.equity(currency, marks, instruments) < self.position_margin(
             currency, marks, instruments, maintenance=True)
 
     # -- booking -------------------------------------------------------------------------
 
-    def book_fill(self, instrument: Instrument, side: OrderSide, quantity: Decimal,
-                  price: Decimal, commission: Decimal, commission_currency: str,
-                  ts_ns: int) -> None:
+    def book_fill(self, strategy_id: str, instrument: Instrument, side: OrderSide,
+                  quantity: Decimal, price: Decimal, commission: Decimal,
+                  commission_currency: str, ts_ns: int) -> None:
         """The fill's realized pnl and commission on the balance, its quantity on the
-        position (the portfolio's arithmetic, one implementation)."""
+        strategy's position (the portfolio's arithmetic, one implementation)."""
         instrument_id = instrument.instrument_id
-        before = self.positions.get(instrument_id)
-        state, steps = apply_fill(before, strategy_id="", instrument_id=instrument_id,
+        key = (strategy_id, instrument_id)
+        before = self.positions.get(key)
+        state, steps = apply_fill(before, strategy_id=strategy_id, instrument_id=instrument_id,
                                   side=side, quantity=quantity, price=price, fee=ZERO,
                                   ts_ns=ts_ns)
         realized = steps[0].state.realized_pnl - (
@@ -170,9 +190,9 @@ class MarginAccount:
         self.balances[commission_currency] = (
             self.balances.get(commission_currency, ZERO) - commission)
         if state is None:
-            del self.positions[instrument_id]
+            del self.positions[key]
         else:
-            self.positions[instrument_id] = state
+            self.positions[key] = state
 
     def book_funding(self, currency: str, amount: Decimal) -> None:
         self.balances[currency] = self.balances.get(currency, ZERO) + amount

@@ -78,7 +78,8 @@ class PerpetualsDesk:
         account = self.account
         assert account is not None  # asked only of a venue with a margin account
         instrument = self.registry[command.instrument_id]
-        added = account.added_quantity(command.instrument_id, command.side, command.quantity)
+        added = account.added_quantity(command.strategy_id, command.instrument_id,
+                                       command.side, command.quantity)
         if added <= 0:
             return ""  # it only reduces the position: no margin
         price = command.price or command.trigger_price
@@ -119,10 +120,11 @@ class PerpetualsDesk:
         if account is None or not account.positions:
             return None
         held = account.net(instrument_id)
-        if not held:
+        if not account.holds(instrument_id):
             return None
         instrument = self.registry[instrument_id]
-        worst = worst_price(item, held > 0, instrument.price_increment)
+        # The account's net decides which side of the item is the worst for it.
+        worst = worst_price(item, held >= 0, instrument.price_increment)
         if worst is None:
             return None
         marks = marks_of(self.ids, last_price, self.registry)

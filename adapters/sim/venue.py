@@ -232,7 +232,7 @@ from engine.domain.enums import (
 )
 from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook
-from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport
+from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BookDelta, FundingRate, Instrument
@@ -588,13 +588,34 @@ class SimVenue(Actor):
 
     def balance_reports(self) -> list[BalanceReport] | None:
         """The cash account's balances, currency by currency (locked: what open orders
-        hold); None without `cash_account`, where the venue keeps no balances."""
+        hold), or the margin account's (its balances, free: margin is no lock); None
+        with neither, where the venue keeps no balances."""
+        margin = self._margin
+        if margin is not None:
+            return [BalanceReport(currency=currency, total=total, free=total, locked=ZERO)
+                    for currency, total in sorted(margin.balances.items())]
         account = self._account
         if account is None:
             return None
         return [BalanceReport(currency=currency, total=total, free=account.free(currency),
                               locked=account.held(currency))
                 for currency, total in sorted(account.balances().items())]
+
+    def position_reports(self) -> list[PositionReport]:
+        """The margin account's net perpetual positions (none without `margin`: spot
+        positions are balances), for reconciliation to compare with the books."""
+        margin = self._margin
+        if margin is None:
+            return []
+        reports: list[PositionReport] = []
+        for instrument_id in sorted(self._desk.ids):
+            quantity = margin.net(instrument_id)
+            if quantity:
+                reports.append(PositionReport(
+                    venue=self._venue, instrument_id=instrument_id, quantity=quantity,
+                    average_entry_price=margin.net_cost(instrument_id) / quantity,
+                    ts_event=self.clock.timestamp_ns()))
+        return reports
 
     def fill_reports(self, ts_ns: int = 0, instrument_id: str | None = None) -> list[FillReport]:
         """Return the fills with `ts_event >= ts_ns` (of `instrument_id`), oldest first.
@@ -930,7 +951,8 @@ class SimVenue(Actor):
         self._positions[strategy_id, instrument_id] = ZERO
         account = self._desk.account
         assert account is not None  # liquidation needs a margin account
-        account.book_fill(instrument, side, size, price, fee, instrument.quote_currency, moment)
+        account.book_fill(strategy_id, instrument, side, size, price, fee,
+                          instrument.quote_currency, moment)
         events.append(fill)
 
     # -- market data ---------------------------------------------------------------------
@@ -1205,8 +1227,8 @@ class SimVenue(Actor):
             self._account.book_fill(order.venue_order_id, side, instrument, quantity, price,
                                     fill.commission)
         if self._margin is not None and command.instrument_id in self._desk.ids:
-            self._margin.book_fill(instrument, side, quantity, price, fill.commission,
-                                   fill.commission_currency, moment)
+            self._margin.book_fill(command.strategy_id, instrument, side, quantity, price,
+                                   fill.commission, fill.commission_currency, moment)
         if self._retention is not None:
             counts = self._fill_counts
             counts[order.venue_order_id] = counts.get(order.venue_order_id, 0) + 1

@@ -23,8 +23,7 @@ class SimVenueEntry(
     A subclass, so the adapter's config stays untagged for the backtest file's `[venue]`.
     The latency model is a backtest's: a paper daemon's venue answers at once, so its
     reconciliation never meets an order still on its way to the venue (which it would
-    book as never arrived). The margin account is a backtest's too, for now: the venue's
-    execution client reports no perpetual positions for reconciliation to compare.
+    book as never arrived).
     """
 
     def __post_init__(self) -> None:
@@ -33,10 +32,7 @@ class SimVenueEntry(
             if getattr(self, name):
                 raise ValueError(f"{name}: a backtest model (the paper daemon's simulated "
                                  "venue answers at once); leave it 0 here")
-        if self.margin is not None:
-            raise ValueError("margin: a backtest model for now (the paper daemon's "
-                             "reconciliation does not compare perpetual positions); leave "
-                             "it out here")
+
 
 
 class SimVenueBinding:
