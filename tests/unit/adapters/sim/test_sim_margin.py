@@ -260,3 +260,39 @@ def test_balance_is_the_starting_balance_plus_realized_pnl_less_fees_plus_fundin
     assert portfolio.balances()["USDT"] == expected
     # Equity adds the open position's unrealized pnl at the last price (the last close).
     assert portfolio.equity() == expected + portfolio.unrealized_pnl()
+
+
+@settings(max_examples=30, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["s1", "s2"]), st.sampled_from([BUY, SELL]),
+                                st.integers(1, 4), st.integers(90, 110)),
+                      min_size=1, max_size=8))
+def test_two_strategies_trading_against_each_other_keep_the_venue_and_books_equal(
+        steps: list[tuple[str, OrderSide, int, int]]) -> None:
+    """Each strategy is a sub-account of the margin account: one's sell never realizes
+    pnl against the other's entry, so the venue's balance is the portfolio's exactly."""
+    cache = MarketCache()
+    clock = SimClock()
+    balances = {"USDT": D(100000)}
+    graph = make_graph(clock=clock, cache=cache, instruments=[PERPETUAL], fail_fast=True,
+                       portfolio=PortfolioConfig(starting_balances=balances))
+    graph.add_bar_source(BAR_TYPE)
+    venue = SimVenue(SimVenueConfig(margin=MarginConfig(leverage=10,
+                                                        maintenance_margin_rate=0.001)),
+                     graph.instruments, cache=cache, starting_balances=balances)
+    graph.add_venue(venue)
+
+    def trade(side: OrderSide, quantity: int) -> ScriptAction:
+        return lambda s, _: s.market_order(INSTRUMENT_ID, side, quantity)
+
+    for strategy_id in ("s1", "s2"):
+        graph.add_strategy(ScriptedStrategy(strategy_id, {
+            index: trade(side, qty) for index, (owner, side, qty, _) in enumerate(steps)
+            if owner == strategy_id}))
+    data = bars(*[(float(p), float(p) + 1, float(p) - 1, float(p)) for *_, p in steps], FLAT)
+    ReplayDriver(graph, clock, [ReplaySource(data, bars_topic(INSTRUMENT_ID, "1m"),
+                                             INSTRUMENT_ID)]).run(start=graph.start)
+
+    margin = venue.snapshot_state().margin
+    assert margin is not None and margin.balances == graph.portfolio.balances()
+    reported = sum((r.quantity for r in venue.position_reports()), D(0))
+    assert reported == graph.portfolio.net_quantity(INSTRUMENT_ID)
