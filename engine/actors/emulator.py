@@ -52,7 +52,7 @@ Held orders
 
 from __future__ import annotations
 
-import logging
+import math
 from decimal import Decimal
 from typing import ClassVar, Final
 
@@ -110,8 +110,6 @@ __all__ = (
     "OrderEmulator",
     "released_type",
 )
-
-logger = logging.getLogger(__name__)
 
 _BUY: Final = OrderSide.BUY
 _MARKET: Final = OrderType.MARKET
@@ -269,7 +267,7 @@ class OrderEmulator(Actor):
             self.set_time_alert(_EXPIRY + command.client_order_id, expire_ns)
         if command.order_type in TRAILING_TYPES and command.trigger_price is None:
             last = self._cache.last_price(command.instrument_id)
-            if last is not None and last == last:  # not NaN
+            if last is not None and math.isfinite(last):
                 increment = self._increment(command.instrument_id)
                 self._move(held, trailed_trigger(
                     command.side, _offset(command), command.trailing_offset_type,
@@ -311,7 +309,7 @@ class OrderEmulator(Actor):
         retrail = order.order_type in TRAILING_TYPES and (
             command.trailing_offset is not None or command.limit_offset is not None)
         last = self._cache.last_price(order.instrument_id) if retrail else None
-        if retrail and last is not None and last == last:
+        if retrail and last is not None and math.isfinite(last):
             # New distances: the trigger is set again from the market, as a venue does.
             increment = self._increment(order.instrument_id)
             trigger = trailed_trigger(changed.side, _offset(changed),
@@ -497,7 +495,7 @@ def _path(held: HeldOrder, item: TradeTick | QuoteTick | Bar,
 
 def _prices(increment: Decimal, *values: float) -> tuple[Decimal, ...]:
     """The values on the increment; empty when one is not finite (bad data is skipped)."""
-    if any(value != value or value in (float("inf"), float("-inf")) for value in values):
+    if not all(math.isfinite(value) for value in values):
         return ()
     return tuple(price_from_float(value, increment) for value in values)
 

@@ -573,9 +573,9 @@ class OrderManager(Actor):
         elif isinstance(event, ExternalOrderAdopted):
             # A venue's liquidation closes the position of the strategy it names: adopted
             # under that strategy. Anything else the engine did not place is `external`'s.
-            if event.liquidation and event.client_order_id and event.strategy_id:
-                pass
-            elif not event.client_order_id or event.strategy_id != EXTERNAL_STRATEGY_ID:
+            owned = event.liquidation and bool(event.client_order_id and event.strategy_id)
+            if not owned and (not event.client_order_id
+                              or event.strategy_id != EXTERNAL_STRATEGY_ID):
                 event = msgspec.structs.replace(
                     event, strategy_id=EXTERNAL_STRATEGY_ID,
                     client_order_id=event.client_order_id or f"ext-{event.venue_order_id}")
