@@ -42,7 +42,7 @@ from engine.events.market import (
 )
 from engine.events.system import SessionStarted, StartStrategy, StopStrategy
 from engine.instruments import InstrumentRegistry
-from engine.ports import MarketData, MarketDrivenVenue
+from engine.ports import ExecutionClient, MarketData, MarketDrivenVenue
 from engine.snapshot import Snapshotting
 from engine.strategy import Strategy
 from engine.topics import (
@@ -146,16 +146,22 @@ class TradingGraph:
 
     # -- wiring -----------------------------------------------------------------------------
 
-    def add_venue(self, venue: Actor) -> None:
+    def add_venue(self, venue: Actor, client: ExecutionClient | None = None) -> None:
         """Add a venue adapter; a simulated one (with `process_market_data`) is market-driven.
 
-        A venue actor that says which order types it places (`native_order_types`, as the
-        simulated venue does) has the others emulated for its instruments (`emulate`);
-        the node does the same for a live venue through its execution client.
+        What the venue can do is registered here, once: the order types it places (the
+        others are emulated, `emulate`) and the order lists it links itself
+        (`ContingencyActor.link_natively`), as its execution `client` says (the node's
+        venues), or without one as the actor says (a backtest's simulated venue).
         """
         self._venues.append(venue)
         if callable(getattr(venue, "process_market_data", None)):
             self._driven.append(venue)  # type: ignore[arg-type]
+        if client is not None:
+            if client.native_order_lists:
+                self.contingency.link_natively(client.venue, client.native_order_lists)
+            self.emulate_at(client.venue, client.native_order_types)
+            return
         native_order_types = getattr(venue, "native_order_types", None)
         venue_name = getattr(venue, "venue", None)
         if callable(native_order_types) and isinstance(venue_name, str):

@@ -286,12 +286,7 @@ class TradingNode:
             raise RuntimeError("node: the graph is already built (a node runs once)")
         graph = self.graph = self._graph_factory(clock)
         for venue in self.venues:
-            graph.add_venue(venue.actor)
-            client = venue.execution_client()
-            if client is not None and client.native_order_lists:
-                graph.contingency.link_natively(venue.venue, client.native_order_lists)
-            if client is not None:  # the types it does not place are emulated in the engine
-                graph.emulate_at(venue.venue, client.native_order_types)
+            graph.add_venue(venue.actor, venue.execution_client())
         for feed in self.feeds:
             if feed.bar_type is not None:
                 graph.add_bar_source(feed.bar_type)

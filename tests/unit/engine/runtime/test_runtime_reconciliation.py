@@ -44,10 +44,9 @@ class World:
         self.venue = ScriptedExecutionClient("SIM")
         self.bridge = ExecutionBridge(self.venue, deliver=self.inject_event,
                                       orders=self.graph.orders, gate=SendGate())
-        self.graph.add_venue(self.bridge)
-        if order_types is not None:  # as the node registers a venue's capability flags
+        if order_types is not None:  # the venue's capability flags, read by add_venue
             self.venue.order_types = order_types
-            self.graph.emulate_at("SIM", self.venue.native_order_types)
+        self.graph.add_venue(self.bridge, self.venue)
         self.graph.start()
         self.injected: list[Event] = []
 
