@@ -233,6 +233,7 @@ from engine.domain.enums import (
 from engine.domain.money import ZERO, price_from_float, to_decimal
 from engine.domain.order_book import OrderBook
 from engine.domain.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
+from engine.domain.triggers import retrailed_trigger
 from engine.events.base import Event
 from engine.events.fills import OrderFilled
 from engine.events.market import Bar, BookDelta, FundingRate, Instrument
@@ -1378,12 +1379,15 @@ def _trailing_again(terms: OrderTerms, command: ModifyOrder, increment: Decimal,
                                                          terms.limit_offset)
     terms = msgspec.structs.replace(terms, trailing_offset=trailing_offset,
                                     limit_offset=limit_offset)
-    if last_price is not None and math.isfinite(last_price):
-        return initial_trailing_terms(msgspec.structs.replace(terms, trigger_price=None),
-                                      price_from_float(last_price, increment), increment)
-    if terms.trigger_price is None:
+    assert trailing_offset is not None  # a trailing stop's, checked when it was placed
+    last = (price_from_float(last_price, increment)
+            if last_price is not None and math.isfinite(last_price) else None)
+    trigger = retrailed_trigger(terms.side, trailing_offset, terms.trailing_offset_type, last,
+                                terms.trigger_price, increment)
+    if trigger is None:
         return terms  # the first item the venue matches sets it
-    return initial_trailing_terms(terms, terms.trigger_price, increment)
+    return initial_trailing_terms(msgspec.structs.replace(terms, trigger_price=trigger),
+                                  trigger, increment)
 
 
 def _updated(order: WorkingOrder, ts_event: int, ts_init: int) -> OrderUpdated:

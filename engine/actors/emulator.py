@@ -71,6 +71,7 @@ from engine.domain.money import price_from_float
 from engine.domain.triggers import (
     bar_path,
     day_end_ns,
+    retrailed_trigger,
     trailed_trigger,
     trailing_limit,
     trigger_reached,
@@ -266,12 +267,12 @@ class OrderEmulator(Actor):
         if expire_ns is not None:
             self.set_time_alert(_EXPIRY + command.client_order_id, expire_ns)
         if command.order_type in TRAILING_TYPES and command.trigger_price is None:
-            last = self._cache.last_price(command.instrument_id)
-            if last is not None and math.isfinite(last):
-                increment = self._increment(command.instrument_id)
+            increment = self._increment(command.instrument_id)
+            last = self._last(command.instrument_id, increment)
+            if last is not None:
                 self._move(held, trailed_trigger(
-                    command.side, _offset(command), command.trailing_offset_type,
-                    price_from_float(last, increment), increment), now)
+                    command.side, _offset(command), command.trailing_offset_type, last,
+                    increment), now)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         now = self.clock.timestamp_ns()
@@ -308,17 +309,13 @@ class OrderEmulator(Actor):
         )
         retrail = order.order_type in TRAILING_TYPES and (
             command.trailing_offset is not None or command.limit_offset is not None)
-        last = self._cache.last_price(order.instrument_id) if retrail else None
-        if retrail and last is not None and math.isfinite(last):
-            # New distances: the trigger is set again from the market, as a venue does.
+        if retrail:  # new distances: the trigger is set again from the market, as a venue does
             increment = self._increment(order.instrument_id)
-            trigger = trailed_trigger(changed.side, _offset(changed),
-                                      changed.trailing_offset_type,
-                                      price_from_float(last, increment), increment)
-            changed = _with_trigger(changed, trigger, increment)
-        elif retrail and changed.trigger_price is not None:
-            changed = _with_trigger(changed, changed.trigger_price,
-                                    self._increment(order.instrument_id))
+            trigger = retrailed_trigger(
+                changed.side, _offset(changed), changed.trailing_offset_type,
+                self._last(order.instrument_id, increment), changed.trigger_price, increment)
+            if trigger is not None:
+                changed = _with_trigger(changed, trigger, increment)
         self._held[order.client_order_id] = msgspec.structs.replace(held, command=changed)
         self._modified += 1
         self._tell(_updated(changed, now, now, offsets=(command.trailing_offset is not None
@@ -429,6 +426,13 @@ class OrderEmulator(Actor):
         if self._instruments.get(command.instrument_id) is None:
             return f"instrument {command.instrument_id!r}: not in this graph"
         return ""
+
+    def _last(self, instrument_id: str, increment: Decimal) -> Decimal | None:
+        """The market cache's last price on the increment; None when none is known."""
+        last = self._cache.last_price(instrument_id)
+        if last is None or not math.isfinite(last):
+            return None
+        return price_from_float(last, increment)
 
     def _increment(self, instrument_id: str) -> Decimal:
         instrument = self._instruments.get(instrument_id)

@@ -32,6 +32,7 @@ __all__ = (
     "bar_path",
     "day_end_ns",
     "offset_distance",
+    "retrailed_trigger",
     "rises_to_trigger",
     "trailed_trigger",
     "trailing_limit",
@@ -115,6 +116,18 @@ def trailed_trigger(
 ) -> Decimal:
     """The trigger a trailing stop would have right after the market traded at `price`."""
     return _beyond(side, price, offset, offset_type, increment)
+
+
+def retrailed_trigger(
+    side: OrderSide, offset: Decimal, offset_type: TrailingOffsetType, last: Decimal | None,
+    trigger: Decimal | None, increment: Decimal,
+) -> Decimal | None:
+    """Where a trailing stop's trigger sits once its distances changed: trailed again from
+    the last price at the new distance, as if placed now; without a known price, where it
+    was (None: the first price seen sets it)."""
+    if last is not None:
+        return trailed_trigger(side, offset, offset_type, last, increment)
+    return trigger
 
 
 def trailing_limit(
