@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -385,33 +385,30 @@ class TradingGraph:
             books=self.cache.book_states(),
         )
 
-    def restore(self, snapshot: GraphSnapshot) -> None:
+    def restore(self, snapshot: GraphSnapshot,
+                parts: Mapping[str, msgspec.Struct] | None = None) -> None:
         """Start this (fresh) graph, then take back every actor's state from `snapshot`.
 
-        The clock must be held at the snapshot's time. Raises ValueError when the
-        snapshot does not fit this graph (other actors, other wiring, a part that does
-        not decode): the caller then replays in full, on a fresh graph.
+        The clock must be held at the snapshot's time. `parts` are the actors' states
+        `decode_parts` already made of it (decoded once: they are most of a restart's
+        snapshot cost). Raises ValueError when the snapshot does not fit this graph
+        (other actors, other wiring, a part that does not decode): the caller then
+        replays in full, on a fresh graph.
         """
         if not isinstance(self.clock, LiveClock):
             raise ValueError(f"graph: a {type(self.clock).__name__} restores no timers")
+        if parts is None:
+            parts = self.decode_parts(snapshot)
         self.start()
         actors = {actor.id: actor for actor in self.actors()}
-        if sorted(actors) != sorted(snapshot.actors):
-            raise ValueError(f"snapshot of actors {sorted(snapshot.actors)}, "
-                             f"the graph has {sorted(actors)}")
         wiring = self._wiring()
         if wiring != snapshot.wiring:
             changed = sorted(set(wiring) ^ set(snapshot.wiring)) or ["their order"]
             raise ValueError(f"the graph's wiring differs from the snapshot's: {changed[:3]}")
-        for actor_id, encoded in snapshot.actors.items():
+        for actor_id, state in parts.items():
             actor = actors[actor_id]
-            if not isinstance(actor, Snapshotting):
+            if not isinstance(actor, Snapshotting):  # parts made for another graph
                 raise ValueError(f"actor {actor_id}: has no restore_state")
-            try:
-                state = msgspec.msgpack.decode(encoded, type=actor.snapshot_type)
-            except msgspec.DecodeError as error:
-                raise ValueError(f"actor {actor_id}: its snapshot does not decode: {error}"
-                                 ) from error
             actor.restore_state(state)
         self.clock.restore_timers(snapshot.timers, snapshot.timer_sequence,
                                   lambda owner: actors[owner]._timer_callback)
@@ -419,6 +416,30 @@ class TradingGraph:
         self.cache.restore_books(snapshot.books)
         self.session_epoch_ms = snapshot.session_epoch_ms
         self.faults = snapshot.faults
+
+    def decode_parts(self, snapshot: GraphSnapshot) -> dict[str, msgspec.Struct]:
+        """Each actor's state in `snapshot`, decoded into its Struct; the graph need not
+        be started (a snapshot that cannot fit is refused before anything runs).
+
+        Raises:
+            ValueError: other actors than this graph's, one without snapshots, or a part
+                that does not decode into its actor's Struct.
+        """
+        actors = {actor.id: actor for actor in self.actors()}
+        if sorted(actors) != sorted(snapshot.actors):
+            raise ValueError(f"snapshot of actors {sorted(snapshot.actors)}, "
+                             f"the graph has {sorted(actors)}")
+        parts: dict[str, msgspec.Struct] = {}
+        for actor_id, encoded in snapshot.actors.items():
+            actor = actors[actor_id]
+            if not isinstance(actor, Snapshotting):
+                raise ValueError(f"actor {actor_id}: has no restore_state")
+            try:
+                parts[actor_id] = msgspec.msgpack.decode(encoded, type=actor.snapshot_type)
+            except msgspec.DecodeError as error:
+                raise ValueError(f"actor {actor_id}: its snapshot does not decode: {error}"
+                                 ) from error
+        return parts
 
     def _wiring(self) -> list[str]:
         bus = self.bus

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 import msgspec
 
-from adapters.data import check_bars_csv
+from adapters.data import CsvBarSource, check_bars_csv
 from adapters.data.config import resolve_data_path
 from adapters.replay import ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
 from engine.errors import ConfigError, DataError
@@ -34,6 +34,9 @@ __all__ = ("ReplayFeedBinding", "ReplayFeedConfig", "ReplayFeedBindingStatistics
 
 logger = logging.getLogger(__name__)
 
+_HEAD_ROWS = 256
+"""Rows a CSV's head is read in for its first bar (more only when all of them are bad)."""
+
 
 class ReplayFeedBindingStatistics(ReplayFeedStatistics, frozen=True, kw_only=True):
     bad_rows: int
@@ -45,7 +48,9 @@ class ReplayFeedBinding:
 
     CSV bars are declared to the graph as a bar source; a recording is not (it may hold
     trades, quotes and bars of any timeframe). The items are read again from the start
-    for `first_event_time` and for each run (the sources re-open their file).
+    for each run (the sources re-open their file); `first_event_time` reads only the
+    head of a CSV, once (the node asks at every start, and a chunk of a long file is
+    65,536 rows parsed for one).
     """
 
     def __init__(
@@ -58,6 +63,7 @@ class ReplayFeedBinding:
         self.bad_rows = 0
         self._finished = anyio.Event()
         self._feed: ReplayFeed | None = None
+        self._first_ts: tuple[int | None] | None = None  # once read: (ts_event or None,)
 
     def _bad_row(self, error: DataError) -> None:
         self.bad_rows += 1
@@ -78,9 +84,13 @@ class ReplayFeedBinding:
         return self._finished
 
     def first_event_time(self) -> int | None:
-        for item in self.items:
-            return item.ts_event
-        return None
+        if self._first_ts is None:
+            items = self.items
+            if isinstance(items, CsvBarSource):  # the same first bar, from a short chunk
+                items = CsvBarSource(items.path, items.bar_type, chunk_rows=_HEAD_ROWS,
+                                     on_bad_row=items.on_bad_row)
+            self._first_ts = (next((item.ts_event for item in items), None),)
+        return self._first_ts[0]
 
     async def run(
         self, *, clock: FeedClock, deliver: Deliver, resume_after: tuple[int, int] | None

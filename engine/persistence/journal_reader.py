@@ -102,12 +102,18 @@ class JournalReader:
                 return
             expected = next_seq = from_seq
             self.last_good_seq = from_seq - 1
+            # A journal has few (topic, kind) pairs: each one's CRC and text made once.
+            names: dict[tuple[object, object], _Names | None] = {}
             while rows := self._fetch(connection, next_seq, through_seq):
                 for seq, session, ts_init, topic, kind, is_input, crc, payload in rows:
-                    reason = _check(seq, session, ts_init, topic, kind, is_input, crc, payload,
+                    try:
+                        named = names[topic, kind]
+                    except KeyError:
+                        named = names[topic, kind] = _names(topic, kind)
+                    reason = _check(seq, session, ts_init, named, is_input, crc, payload,
                                     expected)
                     if reason is None and (not inputs_only or is_input) and (
-                            wanted is None or kind.decode() in wanted):
+                            wanted is None or named[2] in wanted):  # type: ignore[index]
                         try:
                             message = decode_msgpack(payload)
                         except msgspec.DecodeError as error:  # ValidationError included
@@ -115,7 +121,7 @@ class JournalReader:
                         else:
                             yield JournalRecord(
                                 seq=seq, session=session, ts_init=ts_init,
-                                topic=topic.decode(), kind=kind.decode(),
+                                topic=named[1], kind=named[2],  # type: ignore[index]
                                 is_input=bool(is_input), message=message,
                             )
                     if reason is not None:
@@ -242,19 +248,33 @@ def check_version(path: Path, connection: sqlite3.Connection) -> None:
                    "version that wrote it to read it")
 
 
+_Names = tuple[int, str, str]
+"""A record's topic and kind as checked: their `names_crc`, and the two as text."""
+
+
+def _names(topic: object, kind: object) -> _Names | None:
+    """`_Names` of a row's topic and kind columns; None when either is not text (bytes)."""
+    if not (isinstance(topic, bytes) and isinstance(kind, bytes)):
+        return None
+    # The writer stores UTF-8: bytes that are not fail the CRC, which is what is reported.
+    return (names_crc(topic, kind), topic.decode(errors="replace"),
+            kind.decode(errors="replace"))
+
+
 def _check(
-    seq: int, session: object, ts_init: object, topic: object, kind: object,
+    seq: int, session: object, ts_init: object, named: _Names | None,
     is_input: object, crc: object, payload: object, expected: int,
 ) -> str | None:
     """Why a row fails its checks, or None: seq order first, then the checksum."""
     if seq != expected:
         return f"seq gap: record {expected} is missing, the next is {seq}"
-    if not (isinstance(session, int) and isinstance(ts_init, int) and isinstance(is_input, int)
-            and isinstance(topic, bytes) and isinstance(kind, bytes)
-            and isinstance(payload, bytes) and isinstance(crc, int)):
+    # Exact types (what sqlite3 returns), tested the cheap way: this runs for every record.
+    if named is None or not (type(session) is int and type(ts_init) is int
+                             and type(is_input) is int and type(payload) is bytes
+                             and type(crc) is int):
         return "crc mismatch: a column holds a value of the wrong type"
     try:
-        actual = record_crc(seq, session, ts_init, names_crc(topic, kind), is_input, payload)
+        actual = record_crc(seq, session, ts_init, named[0], is_input, payload)
     except struct.error:
         return "crc mismatch: a number out of range"
     if actual != crc:

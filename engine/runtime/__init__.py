@@ -44,7 +44,13 @@ from engine.runtime.recovery import (
     replay_inputs_async,
 )
 from engine.runtime.runner import JournalPort, LiveRunner, RunnerState, RunnerStatistics
-from engine.runtime.snapshots import NodeSnapshot, NodeSnapshots, SnapshotStatistics, snapshot_path
+from engine.runtime.snapshots import (
+    NodeSnapshot,
+    NodeSnapshots,
+    RestorePoint,
+    SnapshotStatistics,
+    snapshot_path,
+)
 from engine.runtime.statistics import (
     ActorStatistics,
     BusSummary,
@@ -90,6 +96,7 @@ __all__ = (
     "replay_inputs_async",
     "NodeSnapshot",
     "NodeSnapshots",
+    "RestorePoint",
     "SnapshotStatistics",
     "snapshot_path",
     "ActorStatistics",

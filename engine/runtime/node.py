@@ -332,10 +332,10 @@ class TradingNode:
             if first is not None:
                 begin = await self.snapshots.latest(graph)
         if self.snapshots is not None and begin is not None:
-            seq, snapshot = begin
+            seq, snapshot = begin.seq, begin.snapshot
             records.close()
             check_from = verify_from(self.journal_path, facts.journal_id)
-            self.snapshots.restore(graph, clock, seq, snapshot, check_from=check_from)
+            self.snapshots.restore(graph, clock, begin, check_from=check_from)
             trusted_through = check_from - 1  # checked again once the session runs
             progress.resume_after.clear()
             progress.resume_after.update(snapshot.feed_progress)

@@ -33,7 +33,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import anyio
 import anyio.to_thread
@@ -45,9 +45,9 @@ from engine.graph import GraphSnapshot, TradingGraph
 from engine.persistence.journal_reader import DAMAGE_ADVICE
 from engine.persistence.journal_scan import ScanOutcome, scan_checksums
 from engine.persistence.snapshots import SnapshotStore, journal_anchor, journal_time
-from engine.snapshot import Snapshotting
 
-__all__ = ("NodeSnapshot", "NodeSnapshots", "SnapshotStatistics", "snapshot_path")
+__all__ = ("NodeSnapshot", "NodeSnapshots", "RestorePoint", "SnapshotStatistics",
+           "snapshot_path")
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,15 @@ class NodeSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     last_ts: int
     """The largest `ts_init` of the journal's records up to the seq (a replay's time there)."""
     feed_progress: FeedProgress
+
+
+class RestorePoint(NamedTuple):
+    """Where a restart begins: a snapshot `NodeSnapshots.latest` found usable, after
+    journal seq `seq`, with its actors' parts decoded once for the graph it fits."""
+
+    seq: int
+    snapshot: NodeSnapshot
+    parts: dict[str, msgspec.Struct]
 
 
 class SnapshotStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,9 +141,10 @@ class NodeSnapshots:
         fingerprint = self._fingerprint = graph.fingerprint()
         return fingerprint
 
-    async def latest(self, graph: TradingGraph) -> tuple[int, NodeSnapshot] | None:
+    async def latest(self, graph: TradingGraph) -> RestorePoint | None:
         """The newest snapshot `graph` (built, not started) can be restored from, with its
-        seq; None after one log line saying why the journal is replayed in full."""
+        seq and its parts decoded for `graph`; None after one log line saying why the
+        journal is replayed in full."""
         fingerprint = self.bind(graph)
         row, why = await anyio.to_thread.run_sync(self.store.latest, self.journal_path,
                                                   fingerprint)
@@ -146,29 +156,30 @@ class NodeSnapshots:
         seq = row.anchor.seq
         try:
             snapshot = msgspec.msgpack.decode(row.body, type=NodeSnapshot)
-            _check_parts(graph, snapshot.graph)
+            parts = graph.decode_parts(snapshot.graph)
         except (msgspec.DecodeError, ValueError) as error:
             logger.warning("recovery: the snapshot at seq %d does not fit this graph (%s); "
                            "the whole journal is replayed", seq, error)
             return None
         if why:
             logger.warning("recovery: newer snapshots skipped: %s", why)
-        return seq, snapshot
+        return RestorePoint(seq, snapshot, parts)
 
-    def restore(self, graph: TradingGraph, clock: LiveClock, seq: int,
-                snapshot: NodeSnapshot, *, check_from: int = 1) -> None:
-        """Start `graph` from `snapshot`, the clock held at the replay's time there, and
-        start checking the records recovery skips from `check_from` (those before it
-        were checked at an earlier start: `journal_verified.verify_from`).
+    def restore(self, graph: TradingGraph, clock: LiveClock, point: RestorePoint, *,
+                check_from: int = 1) -> None:
+        """Start `graph` from the snapshot `latest` found, the clock held at the replay's
+        time there, and start checking the records recovery skips from `check_from`
+        (those before it were checked at an earlier start: `journal_verified.verify_from`).
 
         Raises:
             FatalError: the graph refused it once started (its wiring differs): the
                 strategies have run `on_start`, so no full replay can follow on them.
                 The file is set aside first: the next start replays in full.
         """
+        seq, snapshot = point.seq, point.snapshot
         clock.hold(snapshot.last_ts)
         try:
-            graph.restore(snapshot.graph)
+            graph.restore(snapshot.graph, point.parts)
         except ValueError as error:
             where = self._set_aside("rejected")
             raise FatalError(
@@ -337,17 +348,3 @@ class NodeSnapshots:
             last_capture_seconds=round(self._capture_seconds, 6),
             restored_seq=self._restored_seq,
         )
-
-
-def _check_parts(graph: TradingGraph, snapshot: GraphSnapshot) -> None:
-    """Refuse, before the graph starts, a snapshot whose parts do not decode into this
-    graph's actors' Structs (what `TradingGraph.restore` can only find once started)."""
-    actors = {actor.id: actor for actor in graph.actors()}
-    if sorted(actors) != sorted(snapshot.actors):
-        raise ValueError(f"snapshot of actors {sorted(snapshot.actors)}, the graph has "
-                         f"{sorted(actors)}")
-    for actor_id, encoded in snapshot.actors.items():
-        actor = actors[actor_id]
-        if not isinstance(actor, Snapshotting):
-            raise ValueError(f"actor {actor_id}: has no restore_state")
-        msgspec.msgpack.decode(encoded, type=actor.snapshot_type)
