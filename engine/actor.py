@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 from engine.bus import Handler, MessageBus
 from engine.clock import Clock
@@ -50,6 +50,24 @@ _FAMILY_HOOKS: Final[tuple[tuple[str, type[Message]], ...]] = (
     ("on_event", Message),
 )
 _LIFECYCLE_HOOKS: Final = frozenset({"on_start", "on_stop", "on_save", "on_load"})
+
+
+class _Unregistered:
+    """The bus and the clock of an actor before `register`: any use of either says so.
+
+    A stand-in rather than None, so the handlers (which run only once registered) read
+    `self._bus` and `self._clock` without a test, and without a property call, on every
+    message they send and every time they read.
+    """
+
+    __slots__ = ("_actor_id",)
+
+    def __init__(self, actor_id: str) -> None:
+        self._actor_id = actor_id
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"actor {self._actor_id}: not registered with a bus and a clock "
+                           f"yet (asked for {name})")
 
 
 class Actor:
@@ -92,8 +110,9 @@ class Actor:
         self._id = actor_id
         self._state = ActorState.INITIALIZED
         self._running = False  # mirrors _state is RUNNING: one attribute test per message
-        self._bus: MessageBus | None = None
-        self._clock: Clock | None = None
+        self._bus: MessageBus = cast(MessageBus, _Unregistered(actor_id))
+        self._clock: Clock = cast(Clock, _Unregistered(actor_id))
+        self._registered = False
         self._dispatch: dict[type[Message], Callable[[Any], object]] = {}
         self._timer_callback: Callable[[TimerFired], None] = self._deliver_timer
         self._subscribed: dict[str, Handler] = {}  # pattern -> the handler it delivers to
@@ -110,13 +129,13 @@ class Actor:
 
     @property
     def bus(self) -> MessageBus:
-        if self._bus is None:
+        if not self._registered:
             raise RuntimeError(f"actor {self._id}: not registered with a bus yet")
         return self._bus
 
     @property
     def clock(self) -> Clock:
-        if self._clock is None:
+        if not self._registered:
             raise RuntimeError(f"actor {self._id}: not registered with a clock yet")
         return self._clock
 
@@ -124,6 +143,7 @@ class Actor:
         """Attach to the graph's bus and clock; build this instance's dispatch table."""
         self._bus = bus
         self._clock = clock
+        self._registered = True
         self._dispatch = {t: self._chain(names) for t, names in self._handler_names.items()}
         bus.set_owner(self.handle, self._id)
 
@@ -245,16 +265,10 @@ class Actor:
         self.bus.register_endpoint(endpoint, handler or self.handle, owner=self._id)
 
     def publish(self, topic: str, message: Message) -> None:
-        bus = self._bus  # not the checked property: this runs for every message an actor sends
-        if bus is None:
-            raise RuntimeError(f"actor {self._id}: not registered with a bus yet")
-        bus.publish(topic, message)
+        self._bus.publish(topic, message)  # unregistered: `_Unregistered` raises, naming us
 
     def send(self, endpoint: str, message: Message) -> None:
-        bus = self._bus
-        if bus is None:
-            raise RuntimeError(f"actor {self._id}: not registered with a bus yet")
-        bus.send(endpoint, message)
+        self._bus.send(endpoint, message)
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ Two ways to watch the bus, for different needs:
 
 - an *observer* (`add_observer`) is called inline with every message published, sent
   or delivered, each hop of a forwarded command included: the journal needs exactly
-  that (to mark inputs), and it makes every topic have an audience.
+  that (to mark inputs), and it makes every topic have an audience. An observed bus
+  publishes the queued way (the observers are called there), so the in-place path
+  never tests for observers.
 - a *tap* (`add_tap`, see `engine/taps.py`) buffers what is published on topics
   matching a pattern, once per message, for tasks (WebSocket streams, metrics) to take
   at their own pace. Taps are resolved per concrete topic into the same `_Route`; the
@@ -85,18 +87,21 @@ _Offer: TypeAlias = Callable[[str, Any], None]
 class _Route:
     """A concrete topic or endpoint: who gets its messages and how many went through."""
 
-    __slots__ = ("count", "handlers", "name", "single", "taps")
+    __slots__ = ("count", "handlers", "name", "observed", "single", "taps")
 
     def __init__(
         self,
         name: str,
         handlers: tuple[Handler, ...],
         taps: tuple[_Offer, ...] = (),
+        *,
+        observed: bool = False,
     ) -> None:
         self.name = name
         self.count = 0
         self.handlers = handlers
         self.taps = taps  # the `offer` of each tap matching this topic; () for endpoints
+        self.observed = observed  # the bus has observers: they see it on the queued path
         self.single: Handler | None = None
         self._refresh()
 
@@ -108,11 +113,16 @@ class _Route:
         self.taps = taps
         self._refresh()
 
+    def set_observed(self) -> None:
+        self.observed = True
+        self._refresh()
+
     def _refresh(self) -> None:
-        # `single` is the in-place fast path: one handler and no tap, so that path never
-        # tests for taps; a tap sends the topic the queued way.
+        # `single` is the in-place fast path: one handler, no tap and no observer, so that
+        # path never tests for either; a tap or an observer sends the topic the queued way.
         handlers = self.handlers
-        self.single = handlers[0] if len(handlers) == 1 and not self.taps else None
+        self.single = (handlers[0] if len(handlers) == 1 and not self.taps
+                       and not self.observed else None)
 
 
 _Entry: TypeAlias = tuple[Any, tuple[Handler, ...]]
@@ -226,6 +236,8 @@ class MessageBus:
     def add_observer(self, observer: Observer) -> None:
         """Let `observer` see every message in delivery order (journal, determinism checks)."""
         self._observers = (*self._observers, observer)
+        for route in self._topics.values():
+            route.set_observed()  # published the queued way, where observers are called
 
     @property
     def probe(self) -> DispatchProbe | None:
@@ -293,7 +305,8 @@ class MessageBus:
 
     def _new_route(self, topic: str) -> _Route:
         route = self._topics[topic] = _Route(
-            topic, self._handlers_for(topic), self._taps_for(topic))
+            topic, self._handlers_for(topic), self._taps_for(topic),
+            observed=bool(self._observers))
         return route
 
     def _rebuild_topics(self) -> None:
@@ -322,11 +335,11 @@ class MessageBus:
         if route is None:
             route = self._new_route(topic)
         route.count += 1
-        if self._observers:
-            for observer in self._observers:
-                observer(topic, message)
         handler = route.single
         if handler is None or self._draining or self._queue:
+            if self._observers:  # an observed topic has no `single`: it always comes here
+                for observer in self._observers:
+                    observer(topic, message)
             if route.taps:
                 for offer in route.taps:
                     offer(topic, message)

@@ -148,7 +148,13 @@ class ReplayDriver:
         clock = self._clock
         last = graph.cache.last
         driven = [venue.process_market_data for venue in graph.market_driven_venues]
-        one_venue = driven[0] if len(driven) == 1 else None
+
+        def each_venue(item: MarketData) -> None:
+            for process_market_data in driven:
+                process_market_data(item)
+
+        # The usual backtest's one simulated venue is called directly, without the loop.
+        venues = driven[0] if len(driven) == 1 else each_venue
         publish = graph.bus.publish
         topic = source.topic
         instrument_id = source.instrument_id
@@ -172,13 +178,12 @@ class ReplayDriver:
             count = 1
             now = item.ts_init
             last[instrument_id] = item  # type: ignore[index,assignment]
-            for process_market_data in driven:
-                process_market_data(item)
+            venues(item)
             publish(topic, item)  # type: ignore[arg-type]
             break
         else:
             return self._finish(0, False, start)
-        for item in items:
+        for count, item in enumerate(items, 2):  # counted from the first, taken above
             ts = item.ts_init
             if now <= ts < clock.deadline:
                 clock.now_ns = ts  # `move_to`, inlined: no timer is due before ts
@@ -186,13 +191,8 @@ class ReplayDriver:
                 advance_to(ts)
             now = ts
             last[instrument_id] = item  # type: ignore[index,assignment]
-            if one_venue is not None:  # the usual backtest: one simulated venue, no loop
-                one_venue(item)
-            else:
-                for process_market_data in driven:
-                    process_market_data(item)
+            venues(item)
             publish(topic, item)  # type: ignore[arg-type]
-            count += 1
             if progress is not None and not count & (PROGRESS_EVERY - 1):
                 progress(count)
         return self._finish(count, started, start)

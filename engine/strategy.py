@@ -167,7 +167,7 @@ class Strategy(Actor):
     def set_order_id_prefix(self, prefix: str) -> None:
         """Prefix the client order ids made from now on (a daemon session's, see
         `SessionStarted`), so no id a venue has seen comes back after a restart."""
-        self._order_ids = ClientOrderIds(self.id, prefix)
+        self._order_ids = ClientOrderIds(self._id, prefix)
         self._order_id_prefix = prefix
 
     # -- snapshots (engine.snapshot) ------------------------------------------------------
@@ -183,7 +183,7 @@ class Strategy(Actor):
 
     def snapshot_state(self) -> StrategySnapshot:
         if not self.snapshottable:
-            raise TypeError(f"strategy {self.id}: defines no on_save/on_load to snapshot")
+            raise TypeError(f"strategy {self._id}: defines no on_save/on_load to snapshot")
         return StrategySnapshot(
             order_count=self._order_count,
             order_id_prefix=self._order_id_prefix,
@@ -213,7 +213,7 @@ class Strategy(Actor):
         try:
             self._saved_state = None if state is None else _STATE_ENCODER.encode(state)
         except (TypeError, ValueError) as error:
-            raise TypeError(f"strategy {self.id}: on_save returned a {type(state).__name__} "
+            raise TypeError(f"strategy {self._id}: on_save returned a {type(state).__name__} "
                             f"that cannot be saved ({error}); return builtins, msgspec "
                             "Structs or an indicator's export_state()") from error
 
@@ -275,38 +275,38 @@ class Strategy(Actor):
         # would otherwise cost it several deliveries that dispatch to nothing.
         handled = self._handler_names
         if any(issubclass(t, OrderEvent) for t in handled):
-            self.subscribe(order_topic(self.id))
+            self.subscribe(order_topic(self._id))
         if any(issubclass(t, PositionEvent) for t in handled):
-            self.subscribe(position_topic(self.id))
+            self.subscribe(position_topic(self._id))
         if any(issubclass(t, OrderListEvent) for t in handled):
-            self.subscribe(order_list_topic(self.id))
+            self.subscribe(order_list_topic(self._id))
         if any(issubclass(t, AlgoOrderEvent) for t in handled):
-            self.subscribe(algo_topic(self.id))
+            self.subscribe(algo_topic(self._id))
         super().start()
 
     # -- read access -------------------------------------------------------------------------
 
     @property
     def instruments(self) -> InstrumentRegistry:
-        return _bound(self._instruments, self.id)
+        return _bound(self._instruments, self._id)
 
     @property
     def portfolio(self) -> Portfolio:
-        return _bound(self._portfolio, self.id)
+        return _bound(self._portfolio, self._id)
 
     @property
     def orders(self) -> OpenOrdersView:
-        return _bound(self._orders, self.id)
+        return _bound(self._orders, self._id)
 
     def open_orders(self, instrument_id: str | None = None) -> list[Order]:
-        return self.orders.open_orders(strategy_id=self.id, instrument_id=instrument_id)
+        return self.orders.open_orders(strategy_id=self._id, instrument_id=instrument_id)
 
     def net_quantity(self, instrument_id: str) -> Decimal:
         """This strategy's signed position in `instrument_id` (0 when flat)."""
-        return self.portfolio.net_quantity(instrument_id, self.id)
+        return self.portfolio.net_quantity(instrument_id, self._id)
 
     def last_price(self, instrument_id: str) -> float | None:
-        return _bound(self._cache, self.id).last_price(instrument_id)
+        return _bound(self._cache, self._id).last_price(instrument_id)
 
     def order_book(self, instrument_id: str) -> OrderBookView | None:
         """The L2 book of `instrument_id` as it stands now (read-only: best bid/ask,
@@ -317,7 +317,7 @@ class Strategy(Actor):
         simulated venue matches against): in `on_book_delta` it already includes that
         delta. Act when `delta.last` is True: before it the book may be half a message.
         """
-        book = _bound(self._cache, self.id).books.get(instrument_id)
+        book = _bound(self._cache, self._id).books.get(instrument_id)
         return None if book is None else OrderBookView(book)
 
     # -- data -----------------------------------------------------------------------------------
@@ -325,21 +325,21 @@ class Strategy(Actor):
     def subscribe_bars(self, bar_type: BarType) -> None:
         """Receive `bar_type` bars in `on_bar`; the market data actor builds them if needed."""
         self.subscribe(bars_topic(bar_type.instrument_id, bar_type.timeframe), Bar)
-        now = self.clock.timestamp_ns()
-        self.send(DATA_SUBSCRIBE, SubscribeBars(bar_type=bar_type, ts_event=now, ts_init=now))
+        now = self._clock.timestamp_ns()
+        self._bus.send(DATA_SUBSCRIBE, SubscribeBars(bar_type=bar_type, ts_event=now, ts_init=now))
 
     def subscribe_trade_ticks(self, instrument_id: str) -> None:
         self.subscribe(trades_topic(instrument_id), TradeTick)
-        now = self.clock.timestamp_ns()
-        self.send(
+        now = self._clock.timestamp_ns()
+        self._bus.send(
             DATA_SUBSCRIBE,
             SubscribeTradeTicks(instrument_id=instrument_id, ts_event=now, ts_init=now),
         )
 
     def subscribe_quote_ticks(self, instrument_id: str) -> None:
         self.subscribe(quotes_topic(instrument_id), QuoteTick)
-        now = self.clock.timestamp_ns()
-        self.send(
+        now = self._clock.timestamp_ns()
+        self._bus.send(
             DATA_SUBSCRIBE,
             SubscribeQuoteTicks(instrument_id=instrument_id, ts_event=now, ts_init=now),
         )
@@ -347,8 +347,8 @@ class Strategy(Actor):
     def subscribe_order_book(self, instrument_id: str, depth: int | None = None) -> None:
         """Receive book deltas of `instrument_id` in `on_book_delta`."""
         self.subscribe(book_topic(instrument_id), BookDelta)
-        now = self.clock.timestamp_ns()
-        self.send(DATA_SUBSCRIBE, SubscribeOrderBook(instrument_id=instrument_id, depth=depth,
+        now = self._clock.timestamp_ns()
+        self._bus.send(DATA_SUBSCRIBE, SubscribeOrderBook(instrument_id=instrument_id, depth=depth,
                                                      ts_event=now, ts_init=now))
 
     def unsubscribe_bars(self, bar_type: BarType) -> None:
@@ -371,8 +371,8 @@ class Strategy(Actor):
         self, kind: Literal["bars", "trades", "quotes", "book"], instrument_id: str,
         timeframe: str | None = None,
     ) -> None:
-        now = self.clock.timestamp_ns()
-        self.send(DATA_SUBSCRIBE, UnsubscribeMarketData(
+        now = self._clock.timestamp_ns()
+        self._bus.send(DATA_SUBSCRIBE, UnsubscribeMarketData(
             stream=kind, instrument_id=instrument_id, timeframe=timeframe, ts_event=now,
             ts_init=now))
 
@@ -545,10 +545,10 @@ class Strategy(Actor):
         order = self.orders.order(client_order_id)
         if order is None:
             raise ValueError(f"client order id {client_order_id!r}: no such order")
-        now = self.clock.timestamp_ns()
-        self.send(RISK_EXECUTE, CancelOrder(strategy_id=self.id, client_order_id=client_order_id,
-                                            instrument_id=order.instrument_id,
-                                            ts_event=now, ts_init=now))
+        now = self._clock.timestamp_ns()
+        self._bus.send(RISK_EXECUTE, CancelOrder(
+            strategy_id=self._id, client_order_id=client_order_id,
+            instrument_id=order.instrument_id, ts_event=now, ts_init=now))
 
     def cancel_all_orders(self, instrument_id: str | None = None) -> None:
         for order in self.open_orders(instrument_id):
@@ -570,11 +570,11 @@ class Strategy(Actor):
         if order is None:
             raise ValueError(f"client order id {client_order_id!r}: no such order")
         instrument = self.instruments.require(order.instrument_id)
-        now = self.clock.timestamp_ns()
-        self.send(
+        now = self._clock.timestamp_ns()
+        self._bus.send(
             RISK_EXECUTE,
             ModifyOrder(
-                strategy_id=self.id,
+                strategy_id=self._id,
                 client_order_id=client_order_id,
                 instrument_id=order.instrument_id,
                 quantity=None if quantity is None
@@ -662,18 +662,18 @@ class Strategy(Actor):
 
     def cancel_order_list(self, order_list_id: str) -> None:
         """Cancel the open orders of a list and release none of its held ones."""
-        now = self.clock.timestamp_ns()
-        self.send(CONTINGENCY_EXECUTE, CancelOrderList(
-            strategy_id=self.id, order_list_id=order_list_id, ts_event=now, ts_init=now))
+        now = self._clock.timestamp_ns()
+        self._bus.send(CONTINGENCY_EXECUTE, CancelOrderList(
+            strategy_id=self._id, order_list_id=order_list_id, ts_event=now, ts_init=now))
 
     def _submit_list(self, kind: ContingencyType, orders: list[SubmitOrder]) -> OrderListIds:
         if not orders:
             raise ValueError(f"{kind} order list: no orders")
         ids = OrderListIds(order_list_id=f"{orders[0].client_order_id}-list",
                            client_order_ids=tuple(o.client_order_id for o in orders))
-        now = self.clock.timestamp_ns()
-        self.send(CONTINGENCY_EXECUTE, SubmitOrderList(
-            strategy_id=self.id, order_list_id=ids.order_list_id, contingency=kind,
+        now = self._clock.timestamp_ns()
+        self._bus.send(CONTINGENCY_EXECUTE, SubmitOrderList(
+            strategy_id=self._id, order_list_id=ids.order_list_id, contingency=kind,
             orders=tuple(orders), ts_event=now, ts_init=now))
         return ids
 
@@ -721,9 +721,9 @@ class Strategy(Actor):
 
     def cancel_algo_order(self, parent_order_id: str) -> None:
         """Stop an execution algorithm's slicing and cancel its open children."""
-        now = self.clock.timestamp_ns()
-        self.send(ALGOS_EXECUTE, CancelAlgoOrder(
-            strategy_id=self.id, parent_order_id=parent_order_id, ts_event=now, ts_init=now))
+        now = self._clock.timestamp_ns()
+        self._bus.send(ALGOS_EXECUTE, CancelAlgoOrder(
+            strategy_id=self._id, parent_order_id=parent_order_id, ts_event=now, ts_init=now))
 
     def _submit_algo(
         self, instrument_id: str, side: OrderSide, quantity: Number,
@@ -738,9 +738,9 @@ class Strategy(Actor):
                 limit = round_to_increment(limit, instrument.price_increment)
         self._order_count += 1
         parent_order_id = self._order_ids.make(self._order_count)
-        now = self.clock.timestamp_ns()
-        self.send(ALGOS_EXECUTE, SubmitAlgoOrder(
-            strategy_id=self.id, parent_order_id=parent_order_id, instrument_id=instrument_id,
+        now = self._clock.timestamp_ns()
+        self._bus.send(ALGOS_EXECUTE, SubmitAlgoOrder(
+            strategy_id=self._id, parent_order_id=parent_order_id, instrument_id=instrument_id,
             side=side, quantity=size, parameters=parameters, limit_price=limit,
             ts_event=now, ts_init=now))
         return parent_order_id
@@ -758,7 +758,7 @@ class Strategy(Actor):
     ) -> str:
         command = self._order_command(instrument_id, side, order_type, quantity, price=price,
                                       trigger_price=trigger_price, **options)
-        self.send(RISK_EXECUTE, command)
+        self._bus.send(RISK_EXECUTE, command)
         return command.client_order_id
 
     def _order_command(
@@ -783,9 +783,9 @@ class Strategy(Actor):
             if trigger is not None:
                 trigger = round_to_increment(trigger, instrument.price_increment)
         self._order_count += 1
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         return SubmitOrder(
-            strategy_id=self.id,
+            strategy_id=self._id,
             client_order_id=self._order_ids.make(self._order_count),
             instrument_id=instrument_id,
             side=side,

@@ -615,7 +615,7 @@ class SimVenue(Actor):
                 reports.append(PositionReport(
                     venue=self._venue, instrument_id=instrument_id, quantity=quantity,
                     average_entry_price=margin.net_cost(instrument_id) / quantity,
-                    ts_event=self.clock.timestamp_ns()))
+                    ts_event=self._clock.timestamp_ns()))
         return reports
 
     def fill_reports(self, ts_ns: int = 0, instrument_id: str | None = None) -> list[FillReport]:
@@ -656,7 +656,7 @@ class SimVenue(Actor):
 
     def on_timer(self, event: TimerFired) -> None:
         """A leg's head arrived: hand on everything due, in order, then wait for the next."""
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         if event.name == _INBOUND and self._inbound is not None:
             for command in self._inbound.arrived(now):
                 if type(command) is SubmitOrder:
@@ -669,19 +669,19 @@ class SimVenue(Actor):
         elif event.name == _OUTBOUND and self._outbound is not None:
             for answer in self._outbound.arrived(now):
                 # Received now: ts_init is when the engine saw it, ts_event the venue's time.
-                self.send(ORDERS_PROCESS, msgspec.structs.replace(answer, ts_init=now))
+                self._bus.send(ORDERS_PROCESS, msgspec.structs.replace(answer, ts_init=now))
             self._arm(_OUTBOUND, self._outbound.next_arrival())
 
     def _in_flight(self, command: SubmitOrder | CancelOrder | ModifyOrder) -> None:
         assert self._inbound is not None  # only called with a command latency
-        self._arm(_INBOUND, self._inbound.send(command, self.clock.timestamp_ns()))
+        self._arm(_INBOUND, self._inbound.send(command, self._clock.timestamp_ns()))
 
     def _answer(self, event: Event) -> None:
-        self.send(ORDERS_PROCESS, event)
+        self._bus.send(ORDERS_PROCESS, event)
 
     def _answer_later(self, event: Event) -> None:
         assert self._outbound is not None  # bound only with an event latency
-        self._arm(_OUTBOUND, self._outbound.send(event, self.clock.timestamp_ns()))
+        self._arm(_OUTBOUND, self._outbound.send(event, self._clock.timestamp_ns()))
 
     def _arm(self, name: str, at_ns: int | None) -> None:
         if at_ns is not None:
@@ -691,7 +691,7 @@ class SimVenue(Actor):
 
     def _submit(self, command: SubmitOrder) -> None:
         self._received += 1
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         client_order_id = command.client_order_id
         instrument_id = command.instrument_id
         hold: Hold | str = ""
@@ -768,7 +768,7 @@ class SimVenue(Actor):
         self._emit(_updated(order, now, now))
 
     def _cancel(self, command: CancelOrder) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         order = self._working_order(command.client_order_id)
         if order is None:
             self._cancels_rejected += 1
@@ -783,7 +783,7 @@ class SimVenue(Actor):
         self._emit(_order_event(OrderCanceled, order, now, now))
 
     def _modify(self, command: ModifyOrder) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         order = self._working_order(command.client_order_id)
         if order is None:
             self._reject_modify(command, self._not_working(command), now)
@@ -888,14 +888,14 @@ class SimVenue(Actor):
     def _fund(self, rate: FundingRate) -> None:
         """Every open position of the instrument pays or receives its funding."""
         payments = self._desk.funding(rate, self._positions, self._cache.last_price,
-                                      self.clock.timestamp_ns())
+                                      self._clock.timestamp_ns())
         if payments is None:
             logger.warning("funding of %s at %d: no finite mark price or rate; skipped",
                            rate.instrument_id, rate.ts_event)
             return
         for payment in payments:
             self._funding_count += 1
-            self.send(PORTFOLIO_PROCESS, payment)
+            self._bus.send(PORTFOLIO_PROCESS, payment)
 
     def _working_in(self, instrument_id: str) -> list[WorkingOrder]:
         return [order for order in self._books.get(instrument_id, ()) if order.working]
@@ -903,7 +903,7 @@ class SimVenue(Actor):
     def _liquidate(self, currency: str, marks: dict[str, Decimal], moment: int) -> None:
         """Cancel the working orders of the perpetuals settled in `currency`, and close
         every position in them at `marks` (`adapters.sim.margin`)."""
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         self._liquidations += 1
         logger.warning("venue %s: margin in %s below maintenance; liquidating", self._venue,
                        currency)
@@ -996,7 +996,7 @@ class SimVenue(Actor):
         item = market_item(message, instrument, self._fraction)
         if item is None:
             return
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         events: list[Event] = []
         pairs_filled: set[tuple[str, str | None]] | None = None
         for order in orders:
@@ -1021,7 +1021,7 @@ class SimVenue(Actor):
         """The instrument has a book, the finest data: market and limit orders (and stops
         once triggered) match against it (`adapters.sim.book_matching`) on every item;
         other orders keep the item rules on its trades, quotes and bars."""
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         ts_event = message.ts_event
         events: list[Event] = []
         others: list[WorkingOrder] = []
@@ -1150,7 +1150,8 @@ class SimVenue(Actor):
             capacity = self._reduce_only_capacity(order, capacity, moment, now, events)
             if capacity is None:
                 return
-        quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
+        quantity = fill_quantity(order.quantity - order.filled, capacity,  # its leaves
+                                 fill_or_kill=order.fill_or_kill)
         if quantity <= ZERO:
             return
         if self._bar_models and item.bar is not None:
@@ -1234,7 +1235,7 @@ class SimVenue(Actor):
             counts = self._fill_counts
             counts[order.venue_order_id] = counts.get(order.venue_order_id, 0) + 1
         events.append(fill)
-        if order.leaves <= ZERO:
+        if order.filled >= order.quantity:  # nothing left: `leaves`, without the call
             self._close(order, _FILLED, moment)
             self._filled += 1
         elif command.reduce_only and reduce_only_rejection(
@@ -1317,7 +1318,7 @@ class SimVenue(Actor):
         )
         self._working -= 1
         if self._retention is not None:
-            now = self.clock.timestamp_ns()
+            now = self._clock.timestamp_ns()
             self._closed_ids.append((now, command.client_order_id))
             self._evict(now)
 

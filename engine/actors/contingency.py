@@ -404,8 +404,8 @@ class ContingencyActor(Actor):
         for order in state.orders:
             self._list_of.pop(order.client_order_id, None)
         self._closed += 1
-        now = self.clock.timestamp_ns()
-        self.publish(order_list_topic(state.strategy_id), OrderListClosed(
+        now = self._clock.timestamp_ns()
+        self._bus.publish(order_list_topic(state.strategy_id), OrderListClosed(
             strategy_id=state.strategy_id, order_list_id=state.order_list_id,
             contingency=state.contingency, reason=reason, ts_event=now, ts_init=now))
 
@@ -456,19 +456,19 @@ class ContingencyActor(Actor):
         self._denied += 1
         logger.warning("order list %s of %s denied: %s", command.order_list_id,
                        command.strategy_id, problem)
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         for order in command.orders:  # unlinked: the list never existed
-            self.send(ORDERS_PROCESS, order_denied(order, f"order_list: {problem}", now))
-        self.publish(order_list_topic(command.strategy_id), OrderListClosed(
+            self._bus.send(ORDERS_PROCESS, order_denied(order, f"order_list: {problem}", now))
+        self._bus.publish(order_list_topic(command.strategy_id), OrderListClosed(
             strategy_id=command.strategy_id, order_list_id=command.order_list_id,
             contingency=command.contingency, reason=f"denied: {problem}",
             ts_event=now, ts_init=now))
 
     def _release(self, state: OrderListState, order: SubmitOrder, quantity: Decimal) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         state.released.append(order.client_order_id)
         self._released += 1
-        self.send(RISK_EXECUTE, msgspec.structs.replace(
+        self._bus.send(RISK_EXECUTE, msgspec.structs.replace(
             order, quantity=quantity, ts_event=now, ts_init=now))
 
     def _modify(self, state: OrderListState, record: Order, quantity: Decimal) -> None:
@@ -477,8 +477,8 @@ class ContingencyActor(Actor):
             return  # not yet accepted or a modify in flight (its answer syncs again), or asked
         state.requested[client_id] = quantity
         self._modifies += 1
-        now = self.clock.timestamp_ns()
-        self.send(RISK_EXECUTE, ModifyOrder(
+        now = self._clock.timestamp_ns()
+        self._bus.send(RISK_EXECUTE, ModifyOrder(
             strategy_id=record.strategy_id, client_order_id=client_id,
             instrument_id=record.instrument_id, quantity=quantity, ts_event=now, ts_init=now))
 
@@ -488,8 +488,8 @@ class ContingencyActor(Actor):
             return
         state.canceling.append(client_id)
         self._cancels += 1
-        now = self.clock.timestamp_ns()
-        self.send(RISK_EXECUTE, CancelOrder(
+        now = self._clock.timestamp_ns()
+        self._bus.send(RISK_EXECUTE, CancelOrder(
             strategy_id=record.strategy_id, client_order_id=client_id,
             instrument_id=record.instrument_id, ts_event=now, ts_init=now))
 
@@ -515,8 +515,8 @@ class ContingencyActor(Actor):
                            "unaffected")
         logger.warning("order %s of list %s refused (%s): %s", client_id,
                        state.order_list_id, event.reason, consequence)
-        now = self.clock.timestamp_ns()
-        self.publish(order_list_topic(state.strategy_id), ContingentOrderRefused(
+        now = self._clock.timestamp_ns()
+        self._bus.publish(order_list_topic(state.strategy_id), ContingentOrderRefused(
             strategy_id=state.strategy_id, order_list_id=state.order_list_id,
             client_order_id=client_id, reason=event.reason, consequence=consequence,
             ts_event=now, ts_init=now))

@@ -251,7 +251,7 @@ class OrderEmulator(Actor):
     # -- commands (from the order manager) ------------------------------------------------
 
     def on_submit_order(self, command: SubmitOrder) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         self._emulated += 1
         reason = self._refusal(command, now)
         if reason:
@@ -275,7 +275,7 @@ class OrderEmulator(Actor):
                     increment), now)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         held = self._drop(command.client_order_id)
         if held is None:
             self._tell(command_rejected(OrderCancelRejected, command,
@@ -285,7 +285,7 @@ class OrderEmulator(Actor):
         self._tell(OrderCanceled(**_ids(held.command), ts_event=now, ts_init=now))
 
     def on_modify_order(self, command: ModifyOrder) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         held = self._held.get(command.client_order_id)
         if held is None:
             self._tell(command_rejected(OrderModifyRejected, command,
@@ -342,7 +342,7 @@ class OrderEmulator(Actor):
         if held is None:
             return
         self._expired += 1
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         self._tell(OrderExpired(**_ids(held.command), ts_event=event.ts_event, ts_init=now))
 
     def _watch(self, instrument_id: str, item: TradeTick | QuoteTick | Bar) -> None:
@@ -384,7 +384,7 @@ class OrderEmulator(Actor):
         order = _with_trigger(held.command, trigger, self._increment(held.command.instrument_id))
         self._held[order.client_order_id] = msgspec.structs.replace(held, command=order)
         self._moves += 1
-        self._tell(_updated(order, ts, self.clock.timestamp_ns()))
+        self._tell(_updated(order, ts, self._clock.timestamp_ns()))
 
     def _release(self, held: HeldOrder, trigger: Decimal, price: Decimal, ts: int) -> None:
         order = held.command
@@ -392,11 +392,11 @@ class OrderEmulator(Actor):
         plain = released_type(order.order_type)
         limit = order.price if plain is _LIMIT else None
         self._released += 1
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         self._tell(OrderReleased(**_ids(order), order_type=plain, price=limit,
                                  trigger_price=trigger, released_price=price,
                                  ts_event=ts, ts_init=now))
-        self.send(ORDERS_EXECUTE, msgspec.structs.replace(
+        self._bus.send(ORDERS_EXECUTE, msgspec.structs.replace(
             order, order_type=plain, price=limit, trigger_price=None, trailing_offset=None,
             limit_offset=None, trigger_type=_DEFAULT))
 
@@ -441,7 +441,7 @@ class OrderEmulator(Actor):
 
     def _tell(self, event: OrderUpdated | OrderReleased | OrderRejected | OrderCanceled
               | OrderExpired | OrderCancelRejected | OrderModifyRejected) -> None:
-        self.send(ORDERS_PROCESS, event)
+        self._bus.send(ORDERS_PROCESS, event)
 
 
 def _ids(order: SubmitOrder) -> dict[str, str]:

@@ -152,14 +152,14 @@ class MarketDataActor(Actor):
             topic = bars_topic(source.instrument_id, source.timeframe)
             if topic not in self._builders_by_source:
                 self._builders_by_source[topic] = []
-                self.bus.subscribe(topic, self._on_source_bar, owner=self.id)
+                self.bus.subscribe(topic, self._on_source_bar, owner=self._id)
             self._builders_by_source[topic].append(builder)
         elif target.instrument_id in self._trade_instruments:
             self._builders[target] = builder
             topic = trades_topic(target.instrument_id)
             if topic not in self._tick_builders:
                 self._tick_builders[topic] = []
-                self.bus.subscribe(topic, self._on_source_trade, owner=self.id)
+                self.bus.subscribe(topic, self._on_source_trade, owner=self._id)
             self._tick_builders[topic].append(builder)
         else:
             self._unavailable += 1
@@ -191,7 +191,7 @@ class MarketDataActor(Actor):
         del self._forwarded[key]
         endpoint = self._data_endpoint(command.instrument_id)
         if endpoint is not None:
-            self.send(endpoint, command)
+            self._bus.send(endpoint, command)
 
     def _forward(self, key: tuple[str, str, str | None], command: Command) -> bool:
         """Ask the venue's market data client for a stream; False when there is none."""
@@ -201,7 +201,7 @@ class MarketDataActor(Actor):
         wanted = self._forwarded.get(key, 0)
         self._forwarded[key] = wanted + 1
         if not wanted:
-            self.send(endpoint, command)
+            self._bus.send(endpoint, command)
         return True
 
     def _data_endpoint(self, instrument_id: str) -> str | None:
@@ -226,7 +226,7 @@ class MarketDataActor(Actor):
     # -- building --------------------------------------------------------------------------
 
     def _on_source_bar(self, bar: Bar) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         for builder in self._builders_by_source[self._topic_of(bar)]:
             end = builder.window_end_for(bar.ts_event, closing=True)
             builder.add(end, bar.open, bar.high, bar.low, bar.close, bar.volume, now)
@@ -234,7 +234,7 @@ class MarketDataActor(Actor):
                 builder.flush(now)
 
     def _on_source_trade(self, tick: TradeTick) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         for builder in self._tick_builders[trades_topic(tick.instrument_id)]:
             end = builder.window_end_for(tick.ts_event, closing=False)
             pending = builder.window_end
@@ -258,4 +258,4 @@ class MarketDataActor(Actor):
 
     def _emit(self, bar: Bar) -> None:
         self._built += 1
-        self.publish(bars_topic(bar.bar_type.instrument_id, bar.bar_type.timeframe), bar)
+        self._bus.publish(bars_topic(bar.bar_type.instrument_id, bar.bar_type.timeframe), bar)

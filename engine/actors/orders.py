@@ -59,7 +59,7 @@ from engine.domain.enums import (
 )
 from engine.domain.ids import split_instrument_id
 from engine.domain.lifecycle import RESTORE, TRANSITIONS, restored_status, status_after_fill
-from engine.domain.order import Order
+from engine.domain.order import OPEN_STATUSES, Order
 from engine.events.codec import TAGS
 from engine.events.fills import OrderFilled
 from engine.events.orders import (
@@ -383,11 +383,11 @@ class OrderManager(Actor):
         existing = self._orders.get(command.client_order_id)
         if existing is not None:
             if existing.status is _RELEASED:  # the emulator's plain order, for the venue
-                self._route(command, self.clock.timestamp_ns())
+                self._route(command, self._clock.timestamp_ns())
                 return
             self._reject_transition(existing, "command.submit_order")
             return
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         self._orders[command.client_order_id] = order_record(command, ts_ns=now)
         if self._emulated and command.order_type in self._emulated.get(
                 command.instrument_id, _NO_TYPES):
@@ -416,7 +416,7 @@ class OrderManager(Actor):
                 ts_init=now,
             )
         )
-        self.send(endpoint, command)
+        self._bus.send(endpoint, command)
 
     def _hold(self, command: SubmitOrder, now: int) -> None:
         """Hand an order its venue does not place to the order emulator (OrderEmulated)."""
@@ -430,7 +430,7 @@ class OrderManager(Actor):
             strategy_id=command.strategy_id, client_order_id=command.client_order_id,
             instrument_id=command.instrument_id, ts_event=now, ts_init=now,
         ))
-        self.send(EMULATOR_EXECUTE, command)
+        self._bus.send(EMULATOR_EXECUTE, command)
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         order = self._open.get(command.client_order_id)
@@ -438,10 +438,10 @@ class OrderManager(Actor):
             self._refuse(command, OrderCancelRejected, "order is not open")
             return
         if order.status is _EMULATED:  # held in the engine: the emulator answers at once
-            self.send(EMULATOR_EXECUTE, command)
+            self._bus.send(EMULATOR_EXECUTE, command)
             return
         self._mark_pending(OrderPendingCancel, order)
-        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+        self._bus.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
 
     def on_modify_order(self, command: ModifyOrder) -> None:
         order = self._open.get(command.client_order_id)
@@ -449,19 +449,19 @@ class OrderManager(Actor):
             self._refuse(command, OrderModifyRejected, "order is not open")
             return
         if order.status is _EMULATED:
-            self.send(EMULATOR_EXECUTE, command)
+            self._bus.send(EMULATOR_EXECUTE, command)
             return
         if order.status not in _MODIFIABLE:
             self._refuse(command, OrderModifyRejected,
                          f"order is {order.status}: only an accepted order can be modified")
             return
         self._mark_pending(OrderPendingUpdate, order)
-        self.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
+        self._bus.send(venue_endpoint(split_instrument_id(order.instrument_id)[1]), command)
 
     def _mark_pending(
         self, event_type: type[OrderPendingCancel] | type[OrderPendingUpdate], order: Order
     ) -> None:
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         self._process(event_type(
             strategy_id=order.strategy_id, client_order_id=order.client_order_id,
             instrument_id=order.instrument_id, ts_event=now, ts_init=now,
@@ -474,8 +474,8 @@ class OrderManager(Actor):
         reason: str,
     ) -> None:
         # No state changes, so this bypasses the lifecycle: the strategy is told directly.
-        refusal = command_rejected(refusal_type, command, reason, self.clock.timestamp_ns())
-        self.publish(order_topic(command.strategy_id), refusal)
+        refusal = command_rejected(refusal_type, command, reason, self._clock.timestamp_ns())
+        self._bus.publish(order_topic(command.strategy_id), refusal)
 
     # -- events (from venues and risk) -------------------------------------------------------
 
@@ -533,14 +533,14 @@ class OrderManager(Actor):
             if self._retention is not None:
                 self._note_fill(trade, event.ts_event)
         self._orders[updated.client_order_id] = updated
-        if updated.is_open:
+        if updated.status in OPEN_STATUSES:
             self._open[updated.client_order_id] = updated
         else:
             self._open.pop(updated.client_order_id, None)
             if self._retention is not None and not order.status.is_closed:
                 self._closed.append(updated.client_order_id)  # it closed just now
                 self._evict()
-        self.publish(order_topic(updated.strategy_id), event)
+        self._bus.publish(order_topic(updated.strategy_id), event)
         if updated.order_list_id is not None:  # one test per event: plain orders pay no more
             self._send_linked(updated, event)
 
@@ -549,7 +549,7 @@ class OrderManager(Actor):
                     else CONTINGENCY_PROCESS)
         # Absent only in a graph without that actor, or once it has stopped.
         if self.bus.has_endpoint(endpoint):
-            self.send(endpoint, event)
+            self._bus.send(endpoint, event)
 
     def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:
         """Find or make the order an event with an unknown client id belongs to."""
@@ -580,7 +580,7 @@ class OrderManager(Actor):
                     event, strategy_id=EXTERNAL_STRATEGY_ID,
                     client_order_id=event.client_order_id or f"ext-{event.venue_order_id}")
             order = self._adopt(event)
-            self.publish(order_topic(order.strategy_id), event)
+            self._bus.publish(order_topic(order.strategy_id), event)
             return None, event
         elif isinstance(event, OrderFilled) and venue_order_id:
             return self._adopt_from_fill(event)
@@ -620,7 +620,7 @@ class OrderManager(Actor):
         )
         order = self._adopt(adopted)
         self._open_ended.add(client_order_id)
-        self.publish(order_topic(order.strategy_id), adopted)
+        self._bus.publish(order_topic(order.strategy_id), adopted)
         return order, msgspec.structs.replace(
             fill, strategy_id=order.strategy_id, client_order_id=client_order_id
         )
@@ -737,7 +737,7 @@ class OrderManager(Actor):
         closed = self._closed
         if len(closed) <= self._closed_cap:
             return
-        oldest_kept = self.clock.timestamp_ns() - self._horizon_ns
+        oldest_kept = self._clock.timestamp_ns() - self._horizon_ns
         while len(closed) > self._closed_cap:
             order = self._orders.get(closed[0])
             if order is not None and (order.is_open or order.ts_last > oldest_kept):
@@ -784,8 +784,8 @@ class OrderManager(Actor):
         self._surface(order.client_order_id, str(order.status), event_kind)
 
     def _surface(self, client_order_id: str, from_state: str, event_kind: str) -> None:
-        now = self.clock.timestamp_ns()
-        self.publish(
+        now = self._clock.timestamp_ns()
+        self._bus.publish(
             system_topic("orders"),
             OrderTransitionRejected(
                 client_order_id=client_order_id,

@@ -255,13 +255,13 @@ class Portfolio(Actor):
     def on_start(self) -> None:
         self.subscribe(ALL_ORDER_EVENTS, only=OrderFilled)
         self.register_endpoint(PORTFOLIO_PROCESS, self._on_account_state)
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         interval = self._config.equity_interval_ns
         self.set_timer(EQUITY_TIMER, interval, start_ns=now - now % interval)
         self._sample(now)
 
     def on_stop(self) -> None:
-        self._sample(self.clock.timestamp_ns())
+        self._sample(self._clock.timestamp_ns())
 
     def retain(self, policy: RetentionConfig) -> None:
         """Keep only the recent fills and trades and a bounded curve (the daemon's)."""
@@ -540,7 +540,7 @@ class Portfolio(Actor):
                 before.realized_pnl if before is not None else ZERO)
             self._add(instrument.quote_currency, realized)
             self._add(fill.commission_currency, -fill.commission)
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         for step in steps:
             self._publish_step(step, fill, now)
         self._publish_account(fill.ts_event, now)
@@ -567,7 +567,7 @@ class Portfolio(Actor):
                              balance.currency, message.venue, book, total)
                 self._balances[balance.currency] = total
             self._venue_free[balance.currency] = free
-        self._publish_account(message.ts_event, self.clock.timestamp_ns())
+        self._publish_account(message.ts_event, self._clock.timestamp_ns())
 
     def _on_funding(self, payment: FundingPayment) -> None:
         if not payment.amount.is_finite():
@@ -578,10 +578,10 @@ class Portfolio(Actor):
         self._add(payment.currency, payment.amount)
         key = (payment.strategy_id, payment.instrument_id)
         self._funding[key] = self._funding.get(key, ZERO) + payment.amount
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         topic = position_topic(payment.strategy_id)
         if self.bus.has_audience(topic):
-            self.publish(topic, payment)
+            self._bus.publish(topic, payment)
         self._publish_account(payment.ts_event, now)
 
     # -- accounting ----------------------------------------------------------------------
@@ -669,14 +669,14 @@ class Portfolio(Actor):
             self._closed_trades.append(closed_trade(step, closed_ns=fill.ts_event))
         topic = position_topic(step.state.strategy_id)
         if self.bus.has_audience(topic):  # built only if a strategy, journal or test listens
-            self.publish(topic, position_event(step, ts_event=fill.ts_event, ts_init=now))
+            self._bus.publish(topic, position_event(step, ts_event=fill.ts_event, ts_init=now))
 
     def _publish_account(self, ts_event: int, now: int) -> None:
         topic = account_topic(self._config.account_id)
         if not self.bus.has_audience(topic):
             return  # equity is computed on demand; nobody would see this one
         ordered = sorted(self._balances.items())  # sorted once, for both
-        self.publish(topic, AccountUpdated(
+        self._bus.publish(topic, AccountUpdated(
             account_id=self._config.account_id,
             balances=tuple([Balance(currency=currency, total=total)
                             for currency, total in ordered]),

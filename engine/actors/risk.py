@@ -300,7 +300,7 @@ class RiskActor(Actor):
             reason = self._submit_refusal(command)
         except ArithmeticError as error:  # a Decimal too large or malformed to compute with
             reason = _invalid_number(error)
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         if reason is None:
             if self._config.max_orders_per_interval is not None:
                 self._accepted_ns.append(now)
@@ -308,7 +308,7 @@ class RiskActor(Actor):
             self._forward(command)
             return
         self._count_denial(reason)
-        self.send(ORDERS_PROCESS, order_denied(command, reason, now))
+        self._bus.send(ORDERS_PROCESS, order_denied(command, reason, now))
 
     def on_cancel_order(self, command: CancelOrder) -> None:
         # Canceling only lowers exposure, so it goes through in every state, HALTED included.
@@ -333,20 +333,20 @@ class RiskActor(Actor):
             return
         self._count_denial(reason)
         rejected = command_rejected(
-            OrderModifyRejected, command, reason, self.clock.timestamp_ns()
+            OrderModifyRejected, command, reason, self._clock.timestamp_ns()
         )
-        self.send(ORDERS_PROCESS, rejected)
+        self._bus.send(ORDERS_PROCESS, rejected)
 
     def on_set_trading_state(self, command: SetTradingState) -> None:
         """Switch the trading state; publish TradingStateChanged only when it changes."""
         if command.state is self._trading_state:
             return
         self._trading_state = command.state
-        now = self.clock.timestamp_ns()
+        now = self._clock.timestamp_ns()
         changed = TradingStateChanged(
             state=command.state, reason=command.reason, ts_event=now, ts_init=now
         )
-        self.publish(system_topic(self.id), changed)
+        self._bus.publish(system_topic(self._id), changed)
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -584,7 +584,7 @@ class RiskActor(Actor):
 
     def _recent_submissions(self) -> int:
         """Count accepted submissions in (now - rate_interval_ns, now], dropping older ones."""
-        horizon = self.clock.timestamp_ns() - self._config.rate_interval_ns
+        horizon = self._clock.timestamp_ns() - self._config.rate_interval_ns
         accepted = self._accepted_ns
         while accepted and accepted[0] <= horizon:
             accepted.popleft()
@@ -606,7 +606,7 @@ class RiskActor(Actor):
 
     def _forward(self, command: SubmitOrder | CancelOrder | ModifyOrder) -> None:
         self._forwarded += 1
-        self.send(ORDERS_EXECUTE, command)
+        self._bus.send(ORDERS_EXECUTE, command)
 
     def _count_denial(self, reason: str) -> None:
         self._denied += 1

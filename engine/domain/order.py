@@ -21,12 +21,13 @@ from engine.domain.enums import (
     TriggerType,
 )
 
-__all__ = ("Order",)
+__all__ = ("OPEN_STATUSES", "Order")
 
-# Asked of every order on every event: one set lookup instead of two enum reads.
-_OPEN: Final = frozenset(
+OPEN_STATUSES: Final = frozenset(
     status for status in OrderStatus
     if status is not OrderStatus.INITIALIZED and not status.is_closed)
+"""The statuses of an order that can still trade (`Order.is_open`); the order manager
+tests them directly on every event (one set lookup, no property call)."""
 
 
 class Order(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,4 +72,4 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_open(self) -> bool:
         """True while the order can still trade (submitted and not closed)."""
-        return self.status in _OPEN
+        return self.status in OPEN_STATUSES

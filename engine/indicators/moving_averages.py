@@ -46,7 +46,7 @@ class SimpleMovingAverage(SingleInputIndicator):
             total = self._sum + value - window[0]
             window.append(value)
             until_resum = self._until_resum - 1
-            if until_resum == 0:
+            if not until_resum:
                 total = math.fsum(window)
                 until_resum = self.period * RESUM_FACTOR
             self._until_resum = until_resum
