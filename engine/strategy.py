@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import importlib
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import msgspec
 
@@ -99,7 +99,6 @@ _STATE_ENCODER = msgspec.msgpack.Encoder()
 # Enum members as module constants on the per-order path: a class attribute lookup on an
 # enum costs ten times more.
 _MARKET = OrderType.MARKET
-T = TypeVar("T")
 
 
 class StrategyConfig(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
@@ -142,10 +141,13 @@ class Strategy(Actor):
         self._order_count = 0
         self._order_ids = ClientOrderIds(strategy_id)
         self._order_id_prefix = ""
-        self._instruments: InstrumentRegistry | None = None
-        self._portfolio: Portfolio | None = None
-        self._orders: OpenOrdersView | None = None
-        self._cache: MarketCache | None = None
+        # Until `bind`, stand-ins that say so when used: the order path reads them on
+        # every order without a test or a property call.
+        self._bound = False
+        self._instruments: InstrumentRegistry = cast("InstrumentRegistry", _Unbound(strategy_id))
+        self._portfolio: Portfolio = cast("Portfolio", _Unbound(strategy_id))
+        self._orders: OpenOrdersView = cast("OpenOrdersView", _Unbound(strategy_id))
+        self._cache: MarketCache = cast("MarketCache", _Unbound(strategy_id))
         self._saved_state: bytes | None = None
         self._canceled_by_stop: list[Order] = []
         self._canceled_at_stop: tuple[Order, ...] = ()
@@ -163,6 +165,7 @@ class Strategy(Actor):
         self._portfolio = portfolio
         self._orders = orders
         self._cache = cache
+        self._bound = True
 
     def set_order_id_prefix(self, prefix: str) -> None:
         """Prefix the client order ids made from now on (a daemon session's, see
@@ -288,25 +291,32 @@ class Strategy(Actor):
 
     @property
     def instruments(self) -> InstrumentRegistry:
-        return _bound(self._instruments, self._id)
+        self._check_bound()
+        return self._instruments
 
     @property
     def portfolio(self) -> Portfolio:
-        return _bound(self._portfolio, self._id)
+        self._check_bound()
+        return self._portfolio
 
     @property
     def orders(self) -> OpenOrdersView:
-        return _bound(self._orders, self._id)
+        self._check_bound()
+        return self._orders
+
+    def _check_bound(self) -> None:
+        if not self._bound:
+            raise RuntimeError(f"strategy {self._id}: not added to a graph yet")
 
     def open_orders(self, instrument_id: str | None = None) -> list[Order]:
-        return self.orders.open_orders(strategy_id=self._id, instrument_id=instrument_id)
+        return self._orders.open_orders(strategy_id=self._id, instrument_id=instrument_id)
 
     def net_quantity(self, instrument_id: str) -> Decimal:
         """This strategy's signed position in `instrument_id` (0 when flat)."""
-        return self.portfolio.net_quantity(instrument_id, self._id)
+        return self._portfolio.net_quantity(instrument_id, self._id)
 
     def last_price(self, instrument_id: str) -> float | None:
-        return _bound(self._cache, self._id).last_price(instrument_id)
+        return self._cache.last_price(instrument_id)
 
     def order_book(self, instrument_id: str) -> OrderBookView | None:
         """The L2 book of `instrument_id` as it stands now (read-only: best bid/ask,
@@ -317,7 +327,7 @@ class Strategy(Actor):
         simulated venue matches against): in `on_book_delta` it already includes that
         delta. Act when `delta.last` is True: before it the book may be half a message.
         """
-        book = _bound(self._cache, self._id).books.get(instrument_id)
+        book = self._cache.books.get(instrument_id)
         return None if book is None else OrderBookView(book)
 
     # -- data -----------------------------------------------------------------------------------
@@ -536,13 +546,13 @@ class Strategy(Actor):
         value = to_decimal(offset)
         if offset_type is TrailingOffsetType.TICKS:
             return round_to_increment(value, Decimal(1))
-        instrument = self.instruments.get(instrument_id)
+        instrument = self._instruments.get(instrument_id)
         if offset_type is TrailingOffsetType.PRICE and instrument is not None:
             return round_to_increment(value, instrument.price_increment)
         return value
 
     def cancel_order(self, client_order_id: str) -> None:
-        order = self.orders.order(client_order_id)
+        order = self._orders.order(client_order_id)
         if order is None:
             raise ValueError(f"client order id {client_order_id!r}: no such order")
         now = self._clock.timestamp_ns()
@@ -566,10 +576,10 @@ class Strategy(Actor):
     ) -> None:
         """Change an open order; what is left None keeps its value. A trailing stop's
         `trailing_offset` and `limit_offset` are in its `trailing_offset_type` units."""
-        order = self.orders.order(client_order_id)
+        order = self._orders.order(client_order_id)
         if order is None:
             raise ValueError(f"client order id {client_order_id!r}: no such order")
-        instrument = self.instruments.require(order.instrument_id)
+        instrument = self._instruments.require(order.instrument_id)
         now = self._clock.timestamp_ns()
         self._bus.send(
             RISK_EXECUTE,
@@ -729,7 +739,7 @@ class Strategy(Actor):
         self, instrument_id: str, side: OrderSide, quantity: Number,
         parameters: TwapParameters | VwapParameters, limit_price: Number | None,
     ) -> str:
-        instrument = self.instruments.get(instrument_id)
+        instrument = self._instruments.get(instrument_id)
         size = to_decimal(quantity)
         limit = None if limit_price is None else to_decimal(limit_price)
         if instrument is not None:  # an unknown one is denied by the algorithm actor
@@ -772,7 +782,7 @@ class Strategy(Actor):
         trigger_price: Number | None = None,
         **options: Any,
     ) -> SubmitOrder:
-        instrument = self.instruments.get(instrument_id)
+        instrument = self._instruments.get(instrument_id)
         size = to_decimal(quantity)
         limit = None if price is None else to_decimal(price)
         trigger = None if trigger_price is None else to_decimal(trigger_price)
@@ -799,10 +809,17 @@ class Strategy(Actor):
         )
 
 
-def _bound(value: T | None, strategy_id: str) -> T:
-    if value is None:
-        raise RuntimeError(f"strategy {strategy_id}: not added to a graph yet")
-    return value
+class _Unbound:
+    """What a strategy reads the graph's state through before `bind`: any use says so."""
+
+    __slots__ = ("_strategy_id",)
+
+    def __init__(self, strategy_id: str) -> None:
+        self._strategy_id = strategy_id
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"strategy {self._strategy_id}: not added to a graph yet "
+                           f"(asked for {name})")
 
 
 def load_strategy_class(path: str) -> type[Strategy]:

@@ -703,7 +703,8 @@ class SimVenue(Actor):
                 command,
                 self._instruments.get(instrument_id),
                 venue=self._venue,
-                last_price=self._cache.last_price(instrument_id),
+                # only a post-only order is judged by the last price (would it take?)
+                last_price=self._cache.last_price(instrument_id) if command.post_only else None,
                 now_ns=now,
                 order_types=self._order_types,
             )
