@@ -335,7 +335,8 @@ class TradingGraph:
         """Bring one market data item into the graph (see the module docstring for order)."""
         self.cache.update(message)
         for venue in self._driven:
-            venue.process_market_data(message)
+            if venue.matching:
+                venue.process_market_data(message)
         self.bus.publish(topic, message)
 
     # -- snapshots ---------------------------------------------------------------------------

@@ -189,7 +189,15 @@ class InstrumentProvider(Protocol):
 
 
 class MarketDrivenVenue(Protocol):
-    """A venue whose matching is driven by the market data the graph sees."""
+    """A venue whose matching is driven by the market data the graph sees.
+
+    `matching` is False while an item would change nothing at the venue (no order
+    working, no market state of its own to keep): the graph then does not call it, so
+    an idle bar costs an attribute test, not a call. The venue keeps it true the moment
+    anything works again.
+    """
+
+    matching: bool
 
     def process_market_data(self, message: MarketData) -> None: ...
 

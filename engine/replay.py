@@ -20,7 +20,7 @@ from typing import Final
 from engine.clock import SimClock
 from engine.events.market import BookDelta, FundingRate
 from engine.graph import TradingGraph, instrument_of, topic_for
-from engine.ports import MarketData
+from engine.ports import MarketData, MarketDrivenVenue
 
 __all__ = ("ReplayDriver", "ReplaySource")
 
@@ -139,7 +139,8 @@ class ReplayDriver:
     def _deliver(self, item: MarketData, topic: str) -> None:
         # the two steps after the cache: the market-driven venues, then the bus
         for venue in self._graph.market_driven_venues:
-            venue.process_market_data(item)
+            if venue.matching:
+                venue.process_market_data(item)
         self._graph.bus.publish(topic, item)
 
     def _run_single(self, source: ReplaySource, start: Callable[[], None] | None) -> int:
@@ -147,14 +148,9 @@ class ReplayDriver:
         graph = self._graph
         clock = self._clock
         last = graph.cache.last
-        driven = [venue.process_market_data for venue in graph.market_driven_venues]
-
-        def each_venue(item: MarketData) -> None:
-            for process_market_data in driven:
-                process_market_data(item)
-
-        # The usual backtest's one simulated venue is called directly, without the loop.
-        venues = driven[0] if len(driven) == 1 else each_venue
+        driven = graph.market_driven_venues
+        # The usual backtest's one simulated venue is tested and called directly.
+        venue = driven[0] if len(driven) == 1 else _EachVenue(driven)
         publish = graph.bus.publish
         topic = source.topic
         instrument_id = source.instrument_id
@@ -178,7 +174,8 @@ class ReplayDriver:
             count = 1
             now = item.ts_init
             last[instrument_id] = item  # type: ignore[index,assignment]
-            venues(item)
+            if venue.matching:
+                venue.process_market_data(item)
             publish(topic, item)  # type: ignore[arg-type]
             break
         else:
@@ -191,8 +188,23 @@ class ReplayDriver:
                 advance_to(ts)
             now = ts
             last[instrument_id] = item  # type: ignore[index,assignment]
-            venues(item)
+            if venue.matching:  # an idle venue (no order working) is not called
+                venue.process_market_data(item)
             publish(topic, item)  # type: ignore[arg-type]
             if progress is not None and not count & (PROGRESS_EVERY - 1):
                 progress(count)
         return self._finish(count, started, start)
+
+
+class _EachVenue:
+    """Several market-driven venues (or none) as one: each is called while it matches."""
+
+    matching = True
+
+    def __init__(self, venues: list[MarketDrivenVenue]) -> None:
+        self._venues = venues
+
+    def process_market_data(self, message: MarketData) -> None:
+        for venue in self._venues:
+            if venue.matching:
+                venue.process_market_data(message)

@@ -179,6 +179,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
 from typing import ClassVar, Final, TypeAlias
 
 import msgspec
@@ -397,9 +398,15 @@ class SimVenue(Actor):
         if self._desk.ids:
             self._match_plain = self.process_market_data
             self.process_market_data = self._match_perpetuals
+        # A venue with its own cache, or paying funding, sees every item; a plain one
+        # only while an order works (`MarketDrivenVenue.matching`).
+        self._always_matching = self.process_market_data != self._match_market_data
+        self.matching = self._always_matching
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))
+        if self._outbound is None:  # straight to the order manager: the bus's own call
+            self._emit = partial(self._bus.send, ORDERS_PROCESS)
 
     def retain(self, policy: RetentionConfig) -> None:
         """Keep the records of closed orders only within `policy`'s window (the daemon's)."""
@@ -458,6 +465,7 @@ class SimVenue(Actor):
         self._orders = orders
         self._books = {instrument: [working[cid] for cid in ids]
                        for instrument, ids in state.books.items()}
+        self.matching = self._always_matching or bool(self._books)
         self._fill_events = list(state.fill_events)
         if state.own_cache is not None:
             self._cache.last = dict(state.own_cache)
@@ -677,6 +685,7 @@ class SimVenue(Actor):
         self._arm(_INBOUND, self._inbound.send(command, self._clock.timestamp_ns()))
 
     def _answer(self, event: Event) -> None:
+        """What `_emit` is until the venue starts (then the same call, bound once)."""
         self._bus.send(ORDERS_PROCESS, event)
 
     def _answer_later(self, event: Event) -> None:
@@ -739,6 +748,7 @@ class SimVenue(Actor):
         self._orders[client_order_id] = order
         self._working += 1
         self._books.setdefault(instrument_id, []).append(order)
+        self.matching = True
         if self._account is not None and isinstance(hold, Hold):
             self._account.hold(order.venue_order_id, hold)
         self._emit(OrderAccepted(
@@ -960,7 +970,7 @@ class SimVenue(Actor):
     # -- market data ---------------------------------------------------------------------
 
     def _match_market_data(self, message: VenueData) -> None:
-        if not self._books:  # the idle path, taken on almost every bar of a backtest
+        if not self._books:  # idle: only a caller that ignores `matching` gets here
             return
         self._match_item(message)
 
@@ -1089,6 +1099,7 @@ class SimVenue(Actor):
             self._books[instrument_id] = working
         else:
             del self._books[instrument_id]
+            self.matching = self._always_matching or bool(self._books)
         # Sent only once the book is settled: a handler reacting to one of these events
         # (a strategy cancelling another order) sees the venue's state after this item.
         for event in events:

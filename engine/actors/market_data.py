@@ -152,14 +152,14 @@ class MarketDataActor(Actor):
             topic = bars_topic(source.instrument_id, source.timeframe)
             if topic not in self._builders_by_source:
                 self._builders_by_source[topic] = []
-                self.bus.subscribe(topic, self._on_source_bar, owner=self._id)
+                self._bus.subscribe(topic, self._on_source_bar, owner=self._id)
             self._builders_by_source[topic].append(builder)
         elif target.instrument_id in self._trade_instruments:
             self._builders[target] = builder
             topic = trades_topic(target.instrument_id)
             if topic not in self._tick_builders:
                 self._tick_builders[topic] = []
-                self.bus.subscribe(topic, self._on_source_trade, owner=self._id)
+                self._bus.subscribe(topic, self._on_source_trade, owner=self._id)
             self._tick_builders[topic].append(builder)
         else:
             self._unavailable += 1
@@ -210,7 +210,7 @@ class MarketDataActor(Actor):
         except ValueError:
             return None
         endpoint = data_endpoint(venue)
-        return endpoint if self.bus.has_endpoint(endpoint) else None
+        return endpoint if self._bus.has_endpoint(endpoint) else None
 
     def _best_source(self, target: BarType) -> BarType | None:
         step = target.step_ns

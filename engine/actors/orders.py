@@ -403,7 +403,7 @@ class OrderManager(Actor):
             self._process(order_denied(command, f"no_venue: {error}", now))
             return
         endpoint = venue_endpoint(venue)
-        if not self.bus.has_endpoint(endpoint):
+        if not self._bus.has_endpoint(endpoint):
             self._process(order_denied(command, f"no_venue: no adapter for venue {venue}", now))
             return
         self._process(
@@ -420,7 +420,7 @@ class OrderManager(Actor):
 
     def _hold(self, command: SubmitOrder, now: int) -> None:
         """Hand an order its venue does not place to the order emulator (OrderEmulated)."""
-        if not self.bus.has_endpoint(EMULATOR_EXECUTE):
+        if not self._bus.has_endpoint(EMULATOR_EXECUTE):
             self._process(order_denied(
                 command, f"no_emulator: venue of {command.instrument_id} does not place "
                          f"{command.order_type} orders and the graph has no order emulator",
@@ -548,7 +548,7 @@ class OrderManager(Actor):
         endpoint = (ALGOS_PROCESS if order.contingency is ContingencyType.EXEC_ALGORITHM
                     else CONTINGENCY_PROCESS)
         # Absent only in a graph without that actor, or once it has stopped.
-        if self.bus.has_endpoint(endpoint):
+        if self._bus.has_endpoint(endpoint):
             self._bus.send(endpoint, event)
 
     def _resolve_unknown(self, event: OrderEvent) -> tuple[Order | None, Any]:

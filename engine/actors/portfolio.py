@@ -580,18 +580,23 @@ class Portfolio(Actor):
         self._funding[key] = self._funding.get(key, ZERO) + payment.amount
         now = self._clock.timestamp_ns()
         topic = position_topic(payment.strategy_id)
-        if self.bus.has_audience(topic):
+        if self._bus.has_audience(topic):
             self._bus.publish(topic, payment)
         self._publish_account(payment.ts_event, now)
 
     # -- accounting ----------------------------------------------------------------------
 
     def _move_cash(self, fill: OrderFilled, instrument: Instrument) -> None:
-        notional = fill.last_quantity * fill.last_price
+        # Three `_add`s, written out: this runs for every fill of every spot backtest.
+        balances = self._balances
+        quantity = fill.last_quantity
+        notional = quantity * fill.last_price
         buy = fill.side is _BUY
-        self._add(instrument.quote_currency, -notional if buy else notional)
-        self._add(instrument.base_currency, fill.last_quantity if buy else -fill.last_quantity)
-        self._add(fill.commission_currency, -fill.commission)
+        quote, base, fee = (instrument.quote_currency, instrument.base_currency,
+                            fill.commission_currency)
+        balances[quote] = balances.get(quote, ZERO) + (-notional if buy else notional)
+        balances[base] = balances.get(base, ZERO) + (quantity if buy else -quantity)
+        balances[fee] = balances.get(fee, ZERO) + -fill.commission
 
     def _add(self, currency: str, amount: Decimal) -> None:
         self._balances[currency] = self._balances.get(currency, ZERO) + amount
@@ -668,12 +673,12 @@ class Portfolio(Actor):
             self._positions_closed += 1
             self._closed_trades.append(closed_trade(step, closed_ns=fill.ts_event))
         topic = position_topic(step.state.strategy_id)
-        if self.bus.has_audience(topic):  # built only if a strategy, journal or test listens
+        if self._bus.has_audience(topic):  # built only if a strategy, journal or test listens
             self._bus.publish(topic, position_event(step, ts_event=fill.ts_event, ts_init=now))
 
     def _publish_account(self, ts_event: int, now: int) -> None:
         topic = account_topic(self._config.account_id)
-        if not self.bus.has_audience(topic):
+        if not self._bus.has_audience(topic):
             return  # equity is computed on demand; nobody would see this one
         ordered = sorted(self._balances.items())  # sorted once, for both
         self._bus.publish(topic, AccountUpdated(
