@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -83,7 +83,7 @@ class JournalReader:
         through_seq: int = _LAST_SEQ,
         inputs_only: bool = False,
         kinds: Iterable[str] | None = None,
-    ) -> Iterator[JournalRecord]:
+    ) -> Generator[JournalRecord, None, None]:
         """Yield checked records from `from_seq` through `through_seq` (default: the last),
         `chunk_size` rows per query.
 

@@ -34,7 +34,6 @@ from collections.abc import (
     AsyncIterator,
     Callable,
     Coroutine,
-    Generator,
     Iterable,
     Iterator,
     Sequence,
@@ -310,7 +309,7 @@ class TradingNode:
                                 start_new=self.new_journal, now_ns=_real_time_ns())
         reader = JournalReader(self.journal_path)
         progress = self._progress
-        records = progress.tally(reader.records())
+        records = reader.records()
         first = next(records, None)
         # Held from here on, at the journal's first time (a replay never goes back), or
         # for a first session at the origin, where the graph then starts.
@@ -322,7 +321,7 @@ class TradingNode:
             # What the replay makes strategies send left in the session replayed (or was
             # lost with the crash, which reconciliation settles): nothing is sent again.
             bridge.replaying = True
-        replay = Replay(graph, clock)
+        replay = Replay(graph, clock, on_market_data=progress.count)
         inputs: Iterable[JournalRecord] = (
             itertools.chain([first], records) if first is not None else ())
         begin = None
@@ -339,7 +338,7 @@ class TradingNode:
             trusted_through = check_from - 1  # checked again once the session runs
             progress.resume_after.clear()
             progress.resume_after.update(snapshot.feed_progress)
-            inputs = records = progress.tally(reader.records(from_seq=seq + 1))
+            inputs = records = reader.records(from_seq=seq + 1)
             replay.resume_from(last_seq=seq, last_ts=snapshot.last_ts)
         # In chunks, yielding to the loop between them: the heartbeat keeps turning and a
         # stop requested meanwhile ends the run before anything is written.
@@ -792,15 +791,6 @@ class _FeedProgress:
 
     def __init__(self) -> None:
         self.resume_after: dict[str, tuple[int, int]] = {}
-
-    def tally(self, records: Iterable[JournalRecord]) -> Generator[JournalRecord, None, None]:
-        """Count the market data inputs among `records` as they pass through."""
-        count = self.count
-        for record in records:
-            message = record.message
-            if record.is_input and isinstance(message, _MARKET_DATA_TYPES):
-                count(message)
-            yield record
 
     def count(self, message: MarketData) -> None:
         """One more journaled market data input (replayed, or handled live)."""

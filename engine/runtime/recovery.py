@@ -95,10 +95,13 @@ class Replay:
     one and a per-record error guard all share the one loop body.
     """
 
-    def __init__(self, graph: TradingGraph, clock: LiveClock, *, start: bool = True) -> None:
+    def __init__(self, graph: TradingGraph, clock: LiveClock, *, start: bool = True,
+                 on_market_data: Callable[[Any], None] | None = None) -> None:
         self.graph = graph
         self.clock = clock
         self.start = start
+        self.on_market_data = on_market_data
+        """Told of each market data input before it is replayed (where the feeds resume)."""
         self.read = self.inputs = self.derived = self.stopped = self.missing = 0
         self.by_topic: dict[str, int] = {}
         self.first_ts: int | None = None
@@ -128,7 +131,10 @@ class Replay:
             clock.hold(self.first_ts)
             if self.start:
                 graph.start()
-        ts = max(record.ts_init, self.last_ts or record.ts_init)
+        ts = record.ts_init
+        last_ts = self.last_ts
+        if last_ts and last_ts > ts:
+            ts = last_ts  # a replay never goes back
         self.last_ts = ts
         if not record.is_input:
             self.derived += 1
@@ -140,6 +146,8 @@ class Replay:
             kind = record.kind
             if kind in _MARKET_DATA_KINDS:
                 self.by_topic[record.topic] = self.by_topic.get(record.topic, 0) + 1
+                if self.on_market_data is not None:
+                    self.on_market_data(message)
                 graph.process(message, record.topic)
             elif type(message) is TimerFired:
                 if not clock.replay_fired(message):
