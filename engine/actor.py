@@ -52,22 +52,23 @@ _FAMILY_HOOKS: Final[tuple[tuple[str, type[Message]], ...]] = (
 _LIFECYCLE_HOOKS: Final = frozenset({"on_start", "on_stop", "on_save", "on_load"})
 
 
-class _Unregistered:
-    """The bus and the clock of an actor before `register`: any use of either says so.
+class Unattached:
+    """What an actor holds in place of a part of the graph it is not attached to yet (its
+    bus and clock before `register`, a strategy's views before `bind`): any use raises,
+    saying why.
 
-    A stand-in rather than None, so the handlers (which run only once registered) read
-    `self._bus` and `self._clock` without a test, and without a property call, on every
-    message they send and every time they read.
+    A stand-in rather than None, so the handlers (which run only once attached) read
+    `self._bus`, `self._clock` and the rest without a test, and without a property
+    call, on every message they send and every time they read.
     """
 
-    __slots__ = ("_actor_id",)
+    __slots__ = ("_why",)
 
-    def __init__(self, actor_id: str) -> None:
-        self._actor_id = actor_id
+    def __init__(self, why: str) -> None:
+        self._why = why
 
     def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"actor {self._actor_id}: not registered with a bus and a clock "
-                           f"yet (asked for {name})")
+        raise RuntimeError(f"{self._why} (asked for {name})")
 
 
 class Actor:
@@ -110,8 +111,9 @@ class Actor:
         self._id = actor_id
         self._state = ActorState.INITIALIZED
         self._running = False  # mirrors _state is RUNNING: one attribute test per message
-        self._bus: MessageBus = cast(MessageBus, _Unregistered(actor_id))
-        self._clock: Clock = cast(Clock, _Unregistered(actor_id))
+        unattached = Unattached(f"actor {actor_id}: not registered with a bus and a clock yet")
+        self._bus: MessageBus = cast(MessageBus, unattached)
+        self._clock: Clock = cast(Clock, unattached)
         self._registered = False
         self._dispatch: dict[type[Message], Callable[[Any], object]] = {}
         self._timer_callback: Callable[[TimerFired], None] = self._deliver_timer
@@ -265,7 +267,7 @@ class Actor:
         self.bus.register_endpoint(endpoint, handler or self.handle, owner=self._id)
 
     def publish(self, topic: str, message: Message) -> None:
-        self._bus.publish(topic, message)  # unregistered: `_Unregistered` raises, naming us
+        self._bus.publish(topic, message)  # unregistered: `Unattached` raises, naming us
 
     def send(self, endpoint: str, message: Message) -> None:
         self._bus.send(endpoint, message)

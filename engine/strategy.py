@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import msgspec
 
-from engine.actor import Actor
+from engine.actor import Actor, Unattached
 from engine.cache import MarketCache
 from engine.domain.enums import (
     ContingencyType,
@@ -144,10 +144,11 @@ class Strategy(Actor):
         # Until `bind`, stand-ins that say so when used: the order path reads them on
         # every order without a test or a property call.
         self._bound = False
-        self._instruments: InstrumentRegistry = cast("InstrumentRegistry", _Unbound(strategy_id))
-        self._portfolio: Portfolio = cast("Portfolio", _Unbound(strategy_id))
-        self._orders: OpenOrdersView = cast("OpenOrdersView", _Unbound(strategy_id))
-        self._cache: MarketCache = cast("MarketCache", _Unbound(strategy_id))
+        unbound = Unattached(f"strategy {strategy_id}: not added to a graph yet")
+        self._instruments: InstrumentRegistry = cast("InstrumentRegistry", unbound)
+        self._portfolio: Portfolio = cast("Portfolio", unbound)
+        self._orders: OpenOrdersView = cast("OpenOrdersView", unbound)
+        self._cache: MarketCache = cast("MarketCache", unbound)
         self._saved_state: bytes | None = None
         self._canceled_by_stop: list[Order] = []
         self._canceled_at_stop: tuple[Order, ...] = ()
@@ -807,19 +808,6 @@ class Strategy(Actor):
             ts_init=now,
             **options,
         )
-
-
-class _Unbound:
-    """What a strategy reads the graph's state through before `bind`: any use says so."""
-
-    __slots__ = ("_strategy_id",)
-
-    def __init__(self, strategy_id: str) -> None:
-        self._strategy_id = strategy_id
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"strategy {self._strategy_id}: not added to a graph yet "
-                           f"(asked for {name})")
 
 
 def load_strategy_class(path: str) -> type[Strategy]:

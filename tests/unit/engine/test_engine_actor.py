@@ -191,6 +191,17 @@ def test_bus_before_register_raises_runtime_error() -> None:
         _ = Recorder().bus
 
 
+def test_publish_send_and_time_before_register_raise_naming_the_actor() -> None:
+    actor = Recorder("early")
+
+    with pytest.raises(RuntimeError, match=r"actor early: not registered .*\(asked for publish\)"):
+        actor.publish(BARS, make_bar(1))
+    with pytest.raises(RuntimeError, match=r"actor early: not registered .*\(asked for send\)"):
+        actor.send(venue_endpoint("SIM"), make_bar(1))
+    with pytest.raises(RuntimeError, match="actor early: not registered with a clock"):
+        _ = actor.clock
+
+
 # -- lifecycle --------------------------------------------------------------------------------
 
 

@@ -407,6 +407,25 @@ def test_observer_sees_every_message_in_delivery_order() -> None:
     assert delivered == ["first", "sent", "published", "delivered"]
 
 
+def test_an_observer_added_after_a_topic_was_used_sees_it_once_in_order() -> None:
+    # The topic took the in-place path before (one handler); observed, it goes queued.
+    bus = MessageBus()
+    delivered: list[Any] = []
+    observed: list[Any] = []
+    bus.subscribe("t", delivered.append)
+    bus.publish("t", 1)
+    bus.add_observer(lambda name, message: observed.append(message))
+    bus.publish("t", 2)
+    bus.publish("new", 3)  # a topic first seen once observed
+    bus.publish("t", 4)
+
+    assert delivered == [1, 2, 4]
+    assert observed == [2, 3, 4]
+    statistics = bus.statistics()
+    assert (statistics.messages_published, statistics.messages_handled) == (4, 3)
+    assert statistics.topics == {"t": 3, "new": 1}
+
+
 def test_request_completed_releases_reply_handler() -> None:
     bus = MessageBus()
     bus.register_endpoint("svc.echo", lambda value: value, owner="svc")

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from adapters.sim.venue import SimVenue, SimVenueConfig
+from engine.actor import Actor
 from engine.actors.risk import RiskConfig
 from engine.backtest import BacktestResult, BacktestSettings, run_backtest
 from engine.cache import MarketCache
@@ -356,3 +357,55 @@ def test_replay_applies_the_first_book_delta_to_the_book_once() -> None:
     statistics = book.statistics()
     assert statistics.deltas_applied == 2
     assert statistics.existing_level_adds == 1  # the second delta's, not the first's twice
+
+
+# -- market-driven venues: called only while matching ------------------------------------------
+
+
+class CountingVenue(Actor):
+    """A market-driven venue stub: matches (is called) only on the minutes it is told."""
+
+    def __init__(self, actor_id: str, matching_from: int) -> None:
+        super().__init__(actor_id)
+        self.matching = False
+        self.matching_from = matching_from
+        self.seen: list[int] = []
+
+    def process_market_data(self, message: Any) -> None:
+        self.seen.append((message.ts_init - T0) // MINUTE)
+
+
+class Switcher(Strategy):
+    """Turns the venues' `matching` on at their minute, as an order accepted there would."""
+
+    def __init__(self, venues: list[CountingVenue]) -> None:
+        super().__init__("switch")
+        self.venues = venues
+
+    def on_start(self) -> None:
+        self.subscribe_bars(BAR_TYPE)
+
+    def on_bar(self, bar: Bar) -> None:
+        minute = (bar.ts_init - T0) // MINUTE
+        for venue in self.venues:
+            venue.matching = minute >= venue.matching_from
+
+
+@PATHS
+@pytest.mark.parametrize("count", [1, 2], ids=["one venue", "two venues"])
+def test_replay_calls_a_venue_only_on_the_items_after_it_started_matching(
+    sources_of: Any, count: int,
+) -> None:
+    graph = make_graph()
+    venues = [CountingVenue(f"v{index}", matching_from=2 + index) for index in range(count)]
+    for venue in venues:
+        graph.add_venue(venue)
+    graph.add_bar_source(BAR_TYPE)
+    graph.add_strategy(Switcher(venues))
+
+    ReplayDriver(graph, sim_clock(graph), sources_of(bars_at([1, 2, 3, 4, 5]))).run(
+        start=graph.start)
+
+    # The venue sees an item before the bus does: the bar of the minute it starts matching
+    # was delivered to it before the strategy switched it on.
+    assert [venue.seen for venue in venues] == [[3, 4, 5], [4, 5]][:count]

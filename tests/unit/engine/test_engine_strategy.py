@@ -520,6 +520,11 @@ def test_strategy_read_before_joining_a_graph_raises() -> None:
 
     with pytest.raises(RuntimeError, match="not added to a graph"):
         strategy.open_orders()
+    for read in (lambda: strategy.net_quantity(ID), lambda: strategy.last_price(ID),
+                 lambda: strategy.portfolio, lambda: strategy.orders,
+                 lambda: strategy.instruments):
+        with pytest.raises(RuntimeError, match="strategy .*: not added to a graph yet"):
+            read()
 
 
 def test_denied_order_arrives_as_order_denied_and_is_recorded() -> None:

@@ -1123,3 +1123,41 @@ def test_modify_trailing_offset_refused_where_it_does_not_apply(
 
     assert [(type(m), getattr(m, "reason", "")) for m in harness.take()] == [
         (OrderModifyRejected, reason)]
+
+
+# -- matching: what the graph calls the venue for ------------------------------------------
+
+
+def test_a_plain_venue_matches_only_while_an_order_works() -> None:
+    harness = Harness(cache=MarketCache())  # the graph's cache: the venue keeps none
+
+    idle = harness.venue.matching
+    harness.submit(order_type=OrderType.LIMIT, price=D("29000"))
+    working = harness.venue.matching
+    harness.bar(1, 30000.0, 30010.0, 29990.0, 30005.0)  # not down to the limit: still works
+    still = harness.venue.matching
+    harness.cancel()
+    harness.bar(2, 30000.0, 30010.0, 29990.0, 30005.0)  # the first item after: books settled
+    after = harness.venue.matching
+
+    assert (idle, working, still, after) == (False, True, True, False)
+
+
+def test_a_filled_order_leaves_the_venue_idle_and_a_snapshot_restores_the_flag() -> None:
+    harness = Harness(cache=MarketCache())
+    harness.submit()
+    harness.bar(1, 30000.0, 30010.0, 29990.0, 30005.0)
+    filled_idle = harness.venue.matching
+    harness.submit(client_order_id="O-2", order_type=OrderType.LIMIT, price=D("29000"))
+    state = harness.venue.snapshot_state()
+    fresh = Harness(cache=MarketCache())
+    fresh.venue.restore_state(state)
+
+    assert filled_idle is False
+    assert fresh.venue.matching is True
+
+
+def test_a_venue_with_its_own_cache_matches_every_item() -> None:
+    harness = Harness()  # no cache given: the venue tracks the last prices itself
+
+    assert harness.venue.matching is True

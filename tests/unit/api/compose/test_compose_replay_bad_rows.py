@@ -76,3 +76,34 @@ async def test_replay_feed_bad_row_with_stop_ends_the_feed_with_a_clear_message(
     assert len(delivered) == 65_536
     [line] = [r.getMessage() for r in caplog.records]
     assert "stopped at a bad row" in line and f"bars.csv:{BAD_LINE}:" in line
+
+
+def test_first_event_time_is_read_once_from_the_head_of_the_file(tmp_path: Path) -> None:
+    data = tmp_path / "bars.csv"
+    write_rows(data)
+    config = ReplayFeedConfig(path="bars.csv", instrument_id="BTC/USDT.SIM")
+    binding = make_replay_feed(config, FeedContext(base=tmp_path, file="paper.toml",
+                                                   at="$.feeds[0]"))
+
+    first = binding.first_event_time()
+    data.write_text(HEADER)  # asked again (the node asks twice a start): not read again
+    again = binding.first_event_time()
+
+    one_minute_ns = 60_000_000_000  # a bar's ts_event is its close: open + one minute
+    assert first == again == 1672531200000 * 1_000_000 + one_minute_ns
+
+
+def test_first_event_time_skips_more_bad_leading_rows_than_its_head_holds(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "bars.csv"
+    write_rows(data)
+    config = ReplayFeedConfig(path="bars.csv", instrument_id="BTC/USDT.SIM", bad_rows="skip")
+    binding = make_replay_feed(config, FeedContext(base=tmp_path, file="paper.toml",
+                                                   at="$.feeds[0]"))
+    rows = data.read_text().splitlines(keepends=True)
+    bad = "1672531200000,100,101,99,oops,1\n"
+    data.write_text(rows[0] + bad * 300 + "".join(rows[301:]))  # the first 300 rows bad
+
+    assert binding.first_event_time() == (1672531200000 + 60_000 * 300) * 1_000_000 \
+        + 60_000_000_000
