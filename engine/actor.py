@@ -26,7 +26,7 @@ from engine.events.orders import OrderEvent
 from engine.events.system import ActorFaulted, ActorStarted, ActorStopped, TimerFired
 from engine.topics import system_topic
 
-__all__ = ("Actor", "ActorState")
+__all__ = ("Actor", "ActorState", "Unattached")
 
 
 class ActorState(StrEnum):
