@@ -334,10 +334,15 @@ class TradingGraph:
     def process(self, message: MarketData, topic: str) -> None:
         """Bring one market data item into the graph (see the module docstring for order)."""
         self.cache.update(message)
+        self.drive_venues(message)
+        self.bus.publish(topic, message)
+
+    def drive_venues(self, message: MarketData) -> None:
+        """Hand `message` to each market-driven venue that is matching (the others have
+        nothing it could change: `MarketDrivenVenue.matching`), in the order added."""
         for venue in self._driven:
             if venue.matching:
                 venue.process_market_data(message)
-        self.bus.publish(topic, message)
 
     # -- snapshots ---------------------------------------------------------------------------
 

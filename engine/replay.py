@@ -20,7 +20,7 @@ from typing import Final
 from engine.clock import SimClock
 from engine.events.market import BookDelta, FundingRate
 from engine.graph import TradingGraph, instrument_of, topic_for
-from engine.ports import MarketData, MarketDrivenVenue
+from engine.ports import MarketData
 
 __all__ = ("ReplayDriver", "ReplaySource")
 
@@ -133,14 +133,11 @@ class ReplayDriver:
             clock.move_to(ts)
         else:
             clock.advance_to(ts)
-        self._graph.cache.update(item)
-        self._deliver(item, topic)
+        self._graph.process(item, topic)  # the cache, the matching venues, then the bus
 
     def _deliver(self, item: MarketData, topic: str) -> None:
-        # the two steps after the cache: the market-driven venues, then the bus
-        for venue in self._graph.market_driven_venues:
-            if venue.matching:
-                venue.process_market_data(item)
+        # `process` but the cache (the first item is in it already: see `run`)
+        self._graph.drive_venues(item)
         self._graph.bus.publish(topic, item)
 
     def _run_single(self, source: ReplaySource, start: Callable[[], None] | None) -> int:
@@ -150,7 +147,7 @@ class ReplayDriver:
         last = graph.cache.last
         driven = graph.market_driven_venues
         # The usual backtest's one simulated venue is tested and called directly.
-        venue = driven[0] if len(driven) == 1 else _EachVenue(driven)
+        venue = driven[0] if len(driven) == 1 else _EachVenue(graph)
         publish = graph.bus.publish
         topic = source.topic
         instrument_id = source.instrument_id
@@ -197,14 +194,10 @@ class ReplayDriver:
 
 
 class _EachVenue:
-    """Several market-driven venues (or none) as one: each is called while it matches."""
+    """Several market-driven venues (or none) as one for the hot loop: the graph hands an
+    item to each that is matching (`TradingGraph.drive_venues`)."""
 
     matching = True
 
-    def __init__(self, venues: list[MarketDrivenVenue]) -> None:
-        self._venues = venues
-
-    def process_market_data(self, message: MarketData) -> None:
-        for venue in self._venues:
-            if venue.matching:
-                venue.process_market_data(message)
+    def __init__(self, graph: TradingGraph) -> None:
+        self.process_market_data = graph.drive_venues

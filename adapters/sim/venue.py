@@ -378,9 +378,9 @@ class SimVenue(Actor):
             DelayLine(config.command_latency_ns) if config.command_latency_ns else None)
         self._outbound: DelayLine[Event] | None = (
             DelayLine(config.event_latency_ns) if config.event_latency_ns else None)
-        # Where the venue's answers go: straight to the order manager, or on their way.
-        self._emit: Callable[[Event], None] = (
-            self._answer if self._outbound is None else self._answer_later)
+        # Where the venue's answers go: straight to the order manager, or on their way
+        # (chosen at `on_start`, once the bus is there to bind).
+        self._emit: Callable[[Event], None]
         if cache is None:
             self._cache = MarketCache()
             self.process_market_data = self._track_and_match
@@ -405,8 +405,8 @@ class SimVenue(Actor):
 
     def on_start(self) -> None:
         self.register_endpoint(venue_endpoint(self._venue))
-        if self._outbound is None:  # straight to the order manager: the bus's own call
-            self._emit = partial(self._bus.send, ORDERS_PROCESS)
+        self._emit = (partial(self._bus.send, ORDERS_PROCESS) if self._outbound is None
+                      else self._answer_later)
 
     def retain(self, policy: RetentionConfig) -> None:
         """Keep the records of closed orders only within `policy`'s window (the daemon's)."""
@@ -683,10 +683,6 @@ class SimVenue(Actor):
     def _in_flight(self, command: SubmitOrder | CancelOrder | ModifyOrder) -> None:
         assert self._inbound is not None  # only called with a command latency
         self._arm(_INBOUND, self._inbound.send(command, self._clock.timestamp_ns()))
-
-    def _answer(self, event: Event) -> None:
-        """What `_emit` is until the venue starts (then the same call, bound once)."""
-        self._bus.send(ORDERS_PROCESS, event)
 
     def _answer_later(self, event: Event) -> None:
         assert self._outbound is not None  # bound only with an event latency
@@ -1162,8 +1158,7 @@ class SimVenue(Actor):
             capacity = self._reduce_only_capacity(order, capacity, moment, now, events)
             if capacity is None:
                 return
-        quantity = fill_quantity(order.quantity - order.filled, capacity,  # its leaves
-                                 fill_or_kill=order.fill_or_kill)
+        quantity = fill_quantity(order.leaves, capacity, fill_or_kill=order.fill_or_kill)
         if quantity <= ZERO:
             return
         if self._bar_models and item.bar is not None:
@@ -1247,7 +1242,7 @@ class SimVenue(Actor):
             counts = self._fill_counts
             counts[order.venue_order_id] = counts.get(order.venue_order_id, 0) + 1
         events.append(fill)
-        if order.filled >= order.quantity:  # nothing left: `leaves`, without the call
+        if order.leaves <= ZERO:
             self._close(order, _FILLED, moment)
             self._filled += 1
         elif command.reduce_only and reduce_only_rejection(
