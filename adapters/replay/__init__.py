@@ -1,5 +1,11 @@
 """Recorded market data replayed in (scaled) real time into a live graph: paper mode offline."""
 
-from adapters.replay.feed import PacingClock, ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
+from adapters.replay.feed import (
+    FundedItems,
+    PacingClock,
+    ReplayFeed,
+    ReplayFeedConfig,
+    ReplayFeedStatistics,
+)
 
-__all__ = ("PacingClock", "ReplayFeed", "ReplayFeedConfig", "ReplayFeedStatistics")
+__all__ = ("FundedItems", "PacingClock", "ReplayFeed", "ReplayFeedConfig", "ReplayFeedStatistics")

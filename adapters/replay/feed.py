@@ -16,7 +16,8 @@ minutes while the graph, its timers and the strategies see one consistent timeli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
@@ -26,11 +27,14 @@ from anyio.abc import TaskStatus
 
 from adapters.data.config import resolve_data_path
 from adapters.data.csv_bars import BadRowHandler, CsvBarSource
+from adapters.data.funding_csv import load_funding_csv
 from adapters.data.recording import MarketData, RecordingSource
 from engine.config import Config
 from engine.events import BarType
+from engine.events.market import FundingRate
 
-__all__ = ("PacingClock", "ReplayFeed", "ReplayFeedConfig", "ReplayFeedStatistics")
+__all__ = ("FundedItems", "PacingClock", "ReplayFeed", "ReplayFeedConfig",
+           "ReplayFeedStatistics")
 
 RECORDING_SUFFIXES: Final = (".sqlite", ".sqlite3", ".db")
 
@@ -136,6 +140,27 @@ class ReplayFeed:
         )
 
 
+def _event_time(item: MarketData) -> int:
+    return item.ts_event
+
+
+class FundedItems:
+    """One instrument's items with its funding rates among them, in `ts_event` order.
+
+    A rate due at a bar's close comes after that bar, as a backtest orders a `[[funding]]`
+    file beside its bars (ties keep source order, bars first), so a paper session and a
+    backtest of the same files pay the same funding on the same position. Iterable again
+    for each run, as the items are.
+    """
+
+    def __init__(self, items: Iterable[MarketData], rates: Sequence[FundingRate]) -> None:
+        self.items = items
+        self.rates = rates
+
+    def __iter__(self) -> Iterator[MarketData]:
+        return heapq.merge(self.items, self.rates, key=_event_time)
+
+
 class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag="replay"):
     """A replay feed for paper mode: CSV bars, or a recording (`.sqlite`, `.sqlite3`, `.db`).
 
@@ -145,6 +170,11 @@ class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
     session starts; a row that turns bad later (the file changed) is logged with its
     line and skipped (`bad_rows = "skip"`) or ends the feed (`"stop"`, after the last
     whole chunk of 65,536 rows before it), never a crash.
+
+    `funding` names a perpetual's funding-rate CSV (`ts,rate[,mark_price]`, as a
+    backtest's `[[funding]]`), replayed among the bars on the same clock so the venue
+    pays funding as in a backtest; it is read whole and checked before the session
+    starts. A recording carries the funding rates it recorded, so it takes no file.
     """
 
     path: str
@@ -152,6 +182,7 @@ class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
     timeframe: str = "1m"
     session: int | None = None
     bad_rows: Literal["skip", "stop"] = "skip"
+    funding: str | None = None
 
     def __post_init__(self) -> None:
         if not self.is_recording and not self.path.lower().endswith(".csv"):
@@ -159,6 +190,13 @@ class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
                 f"path {self.path!r}: expected a .csv bar file or a recording "
                 f"({', '.join(RECORDING_SUFFIXES)})"
             )
+        if self.funding is not None and self.is_recording:
+            raise ValueError(
+                f"funding {self.funding!r}: a recording replays the funding rates it "
+                "recorded; a funding file goes with CSV bars only"
+            )
+        if self.funding is not None and not self.funding.lower().endswith(".csv"):
+            raise ValueError(f"funding {self.funding!r}: expected a .csv funding-rate file")
 
     @property
     def is_recording(self) -> bool:
@@ -174,8 +212,13 @@ class ReplayFeedConfig(Config, kw_only=True, frozen=True, tag_field="kind", tag=
         """Return the source to replay; relative paths resolve against `base`.
 
         `on_bad_row` is told of each bad CSV row, which is then skipped (see the class).
+        A funding file is read here, whole: a bad one raises `DataError` (its line).
         """
         path = resolve_data_path(self.path, base=base)
         if self.is_recording:
             return RecordingSource(path, session=self.session, instrument_ids=[self.instrument_id])
-        return CsvBarSource(path, self.bar_type, on_bad_row=on_bad_row)
+        bars = CsvBarSource(path, self.bar_type, on_bad_row=on_bad_row)
+        if self.funding is None:
+            return bars
+        rates = load_funding_csv(resolve_data_path(self.funding, base=base), self.instrument_id)
+        return FundedItems(bars, rates)

@@ -9,7 +9,7 @@ logged with its line and skipped, or ends the feed (`bad_rows = "stop"`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
@@ -17,10 +17,11 @@ import msgspec
 
 from adapters.data import CsvBarSource, check_bars_csv
 from adapters.data.config import resolve_data_path
-from adapters.replay import ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
+from adapters.data.funding_csv import load_funding_csv
+from adapters.replay import FundedItems, ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
 from engine.errors import ConfigError, DataError
 from engine.events import BarType
-from engine.events.market import timeframe_ns
+from engine.events.market import FundingRate, timeframe_ns
 from engine.ports import MarketData
 from engine.runtime import Deliver, FeedClock
 
@@ -86,10 +87,15 @@ class ReplayFeedBinding:
     def first_event_time(self) -> int | None:
         if self._first_ts is None:
             items = self.items
+            rates: Sequence[FundingRate] = ()
+            if isinstance(items, FundedItems):
+                items, rates = items.items, items.rates
             if isinstance(items, CsvBarSource):  # the same first bar, from a short chunk
                 items = CsvBarSource(items.path, items.bar_type, chunk_rows=_HEAD_ROWS,
                                      on_bad_row=items.on_bad_row)
-            self._first_ts = (next((item.ts_event for item in items), None),)
+            first = [ts for ts in (next((item.ts_event for item in items), None),
+                                   rates[0].ts_event if rates else None) if ts is not None]
+            self._first_ts = (min(first) if first else None,)
         return self._first_ts[0]
 
     async def run(
@@ -133,4 +139,18 @@ def make_replay_feed(config: ReplayFeedConfig, context: FeedContext) -> ReplayFe
         except OSError as error:
             raise ConfigError(at, f"{path}: cannot read: {error.strerror}",
                               file=context.file) from error
+    if config.funding is not None:
+        _check_funding(config.funding, config.instrument_id, context)
     return ReplayFeedBinding(config, base=context.base)
+
+
+def _check_funding(funding: str, instrument_id: str, context: FeedContext) -> None:
+    """A feed's funding file exists and is good from its first row to its last."""
+    at = f"{context.at}.funding"
+    path = resolve_data_path(funding, base=context.base)
+    if not path.is_file():
+        raise ConfigError(at, f"no such file: {path}", file=context.file)
+    try:
+        load_funding_csv(path, instrument_id)
+    except DataError as error:
+        raise ConfigError(at, str(error), file=context.file) from error

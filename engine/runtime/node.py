@@ -55,7 +55,7 @@ from engine.clock import LiveClock
 from engine.config import Config
 from engine.domain.enums import TradingState
 from engine.events.base import Event
-from engine.events.market import Bar, BookDelta, QuoteTick, TradeTick
+from engine.events.market import Bar, BookDelta, FundingRate, QuoteTick, TradeTick
 from engine.events.orders import SetTradingState
 from engine.events.system import SessionFailed, SessionStarted, SessionStopping
 from engine.graph import TradingGraph, instrument_of, topic_for
@@ -100,7 +100,7 @@ __all__ = ("GraphFactory", "NodeConfig", "NodeHealth", "Service", "TradingNode")
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 0.5
-_MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta)
+_MARKET_DATA_TYPES = (Bar, TradeTick, QuoteTick, BookDelta, FundingRate)
 _AUDIT_MIN_PERIOD_S = 5.0
 """The journal audit moves the verified mark on at most this often (a child process each)."""
 

@@ -41,7 +41,7 @@ __all__ = (
 
 logger = logging.getLogger(__name__)
 
-_MARKET_DATA_KINDS = frozenset({"bar", "trade_tick", "quote_tick", "book_delta"})
+_MARKET_DATA_KINDS = frozenset({"bar", "trade_tick", "quote_tick", "book_delta", "funding_rate"})
 
 
 class PoisonInput(msgspec.Struct, frozen=True, kw_only=True):

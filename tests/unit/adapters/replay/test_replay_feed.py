@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, strategies as st
 
 from adapters.data.recording import AsyncRecordingStore, MarketData, RecordingSource
-from adapters.replay import ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
+from adapters.replay import FundedItems, ReplayFeed, ReplayFeedConfig, ReplayFeedStatistics
 from engine.config import convert_config
 from engine.domain import BookAction, OrderSide
 from engine.errors import ConfigError
-from engine.events import Bar, BookDelta, QuoteTick, TradeTick, encode_msgpack
+from engine.events import Bar, BookDelta, FundingRate, QuoteTick, TradeTick, encode_msgpack
 from engine.testing import INSTRUMENT_ID, make_bars
 
 MINUTE = 60_000_000_000
@@ -236,6 +236,8 @@ async def test_replay_feed_config_builds_a_recording_of_one_instrument(tmp_path:
     [
         ({"path": "bars.parquet"}, "expected a .csv bar file or a recording"),
         ({"path": "bars.csv", "speed": 60}, r"\$\.speed"),  # the pace is [runtime] speed
+        ({"path": "rec.sqlite", "funding": "f.csv"}, "a recording replays the funding rates"),
+        ({"path": "bars.csv", "funding": "f.json"}, "expected a .csv funding-rate file"),
     ],
 )
 def test_replay_feed_config_invalid_raises_config_error(
@@ -258,3 +260,49 @@ async def test_replay_feed_stamp_does_not_depend_on_how_late_it_runs() -> None:
 
     assert [item.ts_init for _, item in late_delivered] == [T0 + 5, T0 + 5, T0 + 9]
     assert late.statistics().max_lag_ns == MINUTE - 3  # the lag is still measured
+
+
+def rate(ts_event: int, value: float = 0.0001) -> FundingRate:
+    return FundingRate(instrument_id=INSTRUMENT_ID, rate=value, ts_event=ts_event,
+                       ts_init=ts_event)
+
+
+def test_funded_items_put_each_rate_after_the_bars_up_to_its_time_again_each_run() -> None:
+    bars = make_bars([100.0, 101.0, 102.0], start_ns=T0)
+    rates = [rate(T0 - 1), rate(bars[1].ts_event), rate(bars[2].ts_event + 1)]
+    funded = FundedItems(bars, rates)
+
+    first = list(funded)
+
+    # A rate at a bar's time comes after the bar, as a backtest orders them.
+    assert first == [rates[0], bars[0], bars[1], rates[1], bars[2], rates[2]]
+    assert list(funded) == first
+
+
+def test_replay_feed_config_with_funding_plays_the_rates_among_the_bars(tmp_path: Path) -> None:
+    bars = list(ReplayFeedConfig(path="sample:btcusdt_1m.csv", instrument_id=INSTRUMENT_ID)
+                .build_items(None))[:3]
+    (tmp_path / "funding.csv").write_text(
+        f"ts,rate\n{bars[1].ts_event // 1_000_000},0.0001\n")
+    config = ReplayFeedConfig(path="sample:btcusdt_1m.csv", instrument_id=INSTRUMENT_ID,
+                              funding="funding.csv")
+
+    items = iter(config.build_items(tmp_path))
+    head = [next(items) for _ in range(4)]
+
+    assert head[:2] == bars[:2] and head[3] == bars[2]
+    assert type(head[2]) is FundingRate
+    assert (head[2].rate, head[2].ts_event, head[2].instrument_id) == (
+        0.0001, bars[1].ts_event, INSTRUMENT_ID)
+
+
+async def test_replay_feed_resumes_after_a_rate_at_a_bars_time() -> None:
+    """A funding rate at a bar's ts_event counts toward the resume point: resuming after
+    the rate does not deliver the bar (or the rate) again."""
+    bars = make_bars([100.0, 101.0, 102.0], start_ns=T0)
+    items: list[MarketData] = list(FundedItems(bars, [rate(bars[1].ts_event)]))
+    feed, delivered = build(items, ManualClock(T0), resume_after=(bars[1].ts_event, 2))
+
+    await play(feed)
+
+    assert [item for _, item in delivered] == [bars[2]]
